@@ -1,0 +1,29 @@
+"""zeebe-celery: run Camunda 8 (Zeebe) service-task jobs on a Celery fleet."""
+
+from zeebe_celery._version import __version__
+from zeebe_celery.config import BridgeSettings, ZeebeSettings
+from zeebe_celery.errors import (
+    BpmnError,
+    ConfigurationError,
+    GatewayError,
+    TerminalError,
+    TransientError,
+    ZeebeCeleryError,
+)
+from zeebe_celery.gateway import RetryPolicy, ZeebeClient
+from zeebe_celery.job import Job
+
+__all__ = [
+    "BpmnError",
+    "BridgeSettings",
+    "ConfigurationError",
+    "GatewayError",
+    "Job",
+    "RetryPolicy",
+    "TerminalError",
+    "TransientError",
+    "ZeebeCeleryError",
+    "ZeebeClient",
+    "ZeebeSettings",
+    "__version__",
+]

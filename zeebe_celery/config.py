@@ -1,0 +1,258 @@
+"""Settings, parsed once at the edge (the CLI or the app) and passed down as objects.
+
+:class:`ZeebeSettings` holds the connection to the gateway under Camunda's standard variable names;
+:class:`BridgeSettings` holds the bridge's own options (``ZEEBE_CELERY_*``). Both read the environment
+and a ``.env`` file. Library classes take these objects and never read the environment themselves.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from zeebe_celery.errors import ConfigurationError
+
+__all__ = [
+    "BridgeSettings",
+    "Duration",
+    "ZeebeSettings",
+    "load_settings",
+    "parse_duration",
+]
+
+SAAS_AUTHORIZATION_SERVER_URL = "https://login.cloud.camunda.io/oauth/token"
+SAAS_TOKEN_AUDIENCE = "zeebe.camunda.io"  # noqa: S105 - an audience, not a secret
+SAAS_DEFAULT_REGION = "bru-2"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: str | float | timedelta) -> float:
+    """Return ``value`` in seconds: a number of seconds, a timedelta, or text such as "500ms", "2m".
+
+    Raises ValueError for text that is not a duration or for a negative duration.
+    """
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(value)
+        if match is None:
+            raise ValueError(f"{value!r} is not a duration; use e.g. 30s, 500ms, 2m or 1h")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+    if seconds < 0:
+        raise ValueError(f"a duration cannot be negative, got {value!r}")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+"""Seconds, accepted as a number or as text like ``"2m"``."""
+
+
+def _is_loopback(address: str) -> bool:
+    host = address.rsplit(":", 1)[0].strip("[]") if ":" in address else address
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ZeebeSettings(BaseSettings):
+    """How to reach the Zeebe gateway: address, TLS, OAuth client credentials or Camunda SaaS.
+
+    Raises :class:`~zeebe_celery.errors.ConfigurationError` (through :func:`load_settings`) when the
+    values contradict each other, naming the variable to fix.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    address: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ZEEBE_ADDRESS", "ZEEBE_GRPC_ADDRESS", "CAMUNDA_ZEEBE_GRPC_ADDRESS"),
+        description="host:port of the gateway; derived from the cluster id for Camunda SaaS",
+    )
+    client_id: str | None = Field(default=None, validation_alias=AliasChoices("ZEEBE_CLIENT_ID", "CAMUNDA_CLIENT_ID"))
+    client_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ZEEBE_CLIENT_SECRET", "CAMUNDA_CLIENT_SECRET")
+    )
+    authorization_server_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "ZEEBE_AUTHORIZATION_SERVER_URL", "CAMUNDA_OAUTH_URL", "CAMUNDA_AUTHORIZATION_SERVER_URL"
+        ),
+    )
+    token_audience: str | None = Field(
+        default=None, validation_alias=AliasChoices("ZEEBE_TOKEN_AUDIENCE", "CAMUNDA_TOKEN_AUDIENCE")
+    )
+    token_scope: str | None = Field(
+        default=None, validation_alias=AliasChoices("ZEEBE_TOKEN_SCOPE", "CAMUNDA_TOKEN_SCOPE")
+    )
+    cluster_id: str | None = Field(default=None, validation_alias=AliasChoices("CAMUNDA_CLUSTER_ID"))
+    cluster_region: str | None = Field(default=None, validation_alias=AliasChoices("CAMUNDA_CLUSTER_REGION"))
+    ca_certificate_path: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ZEEBE_CA_CERTIFICATE_PATH", "CAMUNDA_CA_CERTIFICATE_PATH"),
+    )
+    insecure_connection: bool | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ZEEBE_INSECURE_CONNECTION", "CAMUNDA_INSECURE_CONNECTION"),
+        description="plaintext gRPC; unset means plaintext for loopback addresses and TLS otherwise",
+    )
+    request_timeout: Duration = Field(
+        default=30.0,
+        validation_alias=AliasChoices("ZEEBE_REQUEST_TIMEOUT", "ZEEBE_CELERY_REQUEST_TIMEOUT"),
+        gt=0,
+        description="deadline of every unary call",
+    )
+    keepalive: Duration = Field(
+        default=30.0, validation_alias=AliasChoices("ZEEBE_KEEP_ALIVE"), gt=0, description="gRPC keepalive"
+    )
+    max_message_size: int = Field(
+        default=4 * 1024 * 1024,
+        validation_alias=AliasChoices("ZEEBE_CELERY_MAX_MESSAGE_SIZE"),
+        gt=0,
+        description="bytes; the broker's own limit is 4 MiB by default",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ZeebeSettings:
+        if self.client_id and self.client_secret is None:
+            raise ValueError("ZEEBE_CLIENT_SECRET is required when ZEEBE_CLIENT_ID is set")
+        if self.client_secret is not None and not self.client_id:
+            raise ValueError("ZEEBE_CLIENT_ID is required when ZEEBE_CLIENT_SECRET is set")
+        if self.cluster_id:
+            if not self.client_id:
+                raise ValueError("ZEEBE_CLIENT_ID and ZEEBE_CLIENT_SECRET are required with CAMUNDA_CLUSTER_ID")
+            if self.insecure_connection:
+                raise ValueError("ZEEBE_INSECURE_CONNECTION cannot be true for Camunda SaaS (CAMUNDA_CLUSTER_ID)")
+        elif self.cluster_region:
+            raise ValueError("CAMUNDA_CLUSTER_REGION is set but CAMUNDA_CLUSTER_ID is not")
+        if self.client_id and not self.cluster_id and not self.authorization_server_url:
+            raise ValueError("ZEEBE_AUTHORIZATION_SERVER_URL is required when ZEEBE_CLIENT_ID is set")
+        if self.ca_certificate_path is not None:
+            if not self.ca_certificate_path.is_file():
+                raise ValueError(f"ZEEBE_CA_CERTIFICATE_PATH: no such file: {self.ca_certificate_path}")
+            if self.insecure_connection:
+                raise ValueError("ZEEBE_CA_CERTIFICATE_PATH is set but ZEEBE_INSECURE_CONNECTION=true disables TLS")
+        if self.authorization_server_url and not self.authorization_server_url.startswith(("https://", "http://")):
+            raise ValueError("ZEEBE_AUTHORIZATION_SERVER_URL must be an http(s) URL")
+        return self
+
+    @property
+    def gateway_address(self) -> str:
+        """The host:port to dial: the explicit address, the SaaS address, or localhost:26500."""
+        if self.address:
+            return self.address
+        if self.cluster_id:
+            return f"{self.cluster_id}.{self.cluster_region or SAAS_DEFAULT_REGION}.zeebe.camunda.io:443"
+        return "localhost:26500"
+
+    @property
+    def uses_tls(self) -> bool:
+        """Whether the channel is encrypted; TLS unless turned off, or unset on a loopback address."""
+        if self.insecure_connection is None:
+            return not _is_loopback(self.gateway_address) or self.ca_certificate_path is not None
+        return not self.insecure_connection
+
+    @property
+    def uses_oauth(self) -> bool:
+        return bool(self.client_id)
+
+    @property
+    def oauth_url(self) -> str:
+        return self.authorization_server_url or SAAS_AUTHORIZATION_SERVER_URL
+
+    @property
+    def oauth_audience(self) -> str:
+        """The token audience: explicit, the SaaS audience, or the gateway's host name."""
+        if self.token_audience:
+            return self.token_audience
+        if self.cluster_id:
+            return SAAS_TOKEN_AUDIENCE
+        return self.gateway_address.rsplit(":", 1)[0]
+
+
+class BridgeSettings(BaseSettings):
+    """The bridge's own options, read from ``ZEEBE_CELERY_*`` variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ZEEBE_CELERY_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    broker_url: str | None = Field(
+        default=None, description="the Celery broker; defaults to the Celery app's own broker_url"
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis for flow control; defaults to the Celery broker when it is Redis"
+    )
+    queue_prefix: str = Field(default="zeebe.", description="queue name = prefix + job type")
+    max_jobs: int = Field(default=32, gt=0, description="per-type bound of jobs queued or running")
+    job_timeout: Duration = Field(default=300.0, gt=0, description="default job activation timeout")
+    retry_backoff: Duration = Field(default=0.0, description="default back-off when a handler fails")
+    poll_timeout: Duration = Field(default=10.0, gt=0, description="ActivateJobs long-poll request timeout")
+    worker_name: str | None = Field(default=None, description="worker name sent to Zeebe; host:pid if unset")
+    stream: bool = Field(default=False, description="also take pushed jobs over StreamActivatedJobs")
+    http_port: int | None = Field(default=None, ge=0, le=65535, description="/healthz and /metrics port")
+    log_format: Literal["text", "json"] = Field(default="text")
+    log_level: str = Field(default="INFO")
+    report_budget: Duration = Field(
+        default=60.0, gt=0, description="longest time a worker retries one report (capped by the deadline)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BridgeSettings:
+        if self.job_timeout < 1:
+            raise ValueError("ZEEBE_CELERY_JOB_TIMEOUT must be at least 1s")
+        if not self.queue_prefix.strip():
+            raise ValueError("ZEEBE_CELERY_QUEUE_PREFIX must not be blank")
+        return self
+
+
+_S = TypeVar("_S", bound=BaseSettings)
+
+_ENV_NAMES: dict[str, str] = {
+    "address": "ZEEBE_ADDRESS",
+    "client_id": "ZEEBE_CLIENT_ID",
+    "client_secret": "ZEEBE_CLIENT_SECRET",
+    "authorization_server_url": "ZEEBE_AUTHORIZATION_SERVER_URL",
+    "token_audience": "ZEEBE_TOKEN_AUDIENCE",
+    "token_scope": "ZEEBE_TOKEN_SCOPE",
+    "cluster_id": "CAMUNDA_CLUSTER_ID",
+    "cluster_region": "CAMUNDA_CLUSTER_REGION",
+    "ca_certificate_path": "ZEEBE_CA_CERTIFICATE_PATH",
+    "insecure_connection": "ZEEBE_INSECURE_CONNECTION",
+    "request_timeout": "ZEEBE_REQUEST_TIMEOUT",
+    "keepalive": "ZEEBE_KEEP_ALIVE",
+    "max_message_size": "ZEEBE_CELERY_MAX_MESSAGE_SIZE",
+}
+
+
+def load_settings(cls: type[_S], **overrides: Any) -> _S:
+    """Build ``cls`` from the environment, ``.env`` and ``overrides``.
+
+    Raises ConfigurationError with one line per problem, each naming the variable to fix; the values
+    themselves are never echoed, so a secret cannot leak into the message.
+    """
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_input=False, include_url=False):
+            field = str(error["loc"][0]) if error["loc"] else ""
+            if field:
+                name = _ENV_NAMES.get(field, f"ZEEBE_CELERY_{field.upper()}")
+                message = str(error["msg"]).removeprefix("Value error, ")
+                lines.append(f"{name}: {message}")
+            else:
+                lines.append(str(error["msg"]).removeprefix("Value error, "))
+        raise ConfigurationError("invalid settings:\n  " + "\n  ".join(lines)) from None

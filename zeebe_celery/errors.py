@@ -1,0 +1,193 @@
+"""Every exception zeebe-celery raises, in one tree.
+
+::
+
+    ZeebeCeleryError
+     ├── ConfigurationError          settings that are contradictory or incomplete
+     ├── BpmnError                   raised by a handler: a business error for Zeebe to catch
+     └── GatewayError                a gateway call failed (.code, .details)
+          ├── TransientError         worth retrying: the retry policy retries exactly these
+          │    ├── BackPressureError       RESOURCE_EXHAUSTED
+          │    ├── GatewayUnavailableError UNAVAILABLE
+          │    ├── GatewayTimeoutError     DEADLINE_EXCEEDED on an idempotent job command
+          │    └── GatewayInternalError    INTERNAL (retried a few times only)
+          └── TerminalError          retrying cannot help; raised at once
+               ├── NotFoundError           NOT_FOUND
+               ├── FailedPreconditionError FAILED_PRECONDITION
+               ├── InvalidArgumentError    INVALID_ARGUMENT
+               ├── AlreadyExistsError      ALREADY_EXISTS
+               ├── PermissionDeniedError   PERMISSION_DENIED
+               ├── UnauthenticatedError    UNAUTHENTICATED (after one token refresh)
+               ├── MessageTooLargeError    RESOURCE_EXHAUSTED "message larger than max"
+               ├── DeadlineExceededError   DEADLINE_EXCEEDED on a command that may have applied
+               ├── CancelledError          CANCELLED
+               └── UnknownGatewayError     any other code
+
+gRPC errors are translated in one place, :func:`map_grpc_error`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import grpc
+
+__all__ = [
+    "AlreadyExistsError",
+    "BackPressureError",
+    "BpmnError",
+    "CancelledError",
+    "ConfigurationError",
+    "DeadlineExceededError",
+    "FailedPreconditionError",
+    "GatewayError",
+    "GatewayInternalError",
+    "GatewayTimeoutError",
+    "GatewayUnavailableError",
+    "InvalidArgumentError",
+    "MessageTooLargeError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "TerminalError",
+    "TransientError",
+    "UnauthenticatedError",
+    "UnknownGatewayError",
+    "ZeebeCeleryError",
+    "map_grpc_error",
+]
+
+
+class ZeebeCeleryError(Exception):
+    """The root of every error zeebe-celery raises."""
+
+
+class ConfigurationError(ZeebeCeleryError):
+    """Settings are contradictory, incomplete or malformed; the message names the variable."""
+
+
+class BpmnError(ZeebeCeleryError):
+    """Raise from a handler to throw a BPMN error that an error catch event in the process handles.
+
+    ``code`` is matched against the catch event's error code; ``variables`` are set on the scope of
+    the catch event.
+    """
+
+    def __init__(self, code: str, message: str = "", variables: Mapping[str, Any] | None = None) -> None:
+        if not code:
+            raise ValueError("a BpmnError needs a non-empty error code")
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.message = message
+        self.variables: dict[str, Any] = dict(variables or {})
+
+
+class GatewayError(ZeebeCeleryError):
+    """A call to the Zeebe gateway failed.
+
+    ``code`` is the gRPC status code and ``details`` the gateway's own message, both as received.
+    """
+
+    def __init__(self, details: str, *, code: grpc.StatusCode | None = None, rpc: str = "") -> None:
+        prefix = f"{rpc}: " if rpc else ""
+        name = code.name if code is not None else "ERROR"
+        super().__init__(f"{prefix}{name}: {details}")
+        self.code = code
+        self.details = details
+        self.rpc = rpc
+
+
+class TransientError(GatewayError):
+    """The gateway could not serve the call now; the same call may succeed later."""
+
+
+class BackPressureError(TransientError):
+    """The broker signalled back-pressure (RESOURCE_EXHAUSTED)."""
+
+
+class GatewayUnavailableError(TransientError):
+    """The gateway or broker cannot be reached (UNAVAILABLE)."""
+
+
+class GatewayTimeoutError(TransientError):
+    """A job command ran past its deadline; repeating it is safe, a duplicate report means 'gone'."""
+
+
+class GatewayInternalError(TransientError):
+    """The gateway reported INTERNAL; retried a few times, then given up."""
+
+
+class TerminalError(GatewayError):
+    """Retrying the same call cannot succeed."""
+
+
+class NotFoundError(TerminalError):
+    """The job, instance, resource or incident does not exist (any more)."""
+
+
+class FailedPreconditionError(TerminalError):
+    """The target is not in a state that allows the command (for a job: not activated any more)."""
+
+
+class InvalidArgumentError(TerminalError):
+    """The request was rejected as malformed."""
+
+
+class AlreadyExistsError(TerminalError):
+    """An entity with that identity already exists, e.g. a message with the same id."""
+
+
+class PermissionDeniedError(TerminalError):
+    """The credentials are valid but not allowed to do this, e.g. for that tenant."""
+
+
+class UnauthenticatedError(TerminalError):
+    """The gateway rejected the credentials, even after a fresh token."""
+
+
+class MessageTooLargeError(TerminalError):
+    """The request or response exceeds the maximum message size; never worth repeating."""
+
+
+class DeadlineExceededError(TerminalError):
+    """A non-idempotent command ran past its deadline; it may or may not have been applied."""
+
+
+class CancelledError(TerminalError):
+    """The call was cancelled on this side, for example by shutdown."""
+
+
+class UnknownGatewayError(TerminalError):
+    """A status code this client does not interpret."""
+
+
+_BY_CODE: dict[grpc.StatusCode, type[GatewayError]] = {
+    grpc.StatusCode.RESOURCE_EXHAUSTED: BackPressureError,
+    grpc.StatusCode.UNAVAILABLE: GatewayUnavailableError,
+    grpc.StatusCode.INTERNAL: GatewayInternalError,
+    grpc.StatusCode.NOT_FOUND: NotFoundError,
+    grpc.StatusCode.FAILED_PRECONDITION: FailedPreconditionError,
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
+    grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
+    grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
+    grpc.StatusCode.CANCELLED: CancelledError,
+}
+
+_TOO_LARGE_MARKERS = ("larger than max", "message size", "too large")
+
+
+def map_grpc_error(exc: grpc.RpcError, *, rpc: str = "", idempotent: bool = False) -> GatewayError:
+    """Translate a gRPC error into this tree; the one place that reads gRPC status codes.
+
+    ``idempotent`` marks job commands, for which a DEADLINE_EXCEEDED is safe to repeat.
+    """
+    code = exc.code() if isinstance(exc, grpc.Call) else None
+    details = (exc.details() if isinstance(exc, grpc.Call) else None) or str(exc)
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED and any(m in details.lower() for m in _TOO_LARGE_MARKERS):
+        return MessageTooLargeError(details, code=code, rpc=rpc)
+    if code is grpc.StatusCode.DEADLINE_EXCEEDED:
+        cls: type[GatewayError] = GatewayTimeoutError if idempotent else DeadlineExceededError
+        return cls(details, code=code, rpc=rpc)
+    cls = _BY_CODE.get(code, UnknownGatewayError) if code is not None else UnknownGatewayError
+    return cls(details, code=code, rpc=rpc)

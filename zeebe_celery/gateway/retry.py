@@ -1,0 +1,69 @@
+"""The one retry policy for gateway calls: jittered exponential back-off within a time budget."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_random_exponential
+
+from zeebe_celery.errors import GatewayInternalError, TransientError
+
+__all__ = ["RetryPolicy"]
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Retries :class:`~zeebe_celery.errors.TransientError` with full-jitter exponential back-off.
+
+    It stops when ``budget`` seconds have passed, when the next sleep would end after ``until`` (an
+    epoch time, e.g. a job deadline), or after ``internal_attempts`` attempts that failed with INTERNAL.
+    The last error is then raised as it is.
+    """
+
+    initial: float = 0.05
+    maximum: float = 5.0
+    budget: float = 30.0
+    internal_attempts: int = 3
+    until: float | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+
+    def bounded(self, *, until: float | None = None, budget: float | None = None) -> RetryPolicy:
+        """A copy that also stops at ``until`` (epoch seconds) and/or with another budget."""
+        if until is not None and self.until is not None:
+            until = min(until, self.until)
+        return replace(self, until=until if until is not None else self.until, budget=budget or self.budget)
+
+    def _should_stop(self, state: RetryCallState) -> bool:
+        if state.seconds_since_start is not None and state.seconds_since_start >= self.budget:
+            return True
+        if self.until is not None and self.clock() + (state.upcoming_sleep or 0.0) >= self.until:
+            return True
+        outcome = state.outcome
+        error = outcome.exception() if outcome is not None and outcome.failed else None
+        return isinstance(error, GatewayInternalError) and state.attempt_number >= self.internal_attempts
+
+    def call(self, fn: Callable[[], _T]) -> _T:
+        """Run ``fn`` under this policy and return its result."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            wait=wait_random_exponential(multiplier=self.initial, max=self.maximum),
+            stop=self._should_stop,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        return retrying(fn)
+
+    def backoff(self, failures: int) -> float:
+        """The jittered delay after ``failures`` consecutive failures, for loops that never give up."""
+        if failures <= 0:
+            return 0.0
+        ceiling = min(self.maximum, self.initial * 2 ** min(failures, 32))
+        # Equal jitter: never close to zero, so a dead gateway is not hammered.
+        return float(ceiling / 2 + random.uniform(0, ceiling / 2))
