@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 DurationLike = float | str
-Variables = Mapping[str, Any] | BaseModel | None
+Variables = Mapping[str, Any] | BaseModel | str | None
 ChannelFactory = Callable[[], grpc.Channel]
 
 # Slack on top of a long-poll's own timeout, so the gateway answers before our deadline fires.
@@ -56,10 +56,13 @@ _LONG_POLL_SLACK = 10.0
 def dumps_variables(variables: Variables) -> str:
     """Encode variables as the JSON object the gateway expects; None is no variables.
 
-    Raises TypeError naming the variable that cannot be encoded.
+    Text is taken as JSON that is already encoded, so nothing is encoded twice. Raises TypeError naming
+    the variable that cannot be encoded.
     """
     if variables is None:
         return ""
+    if isinstance(variables, str):
+        return variables
     if isinstance(variables, BaseModel):
         return variables.model_dump_json()
     try:

@@ -1,0 +1,116 @@
+"""Fixtures for the unit lane: the fake gateway, a client on it that retries fast, a real OAuth token
+endpoint on 127.0.0.1, and an environment free of the developer's own ZEEBE_* and CAMUNDA_* settings.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from zeebe_celery.config import ZeebeSettings
+from zeebe_celery.gateway.client import ZeebeClient
+from zeebe_celery.gateway.retry import RetryPolicy
+from zeebe_celery.testing.fake_gateway import FakeGateway
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No ZEEBE_* or CAMUNDA_* variable set, and a working directory without a .env file."""
+    for name in list(os.environ):
+        if name.startswith(("ZEEBE_", "CAMUNDA_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGateway]:
+    with FakeGateway() as gateway:
+        yield gateway
+
+
+@pytest.fixture
+def client(fake: FakeGateway, clean_env: Path) -> Iterator[ZeebeClient]:
+    """A plaintext client on the fake gateway whose retries take milliseconds, within 2 s."""
+    with ZeebeClient(
+        ZeebeSettings(address=fake.address), retry=RetryPolicy(initial=0.001, maximum=0.01, budget=2)
+    ) as zeebe:
+        yield zeebe
+
+
+class TokenServer:
+    """A real OAuth client-credentials endpoint: ``POST /token`` answers ``token-1``, ``token-2``, ...
+
+    ``status`` other than 200 makes it refuse, ``body`` replaces the JSON answer, ``delay`` slows every
+    answer down; ``forms`` holds every request's form fields.
+    """
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.expires_in = 300
+        self.body: bytes | None = None
+        self.delay = 0.0
+        self.forms: list[dict[str, str]] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                with server._lock:
+                    server.forms.append(dict(urllib.parse.parse_qsl(body)))
+                    count = len(server.forms)
+                    status = server.status
+                time.sleep(server.delay)
+                payload = (
+                    {"access_token": f"token-{count}", "token_type": "Bearer", "expires_in": server.expires_in}
+                    if status == 200
+                    else {"error": "invalid_client"}
+                )
+                data = server.body if server.body is not None else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="token-server", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/token"
+
+    @property
+    def fetches(self) -> int:
+        with self._lock:
+            return len(self.forms)
+
+    def __enter__(self) -> TokenServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+
+@pytest.fixture
+def token_server() -> Iterator[TokenServer]:
+    with TokenServer() as server:
+        yield server

@@ -1,0 +1,105 @@
+"""Publishing activated jobs to Celery, one batch per activation, on the queue of their job type."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import redis
+from celery import Celery
+
+from zeebe_celery.config import BridgeSettings
+from zeebe_celery.errors import ConfigurationError
+from zeebe_celery.job import Job
+from zeebe_celery.task import ZeebeTaskSpec
+
+__all__ = ["CeleryDispatcher", "check_json_only", "queue_name", "task_id"]
+
+logger = logging.getLogger(__name__)
+
+_PICKLE = ("pickle", "application/x-python-serialize")
+
+
+def check_json_only(app: Celery) -> None:
+    """Refuse a Celery app configured for pickle: job messages are JSON, and nothing else is accepted."""
+    serializer = str(app.conf.task_serializer or "json")
+    accepted = [str(c) for c in (app.conf.accept_content or ())]
+    if serializer in _PICKLE or any(c in _PICKLE for c in accepted):
+        raise ConfigurationError(
+            "the Celery app accepts pickle (task_serializer/accept_content); zeebe-celery sends JSON only. "
+            "Set task_serializer='json' and accept_content=['json']."
+        )
+
+
+def queue_name(spec: ZeebeTaskSpec, bridge: BridgeSettings) -> str:
+    """The queue a job type is routed to: the handler's ``queue=`` or the prefix plus the type."""
+    return spec.queue or f"{bridge.queue_prefix}{spec.job_type}"
+
+
+def task_id(job: Job) -> str:
+    """The Celery task id: one per activation of a job (its key and its deadline)."""
+    return f"zeebe-{job.key}-{job.deadline}"
+
+
+class CeleryDispatcher:
+    """Publishes jobs as Celery task messages, with each task's ``expires`` set to the job's deadline.
+
+    A batch is buffered by kombu's producer batch (a Redis pipeline on the Redis transport) and sent at
+    once. :meth:`publish` raises the broker's error when it cannot take the batch; none of it is then
+    assumed delivered.
+    """
+
+    def __init__(self, app: Celery, specs: Mapping[str, ZeebeTaskSpec], bridge: BridgeSettings) -> None:
+        self._app = app
+        self._queues = {job_type: queue_name(spec, bridge) for job_type, spec in specs.items()}
+        self._names = {job_type: spec.task_name for job_type, spec in specs.items()}
+        broker_url = bridge.broker_url or str(app.conf.broker_url or "")
+        self._redis = (
+            redis.Redis.from_url(broker_url, socket_timeout=5, socket_connect_timeout=5)
+            if broker_url.startswith(("redis://", "rediss://", "unix://"))
+            else None
+        )
+
+    def queue(self, job_type: str) -> str:
+        return self._queues[job_type]
+
+    def publish(self, job_type: str, jobs: Sequence[Job]) -> None:
+        """Send ``jobs`` of ``job_type`` as one batch. Raises the broker's error on failure."""
+        if not jobs:
+            return
+        name = self._names[job_type]
+        queue = self._queues[job_type]
+        with self._app.producer_or_acquire() as producer, producer.batch(max_size=len(jobs) + 1):
+            for job in jobs:
+                self._app.send_task(
+                    name,
+                    args=(job.model_dump(mode="json"),),
+                    task_id=task_id(job),
+                    queue=queue,
+                    expires=job.deadline_at,
+                    producer=producer,
+                    serializer="json",
+                    retry=False,
+                )
+
+    def queue_depth(self, job_type: str) -> int | None:
+        """Messages waiting in the type's queue, when the broker is Redis; None otherwise."""
+        if self._redis is None:
+            return None
+        return int(self._redis.llen(self._queues[job_type]))
+
+    def ping(self) -> bool:
+        """Whether the Celery broker answers."""
+        try:
+            if self._redis is not None:
+                return bool(self._redis.ping())
+            with self._app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=1)
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not reachable"
+            return False
+
+    def close(self) -> None:
+        if self._redis is not None:
+            self._redis.close()
+

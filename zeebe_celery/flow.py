@@ -1,0 +1,145 @@
+"""Flow control: the per-type bound on jobs that are queued or running, shared by every poller.
+
+Each job type has one Redis sorted set. Its members are the keys of jobs in flight, scored with the
+job's deadline, plus short-lived reservations a poller holds while an ActivateJobs call is open. A
+poller reserves before it activates, so several pollers together never exceed the bound; a worker
+removes the job's key once it has reported. Every member also leaves by itself when its score passes,
+so a crashed poller or a killed worker cannot leak a slot: a job whose deadline passed belongs to
+Zeebe again anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+
+__all__ = ["InflightStore", "Reservation"]
+
+logger = logging.getLogger(__name__)
+
+# KEYS[1] set, ARGV: now_ms, bound, want, hold_until_ms, token
+_RESERVE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
+local n = math.min(free, tonumber(ARGV[3]))
+if n <= 0 then return 0 end
+local args = {}
+for i = 1, n do
+  args[#args + 1] = ARGV[4]
+  args[#args + 1] = 'r:' .. ARGV[5] .. ':' .. i
+end
+redis.call('ZADD', KEYS[1], unpack(args))
+return n
+"""
+
+# KEYS[1] set, KEYS[2] wake-up list, ARGV: token, reserved, then (deadline_ms, job_key) pairs
+_COMMIT = """
+for i = 1, tonumber(ARGV[2]) do
+  redis.call('ZREM', KEYS[1], 'r:' .. ARGV[1] .. ':' .. i)
+end
+local added = 0
+for i = 3, #ARGV, 2 do
+  redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
+  added = added + 1
+end
+local freed = tonumber(ARGV[2]) - added
+if freed > 0 then
+  redis.call('LPUSH', KEYS[2], freed)
+  redis.call('LTRIM', KEYS[2], 0, 63)
+end
+return added
+"""
+
+# KEYS[1] set, KEYS[2] wake-up list, ARGV: job keys
+_RELEASE = """
+local removed = redis.call('ZREM', KEYS[1], unpack(ARGV))
+if removed > 0 then
+  redis.call('LPUSH', KEYS[2], removed)
+  redis.call('LTRIM', KEYS[2], 0, 63)
+end
+return removed
+"""
+
+
+class Reservation:
+    """Slots a poller holds for one activation; :meth:`InflightStore.commit` turns them into jobs."""
+
+    __slots__ = ("committed", "count", "job_type", "token")
+
+    def __init__(self, job_type: str, token: str, count: int) -> None:
+        self.job_type = job_type
+        self.token = token
+        self.count = count
+        self.committed = False
+
+
+class InflightStore:
+    """The shared in-flight sets in Redis. Raises redis.RedisError when Redis cannot be reached."""
+
+    def __init__(self, client: redis.Redis, *, namespace: str = "zeebe-celery") -> None:
+        self._redis = client
+        self._namespace = namespace
+        self._reserve = client.register_script(_RESERVE)
+        self._commit = client.register_script(_COMMIT)
+        self._release = client.register_script(_RELEASE)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> InflightStore:
+        return cls(redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30), **kwargs)
+
+    def key(self, job_type: str) -> str:
+        return f"{self._namespace}:inflight:{job_type}"
+
+    def _wake_key(self, job_type: str) -> str:
+        return f"{self._namespace}:freed:{job_type}"
+
+    def reserve(self, job_type: str, *, want: int, bound: int, hold: float) -> Reservation | None:
+        """Reserve up to ``want`` slots under ``bound`` for ``hold`` seconds; None when full."""
+        now_ms = int(time.time() * 1000)
+        token = uuid.uuid4().hex[:16]
+        count = int(self._reserve(keys=[self.key(job_type)], args=[now_ms, bound, want, now_ms + int(hold * 1000), token]))
+        return Reservation(job_type, token, count) if count > 0 else None
+
+    def commit(self, reservation: Reservation, jobs: Iterable[tuple[int, int]]) -> None:
+        """Replace the reservation by the activated jobs, given as (key, deadline in epoch ms).
+
+        Unused slots are freed. Calling it twice for one reservation is a no-op.
+        """
+        if reservation.committed:
+            return
+        args: list[Any] = [reservation.token, reservation.count]
+        for key, deadline in jobs:
+            args.extend((deadline, key))
+        self._commit(keys=[self.key(reservation.job_type), self._wake_key(reservation.job_type)], args=args)
+        reservation.committed = True
+
+    def release(self, job_type: str, job_keys: Iterable[int]) -> int:
+        """Free the slots of jobs that are finished (or given back); returns how many were held."""
+        keys = [str(k) for k in job_keys]
+        if not keys:
+            return 0
+        return int(self._release(keys=[self.key(job_type), self._wake_key(job_type)], args=keys))
+
+    def in_flight(self, job_type: str) -> int:
+        """Live members: jobs in flight plus open reservations."""
+        now_ms = int(time.time() * 1000)
+        return int(self._redis.zcount(self.key(job_type), f"({now_ms}", "+inf"))
+
+    def wait_for_free_slot(self, job_type: str, timeout: float) -> None:
+        """Block until a slot of ``job_type`` is freed somewhere, or ``timeout`` seconds pass."""
+        # BLPOP wants whole seconds on old servers; below one second a short sleep is as good.
+        if timeout >= 1:
+            self._redis.blpop([self._wake_key(job_type)], timeout=int(timeout))
+        else:
+            time.sleep(timeout)
+
+    def ping(self) -> bool:
+        return bool(self._redis.ping())
+
+    def close(self) -> None:
+        self._redis.close()

@@ -1,0 +1,401 @@
+"""The poller: activates jobs from Zeebe and publishes them to Celery, never more than the fleet can take.
+
+One activation loop runs per job type. Each iteration reserves free slots in the shared in-flight set
+(:mod:`zeebe_celery.flow`), long-polls ActivateJobs for at most that many jobs, and publishes what it
+got as one batch. Every activated job ends published or given back to Zeebe (FailJob with unchanged
+retries and no back-off), and every reserved slot is committed or freed. The loops back off on errors
+and never give up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from celery import Celery
+
+from zeebe_celery import metrics
+from zeebe_celery.config import BridgeSettings
+from zeebe_celery.dispatch import CeleryDispatcher, check_json_only
+from zeebe_celery.errors import ConfigurationError, FailedPreconditionError, GatewayError, NotFoundError
+from zeebe_celery.flow import InflightStore, Reservation
+from zeebe_celery.gateway.client import JobCall, ZeebeClient
+from zeebe_celery.gateway.retry import RetryPolicy
+from zeebe_celery.http import HealthServer
+from zeebe_celery.job import Job
+from zeebe_celery.task import ZeebeTaskSpec, zeebe_task_specs
+
+__all__ = ["Poller", "PollerHealth"]
+
+logger = logging.getLogger(__name__)
+
+# A reservation outlives the long poll it is for by this much, so it never lapses mid-call.
+_RESERVATION_SLACK = 15.0
+# How often the monitor refreshes health and the queue-depth gauges.
+_MONITOR_INTERVAL = 2.0
+# How long a loop with no free slot waits for a wake-up before it looks again.
+_FULL_WAIT = 1.0
+
+GIVE_BACK_MESSAGE = "zeebe-celery: handed back unrun by the poller ({reason})"
+
+
+@dataclass
+class PollerHealth:
+    """What /healthz reports: whether the gateway and the Celery broker answered lately."""
+
+    gateway: bool = False
+    broker: bool = False
+    checked_at: float = 0.0
+    details: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.gateway and self.broker
+
+
+class Poller:
+    """Activates the jobs of the app's ``@zeebe_task`` types and publishes them to their Celery queues.
+
+    :meth:`start` starts the loops in threads and returns; :meth:`stop` ends them, publishing what was
+    already activated or handing it back. :meth:`run` does both around a wait for SIGTERM or SIGINT.
+    Raises ConfigurationError at start when there is nothing to poll or the app accepts pickle.
+    """
+
+    def __init__(
+        self,
+        app: Celery,
+        *,
+        client: ZeebeClient,
+        bridge: BridgeSettings,
+        inflight: InflightStore,
+        types: Sequence[str] | None = None,
+        dispatcher: CeleryDispatcher | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.app = app
+        self.client = client
+        self.bridge = bridge
+        self.inflight = inflight
+        self.worker_name = bridge.worker_name or f"zeebe-celery@{socket.gethostname()}:{os.getpid()}"
+        self._types = list(types) if types else None
+        self._dispatcher = dispatcher
+        self._retry = retry or RetryPolicy(initial=0.1, maximum=10.0)
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._open_calls: set[JobCall] = set()
+        self._calls_lock = threading.Lock()
+        self._unreleased: dict[str, set[int]] = {}
+        self._started = False
+        self._stopped = False
+        self.specs: dict[str, ZeebeTaskSpec] = {}
+        self.health = PollerHealth()
+        self.http: HealthServer | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Discover the job types and start one activation loop per type (and a stream, if asked)."""
+        if self._started:
+            raise RuntimeError("a Poller can be started once")
+        check_json_only(self.app)
+        specs = zeebe_task_specs(self.app)
+        if self._types is not None:
+            unknown = sorted(set(self._types) - set(specs))
+            if unknown:
+                raise ConfigurationError(
+                    f"no @zeebe_task handles {', '.join(unknown)}; the app has: {', '.join(sorted(specs)) or 'none'}"
+                )
+            specs = {t: specs[t] for t in self._types}
+        if not specs:
+            raise ConfigurationError("the Celery app has no @zeebe_task handlers; nothing to poll")
+        self.specs = specs
+        if self._dispatcher is None:
+            self._dispatcher = CeleryDispatcher(self.app, specs, self.bridge)
+        self._started = True
+        for spec in specs.values():
+            logger.info(
+                "polling %s -> queue %s (at most %d in flight, timeout %.0fs)",
+                spec.job_type,
+                self._dispatcher.queue(spec.job_type),
+                self.bound(spec),
+                self.job_timeout(spec),
+            )
+            self._spawn(f"poll-{spec.job_type}", self._poll_loop, spec)
+            if self.bridge.stream:
+                self._spawn(f"stream-{spec.job_type}", self._stream_loop, spec)
+        self._spawn("monitor", self._monitor_loop)
+        if self.bridge.http_port is not None:
+            self.http = HealthServer(self.health_report, port=self.bridge.http_port)
+            self.http.start()
+
+    def stop(self, timeout: float = 8.0) -> None:
+        """Stop activating, finish what is in hand, and join the loops. Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stopping.set()
+        with self._calls_lock:
+            calls = list(self._open_calls)
+        for call in calls:
+            call.cancel()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        alive = [t.name for t in self._threads if t.is_alive()]
+        if alive:
+            logger.warning("poller loops still running after %.0fs: %s", timeout, ", ".join(alive))
+        if self.http is not None:
+            self.http.stop()
+        if self._dispatcher is not None:
+            self._dispatcher.close()
+        logger.info("poller stopped")
+
+    def run(self) -> None:
+        """Start, wait for SIGTERM/SIGINT, then stop. Signal handlers are restored afterwards."""
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            logger.info("received %s; stopping", signal.Signals(signum).name)
+            self._stopping.set()
+
+        for sig in previous:
+            signal.signal(sig, on_signal)
+        try:
+            self.start()
+            while not self._stopping.wait(1.0):
+                pass
+        finally:
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def bound(self, spec: ZeebeTaskSpec) -> int:
+        return spec.max_jobs or self.bridge.max_jobs
+
+    def job_timeout(self, spec: ZeebeTaskSpec) -> float:
+        return spec.timeout or self.bridge.job_timeout
+
+    # -- one iteration -------------------------------------------------------------------------------
+
+    def poll_once(self, spec: ZeebeTaskSpec) -> int:
+        """Reserve free slots, activate at most that many jobs, publish them; returns how many.
+
+        Raises GatewayError when activation failed before any job arrived, redis.RedisError when the
+        in-flight store is down (nothing was activated then), and the broker's error when it refused
+        the batch (the jobs were handed back first).
+        """
+        job_type = spec.job_type
+        self._release_pending(job_type)
+        bound = self.bound(spec)
+        reservation = self.inflight.reserve(
+            job_type, want=bound, bound=bound, hold=self.bridge.poll_timeout + _RESERVATION_SLACK
+        )
+        if reservation is None:
+            self.inflight.wait_for_free_slot(job_type, _FULL_WAIT)
+            return 0
+        jobs: list[Job] = []
+        try:
+            jobs = self._activate(spec, reservation.count)
+        finally:
+            # Runs on every path: the slots become the jobs' slots, and unused ones are freed.
+            self._settle(spec, reservation, jobs)
+        return len(jobs)
+
+    def _activate(self, spec: ZeebeTaskSpec, count: int) -> list[Job]:
+        started = time.perf_counter()
+        call = self.client.open_activate_jobs(
+            spec.job_type,
+            worker=self.worker_name,
+            timeout=self.job_timeout(spec),
+            max_jobs=count,
+            fetch_variables=spec.fetch_variables,
+            request_timeout=self.bridge.poll_timeout,
+            tenant_ids=spec.tenant_ids,
+        )
+        jobs: list[Job] = []
+        with self._calls_lock:
+            self._open_calls.add(call)
+        try:
+            if self._stopping.is_set():
+                call.cancel()
+            for job in call:
+                jobs.append(job)
+        except GatewayError:
+            if not jobs:
+                raise
+            logger.warning("ActivateJobs for %s broke off after %d jobs", spec.job_type, len(jobs), exc_info=True)
+        finally:
+            with self._calls_lock:
+                self._open_calls.discard(call)
+        if jobs:
+            metrics.ACTIVATED.labels(spec.job_type).inc(len(jobs))
+            metrics.ACTIVATION_LATENCY.labels(spec.job_type).observe(time.perf_counter() - started)
+        return jobs
+
+    def _settle(self, spec: ZeebeTaskSpec, reservation: Reservation, jobs: list[Job]) -> None:
+        """Commit the reservation to ``jobs`` and publish them; hand them back if that fails."""
+        try:
+            self.inflight.commit(reservation, ((j.key, j.deadline) for j in jobs))
+            self.publish(spec, jobs)
+        except Exception as exc:
+            if jobs:
+                self.give_back(spec, jobs, reason=f"{type(exc).__name__}: {exc}")
+            raise
+
+    def publish(self, spec: ZeebeTaskSpec, jobs: list[Job]) -> None:
+        if not jobs:
+            return
+        assert self._dispatcher is not None
+        self._dispatcher.publish(spec.job_type, jobs)
+        metrics.DISPATCHED.labels(spec.job_type).inc(len(jobs))
+
+    def give_back(self, spec: ZeebeTaskSpec, jobs: Iterable[Job], *, reason: str) -> None:
+        """Return unrun jobs to Zeebe at once: FailJob with unchanged retries and no back-off."""
+        given: list[int] = []
+        for job in jobs:
+            client = self.client.with_options(retry_until=job.deadline / 1000, retry_budget=5.0)
+            try:
+                client.fail_job(job.key, retries=job.retries, error_message=GIVE_BACK_MESSAGE.format(reason=reason))
+            except (NotFoundError, FailedPreconditionError):
+                pass
+            except GatewayError:
+                logger.warning("could not hand back job %s; Zeebe re-activates it after its timeout", job.key)
+            given.append(job.key)
+        if given:
+            metrics.GIVEN_BACK.labels(spec.job_type).inc(len(given))
+            logger.warning("handed back %d %s jobs: %s", len(given), spec.job_type, reason)
+            self._release(spec.job_type, given)
+
+    def _release(self, job_type: str, keys: Iterable[int]) -> None:
+        pending = self._unreleased.setdefault(job_type, set())
+        pending.update(keys)
+        self._release_pending(job_type)
+
+    def _release_pending(self, job_type: str) -> None:
+        pending = self._unreleased.get(job_type)
+        if not pending:
+            return
+        try:
+            self.inflight.release(job_type, pending)
+            pending.clear()
+        except Exception:  # noqa: BLE001 - retried next iteration; the slots also lapse at the deadline
+            logger.debug("flow-control store unavailable; %d releases pending", len(pending))
+
+    # -- loops ---------------------------------------------------------------------------------------
+
+    def _spawn(self, name: str, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _poll_loop(self, spec: ZeebeTaskSpec) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                self.poll_once(spec)
+                failures = 0
+            except Exception as exc:  # noqa: BLE001 - the loop backs off and goes on, whatever happened
+                failures += 1
+                self._log_failure(spec, "activation", exc, failures)
+                self._stopping.wait(self._retry.backoff(failures))
+
+    def _stream_loop(self, spec: ZeebeTaskSpec) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                if self.inflight.in_flight(spec.job_type) >= self.bound(spec):
+                    self.inflight.wait_for_free_slot(spec.job_type, _FULL_WAIT)
+                    continue
+                self._stream_once(spec)
+                failures = 0
+            except Exception as exc:  # noqa: BLE001 - the loop backs off and goes on, whatever happened
+                failures += 1
+                self._log_failure(spec, "stream", exc, failures)
+                self._stopping.wait(self._retry.backoff(failures))
+
+    def _stream_once(self, spec: ZeebeTaskSpec) -> None:
+        """Take pushed jobs while there is room; close the stream when the type is full."""
+        call = self.client.stream_activated_jobs(
+            spec.job_type,
+            worker=self.worker_name,
+            timeout=self.job_timeout(spec),
+            fetch_variables=spec.fetch_variables,
+            tenant_ids=spec.tenant_ids,
+        )
+        with self._calls_lock:
+            self._open_calls.add(call)
+        try:
+            if self._stopping.is_set():
+                call.cancel()
+            for job in call:
+                metrics.ACTIVATED.labels(spec.job_type).inc()
+                reservation = self.inflight.reserve(spec.job_type, want=1, bound=self.bound(spec), hold=5.0)
+                if reservation is None:
+                    # Full: this job goes back at once, and the stream closes until a slot frees.
+                    self.give_back(spec, [job], reason="no free slot")
+                    call.cancel()
+                    break
+                self._settle(spec, reservation, [job])
+        finally:
+            with self._calls_lock:
+                self._open_calls.discard(call)
+            call.cancel()
+
+    def _log_failure(self, spec: ZeebeTaskSpec, what: str, exc: BaseException, failures: int) -> None:
+        metrics.POLL_ERRORS.labels(spec.job_type, type(exc).__name__).inc()
+        # The first failure and then every tenth, so an outage does not flood the log.
+        if failures == 1 or failures % 10 == 0:
+            logger.warning("%s of %s failed (%d in a row): %s", what, spec.job_type, failures, exc)
+
+    def _monitor_loop(self) -> None:
+        while not self._stopping.is_set():
+            self.check_health()
+            self._stopping.wait(_MONITOR_INTERVAL)
+
+    def health_report(self) -> tuple[bool, dict[str, Any]]:
+        """For /healthz: healthy when both answered at the last check, and that check is recent."""
+        health = self.health
+        fresh = time.time() - health.checked_at < 3 * _MONITOR_INTERVAL + 2
+        ok = health.ok and fresh and not self._stopping.is_set()
+        details: dict[str, Any] = {"gateway": health.gateway, "broker": health.broker, **health.details}
+        if not fresh:
+            details["stale"] = "no health check completed recently"
+        return ok, details
+
+    def check_health(self) -> PollerHealth:
+        """Ask the gateway and the Celery broker whether they answer; refreshes the gauges too."""
+        details: dict[str, str] = {}
+        try:
+            topology = self.client.topology(timeout=2.0, retry=False)
+            gateway = topology.is_healthy
+            if not gateway:
+                details["gateway"] = "a partition has no healthy leader"
+        except GatewayError as exc:
+            gateway = False
+            details["gateway"] = str(exc)
+        broker = self._dispatcher.ping() if self._dispatcher is not None else False
+        if not broker:
+            details["broker"] = "the Celery broker does not answer"
+        self.health = PollerHealth(gateway=gateway, broker=broker, checked_at=time.time(), details=details)
+        if broker and self._dispatcher is not None:
+            for job_type in self.specs:
+                try:
+                    depth = self._dispatcher.queue_depth(job_type)
+                    if depth is not None:
+                        metrics.QUEUE_DEPTH.labels(job_type).set(depth)
+                    metrics.INFLIGHT.labels(job_type).set(self.inflight.in_flight(job_type))
+                except Exception:  # noqa: BLE001 - gauges are best effort
+                    logger.debug("could not refresh the gauges of %s", job_type, exc_info=True)
+        return self.health

@@ -1,0 +1,212 @@
+"""A real ``redis-server`` on 127.0.0.1 for tests, which can be stopped and started again on its port.
+
+Stopping and starting again is how tests simulate a Redis outage under load: clients see the connection
+refused, then the same URL works again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from zeebe_celery.testing._ports import (
+    LOOPBACK,
+    PORT_ATTEMPTS,
+    Launch,
+    PortClash,
+    StackError,
+    await_ready,
+    free_ports,
+    launch,
+    make_workdir,
+    remove_workdir,
+    terminate,
+)
+
+__all__ = ["RedisServer"]
+
+logger = logging.getLogger(__name__)
+
+_INSTALL_HINT = (
+    "install it with `apt-get install redis-server` (Debian/Ubuntu) or `brew install redis` (macOS), "
+    "or pass binary= the path of a redis-server"
+)
+# Per readiness probe; a local server that is up answers in microseconds.
+_PING_TIMEOUT = 1.0
+
+
+class RedisServer:
+    """A private ``redis-server`` bound to 127.0.0.1, without persistence.
+
+    The port is picked free on the first :meth:`start` (or given as ``port``) and kept: after
+    :meth:`stop`, :meth:`start` brings the server back on the same port, empty. A server that is left
+    running is stopped when the object is collected or the interpreter exits.
+    """
+
+    def __init__(
+        self,
+        *,
+        binary: str | os.PathLike[str] = "redis-server",
+        port: int | None = None,
+        startup_timeout: float = 30.0,
+        stop_timeout: float = 10.0,
+        args: Sequence[str] = (),
+    ) -> None:
+        self._binary = binary
+        self._port = port
+        self._startup_timeout = startup_timeout
+        self._stop_timeout = stop_timeout
+        self._args = tuple(args)
+        self._launched: Launch | None = None
+        self._finalizer: weakref.finalize[[Launch, float], RedisServer] | None = None
+
+    @property
+    def port(self) -> int:
+        """The server's port; known once the server has started (or if it was given)."""
+        if self._port is None:
+            raise StackError("RedisServer has no port yet: call start() first")
+        return self._port
+
+    @property
+    def host(self) -> str:
+        return LOOPBACK
+
+    @property
+    def url(self) -> str:
+        """``redis://127.0.0.1:PORT/0``, the URL Celery and redis-py take."""
+        return f"redis://{LOOPBACK}:{self.port}/0"
+
+    @property
+    def running(self) -> bool:
+        return self._launched is not None and self._launched.alive()
+
+    @property
+    def log_path(self) -> Path | None:
+        """The log of the current run; None when stopped, because stop() removes it."""
+        return self._launched.log_path if self._launched is not None else None
+
+    def start(self) -> Self:
+        """Start the server and return once it answers; a running server is left as it is.
+
+        Raises StackError if redis-server is missing, exits, or does not answer in time.
+        """
+        if self.running:
+            return self
+        self.stop()  # reaps a server that died on its own
+        binary = self._resolve_binary()
+        # Once a port was given or used, it is kept: a restart must come back where clients expect it.
+        attempts = 1 if self._port is not None else PORT_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            port = self._port if self._port is not None else free_ports(1)[0]
+            try:
+                self._launch(binary, port)
+            except PortClash:
+                if attempt == attempts:
+                    raise
+                logger.info("Port %s was taken before redis-server bound it; drawing another", port)
+                continue
+            self._port = port
+            return self
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after ``stop_timeout``) and remove its directory.
+
+        Safe to call twice, or on a server that never started. The port is kept for the next start().
+        """
+        finalizer, self._finalizer, self._launched = self._finalizer, None, None
+        if finalizer is not None:
+            finalizer()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<RedisServer {state} port={self._port}>"
+
+    def _resolve_binary(self) -> str:
+        found = shutil.which(os.fspath(self._binary))
+        if found is None:
+            raise StackError(f"redis-server not found (looked for {os.fspath(self._binary)!r}); {_INSTALL_HINT}")
+        return found
+
+    def _launch(self, binary: str, port: int) -> None:
+        started = time.monotonic()
+        workdir = make_workdir("zeebe-celery-redis-")
+        argv = [
+            binary,
+            "--port", str(port),
+            "--bind", LOOPBACK,
+            "--daemonize", "no",
+            "--dir", str(workdir),
+            # A test server keeps nothing: no snapshots, no append-only file.
+            "--save", "",
+            "--appendonly", "no",
+            *self._args,
+        ]  # fmt: skip
+        try:
+            launched = launch(argv, env=os.environ, workdir=workdir, log_path=workdir / "redis.log")
+        except BaseException:
+            remove_workdir(workdir)
+            raise
+        finalizer = weakref.finalize(self, _shut_down, launched, self._stop_timeout)
+        try:
+            await_ready(launched, _Probe(port, launched.pid), name="redis-server", timeout=self._startup_timeout)
+        except BaseException:
+            finalizer()
+            raise
+        self._launched, self._finalizer = launched, finalizer
+        logger.info("redis-server ready at %s:%s in %.1fs", LOOPBACK, port, time.monotonic() - started)
+
+
+class _Probe:
+    """Answers whether the redis-server with process id ``pid`` serves ``port``."""
+
+    def __init__(self, port: int, pid: int) -> None:
+        self._port = port
+        self._pid = pid
+
+    def __call__(self, seconds_left: float) -> bool:
+        timeout = max(0.01, min(_PING_TIMEOUT, seconds_left))
+        client = redis.Redis(
+            host=LOOPBACK,
+            port=self._port,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            # One try per probe: the readiness loop is the retry.
+            retry=Retry(NoBackoff(), 0),
+        )
+        try:
+            # Another server may hold the port; only ours counts as ready.
+            info = client.info("server")
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+        return bool(info.get("process_id") == self._pid)
+
+
+def _shut_down(launched: Launch, grace: float) -> None:
+    terminate(launched, grace)
+    remove_workdir(launched.workdir)
+    logger.debug("redis-server pid %s stopped", launched.pid)
