@@ -1,0 +1,41 @@
+# The two commands in the README are `make demo` and `make test`; everything else is a step of them.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: bootstrap demo test lint typecheck unit integration bench bench-quick protos clean
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+demo: bootstrap
+	$(BIN)/zeebe-celery dev demo
+
+lint: bootstrap
+	$(BIN)/ruff check zeebe_celery tests benchmarks examples scripts
+	$(BIN)/ruff format --check zeebe_celery tests benchmarks examples scripts
+
+typecheck: bootstrap
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/pytest -p no:randomly tests
+
+unit: bootstrap
+	$(BIN)/pytest tests/unit
+
+integration: bootstrap
+	$(BIN)/pytest tests/integration
+
+bench: bootstrap
+	$(PY) -m benchmarks --full
+
+bench-quick: bootstrap
+	$(PY) -m benchmarks --quick
+
+protos: bootstrap
+	$(PY) scripts/gen_protos.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
