@@ -12,6 +12,7 @@ from zeebe_celery.errors import (
 )
 from zeebe_celery.gateway import RetryPolicy, ZeebeClient
 from zeebe_celery.job import Job
+from zeebe_celery.task import zeebe_task
 
 __all__ = [
     "BpmnError",
@@ -26,4 +27,5 @@ __all__ = [
     "ZeebeClient",
     "ZeebeSettings",
     "__version__",
+    "zeebe_task",
 ]

@@ -1,9 +1,10 @@
 """Flow control: the per-type bound on jobs that are queued or running, shared by every poller.
 
-Each job type has one Redis sorted set. Its members are the keys of jobs in flight, scored with the
-job's deadline, plus short-lived reservations a poller holds while an ActivateJobs call is open. A
-poller reserves before it activates, so several pollers together never exceed the bound; a worker
-removes the job's key once it has reported. Every member also leaves by itself when its score passes,
+Each job type has one Redis sorted set. Its members are the jobs in flight (``key:deadline``, so a late
+worker of an earlier activation cannot free the slot of the job's next one), scored with the deadline,
+plus short-lived reservations a poller holds while an ActivateJobs call is open. A poller reserves
+before it activates, so several pollers together never exceed the bound; a worker removes the job once
+it has reported. Every member also leaves by itself when its score passes,
 so a crashed poller or a killed worker cannot leak a slot: a job whose deadline passed belongs to
 Zeebe again anyway.
 """
@@ -66,6 +67,10 @@ return removed
 """
 
 
+def _member(key: int, deadline: int) -> str:
+    return f"{key}:{deadline}"
+
+
 class Reservation:
     """Slots a poller holds for one activation; :meth:`InflightStore.commit` turns them into jobs."""
 
@@ -90,7 +95,8 @@ class InflightStore:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> InflightStore:
-        return cls(redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30), **kwargs)
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
+        return cls(client, **kwargs)
 
     def key(self, job_type: str) -> str:
         return f"{self._namespace}:inflight:{job_type}"
@@ -102,7 +108,8 @@ class InflightStore:
         """Reserve up to ``want`` slots under ``bound`` for ``hold`` seconds; None when full."""
         now_ms = int(time.time() * 1000)
         token = uuid.uuid4().hex[:16]
-        count = int(self._reserve(keys=[self.key(job_type)], args=[now_ms, bound, want, now_ms + int(hold * 1000), token]))
+        args: list[str | int] = [now_ms, bound, want, now_ms + int(hold * 1000), token]
+        count = int(self._reserve(keys=[self.key(job_type)], args=args))
         return Reservation(job_type, token, count) if count > 0 else None
 
     def commit(self, reservation: Reservation, jobs: Iterable[tuple[int, int]]) -> None:
@@ -114,16 +121,20 @@ class InflightStore:
             return
         args: list[Any] = [reservation.token, reservation.count]
         for key, deadline in jobs:
-            args.extend((deadline, key))
+            args.extend((deadline, _member(key, deadline)))
         self._commit(keys=[self.key(reservation.job_type), self._wake_key(reservation.job_type)], args=args)
         reservation.committed = True
 
-    def release(self, job_type: str, job_keys: Iterable[int]) -> int:
-        """Free the slots of jobs that are finished (or given back); returns how many were held."""
-        keys = [str(k) for k in job_keys]
-        if not keys:
+    def release(self, job_type: str, jobs: Iterable[tuple[int, int]]) -> int:
+        """Free the slots of jobs, given as (key, deadline), that are finished or given back.
+
+        Returns how many were held; a slot already freed (or lapsed) counts nothing, so release is
+        idempotent.
+        """
+        members = [_member(key, deadline) for key, deadline in jobs]
+        if not members:
             return 0
-        return int(self._release(keys=[self.key(job_type), self._wake_key(job_type)], args=keys))
+        return int(self._release(keys=[self.key(job_type), self._wake_key(job_type)], args=members))
 
     def in_flight(self, job_type: str) -> int:
         """Live members: jobs in flight plus open reservations."""

@@ -41,7 +41,7 @@ class HealthServer:
                 server._handle(self)
 
             def log_message(self, format: str, *args: Any) -> None:
-                logger.debug("http: " + format, *args)
+                logger.debug("http: %s", format % args)
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True

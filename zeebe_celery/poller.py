@@ -47,6 +47,10 @@ _FULL_WAIT = 1.0
 GIVE_BACK_MESSAGE = "zeebe-celery: handed back unrun by the poller ({reason})"
 
 
+class BrokerUnavailableError(Exception):
+    """The Celery broker refused jobs and does not answer yet."""
+
+
 @dataclass
 class PollerHealth:
     """What /healthz reports: whether the gateway and the Celery broker answered lately."""
@@ -92,7 +96,8 @@ class Poller:
         self._threads: list[threading.Thread] = []
         self._open_calls: set[JobCall] = set()
         self._calls_lock = threading.Lock()
-        self._unreleased: dict[str, set[int]] = {}
+        self._unreleased: dict[str, set[tuple[int, int]]] = {}
+        self._broker_down = threading.Event()
         self._started = False
         self._stopped = False
         self.specs: dict[str, ZeebeTaskSpec] = {}
@@ -197,6 +202,7 @@ class Poller:
         the batch (the jobs were handed back first).
         """
         job_type = spec.job_type
+        self._await_broker()
         self._release_pending(job_type)
         bound = self.bound(spec)
         reservation = self.inflight.reserve(
@@ -251,8 +257,22 @@ class Poller:
             self.publish(spec, jobs)
         except Exception as exc:
             if jobs:
+                # Activation pauses until the broker answers again, instead of activating jobs only to
+                # hand them back.
+                self._broker_down.set()
                 self.give_back(spec, jobs, reason=f"{type(exc).__name__}: {exc}")
             raise
+
+    def _await_broker(self) -> None:
+        """Raise BrokerUnavailableError while a broker that refused a batch still does not answer."""
+        if not self._broker_down.is_set():
+            return
+        assert self._dispatcher is not None
+        if not self._dispatcher.ping():
+            raise BrokerUnavailableError("the Celery broker does not answer; activation is paused")
+        if self._broker_down.is_set():
+            self._broker_down.clear()
+            logger.info("the Celery broker answers again; activation resumes")
 
     def publish(self, spec: ZeebeTaskSpec, jobs: list[Job]) -> None:
         if not jobs:
@@ -263,7 +283,7 @@ class Poller:
 
     def give_back(self, spec: ZeebeTaskSpec, jobs: Iterable[Job], *, reason: str) -> None:
         """Return unrun jobs to Zeebe at once: FailJob with unchanged retries and no back-off."""
-        given: list[int] = []
+        given: list[tuple[int, int]] = []
         for job in jobs:
             client = self.client.with_options(retry_until=job.deadline / 1000, retry_budget=5.0)
             try:
@@ -272,15 +292,15 @@ class Poller:
                 pass
             except GatewayError:
                 logger.warning("could not hand back job %s; Zeebe re-activates it after its timeout", job.key)
-            given.append(job.key)
+            given.append((job.key, job.deadline))
         if given:
             metrics.GIVEN_BACK.labels(spec.job_type).inc(len(given))
             logger.warning("handed back %d %s jobs: %s", len(given), spec.job_type, reason)
             self._release(spec.job_type, given)
 
-    def _release(self, job_type: str, keys: Iterable[int]) -> None:
+    def _release(self, job_type: str, jobs: Iterable[tuple[int, int]]) -> None:
         pending = self._unreleased.setdefault(job_type, set())
-        pending.update(keys)
+        pending.update(jobs)
         self._release_pending(job_type)
 
     def _release_pending(self, job_type: str) -> None:
@@ -307,6 +327,8 @@ class Poller:
                 self.poll_once(spec)
                 failures = 0
             except Exception as exc:  # noqa: BLE001 - the loop backs off and goes on, whatever happened
+                if self._stopping.is_set():
+                    break
                 failures += 1
                 self._log_failure(spec, "activation", exc, failures)
                 self._stopping.wait(self._retry.backoff(failures))
@@ -321,6 +343,8 @@ class Poller:
                 self._stream_once(spec)
                 failures = 0
             except Exception as exc:  # noqa: BLE001 - the loop backs off and goes on, whatever happened
+                if self._stopping.is_set():
+                    break
                 failures += 1
                 self._log_failure(spec, "stream", exc, failures)
                 self._stopping.wait(self._retry.backoff(failures))
@@ -396,6 +420,6 @@ class Poller:
                     if depth is not None:
                         metrics.QUEUE_DEPTH.labels(job_type).set(depth)
                     metrics.INFLIGHT.labels(job_type).set(self.inflight.in_flight(job_type))
-                except Exception:  # noqa: BLE001 - gauges are best effort
+                except Exception:  # gauges are best effort
                     logger.debug("could not refresh the gauges of %s", job_type, exc_info=True)
         return self.health

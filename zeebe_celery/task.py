@@ -144,9 +144,7 @@ def _read_signature(fn: Callable[..., Any], *, bind: bool) -> tuple[_Param, ...]
     return tuple(params)
 
 
-def _task_options(
-    spec_options: Mapping[str, Any], celery_options: dict[str, Any]
-) -> dict[str, Any]:
+def _task_options(spec_options: Mapping[str, Any], celery_options: dict[str, Any]) -> dict[str, Any]:
     options = {"ignore_result": True, "serializer": "json", **celery_options}
     if spec_options.get("queue"):
         options["queue"] = spec_options["queue"]
@@ -245,7 +243,7 @@ def output_variables(result: Any) -> dict[str, Any] | None:
     if result is None:
         return None
     if isinstance(result, BaseModel):
-        return typing.cast(dict[str, Any], result.model_dump(mode="json"))
+        return result.model_dump(mode="json")
     if isinstance(result, Mapping):
         return dict(result)
     raise TypeError(f"a handler must return a dict, a pydantic model or None, not {type(result).__name__}")

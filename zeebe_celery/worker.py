@@ -119,8 +119,8 @@ def run_job(task: Any, handler: _Handler, payload: dict[str, Any]) -> str:
     finally:
         if context.inflight is not None:
             try:
-                context.inflight.release(job.type, (job.key,))
-            except Exception:  # noqa: BLE001 - the slot also frees itself at the deadline
+                context.inflight.release(job.type, [(job.key, job.deadline)])
+            except Exception:  # the slot also frees itself at the deadline
                 logger.warning("could not release the flow-control slot of job %s", job.key, exc_info=True)
 
 
@@ -206,12 +206,11 @@ class _Reporter:
             # The report itself cannot succeed (e.g. variables too large): make it an incident, not a loss.
             return self.incident(f"could not report the job as {outcome}: {error}")
         except GatewayError:
-            logger.error(
+            logger.exception(
                 "could not report job %s (%s) as %s before its deadline; Zeebe hands it out again",
                 job.key,
                 job.type,
                 outcome,
-                exc_info=True,
             )
             metrics.JOBS_UNREPORTED.labels(job.type).inc()
             return "unreported"

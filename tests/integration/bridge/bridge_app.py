@@ -1,0 +1,108 @@
+"""The Celery app the bridge tests run on real prefork workers: one handler per behaviour under test.
+
+Handlers that must act differently on a job's first run keep a marker in Redis (the worker processes
+share nothing else), and record what they did there for the test to read.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import redis
+from celery import Celery
+from pydantic import BaseModel, Field
+
+from zeebe_celery import BpmnError, Job, zeebe_task
+
+app = Celery("bridge-tests", broker=os.environ.get("ZEEBE_CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"))
+app.conf.worker_prefetch_multiplier = 1
+
+_redis = redis.Redis.from_url(os.environ.get("ZEEBE_CELERY_REDIS_URL", "redis://127.0.0.1:6379/0"))
+
+
+def first_run(job: Job) -> bool:
+    """True on the first run of this job (any activation), False on every later one."""
+    return bool(_redis.set(f"test:first:{job.key}", os.getpid(), nx=True, ex=600))
+
+
+def record(name: str, job: Job) -> None:
+    _redis.rpush(f"test:{name}", f"{job.key}:{job.process_instance_key}:{os.getpid()}")
+
+
+class Customer(BaseModel):
+    name: str
+    age: int = Field(ge=0)
+
+
+@zeebe_task("sum-numbers")
+def sum_numbers(a: int, b: int, job: Job) -> dict[str, object]:
+    return {"sum": a + b, "seen_retries": job.retries, "tier": job.custom_headers.get("tier")}
+
+
+@zeebe_task("greet-customer")
+def greet_customer(customer: Customer) -> dict[str, object]:
+    _redis.incr("test:greet-customer:runs")
+    return {"greeting": f"hello {customer.name}"}
+
+
+@zeebe_task("check-stock")
+def check_stock(item: str) -> dict[str, object]:
+    raise BpmnError("NO_STOCK", f"no {item} left", variables={"reason": f"{item} sold out"})
+
+
+class FlakyError(Exception):
+    pass
+
+
+@zeebe_task("flaky", retry_backoff="2s")
+def flaky(job: Job) -> dict[str, object]:
+    record("flaky", job)
+    if job.retries == 3:
+        raise FlakyError("the first attempt fails")
+    return {"attempts": 4 - job.retries, "succeeded_at": time.time()}
+
+
+@zeebe_task("always-fails", retry_backoff="0s")
+def always_fails(job: Job) -> None:
+    record("always-fails", job)
+    raise ValueError(f"attempt with {job.retries} retries left fails too")
+
+
+@zeebe_task("slow-beyond-timeout", timeout="3s")
+def slow_beyond_timeout(job: Job) -> dict[str, object]:
+    # The first run outlives the job's timeout: Zeebe hands the job out again and the re-run completes
+    # it; the late first run's CompleteJob is then refused as gone.
+    if first_run(job):
+        record("slow-first", job)
+        time.sleep(6)
+        return {"by": "first-run"}
+    record("slow-rerun", job)
+    return {"by": "re-run"}
+
+
+@zeebe_task("not-run-late", timeout="2s")
+def not_run_late(job: Job) -> dict[str, object]:
+    record("not-run-late", job)
+    return {"ran": True}
+
+
+@zeebe_task("slow-work", timeout="20s", max_jobs=4)
+def slow_work(job: Job, nap: float = 0.5) -> dict[str, object]:
+    record("slow-work", job)
+    time.sleep(nap)
+    return {"napped": nap}
+
+
+@zeebe_task("crash-once", timeout="4s")
+def crash_once(job: Job) -> dict[str, object]:
+    # The first run parks long enough for the test to kill -9 this pool process.
+    if first_run(job):
+        _redis.rpush("test:crash-once:running", os.getpid())
+        time.sleep(60)
+    return {"survived": True}
+
+
+@zeebe_task("quick")
+def quick(n: int = 0) -> dict[str, object]:
+    return {"doubled": n * 2}

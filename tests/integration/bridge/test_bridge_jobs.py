@@ -1,0 +1,123 @@
+"""Handlers on real prefork workers fed by the poller: outcomes as Zeebe sees them."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import redis
+from conftest import EngineRecords, PollerFactory, deploy_one_task
+
+from zeebe_celery.gateway.client import ZeebeClient
+from zeebe_celery.testing.fleet import CeleryWorker
+
+pytestmark = pytest.mark.integration
+
+
+def test_hundreds_of_instances_complete_with_their_variables(
+    fleet: list[CeleryWorker], start_poller: PollerFactory, client: ZeebeClient, unique: Any
+) -> None:
+    process_id = deploy_one_task(client, unique, "sum-numbers")
+    start_poller(["sum-numbers"])
+
+    def run(i: int) -> dict[str, Any]:
+        ended = client.create_process_instance_with_result(
+            process_id, variables={"a": i, "b": 1000, "ignored": "x" * 10}, request_timeout=60
+        )
+        return ended.variables
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        results = list(pool.map(run, range(300)))
+    assert [r["sum"] for r in results] == [i + 1000 for i in range(300)]
+    assert {r["tier"] for r in results} == {"gold"}  # custom headers reach the Job
+    assert {r["seen_retries"] for r in results} == {3}
+
+
+def test_invalid_input_is_an_incident_naming_the_field_without_retries(
+    fleet: list[CeleryWorker],
+    start_poller: PollerFactory,
+    client: ZeebeClient,
+    unique: Any,
+    records: EngineRecords,
+    store: redis.Redis,
+) -> None:
+    process_id = deploy_one_task(client, unique, "greet-customer")
+    start_poller(["greet-customer"])
+    runs_before = int(store.get("test:greet-customer:runs") or 0)
+    instance = client.create_process_instance(process_id, variables={"customer": {"name": "Ada", "age": -3}})
+    incidents = records.wait_for("INCIDENT", "CREATED", processInstanceKey=instance.process_instance_key)
+    assert len(incidents) == 1
+    message = incidents[0]["value"]["errorMessage"]
+    assert "customer" in message
+    assert "age" in message
+    assert incidents[0]["value"]["errorType"] == "JOB_NO_RETRIES"
+    # One failure, straight to retries=0: the handler never ran and the job was failed exactly once.
+    failed = records.find("JOB", "FAILED", processInstanceKey=instance.process_instance_key)
+    assert len(failed) == 1
+    assert failed[0]["value"]["retries"] == 0
+    assert int(store.get("test:greet-customer:runs") or 0) == runs_before
+
+
+def test_bpmn_error_is_caught_by_the_boundary_event(
+    fleet: list[CeleryWorker], start_poller: PollerFactory, client: ZeebeClient, unique: Any
+) -> None:
+    process_id = unique("error-boundary")
+    text = unique.text(
+        "error_boundary.bpmn",
+        "error-boundary",
+        "reserve-work",
+        "backorder-work",
+        renames={"reserve-work": "check-stock", "backorder-work": "quick", "error-boundary": process_id},
+    )
+    client.deploy_resource((f"{process_id}.bpmn", text.encode()))
+    start_poller(["check-stock", "quick"])
+    ended = client.create_process_instance_with_result(
+        process_id, variables={"item": "widget", "n": 21}, request_timeout=60
+    )
+    # The boundary path ran (quick doubled n), with the error's variables mapped out of the catch event.
+    assert ended.variables["doubled"] == 42
+    assert ended.variables["reason"] == "widget sold out"
+
+
+def test_failed_job_is_retried_after_its_backoff_and_then_succeeds(
+    fleet: list[CeleryWorker],
+    start_poller: PollerFactory,
+    client: ZeebeClient,
+    unique: Any,
+    records: EngineRecords,
+) -> None:
+    process_id = deploy_one_task(client, unique, "flaky")
+    start_poller(["flaky"])
+    ended = client.create_process_instance_with_result(process_id, request_timeout=60)
+    assert ended.variables["attempts"] == 2
+    failed = records.find("JOB", "FAILED", processInstanceKey=ended.process_instance_key)
+    assert len(failed) == 1
+    value = failed[0]["value"]
+    assert value["retries"] == 2
+    assert value["retryBackoff"] == 2000
+    assert value["errorMessage"] == "FlakyError: the first attempt fails"
+    completed = records.find("JOB", "COMPLETED", processInstanceKey=ended.process_instance_key)
+    # The retry came no earlier than the back-off after the failure.
+    assert completed[0]["timestamp"] - failed[0]["timestamp"] >= 2000
+
+
+def test_exhausted_retries_raise_an_incident(
+    fleet: list[CeleryWorker],
+    start_poller: PollerFactory,
+    client: ZeebeClient,
+    unique: Any,
+    records: EngineRecords,
+    store: redis.Redis,
+) -> None:
+    process_id = deploy_one_task(client, unique, "always-fails", retries=3)
+    start_poller(["always-fails"])
+    instance = client.create_process_instance(process_id)
+    key = instance.process_instance_key
+    incidents = records.wait_for("INCIDENT", "CREATED", processInstanceKey=key)
+    assert len(incidents) == 1
+    assert incidents[0]["value"]["errorMessage"] == "ValueError: attempt with 1 retries left fails too"
+    failed = records.find("JOB", "FAILED", processInstanceKey=key)
+    assert [f["value"]["retries"] for f in failed] == [2, 1, 0]
+    runs = [r.decode() for r in store.lrange("test:always-fails", 0, -1)]
+    assert len([r for r in runs if r.split(":")[1] == str(key)]) == 3
