@@ -102,4 +102,3 @@ class CeleryDispatcher:
     def close(self) -> None:
         if self._redis is not None:
             self._redis.close()
-
