@@ -8,11 +8,13 @@ and a ``.env`` file. Library classes take these objects and never read the envir
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
+from dotenv import dotenv_values
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -220,21 +222,53 @@ class BridgeSettings(BaseSettings):
 
 _S = TypeVar("_S", bound=BaseSettings)
 
-_ENV_NAMES: dict[str, str] = {
-    "address": "ZEEBE_ADDRESS",
-    "client_id": "ZEEBE_CLIENT_ID",
-    "client_secret": "ZEEBE_CLIENT_SECRET",
-    "authorization_server_url": "ZEEBE_AUTHORIZATION_SERVER_URL",
-    "token_audience": "ZEEBE_TOKEN_AUDIENCE",
-    "token_scope": "ZEEBE_TOKEN_SCOPE",
-    "cluster_id": "CAMUNDA_CLUSTER_ID",
-    "cluster_region": "CAMUNDA_CLUSTER_REGION",
-    "ca_certificate_path": "ZEEBE_CA_CERTIFICATE_PATH",
-    "insecure_connection": "ZEEBE_INSECURE_CONNECTION",
-    "request_timeout": "ZEEBE_REQUEST_TIMEOUT",
-    "keepalive": "ZEEBE_KEEP_ALIVE",
-    "max_message_size": "ZEEBE_CELERY_MAX_MESSAGE_SIZE",
-}
+
+def _env_names(cls: type[BaseSettings], field: str) -> list[str]:
+    """The variables ``field`` of ``cls`` is read from, the standard name first."""
+    info = cls.model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [choice for choice in alias.choices if isinstance(choice, str)]
+    if isinstance(alias, str):
+        return [alias]
+    return [f"{cls.model_config.get('env_prefix', '')}{field}".upper()]
+
+
+def _dotenv_names(cls: type[BaseSettings], overrides: dict[str, Any]) -> set[str]:
+    """The names set in the .env file(s) ``cls`` reads, upper case."""
+    env_file = overrides.get("_env_file", cls.model_config.get("env_file"))
+    if env_file is None:
+        return set()
+    files = [env_file] if isinstance(env_file, str | Path) else list(env_file)
+    names: set[str] = set()
+    for file in files:
+        path = Path(file).expanduser()
+        if path.is_file():
+            encoding = overrides.get("_env_file_encoding", cls.model_config.get("env_file_encoding"))
+            names.update(name.upper() for name in dotenv_values(path, encoding=encoding or "utf-8"))
+    return names
+
+
+def _variable_name(cls: type[BaseSettings], key: str, overrides: dict[str, Any]) -> str:
+    """The variable to name for a problem pydantic located at ``key`` (a field name or an alias).
+
+    That is the name the value came in under: the override's key, else the first of the field's
+    variables set in the environment, else in .env; the standard name when none is.
+    """
+    field = key if key in cls.model_fields else None
+    if field is None:
+        field = next((name for name in cls.model_fields if key in _env_names(cls, name)), None)
+    if field is None:
+        return key
+    names = _env_names(cls, field)
+    if key in overrides or field in overrides:
+        return key if key in overrides and key != field else names[0]
+    environment = {name.upper(): name for name in os.environ}
+    for name in names:
+        if name.upper() in environment:
+            return environment[name.upper()]
+    in_dotenv = _dotenv_names(cls, overrides)
+    return next((name for name in names if name.upper() in in_dotenv), names[0])
 
 
 def load_settings(cls: type[_S], **overrides: Any) -> _S:
@@ -248,9 +282,9 @@ def load_settings(cls: type[_S], **overrides: Any) -> _S:
     except ValidationError as exc:
         lines = []
         for error in exc.errors(include_input=False, include_url=False):
-            field = str(error["loc"][0]) if error["loc"] else ""
-            if field:
-                name = _ENV_NAMES.get(field, f"ZEEBE_CELERY_{field.upper()}")
+            key = str(error["loc"][0]) if error["loc"] else ""
+            if key:
+                name = _variable_name(cls, key, overrides)
                 message = str(error["msg"]).removeprefix("Value error, ")
                 lines.append(f"{name}: {message}")
             else:

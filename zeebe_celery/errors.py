@@ -91,7 +91,7 @@ class GatewayError(ZeebeCeleryError):
     def __init__(self, details: str, *, code: grpc.StatusCode | None = None, rpc: str = "") -> None:
         prefix = f"{rpc}: " if rpc else ""
         name = code.name if code is not None else "ERROR"
-        super().__init__(f"{prefix}{name}: {details}")
+        super().__init__(f"{prefix}{name}: {details}" if details and details != name else f"{prefix}{name}")
         self.code = code
         self.details = details
         self.rpc = rpc
@@ -182,8 +182,14 @@ def map_grpc_error(exc: grpc.RpcError, *, rpc: str = "", idempotent: bool = Fals
 
     ``idempotent`` marks job commands, for which a DEADLINE_EXCEEDED is safe to repeat.
     """
-    code = exc.code() if isinstance(exc, grpc.Call) else None
-    details = (exc.details() if isinstance(exc, grpc.Call) else None) or str(exc)
+    code: grpc.StatusCode | None
+    if isinstance(exc, grpc.Call):
+        code = exc.code()
+        # Without details, str() of a gRPC call is a long repr of its whole state; the code says it all.
+        details = exc.details() or (code.name if code is not None else type(exc).__name__)
+    else:
+        code = None
+        details = str(exc) or type(exc).__name__
     if code is grpc.StatusCode.RESOURCE_EXHAUSTED and any(m in details.lower() for m in _TOO_LARGE_MARKERS):
         return MessageTooLargeError(details, code=code, rpc=rpc)
     if code is grpc.StatusCode.DEADLINE_EXCEEDED:

@@ -55,7 +55,7 @@ class TokenServer:
 
     def __init__(self) -> None:
         self.status = 200
-        self.expires_in = 300
+        self.expires_in: object = 300
         self.body: bytes | None = None
         self.delay = 0.0
         self.forms: list[dict[str, str]] = []

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import pytest
@@ -47,7 +47,7 @@ TOO_LARGE = "grpc: received message larger than max (5242880 vs. 4194304)"
 pytestmark = pytest.mark.usefixtures("clean_env")
 
 
-def settings(fake: FakeGateway, **extra: object) -> ZeebeSettings:
+def settings(fake: FakeGateway, **extra: Any) -> ZeebeSettings:
     return ZeebeSettings(address=fake.address, **extra)
 
 
@@ -224,6 +224,15 @@ def test_retry_until_in_the_past_allows_a_single_attempt(fake: FakeGateway, clie
     assert fake.call_count("CompleteJob") == 1
 
 
+def test_a_late_report_is_still_sent_once_and_learns_the_job_is_gone(fake: FakeGateway, client: ZeebeClient) -> None:
+    fake.fail_next("CompleteJob", S.NOT_FOUND, "job 1 not found")
+
+    with pytest.raises(NotFoundError):
+        client.with_options(retry_until=time.time() - 60, retry_budget=0).complete_job(1, {"done": True})
+
+    assert fake.call_count("CompleteJob") == 1
+
+
 # -- what goes on the wire ---------------------------------------------------------------------------
 
 
@@ -243,11 +252,6 @@ def test_fail_job_request_carries_retries_message_backoff_in_ms_and_variables(
     assert json.loads(request.variables) == {"n": 1}
 
 
-TRUNCATED_MS = pytest.mark.xfail(
-    strict=True, reason="BUG client.py _ms: int() truncates, so 4007ms and 1.001s lose a millisecond"
-)
-
-
 @pytest.mark.parametrize(
     ("given", "expected_ms"),
     [
@@ -255,8 +259,11 @@ TRUNCATED_MS = pytest.mark.xfail(
         ("500ms", 500),
         ("2m", 120_000),
         (0.25, 250),
-        pytest.param("4007ms", 4007, marks=TRUNCATED_MS),
-        pytest.param(1.001, 1001, marks=TRUNCATED_MS),
+        ("4007ms", 4007),
+        (1.001, 1001),
+        (0.0015, 2),
+        (0.0014, 1),
+        (0.0001, 1),
     ],
 )
 def test_durations_are_sent_as_exact_milliseconds(
@@ -375,9 +382,6 @@ def test_activate_jobs_without_jobs_answers_empty_after_its_request_timeout(
     assert 0.2 <= time.monotonic() - started < 2
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG client.py open_activate_jobs: _ms() rejects the negative request_timeout it documents"
-)
 def test_activate_jobs_with_a_negative_request_timeout_answers_at_once(fake: FakeGateway, client: ZeebeClient) -> None:
     started = time.monotonic()
     jobs = client.activate_jobs("charge", worker="w", timeout=60, max_jobs=5, request_timeout=-1)
@@ -385,6 +389,36 @@ def test_activate_jobs_with_a_negative_request_timeout_answers_at_once(fake: Fak
     assert jobs == []
     assert time.monotonic() - started < 1
     assert fake.calls_to("ActivateJobs")[0].request.requestTimeout < 0
+
+
+def test_activate_jobs_with_a_zero_request_timeout_waits_the_gateway_default_plus_slack(
+    fake: FakeGateway, client: ZeebeClient
+) -> None:
+    fake.add_jobs("charge", [make_job(1, "charge")])
+
+    client.activate_jobs("charge", worker="w", timeout=60, max_jobs=5, request_timeout=0)
+
+    (call,) = fake.calls_to("ActivateJobs")
+    assert call.request.requestTimeout == 0
+    assert call.time_remaining is not None
+    assert 15 < call.time_remaining <= 20.1
+
+
+def test_a_long_poll_deadline_is_its_request_timeout_plus_slack(fake: FakeGateway, client: ZeebeClient) -> None:
+    call = client.open_activate_jobs("charge", worker="w", timeout=60, max_jobs=5, request_timeout="1ms")
+    assert list(call) == []
+
+    (recorded,) = fake.calls_to("ActivateJobs")
+    assert recorded.request.requestTimeout == 1
+    assert recorded.time_remaining is not None
+    assert 5 < recorded.time_remaining <= 10.1
+
+
+def test_activate_jobs_refuses_a_malformed_request_timeout(fake: FakeGateway, client: ZeebeClient) -> None:
+    with pytest.raises(ValueError, match="is not a duration"):
+        client.activate_jobs("charge", worker="w", timeout=60, max_jobs=5, request_timeout="-1s")
+
+    assert fake.call_count("ActivateJobs") == 0
 
 
 def test_activate_jobs_is_retried_through_back_pressure(fake: FakeGateway, client: ZeebeClient) -> None:
@@ -483,24 +517,100 @@ def test_a_refused_client_secret_is_unauthenticated_and_never_reaches_the_gatewa
 
     assert "s3cr3t" not in str(caught.value)
     assert fake.call_count("CompleteJob") == 0
+    assert token_server.fetches == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG client.py activate_jobs/open_activate_jobs: UNAUTHENTICATED never invalidates the cached token",
-)
-def test_unauthenticated_activation_gets_a_fresh_token(
+def test_a_refused_client_secret_is_fetched_once_per_call(
+    fake: FakeGateway, token_server: TokenServer, oauth_client: ZeebeClient
+) -> None:
+    token_server.status = 401
+
+    with pytest.raises(UnauthenticatedError) as caught:
+        oauth_client.activate_jobs("charge", worker="w", timeout=60, max_jobs=5)
+
+    assert caught.value.code is S.UNAUTHENTICATED
+    assert token_server.fetches == 1
+    assert fake.call_count("ActivateJobs") == 0
+
+
+def test_unauthenticated_activation_gets_a_fresh_token_and_retries_once(
     fake: FakeGateway, token_server: TokenServer, oauth_client: ZeebeClient
 ) -> None:
     fake.fail_next("ActivateJobs", S.UNAUTHENTICATED, "token revoked")
     fake.add_jobs("charge", [make_job(1, "charge")])
 
-    with pytest.raises(UnauthenticatedError):
-        oauth_client.activate_jobs("charge", worker="w", timeout=60, max_jobs=5)
     jobs = oauth_client.activate_jobs("charge", worker="w", timeout=60, max_jobs=5)
 
     assert [job.key for job in jobs] == [1]
-    assert fake.calls_to("ActivateJobs")[-1].header("authorization") == "Bearer token-2"
+    assert [call.header("authorization") for call in fake.calls_to("ActivateJobs")] == [
+        "Bearer token-1",
+        "Bearer token-2",
+    ]
+    assert token_server.fetches == 2
+
+
+def test_unauthenticated_activation_twice_in_a_row_raises(
+    fake: FakeGateway, token_server: TokenServer, oauth_client: ZeebeClient
+) -> None:
+    fake.fail_next("ActivateJobs", S.UNAUTHENTICATED, "token revoked", times=2)
+
+    with pytest.raises(UnauthenticatedError, match="token revoked"):
+        oauth_client.activate_jobs("charge", worker="w", timeout=60, max_jobs=5)
+
+    assert fake.call_count("ActivateJobs") == 2
+    assert token_server.fetches == 2
+
+
+@pytest.mark.parametrize(
+    ("rpc", "open_call"),
+    [
+        (
+            "ActivateJobs",
+            lambda c: c.open_activate_jobs("charge", worker="w", timeout=60, max_jobs=5, request_timeout=-1),
+        ),
+        ("StreamActivatedJobs", lambda c: c.stream_activated_jobs("charge", worker="w", timeout=60)),
+    ],
+    ids=["open_activate_jobs", "stream_activated_jobs"],
+)
+def test_an_open_job_call_refused_as_unauthenticated_raises_and_forgets_the_token(
+    fake: FakeGateway, token_server: TokenServer, oauth_client: ZeebeClient, rpc: str, open_call: object
+) -> None:
+    fake.fail_next(rpc, S.UNAUTHENTICATED, "token revoked")
+
+    with pytest.raises(UnauthenticatedError, match="token revoked"):
+        list(open_call(oauth_client))  # type: ignore[operator]
+    call = open_call(oauth_client)  # type: ignore[operator]
+    if rpc == "StreamActivatedJobs":
+        fake.wait_for(rpc, 2)
+        call.cancel()
+    list(call)
+
+    assert [c.header("authorization") for c in fake.calls_to(rpc)] == ["Bearer token-1", "Bearer token-2"]
+
+
+def test_a_token_another_thread_already_renewed_is_not_dropped_again(
+    fake: FakeGateway, token_server: TokenServer, oauth_client: ZeebeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens = oauth_client._tokens
+    assert tokens is not None
+    renew = tokens.invalidate
+
+    def renewed_by_another_thread_first(token: str | None = None) -> None:
+        # Another thread got the same refusal a moment earlier and has fetched token-2 already.
+        renew()
+        tokens.token()
+        renew(token)
+
+    monkeypatch.setattr(tokens, "invalidate", renewed_by_another_thread_first)
+    fake.fail_next("CompleteJob", S.UNAUTHENTICATED, "token revoked")
+
+    oauth_client.complete_job(1)
+
+    assert [call.header("authorization") for call in fake.calls_to("CompleteJob")] == [
+        "Bearer token-1",
+        "Bearer token-2",
+    ]
+    assert token_server.fetches == 2
 
 
 # -- the fake's own promises -------------------------------------------------------------------------

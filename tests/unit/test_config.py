@@ -25,7 +25,7 @@ SECRET = "s3cr3t-do-not-print"
 OAUTH_URL = "https://auth.example.com/oauth/token"
 
 
-def configuration_error(monkeypatch: pytest.MonkeyPatch, cls: type = ZeebeSettings, **env: str) -> str:
+def configuration_error(monkeypatch: pytest.MonkeyPatch, cls: type = ZeebeSettings, /, **env: str) -> str:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ConfigurationError) as caught:
@@ -182,24 +182,37 @@ def test_a_ca_file_with_tls_turned_off_is_refused(monkeypatch: pytest.MonkeyPatc
     assert "ZEEBE_INSECURE_CONNECTION" in message
 
 
-ENV_NAMED_WRONG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG config.py load_settings: env errors carry the alias as loc, so it prints ZEEBE_CELERY_ZEEBE_...",
-)
-
-
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        pytest.param("ZEEBE_INSECURE_CONNECTION", "maybe", marks=ENV_NAMED_WRONG),
-        pytest.param("ZEEBE_REQUEST_TIMEOUT", "soon", marks=ENV_NAMED_WRONG),
-        pytest.param("ZEEBE_CELERY_MAX_MESSAGE_SIZE", "big", marks=ENV_NAMED_WRONG),
+        ("ZEEBE_INSECURE_CONNECTION", "maybe"),
+        ("CAMUNDA_INSECURE_CONNECTION", "maybe"),
+        ("ZEEBE_REQUEST_TIMEOUT", "soon"),
+        ("ZEEBE_CELERY_REQUEST_TIMEOUT", "soon"),
+        ("ZEEBE_CELERY_MAX_MESSAGE_SIZE", "big"),
+        ("ZEEBE_KEEP_ALIVE", "0"),
     ],
 )
 def test_a_malformed_value_names_its_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     message = configuration_error(monkeypatch, **{name: value})
 
     assert error_lines(message)[0].startswith(f"{name}: ")
+
+
+def test_a_malformed_value_in_dotenv_names_the_variable_set_there(clean_env: Path) -> None:
+    (clean_env / ".env").write_text("CAMUNDA_INSECURE_CONNECTION=maybe\n", encoding="utf-8")
+
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(ZeebeSettings)
+
+    assert error_lines(str(caught.value))[0].startswith("CAMUNDA_INSECURE_CONNECTION: ")
+
+
+def test_a_malformed_override_given_by_its_variable_name_is_named_so() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(ZeebeSettings, CAMUNDA_INSECURE_CONNECTION="maybe")
+
+    assert error_lines(str(caught.value))[0].startswith("CAMUNDA_INSECURE_CONNECTION: ")
 
 
 def test_a_malformed_override_names_its_variable() -> None:

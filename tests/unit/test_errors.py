@@ -122,6 +122,23 @@ def test_back_pressure_is_transient_and_message_too_large_is_terminal(stub: tupl
     assert isinstance(map_grpc_error(real_error(stub, S.RESOURCE_EXHAUSTED, "larger than max")), TerminalError)
 
 
+@pytest.mark.parametrize("code", [S.UNAVAILABLE, S.NOT_FOUND, S.INTERNAL], ids=lambda code: code.name)
+def test_a_gateway_error_without_details_is_named_by_its_code(
+    stub: tuple[FakeGateway, GatewayStub], code: grpc.StatusCode
+) -> None:
+    error = map_grpc_error(real_error(stub, code, ""), rpc="CompleteJob")
+
+    assert error.code is code
+    assert error.details == code.name
+    assert str(error) == f"CompleteJob: {code.name}"
+
+
+def test_an_rpc_error_without_a_status_or_text_is_named_by_its_type() -> None:
+    error = map_grpc_error(grpc.RpcError(), rpc="Topology")
+
+    assert str(error) == "Topology: ERROR: RpcError"
+
+
 def test_an_rpc_error_without_a_status_is_unknown() -> None:
     error = map_grpc_error(grpc.RpcError("the channel broke"), rpc="Topology")
 

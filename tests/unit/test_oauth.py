@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+import grpc
 import pytest
 from pydantic import SecretStr
 
@@ -97,6 +98,56 @@ def test_a_short_lived_token_is_refreshed_at_80_percent_of_its_life(token_server
     assert tokens.token() == "token-2"
 
 
+@pytest.mark.parametrize("expires_in", [0, -5, None, "soon", True], ids=["zero", "negative", "null", "text", "bool"])
+def test_a_token_without_a_usable_lifetime_is_kept_for_five_minutes(
+    token_server: TokenServer, expires_in: object
+) -> None:
+    clock = Clock()
+    token_server.expires_in = expires_in
+    tokens = provider(token_server.url, clock, refresh_margin=30.0)
+    assert tokens.token() == "token-1"
+
+    clock.now += 269
+    assert tokens.token() == "token-1"
+    clock.now += 1
+    assert tokens.token() == "token-2"
+
+
+def test_a_token_answer_without_expires_in_is_kept_for_five_minutes(token_server: TokenServer) -> None:
+    clock = Clock()
+    token_server.body = b'{"access_token": "only", "token_type": "Bearer"}'
+    tokens = provider(token_server.url, clock, refresh_margin=30.0)
+    tokens.token()
+
+    clock.now += 269
+    tokens.token()
+    assert token_server.fetches == 1
+    clock.now += 1
+    tokens.token()
+    assert token_server.fetches == 2
+
+
+def test_expires_in_sent_as_text_is_read(token_server: TokenServer) -> None:
+    clock = Clock()
+    token_server.expires_in = "60"
+    tokens = provider(token_server.url, clock, refresh_margin=30.0)
+    tokens.token()
+
+    clock.now += 47.5
+    tokens.token()
+    assert token_server.fetches == 1
+    clock.now += 0.5
+    tokens.token()
+    assert token_server.fetches == 2
+
+
+def test_an_unreachable_authorization_server_error_carries_unavailable(closed_port_url: str) -> None:
+    with pytest.raises(GatewayUnavailableError) as caught:
+        provider(closed_port_url).token()
+
+    assert caught.value.code is grpc.StatusCode.UNAVAILABLE
+
+
 def test_invalidate_makes_the_next_call_fetch_again(token_server: TokenServer) -> None:
     tokens = provider(token_server.url)
     tokens.token()
@@ -140,6 +191,7 @@ def test_refused_credentials_raise_unauthenticated_without_the_secret(token_serv
         provider(token_server.url).token()
 
     assert f"HTTP {status}" in str(caught.value)
+    assert caught.value.code is grpc.StatusCode.UNAUTHENTICATED
     assert "worker-1" in str(caught.value)
     assert SECRET not in str(caught.value)
     assert SECRET not in repr(caught.value)

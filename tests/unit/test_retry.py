@@ -128,10 +128,6 @@ def test_internal_errors_within_internal_attempts_are_retried_to_success() -> No
     assert calls[0] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG retry.py _should_stop: counts every attempt, not the INTERNAL ones, against internal_attempts",
-)
 def test_back_pressure_before_an_internal_error_does_not_use_up_internal_attempts() -> None:
     fake_time = FakeTime()
     policy = RetryPolicy(internal_attempts=3, sleep=fake_time.sleep, clock=fake_time.clock)
@@ -139,6 +135,27 @@ def test_back_pressure_before_an_internal_error_does_not_use_up_internal_attempt
 
     assert policy.call(fn) == "done"
     assert calls[0] == 5
+
+
+def test_internal_errors_between_other_transient_ones_are_counted_on_their_own() -> None:
+    fake_time = FakeTime()
+    policy = RetryPolicy(internal_attempts=2, sleep=fake_time.sleep, clock=fake_time.clock)
+    fn, calls = failing(GatewayInternalError("1"), busy(1), busy(2), GatewayInternalError("2"), busy(3))
+
+    with pytest.raises(GatewayInternalError, match="2"):
+        policy.call(fn)
+    assert calls[0] == 4
+
+
+def test_each_call_counts_its_own_internal_errors() -> None:
+    fake_time = FakeTime()
+    policy = RetryPolicy(internal_attempts=2, sleep=fake_time.sleep, clock=fake_time.clock)
+    first, _ = failing(GatewayInternalError("1"))
+    second, calls = failing(GatewayInternalError("1"))
+
+    assert policy.call(first) == "done"
+    assert policy.call(second) == "done"
+    assert calls[0] == 2
 
 
 def test_sleeps_grow_with_full_jitter_up_to_the_maximum() -> None:
@@ -164,6 +181,17 @@ def test_bounded_takes_the_earlier_until_and_keeps_the_budget_unless_given() -> 
     assert once.bounded(until=1_500.0).until == 1_500.0
     assert policy.bounded(budget=5.0).budget == 5.0
     assert policy.until is None
+
+
+def test_bounded_with_a_zero_budget_allows_one_attempt() -> None:
+    fake_time = FakeTime()
+    policy = RetryPolicy(budget=30.0, sleep=fake_time.sleep, clock=fake_time.clock).bounded(budget=0)
+    fn, calls = failing(busy(1))
+
+    assert policy.budget == 0
+    with pytest.raises(BackPressureError):
+        policy.call(fn)
+    assert calls[0] == 1
 
 
 def test_backoff_is_zero_before_any_failure() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import math
 import os
 import threading
 import weakref
@@ -51,6 +52,8 @@ ChannelFactory = Callable[[], grpc.Channel]
 
 # Slack on top of a long-poll's own timeout, so the gateway answers before our deadline fires.
 _LONG_POLL_SLACK = 10.0
+# What the gateway waits for jobs when ActivateJobs leaves requestTimeout at 0.
+_DEFAULT_LONG_POLL = 10.0
 
 
 def dumps_variables(variables: Variables) -> str:
@@ -78,7 +81,33 @@ def dumps_variables(variables: Variables) -> str:
 
 
 def _ms(value: DurationLike) -> int:
-    return int(parse_duration(value) * 1000)
+    """Whole milliseconds, rounded to the nearest; a positive duration is never sent as 0 (which
+    often means "the default"). Raises ValueError for a negative or malformed duration."""
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        return 0
+    return max(1, math.floor(seconds * 1000 + 0.5))
+
+
+def _poll_ms(request_timeout: DurationLike) -> int:
+    """ActivateJobs' requestTimeout: 0 is the gateway's default, a negative number -1 (no long poll)."""
+    if isinstance(request_timeout, int | float) and request_timeout < 0:
+        return -1
+    return _ms(request_timeout)
+
+
+def _long_poll_seconds(poll_ms: int) -> float:
+    """How long the gateway may hold an ActivateJobs call with requestTimeout ``poll_ms``."""
+    if poll_ms < 0:
+        return 0.0
+    if poll_ms == 0:
+        return _DEFAULT_LONG_POLL
+    return poll_ms / 1000
+
+
+def _is_gateway_rejection(error: UnauthenticatedError) -> bool:
+    """Whether the gateway refused the token, rather than the authorization server the credentials."""
+    return isinstance(error.__cause__, grpc.RpcError)
 
 
 class _State(enum.Enum):
@@ -140,13 +169,23 @@ class JobCall:
     """An open ActivateJobs or StreamActivatedJobs call: iterate it for jobs, :meth:`cancel` to end it.
 
     Jobs received before an error or a cancel are still yielded; the error is raised after them,
-    mapped to :mod:`zeebe_celery.errors`. A cancelled call just ends.
+    mapped to :mod:`zeebe_celery.errors`. A cancelled call just ends. When the gateway refuses the
+    token (UNAUTHENTICATED), ``token_rejected`` runs before the error is raised, so that the next call
+    fetches a new token.
     """
 
-    def __init__(self, call: Any, rpc: str, unpack: Callable[[Any], Iterable[pb.ActivatedJob]]) -> None:
+    def __init__(
+        self,
+        call: Any,
+        rpc: str,
+        unpack: Callable[[Any], Iterable[pb.ActivatedJob]],
+        *,
+        token_rejected: Callable[[], None] | None = None,
+    ) -> None:
         self._call = call
         self._rpc = rpc
         self._unpack = unpack
+        self._token_rejected = token_rejected
         self._cancelled = False
 
     def __iter__(self) -> Iterator[Job]:
@@ -157,7 +196,10 @@ class JobCall:
         except grpc.RpcError as exc:
             if self._cancelled:
                 return
-            raise map_grpc_error(exc, rpc=self._rpc) from exc
+            error = map_grpc_error(exc, rpc=self._rpc)
+            if isinstance(error, UnauthenticatedError) and self._token_rejected is not None:
+                self._token_rejected()
+            raise error from exc
 
     def cancel(self) -> None:
         """End the call; safe to call from another thread and more than once."""
@@ -219,6 +261,20 @@ class ZeebeClient:
 
     # -- plumbing ------------------------------------------------------------------------------------
 
+    def _token(self) -> str | None:
+        """The token the next call sends (fetched now if need be), or None without OAuth.
+
+        Raises UnauthenticatedError when the authorization server refuses the credentials.
+        """
+        return self._tokens.token() if self._tokens is not None else None
+
+    def _rejecter(self, token: str | None) -> Callable[[], None] | None:
+        """What to run when the gateway refuses ``token``: forget it, unless another thread already did."""
+        tokens = self._tokens
+        if tokens is None:
+            return None
+        return lambda: tokens.invalidate(token)
+
     def _unary(
         self,
         rpc: str,
@@ -238,13 +294,16 @@ class ZeebeClient:
                 raise map_grpc_error(exc, rpc=rpc, idempotent=idempotent) from exc
 
         def attempt_with_fresh_token() -> Any:
+            # Read outside the try: a refusal by the authorization server is raised as it is, once.
+            token = self._token()
             try:
                 return attempt()
-            except UnauthenticatedError:
-                if self._tokens is None:
+            except UnauthenticatedError as error:
+                if self._tokens is None or not _is_gateway_rejection(error):
                     raise
-                # A revoked or rotated token: fetch a new one and try exactly once more.
-                self._tokens.invalidate()
+                # A revoked or rotated token: fetch a new one and try exactly once more. Only this
+                # token is forgotten, so threads that got the same refusal share one new fetch.
+                self._tokens.invalidate(token)
                 return attempt()
 
         if not retry:
@@ -264,8 +323,11 @@ class ZeebeClient:
         request_timeout: DurationLike = 10.0,
         tenant_ids: Sequence[str] = (),
     ) -> JobCall:
-        """Start one ActivateJobs long poll and return it open, so another thread can cancel it."""
-        poll_ms = _ms(request_timeout)
+        """Start one ActivateJobs long poll and return it open, so another thread can cancel it.
+
+        ``request_timeout`` 0 is the gateway's default (10 s); a negative one disables long polling.
+        """
+        poll_ms = _poll_ms(request_timeout)
         request = pb.ActivateJobsRequest(
             type=job_type,
             worker=worker,
@@ -275,8 +337,10 @@ class ZeebeClient:
             requestTimeout=poll_ms,
             tenantIds=list(tenant_ids),
         )
-        call = self._conn.stub().ActivateJobs(request, timeout=max(poll_ms, 0) / 1000 + _LONG_POLL_SLACK)
-        return JobCall(call, "ActivateJobs", lambda response: response.jobs)
+        stub = self._conn.stub()
+        token = self._token()
+        call = stub.ActivateJobs(request, timeout=_long_poll_seconds(poll_ms) + _LONG_POLL_SLACK)
+        return JobCall(call, "ActivateJobs", lambda response: response.jobs, token_rejected=self._rejecter(token))
 
     def activate_jobs(
         self,
@@ -291,11 +355,21 @@ class ZeebeClient:
     ) -> list[Job]:
         """Activate up to ``max_jobs`` jobs of ``job_type``, long-polling up to ``request_timeout``.
 
-        A negative ``request_timeout`` disables long polling. ``fetch_variables`` None fetches all.
-        Jobs received before a failure are returned rather than dropped; a failure before any job
-        arrived is raised.
+        ``request_timeout`` 0 is the gateway's default (10 s); a negative one disables long polling.
+        ``fetch_variables`` None fetches all. Jobs received before a failure are returned rather than
+        dropped; a failure before any job arrived is raised. When the gateway refuses the OAuth token,
+        a new one is fetched and the activation tried once more.
         """
         jobs: list[Job] = []
+
+        def attempt_with_fresh_token() -> list[Job]:
+            try:
+                return attempt()
+            except UnauthenticatedError as error:
+                # The JobCall has already forgotten the refused token.
+                if jobs or self._tokens is None or not _is_gateway_rejection(error):
+                    raise
+                return attempt()
 
         def attempt() -> list[Job]:
             call = self.open_activate_jobs(
@@ -316,7 +390,7 @@ class ZeebeClient:
                 logger.warning("ActivateJobs for %s broke off after %d jobs", job_type, len(jobs), exc_info=True)
             return jobs
 
-        return self._retry.call(attempt)
+        return self._retry.call(attempt_with_fresh_token)
 
     def stream_activated_jobs(
         self,
@@ -330,7 +404,8 @@ class ZeebeClient:
     ) -> JobCall:
         """Open a job stream: the broker pushes jobs of ``job_type`` as they become activatable.
 
-        The stream ends after ``stream_timeout`` (every call has a deadline); reopen it then.
+        The stream ends after ``stream_timeout`` (every call has a deadline); reopen it then. When the
+        gateway refuses the OAuth token, UnauthenticatedError is raised and the next call gets a new one.
         """
         request = pb.StreamActivatedJobsRequest(
             type=job_type,
@@ -339,8 +414,10 @@ class ZeebeClient:
             fetchVariable=list(fetch_variables or ()),
             tenantIds=list(tenant_ids),
         )
-        call = self._conn.stub().StreamActivatedJobs(request, timeout=parse_duration(stream_timeout))
-        return JobCall(call, "StreamActivatedJobs", lambda job: (job,))
+        stub = self._conn.stub()
+        token = self._token()
+        call = stub.StreamActivatedJobs(request, timeout=parse_duration(stream_timeout))
+        return JobCall(call, "StreamActivatedJobs", lambda job: (job,), token_rejected=self._rejecter(token))
 
     def complete_job(self, job_key: int, variables: Variables = None) -> None:
         """Complete a job, merging ``variables`` into its scope."""

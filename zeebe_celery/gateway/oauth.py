@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 import urllib.error
@@ -25,6 +26,25 @@ from zeebe_celery.errors import ConfigurationError, GatewayUnavailableError, Una
 __all__ = ["OAuthInterceptor", "OAuthTokenProvider"]
 
 logger = logging.getLogger(__name__)
+
+
+# How long a token whose answer gives no usable expires_in is kept. Should it expire sooner, the gateway
+# answers UNAUTHENTICATED and the client fetches a new one.
+_UNKNOWN_LIFETIME = 300.0
+
+
+def _lifetime(expires_in: object) -> float:
+    """Seconds a token is valid, from the answer's ``expires_in``: missing, 0, negative or not a number
+    (some servers send it as text, some send 0 for "unknown") mean the lifetime is not known."""
+    if isinstance(expires_in, bool):
+        return _UNKNOWN_LIFETIME
+    try:
+        lifetime = float(expires_in)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return _UNKNOWN_LIFETIME
+    if not math.isfinite(lifetime) or lifetime <= 0:
+        return _UNKNOWN_LIFETIME
+    return lifetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,17 +134,22 @@ class OAuthTokenProvider:
             exc.close()
             if exc.code in (400, 401, 403):
                 raise UnauthenticatedError(
-                    f"the authorization server refused client {self._client_id!r} (HTTP {exc.code})"
+                    f"the authorization server refused client {self._client_id!r} (HTTP {exc.code})",
+                    code=grpc.StatusCode.UNAUTHENTICATED,
                 ) from None
-            raise GatewayUnavailableError(f"the authorization server answered HTTP {exc.code}") from None
+            raise GatewayUnavailableError(
+                f"the authorization server answered HTTP {exc.code}", code=grpc.StatusCode.UNAVAILABLE
+            ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise GatewayUnavailableError(f"cannot reach the authorization server: {reason}") from None
+            raise GatewayUnavailableError(
+                f"cannot reach the authorization server: {reason}", code=grpc.StatusCode.UNAVAILABLE
+            ) from None
         except ValueError:
             raise ConfigurationError("the authorization server did not answer with JSON") from None
         if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str):
             raise ConfigurationError("the authorization server's answer has no access_token")
-        lifetime = float(payload.get("expires_in") or 300)
+        lifetime = _lifetime(payload.get("expires_in"))
         margin = min(self._refresh_margin, lifetime * 0.2)
         self.fetch_count += 1
         logger.debug("fetched an access token for client %s, valid %.0fs", self._client_id, lifetime)

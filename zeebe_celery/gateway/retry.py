@@ -22,7 +22,8 @@ class RetryPolicy:
     """Retries :class:`~zeebe_celery.errors.TransientError` with full-jitter exponential back-off.
 
     It stops when ``budget`` seconds have passed, when the next sleep would end after ``until`` (an
-    epoch time, e.g. a job deadline), or after ``internal_attempts`` attempts that failed with INTERNAL.
+    epoch time, e.g. a job deadline), or after ``internal_attempts`` attempts that failed with INTERNAL
+    (other transient failures in between do not count against that limit).
     The last error is then raised as it is.
     """
 
@@ -35,30 +36,49 @@ class RetryPolicy:
     clock: Callable[[], float] = time.time
 
     def bounded(self, *, until: float | None = None, budget: float | None = None) -> RetryPolicy:
-        """A copy that also stops at ``until`` (epoch seconds) and/or with another budget."""
+        """A copy that also stops at ``until`` (epoch seconds) and/or with another budget.
+
+        Even with ``until`` in the past or a budget of 0 the call is attempted once.
+        """
         if until is not None and self.until is not None:
             until = min(until, self.until)
-        return replace(self, until=until if until is not None else self.until, budget=budget or self.budget)
+        return replace(
+            self,
+            until=until if until is not None else self.until,
+            budget=budget if budget is not None else self.budget,
+        )
 
-    def _should_stop(self, state: RetryCallState) -> bool:
+    def _should_stop(self, state: RetryCallState, internal_failures: int) -> bool:
         if state.seconds_since_start is not None and state.seconds_since_start >= self.budget:
             return True
         if self.until is not None and self.clock() + (state.upcoming_sleep or 0.0) >= self.until:
             return True
-        outcome = state.outcome
-        error = outcome.exception() if outcome is not None and outcome.failed else None
-        return isinstance(error, GatewayInternalError) and state.attempt_number >= self.internal_attempts
+        return internal_failures >= self.internal_attempts
 
     def call(self, fn: Callable[[], _T]) -> _T:
-        """Run ``fn`` under this policy and return its result."""
+        """Run ``fn`` under this policy and return its result.
+
+        ``fn`` always runs at least once; the limits only decide whether a failure is tried again.
+        """
+        # Only INTERNAL failures count against internal_attempts, not back-pressure or outages.
+        internal_failures = 0
+
+        def counted() -> _T:
+            nonlocal internal_failures
+            try:
+                return fn()
+            except GatewayInternalError:
+                internal_failures += 1
+                raise
+
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             wait=wait_random_exponential(multiplier=self.initial, max=self.maximum),
-            stop=self._should_stop,
+            stop=lambda state: self._should_stop(state, internal_failures),
             sleep=self.sleep,
             reraise=True,
         )
-        return retrying(fn)
+        return retrying(counted)
 
     def backoff(self, failures: int) -> float:
         """The jittered delay after ``failures`` consecutive failures, for loops that never give up."""
