@@ -183,7 +183,7 @@ def start_poller(
 
 def deploy_one_task(client: ZeebeClient, unique: Any, job_type: str, *, retries: int = 3) -> str:
     """Deploy tests/bpmn/one_task.bpmn as a process of its own whose task has ``job_type``; returns its id."""
-    process_id = unique("one-task")
+    process_id = unique(f"{job_type}-process")
     renames = {"test-work": job_type, "one-task": process_id}
     text = unique.text("one_task.bpmn", "one-task", "test-work", renames=renames)
     text = re.sub(r'retries="\d+"', f'retries="{retries}"', text)
