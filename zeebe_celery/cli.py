@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import dataclasses
 import enum
+import importlib
 import json
 import logging
 import os
@@ -298,18 +299,24 @@ def load_app(spec: str) -> Celery:
     from celery import Celery
     from celery.app.utils import find_app
 
-    module_name = spec.split(":", 1)[0]
+    module_name, _, attribute = spec.partition(":")
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
     try:
-        found = find_app(spec)
+        if attribute:
+            found = importlib.import_module(module_name)
+            for name in attribute.split("."):
+                found = getattr(found, name)
+        else:
+            found = find_app(spec)
     except ModuleNotFoundError as exc:
         if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
             raise CliError(f"-A {spec}: no module named {exc.name!r}", ExitCode.USAGE) from None
         raise CliError(f"-A {spec}: importing the app failed: {exc}", ExitCode.SOFTWARE) from None
     except AttributeError as exc:
-        raise CliError(f"-A {spec}: no Celery app found ({exc}); name it as module:attribute", ExitCode.USAGE) from None
+        hint = "" if attribute else "; name it as module:attribute"
+        raise CliError(f"-A {spec}: no Celery app found ({exc}){hint}", ExitCode.USAGE) from None
     except Exception as exc:  # noqa: BLE001 - the user's module may raise anything while importing
         raise CliError(
             f"-A {spec}: importing the app failed: {type(exc).__name__}: {_one_line(str(exc))}", ExitCode.SOFTWARE
@@ -761,7 +768,16 @@ def cmd_dev_demo(args: argparse.Namespace, out: Output) -> ExitCode | int:
         if not args.address:
             demo_args += ["--address", state["zeebe_address"]]
         demo_args += ["--redis-url", state["redis_url"]]
-    return int(demo.main(demo_args))
+    from zeebe_celery.testing import StackError
+
+    try:
+        return int(demo.main(demo_args))
+    except SystemExit as exc:  # the demo's own argument parser
+        if exc.code is None or isinstance(exc.code, int):
+            return ExitCode.USAGE if exc.code == 2 else int(exc.code or 0)
+        raise CliError(str(exc.code), ExitCode.SOFTWARE) from None
+    except StackError as exc:
+        raise CliError(f"the demo's stack failed: {_one_line(str(exc))}", ExitCode.UNAVAILABLE) from None
 
 
 # -- the parser ------------------------------------------------------------------------------------
