@@ -142,14 +142,18 @@ def run_orders(
             if progress is not None:
                 _draw(progress, done, count)
     result.elapsed = time.perf_counter() - started
-    if progress is not None:
+    if progress is not None and progress.isatty():
         progress.write("\n")
     return result
 
 
 def _draw(out: TextIO, done: int, total: int, width: int = 40) -> None:
     filled = width * done // total
-    out.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if out.isatty():
+        out.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    elif done == total or width * (done - 1) // total // 4 != filled // 4:
+        # A log file gets a line every tenth of the way, not a carriage-return animation.
+        out.write(f"  [{'#' * filled}{'.' * (width - filled)}] {done}/{total}\n")
     out.flush()
 
 
@@ -191,8 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         queues = [f"zeebe.{t}" for t in JOB_TYPES]
         print(f"starting {args.workers} Celery prefork workers and a poller ...", file=sys.stderr)
         workers = [
-            CeleryWorker(APP, queues, env=env, concurrency=args.concurrency, cwd=root, loglevel="WARNING")
-            for _ in range(args.workers)
+            CeleryWorker(APP, queues, env=env, concurrency=args.concurrency, cwd=root) for _ in range(args.workers)
         ]
         for worker in workers:
             stack.enter_context(worker.start(wait=False))

@@ -117,7 +117,9 @@ class _Process:
         while self.ready_marker not in self.log():
             code = self.process.poll()
             if code is not None:
-                raise StackError(f"{self.name} exited with code {code} while starting; its log:\n{log_tail(self.log_path)}")
+                raise StackError(
+                    f"{self.name} exited with code {code} while starting; its log:\n{log_tail(self.log_path)}"
+                )
             if time.monotonic() > deadline:
                 raise StackError(f"{self.name} was not ready after {timeout:.0f}s; its log:\n{log_tail(self.log_path)}")
             time.sleep(0.1)
