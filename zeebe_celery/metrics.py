@@ -50,7 +50,9 @@ JOBS_EXPIRED = Counter("zeebe_celery_jobs_expired", "Jobs not run because their 
 JOBS_UNREPORTED = Counter(
     "zeebe_celery_jobs_unreported", "Jobs whose report could not be delivered before the deadline", ["type"]
 )
-REPORT_RETRIES = Counter("zeebe_celery_report_retries", "Report attempts retried after a transient error", ["rpc"])
+REPORT_RETRIES = Counter(
+    "zeebe_celery_report_retries", "Report attempts retried after a transient error (back-pressure, outage)", ["type"]
+)
 HANDLER_DURATION = Histogram(
     "zeebe_celery_handler_seconds",
     "Time spent in handlers",

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from celery.signals import after_setup_logger, after_setup_task_logger
 from pydantic import ValidationError
 
 from zeebe_celery import metrics
@@ -28,10 +29,12 @@ from zeebe_celery.errors import (
     GatewayError,
     NotFoundError,
     TerminalError,
+    ZeebeCeleryError,
 )
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient, dumps_variables
 from zeebe_celery.job import Job
+from zeebe_celery.logs import apply_format, bind_job
 from zeebe_celery.task import HandlerInputError, ZeebeTaskSpec, output_variables, spec_for
 
 if TYPE_CHECKING:
@@ -94,6 +97,22 @@ def _redis_broker_url(app: Celery, bridge: BridgeSettings) -> str | None:
     return url if url.startswith(("redis://", "rediss://", "unix://")) else None
 
 
+def _worker_log_format(logger: logging.Logger | None = None, **_: Any) -> None:
+    """In a Celery worker, apply ZEEBE_CELERY_LOG_FORMAT: JSON lines carry the job key, type and instance."""
+    if logger is None:
+        return
+    try:
+        fmt = load_settings(BridgeSettings).log_format
+    except ZeebeCeleryError:
+        return  # the worker reports bad settings when it runs its first job
+    if fmt == "json":
+        apply_format(logger, fmt)
+
+
+after_setup_logger.connect(_worker_log_format, weak=False, dispatch_uid="zeebe-celery-worker-logging")
+after_setup_task_logger.connect(_worker_log_format, weak=False, dispatch_uid="zeebe-celery-worker-task-logging")
+
+
 def truncate(text: str, limit: int = MAX_ERROR_MESSAGE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -115,7 +134,8 @@ def run_job(task: Any, handler: _Handler, payload: dict[str, Any]) -> str:
     spec = spec_for(task.name)
     context = context_for(task.app)
     try:
-        return _run_and_report(context, spec, handler, job, task)
+        with bind_job(job):
+            return _run_and_report(context, spec, handler, job, task)
     finally:
         if context.inflight is not None:
             try:
@@ -130,7 +150,9 @@ def _run_and_report(context: WorkerContext, spec: ZeebeTaskSpec, handler: _Handl
         metrics.JOBS_EXPIRED.labels(job.type).inc()
         return "expired"
     client = context.client.with_options(
-        retry_until=job.deadline / 1000 - DEADLINE_MARGIN, retry_budget=context.bridge.report_budget
+        retry_until=job.deadline / 1000 - DEADLINE_MARGIN,
+        retry_budget=context.bridge.report_budget,
+        on_retry=metrics.REPORT_RETRIES.labels(job.type).inc,
     )
     reporter = _Reporter(client, job)
     started = time.perf_counter()

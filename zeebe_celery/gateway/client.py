@@ -252,11 +252,18 @@ class ZeebeClient:
         """Close this process's channel; the client cannot be used afterwards. Safe to call twice."""
         self._conn.close()
 
-    def with_options(self, *, retry_until: float | None = None, retry_budget: float | None = None) -> ZeebeClient:
-        """A view on the same channel whose retries also stop at ``retry_until`` (epoch seconds)."""
+    def with_options(
+        self,
+        *,
+        retry_until: float | None = None,
+        retry_budget: float | None = None,
+        on_retry: Callable[[], None] | None = None,
+    ) -> ZeebeClient:
+        """A view on the same channel whose retries also stop at ``retry_until`` (epoch seconds), with
+        another time budget, and ``on_retry`` called before each retry."""
         view = object.__new__(ZeebeClient)
         view.__dict__.update(self.__dict__)
-        view._retry = self._retry.bounded(until=retry_until, budget=retry_budget)
+        view._retry = self._retry.bounded(until=retry_until, budget=retry_budget, on_retry=on_retry)
         return view
 
     # -- plumbing ------------------------------------------------------------------------------------

@@ -32,11 +32,19 @@ class RetryPolicy:
     budget: float = 30.0
     internal_attempts: int = 3
     until: float | None = None
+    # Called before each retry's sleep, e.g. to count retries in a metric.
+    on_retry: Callable[[], None] | None = None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
 
-    def bounded(self, *, until: float | None = None, budget: float | None = None) -> RetryPolicy:
-        """A copy that also stops at ``until`` (epoch seconds) and/or with another budget.
+    def bounded(
+        self,
+        *,
+        until: float | None = None,
+        budget: float | None = None,
+        on_retry: Callable[[], None] | None = None,
+    ) -> RetryPolicy:
+        """A copy that also stops at ``until`` (epoch seconds), with another budget and/or retry hook.
 
         Even with ``until`` in the past or a budget of 0 the call is attempted once.
         """
@@ -46,6 +54,7 @@ class RetryPolicy:
             self,
             until=until if until is not None else self.until,
             budget=budget if budget is not None else self.budget,
+            on_retry=on_retry if on_retry is not None else self.on_retry,
         )
 
     def _should_stop(self, state: RetryCallState, internal_failures: int) -> bool:
@@ -76,9 +85,14 @@ class RetryPolicy:
             wait=wait_random_exponential(multiplier=self.initial, max=self.maximum),
             stop=lambda state: self._should_stop(state, internal_failures),
             sleep=self.sleep,
+            before_sleep=self._before_sleep,
             reraise=True,
         )
         return retrying(counted)
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        if self.on_retry is not None:
+            self.on_retry()
 
     def backoff(self, failures: int) -> float:
         """The jittered delay after ``failures`` consecutive failures, for loops that never give up."""
