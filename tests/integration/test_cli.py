@@ -566,7 +566,7 @@ def free_port() -> int:
 
 def http_status(url: str) -> int | None:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - a local test URL
+        with urllib.request.urlopen(url, timeout=2) as response:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         exc.close()

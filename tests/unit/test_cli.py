@@ -384,6 +384,10 @@ def fake_dev_server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     process = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(60)", "zeebe_celery.cli", "dev", "_serve"],
     )
+    # Until the child has exec'd, its command line is still ours.
+    deadline = time.monotonic() + 10
+    while b"_serve" not in Path(f"/proc/{process.pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
     state = {"pid": process.pid, "zeebe_address": "127.0.0.1:5", "redis_url": "redis://127.0.0.1:6/0"}
     (tmp_path / "dev.json").write_text(json.dumps(state))
     try:
