@@ -1,0 +1,344 @@
+"""Flow control on a real Redis: the per-type bound holds across pollers, slots are freed exactly once,
+and nothing leaks past a deadline."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+
+from zeebe_celery.flow import InflightStore, Reservation
+
+JOB_TYPE = "charge-card"
+
+StoreFactory = Callable[[], InflightStore]
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"flow-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def new_store(redis_url: str, namespace: str) -> Iterator[StoreFactory]:
+    """Makes stores on one namespace, as several pollers and workers each have their own."""
+    stores: list[InflightStore] = []
+
+    def make() -> InflightStore:
+        store = InflightStore.from_url(redis_url, namespace=namespace)
+        stores.append(store)
+        return store
+
+    yield make
+    for store in stores:
+        store.close()
+
+
+@pytest.fixture
+def store(new_store: StoreFactory) -> InflightStore:
+    return new_store()
+
+
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+def in_ms(seconds: float) -> int:
+    return int((time.time() + seconds) * 1000)
+
+
+def granted(reservation: Reservation | None) -> int:
+    return 0 if reservation is None else reservation.count
+
+
+def wake_ups(raw: redis.Redis, namespace: str) -> list[int]:
+    return [int(x) for x in raw.lrange(f"{namespace}:freed:{JOB_TYPE}", 0, -1)]
+
+
+def unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- reserve -------------------------------------------------------------------------------------------
+
+
+def test_reserve_grants_at_most_the_free_slots(store: InflightStore) -> None:
+    first = store.reserve(JOB_TYPE, want=3, bound=5, hold=30)
+    second = store.reserve(JOB_TYPE, want=5, bound=5, hold=30)
+
+    assert granted(first) == 3
+    assert granted(second) == 2
+    assert store.in_flight(JOB_TYPE) == 5
+
+
+def test_reserve_on_a_full_type_returns_none(store: InflightStore) -> None:
+    store.reserve(JOB_TYPE, want=2, bound=2, hold=30)
+
+    assert store.reserve(JOB_TYPE, want=1, bound=2, hold=30) is None
+    assert store.in_flight(JOB_TYPE) == 2
+
+
+def test_job_types_have_separate_bounds(store: InflightStore) -> None:
+    store.reserve(JOB_TYPE, want=2, bound=2, hold=30)
+
+    other = store.reserve("ship-parcel", want=2, bound=2, hold=30)
+
+    assert granted(other) == 2
+    assert store.in_flight("ship-parcel") == 2
+
+
+def test_reservations_of_several_pollers_never_exceed_the_bound(new_store: StoreFactory) -> None:
+    bound = 10
+    pollers = [new_store() for _ in range(8)]
+    granted: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(len(pollers))
+
+    def poll(store: InflightStore) -> None:
+        start.wait()
+        for _ in range(20):
+            reservation = store.reserve(JOB_TYPE, want=3, bound=bound, hold=30)
+            if reservation is not None:
+                with lock:
+                    granted.append(reservation.count)
+
+    threads = [threading.Thread(target=poll, args=(p,)) for p in pollers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+
+    assert sum(granted) == bound
+    assert pollers[0].in_flight(JOB_TYPE) == bound
+
+
+def test_jobs_of_several_pollers_and_their_releases_keep_within_the_bound(new_store: StoreFactory) -> None:
+    bound = 6
+    pollers = [new_store() for _ in range(4)]
+    observed: list[int] = []
+    start = threading.Barrier(len(pollers))
+    keys = iter(range(1, 100_000))
+    keys_lock = threading.Lock()
+
+    def poll(store: InflightStore) -> None:
+        start.wait()
+        for _ in range(30):
+            reservation = store.reserve(JOB_TYPE, want=2, bound=bound, hold=30)
+            if reservation is None:
+                continue
+            with keys_lock:
+                jobs = [(next(keys), in_ms(60)) for _ in range(reservation.count)]
+            store.commit(reservation, jobs)
+            observed.append(store.in_flight(JOB_TYPE))
+            store.release(JOB_TYPE, jobs)
+
+    threads = [threading.Thread(target=poll, args=(p,)) for p in pollers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+
+    assert observed
+    assert max(observed) <= bound
+    assert pollers[0].in_flight(JOB_TYPE) == 0
+
+
+# -- commit --------------------------------------------------------------------------------------------
+
+
+def test_commit_replaces_the_reservation_with_the_jobs_and_frees_unused_slots(
+    store: InflightStore, raw: redis.Redis, namespace: str
+) -> None:
+    reservation = store.reserve(JOB_TYPE, want=5, bound=5, hold=30)
+    assert reservation is not None
+
+    store.commit(reservation, [(1, in_ms(60)), (2, in_ms(60))])
+
+    assert store.in_flight(JOB_TYPE) == 2
+    assert wake_ups(raw, namespace) == [3]
+    assert sorted(m.decode().split(":")[0] for m in raw.zrange(store.key(JOB_TYPE), 0, -1)) == ["1", "2"]
+
+
+def test_commit_of_no_jobs_frees_the_whole_reservation(store: InflightStore, raw: redis.Redis, namespace: str) -> None:
+    reservation = store.reserve(JOB_TYPE, want=4, bound=4, hold=30)
+    assert reservation is not None
+
+    store.commit(reservation, [])
+
+    assert store.in_flight(JOB_TYPE) == 0
+    assert wake_ups(raw, namespace) == [4]
+
+
+def test_commit_that_uses_every_slot_wakes_nobody(store: InflightStore, raw: redis.Redis, namespace: str) -> None:
+    reservation = store.reserve(JOB_TYPE, want=2, bound=2, hold=30)
+    assert reservation is not None
+
+    store.commit(reservation, [(1, in_ms(60)), (2, in_ms(60))])
+
+    assert store.in_flight(JOB_TYPE) == 2
+    assert wake_ups(raw, namespace) == []
+
+
+def test_committing_a_reservation_twice_changes_nothing(store: InflightStore) -> None:
+    reservation = store.reserve(JOB_TYPE, want=3, bound=3, hold=30)
+    assert reservation is not None
+    store.commit(reservation, [(1, in_ms(60))])
+
+    store.commit(reservation, [(2, in_ms(60)), (3, in_ms(60))])
+
+    assert reservation.committed
+    assert store.in_flight(JOB_TYPE) == 1
+
+
+def test_freed_slots_can_be_reserved_again(store: InflightStore) -> None:
+    reservation = store.reserve(JOB_TYPE, want=3, bound=3, hold=30)
+    assert reservation is not None
+    store.commit(reservation, [(1, in_ms(60))])
+
+    again = store.reserve(JOB_TYPE, want=3, bound=3, hold=30)
+
+    assert granted(again) == 2
+
+
+# -- release -------------------------------------------------------------------------------------------
+
+
+def test_release_frees_the_jobs_slot_and_wakes_a_waiter(store: InflightStore, raw: redis.Redis, namespace: str) -> None:
+    reservation = store.reserve(JOB_TYPE, want=2, bound=2, hold=30)
+    assert reservation is not None
+    deadline = in_ms(60)
+    store.commit(reservation, [(1, deadline), (2, deadline)])
+
+    freed = store.release(JOB_TYPE, [(1, deadline)])
+
+    assert freed == 1
+    assert store.in_flight(JOB_TYPE) == 1
+    assert wake_ups(raw, namespace) == [1]
+
+
+def test_release_is_idempotent(store: InflightStore, raw: redis.Redis, namespace: str) -> None:
+    reservation = store.reserve(JOB_TYPE, want=2, bound=2, hold=30)
+    assert reservation is not None
+    deadline = in_ms(60)
+    store.commit(reservation, [(1, deadline), (2, deadline)])
+    store.release(JOB_TYPE, [(1, deadline)])
+
+    again = store.release(JOB_TYPE, [(1, deadline)])
+
+    assert again == 0
+    assert store.in_flight(JOB_TYPE) == 1
+    assert wake_ups(raw, namespace) == [1]
+
+
+def test_late_release_of_an_earlier_activation_does_not_free_the_new_one(store: InflightStore) -> None:
+    first_deadline, second_deadline = in_ms(60), in_ms(120)
+    reservation = store.reserve(JOB_TYPE, want=1, bound=1, hold=30)
+    assert reservation is not None
+    store.commit(reservation, [(7, second_deadline)])
+
+    freed = store.release(JOB_TYPE, [(7, first_deadline)])
+
+    assert freed == 0
+    assert store.in_flight(JOB_TYPE) == 1
+    assert store.release(JOB_TYPE, [(7, second_deadline)]) == 1
+
+
+def test_release_of_nothing_is_a_no_op(store: InflightStore) -> None:
+    assert store.release(JOB_TYPE, []) == 0
+
+
+def test_a_worker_with_its_own_store_frees_a_pollers_job(new_store: StoreFactory) -> None:
+    poller, worker = new_store(), new_store()
+    reservation = poller.reserve(JOB_TYPE, want=1, bound=1, hold=30)
+    assert reservation is not None
+    deadline = in_ms(60)
+    poller.commit(reservation, [(5, deadline)])
+
+    assert worker.release(JOB_TYPE, [(5, deadline)]) == 1
+    assert poller.in_flight(JOB_TYPE) == 0
+
+
+# -- lapsing -------------------------------------------------------------------------------------------
+
+
+def test_a_job_slot_lapses_at_the_jobs_deadline(store: InflightStore) -> None:
+    reservation = store.reserve(JOB_TYPE, want=2, bound=2, hold=30)
+    assert reservation is not None
+    store.commit(reservation, [(1, in_ms(0.3)), (2, in_ms(60))])
+    assert store.in_flight(JOB_TYPE) == 2
+
+    time.sleep(0.4)
+
+    assert store.in_flight(JOB_TYPE) == 1
+    again = store.reserve(JOB_TYPE, want=2, bound=2, hold=30)
+    assert granted(again) == 1
+
+
+def test_a_reservation_lapses_after_its_hold_time(store: InflightStore) -> None:
+    store.reserve(JOB_TYPE, want=2, bound=2, hold=0.3)
+    assert store.reserve(JOB_TYPE, want=1, bound=2, hold=30) is None
+
+    time.sleep(0.4)
+
+    assert store.in_flight(JOB_TYPE) == 0
+    again = store.reserve(JOB_TYPE, want=2, bound=2, hold=30)
+    assert granted(again) == 2
+
+
+# -- waiting -------------------------------------------------------------------------------------------
+
+
+def test_wait_for_free_slot_wakes_when_a_slot_frees(new_store: StoreFactory) -> None:
+    poller, worker = new_store(), new_store()
+    reservation = poller.reserve(JOB_TYPE, want=1, bound=1, hold=30)
+    assert reservation is not None
+    deadline = in_ms(60)
+    poller.commit(reservation, [(1, deadline)])
+    releaser = threading.Timer(0.2, worker.release, args=(JOB_TYPE, [(1, deadline)]))
+
+    started = time.monotonic()
+    releaser.start()
+    poller.wait_for_free_slot(JOB_TYPE, timeout=5)
+    waited = time.monotonic() - started
+    releaser.join()
+
+    assert 0.15 <= waited < 2.0
+    assert poller.in_flight(JOB_TYPE) == 0
+
+
+def test_wait_for_free_slot_gives_up_after_its_timeout(store: InflightStore) -> None:
+    started = time.monotonic()
+    store.wait_for_free_slot(JOB_TYPE, timeout=1)
+
+    assert 0.9 <= time.monotonic() - started < 2.0
+
+
+def test_wait_for_free_slot_below_a_second_waits_about_that_long(store: InflightStore) -> None:
+    started = time.monotonic()
+    store.wait_for_free_slot(JOB_TYPE, timeout=0.2)
+
+    assert 0.15 <= time.monotonic() - started < 0.8
+
+
+# -- outage --------------------------------------------------------------------------------------------
+
+
+def test_unreachable_redis_raises_a_redis_error() -> None:
+    store = InflightStore.from_url(f"redis://127.0.0.1:{unused_port()}/0")
+    try:
+        with pytest.raises(redis.RedisError):
+            store.reserve(JOB_TYPE, want=1, bound=1, hold=30)
+        with pytest.raises(redis.RedisError):
+            store.release(JOB_TYPE, [(1, in_ms(60))])
+    finally:
+        store.close()
