@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import redis
 from celery import Celery
 
+from zeebe_celery import tracing
 from zeebe_celery.config import BridgeSettings
 from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.job import Job
@@ -80,6 +81,7 @@ class CeleryDispatcher:
                     producer=producer,
                     serializer="json",
                     retry=False,
+                    headers=tracing.dispatch_headers(job, queue),
                 )
 
     def queue_depth(self, job_type: str) -> int | None:

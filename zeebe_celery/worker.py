@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from celery.signals import after_setup_logger, after_setup_task_logger
 from pydantic import ValidationError
 
-from zeebe_celery import metrics
+from zeebe_celery import metrics, tracing
+from zeebe_celery import worker_metrics as _worker_metrics  # noqa: F401 - connects its signals
 from zeebe_celery.config import BridgeSettings, ZeebeSettings, load_settings
 from zeebe_celery.errors import (
     BpmnError,
@@ -135,7 +136,7 @@ def run_job(task: Any, handler: _Handler, payload: dict[str, Any]) -> str:
     context = context_for(task.app)
     try:
         with bind_job(job):
-            return _run_and_report(context, spec, handler, job, task)
+            return tracing.run_traced(task, job, _run_and_report, context, spec, handler, job, task)
     finally:
         if context.inflight is not None:
             try:
@@ -165,6 +166,7 @@ def _run_and_report(context: WorkerContext, spec: ZeebeTaskSpec, handler: _Handl
         metrics.observe_handler(job.type, started)
         return reporter.incident(str(error))
     except Exception as error:  # noqa: BLE001 - every handler failure becomes a FailJob
+        tracing.record_exception(error)
         metrics.observe_handler(job.type, started)
         backoff = spec.retry_backoff if spec.retry_backoff is not None else context.bridge.retry_backoff
         return reporter.fail(error, backoff)
