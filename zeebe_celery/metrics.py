@@ -20,11 +20,13 @@ __all__ = [
     "POLL_ERRORS",
     "QUEUE_DEPTH",
     "REPORT_RETRIES",
+    "STREAMED",
     "observe_handler",
 ]
 
 # Poller
 ACTIVATED = Counter("zeebe_celery_jobs_activated", "Jobs activated from Zeebe", ["type"])
+STREAMED = Counter("zeebe_celery_jobs_streamed", "Jobs pushed over StreamActivatedJobs (part of activated)", ["type"])
 DISPATCHED = Counter("zeebe_celery_jobs_dispatched", "Jobs published to the Celery broker", ["type"])
 GIVEN_BACK = Counter(
     "zeebe_celery_jobs_given_back", "Activated jobs handed back to Zeebe unrun (retries unchanged)", ["type"]

@@ -365,6 +365,7 @@ class Poller:
                 call.cancel()
             for job in call:
                 metrics.ACTIVATED.labels(spec.job_type).inc()
+                metrics.STREAMED.labels(spec.job_type).inc()
                 reservation = self.inflight.reserve(spec.job_type, want=1, bound=self.bound(spec), hold=5.0)
                 if reservation is None:
                     # Full: this job goes back at once, and the stream closes until a slot frees.

@@ -144,11 +144,10 @@ def _read_signature(fn: Callable[..., Any], *, bind: bool) -> tuple[_Param, ...]
     return tuple(params)
 
 
-def _task_options(spec_options: Mapping[str, Any], celery_options: dict[str, Any]) -> dict[str, Any]:
-    options = {"ignore_result": True, "serializer": "json", **celery_options}
-    if spec_options.get("queue"):
-        options["queue"] = spec_options["queue"]
-    return options
+def _task_options(celery_options: Mapping[str, Any]) -> dict[str, Any]:
+    # The queue is not a task attribute (Celery deprecates that): the poller routes every message of the
+    # type to its queue explicitly.
+    return {"ignore_result": True, "serializer": "json", **{k: v for k, v in celery_options.items() if k != "bind"}}
 
 
 def zeebe_task(
@@ -184,7 +183,7 @@ def zeebe_task(
         from zeebe_celery.worker import run_job
 
         handler = _Handler(fn, bind=bool(celery_options.get("bind")))
-        options = _task_options({"queue": queue}, {k: v for k, v in celery_options.items() if k != "bind"})
+        options = _task_options(celery_options)
 
         def run(self: Any, job: dict[str, Any]) -> str:
             return run_job(self, handler, job)
@@ -194,8 +193,12 @@ def zeebe_task(
         run.__module__ = fn.__module__
         run.__doc__ = fn.__doc__
         options.setdefault("name", f"{fn.__module__}.{fn.__qualname__}")
-        register = app.task if app is not None else shared_task
-        task = register(bind=True, **options)(run)
+        # With app=, the task belongs to that app only (Celery's app.task would share it with every app).
+        task = (
+            app.task(bind=True, shared=False, **options)(run)
+            if app is not None
+            else shared_task(bind=True, **options)(run)
+        )
         spec = ZeebeTaskSpec(
             job_type=job_type,
             task_name=options["name"],

@@ -121,3 +121,30 @@ def test_exhausted_retries_raise_an_incident(
     assert [f["value"]["retries"] for f in failed] == [2, 1, 0]
     runs = [r.decode() for r in store.lrange("test:always-fails", 0, -1)]
     assert len([r for r in runs if r.split(":")[1] == str(key)]) == 3
+
+
+def test_stream_pushes_jobs_and_polling_backfills(
+    fleet: list[CeleryWorker], start_poller: PollerFactory, client: ZeebeClient, unique: Any
+) -> None:
+    from prometheus_client import REGISTRY
+
+    def streamed() -> float:
+        return REGISTRY.get_sample_value("zeebe_celery_jobs_streamed_total", {"type": "quick"}) or 0.0
+
+    process_id = deploy_one_task(client, unique, "quick")
+    before = streamed()
+    start_poller(["quick"], stream=True)
+    # The stream opens asynchronously; instances started before it is registered are found by polling.
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(
+            pool.map(
+                lambda i: (
+                    client.create_process_instance_with_result(
+                        process_id, variables={"n": i}, request_timeout=60
+                    ).variables
+                ),
+                range(100),
+            )
+        )
+    assert sorted(r["doubled"] for r in results) == [2 * i for i in range(100)]
+    assert streamed() > before, "no job arrived over StreamActivatedJobs"
