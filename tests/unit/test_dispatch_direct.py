@@ -1,0 +1,113 @@
+"""Direct publishing to Redis writes the very message kombu would, so Celery workers run it unchanged."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from celery import Celery
+
+from zeebe_celery.config import BridgeSettings
+from zeebe_celery.dispatch import CeleryDispatcher
+from zeebe_celery.errors import ConfigurationError
+from zeebe_celery.job import Job
+from zeebe_celery.task import zeebe_task, zeebe_task_specs
+
+
+def make_job(key: int, deadline: int = 4_102_444_800_000) -> Job:
+    return Job(
+        key=key,
+        type="direct-t",
+        process_instance_key=key + 1,
+        bpmn_process_id="p",
+        process_definition_version=1,
+        process_definition_key=7,
+        element_id="task",
+        element_instance_key=key + 2,
+        custom_headers={"h": "v"},
+        retries=3,
+        deadline=deadline,
+        variables={"amount": 1.5, "name": "Zoë", "nested": {"a": [1, 2]}},
+    )
+
+
+@pytest.fixture
+def app(redis_url: str) -> Celery:
+    app = Celery("direct", broker=redis_url, set_as_current=False)
+
+    @zeebe_task("direct-t", app=app)
+    def handler(amount: float) -> None:
+        return None
+
+    return app
+
+
+@pytest.fixture
+def store(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    client.delete("zeebe.direct-t")
+    yield client
+    client.delete("zeebe.direct-t")
+    client.close()
+
+
+def published(app: Celery, store: redis.Redis, *, direct: bool, jobs: list[Job]) -> list[dict[str, Any]]:
+    dispatcher = CeleryDispatcher(app, zeebe_task_specs(app), BridgeSettings(), direct=direct)
+    try:
+        dispatcher.publish("direct-t", jobs)
+    finally:
+        dispatcher.close()
+    # BRPOP takes from the right: read in the order workers receive the messages.
+    raw = list(reversed(store.lrange("zeebe.direct-t", 0, -1)))
+    store.delete("zeebe.direct-t")
+    return [json.loads(m) for m in raw]
+
+
+def test_direct_message_matches_what_kombu_publishes(app: Celery, store: redis.Redis) -> None:
+    job = make_job(11)
+    (kombu,) = published(app, store, direct=False, jobs=[job])
+    (direct,) = published(app, store, direct=True, jobs=[job])
+    assert set(direct) == set(kombu)
+    assert base64.b64decode(direct["body"]) == base64.b64decode(kombu["body"])
+    assert set(direct["headers"]) >= set(kombu["headers"]) - {"argsrepr"}
+    for name in ("lang", "task", "id", "root_id", "expires", "retries", "timelimit", "eta", "group"):
+        assert direct["headers"][name] == kombu["headers"][name], name
+    for name in ("content-type", "content-encoding"):
+        assert direct[name] == kombu[name]
+    assert direct["properties"]["delivery_info"] == kombu["properties"]["delivery_info"]
+    assert direct["properties"]["body_encoding"] == "base64"
+    # The variables stay out of the repr that monitoring tools show.
+    assert "Zoë" not in direct["headers"]["argsrepr"]
+
+
+def test_direct_batch_keeps_the_order_of_the_jobs(app: Celery, store: redis.Redis) -> None:
+    jobs = [make_job(100 + i) for i in range(5)]
+    messages = published(app, store, direct=True, jobs=jobs)
+    assert [m["headers"]["id"] for m in messages] == [f"zeebe-{100 + i}-4102444800000" for i in range(5)]
+
+
+def test_direct_message_runs_on_a_celery_worker_path(app: Celery, store: redis.Redis) -> None:
+    # What a worker does with a received message: decode the body as Celery's JSON protocol 2.
+    (message,) = published(app, store, direct=True, jobs=[make_job(5)])
+    args, kwargs, embed = json.loads(base64.b64decode(message["body"]))
+    assert Job.model_validate(args[0]) == make_job(5)
+    assert kwargs == {}
+    assert embed == {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
+
+
+def test_direct_publishing_is_refused_where_kombu_decides_the_key(redis_url: str) -> None:
+    app = Celery("prefixed", broker=redis_url, set_as_current=False)
+    app.conf.broker_transport_options = {"global_keyprefix": "tenant-a:"}
+
+    @zeebe_task("direct-p", app=app)
+    def handler() -> None:
+        return None
+
+    specs = zeebe_task_specs(app)
+    assert CeleryDispatcher(app, specs, BridgeSettings())._direct is False
+    with pytest.raises(ConfigurationError, match="direct publishing"):
+        CeleryDispatcher(app, specs, BridgeSettings(), direct=True)
