@@ -1,0 +1,482 @@
+"""The poller, one iteration at a time and as a whole: it activates no more than the free capacity, hands
+jobs back at once when the broker refuses them, pauses while the broker is down, and refuses an app it
+cannot serve. Zeebe is the fault-injecting fake gateway; Redis is real."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import redis
+from celery import Celery, _state
+from prometheus_client import REGISTRY
+
+from zeebe_celery.config import BridgeSettings
+from zeebe_celery.dispatch import CeleryDispatcher
+from zeebe_celery.errors import ConfigurationError, GatewayError
+from zeebe_celery.flow import InflightStore
+from zeebe_celery.gateway.client import ZeebeClient
+from zeebe_celery.job import Job
+from zeebe_celery.poller import GIVE_BACK_MESSAGE, BrokerUnavailableError, Poller
+from zeebe_celery.task import ZeebeTaskSpec, spec_for, zeebe_task
+from zeebe_celery.testing.fake_gateway import FakeGateway, make_job
+
+S = grpc.StatusCode
+
+
+@pytest.fixture(autouse=True)
+def isolated_celery_apps() -> Iterator[None]:
+    """Tasks defined by one test do not become tasks of the apps later tests create."""
+    finalizers = set(_state._on_app_finalizers)
+    yield
+    _state._on_app_finalizers.clear()
+    _state._on_app_finalizers.update(finalizers)
+
+
+@pytest.fixture
+def job_type() -> str:
+    return f"charge-card-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def app(redis_url: str) -> Iterator[Celery]:
+    app = Celery("poller-tests", broker=redis_url, set_as_current=False)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def store(redis_url: str) -> Iterator[InflightStore]:
+    store = InflightStore.from_url(redis_url, namespace=f"poller-test-{uuid.uuid4().hex[:8]}")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def bridge(clean_env: Path) -> BridgeSettings:
+    return BridgeSettings(poll_timeout="200ms", max_jobs=4, worker_name="poller-under-test")
+
+
+def handler_of(app: Celery, job_type: str, **options: Any) -> Any:
+    def charge(order_id: str, amount: float) -> None:
+        return None
+
+    options.setdefault("name", f"shop.{job_type}")
+    return zeebe_task(job_type, app=app, **options)(charge)
+
+
+def spec_of(app: Celery, job_type: str, **options: Any) -> ZeebeTaskSpec:
+    handler_of(app, job_type, **options)
+    return spec_for(f"shop.{job_type}")
+
+
+class SwitchableDispatcher:
+    """The real dispatcher, with a switch that makes the broker refuse batches and fail its ping."""
+
+    def __init__(self, real: CeleryDispatcher) -> None:
+        self.real = real
+        self.broker_up = True
+        self.published: list[list[int]] = []
+
+    def queue(self, job_type: str) -> str:
+        return self.real.queue(job_type)
+
+    def publish(self, job_type: str, jobs: Sequence[Job]) -> None:
+        if not self.broker_up:
+            raise ConnectionError("broker refused the batch")
+        self.real.publish(job_type, jobs)
+        self.published.append([j.key for j in jobs])
+
+    def queue_depth(self, job_type: str) -> int | None:
+        return self.real.queue_depth(job_type)
+
+    def ping(self) -> bool:
+        return self.broker_up
+
+    def close(self) -> None:
+        self.real.close()
+
+
+PollerFactory = Callable[..., Poller]
+
+
+@pytest.fixture
+def new_poller(
+    app: Celery, client: ZeebeClient, bridge: BridgeSettings, store: InflightStore
+) -> Iterator[PollerFactory]:
+    pollers: list[Poller] = []
+
+    def make(**kwargs: Any) -> Poller:
+        kwargs.setdefault("client", client)
+        kwargs.setdefault("bridge", bridge)
+        kwargs.setdefault("inflight", store)
+        poller = Poller(kwargs.pop("app", app), **kwargs)
+        pollers.append(poller)
+        return poller
+
+    yield make
+    for poller in pollers:
+        poller.stop(timeout=2)
+
+
+def switchable(app: Celery, spec: ZeebeTaskSpec, bridge: BridgeSettings) -> SwitchableDispatcher:
+    return SwitchableDispatcher(CeleryDispatcher(app, {spec.job_type: spec}, bridge))
+
+
+def jobs(job_type: str, keys: range, *, retries: int = 3) -> list[Any]:
+    return [make_job(k, job_type, retries=retries, variables={"order_id": f"o-{k}", "amount": k}) for k in keys]
+
+
+def unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+# -- one iteration -------------------------------------------------------------------------------------
+
+
+def test_poll_once_publishes_the_activated_jobs_on_the_types_queue(
+    app: Celery,
+    fake: FakeGateway,
+    bridge: BridgeSettings,
+    store: InflightStore,
+    raw: redis.Redis,
+    job_type: str,
+    new_poller: PollerFactory,
+) -> None:
+    spec = spec_of(app, job_type)
+    fake.add_jobs(job_type, jobs(job_type, range(1, 4)))
+    poller = new_poller(dispatcher=switchable(app, spec, bridge))
+
+    assert poller.poll_once(spec) == 3
+
+    assert raw.llen(f"zeebe.{job_type}") == 3
+    assert store.in_flight(job_type) == 3
+
+
+def test_poll_once_activates_at_most_the_free_capacity(
+    app: Celery,
+    fake: FakeGateway,
+    bridge: BridgeSettings,
+    store: InflightStore,
+    job_type: str,
+    new_poller: PollerFactory,
+) -> None:
+    spec = spec_of(app, job_type, max_jobs=3)
+    held = store.reserve(job_type, want=1, bound=3, hold=30)  # another poller's job
+    assert held is not None
+    fake.add_jobs(job_type, jobs(job_type, range(1, 11)))
+    poller = new_poller(dispatcher=switchable(app, spec, bridge))
+
+    assert poller.poll_once(spec) == 2
+
+    assert fake.calls_to("ActivateJobs")[0].request.maxJobsToActivate == 2
+    assert fake.pending_jobs(job_type) == 8
+    assert store.in_flight(job_type) == 3
+
+
+def test_poll_once_without_free_capacity_does_not_activate(
+    app: Celery,
+    fake: FakeGateway,
+    bridge: BridgeSettings,
+    store: InflightStore,
+    job_type: str,
+    new_poller: PollerFactory,
+) -> None:
+    spec = spec_of(app, job_type, max_jobs=2)
+    store.reserve(job_type, want=2, bound=2, hold=30)
+    fake.add_jobs(job_type, jobs(job_type, range(1, 3)))
+    poller = new_poller(dispatcher=switchable(app, spec, bridge))
+
+    assert poller.poll_once(spec) == 0
+
+    assert fake.call_count("ActivateJobs") == 0
+    assert fake.pending_jobs(job_type) == 2
+
+
+def test_poll_once_uses_the_bridge_bound_when_the_handler_sets_none(
+    app: Celery, fake: FakeGateway, bridge: BridgeSettings, job_type: str, new_poller: PollerFactory
+) -> None:
+    spec = spec_of(app, job_type)
+    fake.add_jobs(job_type, jobs(job_type, range(1, 11)))
+    poller = new_poller(dispatcher=switchable(app, spec, bridge))
+
+    assert poller.poll_once(spec) == bridge.max_jobs
+
+
+def test_activation_asks_for_the_handlers_variables_timeout_and_worker_name(
+    app: Celery, fake: FakeGateway, bridge: BridgeSettings, job_type: str, new_poller: PollerFactory
+) -> None:
+    spec = spec_of(app, job_type, timeout="2m")
+    poller = new_poller(dispatcher=switchable(app, spec, bridge))
+
+    poller.poll_once(spec)
+
+    request = fake.calls_to("ActivateJobs")[0].request
+    assert list(request.fetchVariable) == ["order_id", "amount"]
+    assert request.timeout == 120_000
+    assert request.worker == "poller-under-test"
+    assert request.requestTimeout == 200
+
+
+def test_poll_once_with_no_jobs_frees_its_reservation(
+    app: Celery,
+    fake: FakeGateway,
+    bridge: BridgeSettings,
+    store: InflightStore,
+    job_type: str,
+    new_poller: PollerFactory,
+) -> None:
+    spec = spec_of(app, job_type)
+    poller = new_poller(dispatcher=switchable(app, spec, bridge))
+
+    assert poller.poll_once(spec) == 0
+
+    assert fake.call_count("ActivateJobs") == 1
+    assert store.in_flight(job_type) == 0
+
+
+def test_failed_activation_frees_its_reservation(
+    app: Celery,
+    fake: FakeGateway,
+    bridge: BridgeSettings,
+    store: InflightStore,
+    job_type: str,
+    new_poller: PollerFactory,
+) -> None:
+    spec = spec_of(app, job_type)
+    fake.fail_next("ActivateJobs", S.PERMISSION_DENIED, "not for this tenant")
+    poller = new_poller(dispatcher=switchable(app, spec, bridge))
+
+    with pytest.raises(GatewayError, match="not for this tenant"):
+        poller.poll_once(spec)
+
+    assert store.in_flight(job_type) == 0
+
+
+def test_flow_control_store_down_activates_nothing(
+    app: Celery, fake: FakeGateway, bridge: BridgeSettings, job_type: str, new_poller: PollerFactory
+) -> None:
+    spec = spec_of(app, job_type)
+    fake.add_jobs(job_type, jobs(job_type, range(1, 3)))
+    down = InflightStore.from_url(f"redis://127.0.0.1:{unused_port()}/0")
+    poller = new_poller(inflight=down, dispatcher=switchable(app, spec, bridge))
+
+    try:
+        with pytest.raises(redis.RedisError):
+            poller.poll_once(spec)
+    finally:
+        down.close()
+
+    assert fake.call_count("ActivateJobs") == 0
+    assert fake.pending_jobs(job_type) == 2
+
+
+# -- broker refuses the batch --------------------------------------------------------------------------
+
+
+def test_jobs_the_broker_refuses_are_handed_back_at_once_with_retries_unchanged(
+    app: Celery,
+    fake: FakeGateway,
+    bridge: BridgeSettings,
+    store: InflightStore,
+    job_type: str,
+    new_poller: PollerFactory,
+) -> None:
+    spec = spec_of(app, job_type)
+    dispatcher = switchable(app, spec, bridge)
+    dispatcher.broker_up = False
+    fake.add_jobs(job_type, jobs(job_type, range(1, 3), retries=2))
+    poller = new_poller(dispatcher=dispatcher)
+    before = REGISTRY.get_sample_value("zeebe_celery_jobs_given_back_total", {"type": job_type}) or 0.0
+
+    with pytest.raises(ConnectionError):
+        poller.poll_once(spec)
+
+    fails = fake.calls_to("FailJob")
+    assert sorted(f.request.jobKey for f in fails) == [1, 2]
+    assert {f.request.retries for f in fails} == {2}
+    assert {f.request.retryBackOff for f in fails} == {0}
+    assert all(f.request.errorMessage.startswith(GIVE_BACK_MESSAGE.split("(")[0]) for f in fails)
+    assert store.in_flight(job_type) == 0
+    assert REGISTRY.get_sample_value("zeebe_celery_jobs_given_back_total", {"type": job_type}) == before + 2
+
+
+def test_activation_pauses_while_the_broker_is_down_and_resumes_when_it_answers(
+    app: Celery,
+    fake: FakeGateway,
+    bridge: BridgeSettings,
+    raw: redis.Redis,
+    job_type: str,
+    new_poller: PollerFactory,
+) -> None:
+    spec = spec_of(app, job_type)
+    dispatcher = switchable(app, spec, bridge)
+    dispatcher.broker_up = False
+    fake.add_jobs(job_type, jobs(job_type, range(1, 3)))
+    poller = new_poller(dispatcher=dispatcher)
+    with pytest.raises(ConnectionError):
+        poller.poll_once(spec)
+    fake.add_jobs(job_type, jobs(job_type, range(3, 5)))
+
+    with pytest.raises(BrokerUnavailableError):
+        poller.poll_once(spec)
+    assert fake.call_count("ActivateJobs") == 1
+    assert fake.pending_jobs(job_type) == 2
+
+    dispatcher.broker_up = True
+    assert poller.poll_once(spec) == 2
+    assert dispatcher.published == [[3, 4]]
+    assert raw.llen(f"zeebe.{job_type}") == 2
+
+
+def test_hand_back_of_a_job_that_is_already_gone_still_frees_its_slot(
+    app: Celery,
+    fake: FakeGateway,
+    bridge: BridgeSettings,
+    store: InflightStore,
+    job_type: str,
+    new_poller: PollerFactory,
+) -> None:
+    spec = spec_of(app, job_type)
+    dispatcher = switchable(app, spec, bridge)
+    dispatcher.broker_up = False
+    fake.add_jobs(job_type, jobs(job_type, range(1, 2)))
+    fake.fail_next("FailJob", S.NOT_FOUND, "job timed out")
+    poller = new_poller(dispatcher=dispatcher)
+
+    with pytest.raises(ConnectionError):
+        poller.poll_once(spec)
+
+    assert store.in_flight(job_type) == 0
+
+
+# -- lifecycle -----------------------------------------------------------------------------------------
+
+
+def test_started_poller_publishes_jobs_until_stopped(
+    app: Celery, fake: FakeGateway, raw: redis.Redis, job_type: str, new_poller: PollerFactory
+) -> None:
+    handler_of(app, job_type)
+    poller = new_poller()
+    poller.start()
+    fake.add_jobs(job_type, jobs(job_type, range(1, 4)))
+
+    assert wait_until(lambda: raw.llen(f"zeebe.{job_type}") == 3)
+    poller.stop(timeout=3)
+    activations = fake.call_count("ActivateJobs")
+    time.sleep(0.3)
+
+    assert fake.call_count("ActivateJobs") == activations
+
+    (message, *_) = [json.loads(m) for m in raw.lrange(f"zeebe.{job_type}", 0, -1)]
+    assert message["content-type"] == "application/json"
+
+
+def test_stop_is_safe_to_call_twice(app: Celery, job_type: str, new_poller: PollerFactory) -> None:
+    handler_of(app, job_type)
+    poller = new_poller()
+    poller.start()
+
+    started = time.monotonic()
+    poller.stop(timeout=3)
+    poller.stop(timeout=3)
+
+    assert time.monotonic() - started < 3
+    assert poller.stopping
+    assert f"poll-{job_type}" not in {thread.name for thread in threading.enumerate()}
+
+
+def test_stop_before_start_is_harmless(new_poller: PollerFactory) -> None:
+    poller = new_poller()
+
+    poller.stop()
+    poller.stop()
+
+    assert poller.stopping
+
+
+def test_a_poller_starts_only_once(app: Celery, job_type: str, new_poller: PollerFactory) -> None:
+    handler_of(app, job_type)
+    poller = new_poller()
+    poller.start()
+
+    with pytest.raises(RuntimeError, match="once"):
+        poller.start()
+
+
+def test_start_refuses_an_app_without_zeebe_tasks(app: Celery, new_poller: PollerFactory) -> None:
+    @app.task
+    def ordinary() -> None:
+        return None
+
+    poller = new_poller()
+
+    with pytest.raises(ConfigurationError, match="no @zeebe_task handlers"):
+        poller.start()
+
+
+def test_start_refuses_unknown_types_naming_them(app: Celery, job_type: str, new_poller: PollerFactory) -> None:
+    handler_of(app, job_type)
+    poller = new_poller(types=[job_type, "no-such-type"])
+
+    with pytest.raises(ConfigurationError) as caught:
+        poller.start()
+
+    assert "no-such-type" in str(caught.value)
+    assert job_type in str(caught.value)
+
+
+def test_start_polls_only_the_types_asked_for(
+    app: Celery, fake: FakeGateway, job_type: str, new_poller: PollerFactory
+) -> None:
+    handler_of(app, job_type)
+    handler_of(app, f"{job_type}-other")
+    poller = new_poller(types=[job_type])
+
+    poller.start()
+
+    assert set(poller.specs) == {job_type}
+    assert fake.wait_for("ActivateJobs", timeout=3) >= 1
+    assert {c.request.type for c in fake.calls_to("ActivateJobs")} == {job_type}
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("task_serializer", "pickle"), ("accept_content", ["json", "pickle"])],
+    ids=["serializer", "accept-content"],
+)
+def test_start_refuses_a_pickle_app(
+    app: Celery, job_type: str, new_poller: PollerFactory, setting: str, value: object
+) -> None:
+    handler_of(app, job_type)
+    app.conf[setting] = value
+    poller = new_poller()
+
+    with pytest.raises(ConfigurationError, match="pickle"):
+        poller.start()
