@@ -253,6 +253,18 @@ def test_a_reachable_broker_answers_the_ping(broker_app: Celery, job_type: str) 
     dispatcher.close()
 
 
+def test_publish_goes_to_the_bridges_broker_url_that_ping_and_queue_depth_use(
+    down_app: Celery, redis_url: str, raw: redis.Redis, job_type: str
+) -> None:
+    dispatcher = dispatcher_for(down_app, spec(job_type), bridge=BridgeSettings(broker_url=redis_url))
+    assert dispatcher.ping() is True
+
+    dispatcher.publish(job_type, [make_job(1, job_type)])
+    dispatcher.close()
+
+    assert raw.llen(f"zeebe.{job_type}") == 1
+
+
 # -- broker down ---------------------------------------------------------------------------------------
 
 
@@ -282,18 +294,3 @@ def test_queue_depth_is_unknown_for_a_broker_that_is_not_redis(job_type: str) ->
     assert dispatcher.queue_depth(job_type) is None
     dispatcher.close()
     app.close()
-
-
-# -- known bugs: these fail until the library is fixed ----------------------------------------------
-
-
-def test_publish_goes_to_the_bridges_broker_url_that_ping_and_queue_depth_use(
-    down_app: Celery, redis_url: str, raw: redis.Redis, job_type: str
-) -> None:
-    dispatcher = dispatcher_for(down_app, spec(job_type), bridge=BridgeSettings(broker_url=redis_url))
-    assert dispatcher.ping() is True
-
-    dispatcher.publish(job_type, [make_job(1, job_type)])
-    dispatcher.close()
-
-    assert raw.llen(f"zeebe.{job_type}") == 1

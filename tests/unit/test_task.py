@@ -332,6 +332,17 @@ def test_queue_option_routes_the_job_type(app: Celery) -> None:
     assert spec_for("shop.charge-to-payments").queue == "payments"
 
 
+def test_queue_option_does_not_set_celerys_deprecated_queue_task_attribute(app: Celery) -> None:
+    # Celery 5.x warns that the 'queue' task attribute is removed in 6.0; routing uses the spec.
+    @zeebe_task("charge-card", app=app, queue="payments")
+    def charge() -> None:
+        return None
+
+    app.finalize(auto=True)
+
+    assert charge.name in app.tasks
+
+
 def test_task_sends_json_and_keeps_no_results(app: Celery) -> None:
     @zeebe_task("charge-card", app=app)
     def charge() -> None:
@@ -421,6 +432,17 @@ def test_without_app_the_handler_becomes_a_task_of_apps_like_shared_task() -> No
     assert name in later.tasks
     assert zeebe_task_specs(later)["shared-task-type"].task_name == name
     assert later.tasks[name].run(payload({"amount": 7})) == {"amount": 7.0}
+
+
+def test_task_registered_with_one_app_is_not_a_task_of_another_app(app: Celery) -> None:
+    @zeebe_task("app-only-type", app=app)
+    def charge() -> None:
+        return None
+
+    other = Celery("other", set_as_current=False)
+
+    assert charge.name not in other.tasks
+    assert zeebe_task_specs(other) == {}
 
 
 # -- output variables ----------------------------------------------------------------------------------
