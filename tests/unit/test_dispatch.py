@@ -87,8 +87,14 @@ def down_app() -> Iterator[Celery]:
     app.close()
 
 
-def dispatcher_for(app: Celery, *specs: ZeebeTaskSpec, bridge: BridgeSettings | None = None) -> CeleryDispatcher:
-    return CeleryDispatcher(app, {s.job_type: s for s in specs}, bridge or BridgeSettings())
+def dispatcher_for(
+    app: Celery, *specs: ZeebeTaskSpec, bridge: BridgeSettings | None = None, direct: bool | None = None
+) -> CeleryDispatcher:
+    return CeleryDispatcher(app, {s.job_type: s for s in specs}, bridge or BridgeSettings(), direct=direct)
+
+
+# Both ways to a Redis broker: one direct LPUSH of ready-made messages, and kombu's producer.
+BOTH_PATHS = pytest.mark.parametrize("direct", [True, False], ids=["direct", "kombu"])
 
 
 def messages(raw: redis.Redis, queue: str) -> list[dict[str, Any]]:
@@ -167,10 +173,11 @@ def test_task_id_is_the_same_for_one_activation_and_differs_for_the_next() -> No
 # -- publishing on a real broker -----------------------------------------------------------------------
 
 
+@BOTH_PATHS
 def test_published_jobs_wait_as_json_messages_on_their_types_queue(
-    broker_app: Celery, raw: redis.Redis, job_type: str
+    broker_app: Celery, raw: redis.Redis, job_type: str, direct: bool
 ) -> None:
-    dispatcher = dispatcher_for(broker_app, spec(job_type))
+    dispatcher = dispatcher_for(broker_app, spec(job_type), direct=direct)
     jobs = [make_job(1, job_type, variables={"amount": 3}), make_job(2, job_type)]
 
     dispatcher.publish(job_type, jobs)
@@ -190,9 +197,12 @@ def test_published_jobs_wait_as_json_messages_on_their_types_queue(
     assert second["headers"]["id"] == task_id(jobs[1])
 
 
-def test_jobs_are_published_on_the_handlers_own_queue(broker_app: Celery, raw: redis.Redis, job_type: str) -> None:
+@BOTH_PATHS
+def test_jobs_are_published_on_the_handlers_own_queue(
+    broker_app: Celery, raw: redis.Redis, job_type: str, direct: bool
+) -> None:
     own = f"payments-{job_type}"
-    dispatcher = dispatcher_for(broker_app, spec(job_type, queue=own))
+    dispatcher = dispatcher_for(broker_app, spec(job_type, queue=own), direct=direct)
 
     dispatcher.publish(job_type, [make_job(1, job_type)])
     dispatcher.close()
@@ -268,8 +278,9 @@ def test_publish_goes_to_the_bridges_broker_url_that_ping_and_queue_depth_use(
 # -- broker down ---------------------------------------------------------------------------------------
 
 
-def test_publish_raises_when_the_broker_is_down(down_app: Celery, job_type: str) -> None:
-    dispatcher = dispatcher_for(down_app, spec(job_type))
+@BOTH_PATHS
+def test_publish_raises_when_the_broker_is_down(down_app: Celery, job_type: str, direct: bool) -> None:
+    dispatcher = dispatcher_for(down_app, spec(job_type), direct=direct)
     started = time.monotonic()
 
     # kombu's OperationalError on other brokers; redis-py's ConnectionError from a direct LPUSH on Redis.
@@ -293,4 +304,12 @@ def test_queue_depth_is_unknown_for_a_broker_that_is_not_redis(job_type: str) ->
 
     assert dispatcher.queue_depth(job_type) is None
     dispatcher.close()
+    app.close()
+
+
+def test_direct_publishing_is_refused_for_a_broker_that_is_not_redis(job_type: str) -> None:
+    app = Celery("memory-direct", broker="memory://", set_as_current=False)
+
+    with pytest.raises(ConfigurationError, match="Redis broker"):
+        dispatcher_for(app, spec(job_type), direct=True)
     app.close()
