@@ -1,0 +1,185 @@
+"""``python -m benchmarks --quick | --full``: every figure in one run, on one broker and one Redis."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bench_app import SLEEP_SECONDS
+from benchmarks.contenders import MAX_JOBS, ContenderPlan, run_contender
+from benchmarks.dispatch import measure_ceiling, measure_memory
+from benchmarks.report import describe_machine, now, render_markdown, to_json, write_plot
+from benchmarks.scaling import CONCURRENCY, run_scaling
+from benchmarks.stack import Stack, open_stack, say
+from benchmarks.stats import evaluate_targets, median_of_runs
+
+RESULTS = Path(__file__).resolve().parent / "results"
+# The scaled configuration of zeebe-celery: one Celery worker with this many pool processes.
+SCALED_PROCESSES = 4
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    rounds: int
+    warmup: int
+    contender: ContenderPlan
+    pyzeebe_defaults_backlog: int
+    ceiling_jobs: int
+    ceiling_rounds: int
+    scaling_seconds: float
+    scaling_rounds: int
+    memory_jobs: int
+
+
+MODES = {
+    "quick": Mode(
+        name="quick",
+        rounds=1,
+        warmup=600,
+        contender=ContenderPlan(backlog=1200, paced=150, rate=25.0, timeout=60.0),
+        pyzeebe_defaults_backlog=0,
+        ceiling_jobs=10_000,
+        ceiling_rounds=1,
+        scaling_seconds=6.0,
+        scaling_rounds=1,
+        memory_jobs=0,
+    ),
+    "full": Mode(
+        name="full",
+        rounds=3,
+        warmup=1500,
+        contender=ContenderPlan(backlog=3000, paced=500, rate=25.0, timeout=120.0),
+        pyzeebe_defaults_backlog=320,
+        ceiling_jobs=30_000,
+        ceiling_rounds=3,
+        scaling_seconds=15.0,
+        scaling_rounds=2,
+        memory_jobs=100_000,
+    ),
+}
+
+# What each run of the contender phase starts: (result key, contender kind, worker processes).
+LINEUP = (
+    ("raw_grpc", "raw_grpc", 1),
+    ("pyzeebe", "pyzeebe", 1),
+    ("zeebe_celery", "zeebe_celery", 1),
+    ("zeebe_celery_scaled", "zeebe_celery", SCALED_PROCESSES),
+)
+
+
+def run_contenders(stack: Stack, mode: Mode) -> dict[str, Any]:
+    say(f"warm-up: {mode.warmup} instances through the raw loop (not reported)")
+    warm = ContenderPlan(backlog=mode.warmup, paced=20, rate=mode.contender.rate, timeout=mode.contender.timeout)
+    run_contender(stack, "raw_grpc", "bench-warmup", warm)
+    runs: dict[str, list[dict[str, Any]]] = {key: [] for key, _, _ in LINEUP}
+    for round_no in range(mode.rounds):
+        # Each round starts with a different contender, so none always runs on the freshest broker.
+        order = LINEUP[round_no % len(LINEUP) :] + LINEUP[: round_no % len(LINEUP)]
+        say(f"contenders, round {round_no + 1} of {mode.rounds}: {', '.join(key for key, _, _ in order)}")
+        for key, kind, processes in order:
+            job_type = f"bench-{key.replace('_', '-')}-{round_no + 1}"
+            runs[key].append(run_contender(stack, kind, job_type, mode.contender, processes=processes))
+    contenders: dict[str, Any] = {}
+    for key, results in runs.items():
+        merged = median_of_runs(results)
+        if len(results) > 1:
+            merged["runs"] = results
+        contenders[key] = merged
+    contenders["zeebe_celery"]["scaled"] = contenders.pop("zeebe_celery_scaled")
+    if mode.pyzeebe_defaults_backlog:
+        say("pyzeebe with all its defaults (poll_retry_delay=5)")
+        plan = ContenderPlan(
+            backlog=mode.pyzeebe_defaults_backlog, paced=50, rate=mode.contender.rate, timeout=mode.contender.timeout
+        )
+        contenders["pyzeebe"]["defaults"] = run_contender(stack, "pyzeebe_defaults", "bench-pyzeebe-defaults", plan)
+    return contenders
+
+
+def run_scaling_phase(stack: Stack, mode: Mode) -> dict[str, Any]:
+    counts = (1, 2, 4)
+    runs: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
+    for round_no in range(mode.scaling_rounds):
+        order = counts if round_no % 2 == 0 else tuple(reversed(counts))
+        for n in order:
+            job_type = f"bench-scale-{n}-{round_no + 1}"
+            runs[n].append(run_scaling(stack, n, job_type, seconds=mode.scaling_seconds, timeout=120.0))
+    merged = {str(n): median_of_runs(r) for n, r in runs.items()}
+    one = merged["1"]["throughput_per_s"]
+    four = merged["4"]["throughput_per_s"]
+    return {
+        "handler_sleep_ms": SLEEP_SECONDS * 1000,
+        "concurrency_per_process": CONCURRENCY,
+        "runs": merged,
+        "throughput_per_s": {n: r["throughput_per_s"] for n, r in merged.items()},
+        "speedup_1_to_4": four / one if one else float("nan"),
+    }
+
+
+def method(mode: Mode) -> dict[str, Any]:
+    plan = mode.contender
+    return {
+        "latency_rate_per_s": plan.rate,
+        "rounds": mode.rounds,
+        "notes": [
+            f"{mode.rounds} round(s) of the contenders, interleaved with a rotating order; figures are medians. "
+            f"Each run: {plan.backlog} instances created before the contender starts (throughput over the middle "
+            f"80% of their completions, by broker time), then {plan.paced} at {plan.rate:.0f}/s (latency).",
+            "Latency = broker timestamp of the job's COMPLETED event minus that of the JOB_BATCH ACTIVATED event "
+            "that handed it out (Zeebe's DebugLogExporter, on for every contender).",
+            "raw_grpc: one process, ActivateJobs (32 per call) then a CompleteJob per job, issued together.",
+            "pyzeebe: one process, ZeebeWorker defaults (max_jobs_to_activate=32, max_running_jobs=32, "
+            "timeout 10 s) and an async no-op task, except poll_retry_delay=0: with its default of 5 s a full "
+            "worker sleeps 5 s after each batch ('pyzeebe, all defaults' in the full run).",
+            f"zeebe_celery: the poller (max_jobs={MAX_JOBS}) plus one Celery prefork worker with 1 pool process; "
+            f"'scaled' has {SCALED_PROCESSES}. Settings as examples/app.py (prefetch multiplier 1, JSON only, "
+            "Celery's own defaults otherwise, log level INFO).",
+            "CPU = utime+stime from /proc of the contender's processes and their children; RSS = VmHWM.",
+            "The machine is shared: the load average at start and end is in the machine table.",
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quick", action="store_const", const="quick", dest="mode", help="at most 5 minutes")
+    group.add_argument("--full", action="store_const", const="full", dest="mode", help="at most 20 minutes")
+    args = parser.parse_args(argv)
+    mode = MODES[args.mode or "quick"]
+    began = time.monotonic()
+    results: dict[str, Any] = {"mode": mode.name, "started_at": now(), "machine": describe_machine()}
+    with open_stack() as stack:
+        results["contenders"] = run_contenders(stack, mode)
+        say("dispatch ceiling: poller vs raw LPUSH, no engine")
+        results["dispatch_ceiling"] = measure_ceiling(
+            stack.redis.url, count=mode.ceiling_jobs, rounds=mode.ceiling_rounds, timeout=120.0
+        )
+        say("scaling: 1, 2 and 4 worker processes, 50 ms handler")
+        results["scaling"] = run_scaling_phase(stack, mode)
+        if mode.memory_jobs:
+            say(f"memory: poller RSS over {mode.memory_jobs:,} jobs")
+            results["memory"] = measure_memory(stack.redis.url, count=mode.memory_jobs, timeout=300.0)
+        else:
+            results["memory"] = {"skipped": "the full run only (make bench)"}
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["duration_s"] = time.monotonic() - began
+    results["method"] = method(mode)
+    results["targets"] = evaluate_targets(results)
+    RESULTS.mkdir(exist_ok=True)
+    markdown = render_markdown(results)
+    (RESULTS / f"{mode.name}.json").write_text(to_json(results))
+    (RESULTS / f"{mode.name}.md").write_text(markdown)
+    write_plot(results, RESULTS / f"{mode.name}.png")
+    print(markdown)
+    say(f"wrote {RESULTS}/{mode.name}.json, .md and .png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

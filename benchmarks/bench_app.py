@@ -1,0 +1,36 @@
+"""The Celery app the zeebe-celery contender runs: a no-op handler and a 50 ms one.
+
+The job types come from the environment (``BENCH_NOOP_TYPE``, ``BENCH_SLEEP_TYPE``); a handler whose
+variable is unset is not registered, so the poller polls exactly the type of the run at hand.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from celery import Celery
+
+from zeebe_celery import zeebe_task
+
+app = Celery("bench", broker=os.environ.get("ZEEBE_CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"))
+# Fair dispatch, as the example app recommends: a worker process takes a job only when it is free.
+app.conf.worker_prefetch_multiplier = 1
+app.conf.task_serializer = "json"
+app.conf.accept_content = ["json"]
+
+SLEEP_SECONDS = 0.05
+
+
+def noop() -> None:
+    return None
+
+
+def nap() -> None:
+    time.sleep(SLEEP_SECONDS)
+
+
+if os.environ.get("BENCH_NOOP_TYPE"):
+    noop_task = zeebe_task(os.environ["BENCH_NOOP_TYPE"], app=app)(noop)
+if os.environ.get("BENCH_SLEEP_TYPE"):
+    nap_task = zeebe_task(os.environ["BENCH_SLEEP_TYPE"], app=app)(nap)

@@ -1,0 +1,148 @@
+"""One run of one contender on the shared broker: a backlog for throughput, a steady rate for latency.
+
+Each run deploys the benchmark process with a job type of its own and creates a backlog of instances
+before the contender starts. Throughput is the completion rate over the steady window (the middle 80%
+of the backlog's completions, by the broker's clock), and CPU is the contender's over that window.
+Then instances are created at a fixed rate, well below every contender's capacity, and latency is the
+broker's activation -> completion time of those jobs: the cost of the path, not of a queue.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.procs import APP, REPO, CeleryWorker, Program, poller_launcher, poller_process
+from benchmarks.procstats import Sampler, status_kib
+from benchmarks.records import JobTimes
+from benchmarks.stack import HERE, PYZEEBE_PYTHON, Stack, say
+from benchmarks.stats import percentile, rate_between, steady_window
+from zeebe_celery.testing.fleet import _Process
+
+__all__ = ["ContenderPlan", "run_contender", "start_zeebe_celery"]
+
+# zeebe-celery's bound of jobs queued or running per type, as in the test stack (pyzeebe's is 32).
+MAX_JOBS = "64"
+
+
+@dataclass(frozen=True)
+class ContenderPlan:
+    backlog: int
+    """Instances created before the contender starts; their drain gives throughput."""
+    paced: int
+    """Instances created at ``rate`` once the backlog is done; their jobs give latency."""
+    rate: float
+    timeout: float
+    """Longest wait for either phase to complete."""
+
+
+def start_zeebe_celery(
+    stack: Stack, job_type: str, *, processes: int, nodes: int = 1, sleep: bool = False
+) -> tuple[list[_Process], _Process]:
+    """Celery prefork worker(s) with ``processes`` pool processes each, then the poller; all ready.
+
+    Returns every process started (workers first) and the poller.
+    """
+    env = stack.env(max_jobs=MAX_JOBS)
+    env["BENCH_SLEEP_TYPE" if sleep else "BENCH_NOOP_TYPE"] = job_type
+    workers = [CeleryWorker(APP, [f"zeebe.{job_type}"], env=env, concurrency=processes, cwd=REPO) for _ in range(nodes)]
+    started: list[_Process] = []
+    try:
+        for worker in workers:
+            worker.start(wait=False)
+            started.append(worker)
+        for worker in workers:
+            worker.wait_ready()
+        poller = poller_process(env)
+        poller.start()
+        started.append(poller)
+    except BaseException:
+        for process in started:
+            process.cleanup()
+        raise
+    return started, poller
+
+
+def _start(stack: Stack, kind: str, job_type: str, processes: int) -> tuple[list[_Process], _Process | None]:
+    if kind == "raw_grpc":
+        argv = [sys.executable, "-m", "benchmarks.raw_worker", stack.broker.address, job_type]
+        return [Program("raw-grpc", argv, ready_marker="raw worker ready").start()], None
+    if kind in ("pyzeebe", "pyzeebe_defaults"):
+        argv = [str(PYZEEBE_PYTHON), str(HERE / "pyzeebe_worker.py"), stack.broker.address, job_type]
+        # pyzeebe's one change from its defaults: with poll_retry_delay=5 a worker that reaches
+        # max_running_jobs (32, which one activation fills) sleeps 5 s, whatever its jobs take, so a
+        # backlog drains at 32 jobs per 5 s. "pyzeebe_defaults" keeps it, to show that.
+        if kind == "pyzeebe":
+            argv += ["--poll-retry-delay", "0"]
+        return [Program(kind, argv, ready_marker="worker ready").start()], None
+    return start_zeebe_celery(stack, job_type, processes=processes)
+
+
+def _latencies(jobs: list[JobTimes]) -> dict[str, float]:
+    active = [float(j.active_ms) for j in jobs if j.active_ms is not None]
+    return {f"p{q}_ms": percentile(active, q) for q in (50, 95, 99)}
+
+
+def run_contender(stack: Stack, kind: str, job_type: str, plan: ContenderPlan, *, processes: int = 1) -> dict[str, Any]:
+    """Run ``kind`` (raw_grpc, pyzeebe, zeebe_celery) through both phases; returns its figures."""
+    process_id = stack.load.deploy(job_type)
+    created_rate = stack.load.backlog(process_id, plan.backlog, timeout=plan.timeout)
+    say(f"  {job_type}: {plan.backlog} instances waiting (created at {created_rate:.0f}/s); starting {kind}")
+    started, poller = _start(stack, kind, job_type, processes)
+    roots = [p.pid for p in started]
+    sampler = Sampler(roots, rss_pid=poller.pid if poller else None).start()
+    poller_sampler = Sampler([poller.pid]).start() if poller else None
+    result: dict[str, Any] = {"processes": processes if kind == "zeebe_celery" else 1}
+    try:
+        drained = stack.wait_completed(job_type, plan.backlog, timeout=plan.timeout)
+        backlog_jobs = stack.records.jobs(job_type)
+        paced_start, refused = stack.load.paced(process_id, plan.paced, plan.rate)
+        paced_done = stack.wait_completed(job_type, plan.backlog + plan.paced - refused, timeout=plan.timeout)
+        # Peak RSS of the process that activates jobs: the poller, or the single-process worker.
+        peak = status_kib(poller.pid if poller else started[0].pid, "VmHWM")
+    finally:
+        sampler.stop()
+        if poller_sampler is not None:
+            poller_sampler.stop()
+        for process in reversed(started):
+            process.cleanup()
+    all_jobs = stack.records.jobs(job_type)
+    paced_ms = paced_start * 1000
+    paced_jobs = [j for j in all_jobs if j.created is not None and j.created >= paced_ms]
+    start, end, count = steady_window([j.completed / 1000 for j in backlog_jobs])
+    cpu = sampler.cpu_between(start, end)
+    result.update(
+        {
+            "throughput_per_s": rate_between(start, end, count),
+            **_latencies(paced_jobs),
+            **{f"saturated_{k}": v for k, v in _latencies(backlog_jobs).items()},
+            "created_to_completed_p50_ms": percentile(
+                [float(j.completed - j.created) for j in paced_jobs if j.created is not None], 50
+            ),
+            "activation_batch_mean": stack.records.mean_batch(job_type, start * 1000, end * 1000),
+            "cpu_s": cpu,
+            "cpu_ms_per_job": cpu / count * 1000 if count else math.nan,
+            "window_s": end - start,
+            "backlog_instances": plan.backlog,
+            "latency_instances": len(paced_jobs),
+            "latency_rate_per_s": plan.rate,
+            "peak_rss_mb": (peak or 0) / 1024,
+            "complete": drained and paced_done and refused == 0,
+        }
+    )
+    if poller_sampler is not None:
+        result["poller_cpu_s"] = poller_sampler.cpu_between(start, end)
+        result["poller_launcher"] = poller_launcher()
+    say(
+        f"  {kind}: {result['throughput_per_s']:.0f} inst/s, p50 {result['p50_ms']:.1f} ms, "
+        f"p99 {result['p99_ms']:.1f} ms, CPU {result['cpu_ms_per_job']:.2f} ms/job"
+    )
+    return result
+
+
+def wait_idle(seconds: float) -> None:
+    """Let the broker settle between runs (its exporter and compaction catch up)."""
+    time.sleep(seconds)

@@ -1,0 +1,257 @@
+"""The results of a run: the machine, JSON, a Markdown table, and a PNG plot."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from benchmarks.stack import PYZEEBE_PYTHON
+
+__all__ = ["describe_machine", "render_markdown", "to_json", "write_plot"]
+
+PACKAGES = ("zeebe-celery", "celery", "kombu", "redis", "grpcio", "protobuf", "pydantic")
+LABELS = {"raw_grpc": "raw gRPC loop", "pyzeebe": "pyzeebe", "zeebe_celery": "zeebe-celery"}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _mem_gib() -> float:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    return math.nan
+
+
+def _command_version(argv: list[str], pattern: str) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    match = re.search(pattern, out.stdout + out.stderr)
+    return match.group(1) if match else "unknown"
+
+
+def describe_machine() -> dict[str, Any]:
+    """CPU, cores, memory, OS, Python and the versions of everything that runs in the benchmark."""
+    from zeebe_celery.testing.zeebe import ZEEBE_VERSION, find_java_home
+
+    versions: dict[str, str] = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "not installed"
+    if PYZEEBE_PYTHON.exists():
+        versions["pyzeebe"] = _command_version(
+            [str(PYZEEBE_PYTHON), "-c", "from importlib.metadata import version as v; print(v('pyzeebe'))"],
+            r"(\S+)",
+        )
+        versions["pyzeebe venv: protobuf"] = _command_version(
+            [str(PYZEEBE_PYTHON), "-c", "from importlib.metadata import version as v; print(v('protobuf'))"],
+            r"(\S+)",
+        )
+    versions["zeebe"] = ZEEBE_VERSION
+    redis_server = shutil.which("redis-server")
+    versions["redis-server"] = _command_version([redis_server, "--version"], r"v=(\S+)") if redis_server else "missing"
+    java = find_java_home() / "bin" / "java"
+    versions["java"] = _command_version([str(java), "-version"], r'version "([^"]+)"')
+    return {
+        "cpu_model": _cpu_model(),
+        "cores": os.cpu_count(),
+        "ram_gib": round(_mem_gib(), 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "versions": versions,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _clean(value: Any) -> Any:
+    """NaN and infinities become null: JSON has no NaN."""
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def to_json(results: dict[str, Any]) -> str:
+    return json.dumps(_clean(results), indent=2, allow_nan=False) + "\n"
+
+
+def _f(value: Any, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, int | float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _contender_rows(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    contenders = results["contenders"]
+    rows = [(LABELS[name], contenders[name]) for name in ("raw_grpc", "pyzeebe", "zeebe_celery") if name in contenders]
+    scaled = contenders.get("zeebe_celery", {}).get("scaled")
+    if scaled:
+        rows.append((f"zeebe-celery, {scaled['processes']} processes", scaled))
+    defaults = contenders.get("pyzeebe", {}).get("defaults")
+    if defaults:
+        rows.append(("pyzeebe, all defaults", defaults))
+    return rows
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    """The report: machine, contenders, dispatch ceiling, scaling, memory, targets, method."""
+    m = results["machine"]
+    out = [
+        f"# zeebe-celery benchmarks: {results['mode']} run",
+        "",
+        f"{results['started_at']}, {results['duration_s']:.0f} s. Figures, not pass/fail; the targets are at the end.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| CPU | {m['cpu_model']}, {m['cores']} cores |",
+        f"| RAM | {m['ram_gib']} GiB |",
+        f"| OS | {m['os']} |",
+        f"| Python | {m['python']} |",
+        f"| load average (1/5/15 min) | start {m['load_average_at_start']}, end {m.get('load_average_at_end')} |",
+    ]
+    out += [f"| {name} | {ver} |" for name, ver in m["versions"].items()]
+    out += [
+        "",
+        "## Contenders",
+        "",
+        "Same process (one service task, no-op handler), same number of instances, one after another on one "
+        "broker. Latency is the broker's activation -> completion time of each job (exporter timestamps), "
+        f"under a steady {results['method']['latency_rate_per_s']:.0f} instances/s; 'saturated' is the same "
+        "while a backlog drains. CPU is that of the contender's processes over the steady window (for "
+        "zeebe-celery: the poller plus the Celery workers).",
+        "",
+        "| contender | processes | instances/s | p50 ms | p95 ms | p99 ms | saturated p50 ms | CPU s | CPU ms/job "
+        "| peak RSS MB | jobs per activation |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, c in _contender_rows(results):
+        out.append(
+            f"| {label} | {c.get('processes', 1)} | {_f(c.get('throughput_per_s'))} | {_f(c.get('p50_ms'))} "
+            f"| {_f(c.get('p95_ms'))} | {_f(c.get('p99_ms'))} | {_f(c.get('saturated_p50_ms'))} "
+            f"| {_f(c.get('cpu_s'), 2)} | {_f(c.get('cpu_ms_per_job'), 2)} | {_f(c.get('peak_rss_mb'))} "
+            f"| {_f(c.get('activation_batch_mean'))} |"
+        )
+    zc = results["contenders"].get("zeebe_celery", {})
+    if "poller_cpu_s" in zc:
+        out += [
+            "",
+            f"zeebe-celery's peak RSS is the poller's; the poller used {_f(zc['poller_cpu_s'], 2)} of its "
+            f"{_f(zc.get('cpu_s'), 2)} CPU seconds (launched via {zc.get('poller_launcher')}).",
+        ]
+    ceiling = results["dispatch_ceiling"]
+    out += [
+        "",
+        "## Dispatch ceiling (no engine)",
+        "",
+        "The real poller against the in-process fake gateway, which answers ActivateJobs at once, publishing "
+        "to the real Redis; a drainer frees the slots. Versus LPUSH of the same messages in pipelines of the "
+        "same size.",
+        "",
+        "| | jobs/s |",
+        "|---|---:|",
+        f"| zeebe-celery poller | {_f(ceiling.get('zeebe_celery_per_s'), 0)} |",
+        f"| raw LPUSH (redis-py pipeline) | {_f(ceiling.get('raw_lpush_per_s'), 0)} |",
+        "",
+        f"Jobs per activation {_f(ceiling.get('batch_mean'))} (bound {ceiling.get('max_jobs')}); poller CPU "
+        f"{_f(ceiling.get('poller_cpu_us_per_job'), 0)} µs/job; {ceiling.get('jobs_per_round')} jobs per round, "
+        f"{len(ceiling.get('rounds', []))} round(s).",
+    ]
+    scaling = results["scaling"]
+    out += [
+        "",
+        "## Scaling",
+        "",
+        f"Handler sleeping {scaling.get('handler_sleep_ms')} ms; each worker process is a `celery worker` "
+        f"with concurrency {scaling.get('concurrency_per_process')}.",
+        "",
+        "| worker processes | jobs/s | ideal | CPU s |",
+        "|---:|---:|---:|---:|",
+    ]
+    for n, run in scaling.get("runs", {}).items():
+        out.append(
+            f"| {n} | {_f(run.get('throughput_per_s'))} | {_f(run.get('ideal_per_s'), 0)} | {_f(run.get('cpu_s'), 2)} |"
+        )
+    out += ["", f"Speed-up 1 -> 4 processes: {_f(scaling.get('speedup_1_to_4'), 2)}x."]
+    memory = results["memory"]
+    out += ["", "## Poller memory", ""]
+    if memory.get("skipped"):
+        out.append(f"Not measured: {memory['skipped']}.")
+    else:
+        out += [
+            f"RSS over {memory.get('jobs'):,} dispatched jobs (fake gateway): {_f(memory.get('rss_start_mb'))} MB "
+            f"at start, {_f(memory.get('rss_after_warmup_mb'))} MB after {memory.get('warmup_jobs'):,} jobs, "
+            f"{_f(memory.get('rss_end_mb'))} MB at the end: growth {_f(memory.get('growth_mb'))} MB "
+            f"(peak {_f(memory.get('peak_rss_mb'))} MB)."
+        ]
+    out += ["", "## Targets", "", "| target | figure | wanted | value | |", "|---|---|---|---:|---|"]
+    for t in results["targets"]:
+        met = {True: "met", False: "**missed**", None: "not measured"}[t["met"]]
+        value = "n/a" if t["value"] is None else f"{t['value']:.2f} {t['unit']}"
+        out.append(f"| {t['name']} | {t['figure']} | {t['wanted']} | {value} | {met} |")
+    out += ["", "## Method", ""]
+    out += [f"- {note}" for note in results["method"]["notes"]]
+    return "\n".join(out) + "\n"
+
+
+def write_plot(results: dict[str, Any], path: Path) -> None:
+    """Throughput and latency (p50/p95/p99) by contender, side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = _contender_rows(results)
+    labels = [label for label, _ in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    throughput = [c.get("throughput_per_s") or 0 for _, c in rows]
+    left.barh(labels, throughput, color="#4c72b0")
+    left.set_xlabel("completed instances/s (steady window)")
+    left.invert_yaxis()
+    for i, v in enumerate(throughput):
+        left.text(v, i, f" {v:.0f}", va="center")
+    height = 0.25
+    for k, (q, colour) in enumerate((("p50", "#55a868"), ("p95", "#dd8452"), ("p99", "#c44e52"))):
+        values = [c.get(f"{q}_ms") or 0 for _, c in rows]
+        right.barh([i + (k - 1) * height for i in range(len(rows))], values, height, label=q, color=colour)
+    right.set_yticks(range(len(rows)), labels)
+    right.invert_yaxis()
+    right.set_xlabel(f"activation -> completion, ms (at {results['method']['latency_rate_per_s']:.0f} instances/s)")
+    right.legend()
+    fig.suptitle(f"zeebe-celery benchmarks ({results['mode']}, {results['machine']['cores']} cores)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

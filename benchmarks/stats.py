@@ -1,0 +1,161 @@
+"""The arithmetic of the figures: percentiles, the steady window, repeats and the targets.
+
+Pure functions over plain numbers, so a unit test can check them with fabricated inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "CONTENDERS",
+    "TARGETS",
+    "Target",
+    "evaluate_targets",
+    "median_of_runs",
+    "percentile",
+    "rate_between",
+    "steady_window",
+]
+
+CONTENDERS = ("raw_grpc", "pyzeebe", "zeebe_celery")
+# The share of a run cut at each end: start-up (connections, JIT) and the drain of the last batches.
+TRIM = 0.1
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) with linear interpolation; NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return float(ordered[0])
+    position = (len(ordered) - 1) * q / 100
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def steady_window(times: Sequence[float], trim: float = TRIM) -> tuple[float, float, int]:
+    """The window between the completions at ``trim`` and ``1 - trim`` of a run: (start, end, count).
+
+    ``count`` completions fall inside it; the rate over the window is ``count / (end - start)``.
+    Raises ValueError for fewer than 10 completions.
+    """
+    if len(times) < 10:
+        raise ValueError(f"a steady window needs at least 10 completions, got {len(times)}")
+    ordered = sorted(times)
+    first = int(len(ordered) * trim)
+    last = len(ordered) - 1 - int(len(ordered) * trim)
+    return ordered[first], ordered[last], last - first
+
+
+def rate_between(start: float, end: float, count: int) -> float:
+    """Events per second; NaN for an empty window."""
+    return count / (end - start) if end > start else math.nan
+
+
+def median_of_runs(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One figure per key from repeated runs: the median of numeric values, the first of others.
+
+    Nested dicts are merged key by key the same way; ``runs`` (the raw list) is kept alongside when
+    there was more than one.
+    """
+    if not runs:
+        raise ValueError("no runs to aggregate")
+    merged: dict[str, Any] = {}
+    for key in runs[0]:
+        values = [run[key] for run in runs if key in run]
+        if all(isinstance(v, bool) for v in values):
+            merged[key] = values[0]
+        elif all(isinstance(v, int | float) for v in values):
+            finite = [float(v) for v in values if not math.isnan(v)]
+            merged[key] = statistics.median(finite) if finite else math.nan
+        elif all(isinstance(v, Mapping) for v in values):
+            merged[key] = median_of_runs(values)
+        else:
+            merged[key] = values[0]
+    return merged
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    figure: str
+    """How the compared figure is computed, for the report."""
+    wanted: str
+
+
+TARGETS = (
+    Target("throughput_vs_pyzeebe", "zeebe_celery / pyzeebe throughput", ">= 1.0x"),
+    Target("throughput_vs_raw_grpc", "zeebe_celery / raw_grpc throughput", ">= 0.8x"),
+    Target("p50_vs_pyzeebe", "zeebe_celery p50 - pyzeebe p50", "<= +5 ms"),
+    Target("dispatch_ceiling", "poller dispatch / raw LPUSH", ">= 0.6x"),
+    Target("scaling_1_to_4", "throughput 4 processes / 1 process", ">= 3.5x"),
+    Target("poller_rss_growth", "poller RSS growth over 100k jobs", "<= 10 MB"),
+)
+
+
+def _ratio(a: Any, b: Any) -> float:
+    try:
+        a, b = float(a), float(b)
+    except (TypeError, ValueError):
+        return math.nan
+    return a / b if b > 0 and not math.isnan(a) else math.nan
+
+
+def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each target with its value and ``met``: True, False, or None when the figure is missing."""
+    contenders = results.get("contenders", {})
+    zc = contenders.get("zeebe_celery", {})
+    pz = contenders.get("pyzeebe", {})
+    raw = contenders.get("raw_grpc", {})
+    ceiling = results.get("dispatch_ceiling", {})
+    scaling = results.get("scaling", {})
+    memory = results.get("memory", {})
+    values = {
+        "throughput_vs_pyzeebe": (_ratio(zc.get("throughput_per_s"), pz.get("throughput_per_s")), "x"),
+        "throughput_vs_raw_grpc": (_ratio(zc.get("throughput_per_s"), raw.get("throughput_per_s")), "x"),
+        "p50_vs_pyzeebe": (_difference(zc.get("p50_ms"), pz.get("p50_ms")), "ms"),
+        "dispatch_ceiling": (_ratio(ceiling.get("zeebe_celery_per_s"), ceiling.get("raw_lpush_per_s")), "x"),
+        "scaling_1_to_4": (_number(scaling.get("speedup_1_to_4")), "x"),
+        "poller_rss_growth": (_number(memory.get("growth_mb")), "MB"),
+    }
+    checks = {
+        "throughput_vs_pyzeebe": lambda v: v >= 1.0,
+        "throughput_vs_raw_grpc": lambda v: v >= 0.8,
+        "p50_vs_pyzeebe": lambda v: v <= 5.0,
+        "dispatch_ceiling": lambda v: v >= 0.6,
+        "scaling_1_to_4": lambda v: v >= 3.5,
+        "poller_rss_growth": lambda v: v <= 10.0,
+    }
+    evaluated = []
+    for target in TARGETS:
+        value, unit = values[target.name]
+        met = None if math.isnan(value) else bool(checks[target.name](value))
+        evaluated.append(
+            {
+                "name": target.name,
+                "figure": target.figure,
+                "wanted": target.wanted,
+                "value": None if math.isnan(value) else round(value, 3),
+                "unit": unit,
+                "met": met,
+            }
+        )
+    return evaluated
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _difference(a: Any, b: Any) -> float:
+    return _number(a) - _number(b)
