@@ -13,7 +13,7 @@ from typing import Any
 from benchmarks.bench_app import SLEEP_SECONDS
 from benchmarks.contenders import MAX_JOBS, ContenderPlan, run_contender
 from benchmarks.dispatch import measure_ceiling, measure_memory
-from benchmarks.report import describe_machine, now, render_markdown, to_json, write_plot
+from benchmarks.report import check_shape, describe_machine, now, render_markdown, to_json, write_plot
 from benchmarks.scaling import CONCURRENCY, run_scaling
 from benchmarks.stack import Stack, open_stack, say
 from benchmarks.stats import evaluate_targets, median_of_runs
@@ -178,7 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     write_plot(results, RESULTS / f"{mode.name}.png")
     print(markdown)
     say(f"wrote {RESULTS}/{mode.name}.json, .md and .png")
-    return 0
+    problems = check_shape(results)
+    for problem in problems:
+        say(f"incomplete results: {problem}")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -1,16 +1,17 @@
 """The raw gRPC contender: ActivateJobs a batch, CompleteJob each, in one process, on the generated stubs.
 
-It is the practical limit of a Python worker: no framework, no serialisation beyond protobuf. The
-CompleteJob calls of a batch are issued together (gRPC futures) and awaited before the next
-ActivateJobs, as a client that completes jobs concurrently does.
+It is the practical limit of a Python worker: no framework, no serialisation beyond protobuf. Each
+CompleteJob is sent asynchronously (a gRPC future) and the next ActivateJobs does not wait for them;
+at most ``--in-flight`` jobs are held at once, as any worker bounds its jobs.
 
-    python -m benchmarks.raw_worker ADDRESS JOB_TYPE [--batch 32]
+    python -m benchmarks.raw_worker ADDRESS JOB_TYPE [--batch 32] [--in-flight 64]
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 
 import grpc
@@ -28,24 +29,44 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("address")
     parser.add_argument("job_type")
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--in-flight", type=int, default=64)
     args = parser.parse_args(argv)
     channel = grpc.insecure_channel(args.address)
     stub = GatewayStub(channel)
-    request = pb.ActivateJobsRequest(
-        type=args.job_type,
-        worker="raw-grpc",
-        timeout=JOB_TIMEOUT_MS,
-        maxJobsToActivate=args.batch,
-        requestTimeout=LONG_POLL_MS,
-    )
+    slots = threading.Semaphore(args.in_flight)
+    free = args.in_flight
+    lock = threading.Lock()
+
+    def completed(future: grpc.Future) -> None:
+        nonlocal free
+        if future.exception() is not None:
+            print(f"raw worker: CompleteJob failed: {future.exception()}", file=sys.stderr, flush=True)
+        with lock:
+            free += 1
+        slots.release()
+
     print("raw worker ready", flush=True)
     # Runs until SIGTERM ends the process.
     while True:
+        # Wait for one free slot, then ask for as many jobs as are free (at most a batch).
+        slots.acquire()
+        slots.release()
+        with lock:
+            want = min(args.batch, free)
+        request = pb.ActivateJobsRequest(
+            type=args.job_type,
+            worker="raw-grpc",
+            timeout=JOB_TIMEOUT_MS,
+            maxJobsToActivate=want,
+            requestTimeout=LONG_POLL_MS,
+        )
         try:
             for response in stub.ActivateJobs(request, timeout=LONG_POLL_MS / 1000 + 5):
-                pending = [stub.CompleteJob.future(pb.CompleteJobRequest(jobKey=job.key)) for job in response.jobs]
-                for future in pending:
-                    future.result()
+                for job in response.jobs:
+                    slots.acquire()
+                    with lock:
+                        free -= 1
+                    stub.CompleteJob.future(pb.CompleteJobRequest(jobKey=job.key)).add_done_callback(completed)
         except grpc.RpcError as exc:
             print(f"raw worker: {exc.code()}: {exc.details()}", file=sys.stderr, flush=True)
             time.sleep(0.1)

@@ -16,7 +16,7 @@ from typing import Any
 
 from benchmarks.stack import PYZEEBE_PYTHON
 
-__all__ = ["describe_machine", "render_markdown", "to_json", "write_plot"]
+__all__ = ["check_shape", "describe_machine", "render_markdown", "to_json", "write_plot"]
 
 PACKAGES = ("zeebe-celery", "celery", "kombu", "redis", "grpcio", "protobuf", "pydantic")
 LABELS = {"raw_grpc": "raw gRPC loop", "pyzeebe": "pyzeebe", "zeebe_celery": "zeebe-celery"}
@@ -83,7 +83,63 @@ def describe_machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "versions": versions,
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "source": _source(),
     }
+
+
+def _source() -> dict[str, Any]:
+    """The commit the figures belong to, and whether the package had uncommitted changes."""
+    repo = Path(__file__).resolve().parent.parent
+    commit = _command_version(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], r"(\S+)")
+    try:
+        status = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--", "zeebe_celery"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        status = ""
+    return {"commit": commit, "zeebe_celery_uncommitted_changes": bool(status.strip())}
+
+
+REQUIRED = {
+    "contenders": {
+        name: ("throughput_per_s", "p50_ms", "p95_ms", "p99_ms") for name in ("raw_grpc", "pyzeebe", "zeebe_celery")
+    },
+    "dispatch_ceiling": ("zeebe_celery_per_s", "raw_lpush_per_s"),
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_shape(results: dict[str, Any]) -> list[str]:
+    """What is missing or malformed in ``results`` against the agreed JSON shape; empty when it fits.
+
+    A figure must be a finite number: NaN means a phase measured nothing.
+    """
+    problems = [
+        f"missing {key!r}" for key in ("contenders", "dispatch_ceiling", "scaling", "memory") if key not in results
+    ]
+    contenders = results.get("contenders", {})
+    if set(contenders) != set(REQUIRED["contenders"]):
+        problems.append(f"contenders are {sorted(contenders)}, not raw_grpc, pyzeebe and zeebe_celery")
+    for name, keys in REQUIRED["contenders"].items():
+        for key in keys:
+            value = contenders.get(name, {}).get(key)
+            if not _is_number(value):
+                problems.append(f"contenders.{name}.{key} is {value!r}, not a number")
+    for key in REQUIRED["dispatch_ceiling"]:
+        value = results.get("dispatch_ceiling", {}).get(key)
+        if not _is_number(value):
+            problems.append(f"dispatch_ceiling.{key} is {value!r}, not a number")
+    for key in ("scaling", "memory"):
+        if key in results and not isinstance(results[key], dict):
+            problems.append(f"{key} is not an object")
+    return problems
 
 
 def _clean(value: Any) -> Any:
@@ -138,6 +194,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"| OS | {m['os']} |",
         f"| Python | {m['python']} |",
         f"| load average (1/5/15 min) | start {m['load_average_at_start']}, end {m.get('load_average_at_end')} |",
+        f"| source | {m['source']['commit']}"
+        + (" + uncommitted changes in zeebe_celery/" if m["source"]["zeebe_celery_uncommitted_changes"] else "")
+        + " |",
     ]
     out += [f"| {name} | {ver} |" for name, ver in m["versions"].items()]
     out += [
@@ -174,13 +233,13 @@ def render_markdown(results: dict[str, Any]) -> str:
         "## Dispatch ceiling (no engine)",
         "",
         "The real poller against the in-process fake gateway, which answers ActivateJobs at once, publishing "
-        "to the real Redis; a drainer frees the slots. Versus LPUSH of the same messages in pipelines of the "
-        "same size.",
+        "to the real Redis; a drainer frees the slots. Versus a bare redis-py LPUSH of the same messages, in "
+        "batches of the same size (one LPUSH per batch).",
         "",
         "| | jobs/s |",
         "|---|---:|",
         f"| zeebe-celery poller | {_f(ceiling.get('zeebe_celery_per_s'), 0)} |",
-        f"| raw LPUSH (redis-py pipeline) | {_f(ceiling.get('raw_lpush_per_s'), 0)} |",
+        f"| raw LPUSH (redis-py) | {_f(ceiling.get('raw_lpush_per_s'), 0)} |",
         "",
         f"Jobs per activation {_f(ceiling.get('batch_mean'))} (bound {ceiling.get('max_jobs')}); poller CPU "
         f"{_f(ceiling.get('poller_cpu_us_per_job'), 0)} µs/job; {ceiling.get('jobs_per_round')} jobs per round, "
