@@ -190,10 +190,14 @@ class _Reporter:
         return self._send("completed", lambda: self.client.complete_job(self.job.key, encoded_variables))
 
     def throw(self, error: BpmnError) -> str:
+        try:
+            variables = dumps_variables(error.variables)
+        except (TypeError, ValueError) as invalid:
+            return self.incident(f"invalid BpmnError {error.code!r}: {invalid}")
         return self._send(
             "thrown",
             lambda: self.client.throw_error(
-                self.job.key, error.code, error_message=truncate(error.message), variables=error.variables
+                self.job.key, error.code, error_message=truncate(error.message), variables=variables
             ),
         )
 

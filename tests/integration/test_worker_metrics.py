@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import UniqueNames
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.integration.conftest import UniqueNames
 from zeebe_celery.config import BridgeSettings, ZeebeSettings
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient

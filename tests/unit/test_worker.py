@@ -591,3 +591,19 @@ def test_bpmn_error_refused_for_good_becomes_an_incident(app: Celery, fake: Fake
     (fail,) = fake.calls_to("FailJob")
     assert fail.request.retries == 0
     assert "no catch event" in fail.request.errorMessage
+
+
+# -- BpmnError variables are output too ----------------------------------------------------------------
+
+
+def test_bpmn_error_variables_that_are_not_json_raise_an_incident_naming_the_field(
+    app: Celery, fake: FakeGateway, store: InflightStore, job_type: str
+) -> None:
+    task = register(app, job_type, _raise(BpmnError("CODE", "msg", {"when": datetime(2024, 1, 1, tzinfo=UTC)})))
+    job = payload(job_type)
+    _reserve_for(store, job)
+
+    assert task.run(job) == "incident"
+    (fail,) = fake.calls_to("FailJob")
+    assert fail.request.retries == 0
+    assert "when" in fail.request.errorMessage

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import APP, HERE, EngineRecords, PollerFactory, deploy_one_task
 
+from tests.integration.bridge.conftest import APP, HERE, EngineRecords, PollerFactory, deploy_one_task
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.testing.fleet import CeleryWorker, PollerProcess
 from zeebe_celery.testing.redis import RedisServer
