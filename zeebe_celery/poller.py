@@ -24,13 +24,12 @@ from celery import Celery
 
 from zeebe_celery import metrics
 from zeebe_celery.config import BridgeSettings
-from zeebe_celery.dispatch import CeleryDispatcher, check_json_only
+from zeebe_celery.dispatch import AnyJob, CeleryDispatcher, check_json_only
 from zeebe_celery.errors import ConfigurationError, FailedPreconditionError, GatewayError, NotFoundError
 from zeebe_celery.flow import InflightStore, Reservation
 from zeebe_celery.gateway.client import JobCall, ZeebeClient
 from zeebe_celery.gateway.retry import RetryPolicy
 from zeebe_celery.http import HealthServer
-from zeebe_celery.job import Job
 from zeebe_celery.task import ZeebeTaskSpec, zeebe_task_specs
 
 __all__ = ["Poller", "PollerHealth"]
@@ -211,7 +210,7 @@ class Poller:
         if reservation is None:
             self.inflight.wait_for_free_slot(job_type, _FULL_WAIT)
             return 0
-        jobs: list[Job] = []
+        jobs: list[AnyJob] = []
         try:
             jobs = self._activate(spec, reservation.count)
         finally:
@@ -219,7 +218,7 @@ class Poller:
             self._settle(spec, reservation, jobs)
         return len(jobs)
 
-    def _activate(self, spec: ZeebeTaskSpec, count: int) -> list[Job]:
+    def _activate(self, spec: ZeebeTaskSpec, count: int) -> list[AnyJob]:
         started = time.perf_counter()
         call = self.client.open_activate_jobs(
             spec.job_type,
@@ -230,13 +229,15 @@ class Poller:
             request_timeout=self.bridge.poll_timeout,
             tenant_ids=spec.tenant_ids,
         )
-        jobs: list[Job] = []
+        jobs: list[AnyJob] = []
         with self._calls_lock:
             self._open_calls.add(call)
         try:
             if self._stopping.is_set():
                 call.cancel()
-            for job in call:
+            # Forwarded as the gateway sent them: the poller never parses a job's variables. One by one,
+            # so the jobs received before an error are kept (and published or handed back).
+            for job in call.activated():
                 jobs.append(job)
         except GatewayError:
             if not jobs:
@@ -250,7 +251,7 @@ class Poller:
             metrics.ACTIVATION_LATENCY.labels(spec.job_type).observe(time.perf_counter() - started)
         return jobs
 
-    def _settle(self, spec: ZeebeTaskSpec, reservation: Reservation, jobs: list[Job]) -> None:
+    def _settle(self, spec: ZeebeTaskSpec, reservation: Reservation, jobs: list[AnyJob]) -> None:
         """Commit the reservation to ``jobs`` and publish them; hand them back if that fails."""
         try:
             self.inflight.commit(reservation, ((j.key, j.deadline) for j in jobs))
@@ -274,14 +275,14 @@ class Poller:
             self._broker_down.clear()
             logger.info("the Celery broker answers again; activation resumes")
 
-    def publish(self, spec: ZeebeTaskSpec, jobs: list[Job]) -> None:
+    def publish(self, spec: ZeebeTaskSpec, jobs: list[AnyJob]) -> None:
         if not jobs:
             return
         assert self._dispatcher is not None
         self._dispatcher.publish(spec.job_type, jobs)
         metrics.DISPATCHED.labels(spec.job_type).inc(len(jobs))
 
-    def give_back(self, spec: ZeebeTaskSpec, jobs: Iterable[Job], *, reason: str) -> None:
+    def give_back(self, spec: ZeebeTaskSpec, jobs: Iterable[AnyJob], *, reason: str) -> None:
         """Return unrun jobs to Zeebe at once: FailJob with unchanged retries and no back-off."""
         given: list[tuple[int, int]] = []
         for job in jobs:
@@ -363,7 +364,7 @@ class Poller:
         try:
             if self._stopping.is_set():
                 call.cancel()
-            for job in call:
+            for job in call.activated():
                 metrics.ACTIVATED.labels(spec.job_type).inc()
                 metrics.STREAMED.labels(spec.job_type).inc()
                 reservation = self.inflight.reserve(spec.job_type, want=1, bound=self.bound(spec), hold=5.0)

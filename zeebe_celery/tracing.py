@@ -28,6 +28,7 @@ _P = ParamSpec("_P")
 _ERROR_OUTCOMES = frozenset({"failed", "incident", "unreported"})
 
 _tracer: Tracer | None = None
+_provider: TracerProvider | None = None
 
 try:
     from opentelemetry import propagate, trace
@@ -43,9 +44,18 @@ def use_tracer_provider(provider: TracerProvider | None) -> None:
 
     Does nothing without opentelemetry installed.
     """
-    global _tracer
+    global _tracer, _provider
     if _tracer is not None:
         _tracer = trace.get_tracer(__name__, __version__, tracer_provider=provider)
+        _provider = provider
+
+
+def recording() -> bool:
+    """Whether spans are recorded: opentelemetry is installed and a real tracer provider is set."""
+    if _tracer is None:
+        return False
+    provider = _provider if _provider is not None else trace.get_tracer_provider()
+    return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
 
 
 def _attributes(job: Job) -> dict[str, str | int]:

@@ -111,3 +111,47 @@ def test_direct_publishing_is_refused_where_kombu_decides_the_key(redis_url: str
     assert CeleryDispatcher(app, specs, BridgeSettings())._direct is False
     with pytest.raises(ConfigurationError, match="direct publishing"):
         CeleryDispatcher(app, specs, BridgeSettings(), direct=True)
+
+
+def activated(key: int, **fields: Any) -> Any:
+    from zeebe_celery.gateway.proto import gateway_pb2 as pb
+
+    values: dict[str, Any] = {
+        "key": key,
+        "type": "direct-t",
+        "processInstanceKey": key + 1,
+        "bpmnProcessId": 'p "quoted" \\ ü',
+        "processDefinitionVersion": 2,
+        "processDefinitionKey": 7,
+        "elementId": "task",
+        "elementInstanceKey": key + 2,
+        "customHeaders": '{"h":"v"}',
+        "worker": "w",
+        "retries": 3,
+        "deadline": 4_102_444_800_123,
+        "variables": '{"amount":1.5,"name":"Zo\\u00eb","nested":{"a":[1,2]}}',
+        "tenantId": "<default>",
+    }
+    values.update(fields)
+    return pb.ActivatedJob(**values)
+
+
+def test_protobuf_jobs_are_forwarded_as_the_same_message_without_parsing(app: Celery, store: redis.Redis) -> None:
+    raw = [activated(21), activated(22, variables="", customHeaders="")]
+    from_protobuf = published(app, store, direct=True, jobs=raw)
+    parsed = [Job.from_activated(job) for job in raw]
+    from_jobs = published(app, store, direct=True, jobs=parsed)
+    for fast, slow in zip(from_protobuf, from_jobs, strict=True):
+        fast["properties"].pop("delivery_tag")
+        slow["properties"].pop("delivery_tag")
+        assert json.loads(base64.b64decode(fast.pop("body"))) == json.loads(base64.b64decode(slow.pop("body")))
+        assert fast == slow
+    args, _, _ = json.loads(base64.b64decode(published(app, store, direct=True, jobs=raw[1:])[0]["body"]))
+    assert args[0]["variables"] == {}
+    assert args[0]["custom_headers"] == {}
+    assert Job.model_validate(args[0]) == parsed[1]
+
+
+def test_delivery_tags_are_unique(app: Celery, store: redis.Redis) -> None:
+    messages = published(app, store, direct=True, jobs=[activated(30 + i) for i in range(20)])
+    assert len({m["properties"]["delivery_tag"] for m in messages}) == 20

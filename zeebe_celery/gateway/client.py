@@ -189,10 +189,14 @@ class JobCall:
         self._cancelled = False
 
     def __iter__(self) -> Iterator[Job]:
+        for activated in self.activated():
+            yield Job.from_activated(activated)
+
+    def activated(self) -> Iterator[pb.ActivatedJob]:
+        """The jobs as the gateway sent them, unparsed: for code that forwards them, like the poller."""
         try:
             for message in self._call:
-                for activated in self._unpack(message):
-                    yield Job.from_activated(activated)
+                yield from self._unpack(message)
         except grpc.RpcError as exc:
             if self._cancelled:
                 return
