@@ -42,6 +42,10 @@ _RESERVATION_SLACK = 15.0
 _MONITOR_INTERVAL = 2.0
 # How long a loop with no free slot waits for a wake-up before it looks again.
 _FULL_WAIT = 1.0
+# A pushed job's reservation lives until it is committed, a moment later.
+_STREAM_HOLD = 5.0
+# A pushed job that waited for a slot this close to its deadline goes back to Zeebe instead.
+_STREAM_MIN_LEFT = 5.0
 
 GIVE_BACK_MESSAGE = "zeebe-celery: handed back unrun by the poller ({reason})"
 
@@ -226,7 +230,9 @@ class Poller:
             timeout=self.job_timeout(spec),
             max_jobs=count,
             fetch_variables=spec.fetch_variables,
-            request_timeout=self.bridge.poll_timeout,
+            # A long poll would hold its reserved slots while the stream needs them: with a stream, the
+            # backfill call answers at once.
+            request_timeout=-1 if self.bridge.stream else self.bridge.poll_timeout,
             tenant_ids=spec.tenant_ids,
         )
         jobs: list[AnyJob] = []
@@ -325,8 +331,12 @@ class Poller:
         failures = 0
         while not self._stopping.is_set():
             try:
-                self.poll_once(spec)
+                activated = self.poll_once(spec)
                 failures = 0
+                if self.bridge.stream and activated == 0:
+                    # With a stream open, polling only backfills (jobs that existed before the stream, or
+                    # that it could not take), so it looks again after a pause instead of long-polling.
+                    self._stopping.wait(self.bridge.poll_timeout)
             except Exception as exc:  # noqa: BLE001 - the loop backs off and goes on, whatever happened
                 if self._stopping.is_set():
                     break
@@ -351,7 +361,12 @@ class Poller:
                 self._stopping.wait(self._retry.backoff(failures))
 
     def _stream_once(self, spec: ZeebeTaskSpec) -> None:
-        """Take pushed jobs while there is room; close the stream when the type is full."""
+        """Take pushed jobs, each into a free slot; while the type is full, stop reading the stream.
+
+        Not reading is the back-pressure: once gRPC's flow-control window is full the gateway cannot push,
+        and yields further jobs back to Zeebe for other workers. Closing the stream instead would lose the
+        jobs already on the wire until their timeout.
+        """
         call = self.client.stream_activated_jobs(
             spec.job_type,
             worker=self.worker_name,
@@ -367,17 +382,26 @@ class Poller:
             for job in call.activated():
                 metrics.ACTIVATED.labels(spec.job_type).inc()
                 metrics.STREAMED.labels(spec.job_type).inc()
-                reservation = self.inflight.reserve(spec.job_type, want=1, bound=self.bound(spec), hold=5.0)
+                reservation = self._reserve_one(spec, job)
                 if reservation is None:
-                    # Full: this job goes back at once, and the stream closes until a slot frees.
-                    self.give_back(spec, [job], reason="no free slot")
-                    call.cancel()
-                    break
+                    self.give_back(spec, [job], reason="stopping" if self.stopping else "deadline near, no free slot")
+                    continue
                 self._settle(spec, reservation, [job])
         finally:
             with self._calls_lock:
                 self._open_calls.discard(call)
             call.cancel()
+
+    def _reserve_one(self, spec: ZeebeTaskSpec, job: AnyJob) -> Reservation | None:
+        """A slot for one pushed job, waiting for one to free; None when stopping or near its deadline."""
+        while not self._stopping.is_set():
+            reservation = self.inflight.reserve(spec.job_type, want=1, bound=self.bound(spec), hold=_STREAM_HOLD)
+            if reservation is not None:
+                return reservation
+            if job.deadline / 1000 - time.time() < _STREAM_MIN_LEFT:
+                return None
+            self.inflight.wait_for_free_slot(spec.job_type, _FULL_WAIT)
+        return None
 
     def _log_failure(self, spec: ZeebeTaskSpec, what: str, exc: BaseException, failures: int) -> None:
         metrics.POLL_ERRORS.labels(spec.job_type, type(exc).__name__).inc()
