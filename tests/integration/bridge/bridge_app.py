@@ -1,5 +1,8 @@
 """The Celery app the bridge tests run on real prefork workers: one handler per behaviour under test.
 
+Handlers are registered with ``app=``, not as shared tasks, so importing this module in the test
+process does not add its job types to every other Celery app the suite creates.
+
 Handlers that must act differently on a job's first run keep a marker in Redis (the worker processes
 share nothing else), and record what they did there for the test to read.
 """
@@ -35,18 +38,18 @@ class Customer(BaseModel):
     age: int = Field(ge=0)
 
 
-@zeebe_task("sum-numbers")
+@zeebe_task("sum-numbers", app=app)
 def sum_numbers(a: int, b: int, job: Job) -> dict[str, object]:
     return {"sum": a + b, "seen_retries": job.retries, "tier": job.custom_headers.get("tier")}
 
 
-@zeebe_task("greet-customer")
+@zeebe_task("greet-customer", app=app)
 def greet_customer(customer: Customer) -> dict[str, object]:
     _redis.incr("test:greet-customer:runs")
     return {"greeting": f"hello {customer.name}"}
 
 
-@zeebe_task("check-stock")
+@zeebe_task("check-stock", app=app)
 def check_stock(item: str) -> dict[str, object]:
     raise BpmnError("NO_STOCK", f"no {item} left", variables={"reason": f"{item} sold out"})
 
@@ -55,7 +58,7 @@ class FlakyError(Exception):
     pass
 
 
-@zeebe_task("flaky", retry_backoff="2s")
+@zeebe_task("flaky", retry_backoff="2s", app=app)
 def flaky(job: Job) -> dict[str, object]:
     record("flaky", job)
     if job.retries == 3:
@@ -63,13 +66,13 @@ def flaky(job: Job) -> dict[str, object]:
     return {"attempts": 4 - job.retries, "succeeded_at": time.time()}
 
 
-@zeebe_task("always-fails", retry_backoff="0s")
+@zeebe_task("always-fails", retry_backoff="0s", app=app)
 def always_fails(job: Job) -> None:
     record("always-fails", job)
     raise ValueError(f"attempt with {job.retries} retries left fails too")
 
 
-@zeebe_task("slow-beyond-timeout", timeout="3s")
+@zeebe_task("slow-beyond-timeout", timeout="3s", app=app)
 def slow_beyond_timeout(job: Job) -> dict[str, object]:
     # The first run outlives the job's timeout: Zeebe hands the job out again and the re-run completes
     # it; the late first run's CompleteJob is then refused as gone.
@@ -81,20 +84,20 @@ def slow_beyond_timeout(job: Job) -> dict[str, object]:
     return {"by": "re-run"}
 
 
-@zeebe_task("not-run-late", timeout="2s")
+@zeebe_task("not-run-late", timeout="2s", app=app)
 def not_run_late(job: Job) -> dict[str, object]:
     record("not-run-late", job)
     return {"ran": True}
 
 
-@zeebe_task("slow-work", timeout="20s", max_jobs=4)
+@zeebe_task("slow-work", timeout="20s", max_jobs=4, app=app)
 def slow_work(job: Job, nap: float = 0.5) -> dict[str, object]:
     record("slow-work", job)
     time.sleep(nap)
     return {"napped": nap}
 
 
-@zeebe_task("crash-once", timeout="4s")
+@zeebe_task("crash-once", timeout="4s", app=app)
 def crash_once(job: Job) -> dict[str, object]:
     # The first run parks long enough for the test to kill -9 this pool process.
     if first_run(job):
@@ -103,6 +106,6 @@ def crash_once(job: Job) -> dict[str, object]:
     return {"survived": True}
 
 
-@zeebe_task("quick")
+@zeebe_task("quick", app=app)
 def quick(n: int = 0) -> dict[str, object]:
     return {"doubled": n * 2}
