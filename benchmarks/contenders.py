@@ -10,6 +10,7 @@ broker's activation -> completion time of those jobs: the cost of the path, not 
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -131,6 +132,8 @@ def run_contender(stack: Stack, kind: str, job_type: str, plan: ContenderPlan, *
             "latency_rate_per_s": plan.rate,
             "peak_rss_mb": (peak or 0) / 1024,
             "complete": drained and paced_done and refused == 0,
+            # The machine is shared: a busy minute shows here.
+            "load_average_1m": os.getloadavg()[0],
         }
     )
     if poller_sampler is not None:

@@ -170,7 +170,7 @@ def _contender_rows(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]
     rows = [(LABELS[name], contenders[name]) for name in ("raw_grpc", "pyzeebe", "zeebe_celery") if name in contenders]
     scaled = contenders.get("zeebe_celery", {}).get("scaled")
     if scaled:
-        rows.append((f"zeebe-celery, {scaled['processes']} processes", scaled))
+        rows.append((f"zeebe-celery, {scaled['processes']:.0f} processes", scaled))
     defaults = contenders.get("pyzeebe", {}).get("defaults")
     if defaults:
         rows.append(("pyzeebe, all defaults", defaults))
@@ -215,7 +215,7 @@ def render_markdown(results: dict[str, Any]) -> str:
     ]
     for label, c in _contender_rows(results):
         out.append(
-            f"| {label} | {c.get('processes', 1)} | {_f(c.get('throughput_per_s'))} | {_f(c.get('p50_ms'))} "
+            f"| {label} | {_f(c.get('processes', 1), 0)} | {_f(c.get('throughput_per_s'))} | {_f(c.get('p50_ms'))} "
             f"| {_f(c.get('p95_ms'))} | {_f(c.get('p99_ms'))} | {_f(c.get('saturated_p50_ms'))} "
             f"| {_f(c.get('cpu_s'), 2)} | {_f(c.get('cpu_ms_per_job'), 2)} | {_f(c.get('peak_rss_mb'))} "
             f"| {_f(c.get('activation_batch_mean'))} |"
@@ -298,6 +298,7 @@ def write_plot(results: dict[str, Any], path: Path) -> None:
     left.invert_yaxis()
     for i, v in enumerate(throughput):
         left.text(v, i, f" {v:.0f}", va="center")
+    left.set_xlim(0, max(throughput, default=1) * 1.15 or 1)
     height = 0.25
     for k, (q, colour) in enumerate((("p50", "#55a868"), ("p95", "#dd8452"), ("p99", "#c44e52"))):
         values = [c.get(f"{q}_ms") or 0 for _, c in rows]

@@ -6,6 +6,7 @@ is 20 jobs/s per process and the speed-up from 1 to 4 processes is 4x.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from benchmarks.bench_app import SLEEP_SECONDS
@@ -42,4 +43,5 @@ def run_scaling(stack: Stack, processes: int, job_type: str, *, seconds: float, 
         "jobs": count,
         "cpu_s": sampler.cpu_between(start, end),
         "complete": complete,
+        "load_average_1m": os.getloadavg()[0],
     }
