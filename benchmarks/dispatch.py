@@ -8,6 +8,7 @@ LPUSHed by a bare redis-py pipeline, is the floor; the ratio of the two rates is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
@@ -167,14 +168,21 @@ def _run_poller(redis_url: str, job_type: str, count: int, timeout: float, *, me
     return result
 
 
-def _run_raw(redis_url: str, job_type: str, payloads: list[str], count: int, batch: int, timeout: float) -> float:
+def _run_raw(
+    redis_url: str, job_type: str, payloads: list[str], count: int, batch: int, timeout: float, *, activate: bool
+) -> float:
+    """LPUSH ``count`` of ``payloads`` in batches; with ``activate``, each batch fetched from a fake gateway."""
     queue = f"zeebe.{job_type}"
-    with tempfile.TemporaryDirectory(prefix="bench-lpush-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="bench-lpush-") as scratch, contextlib.ExitStack() as stack:
         path = Path(scratch) / "payloads.json"
         path.write_text(json.dumps(payloads))
+        argv = [sys.executable, "-m", "benchmarks.raw_lpush", redis_url, queue, str(path), str(count), str(batch)]
+        if activate:
+            gateway = stack.enter_context(FakeGateway(record_calls=False))
+            gateway.set_job_factory(job_type, JobSupply(job_type, count))
+            argv += ["--activate", gateway.address, job_type]
         drainer = Drainer(redis_url, queue, None, keep=0)
         drainer.start()
-        argv = [sys.executable, "-m", "benchmarks.raw_lpush", redis_url, queue, str(path), str(count), str(batch)]
         pusher = Program("raw-lpush", argv, ready_marker="raw lpush ready")
         try:
             pusher.start()
@@ -189,31 +197,37 @@ def measure_ceiling(redis_url: str, *, count: int, rounds: int, timeout: float) 
     """Poller vs raw LPUSH, ``rounds`` times each, interleaved; medians and every round."""
     polled: list[dict[str, Any]] = []
     raw: list[float] = []
+    activate_raw: list[float] = []
     for round_no in range(1, rounds + 1):
         job_type = f"ceiling-{round_no}"
         run = _run_poller(redis_url, job_type, count, timeout, memory=False)
         batch = max(1, round(run["batch_mean"]))
-        raw_rate = _run_raw(redis_url, f"{job_type}-raw", run.pop("payloads"), count, batch, timeout)
+        payloads = run.pop("payloads")
+        raw_rate = _run_raw(redis_url, f"{job_type}-raw", payloads, count, batch, timeout, activate=False)
+        both_rate = _run_raw(redis_url, f"{job_type}-both", payloads, count, batch, timeout, activate=True)
         polled.append(run)
         raw.append(raw_rate)
+        activate_raw.append(both_rate)
         say(
             f"  dispatch round {round_no}: poller {run['per_s']:.0f}/s (batches of {run['batch_mean']:.1f}), "
-            f"raw LPUSH {raw_rate:.0f}/s"
+            f"raw LPUSH {raw_rate:.0f}/s, raw ActivateJobs + LPUSH {both_rate:.0f}/s"
         )
     zc = sorted(r["per_s"] for r in polled)[len(polled) // 2]
     return {
         "zeebe_celery_per_s": zc,
         "raw_lpush_per_s": sorted(raw)[len(raw) // 2],
+        "raw_activate_and_lpush_per_s": sorted(activate_raw)[len(activate_raw) // 2],
         "jobs_per_round": count,
         "rounds": [
             {
                 "zeebe_celery_per_s": p["per_s"],
                 "raw_lpush_per_s": r,
+                "raw_activate_and_lpush_per_s": a,
                 "batch_mean": p["batch_mean"],
                 "poller_cpu_us_per_job": p["poller_cpu_us_per_job"],
                 "complete": p["complete"],
             }
-            for p, r in zip(polled, raw, strict=True)
+            for p, r, a in zip(polled, raw, activate_raw, strict=True)
         ],
         "batch_mean": sorted(p["batch_mean"] for p in polled)[len(polled) // 2],
         "poller_cpu_us_per_job": sorted(p["poller_cpu_us_per_job"] for p in polled)[len(polled) // 2],

@@ -240,6 +240,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         "|---|---:|",
         f"| zeebe-celery poller | {_f(ceiling.get('zeebe_celery_per_s'), 0)} |",
         f"| raw LPUSH (redis-py) | {_f(ceiling.get('raw_lpush_per_s'), 0)} |",
+        f"| raw ActivateJobs + LPUSH, no bridge logic (context) | "
+        f"{_f(ceiling.get('raw_activate_and_lpush_per_s'), 0)} |",
         "",
         f"Jobs per activation {_f(ceiling.get('batch_mean'))} (bound {ceiling.get('max_jobs')}); poller CPU "
         f"{_f(ceiling.get('poller_cpu_us_per_job'), 0)} µs/job; {ceiling.get('jobs_per_round')} jobs per round, "
