@@ -9,13 +9,14 @@ and never give up.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import socket
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -236,22 +237,16 @@ class Poller:
             tenant_ids=spec.tenant_ids,
         )
         jobs: list[AnyJob] = []
-        with self._calls_lock:
-            self._open_calls.add(call)
         try:
-            if self._stopping.is_set():
-                call.cancel()
-            # Forwarded as the gateway sent them: the poller never parses a job's variables. One by one,
-            # so the jobs received before an error are kept (and published or handed back).
-            for job in call.activated():
-                jobs.append(job)
+            with self._open(call):
+                # Forwarded as the gateway sent them: the poller never parses a job's variables. One by
+                # one, so the jobs received before an error are kept (and published or handed back).
+                for job in call.activated():
+                    jobs.append(job)
         except GatewayError:
             if not jobs:
                 raise
             logger.warning("ActivateJobs for %s broke off after %d jobs", spec.job_type, len(jobs), exc_info=True)
-        finally:
-            with self._calls_lock:
-                self._open_calls.discard(call)
         if jobs:
             metrics.ACTIVATED.labels(spec.job_type).inc(len(jobs))
             metrics.ACTIVATION_LATENCY.labels(spec.job_type).observe(time.perf_counter() - started)
@@ -374,11 +369,7 @@ class Poller:
             fetch_variables=spec.fetch_variables,
             tenant_ids=spec.tenant_ids,
         )
-        with self._calls_lock:
-            self._open_calls.add(call)
-        try:
-            if self._stopping.is_set():
-                call.cancel()
+        with self._open(call):
             for job in call.activated():
                 metrics.ACTIVATED.labels(spec.job_type).inc()
                 metrics.STREAMED.labels(spec.job_type).inc()
@@ -387,6 +378,16 @@ class Poller:
                     self.give_back(spec, [job], reason="stopping" if self.stopping else "deadline near, no free slot")
                     continue
                 self._settle(spec, reservation, [job])
+
+    @contextlib.contextmanager
+    def _open(self, call: JobCall) -> Iterator[JobCall]:
+        """Keep ``call`` where stop() can cancel it, for the duration of the block; cancel it after."""
+        with self._calls_lock:
+            self._open_calls.add(call)
+        try:
+            if self._stopping.is_set():
+                call.cancel()
+            yield call
         finally:
             with self._calls_lock:
                 self._open_calls.discard(call)

@@ -15,9 +15,11 @@ import socket
 import subprocess
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from types import TracebackType
+from typing import Any, NoReturn, Self
 
 __all__ = [
     "LOOPBACK",
@@ -241,3 +243,46 @@ class _LogWatch:
         # Keep the unfinished last line: a marker may be cut in two between reads.
         self._carry = text[text.rfind("\n") + 1 :]
         return next((marker for marker in self._markers if marker in text), None)
+
+
+class Service:
+    """A service process a test starts and stops: the lifecycle RedisServer and ZeebeBroker share.
+
+    A subclass's :meth:`start` sets ``_launched`` and ``_finalizer`` (which stops the process and removes
+    its directory, also when the object is collected or the interpreter exits).
+    """
+
+    _launched: Launch | None = None
+    _finalizer: weakref.finalize[Any, Any] | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    @property
+    def running(self) -> bool:
+        return self._launched is not None and self._launched.alive()
+
+    @property
+    def log_path(self) -> Path | None:
+        """The log (stdout and stderr) of the current run; None when stopped, because stop() removes it."""
+        return self._launched.log_path if self._launched is not None else None
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL after the stop timeout) and remove its directory.
+
+        Safe to call twice, or on a service that never started. Its ports are kept for the next start().
+        """
+        finalizer, self._finalizer, self._launched = self._finalizer, None, None
+        if finalizer is not None:
+            finalizer()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -12,8 +12,6 @@ import shutil
 import time
 import weakref
 from collections.abc import Sequence
-from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 import redis
@@ -25,6 +23,7 @@ from zeebe_celery.testing._ports import (
     PORT_ATTEMPTS,
     Launch,
     PortClash,
+    Service,
     StackError,
     await_ready,
     free_ports,
@@ -46,7 +45,7 @@ _INSTALL_HINT = (
 _PING_TIMEOUT = 1.0
 
 
-class RedisServer:
+class RedisServer(Service):
     """A private ``redis-server`` bound to 127.0.0.1, without persistence.
 
     The port is picked free on the first :meth:`start` (or given as ``port``) and kept: after
@@ -87,15 +86,6 @@ class RedisServer:
         """``redis://127.0.0.1:PORT/0``, the URL Celery and redis-py take."""
         return f"redis://{LOOPBACK}:{self.port}/0"
 
-    @property
-    def running(self) -> bool:
-        return self._launched is not None and self._launched.alive()
-
-    @property
-    def log_path(self) -> Path | None:
-        """The log of the current run; None when stopped, because stop() removes it."""
-        return self._launched.log_path if self._launched is not None else None
-
     def start(self) -> Self:
         """Start the server and return once it answers; a running server is left as it is.
 
@@ -119,26 +109,6 @@ class RedisServer:
             self._port = port
             return self
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after ``stop_timeout``) and remove its directory.
-
-        Safe to call twice, or on a server that never started. The port is kept for the next start().
-        """
-        finalizer, self._finalizer, self._launched = self._finalizer, None, None
-        if finalizer is not None:
-            finalizer()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

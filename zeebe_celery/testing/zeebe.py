@@ -21,7 +21,6 @@ import time
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import NamedTuple, Self
 
 import grpc
@@ -32,6 +31,7 @@ from zeebe_celery.testing._ports import (
     PORT_ATTEMPTS,
     Launch,
     PortClash,
+    Service,
     StackError,
     await_ready,
     free_ports,
@@ -242,7 +242,7 @@ class _Ports(NamedTuple):
     rest: int
 
 
-class ZeebeBroker:
+class ZeebeBroker(Service):
     """A private Zeebe broker with embedded gateway, bound to 127.0.0.1.
 
     :meth:`start` returns once the gateway's Topology shows a healthy leader for every partition.
@@ -328,15 +328,6 @@ class ZeebeBroker:
     @property
     def certificate_chain(self) -> Path | None:
         return self._certificate_chain
-
-    @property
-    def running(self) -> bool:
-        return self._launched is not None and self._launched.alive()
-
-    @property
-    def log_path(self) -> Path | None:
-        """The broker's log (stdout and stderr) for the current run; None when stopped."""
-        return self._launched.log_path if self._launched is not None else None
 
     @property
     def data_dir(self) -> Path | None:
@@ -445,26 +436,6 @@ class ZeebeBroker:
                 continue
             return self
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def stop(self) -> None:
-        """Stop the broker (SIGTERM, then SIGKILL after ``stop_timeout``) and remove its data.
-
-        Safe to call twice, or on a broker that never started. The ports are kept for the next start().
-        """
-        finalizer, self._finalizer, self._launched = self._finalizer, None, None
-        if finalizer is not None:
-            finalizer()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
