@@ -210,6 +210,12 @@ class BridgeSettings(BaseSettings):
     report_budget: Duration = Field(
         default=60.0, gt=0, description="longest time a worker retries one report (capped by the deadline)"
     )
+    activation_threshold: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="share of a type's bound that must be free before the poller activates more jobs",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> BridgeSettings:

@@ -23,12 +23,12 @@ __all__ = ["InflightStore", "Reservation"]
 
 logger = logging.getLogger(__name__)
 
-# KEYS[1] set, ARGV: now_ms, bound, want, hold_until_ms, token
+# KEYS[1] set, ARGV: now_ms, bound, want, hold_until_ms, token, least
 _RESERVE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
 local n = math.min(free, tonumber(ARGV[3]))
-if n <= 0 then return 0 end
+if n <= 0 or n < tonumber(ARGV[6]) then return 0 end
 local args = {}
 for i = 1, n do
   args[#args + 1] = ARGV[4]
@@ -105,11 +105,12 @@ class InflightStore:
     def _wake_key(self, job_type: str) -> str:
         return f"{self._namespace}:freed:{job_type}"
 
-    def reserve(self, job_type: str, *, want: int, bound: int, hold: float) -> Reservation | None:
-        """Reserve up to ``want`` slots under ``bound`` for ``hold`` seconds; None when full."""
+    def reserve(self, job_type: str, *, want: int, bound: int, hold: float, least: int = 1) -> Reservation | None:
+        """Reserve up to ``want`` slots under ``bound`` for ``hold`` seconds; None when fewer than ``least``
+        are free."""
         now_ms = int(time.time() * 1000)
         token = uuid.uuid4().hex[:16]
-        args: list[str | int] = [now_ms, bound, want, now_ms + int(hold * 1000), token]
+        args: list[str | int] = [now_ms, bound, want, now_ms + int(hold * 1000), token, least]
         count = int(self._reserve(keys=[self.key(job_type)], args=args))
         return Reservation(job_type, token, count) if count > 0 else None
 

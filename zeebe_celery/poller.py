@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import signal
 import socket
@@ -209,8 +210,11 @@ class Poller:
         self._await_broker()
         self._release_pending(job_type)
         bound = self.bound(spec)
+        # Like the Go client's poll threshold: under saturation, wait until a share of the bound is free
+        # and activate that many at once, rather than one job per call as each one finishes.
+        least = max(1, math.ceil(bound * self.bridge.activation_threshold))
         reservation = self.inflight.reserve(
-            job_type, want=bound, bound=bound, hold=self.bridge.poll_timeout + _RESERVATION_SLACK
+            job_type, want=bound, bound=bound, hold=self.bridge.poll_timeout + _RESERVATION_SLACK, least=least
         )
         if reservation is None:
             self.inflight.wait_for_free_slot(job_type, _FULL_WAIT)

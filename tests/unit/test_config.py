@@ -306,6 +306,7 @@ def test_bridge_options_are_read_from_zeebe_celery_variables(monkeypatch: pytest
         "ZEEBE_CELERY_HTTP_PORT": "9100",
         "ZEEBE_CELERY_LOG_FORMAT": "json",
         "ZEEBE_CELERY_REPORT_BUDGET": "1h",
+        "ZEEBE_CELERY_ACTIVATION_THRESHOLD": "0.5",
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -325,6 +326,7 @@ def test_bridge_options_are_read_from_zeebe_celery_variables(monkeypatch: pytest
         "log_format": "json",
         "log_level": "INFO",
         "report_budget": 3600.0,
+        "activation_threshold": 0.5,
     }
 
 
@@ -337,6 +339,7 @@ def test_bridge_options_are_read_from_zeebe_celery_variables(monkeypatch: pytest
         ("ZEEBE_CELERY_LOG_FORMAT", "xml", "'text' or 'json'"),
         ("ZEEBE_CELERY_STREAM", "perhaps", "valid boolean"),
         ("ZEEBE_CELERY_HTTP_PORT", "70000", "less than or equal to 65535"),
+        ("ZEEBE_CELERY_ACTIVATION_THRESHOLD", "1.5", "less than or equal to 1"),
     ],
 )
 def test_bad_bridge_options_name_their_variable(

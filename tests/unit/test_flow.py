@@ -342,3 +342,16 @@ def test_unreachable_redis_raises_a_redis_error() -> None:
             store.release(JOB_TYPE, [(1, in_ms(60))])
     finally:
         store.close()
+
+
+def test_reserve_waits_for_the_least_number_of_free_slots(store: InflightStore) -> None:
+    held = store.reserve("threshold", want=8, bound=8, hold=30)
+    assert granted(held) == 8
+    assert held is not None
+    # Three of the eight finish: fewer free than the four asked for at least, so nothing is reserved.
+    deadline = in_ms(30)
+    store.commit(held, [(i, deadline) for i in range(5)])
+    assert store.reserve("threshold", want=8, bound=8, hold=30, least=4) is None
+    assert store.release("threshold", [(4, deadline)]) == 1
+    # Now four are free, and all four come in one reservation.
+    assert granted(store.reserve("threshold", want=8, bound=8, hold=30, least=4)) == 4
