@@ -23,6 +23,9 @@ from zeebe_celery import BpmnError, Job, zeebe_task
 app = Celery("shop", broker=os.environ.get("ZEEBE_CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"))
 # Fair dispatch: a worker process takes the next job only when it is free.
 app.conf.worker_prefetch_multiplier = 1
+# Zeebe, not the broker, redelivers a job whose worker died (after the job's timeout), so kombu's ack
+# emulation on Redis (an unacked hash, restored after an hour, long past any job deadline) only costs time.
+app.conf.broker_transport_options = {"ack_emulation": False}
 
 # A card is declined above this amount: the BPMN error path of the process.
 CARD_LIMIT = 900.0
