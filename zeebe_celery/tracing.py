@@ -107,7 +107,7 @@ def run_traced(task: Any, job: Job, run: Callable[_P, str], *args: _P.args, **kw
     The span carries the outcome as ``zeebe.job.outcome``; failed, incident and unreported jobs mark it
     as an error. Exceptions escaping ``run`` are recorded and raised.
     """
-    if _tracer is None:
+    if _tracer is None or not recording():
         return run(*args, **kwargs)
     parent = propagate.extract(_carrier(task.request))
     attributes = {**_attributes(job), "messaging.operation.type": "process"}
