@@ -132,7 +132,8 @@ def method(mode: Mode) -> dict[str, Any]:
             f"80% of their completions, by broker time), then {plan.paced} at {plan.rate:.0f}/s (latency).",
             "Latency = broker timestamp of the job's COMPLETED event minus that of the JOB_BATCH ACTIVATED event "
             "that handed it out (Zeebe's DebugLogExporter, on for every contender).",
-            "raw_grpc: one process, ActivateJobs (32 per call) then a CompleteJob per job, issued together.",
+            "raw_grpc: one process on the generated stubs: ActivateJobs (up to 32 per call), a CompleteJob per "
+            "job sent as a future, the next ActivateJobs without waiting for them; at most 64 jobs in flight.",
             "pyzeebe: one process, ZeebeWorker defaults (max_jobs_to_activate=32, max_running_jobs=32, "
             "timeout 10 s) and an async no-op task, except poll_retry_delay=0: with its default of 5 s a full "
             "worker sleeps 5 s after each batch ('pyzeebe, all defaults' in the full run).",
