@@ -70,26 +70,7 @@ def task_message(name: str, queue: str, job: Job, *, origin: str, headers: Mappi
     Celery's task protocol 2 with a JSON body, as one JSON document for LPUSH onto the queue's list.
     ``argsrepr`` names the job instead of repeating its variables, which may hold personal data.
     """
-    return _MessageTemplate(name, queue, origin).render(_protobuf(job), headers)
-
-
-def _protobuf(job: Job) -> pb.ActivatedJob:
-    return pb.ActivatedJob(
-        key=job.key,
-        type=job.type,
-        processInstanceKey=job.process_instance_key,
-        bpmnProcessId=job.bpmn_process_id,
-        processDefinitionVersion=job.process_definition_version,
-        processDefinitionKey=job.process_definition_key,
-        elementId=job.element_id,
-        elementInstanceKey=job.element_instance_key,
-        customHeaders=json.dumps(job.custom_headers),
-        worker=job.worker,
-        retries=job.retries,
-        deadline=job.deadline,
-        variables=json.dumps(job.variables),
-        tenantId=job.tenant_id,
-    )
+    return _MessageTemplate(name, queue, origin).render(job.to_activated(), headers)
 
 
 _quote = json.encoder.encode_basestring_ascii  # the C encoder of JSON strings
@@ -232,7 +213,7 @@ class CeleryDispatcher:
             template = self._templates[job_type]
             messages = [
                 template.render(
-                    job if isinstance(job, pb.ActivatedJob) else _protobuf(job),
+                    job if isinstance(job, pb.ActivatedJob) else job.to_activated(),
                     tracing.dispatch_headers(_parsed(job), queue) if traced else None,
                 )
                 for job in jobs

@@ -60,6 +60,27 @@ class Job(BaseModel):
             tenant_id=job.tenantId,
         )
 
+    def to_activated(self) -> gateway_pb2.ActivatedJob:
+        """The protobuf this job would have come from (variables and headers as JSON text)."""
+        from zeebe_celery.gateway.proto import gateway_pb2
+
+        return gateway_pb2.ActivatedJob(
+            key=self.key,
+            type=self.type,
+            processInstanceKey=self.process_instance_key,
+            bpmnProcessId=self.bpmn_process_id,
+            processDefinitionVersion=self.process_definition_version,
+            processDefinitionKey=self.process_definition_key,
+            elementId=self.element_id,
+            elementInstanceKey=self.element_instance_key,
+            customHeaders=json.dumps(self.custom_headers),
+            worker=self.worker,
+            retries=self.retries,
+            deadline=self.deadline,
+            variables=json.dumps(self.variables),
+            tenantId=self.tenant_id,
+        )
+
     @property
     def deadline_at(self) -> datetime:
         """The deadline as an aware UTC datetime."""

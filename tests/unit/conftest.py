@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from celery import _state
 
 from zeebe_celery.config import ZeebeSettings
 from zeebe_celery.gateway.client import ZeebeClient
@@ -114,3 +115,12 @@ class TokenServer:
 def token_server() -> Iterator[TokenServer]:
     with TokenServer() as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def isolated_celery_apps() -> Iterator[None]:
+    """Tasks defined by one test do not become tasks of the apps later tests create."""
+    finalizers = set(_state._on_app_finalizers)
+    yield
+    _state._on_app_finalizers.clear()
+    _state._on_app_finalizers.update(finalizers)

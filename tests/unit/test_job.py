@@ -118,3 +118,11 @@ def test_json_missing_a_required_field_is_refused() -> None:
 
     with pytest.raises(ValidationError, match="deadline"):
         Job.model_validate_json(text)
+
+
+def test_to_activated_is_the_inverse_of_from_activated() -> None:
+    job = Job.from_activated(activated())
+    again = Job.from_activated(job.to_activated())
+    assert again == job
+    assert again.variables == job.variables
+    assert again.custom_headers == job.custom_headers

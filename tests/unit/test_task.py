@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from celery import Celery, _state
+from celery import Celery
 from pydantic import BaseModel
 
 from zeebe_celery import task as task_module
@@ -27,15 +27,6 @@ class Order(BaseModel):
 class Receipt(BaseModel):
     charged: bool
     at: datetime
-
-
-@pytest.fixture(autouse=True)
-def isolated_celery_apps() -> Iterator[None]:
-    """Tasks defined by one test do not become tasks of the apps later tests create."""
-    finalizers = set(_state._on_app_finalizers)
-    yield
-    _state._on_app_finalizers.clear()
-    _state._on_app_finalizers.update(finalizers)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 import pytest
 import redis
-from celery import Celery, _state
+from celery import Celery
 from prometheus_client import REGISTRY
 from pydantic import BaseModel, ValidationError
 
@@ -41,15 +41,6 @@ class Order(BaseModel):
 class Receipt(BaseModel):
     charged: bool
     amount: float
-
-
-@pytest.fixture(autouse=True)
-def isolated_celery_apps() -> Iterator[None]:
-    """Tasks defined by one test do not become tasks of the apps later tests create."""
-    finalizers = set(_state._on_app_finalizers)
-    yield
-    _state._on_app_finalizers.clear()
-    _state._on_app_finalizers.update(finalizers)
 
 
 @pytest.fixture
