@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_app import SLEEP_SECONDS
-from benchmarks.contenders import MAX_JOBS, ContenderPlan, run_contender
+from benchmarks.contenders import MAX_JOBS, REPORT_CONCURRENCY, ContenderPlan, run_contender
 from benchmarks.dispatch import measure_ceiling, measure_memory
 from benchmarks.report import check_shape, describe_machine, now, render_markdown, to_json, write_plot
 from benchmarks.scaling import CONCURRENCY, run_scaling
@@ -139,7 +139,8 @@ def method(mode: Mode) -> dict[str, Any]:
             "worker sleeps 5 s after each batch ('pyzeebe, all defaults' in the full run).",
             f"zeebe_celery: the poller (max_jobs={MAX_JOBS}) plus one Celery prefork worker with 1 pool process; "
             f"'scaled' has {SCALED_PROCESSES}. Settings as examples/app.py (prefetch multiplier 1, JSON only, "
-            "Celery's own defaults otherwise, log level INFO).",
+            "no kombu ack emulation, Celery's own defaults otherwise, log level INFO) and "
+            f"ZEEBE_CELERY_REPORT_CONCURRENCY={REPORT_CONCURRENCY} (reports in flight per pool process).",
             "CPU = utime+stime from /proc of the contender's processes and their children; RSS = VmHWM.",
             "The machine is shared: the load average at start and end is in the machine table.",
         ],

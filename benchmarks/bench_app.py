@@ -2,8 +2,8 @@
 
 The job types come from the environment (``BENCH_NOOP_TYPE``, ``BENCH_SLEEP_TYPE``); a handler whose
 variable is unset is not registered, so the poller polls exactly the type of the run at hand.
-``BENCH_ACK_EMULATION=off`` is a what-if of ``benchmarks.profile_bridge`` only; the benchmark itself
-runs Celery's defaults.
+Settings are those examples/app.py recommends (prefetch 1, no kombu ack emulation);
+``BENCH_ACK_EMULATION=on`` restores kombu's default, as a what-if of ``benchmarks.profile_bridge``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ app = Celery("bench", broker=os.environ.get("ZEEBE_CELERY_BROKER_URL", "redis://
 app.conf.worker_prefetch_multiplier = 1
 app.conf.task_serializer = "json"
 app.conf.accept_content = ["json"]
-if os.environ.get("BENCH_ACK_EMULATION") == "off":
-    # kombu's Redis transport then skips its unacked bookkeeping (a MULTI on receive and on ack); a job
-    # lost with its worker comes back from Zeebe after its timeout instead.
+if os.environ.get("BENCH_ACK_EMULATION") != "on":
+    # As examples/app.py recommends: kombu's Redis transport then skips its unacked bookkeeping (a MULTI
+    # on receive and on ack); a job lost with its worker comes back from Zeebe after its timeout instead.
     app.conf.broker_transport_options = {"ack_emulation": False}
 
 SLEEP_SECONDS = 0.05

@@ -40,6 +40,9 @@ class ContenderPlan:
     """Longest wait for either phase to complete."""
 
 
+REPORT_CONCURRENCY = "32"
+
+
 def start_zeebe_celery(
     stack: Stack, job_type: str, *, processes: int, nodes: int = 1, sleep: bool = False
 ) -> tuple[list[_Process], _Process]:
@@ -47,7 +50,8 @@ def start_zeebe_celery(
 
     Returns every process started (workers first) and the poller.
     """
-    env = stack.env(max_jobs=MAX_JOBS)
+    # Up to 32 reports in flight per pool process, as pyzeebe keeps up to 32 jobs running.
+    env = stack.env(max_jobs=MAX_JOBS, report_concurrency=REPORT_CONCURRENCY)
     env["BENCH_SLEEP_TYPE" if sleep else "BENCH_NOOP_TYPE"] = job_type
     workers = [CeleryWorker(APP, [f"zeebe.{job_type}"], env=env, concurrency=processes, cwd=REPO) for _ in range(nodes)]
     started: list[_Process] = []

@@ -172,7 +172,7 @@ def profile_ceiling(args: argparse.Namespace, into: Path) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_bridge", description=__doc__)
     parser.add_argument("--processes", type=int, default=1, help="Celery pool processes (default 1)")
-    parser.add_argument("--ack-emulation", choices=("on", "off"), default="on")
+    parser.add_argument("--ack-emulation", choices=("on", "off"), default="off")
     parser.add_argument("--min-free", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--ceiling", action="store_true", help="profile the dispatch ceiling instead")

@@ -210,6 +210,12 @@ class BridgeSettings(BaseSettings):
     report_budget: Duration = Field(
         default=60.0, gt=0, description="longest time a worker retries one report (capped by the deadline)"
     )
+    report_concurrency: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="reports a worker process keeps in flight; 1 reports before the task ends",
+    )
     activation_threshold: float = Field(
         default=0.25,
         gt=0,

@@ -15,10 +15,11 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from celery.signals import after_setup_logger, after_setup_task_logger
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_shutdown
 from pydantic import ValidationError
 
 from zeebe_celery import metrics, tracing
@@ -59,6 +60,7 @@ class WorkerContext:
     client: ZeebeClient
     bridge: BridgeSettings
     inflight: InflightStore | None
+    reports: ReportQueue | None = None
 
 
 _CONFIG_KEY = "zeebe_celery_settings"
@@ -88,9 +90,73 @@ def context_for(app: Celery) -> WorkerContext:
                 client=ZeebeClient(zeebe),
                 bridge=bridge,
                 inflight=InflightStore.from_url(redis_url) if redis_url else None,
+                reports=ReportQueue(bridge.report_concurrency) if bridge.report_concurrency > 1 else None,
             )
             _contexts[key] = context
     return context
+
+
+class ReportQueue:
+    """Reports of one worker process sent from background threads, at most ``size`` at a time.
+
+    With it, a pool process runs its next job while the gateway answers the last report, instead of
+    waiting one round trip per job. A job's slot is freed once its report is done. A full queue makes the
+    next report wait, so a slow gateway still slows the worker down. :meth:`flush` waits for every report.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._free = threading.BoundedSemaphore(size)
+        self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="zeebe-report")
+
+    def submit(self, deliver: Callable[[], object]) -> None:
+        self._free.acquire()
+        try:
+            self._executor.submit(self._run, deliver)
+        except BaseException:
+            self._free.release()
+            raise
+
+    def _run(self, deliver: Callable[[], object]) -> None:
+        try:
+            deliver()
+        except Exception:  # deliver handles gateway errors itself; anything else must not kill the thread
+            logger.exception("a background report failed")
+        finally:
+            self._free.release()
+
+    def flush(self) -> None:
+        """Wait until every submitted report is done; the queue takes no more reports after this."""
+        self._executor.shutdown(wait=True)
+
+
+def _flush_reports(**_: Any) -> None:
+    """On worker_process_shutdown: send the reports still in flight before the pool process exits."""
+    pid = os.getpid()
+    for (owner, _app), context in list(_contexts.items()):
+        if owner == pid and context.reports is not None:
+            context.reports.flush()
+
+
+worker_process_shutdown.connect(_flush_reports, weak=False, dispatch_uid="zeebe-celery-flush-reports")
+
+
+class _Slot:
+    """A job's place under its type's bound; freed once, by the report that ends the job or by run_job."""
+
+    def __init__(self, inflight: InflightStore | None, job: Job) -> None:
+        self._inflight = inflight
+        self._job = job
+        self._freed = False
+        self.handed_off = False
+
+    def release(self) -> None:
+        if self._freed or self._inflight is None:
+            return
+        self._freed = True
+        try:
+            self._inflight.release(self._job.type, [(self._job.key, self._job.deadline)])
+        except Exception:  # the slot also frees itself at the deadline
+            logger.warning("could not release the flow-control slot of job %s", self._job.key, exc_info=True)
 
 
 def _redis_broker_url(app: Celery, bridge: BridgeSettings) -> str | None:
@@ -134,18 +200,18 @@ def run_job(task: Any, handler: _Handler, payload: dict[str, Any]) -> str:
         raise
     spec = spec_for(task.name)
     context = context_for(task.app)
+    slot = _Slot(context.inflight, job)
     try:
         with bind_job(job):
-            return tracing.run_traced(task, job, _run_and_report, context, spec, handler, job, task)
+            return tracing.run_traced(task, job, _run_and_report, context, spec, handler, job, task, slot)
     finally:
-        if context.inflight is not None:
-            try:
-                context.inflight.release(job.type, [(job.key, job.deadline)])
-            except Exception:  # the slot also frees itself at the deadline
-                logger.warning("could not release the flow-control slot of job %s", job.key, exc_info=True)
+        if not slot.handed_off:
+            slot.release()
 
 
-def _run_and_report(context: WorkerContext, spec: ZeebeTaskSpec, handler: _Handler, job: Job, task: Any) -> str:
+def _run_and_report(
+    context: WorkerContext, spec: ZeebeTaskSpec, handler: _Handler, job: Job, task: Any, slot: _Slot
+) -> str:
     if job.is_expired():
         logger.info("job %s (%s) is past its deadline; not running it, Zeebe hands it out again", job.key, job.type)
         metrics.JOBS_EXPIRED.labels(job.type).inc()
@@ -155,7 +221,7 @@ def _run_and_report(context: WorkerContext, spec: ZeebeTaskSpec, handler: _Handl
         retry_budget=context.bridge.report_budget,
         on_retry=metrics.REPORT_RETRIES.labels(job.type).inc,
     )
-    reporter = _Reporter(client, job)
+    reporter = _Reporter(client, job, queue=context.reports, slot=slot)
     started = time.perf_counter()
     try:
         result = handler(job, task)
@@ -180,11 +246,17 @@ def _run_and_report(context: WorkerContext, spec: ZeebeTaskSpec, handler: _Handl
 
 
 class _Reporter:
-    """Sends the one report a job ends with, and decides what a refused report means."""
+    """Sends the one report a job ends with, and decides what a refused report means.
 
-    def __init__(self, client: ZeebeClient, job: Job) -> None:
+    With a :class:`ReportQueue`, the report is sent in the background and the outcome it is meant to
+    have is returned at once; the job's slot is freed when the report is done.
+    """
+
+    def __init__(self, client: ZeebeClient, job: Job, *, queue: ReportQueue | None, slot: _Slot) -> None:
         self.client = client
         self.job = job
+        self._queue = queue
+        self._slot = slot
 
     def complete(self, encoded_variables: str) -> str:
         return self._send("completed", lambda: self.client.complete_job(self.job.key, encoded_variables))
@@ -214,11 +286,26 @@ class _Reporter:
     def incident(self, message: str) -> str:
         """FailJob with no retries left: an incident a human can see, since a retry would fail again."""
         logger.warning("job %s (%s) raises an incident: %s", self.job.key, self.job.type, message)
-        return self._send(
-            "incident", lambda: self.client.fail_job(self.job.key, retries=0, error_message=truncate(message))
-        )
+        return self._send("incident", self._incident_call(message))
+
+    def _incident_call(self, message: str) -> Callable[[], None]:
+        return lambda: self.client.fail_job(self.job.key, retries=0, error_message=truncate(message))
 
     def _send(self, outcome: str, send: Callable[[], None]) -> str:
+        if self._queue is None:
+            return self._deliver(outcome, send)
+        self._queue.submit(lambda: self._deliver_and_release(outcome, send))
+        self._slot.handed_off = True
+        return outcome
+
+    def _deliver_and_release(self, outcome: str, send: Callable[[], None]) -> str:
+        try:
+            with bind_job(self.job):
+                return self._deliver(outcome, send)
+        finally:
+            self._slot.release()
+
+    def _deliver(self, outcome: str, send: Callable[[], None]) -> str:
         job = self.job
         try:
             send()
@@ -232,7 +319,9 @@ class _Reporter:
                 metrics.JOBS_UNREPORTED.labels(job.type).inc()
                 return "unreported"
             # The report itself cannot succeed (e.g. variables too large): make it an incident, not a loss.
-            return self.incident(f"could not report the job as {outcome}: {error}")
+            message = f"could not report the job as {outcome}: {error}"
+            logger.warning("job %s (%s) raises an incident: %s", job.key, job.type, message)
+            return self._deliver("incident", self._incident_call(message))
         except GatewayError:
             logger.exception(
                 "could not report job %s (%s) as %s before its deadline; Zeebe hands it out again",

@@ -307,6 +307,7 @@ def test_bridge_options_are_read_from_zeebe_celery_variables(monkeypatch: pytest
         "ZEEBE_CELERY_LOG_FORMAT": "json",
         "ZEEBE_CELERY_REPORT_BUDGET": "1h",
         "ZEEBE_CELERY_ACTIVATION_THRESHOLD": "0.5",
+        "ZEEBE_CELERY_REPORT_CONCURRENCY": "16",
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -326,6 +327,7 @@ def test_bridge_options_are_read_from_zeebe_celery_variables(monkeypatch: pytest
         "log_format": "json",
         "log_level": "INFO",
         "report_budget": 3600.0,
+        "report_concurrency": 16,
         "activation_threshold": 0.5,
     }
 
