@@ -109,3 +109,8 @@ def crash_once(job: Job) -> dict[str, object]:
 @zeebe_task("quick", app=app)
 def quick(n: int = 0) -> dict[str, object]:
     return {"doubled": n * 2}
+
+
+@zeebe_task("pipelined", app=app)
+def pipelined(n: int = 0) -> dict[str, object]:
+    return {"tripled": n * 3}
