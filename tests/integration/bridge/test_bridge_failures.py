@@ -16,7 +16,14 @@ from typing import Any
 import pytest
 import redis
 
-from tests.integration.bridge.conftest import APP, HERE, EngineRecords, PollerFactory, deploy_one_task
+from tests.integration.bridge.conftest import (
+    APP,
+    HERE,
+    EngineRecords,
+    PollerFactory,
+    deploy_one_task,
+    run_instances,
+)
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.testing.fleet import CeleryWorker, PollerProcess
 from zeebe_celery.testing.redis import RedisServer
@@ -32,16 +39,6 @@ def blpop_within(store: redis.Redis, key: str, seconds: float) -> bytes | None:
         if item is not None:
             return item[1]
     return None
-
-
-def run_instances(client: ZeebeClient, process_id: str, count: int, *, timeout: float = 90, **variables: Any) -> list:
-    def one(i: int) -> dict[str, Any]:
-        return client.create_process_instance_with_result(
-            process_id, variables={"n": i, **variables}, request_timeout=timeout
-        ).variables
-
-    with ThreadPoolExecutor(max_workers=min(count, 32)) as pool:
-        return list(pool.map(one, range(count)))
 
 
 def test_late_completion_of_a_timed_out_job_is_handled_as_gone(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.integration.bridge.conftest import APP, HERE, EngineRecords, PollerFactory, deploy_one_task
+from tests.integration.bridge.conftest import APP, HERE, EngineRecords, PollerFactory, deploy_one_task, run_instances
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.testing.fleet import CeleryWorker
 
@@ -135,17 +135,7 @@ def test_stream_pushes_jobs_and_polling_backfills(
     before = streamed()
     start_poller(["quick"], stream=True)
     # The stream opens asynchronously; instances started before it is registered are found by polling.
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(
-            pool.map(
-                lambda i: (
-                    client.create_process_instance_with_result(
-                        process_id, variables={"n": i}, request_timeout=60
-                    ).variables
-                ),
-                range(100),
-            )
-        )
+    results = run_instances(client, process_id, 100, timeout=60)
     assert sorted(r["doubled"] for r in results) == [2 * i for i in range(100)]
     assert streamed() > before, "no job arrived over StreamActivatedJobs"
 
@@ -157,16 +147,6 @@ def test_reports_in_flight_from_a_prefork_worker_complete_every_instance(
     env = {**bridge_env, "ZEEBE_CELERY_REPORT_CONCURRENCY": "8"}
     with CeleryWorker(APP, ["zeebe.pipelined"], env=env, concurrency=2, cwd=HERE) as worker:
         start_poller(["pipelined"])
-        with ThreadPoolExecutor(max_workers=32) as pool:
-            results = list(
-                pool.map(
-                    lambda i: (
-                        client.create_process_instance_with_result(
-                            process_id, variables={"n": i}, request_timeout=60
-                        ).variables
-                    ),
-                    range(200),
-                )
-            )
+        results = run_instances(client, process_id, 200, timeout=60)
         assert sorted(r["tripled"] for r in results) == [3 * i for i in range(200)]
         assert "Traceback" not in worker.log()
