@@ -727,3 +727,14 @@ def test_fake_gateway_stop_cuts_a_delayed_call_short(clean_env: Path) -> None:
 
     assert time.monotonic() - started < 2
     assert not caller.is_alive()
+
+
+def test_create_with_result_and_a_zero_request_timeout_waits_the_gateways_request_timeout_plus_slack(
+    fake: FakeGateway, client: ZeebeClient
+) -> None:
+    client.create_process_instance_with_result("order", request_timeout=0)
+
+    (call,) = fake.calls_to("CreateProcessInstanceWithResult")
+    assert call.request.requestTimeout == 0
+    assert call.time_remaining is not None
+    assert 20 < call.time_remaining <= 25.1

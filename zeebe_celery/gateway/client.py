@@ -54,6 +54,9 @@ ChannelFactory = Callable[[], grpc.Channel]
 _LONG_POLL_SLACK = 10.0
 # What the gateway waits for jobs when ActivateJobs leaves requestTimeout at 0.
 _DEFAULT_LONG_POLL = 10.0
+# What the gateway waits for an instance's end when CreateProcessInstanceWithResult leaves requestTimeout
+# at 0: its generic request timeout (zeebe.gateway.cluster.requestTimeout).
+_DEFAULT_GATEWAY_REQUEST = 15.0
 
 
 def dumps_variables(variables: Variables) -> str:
@@ -531,13 +534,17 @@ class ZeebeClient:
         request_timeout: DurationLike = 60.0,
         fetch_variables: Sequence[str] = (),
     ) -> ProcessInstanceResult:
-        """Start an instance and wait up to ``request_timeout`` for it to complete."""
+        """Start an instance and wait up to ``request_timeout`` for it to complete.
+
+        ``request_timeout`` 0 is the gateway's own request timeout (15 s unless configured otherwise).
+        """
         inner = self._create_request(bpmn_process_id, process_definition_key, version, variables, start_at, tenant_id)
         wait_ms = _ms(request_timeout)
         request = pb.CreateProcessInstanceWithResultRequest(
             request=inner, requestTimeout=wait_ms, fetchVariables=list(fetch_variables)
         )
-        r = self._unary("CreateProcessInstanceWithResult", request, timeout=wait_ms / 1000 + _LONG_POLL_SLACK)
+        waits = wait_ms / 1000 if wait_ms > 0 else _DEFAULT_GATEWAY_REQUEST
+        r = self._unary("CreateProcessInstanceWithResult", request, timeout=waits + _LONG_POLL_SLACK)
         return ProcessInstanceResult(
             process_instance_key=r.processInstanceKey,
             process_definition_key=r.processDefinitionKey,
