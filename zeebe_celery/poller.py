@@ -377,7 +377,13 @@ class Poller:
             for job in call.activated():
                 metrics.ACTIVATED.labels(spec.job_type).inc()
                 metrics.STREAMED.labels(spec.job_type).inc()
-                reservation = self._reserve_one(spec, job)
+                try:
+                    reservation = self._reserve_one(spec, job)
+                except Exception as exc:
+                    # The flow-control store is down: this pushed job goes back rather than wait out its
+                    # timeout, and the loop backs off.
+                    self.give_back(spec, [job], reason=f"{type(exc).__name__}: {exc}")
+                    raise
                 if reservation is None:
                     self.give_back(spec, [job], reason="stopping" if self.stopping else "deadline near, no free slot")
                     continue

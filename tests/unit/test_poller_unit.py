@@ -471,3 +471,23 @@ def test_start_refuses_a_pickle_app(
 
     with pytest.raises(ConfigurationError, match="pickle"):
         poller.start()
+
+
+def test_a_pushed_job_goes_back_when_the_flow_control_store_is_down(
+    app: Celery, fake: FakeGateway, bridge: BridgeSettings, job_type: str, new_poller: PollerFactory
+) -> None:
+    spec = spec_of(app, job_type)
+    fake.add_jobs(job_type, jobs(job_type, range(1, 2)))
+    down = InflightStore.from_url(f"redis://127.0.0.1:{unused_port()}/0")
+    poller = new_poller(inflight=down, dispatcher=switchable(app, spec, bridge))
+
+    try:
+        with pytest.raises(redis.RedisError):
+            poller._stream_once(spec)
+    finally:
+        down.close()
+
+    (give_back,) = fake.calls_to("FailJob")
+    assert give_back.request.jobKey == 1
+    assert give_back.request.retries == 3
+    assert "handed back unrun" in give_back.request.errorMessage
