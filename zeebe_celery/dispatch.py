@@ -23,7 +23,7 @@ from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.job import Job
 from zeebe_celery.task import ZeebeTaskSpec
 
-__all__ = ["CeleryDispatcher", "check_json_only", "queue_name", "task_id", "task_message"]
+__all__ = ["AnyJob", "CeleryDispatcher", "check_json_only", "queue_name", "task_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,15 +64,6 @@ _EMBED = '{"callbacks": null, "errbacks": null, "chain": null, "chord": null}'
 _KOMBU_ONLY_OPTIONS = frozenset({"global_keyprefix", "sep", "priority_steps", "queue_order_strategy"})
 
 
-def task_message(name: str, queue: str, job: Job, *, origin: str, headers: Mapping[str, str] | None = None) -> str:
-    """The message kombu's Redis transport would store for ``send_task(name, args=(job,), queue=queue)``.
-
-    Celery's task protocol 2 with a JSON body, as one JSON document for LPUSH onto the queue's list.
-    ``argsrepr`` names the job instead of repeating its variables, which may hold personal data.
-    """
-    return _MessageTemplate(name, queue, origin).render(job.to_activated(), headers)
-
-
 _quote = json.encoder.encode_basestring_ascii  # the C encoder of JSON strings
 
 # A Job's JSON in the message body, filled from the protobuf with the variables and headers spliced in
@@ -86,7 +77,10 @@ _JOB_JSON = (
 
 
 class _MessageTemplate:
-    """Builds :func:`task_message`'s document for a protobuf job by string formatting, per queue.
+    """Builds the message kombu's Redis transport would store for ``send_task(name, args=(job,), queue=...)``:
+    Celery's task protocol 2 with a JSON body, by string formatting from the protobuf job, per queue.
+
+    ``argsrepr`` names the job instead of repeating its variables, which may hold personal data.
 
     The poller publishes every job it activates, so this is its hot path: a few microseconds per job.
     """
@@ -126,7 +120,7 @@ class _MessageTemplate:
         )
 
     def render(self, job: pb.ActivatedJob, extra_headers: Mapping[str, str] | None) -> str:
-        identifier = f"zeebe-{job.key}-{job.deadline}"
+        identifier = task_id(job)
         fields = _JOB_JSON % (
             job.key,
             _quote(job.type),

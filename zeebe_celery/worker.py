@@ -294,7 +294,11 @@ class _Reporter:
     def _send(self, outcome: str, send: Callable[[], None]) -> str:
         if self._queue is None:
             return self._deliver(outcome, send)
-        self._queue.submit(lambda: self._deliver_and_release(outcome, send))
+        try:
+            self._queue.submit(lambda: self._deliver_and_release(outcome, send))
+        except RuntimeError:
+            # The queue was flushed for shutdown: send this report now rather than lose it.
+            return self._deliver(outcome, send)
         self._slot.handed_off = True
         return outcome
 

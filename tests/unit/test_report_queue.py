@@ -163,3 +163,16 @@ def test_pool_process_shutdown_sends_the_reports_in_flight(
     worker._flush_reports()
     assert store.in_flight(job_type) == 0
     assert sorted(c.request.jobKey for c in fake.calls_to("CompleteJob")) == [301, 302]
+
+
+def test_a_report_after_the_queue_was_flushed_is_sent_inline(
+    apps: list[Celery], fake: FakeGateway, redis_url: str, job_type: str, store: InflightStore
+) -> None:
+    app = pipelined(apps, fake, redis_url, 2)
+    task = register(app, job_type, ok)
+    flush(app)
+    job = payload(job_type, key=401)
+    _reserve_for(store, job)
+    assert task.run(job) == "completed"
+    assert [c.request.jobKey for c in fake.calls_to("CompleteJob")] == [401]
+    assert store.in_flight(job_type) == 0
