@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh machine: redis-server from Debian's packages (when it
-# is missing), a virtual environment in .venv with the package and its dev and bench extras, and the
-# Zeebe distribution in the local Maven cache. Safe to run again; it only does what is missing.
+# is missing) and a virtual environment in .venv with the package and its dev and bench extras. Safe to run
+# again; it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +27,3 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e '.[dev,bench]'
   touch "$stamp"
 fi
-
-# Fetch the broker once, so the first test run does not pay for the download inside a timeout.
-.venv/bin/python -c "from zeebe_celery.testing.zeebe import ensure_distribution as e; print('bootstrap: Zeebe at', e())" >&2
