@@ -89,7 +89,7 @@ class ZeebeEngine:
         if self._state is not _State.NEW:
             raise EngineStateError(f"the engine is {self._state.value}; an engine starts once")
         if self.data_dir is not None:
-            from zeebe_celery.engine.store import Store  # noqa: PLC0415 -- sqlite only when persisting
+            from zeebe_celery.engine.store import Store
 
             self._store = Store(self.data_dir)
             self._store.load(self.runtime)
@@ -117,7 +117,7 @@ class ZeebeEngine:
         self._timer = threading.Thread(target=self._fire_due, name="engine-timers", daemon=True)
         self._timer.start()
         if self.monitoring_port_requested is not None:
-            from zeebe_celery.engine.monitor import Monitor  # noqa: PLC0415
+            from zeebe_celery.engine.monitor import Monitor
 
             self._monitor = Monitor(self, host=self.host, port=self.monitoring_port_requested).start()
         self._state = _State.RUNNING
