@@ -18,9 +18,11 @@ from typing import Any, Self
 import grpc
 
 from zeebe_celery.engine.faults import BackPressure, Faults
+from zeebe_celery.engine.monitor import Monitor
 from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.engine.runtime import Runtime
 from zeebe_celery.engine.server import GatewayServicer
+from zeebe_celery.engine.store import Store
 from zeebe_celery.gateway.proto import gateway_pb2_grpc
 
 __all__ = ["EngineStateError", "ZeebeEngine"]
@@ -80,8 +82,8 @@ class ZeebeEngine:
         self._port = 0
         self._timer: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._store: Any = None
-        self._monitor: Any = None
+        self._store: Store | None = None
+        self._monitor: Monitor | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
