@@ -6,7 +6,8 @@ from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
 
-from ..feel import FeelError
+from zeebe_celery.engine.feel import FeelError
+
 from .errors import DmnEvaluationError
 from .model import Decision, DecisionRequirements, DecisionResult, DecisionTable, EvaluatedDecision
 from .tables import evaluate_table
@@ -57,7 +58,5 @@ def _evaluate_one(decision: Decision, variables: Mapping[str, Any]) -> Evaluated
     try:
         output = logic.expression.evaluate(variables)
     except FeelError as error:
-        raise DmnEvaluationError(
-            decision.id, f"Expected to evaluate decision '{decision.id}', but {error}"
-        ) from None
+        raise DmnEvaluationError(decision.id, f"Expected to evaluate decision '{decision.id}', but {error}") from None
     return EvaluatedDecision(decision.id, decision.name, "LITERAL_EXPRESSION", output)

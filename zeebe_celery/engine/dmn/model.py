@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..feel import Expression, UnaryTests
+from zeebe_celery.engine.feel import Expression, UnaryTests
 
 __all__ = [
     "Decision",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - expat (>= 2.4) caps entity expansion; nothing is fetched
+# expat (>= 2.4) caps entity expansion, and ElementTree fetches no external entity.
+import xml.etree.ElementTree as ET
 from typing import Any
 
-from ..feel import Expression, FeelError, UnaryTests, compile_expression, compile_unary_tests
+from zeebe_celery.engine.feel import Expression, FeelError, UnaryTests, compile_expression, compile_unary_tests
+
 from .errors import DmnParseError
 from .model import Decision, DecisionRequirements, DecisionTable, Input, LiteralExpression, Output, Rule
 

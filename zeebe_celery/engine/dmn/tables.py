@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..feel import FeelError
-from ..feel.ops import add
-from ..feel.values import compare, equals
+from zeebe_celery.engine.feel import FeelError
+from zeebe_celery.engine.feel.ops import add
+from zeebe_celery.engine.feel.values import compare, equals
+
 from .errors import DmnEvaluationError
 from .model import Decision, DecisionTable, EvaluatedDecision, EvaluatedInput, EvaluatedOutput, MatchedRule, Rule
 

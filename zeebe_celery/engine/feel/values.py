@@ -35,7 +35,9 @@ def is_number(value: Any) -> bool:
 
 def to_decimal(value: int | float | Decimal) -> int | Decimal:
     """An exact FEEL number for a Python number: ints stay ints, floats go through their shortest repr."""
-    return Decimal(repr(value)) if type(value) is float else value
+    if type(value) is float:
+        return Decimal(repr(value))
+    return value  # type: ignore[return-value]  # an int or a Decimal
 
 
 _KINDS: dict[type, str] = {
