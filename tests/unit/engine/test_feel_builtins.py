@@ -111,7 +111,7 @@ def test_numeric_functions(text: str, expected: Any) -> None:
         ("flatten([[1, [2]], 3])", [1, 2, 3]),
         ("sort([3, 1, 2])", [1, 2, 3]),
         ("sort([3, 1, 2], function(a, b) a > b)", [3, 2, 1]),
-        ('sort([{n: 2}, {n: 1}], function(x, y) x.n < y.n).n', [1, 2]),
+        ("sort([{n: 2}, {n: 1}], function(x, y) x.n < y.n).n", [1, 2]),
         ('sort([1, "a"])', None),
         ("sublist([1, 2, 3, 4], 2)", [2, 3, 4]),
         ("sublist([1, 2, 3, 4], 2, 2)", [2, 3]),
