@@ -24,7 +24,8 @@ def evaluate_decision(drg: DecisionRequirements, decision_id: str, variables: Ma
             decision_id, f"Expected to evaluate decision '{decision_id}', but no decision found for id '{decision_id}'"
         )
     results: dict[str, Any] = {}
-    scope: Mapping[str, Any] = ChainMap(results, variables)  # type: ignore[arg-type]
+    # Required decisions' outputs shadow the variables; without any, the variables are used as they are.
+    scope: Mapping[str, Any] = ChainMap(results, variables) if target.required_decisions else variables  # type: ignore[arg-type]
     evaluated: list[EvaluatedDecision] = []
     for decision in _in_dependency_order(drg, target):
         outcome = _evaluate_one(decision, scope)

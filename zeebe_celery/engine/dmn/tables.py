@@ -59,7 +59,10 @@ def _single_hit(table: DecisionTable) -> bool:
 
 
 def _matches(rule: Rule, values: list[Any], variables: Mapping[str, Any]) -> bool:
-    return all(test.matches(value, variables) for test, value in zip(rule.input_entries, values, strict=True))
+    for test, value in zip(rule.input_entries, values, strict=True):
+        if not test.matches(value, variables):
+            return False
+    return True
 
 
 def _outputs(table: DecisionTable, rule: Rule, variables: Mapping[str, Any]) -> list[Any]:

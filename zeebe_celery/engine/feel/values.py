@@ -72,10 +72,15 @@ def kind_of(value: Any) -> str:
     return "Any"
 
 
+_SIMPLE = frozenset({str, int, bool})
+
+
 def equals(left: Any, right: Any) -> bool | None:
     """FEEL ``=``: deep over lists and contexts; ``null`` only equals ``null``; other kinds mixed give ``None``."""
     if left is None or right is None:
         return left is None and right is None
+    if type(left) is type(right) and type(left) in _SIMPLE:
+        return bool(left == right)
     kind = kind_of(left)
     if kind != kind_of(right):
         return None
