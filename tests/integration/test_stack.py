@@ -19,6 +19,8 @@ import pytest
 import redis
 
 from zeebe_celery.gateway.proto import gateway_pb2, gateway_pb2_grpc
+from zeebe_celery.stack import redis as redis_launcher
+from zeebe_celery.stack.process import PortClash, free_ports
 from zeebe_celery.testing import (
     ZEEBE_VERSION,
     RedisServer,
@@ -28,9 +30,7 @@ from zeebe_celery.testing import (
     find_java_home,
     java_version,
 )
-from zeebe_celery.testing import redis as redis_launcher
 from zeebe_celery.testing import zeebe as zeebe_launcher
-from zeebe_celery.testing._ports import PortClash, free_ports
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["pytester"]

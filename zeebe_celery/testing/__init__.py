@@ -11,8 +11,8 @@ The plugin (:mod:`zeebe_celery.testing.plugin`, registered with pytest on instal
 session fixtures ``zeebe_broker``, ``zeebe_address``, ``redis_server`` and ``redis_url``.
 """
 
-from zeebe_celery.testing._ports import StackError
-from zeebe_celery.testing.redis import RedisServer
+from zeebe_celery.stack.process import StackError
+from zeebe_celery.stack.redis import RedisServer
 from zeebe_celery.testing.zeebe import (
     MIN_JAVA_VERSION,
     ZEEBE_VERSION,

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from zeebe_celery.testing.redis import RedisServer
+from zeebe_celery.stack.redis import RedisServer
 from zeebe_celery.testing.zeebe import ZeebeBroker
 
 __all__ = ["redis_server", "redis_url", "zeebe_address", "zeebe_broker"]

@@ -26,7 +26,7 @@ from typing import NamedTuple, Self
 import grpc
 
 from zeebe_celery.gateway.proto import gateway_pb2, gateway_pb2_grpc
-from zeebe_celery.testing._ports import (
+from zeebe_celery.stack.process import (
     LOOPBACK,
     PORT_ATTEMPTS,
     Launch,

@@ -25,8 +25,8 @@ from tests.integration.bridge.conftest import (
     run_instances,
 )
 from zeebe_celery.gateway.client import ZeebeClient
-from zeebe_celery.testing.fleet import CeleryWorker, PollerProcess
-from zeebe_celery.testing.redis import RedisServer
+from zeebe_celery.stack.fleet import CeleryWorker, PollerProcess
+from zeebe_celery.stack.redis import RedisServer
 
 pytestmark = pytest.mark.integration
 
