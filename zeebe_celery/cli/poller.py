@@ -15,14 +15,13 @@ from celery.app.utils import find_app
 from zeebe_celery._version import __version__
 from zeebe_celery.cli.options import int_at_least, names, port, zeebe_settings
 from zeebe_celery.cli.output import CliError, ExitCode, Output, one_line, table
-from zeebe_celery.config import BridgeSettings, load_settings
-from zeebe_celery.dispatch import queue_name
+from zeebe_celery.config import BridgeSettings, broker_redis_url, broker_url, load_settings
 from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.logs import setup_logging
 from zeebe_celery.poller import Poller
-from zeebe_celery.task import zeebe_task_specs
+from zeebe_celery.spec import resolve, zeebe_task_specs
 
 if TYPE_CHECKING:
     from zeebe_celery.cli.parser import Commands
@@ -67,18 +66,14 @@ def load_app(spec: str) -> Celery:
 
 def flow_control_url(bridge: BridgeSettings, app: Celery) -> str:
     """The Redis URL of the in-flight sets: ZEEBE_CELERY_REDIS_URL, else the (Redis) Celery broker."""
-    if bridge.redis_url:
-        return bridge.redis_url
-    broker = bridge.broker_url or str(app.conf.broker_url or "")
-    if broker.startswith(("redis://", "rediss://", "unix://")):
-        return broker
+    url = bridge.redis_url or broker_redis_url(bridge, app)
+    if url:
+        return url
+    broker = broker_url(bridge, app)
     shown = broker.split("://", 1)[0] + "://..." if "://" in broker else (broker or "none")
     raise ConfigurationError(
         f"ZEEBE_CELERY_REDIS_URL: flow control needs Redis, and the Celery broker ({shown}) is not Redis; set it"
     )
-
-
-# -- commands: the poller and the app ------------------------------------------------------------
 
 
 def cmd_poller(args: argparse.Namespace, out: Output) -> ExitCode:
@@ -122,35 +117,34 @@ def cmd_poller(args: argparse.Namespace, out: Output) -> ExitCode:
 def cmd_worker_types(args: argparse.Namespace, out: Output) -> ExitCode:
     bridge = load_settings(BridgeSettings)
     app = load_app(args.app)
-    specs = zeebe_task_specs(app)
-    ordered = sorted(specs.values(), key=lambda s: s.job_type)
+    settled = sorted(resolve(zeebe_task_specs(app), bridge).values(), key=lambda s: s.job_type)
     entries = [
         {
             "job_type": spec.job_type,
             "task": spec.task_name,
-            "queue": queue_name(spec, bridge),
-            "timeout": spec.timeout or bridge.job_timeout,
-            "max_jobs": spec.max_jobs or bridge.max_jobs,
+            "queue": spec.queue,
+            "timeout": spec.timeout,
+            "max_jobs": spec.max_jobs,
             "fetch_variables": list(spec.fetch_variables) if spec.fetch_variables is not None else None,
-            "retry_backoff": spec.retry_backoff if spec.retry_backoff is not None else bridge.retry_backoff,
+            "retry_backoff": spec.retry_backoff,
             "tenant_ids": list(spec.tenant_ids),
         }
-        for spec in ordered
+        for spec in settled
     ]
     if not entries:
         out.note(f"the app {args.app} has no @zeebe_task handlers")
         out.result(entries, "")
         return ExitCode.OK
     rows = [["JOB TYPE", "TASK", "QUEUE", "TIMEOUT", "MAX JOBS", "FETCH VARIABLES"]]
-    for spec in ordered:
+    for spec in settled:
         fetch = spec.fetch_variables
         rows.append(
             [
                 spec.job_type,
                 spec.task_name,
-                queue_name(spec, bridge),
-                f"{spec.timeout or bridge.job_timeout:g}s",
-                str(spec.max_jobs or bridge.max_jobs),
+                spec.queue,
+                f"{spec.timeout:g}s",
+                str(spec.max_jobs),
                 "(all)" if fetch is None else (",".join(fetch) or "(none)"),
             ]
         )

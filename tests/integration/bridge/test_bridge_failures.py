@@ -105,7 +105,7 @@ def test_overload_keeps_the_queue_within_its_bound_and_no_job_expires(
 ) -> None:
     process_id = deploy_one_task(client, unique, "slow-work")
     poller = start_poller(["slow-work"])
-    bound = poller.bound(poller.specs["slow-work"])
+    bound = poller.specs["slow-work"].max_jobs
     assert bound == 4
     samples: list[tuple[int, int]] = []
     done = threading.Event()
