@@ -85,14 +85,33 @@ _KOMBU_ONLY_OPTIONS = frozenset({"global_keyprefix", "sep", "priority_steps", "q
 
 _quote = json.encoder.encode_basestring_ascii  # the C encoder of JSON strings
 
-# A Job's JSON in the message body, filled from the protobuf with the variables and headers spliced in
-# as the gateway encoded them: they are never parsed on the poller.
-_JOB_JSON = (
-    '{"key": %d, "type": %s, "process_instance_key": %d, "bpmn_process_id": %s, '
-    '"process_definition_version": %d, "process_definition_key": %d, "element_id": %s, '
-    '"element_instance_key": %d, "custom_headers": %s, "worker": %s, "retries": %d, "deadline": %d, '
-    '"variables": %s, "tenant_id": %s}'
-)
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+def _job_json_template() -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A Job's JSON in the message body, derived from Job's fields: the %-template and, per field, the
+    protobuf attribute it is filled from and how (``int``, ``str`` quoted, ``json`` spliced as it is)."""
+    parts: list[str] = []
+    fields: list[tuple[str, str]] = []
+    for name, info in Job.model_fields.items():
+        kind = "int" if info.annotation is int else "str" if info.annotation is str else "json"
+        parts.append(f'"{name}": %{"d" if kind == "int" else "s"}')
+        fields.append((_camel(name), kind))
+    return "{" + ", ".join(parts) + "}", tuple(fields)
+
+
+# Variables and headers are spliced in as the gateway encoded them: they are never parsed on the poller.
+_JOB_JSON, _JOB_FIELDS = _job_json_template()
+
+
+def _job_json(job: pb.ActivatedJob) -> str:
+    values: list[object] = []
+    for attribute, kind in _JOB_FIELDS:
+        value = getattr(job, attribute)
+        values.append(value if kind == "int" else _quote(value) if kind == "str" else value or "{}")
+    return _JOB_JSON % tuple(values)
 
 
 class _MessageTemplate:
@@ -140,22 +159,7 @@ class _MessageTemplate:
 
     def render(self, job: pb.ActivatedJob, extra_headers: Mapping[str, str] | None) -> str:
         identifier = task_id(job)
-        fields = _JOB_JSON % (
-            job.key,
-            _quote(job.type),
-            job.processInstanceKey,
-            _quote(job.bpmnProcessId),
-            job.processDefinitionVersion,
-            job.processDefinitionKey,
-            _quote(job.elementId),
-            job.elementInstanceKey,
-            job.customHeaders or "{}",
-            _quote(job.worker),
-            job.retries,
-            job.deadline,
-            job.variables or "{}",
-            _quote(job.tenantId),
-        )
+        fields = _job_json(job)
         body = f"[[{fields}], {{}}, {_EMBED}]"
         extra = "".join(f", {_quote(k)}: {_quote(v)}" for k, v in extra_headers.items()) if extra_headers else ""
         return self._format % (
