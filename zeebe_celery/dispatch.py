@@ -85,6 +85,7 @@ _KOMBU_ONLY_OPTIONS = frozenset({"global_keyprefix", "sep", "priority_steps", "q
 
 _quote = json.encoder.encode_basestring_ascii  # the C encoder of JSON strings
 
+
 def _camel(name: str) -> str:
     first, *rest = name.split("_")
     return first + "".join(part.title() for part in rest)

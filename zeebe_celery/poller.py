@@ -18,7 +18,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
@@ -37,7 +36,7 @@ from zeebe_celery.errors import (
 from zeebe_celery.flow import InflightStore, Reservation
 from zeebe_celery.gateway.client import JobCall, ZeebeClient
 from zeebe_celery.gateway.retry import RetryPolicy
-from zeebe_celery.http import HealthServer
+from zeebe_celery.http import HealthServer, PollerHealth
 from zeebe_celery.spec import JobTypeSpec, resolve, zeebe_task_specs
 
 __all__ = ["BrokerUnavailableError", "Poller", "PollerHealth"]
@@ -56,20 +55,6 @@ _STREAM_HOLD = 5.0
 _STREAM_MIN_LEFT = 5.0
 
 GIVE_BACK_MESSAGE = "zeebe-celery: handed back unrun by the poller ({reason})"
-
-
-@dataclass
-class PollerHealth:
-    """What /healthz reports: whether the gateway and the Celery broker answered lately."""
-
-    gateway: bool = False
-    broker: bool = False
-    checked_at: float = 0.0
-    details: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.gateway and self.broker
 
 
 class Poller:

@@ -28,7 +28,7 @@ from zeebe_celery.stack.process import POLL_INTERVAL, log_tail, pid_alive, stop_
 from zeebe_celery.stack.redis import RedisServer
 
 if TYPE_CHECKING:
-    from zeebe_celery.cli.parser import Commands
+    from zeebe_celery.cli.commands import Commands
 
 __all__ = ["cmd_dev_demo", "cmd_dev_down", "cmd_dev_serve", "cmd_dev_up", "read_state", "register"]
 

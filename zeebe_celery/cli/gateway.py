@@ -12,7 +12,7 @@ from zeebe_celery.cli.output import CliError, ExitCode, Output, asdict, table
 from zeebe_celery.errors import DeadlineExceededError
 
 if TYPE_CHECKING:
-    from zeebe_celery.cli.parser import Commands
+    from zeebe_celery.cli.commands import Commands
 
 __all__ = [
     "cmd_broadcast_signal",

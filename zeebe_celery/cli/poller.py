@@ -24,7 +24,7 @@ from zeebe_celery.poller import Poller
 from zeebe_celery.spec import resolve, zeebe_task_specs
 
 if TYPE_CHECKING:
-    from zeebe_celery.cli.parser import Commands
+    from zeebe_celery.cli.commands import Commands
 
 __all__ = ["cmd_poller", "cmd_worker_types", "flow_control_url", "load_app", "register"]
 
