@@ -25,8 +25,8 @@ from typing import TextIO
 from zeebe_celery.config import ZeebeSettings
 from zeebe_celery.errors import GatewayError
 from zeebe_celery.gateway.client import ZeebeClient
-from zeebe_celery.testing.fleet import CeleryWorker, PollerProcess, stack_env
-from zeebe_celery.testing.redis import RedisServer
+from zeebe_celery.stack.fleet import CeleryWorker, PollerProcess, stack_env
+from zeebe_celery.stack.redis import RedisServer
 from zeebe_celery.testing.zeebe import ZeebeBroker
 
 __all__ = ["DemoResult", "main", "run_orders"]

@@ -19,9 +19,9 @@ import redis
 
 from zeebe_celery.engine import EngineStateError, ZeebeEngine
 from zeebe_celery.gateway.proto import gateway_pb2, gateway_pb2_grpc
+from zeebe_celery.stack import redis as redis_launcher
+from zeebe_celery.stack.process import PortClash, free_ports
 from zeebe_celery.testing import RedisServer, StackError
-from zeebe_celery.testing import redis as redis_launcher
-from zeebe_celery.testing._ports import PortClash, free_ports
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["pytester"]

@@ -13,7 +13,7 @@ The plugin (:mod:`zeebe_celery.testing.plugin`, registered with pytest on instal
 session fixtures ``zeebe_engine``, ``zeebe_address``, ``redis_server`` and ``redis_url``.
 """
 
-from zeebe_celery.testing._ports import StackError
-from zeebe_celery.testing.redis import RedisServer
+from zeebe_celery.stack.process import StackError
+from zeebe_celery.stack.redis import RedisServer
 
 __all__ = ["RedisServer", "StackError"]

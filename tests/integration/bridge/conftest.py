@@ -8,7 +8,6 @@ the engine's inspection API, the way an operator reads them in Operate. Those te
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,13 +17,13 @@ import pytest
 import redis
 
 from zeebe_celery.config import BridgeSettings, ZeebeSettings
+from zeebe_celery.engine import ZeebeEngine
+from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.poller import Poller
-from zeebe_celery.testing.fleet import CeleryWorker, stack_env
-from zeebe_celery.testing.redis import RedisServer
-from zeebe_celery.engine import ZeebeEngine
-from zeebe_celery.engine.records import RecordLog
+from zeebe_celery.stack.fleet import CeleryWorker, stack_env
+from zeebe_celery.stack.redis import RedisServer
 
 HERE = Path(__file__).resolve().parent
 APP = "bridge_app"
@@ -40,6 +39,8 @@ JOB_TYPES = (
     "quick",
 )
 QUEUES = [f"zeebe.{t}" for t in JOB_TYPES]
+
+
 class EngineRecords:
     """The records the engine exported: what Operate would show a human."""
 
@@ -120,9 +121,7 @@ PollerFactory = Callable[..., Poller]
 
 
 @pytest.fixture
-def start_poller(
-    bridge_app_module: Any, zeebe_address: str, bridge_redis: RedisServer
-) -> Iterator[PollerFactory]:
+def start_poller(bridge_app_module: Any, zeebe_address: str, bridge_redis: RedisServer) -> Iterator[PollerFactory]:
     """Starts in-process pollers on the test app for the given types; stops them at the end."""
     started: list[Poller] = []
 
