@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from zeebe_celery.cli.options import duration, port
 from zeebe_celery.cli.output import PROG, CliError, ExitCode, Output, one_line
 from zeebe_celery.config import parse_duration
+from zeebe_celery.engine import EngineStateError, ZeebeEngine
+from zeebe_celery.engine.server import PROTOCOL_VERSION
 from zeebe_celery.errors import StackError
 from zeebe_celery.logs import setup_logging
 from zeebe_celery.stack.process import POLL_INTERVAL, log_tail, pid_alive, stop_pid
@@ -40,9 +42,12 @@ _DEV_STOP_TIMEOUT = 90.0
 
 
 def default_state_dir() -> Path:
-    from zeebe_celery.testing.zeebe import cache_root
-
-    return cache_root() / "dev"
+    """``$ZEEBE_CELERY_CACHE_DIR/dev``, else ``$XDG_CACHE_HOME/zeebe-celery/dev`` (``~/.cache`` by default)."""
+    configured = os.environ.get("ZEEBE_CELERY_CACHE_DIR")
+    if configured:
+        return Path(configured).expanduser() / "dev"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "zeebe-celery" / "dev"
 
 
 def _state_dir(args: argparse.Namespace) -> Path:
@@ -155,9 +160,7 @@ def cmd_dev_down(args: argparse.Namespace, out: Output) -> ExitCode:
 
 
 def cmd_dev_serve(args: argparse.Namespace, out: Output) -> ExitCode:
-    """The background server `dev up` starts: runs Zeebe and Redis until SIGTERM, then stops both."""
-    from zeebe_celery.testing.zeebe import ZEEBE_VERSION, ZeebeBroker
-
+    """The background server `dev up` starts: runs the engine and Redis until SIGTERM, then stops both."""
     setup_logging("INFO", "text", stream=out.stderr)
     state_dir = _state_dir(args)
     stop = threading.Event()
@@ -169,26 +172,29 @@ def cmd_dev_serve(args: argparse.Namespace, out: Output) -> ExitCode:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
     redis_server = RedisServer(port=args.redis_port or None)
-    broker = ZeebeBroker(gateway_port=args.zeebe_port or None)
+    engine = ZeebeEngine(port=args.zeebe_port or 0)
     try:
         redis_server.start()
         if not stop.is_set():
-            broker.start()
+            try:
+                engine.start()
+            except EngineStateError as exc:
+                raise CliError(f"the engine cannot start: {exc}", ExitCode.UNAVAILABLE) from None
         if stop.is_set():
             return ExitCode.OK
         state = {
             "pid": os.getpid(),
-            "zeebe_address": broker.address,
+            "zeebe_address": engine.address,
             "redis_url": redis_server.url,
-            "zeebe_version": ZEEBE_VERSION,
+            "zeebe_version": PROTOCOL_VERSION,
             "log": str(state_dir / _DEV_LOG_FILE),
             "started_at": time.time(),
         }
         _write_state(state_dir, state)
-        logger.info("Zeebe at %s and Redis at %s are up", broker.address, redis_server.url)
+        logger.info("the engine at %s and Redis at %s are up", engine.address, redis_server.url)
         while not stop.wait(1.0):
-            if not broker.running or not redis_server.running:
-                logger.error("Zeebe or Redis exited on its own; stopping the other")
+            if not redis_server.running:
+                logger.error("Redis exited on its own; stopping the engine")
                 return ExitCode.UNAVAILABLE
         return ExitCode.OK
     except StackError as exc:
@@ -197,7 +203,7 @@ def cmd_dev_serve(args: argparse.Namespace, out: Output) -> ExitCode:
         recorded = read_state(state_dir)
         if recorded is not None and recorded["pid"] == os.getpid():
             (state_dir / _DEV_STATE_FILE).unlink(missing_ok=True)
-        broker.stop()
+        engine.stop()
         redis_server.stop()
         logger.info("stopped")
 
@@ -236,8 +242,8 @@ def _short_tail(path: Path) -> str:
 def register(commands: Commands) -> None:
     _, dev = commands.group(
         "dev",
-        help="a local Zeebe and Redis for development; the demo",
-        description="A local Zeebe broker and Redis for development, running in the background.",
+        help="a local Zeebe-compatible engine and Redis for development; the demo",
+        description="The project's Zeebe-compatible engine and Redis for development, running in the background.",
         metavar="{up,down,demo}",
     )
 
@@ -253,8 +259,8 @@ def register(commands: Commands) -> None:
     p = dev_command(
         "up",
         cmd_dev_up,
-        "start Zeebe and Redis in the background and print their addresses",
-        "Start a Zeebe broker (Java 21+; downloaded with Maven on first use) and Redis on\n"
+        "start the engine and Redis in the background and print their addresses",
+        "Start the project's Zeebe-compatible engine (no Java, no Docker) and Redis on\n"
         "127.0.0.1 in the background, wait until they are ready, and print export lines:\n"
         '  eval "$(zeebe-celery dev up)"\n'
         "If they already run, print their addresses again.",
@@ -264,11 +270,11 @@ def register(commands: Commands) -> None:
     p.add_argument(
         "--wait",
         type=duration,
-        default=parse_duration("40m"),
+        default=parse_duration("2m"),
         metavar="DURATION",
-        help="how long to wait for them (default 40m, for the first download)",
+        help="how long to wait for them (default 2m)",
     )
-    dev_command("down", cmd_dev_down, "stop what `dev up` started", "Stop the Zeebe broker and Redis `dev up` started.")
+    dev_command("down", cmd_dev_down, "stop what `dev up` started", "Stop the engine and Redis `dev up` started.")
     p = dev_command(
         "demo",
         cmd_dev_demo,

@@ -409,7 +409,7 @@ class Interpreter(RuntimeBase):
                 scope = host.parent
                 self.terminate(host)
                 caught = self.new_instance(catch, scope)
-                self.agenda.append(lambda: self.enter(caught, variables))
+                self.agenda.append(lambda: self.enter(caught, variables))  # noqa: B023 -- returns at once
                 return True
             host = host.parent
         text = f"Expected to throw an error event with the code '{code}'"
