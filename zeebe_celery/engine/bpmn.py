@@ -180,10 +180,10 @@ class _Parser:
                 else:
                     host.boundaries.append(element)
             if element.kind is Kind.EXCLUSIVE_GATEWAY and len(element.outgoing) > 1:
-                for flow in element.outgoing:
-                    if flow.condition is None and flow.id != element.default_flow:
+                for outgoing in element.outgoing:
+                    if outgoing.condition is None and outgoing.id != element.default_flow:
                         self.problems.append(
-                            f"- Element: {flow.id}\n    - ERROR: Must have a condition or be default flow"
+                            f"- Element: {outgoing.id}\n    - ERROR: Must have a condition or be default flow"
                         )
 
     def _flow(self, node: ET.Element, container: Element) -> None:

@@ -357,13 +357,20 @@ class Runtime(Jobs, Waits):
                 )
                 self.set_local(scope, variables)
             self.activate_within(root, elements[instruction.element_id])
+        scopes: list[ElementInstance] = []
         for element_key in terminate:
             target = self.instances.get(element_key)
             if target is not None:
-                parent = target.parent
+                if target.parent is not None:
+                    scopes.append(target.parent)
                 self.terminate(target)
-                if parent is not None:
-                    self.agenda.append(lambda p=parent: self.check_scope(p))
+        # As Zeebe does, a flow scope left with nothing active is terminated, up to the process instance.
+        for scope in scopes:
+            empty: ElementInstance | None = scope
+            while empty is not None and empty.key in self.instances and not empty.children and not empty.joins:
+                parent = empty.parent
+                self.terminate(empty)
+                empty = parent
         self.run_agenda()
         self.commit()
 
