@@ -204,6 +204,10 @@ class _Parser:
         extensions = node.find(f"{BPMN}extensionElements")
         ext = list(extensions) if extensions is not None else []
         element.inputs, element.outputs = self._io(node, ext)
+        if kind is Kind.BOUNDARY_EVENT:
+            # Before the event definition, whose checks depend on it (a cycle needs a non-interrupting one).
+            element.attached_to = node.get("attachedToRef")
+            element.interrupting = node.get("cancelActivity", "true") != "false"
         definitions = [c for c in node if _local(c.tag) in _EVENT_DEFINITIONS and c.tag.startswith(BPMN)]
         others = [c for c in node if _local(c.tag).endswith("EventDefinition") and c not in definitions]
         for other in others:
@@ -225,8 +229,6 @@ class _Parser:
                 self.fail(node, "Multiple none start events are not allowed")
             container.none_start = element
         if kind is Kind.BOUNDARY_EVENT:
-            element.attached_to = node.get("attachedToRef")
-            element.interrupting = node.get("cancelActivity", "true") != "false"
             if element.event_type is EventType.ERROR and not element.interrupting:
                 self.fail(node, "an error boundary event must be interrupting")
         if kind is Kind.RECEIVE_TASK:
