@@ -208,6 +208,9 @@ class _Parser:
             # Before the event definition, whose checks depend on it (a cycle needs a non-interrupting one).
             element.attached_to = node.get("attachedToRef")
             element.interrupting = node.get("cancelActivity", "true") != "false"
+        # A sub-process's own children are checked by _container; a task's are only seen here.
+        if kind is not Kind.SUB_PROCESS and node.find(f"{BPMN}multiInstanceLoopCharacteristics") is not None:
+            self.fail(node, "multi-instance activities are not supported by this engine")
         definitions = [c for c in node if _local(c.tag) in _EVENT_DEFINITIONS and c.tag.startswith(BPMN)]
         others = [c for c in node if _local(c.tag).endswith("EventDefinition") and c not in definitions]
         for other in others:
