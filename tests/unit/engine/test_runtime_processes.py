@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.engine.bpmn_builders import end_event, flows, message_start, process, service_task, start_event
+from tests.unit.engine.bpmn_builders import (
+    end_event,
+    flows,
+    message_catch,
+    message_start,
+    process,
+    service_task,
+    start_event,
+)
 from tests.unit.engine.harness import Harness
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from zeebe_celery.engine.runtime import ActivateInstruction
@@ -131,6 +139,27 @@ def test_migrate_moves_a_waiting_task_to_the_mapped_element_of_the_target_versio
     assert engine.completed(key)
 
 
+def test_a_migrated_message_catch_event_continues_on_the_target_versions_flow(engine: Harness) -> None:
+    def waiting(suffix: str) -> bytes:
+        return process(
+            "wait",
+            start_event(),
+            message_catch("catch" + suffix, "ping"),
+            service_task("after" + suffix, "after" + suffix),
+            end_event(),
+            flows("start", "catch" + suffix, "after" + suffix, "end"),
+            messages={"ping": "=k"},
+        )
+
+    [v1] = engine.deploy(waiting("1"))
+    [v2] = engine.deploy(waiting("2"))
+    key = _start_version(engine, v1.key, {"k": "x"})
+    with engine.runtime.lock:
+        engine.runtime.migrate_instance(key, target_key=v2.key, mappings=[("catch1", "catch2")])
+    engine.publish("ping", "x")
+    assert engine.active(key) == ["after2"]
+
+
 def test_migrate_refuses_an_active_element_without_a_mapping(engine: Harness) -> None:
     [v1] = engine.deploy(_one("work"))
     [v2] = engine.deploy(_one("changed"))
@@ -163,7 +192,7 @@ def test_after_deleting_the_latest_version_the_previous_one_is_the_latest(engine
         assert engine.runtime.find_definition(process_id="one").key == v1.key
 
 
-def _start_version(engine: Harness, definition_key: int) -> int:
+def _start_version(engine: Harness, definition_key: int, variables: dict[str, object] | None = None) -> int:
     with engine.runtime.lock:
         definition = engine.runtime.find_definition(key=definition_key)
-        return engine.runtime.create_instance(definition, {}).key
+        return engine.runtime.create_instance(definition, dict(variables or {})).key
