@@ -267,3 +267,24 @@ def test_a_finished_instance_is_dropped_with_all_its_element_instances(engine: H
     assert engine.runtime.waits == {}
     [definition] = engine.runtime.definitions.values()
     assert definition.running == 0
+
+
+def test_a_signal_boundary_event_interrupts_its_task(engine: Harness) -> None:
+    engine.deploy(
+        process(
+            "stoppable",
+            start_event(),
+            service_task("task", "work"),
+            boundary("stopped", "task", signal="stop"),
+            end_event(),
+            end_event("after-stop"),
+            flows("start", "task", "end"),
+            flow("stopped", "after-stop"),
+            signals=["stop"],
+        )
+    )
+    key = engine.start("stoppable")
+    engine.signal("stop")
+    assert engine.completed(key)
+    assert "after-stop" in engine.elements("ELEMENT_COMPLETED", key)
+    assert engine.activate("work") == []

@@ -11,6 +11,7 @@ from tests.unit.engine.bpmn_builders import (
     process,
     service_task,
     start_event,
+    sub_process,
     timer_catch,
 )
 from tests.unit.engine.harness import START_MS, Harness
@@ -135,3 +136,26 @@ def test_a_non_interrupting_cycle_timer_reminds_a_set_number_of_times_while_the_
         engine.advance(600_000)
     assert len(engine.records("TIMER", "TRIGGERED", elementId="nudge")) == 2
     assert engine.active(key) == ["remind", "remind", "task"]
+
+
+def test_a_timer_boundary_on_a_sub_process_ends_the_work_inside_it(engine: Harness) -> None:
+    engine.deploy(
+        process(
+            "box",
+            start_event(),
+            sub_process(
+                "sub", start_event("s"), service_task("task", "work"), end_event("se"), flows("s", "task", "se")
+            ),
+            boundary("late", "sub", duration="PT1M"),
+            end_event(),
+            end_event("timed-out"),
+            flows("start", "sub", "end"),
+            flow("late", "timed-out"),
+        )
+    )
+    key = engine.start("box")
+    job = engine.one_job("work")
+    engine.advance(60_000)
+    assert engine.completed(key)
+    assert {"sub", "task"} <= set(engine.elements("ELEMENT_TERMINATED", key))
+    assert job.key not in engine.runtime.jobs
