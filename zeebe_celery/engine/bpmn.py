@@ -231,9 +231,8 @@ class _Parser:
             if container.none_start is not None:
                 self.fail(node, "Multiple none start events are not allowed")
             container.none_start = element
-        if kind is Kind.BOUNDARY_EVENT:
-            if element.event_type is EventType.ERROR and not element.interrupting:
-                self.fail(node, "an error boundary event must be interrupting")
+        if kind is Kind.BOUNDARY_EVENT and element.event_type is EventType.ERROR and not element.interrupting:
+            self.fail(node, "an error boundary event must be interrupting")
         if kind is Kind.RECEIVE_TASK:
             self._message(node, element, node.get("messageRef"))
         if kind is Kind.EXCLUSIVE_GATEWAY:
