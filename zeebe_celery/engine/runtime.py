@@ -395,13 +395,19 @@ class Runtime(Jobs, Waits):
         root.definition.running -= 1
         target.running += 1
         for instance in [root, *tree]:
+            source = instance.element
             instance.definition = target
             instance.element = (
                 target.process.root if instance is root else target.process.elements[mapping[instance.element.id]]
             )
             for wait_key in instance.waits:
                 wait = self.waits[wait_key]
-                wait.element = target.process.elements.get(wait.element.id, wait.element)
+                # The element's own wait follows the mapping; a boundary's wait keeps being a boundary.
+                if wait.element is source:
+                    wait.element = instance.element
+                else:
+                    boundary_id = mapping.get(wait.element.id, wait.element.id)
+                    wait.element = target.process.elements.get(boundary_id, wait.element)
             self.touch(instance)
         self.commit()
 
