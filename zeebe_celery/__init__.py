@@ -2,6 +2,7 @@
 
 from zeebe_celery._version import __version__
 from zeebe_celery.config import BridgeSettings, ZeebeSettings
+from zeebe_celery.connectors import OutboundConnector, RunConfig, outbound_connector
 from zeebe_celery.errors import (
     BpmnError,
     ConfigurationError,
@@ -20,12 +21,15 @@ __all__ = [
     "ConfigurationError",
     "GatewayError",
     "Job",
+    "OutboundConnector",
     "RetryPolicy",
+    "RunConfig",
     "TerminalError",
     "TransientError",
     "ZeebeCeleryError",
     "ZeebeClient",
     "ZeebeSettings",
     "__version__",
+    "outbound_connector",
     "zeebe_task",
 ]
