@@ -210,6 +210,7 @@ def zeebe_task(
             tenant_ids=tuple(tenant_ids),
         )
         _SPECS[spec.task_name] = spec
+        task.zeebe_function = fn  # what element templates read the parameters of
         return task
 
     return decorate

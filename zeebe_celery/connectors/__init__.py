@@ -7,7 +7,9 @@
 - :mod:`~zeebe_celery.connectors.runtime`: :class:`CamundaRuntime`, the connectors without Celery.
 """
 
+from zeebe_celery.connectors import fleet as _fleet  # noqa: F401 - registers the Celery side of inbound connectors
 from zeebe_celery.connectors.config import RunConfig
+from zeebe_celery.connectors.inbound import InboundConnector
 from zeebe_celery.connectors.outbound import OutboundConnector, outbound_connector
 
-__all__ = ["OutboundConnector", "RunConfig", "outbound_connector"]
+__all__ = ["InboundConnector", "OutboundConnector", "RunConfig", "outbound_connector"]
