@@ -2,7 +2,7 @@
 
 from zeebe_celery._version import __version__
 from zeebe_celery.config import BridgeSettings, ZeebeSettings
-from zeebe_celery.connectors import OutboundConnector, RunConfig, outbound_connector
+from zeebe_celery.connectors import InboundConnector, OutboundConnector, RunConfig, outbound_connector
 from zeebe_celery.errors import (
     BpmnError,
     ConfigurationError,
@@ -20,6 +20,7 @@ __all__ = [
     "BridgeSettings",
     "ConfigurationError",
     "GatewayError",
+    "InboundConnector",
     "Job",
     "OutboundConnector",
     "RetryPolicy",

@@ -431,6 +431,18 @@ def cmd_worker_types(args: argparse.Namespace, out: Output) -> ExitCode:
     return ExitCode.OK
 
 
+def cmd_templates(args: argparse.Namespace, out: Output) -> ExitCode:
+    from zeebe_celery.templates import write_templates
+
+    app = load_app(args.app)
+    try:
+        written = write_templates(app, Path(args.output_dir))
+    except OSError as exc:
+        raise CliError(f"cannot write templates to {args.output_dir}: {exc.strerror or exc}", ExitCode.OSERR) from None
+    out.result([str(p) for p in written], "\n".join(str(p) for p in written))
+    return ExitCode.OK
+
+
 # -- commands: the gateway -------------------------------------------------------------------------
 
 
@@ -903,6 +915,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-A", "--app", required=True, metavar="APP", help="the Celery app, as for `celery -A`: module or module:attr"
     )
+
+    # Not on the common options: here -o is the output directory, as the seed's SDK has it.
+    p = commands.add_parser(
+        "templates",
+        help="write a Camunda Modeler element template per connector and modelled @zeebe_task",
+        description="Write one element template (JSON) per connector of the app, and per @zeebe_task that\n"
+        "takes model parameters, into DIR (default: the current directory).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.set_defaults(handler=cmd_templates)
+    p.add_argument(
+        "-A", "--app", required=True, metavar="APP", help="the Celery app, as for `celery -A`: module or module:attr"
+    )
+    p.add_argument("-o", "--output-dir", default=".", metavar="DIR", help="where to write the templates")
 
     p = command(
         "deploy",

@@ -76,13 +76,18 @@ def app_templates(app: Celery) -> dict[str, dict[str, Any]]:
             )
         found[template["id"]] = template
     for cls in inbound.inbound_connectors().values():
+        if cls.connector_spec.app not in (None, app):
+            continue
         template = _inbound_template(cls)
         found[template["id"]] = template
     return found
 
 
 def write_templates(app: Celery, directory: Path) -> list[Path]:
-    """Write each of the app's templates to ``directory`` as ``<id>.json``; returns the paths written."""
+    """Write each of the app's templates to ``directory`` as ``<id>.json``; returns the paths written.
+
+    This is the ``zeebe-celery templates -A APP [-o DIR]`` command. Raises OSError when it cannot write.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for template_id, template in sorted(app_templates(app).items()):

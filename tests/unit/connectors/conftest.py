@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import tarfile
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from celery import Celery
 
@@ -59,3 +64,34 @@ def payload(
         deadline=int((time.time() + 60) * 1000),
         variables=variables or {},
     ).model_dump(mode="json")
+
+
+TEMPLATE_SCHEMA_PACKAGE = "@camunda/zeebe-element-templates-json-schema@0.46.0"
+
+
+@pytest.fixture(scope="session")
+def template_schema(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The official element template JSON schema, fetched from npm once per machine (then cached)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zeebe-celery" / "npm"
+    name = TEMPLATE_SCHEMA_PACKAGE.lstrip("@").replace("/", "-").replace("@", "-")
+    schema_file = cache / name / "package" / "resources" / "schema.json"
+    if not schema_file.is_file():
+        download = tmp_path_factory.mktemp("npm")
+        subprocess.run(
+            ["npm", "pack", TEMPLATE_SCHEMA_PACKAGE, "--pack-destination", str(download), "--silent"],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        (tarball,) = download.glob("*.tgz")
+        with tarfile.open(tarball) as archive:
+            archive.extractall(cache / name, filter="data")
+    schema: dict[str, Any] = json.loads(schema_file.read_text(encoding="utf-8"))
+    return schema
+
+
+def assert_valid_template(schema: dict[str, Any], template: dict[str, Any]) -> None:
+    """Fail with every violation when ``template`` does not validate against the official schema."""
+    validator = jsonschema.Draft7Validator(schema)
+    errors = sorted(validator.iter_errors(template), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
