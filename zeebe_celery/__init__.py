@@ -13,12 +13,14 @@ from zeebe_celery.errors import (
 )
 from zeebe_celery.gateway import RetryPolicy, ZeebeClient
 from zeebe_celery.job import Job
+from zeebe_celery.simple import GatewayClient
 from zeebe_celery.task import zeebe_task
 
 __all__ = [
     "BpmnError",
     "BridgeSettings",
     "ConfigurationError",
+    "GatewayClient",
     "GatewayError",
     "InboundConnector",
     "Job",

@@ -180,7 +180,8 @@ class ZeebeSettings(BaseSettings):
                 raise ValueError("CAMUNDA_CLUSTER_ID is required with CAMUNDA_CONNECTION_TYPE=CAMUNDA_CLOUD")
             if not self.client_id or self.client_secret is None:
                 raise ValueError(
-                    "CAMUNDA_CLIENT_ID and CAMUNDA_CLIENT_SECRET are required with CAMUNDA_CONNECTION_TYPE=CAMUNDA_CLOUD"
+                    "CAMUNDA_CLIENT_ID and CAMUNDA_CLIENT_SECRET are required with "
+                    "CAMUNDA_CONNECTION_TYPE=CAMUNDA_CLOUD"
                 )
             if self.insecure_connection:
                 raise ValueError(
