@@ -2,7 +2,7 @@
 
 from zeebe_celery._version import __version__
 from zeebe_celery.config import BridgeSettings, ZeebeSettings
-from zeebe_celery.connectors import InboundConnector, OutboundConnector, RunConfig, outbound_connector
+from zeebe_celery.connectors import CamundaRuntime, InboundConnector, OutboundConnector, RunConfig, outbound_connector
 from zeebe_celery.errors import (
     BpmnError,
     ConfigurationError,
@@ -19,6 +19,7 @@ from zeebe_celery.task import zeebe_task
 __all__ = [
     "BpmnError",
     "BridgeSettings",
+    "CamundaRuntime",
     "ConfigurationError",
     "GatewayClient",
     "GatewayError",

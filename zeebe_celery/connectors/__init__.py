@@ -11,5 +11,6 @@ from zeebe_celery.connectors import fleet as _fleet  # noqa: F401 - registers th
 from zeebe_celery.connectors.config import RunConfig
 from zeebe_celery.connectors.inbound import InboundConnector
 from zeebe_celery.connectors.outbound import OutboundConnector, outbound_connector
+from zeebe_celery.connectors.runtime import CamundaRuntime
 
-__all__ = ["InboundConnector", "OutboundConnector", "RunConfig", "outbound_connector"]
+__all__ = ["CamundaRuntime", "InboundConnector", "OutboundConnector", "RunConfig", "outbound_connector"]

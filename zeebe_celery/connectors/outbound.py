@@ -66,6 +66,8 @@ class OutboundConnector(BaseModel):
 
     connector_spec: ClassVar[ConnectorSpec]
     celery_task: ClassVar[Any]
+    # Runs one job: its output variables, or raises as a @zeebe_task handler does. CamundaRuntime calls it.
+    job_handler: ClassVar[Callable[[Job], Any]]
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -154,6 +156,7 @@ def _register(cls: type[OutboundConnector]) -> None:
     )(handler)
     cls.connector_spec = spec
     cls.celery_task = task
+    cls.job_handler = handler
     _REGISTRY[task_name] = cls
 
 
