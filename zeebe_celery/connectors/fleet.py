@@ -45,9 +45,13 @@ _lock = threading.Lock()
 
 
 def register_tasks(app: Celery | None) -> None:
-    """Register the activation job type and the run task on ``app`` (or as shared tasks); idempotent."""
+    """Register the activation job type and the run task on ``app``, or as shared tasks; once per app.
+
+    An app that has them already (as shared tasks) is left alone: Celery tells tasks apart by callable,
+    so a second registration under the same name would be another task.
+    """
     key = id(app) if app is not None else None
-    if key in _registered:
+    if key in _registered or (app is not None and ACTIVATE_TASK in app.tasks):
         return
     _registered.add(key)
 
@@ -143,7 +147,7 @@ def run_activation(app: Celery, activation_id: str, token: str) -> str:
 
 def recover(app: Celery) -> int:
     """Reschedule the activations whose run was lost; returns how many. Safe to run on every worker."""
-    if id(app) not in _registered and None not in _registered:
+    if RUN_TASK not in app.tasks:
         return 0
     store, _, bridge = resources(app)
     now = store.now()

@@ -89,7 +89,8 @@ class InboundConnector(BaseModel):
 
     A subclass needs a nested ``class ConnectorConfig`` with ``name`` and ``cycle`` (seconds between runs),
     and optionally ``max_age`` (default one day), ``message_ttl`` (default one hour), ``timeout`` (the
-    longest one run of ``loop()`` may take, default 60 s) and ``app``. Raises TypeError when the class is
+    longest one run of ``loop()`` may take, default 60 s) and ``app`` (a Celery app, instead of the
+    current one). Raises TypeError when the class is
     defined without them, or with a name another inbound connector has.
     """
 

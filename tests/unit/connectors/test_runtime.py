@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from celery import Celery
 from pydantic import BaseModel
 
 from zeebe_celery import CamundaRuntime, InboundConnector, OutboundConnector, RunConfig
@@ -18,6 +19,8 @@ from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.gateway.retry import RetryPolicy
 from zeebe_celery.testing.fake_gateway import FakeGateway, make_job
 
+# Connectors of their own app: as shared tasks they would become tasks of every app later tests create.
+RUNTIME_APP = Celery("runtime-tests", set_as_current=False)
 STARTED = threading.Event()
 RELEASE = threading.Event()
 
@@ -36,6 +39,7 @@ class Greeter(OutboundConnector):
         name = "Greeter"
         type = "runtime-greet"
         timeout = 30
+        app = RUNTIME_APP
 
 
 class SlowSync(OutboundConnector):
@@ -47,6 +51,7 @@ class SlowSync(OutboundConnector):
     class ConnectorConfig:
         name = "SlowSync"
         type = "runtime-slow"
+        app = RUNTIME_APP
 
 
 class Ticker(InboundConnector):
@@ -59,6 +64,7 @@ class Ticker(InboundConnector):
     class ConnectorConfig:
         name = "runtime_ticker"
         cycle = 0.05
+        app = RUNTIME_APP
 
 
 Ticker.seen = 0  # type: ignore[attr-defined]
