@@ -10,11 +10,12 @@ it, so the connectors depend on exactly ``compile_expression``, ``FeelError`` an
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
-from typing import Any, Protocol, cast
+from typing import Any
 
 from pydantic import BaseModel
+
+from zeebe_celery.engine import feel
 
 __all__ = ["RESULT_EXPRESSION", "RESULT_VARIABLE", "ResultMappingError", "output_variables", "result_context"]
 
@@ -24,23 +25,6 @@ RESULT_EXPRESSION = "resultExpression"
 
 class ResultMappingError(ValueError):
     """The result cannot be mapped as the task headers ask; a retry would fail the same way."""
-
-
-class _Expression(Protocol):
-    def evaluate(self, variables: Mapping[str, Any]) -> Any: ...
-
-
-class _Feel(Protocol):
-    FeelError: type[Exception]
-
-    def compile_expression(self, text: str) -> _Expression: ...
-
-    def to_json(self, value: Any) -> Any: ...
-
-
-def _feel() -> _Feel:
-    # Imported on first use: only a connector whose task carries a resultExpression needs the FEEL module.
-    return cast(_Feel, importlib.import_module("zeebe_celery.engine.feel"))
 
 
 def as_json(result: Any) -> Any:
@@ -74,7 +58,6 @@ def output_variables(result: Any, headers: Mapping[str, Any]) -> dict[str, Any] 
 
 
 def _evaluate(text: str, result: Any) -> dict[str, Any]:
-    feel = _feel()
     source = text.strip().removeprefix("=").strip()
     try:
         value = feel.compile_expression(source).evaluate(result_context(result))
