@@ -39,6 +39,8 @@ JOB_TYPES = (
     "quick",
 )
 QUEUES = [f"zeebe.{t}" for t in JOB_TYPES]
+
+
 class EngineRecords:
     """The records the engine exported: what Operate would show a human."""
 
@@ -119,9 +121,7 @@ PollerFactory = Callable[..., Poller]
 
 
 @pytest.fixture
-def start_poller(
-    bridge_app_module: Any, zeebe_address: str, bridge_redis: RedisServer
-) -> Iterator[PollerFactory]:
+def start_poller(bridge_app_module: Any, zeebe_address: str, bridge_redis: RedisServer) -> Iterator[PollerFactory]:
     """Starts in-process pollers on the test app for the given types; stops them at the end."""
     started: list[Poller] = []
 
