@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: bootstrap demo test lint typecheck unit integration bench bench-quick protos clean
+.PHONY: bootstrap demo test lint typecheck unit integration conformance bench bench-quick protos clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -27,6 +27,12 @@ unit: bootstrap
 
 integration: bootstrap
 	$(BIN)/pytest tests/integration
+
+# The integration lane against a Zeebe of your own (the project never downloads one):
+#   ZEEBE_CELERY_TEST_ZEEBE_ADDRESS=host:port make conformance
+conformance: bootstrap
+	@test -n "$$ZEEBE_CELERY_TEST_ZEEBE_ADDRESS" || { echo "set ZEEBE_CELERY_TEST_ZEEBE_ADDRESS=host:port to your own Zeebe gateway" >&2; exit 64; }
+	$(BIN)/pytest -p no:randomly tests/integration -m "not engine_inspection"
 
 bench: bootstrap
 	$(PY) -m benchmarks --full

@@ -1,5 +1,8 @@
-"""Fixtures for the integration lane: a client on the session's real Zeebe broker, names no other test
-uses, and job helpers that wait for the broker instead of sleeping.
+"""Fixtures for the integration lane: a client on the session's Zeebe (the project's engine, or the one
+``ZEEBE_CELERY_TEST_ZEEBE_ADDRESS`` names), names no other test uses, and job helpers that wait for the
+engine instead of sleeping.
+
+This lane was written against the real Zeebe 8.5.8 and passed there: it is the engine's conformance suite.
 
 Every test shares one broker, so every test deploys its own copies of the BPMN files under
 ``tests/bpmn`` with its process ids, job types, message and signal names made unique.
@@ -80,6 +83,18 @@ class Jobs:
         """Fail if any job of ``job_type`` becomes activatable within ``within`` seconds."""
         jobs = self.client.activate_jobs(job_type, worker=WORKER, timeout=30.0, max_jobs=10, request_timeout=within)
         assert jobs == [], f"expected no activatable job of type {job_type!r}, got {[job.key for job in jobs]}"
+
+
+# Fixtures that reach into the project's own engine (its inspection API, or an engine of the test's own).
+# A test that uses one is marked ``engine_inspection``, and `make conformance` deselects it when the suite
+# runs against a Zeebe the user points it at.
+ENGINE_FIXTURES = frozenset({"zeebe_engine", "records", "recording_engine", "tls_broker"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.engine_inspection)
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ def test_engine_binds_loopback_only_by_default(zeebe_engine: ZeebeEngine) -> Non
     assert zeebe_engine.address == f"127.0.0.1:{zeebe_engine.port}"
 
 
+@pytest.mark.engine_inspection
 def test_engine_serves_its_inspection_as_json_on_the_monitoring_port() -> None:
     with ZeebeEngine(monitoring_port=0) as engine:
         base = f"http://127.0.0.1:{engine.monitoring_port}"
@@ -77,6 +78,7 @@ def test_engine_serves_its_inspection_as_json_on_the_monitoring_port() -> None:
     assert record["value"]["correlationKey"] == "k"
 
 
+@pytest.mark.engine_inspection
 def test_engine_keeps_its_state_in_the_data_directory_across_a_restart(tmp_path: Path) -> None:
     bpmn = Path(__file__).resolve().parent.parent / "bpmn" / "one_task.bpmn"
     with ZeebeEngine(data_dir=tmp_path) as engine, grpc.insecure_channel(engine.address) as channel:
@@ -101,6 +103,7 @@ def test_engine_keeps_its_state_in_the_data_directory_across_a_restart(tmp_path:
     assert job.processInstanceKey == created.processInstanceKey
 
 
+@pytest.mark.engine_inspection
 def test_engine_starts_once_and_stops_twice_safely() -> None:
     engine = ZeebeEngine().start()
     port = engine.port

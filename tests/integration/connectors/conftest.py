@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 import redis
-from zeebe_celery.testing.fleet import CeleryWorker, stack_env
-from zeebe_celery.testing.redis import RedisServer
 
 from zeebe_celery.config import BridgeSettings, ZeebeSettings
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.poller import Poller
+from zeebe_celery.stack.fleet import CeleryWorker, stack_env
+from zeebe_celery.stack.redis import RedisServer
 
 HERE = Path(__file__).resolve().parent
 APP = "connectors_app"

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 import redis
-from zeebe_celery.testing.fleet import CeleryWorker
 
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.poller import Poller
+from zeebe_celery.stack.fleet import CeleryWorker
 from zeebe_celery.templates import element_template
 
 from .bpmn import inbound_process, one_task_process, service_task, task_from_template
