@@ -11,6 +11,7 @@ import io.camunda.client.api.response.ProcessInstanceResult;
 import io.camunda.client.api.response.Topology;
 import io.camunda.client.api.worker.JobClient;
 import io.camunda.client.api.worker.JobWorker;
+import io.camunda.client.api.worker.JobWorkerBuilderStep1.JobWorkerBuilderStep3;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,10 +26,10 @@ import java.util.Map;
  * <pre>java zeebecelery.tests.Main ADDRESS BPMN JOB_TYPE poll|stream INSTANCES</pre>
  *
  * <p>It reads the topology, deploys the BPMN file, opens a job worker on JOB_TYPE (polling, or with a job
- * stream) whose handler completes each job with {@code doubled = 2 * x}, then creates INSTANCES instances of
- * the deployed process with a result, with {@code x} = 1, 2, ... Every step prints one line: {@code topology},
- * {@code deployed}, {@code completed-job} (printed from the worker's thread once the engine accepted the
- * completion) and {@code result}. Any failure prints the client's exception to stderr and exits 1.
+ * stream and no second poll) whose handler completes each job with {@code doubled = 2 * x}, then creates
+ * INSTANCES instances of the deployed process with a result, with {@code x} = 1, 2, ... Every step prints one
+ * line: {@code topology}, {@code deployed}, {@code completed-job} (printed from the worker's thread once the
+ * engine accepted the completion) and {@code result}. Any failure prints the client's exception to stderr and exits 1.
  */
 public final class Main {
 
@@ -100,15 +101,20 @@ public final class Main {
               "resourceName", process.getResourceName(),
               "tenantId", process.getTenantId()));
 
-      try (JobWorker worker =
+      JobWorkerBuilderStep3 builder =
           client
               .newWorker()
               .jobType(jobType)
               .handler((jobClient, job) -> complete(json, jobClient, job))
               .name("java-client")
-              .timeout(REQUEST_TIMEOUT)
-              .streamEnabled(stream)
-              .open()) {
+              .timeout(REQUEST_TIMEOUT);
+      if (stream) {
+        // The worker polls once when it opens, before any instance exists; an hour until the next poll
+        // leaves the job stream as the only way a job can reach this worker.
+        builder =
+            builder.streamEnabled(true).pollInterval(Duration.ofHours(1)).requestTimeout(Duration.ofMillis(100));
+      }
+      try (JobWorker worker = builder.open()) {
         for (int x = 1; x <= instances; x++) {
           final ProcessInstanceResult result =
               client
