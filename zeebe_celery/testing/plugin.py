@@ -1,9 +1,10 @@
-"""pytest plugin: session fixtures that start a real Zeebe broker and Redis once, on first request.
+"""pytest plugin: session fixtures that start the project's Zeebe-compatible engine and Redis once, on
+first request.
 
 ``zeebe_address`` and ``redis_url`` reuse a stack that is already running when
-``ZEEBE_CELERY_TEST_ZEEBE_ADDRESS`` or ``ZEEBE_CELERY_TEST_REDIS_URL`` is set (handy for local
-development). ``zeebe_broker`` and ``redis_server`` always start their own, because the tests that ask for
-them stop and start the service. To configure a service (more partitions, TLS), override its fixture in
+``ZEEBE_CELERY_TEST_ZEEBE_ADDRESS`` or ``ZEEBE_CELERY_TEST_REDIS_URL`` is set: a user's own Zeebe, or a
+long-running dev stack. ``zeebe_engine`` and ``redis_server`` always start their own, because the tests
+that ask for them inspect or stop the service. To configure a service (more partitions, TLS), override its fixture in
 a conftest.py. Importing this module starts nothing.
 """
 
@@ -15,29 +16,29 @@ from collections.abc import Iterator
 import pytest
 
 from zeebe_celery.testing.redis import RedisServer
-from zeebe_celery.testing.zeebe import ZeebeBroker
+from zeebe_celery.engine import ZeebeEngine
 
-__all__ = ["redis_server", "redis_url", "zeebe_address", "zeebe_broker"]
+__all__ = ["redis_server", "redis_url", "zeebe_address", "zeebe_engine"]
 
 ZEEBE_ADDRESS_ENV = "ZEEBE_CELERY_TEST_ZEEBE_ADDRESS"
 REDIS_URL_ENV = "ZEEBE_CELERY_TEST_REDIS_URL"
 
 
 @pytest.fixture(scope="session")
-def zeebe_broker() -> Iterator[ZeebeBroker]:
-    """A Zeebe broker of this session, started on first use and stopped at the session's end."""
-    with ZeebeBroker() as broker:
-        yield broker
+def zeebe_engine() -> Iterator[ZeebeEngine]:
+    """The engine of this session, on 127.0.0.1, started on first use and stopped at the session's end."""
+    with ZeebeEngine() as engine:
+        yield engine
 
 
 @pytest.fixture(scope="session")
 def zeebe_address(request: pytest.FixtureRequest) -> str:
-    """``host:port`` of a Zeebe gateway: ``$ZEEBE_CELERY_TEST_ZEEBE_ADDRESS``, else the session's broker."""
+    """``host:port`` of a Zeebe gateway: ``$ZEEBE_CELERY_TEST_ZEEBE_ADDRESS``, else the session's engine."""
     configured = os.environ.get(ZEEBE_ADDRESS_ENV)
     if configured:
         return configured
-    broker: ZeebeBroker = request.getfixturevalue("zeebe_broker")
-    return broker.address
+    engine: ZeebeEngine = request.getfixturevalue("zeebe_engine")
+    return engine.address
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,187 @@
+"""``ZeebeEngine``: the engine as a service: the gRPC server, the clock that fires due timers, jobs
+timeouts and message TTLs, the optional store and the optional HTTP inspection port.
+
+It binds 127.0.0.1 and serves plaintext unless told otherwise. ``with ZeebeEngine() as engine:`` starts it
+and ``engine.address`` is where clients connect.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from concurrent import futures
+from pathlib import Path
+from typing import Any, Self
+
+import grpc
+
+from zeebe_celery.engine.faults import BackPressure, Faults
+from zeebe_celery.engine.records import RecordLog
+from zeebe_celery.engine.runtime import Runtime
+from zeebe_celery.engine.server import GatewayServicer
+from zeebe_celery.gateway.proto import gateway_pb2_grpc
+
+__all__ = ["EngineStateError", "ZeebeEngine"]
+
+logger = logging.getLogger(__name__)
+
+# Each long poll and each job stream holds a server thread while it waits.
+_MAX_WORKERS = 200
+# The timer thread sleeps until the next due item, but never longer than this, so a clock that is moved
+# (tests inject one) is noticed.
+_MAX_IDLE_SECONDS = 1.0
+
+
+class EngineStateError(RuntimeError):
+    """The engine was used in a state that does not allow it (started twice, used after stop)."""
+
+
+class _State(enum.Enum):
+    NEW = "new"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class ZeebeEngine:
+    """An open-source, Zeebe-compatible engine for development and tests (production uses Camunda 8)."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        data_dir: str | Path | None = None,
+        certificate: bytes | None = None,
+        private_key: bytes | None = None,
+        token: str | None = None,
+        max_in_flight: int | None = None,
+        monitoring_port: int | None = None,
+        records_limit: int = 100_000,
+        clock: Any = None,
+    ) -> None:
+        self.host = host
+        self.requested_port = port
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.certificate = certificate
+        self.private_key = private_key
+        self.token = token
+        self.monitoring_port_requested = monitoring_port
+        self.runtime = Runtime(clock=clock or wall_clock_ms, records_limit=records_limit)
+        self.faults = Faults()
+        self.back_pressure = BackPressure(max_in_flight)
+        self._state = _State.NEW
+        self._server: grpc.Server | None = None
+        self._port = 0
+        self._timer: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._store: Any = None
+        self._monitor: Any = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if self._state is not _State.NEW:
+            raise EngineStateError(f"the engine is {self._state.value}; an engine starts once")
+        if self.data_dir is not None:
+            from zeebe_celery.engine.store import Store  # noqa: PLC0415 -- sqlite only when persisting
+
+            self._store = Store(self.data_dir)
+            self._store.load(self.runtime)
+            self.runtime.persistence = self._store
+        servicer = GatewayServicer(
+            self.runtime,
+            host=self.host,
+            port=lambda: self._port,
+            faults=self.faults,
+            back_pressure=self.back_pressure,
+            token=self.token,
+        )
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=_MAX_WORKERS, thread_name_prefix="engine-rpc"))
+        gateway_pb2_grpc.add_GatewayServicer_to_server(servicer, server)
+        target = f"{self.host}:{self.requested_port}"
+        if self.certificate is not None and self.private_key is not None:
+            credentials = grpc.ssl_server_credentials([(self.private_key, self.certificate)])
+            self._port = server.add_secure_port(target, credentials)
+        else:
+            self._port = server.add_insecure_port(target)
+        if self._port == 0:
+            raise EngineStateError(f"cannot listen on {target}")
+        server.start()
+        self._server = server
+        self._timer = threading.Thread(target=self._fire_due, name="engine-timers", daemon=True)
+        self._timer.start()
+        if self.monitoring_port_requested is not None:
+            from zeebe_celery.engine.monitor import Monitor  # noqa: PLC0415
+
+            self._monitor = Monitor(self, host=self.host, port=self.monitoring_port_requested).start()
+        self._state = _State.RUNNING
+        logger.info("Zeebe-compatible engine listening on %s", self.address)
+        return self
+
+    def stop(self, grace: float = 1.0) -> None:
+        """Stop serving; safe to call twice."""
+        if self._state is not _State.RUNNING:
+            self._state = _State.STOPPED
+            return
+        self._state = _State.STOPPED
+        self._stopping.set()
+        with self.runtime.lock:
+            self.runtime.due_changed.notify_all()
+        if self._monitor is not None:
+            self._monitor.stop()
+        assert self._server is not None
+        self._server.stop(grace).wait(grace + 5)
+        if self._timer is not None:
+            self._timer.join(timeout=5)
+        if self._store is not None:
+            self._store.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"ZeebeEngine({self.host}:{self._port or self.requested_port}, {self._state.value})"
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def address(self) -> str:
+        """``host:port`` for clients."""
+        if self._state is not _State.RUNNING:
+            raise EngineStateError("the engine is not running")
+        return f"{self.host}:{self._port}"
+
+    @property
+    def monitoring_port(self) -> int | None:
+        return self._monitor.port if self._monitor is not None else None
+
+    @property
+    def records(self) -> RecordLog:
+        """The records the engine exported, for assertions in tests."""
+        return self.runtime.records
+
+    def _fire_due(self) -> None:
+        runtime = self.runtime
+        while not self._stopping.is_set():
+            with runtime.lock:
+                now = runtime.now()
+                next_due = runtime.next_due()
+                if next_due is not None and next_due <= now:
+                    try:
+                        runtime.fire_due(now)
+                    except Exception:
+                        logger.exception("Firing due timers failed")
+                    continue
+                wait = _MAX_IDLE_SECONDS if next_due is None else min((next_due - now) / 1000, _MAX_IDLE_SECONDS)
+                runtime.due_changed.wait(max(wait, 0.001))

@@ -1,0 +1,78 @@
+"""Reading into values: ``x.y`` paths, ``xs[2]`` indexes and ``xs[item > 1]`` filters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from .temporal import YearsMonthsDuration
+from .values import Scope, is_number
+
+__all__ = ["filter_items", "index", "member"]
+
+
+def _date_members(value: date) -> dict[str, Any]:
+    return {"year": value.year, "month": value.month, "day": value.day, "weekday": value.isoweekday()}
+
+
+def _time_members(value: time | datetime) -> dict[str, Any]:
+    offset = value.utcoffset()
+    return {
+        "hour": value.hour,
+        "minute": value.minute,
+        "second": value.second,
+        "time offset": offset,
+        "timezone": getattr(value.tzinfo, "key", None),
+    }
+
+
+def _temporal_members(value: Any) -> dict[str, Any] | None:
+    kind = type(value)
+    if kind is date:
+        return _date_members(value)
+    if kind is datetime:
+        return {**_date_members(value), **_time_members(value)}
+    if kind is time:
+        return _time_members(value)
+    if kind is timedelta:
+        seconds = value.seconds
+        return {"days": value.days, "hours": seconds // 3600, "minutes": seconds // 60 % 60, "seconds": seconds % 60}
+    if kind is YearsMonthsDuration:
+        return {"years": value.years, "months": value.months - value.years * 12}
+    return None
+
+
+def member(value: Any, name: str) -> Any:
+    """``value.name``: a context entry, the entry of every element of a list, or a temporal property."""
+    if isinstance(value, Mapping):
+        return value.get(name)
+    if type(value) is list:
+        return [member(item, name) for item in value]
+    members = _temporal_members(value)
+    return None if members is None else members.get(name)
+
+
+def index(items: list[Any], position: Any) -> Any:
+    """``items[position]``: 1-based, negative from the end, ``null`` outside the list."""
+    if type(position) is not int:
+        if not is_number(position) or position != int(position):
+            return None
+        position = int(position)
+    size = len(items)
+    if 0 < position <= size:
+        return items[position - 1]
+    if -size <= position < 0:
+        return items[position]
+    return None
+
+
+def filter_items(items: list[Any], condition: Callable[[Mapping[str, Any]], Any], env: Mapping[str, Any]) -> list[Any]:
+    """The items for which the condition is true, with ``item`` and a context item's entries in scope."""
+    kept = []
+    for item in items:
+        local = dict(item) if isinstance(item, Mapping) else {}
+        local["item"] = item
+        if condition(Scope(env, local)) is True:
+            kept.append(item)
+    return kept

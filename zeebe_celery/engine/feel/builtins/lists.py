@@ -1,0 +1,117 @@
+"""FEEL's list functions."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from ..values import FeelFunction, compare, equals
+from ._args import integer, items, spread
+
+
+def _contains(values: list[Any], element: Any) -> bool:
+    return any(equals(value, element) is True for value in values)
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    kept: list[Any] = []
+    for value in values:
+        if not _contains(kept, value):
+            kept.append(value)
+    return kept
+
+
+def _offset(values: list[Any], position: Any) -> int:
+    place = integer(position)
+    if place == 0 or abs(place) > len(values):
+        raise IndexError(f"position {place} is outside the list")
+    return place - 1 if place > 0 else len(values) + place
+
+
+def insert_before(list: Any, position: Any, newItem: Any) -> list[Any]:  # noqa: N803 - FEEL's name
+    values = items(list)
+    place = integer(position)
+    at = len(values) if place == len(values) + 1 else _offset(values, place)
+    return [*values[:at], newItem, *values[at:]]
+
+
+def remove(list: Any, position: Any) -> list[Any]:
+    values = items(list)
+    at = _offset(values, position)
+    return values[:at] + values[at + 1 :]
+
+
+def sublist(list: Any, start: Any, length: Any = None) -> list[Any]:
+    values = items(list)
+    at = _offset(values, start)
+    return values[at:] if length is None else values[at : at + integer(length)]
+
+
+def flatten(list: Any) -> list[Any]:
+    flat: list[Any] = []
+    for value in items(list):
+        flat.extend(flatten(value) if type(value) is type([]) else [value])
+    return flat
+
+
+def sort(list: Any, precedes: Any = None) -> list[Any]:
+    values = items(list)
+    if precedes is None:
+
+        def natural(a: Any, b: Any) -> int:
+            order = compare(a, b)
+            if order is None:
+                raise TypeError("list items are not comparable")
+            return order
+
+        return sorted(values, key=functools.cmp_to_key(natural))
+    if not isinstance(precedes, FeelFunction):
+        raise TypeError("sort() takes a function as its second argument")
+
+    def by_function(a: Any, b: Any) -> int:
+        if precedes(a, b) is True:
+            return -1
+        return 1 if precedes(b, a) is True else 0
+
+    return sorted(values, key=functools.cmp_to_key(by_function))
+
+
+def _all(*args: Any) -> bool | None:
+    values = spread(args) if args != ([],) else []
+    if any(v is False for v in values):
+        return False
+    return True if all(v is True for v in values) else None
+
+
+def _any(*args: Any) -> bool | None:
+    values = spread(args) if args != ([],) else []
+    if any(v is True for v in values):
+        return True
+    return False if all(v is False for v in values) else None
+
+
+def _duplicates(list: Any) -> list[Any]:
+    values = items(list)
+    return _distinct([v for i, v in enumerate(values) if _contains(values[:i] + values[i + 1 :], v)])
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "list contains": lambda list, element: _contains(items(list), element),
+    "count": lambda list: len(items(list)),
+    "append": lambda list, *item: [*items(list), *item],
+    "concatenate": lambda *lists: [value for values in lists for value in items(values)],
+    "insert before": insert_before,
+    "remove": remove,
+    "reverse": lambda list: items(list)[::-1],
+    "index of": lambda list, match: [i + 1 for i, v in enumerate(items(list)) if equals(v, match) is True],
+    "union": lambda *lists: _distinct([value for values in lists for value in items(values)]),
+    "distinct values": lambda list: _distinct(items(list)),
+    "duplicate values": _duplicates,
+    "flatten": flatten,
+    "sort": sort,
+    "sublist": sublist,
+    "is empty": lambda list: not items(list),
+    "all": _all,
+    "any": _any,
+}

@@ -1,0 +1,394 @@
+"""The lark Transformer that turns a FEEL parse tree into :class:`~.nodes.Node` closures.
+
+Nothing is rewritten into Python text: every construct becomes a small closure over its children's
+closures, built once per expression (compiled expressions are cached by the package's API).
+"""
+
+from __future__ import annotations
+
+import itertools
+import keyword
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from lark import Token, Transformer, v_args
+
+from . import ops
+from .access import filter_items, index, member
+from .builtins import BUILTINS, invoke
+from .errors import FeelSyntaxError
+from .nodes import Node, Test, comparison_test, expression_test
+from .temporal import parse_temporal
+from .values import FeelFunction, Range, Scope, compare, equals, kind_of
+
+__all__ = ["Compiler"]
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\", "/": "/"}
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{6}|.)")
+_SPACES = re.compile(r"\s+")
+_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "add": ops.add,
+    "sub": ops.subtract,
+    "mul": ops.multiply,
+    "div": ops.divide,
+    "pow": ops.power,
+}
+_ORDER = {"<": (-1,), "<=": (-1, 0), ">": (1,), ">=": (1, 0)}
+
+
+def _unescape(token: str) -> str:
+    def replace(m: re.Match[str]) -> str:
+        code = m[1]
+        if code[0] in "uU" and len(code) > 1:
+            return chr(int(code[1:], 16))
+        return _ESCAPES.get(code, code)
+
+    return _ESCAPE.sub(replace, token[1:-1])
+
+
+def _refs(*nodes: Node | Test | None) -> frozenset[str]:
+    return frozenset().union(*(n.refs for n in nodes if n is not None))
+
+
+def _binary(op: Callable[[Any, Any], Any]) -> Callable[[Any, Node, Node], Node]:
+    def build(self: Any, left: Node, right: Node) -> Node:
+        lf, rf = left.fn, right.fn
+        return Node(lambda env: op(lf(env), rf(env)), _refs(left, right))
+
+    return build
+
+
+Arguments = tuple[str, Any]
+
+
+@v_args(inline=True)
+class Compiler(Transformer[Token, Node]):
+    """Builds one expression's nodes; the start rules give a Node or a list of Tests."""
+
+    add = _binary(ops.add)
+    sub = _binary(ops.subtract)
+    mul = _binary(ops.multiply)
+    div = _binary(ops.divide)
+    pow = _binary(ops.power)
+
+    # --- start rules and unary tests ---
+    def expression(self, node: Node) -> Node:
+        return node
+
+    def unary_tests(self, *tests: Test) -> list[Test]:
+        return list(tests)
+
+    def any_input(self) -> list[Test]:
+        return []
+
+    def compare_test(self, op: Token, operand: Node) -> Test:
+        return comparison_test(str(op), operand)
+
+    def expression_test(self, node: Node) -> Test:
+        return expression_test(node)
+
+    def not_expr(self, *tests: Test) -> Node:
+        inner = tests[0].node if len(tests) == 1 else None
+        if inner is None:
+            return Node(lambda env: None, _refs(*tests), tests=list(tests))
+        fn = inner.fn
+
+        def negate(env: Mapping[str, Any]) -> Any:
+            value = fn(env)
+            return (not value) if type(value) is bool else None
+
+        return Node(negate, inner.refs, tests=list(tests))
+
+    def in_expr(self, left: Node, *tests: Test) -> Node:
+        fn, matches = left.fn, [t.match for t in tests]
+
+        def test(env: Mapping[str, Any]) -> bool:
+            value = fn(env)
+            return any(m(value, env) for m in matches)
+
+        return Node(test, _refs(left, *tests))
+
+    def in_compare(self, left: Node, op: Token, right: Node) -> Node:
+        return self.in_expr(left, comparison_test(str(op), right))
+
+    # --- literals and names ---
+    def number(self, token: Token) -> Node:
+        return Node.constant(Decimal(token) if "." in token else int(token))
+
+    def negative_number(self, token: Token) -> Node:
+        return Node.constant(ops.negate(self.number(token).literal))
+
+    def string(self, token: Token) -> Node:
+        return Node.constant(_unescape(token))
+
+    def temporal(self, token: Token) -> Node:
+        text = _unescape(token[1:])
+        value = parse_temporal(text)
+        if value is None:
+            raise FeelSyntaxError(f"invalid temporal literal @\"{text}\" at column {token.column}")
+        return Node.constant(value)
+
+    def true(self) -> Node:
+        return Node.constant(True)
+
+    def false(self) -> Node:
+        return Node.constant(False)
+
+    def null(self) -> Node:
+        return Node.constant(None)
+
+    def name(self, token: Token) -> Node:
+        name = str(token)
+        return Node(lambda env: env.get(name), frozenset({name}), var=name)
+
+    def qualified_name(self, first: Token, *rest: Token) -> Node:
+        node = self.name(first)
+        for part in rest:
+            node = self.path(node, part)
+        return node
+
+    def list(self, *items: Node | None) -> Node:
+        fns = [item.fn for item in items if item is not None]
+        return Node(lambda env: [f(env) for f in fns], _refs(*items))
+
+    def entry(self, key: Token, value: Node) -> tuple[str, Node]:
+        return (_unescape(key) if key.type == "STRING" else str(key)), value
+
+    def context(self, *entries: tuple[str, Node] | None) -> Node:
+        pairs = [(key, node.fn) for key, node in (e for e in entries if e is not None)]
+
+        def build(env: Mapping[str, Any]) -> dict[str, Any]:
+            result: dict[str, Any] = {}
+            scope = Scope(env, result)
+            for key, fn in pairs:
+                result[key] = fn(scope)
+            return result
+
+        refs = _refs(*(node for _, node in (e for e in entries if e is not None)))
+        return Node(build, refs - {key for key, _ in pairs})
+
+    def interval(self, opening: Token, start: Node, _dots: Token, end: Node, closing: Token) -> Node:
+        sf, ef = start.fn, end.fn
+        start_closed, end_closed = opening == "[", closing == "]"
+        return Node(
+            lambda env: Range(sf(env), ef(env), start_closed=start_closed, end_closed=end_closed), _refs(start, end)
+        )
+
+    # --- operators ---
+    def neg(self, operand: Node) -> Node:
+        fn = operand.fn
+        return Node(lambda env: ops.negate(fn(env)), operand.refs)
+
+    def compare(self, left: Node, op: Token, right: Node) -> Node:
+        lf, rf = left.fn, right.fn
+        refs = _refs(left, right)
+        if op == "=":
+            return Node(lambda env: equals(lf(env), rf(env)), refs)
+        if op == "!=":
+
+            def differs(env: Mapping[str, Any]) -> bool | None:
+                same = equals(lf(env), rf(env))
+                return None if same is None else not same
+
+            return Node(differs, refs)
+        accept = _ORDER[str(op)]
+
+        def ordered(env: Mapping[str, Any]) -> bool | None:
+            order = compare(lf(env), rf(env))
+            return None if order is None else order in accept
+
+        return Node(ordered, refs)
+
+    def between(self, value: Node, low: Node, high: Node) -> Node:
+        vf, lf, hf = value.fn, low.fn, high.fn
+
+        def test(env: Mapping[str, Any]) -> bool | None:
+            subject = vf(env)
+            above, below = compare(subject, lf(env)), compare(subject, hf(env))
+            if above is None or below is None:
+                return None
+            return above >= 0 and below <= 0
+
+        return Node(test, _refs(value, low, high))
+
+    def and_expr(self, left: Node, right: Node) -> Node:
+        lf, rf = left.fn, right.fn
+
+        def conjunction(env: Mapping[str, Any]) -> bool | None:
+            a = lf(env)
+            if a is False:
+                return False
+            b = rf(env)
+            if b is False:
+                return False
+            return True if a is True and b is True else None
+
+        return Node(conjunction, _refs(left, right))
+
+    def or_expr(self, left: Node, right: Node) -> Node:
+        lf, rf = left.fn, right.fn
+
+        def disjunction(env: Mapping[str, Any]) -> bool | None:
+            a = lf(env)
+            if a is True:
+                return True
+            b = rf(env)
+            if b is True:
+                return True
+            return False if a is False and b is False else None
+
+        return Node(disjunction, _refs(left, right))
+
+    def instance_of(self, value: Node, token: Token) -> Node:
+        type_name = _SPACES.sub(" ", str(token)).split(" ", 2)[2]
+        fn = value.fn
+        if type_name == "Any":
+            return Node(lambda env: fn(env) is not None, value.refs)
+        return Node(lambda env: kind_of(fn(env)) == type_name, value.refs)
+
+    # --- postfix ---
+    def path(self, target: Node, name: Token) -> Node:
+        fn, key = target.fn, str(name)
+        return Node(lambda env: member(fn(env), key), target.refs)
+
+    def filter(self, target: Node, condition: Node) -> Node:
+        tf, cf = target.fn, condition.fn
+        refs = target.refs | (condition.refs - {"item"})
+        if type(condition.literal) is int:
+            position = condition.literal
+
+            def at(env: Mapping[str, Any]) -> Any:
+                items = tf(env)
+                if items is None:
+                    return None
+                return index(items if type(items) is list else [items], position)
+
+            return Node(at, refs)
+
+        def select(env: Mapping[str, Any]) -> Any:
+            items = tf(env)
+            if items is None:
+                return None
+            if type(items) is not list:
+                items = [items]
+            outer = cf(env)
+            if type(outer) is not bool and outer is not None and kind_of(outer) == "number":
+                return index(items, outer)
+            return filter_items(items, cf, env)
+
+        return Node(select, refs)
+
+    def positional(self, *args: Node) -> Arguments:
+        return "positional", list(args)
+
+    def named(self, *pairs: Token | Node) -> Arguments:
+        # A FEEL parameter named like a Python keyword (`from`) is `from_` in Python.
+        names = [f"{p}_" if keyword.iskeyword(str(p)) else str(p) for p in pairs[::2]]
+        nodes = [p for p in pairs[1::2] if isinstance(p, Node)]
+        return "named", dict(zip(names, nodes, strict=True))
+
+    def call(self, callee: Token | Node, arguments: Arguments | None = None) -> Node:
+        kind, args = arguments or ("positional", [])
+        nodes: list[Node] = list(args.values()) if kind == "named" else args
+        refs = _refs(*nodes)
+        builtin_name = _builtin_name(callee)
+        if builtin_name is not None:
+            builtin = BUILTINS.get(builtin_name)
+            if builtin is None:
+                return Node(lambda env: None, refs)
+            if kind == "named":
+                named = [(key, node.fn) for key, node in args.items()]
+                return Node(lambda env: invoke(builtin, [], {k: f(env) for k, f in named}), refs)
+            fns = [node.fn for node in nodes]
+            return Node(lambda env: invoke(builtin, [f(env) for f in fns], {}), refs)
+        if not isinstance(callee, Node):
+            raise FeelSyntaxError(f"unknown function {callee!s}")
+        target, fns = callee.fn, [node.fn for node in nodes]
+        names = list(args) if kind == "named" else None
+
+        def call_value(env: Mapping[str, Any]) -> Any:
+            function = target(env)
+            if not isinstance(function, FeelFunction):
+                return None  # feel-scala: calling what is not a function gives null
+            values = [f(env) for f in fns]
+            if names is not None:
+                by_name = dict(zip(names, values, strict=True))
+                values = [by_name.get(p) for p in function.params]
+            return function(*values)
+
+        return Node(call_value, refs | callee.refs)
+
+    endpoint_call = call
+
+    # --- textual expressions ---
+    def if_expr(self, condition: Node, then: Node, otherwise: Node) -> Node:
+        cf, tf, of = condition.fn, then.fn, otherwise.fn
+        return Node(lambda env: tf(env) if cf(env) is True else of(env), _refs(condition, then, otherwise))
+
+    def range_iteration(self, name: Token, start: Node, end: Node) -> tuple[str, Node]:
+        sf, ef = start.fn, end.fn
+
+        def numbers(env: Mapping[str, Any]) -> Any:
+            low, high = sf(env), ef(env)
+            if type(low) is not int or type(high) is not int:
+                return None
+            return list(range(low, high + 1)) if low <= high else list(range(low, high - 1, -1))
+
+        return str(name), Node(numbers, _refs(start, end))
+
+    def list_iteration(self, name: Token, source: Node) -> tuple[str, Node]:
+        return str(name), source
+
+    quantified = list_iteration
+
+    def for_expr(self, *parts: Any) -> Node:
+        *iterations, body = parts
+        sources = [(name, node.fn) for name, node in iterations]
+        bf = body.fn
+
+        def run(env: Mapping[str, Any]) -> Any:
+            results: list[Any] = []
+            lists = [source(env) for _, source in sources]
+            if any(type(items) is not list for items in lists):
+                return None
+            names = [name for name, _ in sources]
+            for combination in itertools.product(*lists):
+                local = dict(zip(names, combination, strict=True))
+                local["partial"] = results
+                results.append(bf(Scope(env, local)))
+            return results
+
+        bound = {name for name, _ in iterations} | {"partial"}
+        return Node(run, _refs(*(node for _, node in iterations)) | (body.refs - bound))
+
+    def quantified_expr(self, quantifier: Token, *parts: Any) -> Node:
+        *iterations, condition = parts
+        sources = [(name, node.fn) for name, node in iterations]
+        cf, every = condition.fn, quantifier == "every"
+
+        def run(env: Mapping[str, Any]) -> Any:
+            lists = [source(env) for _, source in sources]
+            if any(type(items) is not list for items in lists):
+                return None
+            names = [name for name, _ in sources]
+            outcomes = (
+                cf(Scope(env, dict(zip(names, combo, strict=True)))) is True for combo in itertools.product(*lists)
+            )
+            return all(outcomes) if every else any(outcomes)
+
+        bound = {name for name, _ in iterations}
+        return Node(run, _refs(*(node for _, node in iterations)) | (condition.refs - bound))
+
+    def function_def(self, *parts: Any) -> Node:
+        *params, body = parts
+        names = [str(p) for p in params if p is not None]
+        bf = body.fn
+        return Node(lambda env: FeelFunction(names, bf, env), body.refs - set(names))
+
+
+def _builtin_name(callee: Token | Node) -> str | None:
+    if isinstance(callee, Token):
+        return _SPACES.sub(" ", str(callee))
+    return callee.var if callee.var in BUILTINS else None

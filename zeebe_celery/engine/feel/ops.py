@@ -1,0 +1,159 @@
+"""FEEL's arithmetic: ``+ - * / **`` and negation over numbers, strings, dates, times and durations.
+
+Every operator gives ``None`` (FEEL's null) for operands it is not defined on, as feel-scala does.
+Decimal arithmetic runs with 34 significant digits, the precision of Java's DECIMAL128.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Context, Decimal, InvalidOperation
+from typing import Any
+
+from .temporal import YearsMonthsDuration, add_months
+from .values import is_number, to_decimal
+
+__all__ = ["DECIMALS", "add", "divide", "multiply", "negate", "normalize", "power", "subtract"]
+
+DECIMALS = Context(prec=34)
+_MICRO = timedelta(microseconds=1)
+_MAX_EXPONENT = 10_000
+
+
+def normalize(value: Decimal) -> int | Decimal:
+    """An integral decimal as an int, so ``4 / 2`` is the int ``2``."""
+    if value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+def _calendar(value: Any) -> bool:
+    return type(value) is date or type(value) is datetime
+
+
+def _shift_time(moment: time, delta: timedelta) -> time:
+    shifted = datetime.combine(date(2000, 1, 1), moment) + delta
+    return shifted.timetz()
+
+
+def add(left: Any, right: Any) -> Any:
+    if type(left) is int and type(right) is int:
+        return left + right
+    if left is None or right is None:
+        return None
+    if is_number(left) and is_number(right):
+        return DECIMALS.add(to_decimal(left), to_decimal(right))
+    if type(left) is str and type(right) is str:
+        return left + right
+    return _add_temporal(left, right)
+
+
+def _add_temporal(left: Any, right: Any) -> Any:
+    if type(right) in (date, datetime) and type(left) in (timedelta, YearsMonthsDuration):
+        left, right = right, left
+    if type(left) is timedelta:
+        if type(right) is timedelta:
+            return left + right
+        if type(right) is time:
+            return _shift_time(right, left)
+        return None
+    if type(left) is YearsMonthsDuration and type(right) is YearsMonthsDuration:
+        return YearsMonthsDuration(left.months + right.months)
+    if _calendar(left):
+        if type(right) is timedelta:
+            return left + right
+        if type(right) is YearsMonthsDuration:
+            return add_months(left, right.months)
+    if type(left) is time and type(right) is timedelta:
+        return _shift_time(left, right)
+    return None
+
+
+def subtract(left: Any, right: Any) -> Any:
+    if type(left) is int and type(right) is int:
+        return left - right
+    if left is None or right is None:
+        return None
+    if is_number(left) and is_number(right):
+        return DECIMALS.subtract(to_decimal(left), to_decimal(right))
+    if type(left) is type(right) and type(left) in (date, datetime, timedelta, time):
+        if type(left) is time:
+            return datetime.combine(date(2000, 1, 1), left) - datetime.combine(date(2000, 1, 1), right)
+        try:
+            return left - right
+        except TypeError:
+            return None  # a naive and an aware date-time
+    if type(right) is YearsMonthsDuration:
+        if type(left) is YearsMonthsDuration:
+            return YearsMonthsDuration(left.months - right.months)
+        if _calendar(left):
+            return add_months(left, -right.months)
+        return None
+    if type(right) is timedelta and (_calendar(left) or type(left) is time):
+        return add(left, -right)
+    return None
+
+
+def _scale_delta(delta: timedelta, factor: Any) -> timedelta:
+    return timedelta(microseconds=int(DECIMALS.multiply(delta // _MICRO, to_decimal(factor))))
+
+
+def multiply(left: Any, right: Any) -> Any:
+    if type(left) is int and type(right) is int:
+        return left * right
+    if left is None or right is None:
+        return None
+    if is_number(left) and is_number(right):
+        return DECIMALS.multiply(to_decimal(left), to_decimal(right))
+    if is_number(left):
+        left, right = right, left
+    if not is_number(right):
+        return None
+    if type(left) is timedelta:
+        return _scale_delta(left, right)
+    if type(left) is YearsMonthsDuration:
+        return YearsMonthsDuration(int(DECIMALS.multiply(left.months, to_decimal(right))))
+    return None
+
+
+def divide(left: Any, right: Any) -> Any:
+    if left is None or right is None:
+        return None
+    try:
+        if is_number(left) and is_number(right):
+            if not right:
+                return None
+            return normalize(DECIMALS.divide(to_decimal(left), to_decimal(right)))
+        if type(left) is timedelta and type(right) is timedelta:
+            return None if not right else normalize(DECIMALS.divide(left // _MICRO, right // _MICRO))
+        if type(left) is YearsMonthsDuration and type(right) is YearsMonthsDuration:
+            return None if not right.months else normalize(DECIMALS.divide(left.months, right.months))
+        if is_number(right) and right:
+            if type(left) is timedelta:
+                return _scale_delta(left, DECIMALS.divide(1, to_decimal(right)))
+            if type(left) is YearsMonthsDuration:
+                return YearsMonthsDuration(int(DECIMALS.divide(left.months, to_decimal(right))))
+    except (InvalidOperation, OverflowError):
+        return None
+    return None
+
+
+def power(left: Any, right: Any) -> Any:
+    if not (is_number(left) and is_number(right)):
+        return None
+    try:
+        if type(left) is int and type(right) is int and 0 <= right <= _MAX_EXPONENT:
+            return left**right
+        return normalize(DECIMALS.power(to_decimal(left), to_decimal(right)))
+    except (InvalidOperation, OverflowError, ArithmeticError):
+        return None
+
+
+def negate(value: Any) -> Any:
+    if type(value) is int or type(value) is Decimal or type(value) is timedelta:
+        return -value
+    if type(value) is float:
+        return -to_decimal(value)
+    if type(value) is YearsMonthsDuration:
+        return YearsMonthsDuration(-value.months)
+    return None

@@ -1,0 +1,488 @@
+"""The BPMN interpreter: how each element kind behaves when it is activated, completed and terminated.
+
+An element instance is created in its flow scope at once, so a scope always knows what is still running
+in it; the rest of its step runs from the agenda, which keeps long chains of elements off the call stack.
+A step that fails on an expression raises an incident on the element and stops there; resolving the
+incident runs the step again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, deque
+from collections.abc import Callable
+from typing import Any
+
+from zeebe_celery.engine import dmn, feel
+from zeebe_celery.engine.core import RuntimeBase
+from zeebe_celery.engine.model import Element, EventType, Kind, SequenceFlow
+from zeebe_celery.engine.state import (
+    Definition,
+    ElementInstance,
+    ElementState,
+    Incident,
+    Job,
+    JobState,
+    Wait,
+)
+
+_PASS_THROUGH = frozenset(
+    {
+        Kind.START_EVENT,
+        Kind.INTERMEDIATE_THROW_EVENT,
+        Kind.MANUAL_TASK,
+        Kind.TASK,
+        Kind.PARALLEL_GATEWAY,
+        Kind.BOUNDARY_EVENT,
+    }
+)
+
+
+class StepFailed(Exception):
+    """A step of an element could not be done; it becomes an incident of ``error_type``."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+class Interpreter(RuntimeBase):
+    agenda: deque[Callable[[], None]]
+
+    def init_interpreter(self) -> None:
+        self.agenda = deque()
+
+    def run_agenda(self) -> None:
+        agenda = self.agenda
+        while agenda:
+            agenda.popleft()()
+
+    # -- hooks the other parts provide ---------------------------------------------------------------
+
+    def create_job(self, instance: ElementInstance, job_type: str, retries: int) -> Job:
+        raise NotImplementedError
+
+    def cancel_job(self, job: Job) -> None:
+        raise NotImplementedError
+
+    def open_wait(self, instance: ElementInstance, element: Element) -> None:
+        raise NotImplementedError
+
+    def close_waits(self, instance: ElementInstance) -> None:
+        raise NotImplementedError
+
+    def finish_instance(self, root: ElementInstance) -> None:
+        raise NotImplementedError
+
+    def evaluate_called_decision(self, decision_id: str, tenant_id: str, variables: Any) -> Any:
+        raise NotImplementedError
+
+    # -- process instances ---------------------------------------------------------------------------
+
+    def start_instance(
+        self,
+        definition: Definition,
+        variables: dict[str, Any],
+        start_at: list[str] | None = None,
+        on_created: Callable[[ElementInstance], None] | None = None,
+    ) -> ElementInstance:
+        root = ElementInstance(
+            key=self.keys.next(), element=definition.process.root, parent=None, definition=definition
+        )
+        root.process_instance_key = root.key
+        self.instances[root.key] = root
+        if on_created is not None:
+            on_created(root)
+        definition.running += 1
+        self.touch(root)
+        self.element_record("ELEMENT_ACTIVATING", root)
+        self.set_local(root, variables)
+        root.state = ElementState.ACTIVATED
+        self.element_record("ELEMENT_ACTIVATED", root)
+        if start_at:
+            for element_id in start_at:
+                self.activate_within(root, definition.process.elements[element_id])
+        else:
+            start = definition.process.root.none_start
+            assert start is not None  # the parser refuses a process without a way to start it
+            self.activate(start, root)
+        self.run_agenda()
+        return root
+
+    def activate_within(self, root: ElementInstance, element: Element, variables: dict[str, Any] | None = None) -> None:
+        """Activate ``element`` wherever it is nested, creating the sub-process scopes on the way."""
+        chain: list[Element] = []
+        parent = element.parent
+        while parent is not None and parent.kind is not Kind.PROCESS:
+            chain.append(parent)
+            parent = parent.parent
+        scope = root
+        for container in reversed(chain):
+            existing = next((c for c in scope.children.values() if c.element is container), None)
+            if existing is None:
+                existing = self.new_instance(container, scope)
+                existing.state = ElementState.ACTIVATED
+                self.element_record("ELEMENT_ACTIVATED", existing)
+                self.open_boundaries(existing)
+            scope = existing
+        self.activate(element, scope, variables)
+
+    def new_instance(self, element: Element, scope: ElementInstance) -> ElementInstance:
+        instance = ElementInstance(
+            key=self.keys.next(),
+            element=element,
+            parent=scope,
+            definition=scope.definition,
+            process_instance_key=scope.process_instance_key,
+        )
+        scope.children[instance.key] = instance
+        self.instances[instance.key] = instance
+        self.element_record("ELEMENT_ACTIVATING", instance)
+        return instance
+
+    def activate(self, element: Element, scope: ElementInstance, variables: dict[str, Any] | None = None) -> None:
+        instance = self.new_instance(element, scope)
+        self.agenda.append(lambda: self.enter(instance, variables))
+
+    def enter(self, instance: ElementInstance, variables: dict[str, Any] | None = None) -> None:
+        """Input mappings, then the element's own behaviour; an incident on failure."""
+        if instance.state is not ElementState.ACTIVATING or instance.key not in self.instances:
+            return
+        self.touch(instance)
+        element = instance.element
+        try:
+            if element.inputs:
+                scope = self.visible(instance)
+                self.set_local(instance, {m.target: _value(m.source.evaluate(scope)) for m in element.inputs})
+            instance.state = ElementState.ACTIVATED
+            self.element_record("ELEMENT_ACTIVATED", instance)
+            self.behave(instance, variables)
+        except StepFailed as exc:
+            instance.state = ElementState.ACTIVATING
+            self.raise_incident(instance, exc.error_type, str(exc), retry="activate", variables=variables)
+        except feel.FeelError as exc:
+            instance.state = ElementState.ACTIVATING
+            self.raise_incident(instance, "IO_MAPPING_ERROR", str(exc), retry="activate", variables=variables)
+
+    def behave(self, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
+        element = instance.element
+        kind = element.kind
+        if kind in _PASS_THROUGH:
+            self.complete(instance, variables)
+        elif element.task is not None:
+            self.open_boundaries(instance)
+            self.create_job(instance, *self._job_definition(instance))
+        elif kind is Kind.END_EVENT:
+            if element.event_type is EventType.ERROR:
+                self.throw_error(instance, element.error_code or "", "", {})
+            elif element.event_type is EventType.TERMINATE:
+                self.terminate_scope(instance)
+            else:
+                self.complete(instance)
+        elif kind is Kind.EXCLUSIVE_GATEWAY:
+            self.complete(instance, flows=[self._choose(instance)])
+        elif kind is Kind.SCRIPT_TASK:
+            assert element.script is not None and element.result_variable is not None
+            value = self._evaluate(instance, element.script.evaluate, "EXTRACT_VALUE_ERROR")
+            self.complete(instance, {element.result_variable: _value(value)})
+        elif kind is Kind.BUSINESS_RULE_TASK:
+            self._decide(instance)
+        elif kind in (Kind.INTERMEDIATE_CATCH_EVENT, Kind.RECEIVE_TASK):
+            self.open_boundaries(instance)
+            self.open_wait(instance, element)
+        elif kind is Kind.SUB_PROCESS:
+            self.open_boundaries(instance)
+            assert element.none_start is not None
+            self.activate(element.none_start, instance)
+        else:  # pragma: no cover - the parser refuses every other kind
+            raise AssertionError(f"no behaviour for {kind}")
+
+    def _job_definition(self, instance: ElementInstance) -> tuple[str, int]:
+        task = instance.element.task
+        assert task is not None
+        job_type = self._evaluate(instance, task.type.evaluate, "EXTRACT_VALUE_ERROR")
+        if not isinstance(job_type, str) or not job_type:
+            raise StepFailed(
+                "EXTRACT_VALUE_ERROR",
+                f"Expected result of the expression '{task.type.source}' to be "
+                f"'STRING', but was '{_feel_type(job_type)}'.",
+            )
+        retries = self._evaluate(instance, task.retries.evaluate, "EXTRACT_VALUE_ERROR")
+        try:
+            return job_type, int(retries)
+        except (TypeError, ValueError):
+            raise StepFailed(
+                "EXTRACT_VALUE_ERROR",
+                f"Expected result of the expression '{task.retries.source}' "
+                f"to be 'NUMBER', but was '{_feel_type(retries)}'.",
+            ) from None
+
+    def _evaluate(self, instance: ElementInstance, fn: Callable[[Any], Any], error_type: str) -> Any:
+        try:
+            return fn(self.visible(instance))
+        except feel.FeelError as exc:
+            raise StepFailed(error_type, str(exc)) from exc
+
+    def _choose(self, instance: ElementInstance) -> SequenceFlow:
+        element = instance.element
+        if len(element.outgoing) == 1 and element.outgoing[0].condition is None:
+            return element.outgoing[0]
+        scope = self.visible(instance)
+        default = None
+        for flow in element.outgoing:
+            if flow.id == element.default_flow:
+                default = flow
+                continue
+            assert flow.condition is not None
+            try:
+                outcome = flow.condition.evaluate(scope)
+            except feel.FeelError as exc:
+                raise StepFailed("CONDITION_ERROR", str(exc)) from exc
+            if outcome is True:
+                return flow
+            if outcome is not False:
+                raise StepFailed(
+                    "CONDITION_ERROR",
+                    f"Expected result of the expression '{flow.condition.source.lstrip('=')}' to be 'BOOLEAN', but "
+                    f"was '{_feel_type(outcome)}'.",
+                )
+        if default is not None:
+            return default
+        raise StepFailed(
+            "CONDITION_ERROR",
+            "Expected at least one condition to evaluate to true, or to have a default flow",
+        )
+
+    def _decide(self, instance: ElementInstance) -> None:
+        element = instance.element
+        assert element.decision_id is not None and element.result_variable is not None
+        decision_id = self._evaluate(instance, element.decision_id.evaluate, "EXTRACT_VALUE_ERROR")
+        try:
+            output = self.evaluate_called_decision(str(decision_id), instance.tenant_id, self.visible(instance))
+        except LookupError as exc:
+            raise StepFailed("CALLED_DECISION_ERROR", str(exc)) from exc
+        except dmn.DmnError as exc:
+            raise StepFailed("DECISION_EVALUATION_ERROR", str(exc)) from exc
+        self.complete(instance, {element.result_variable: _value(output)})
+
+    def open_boundaries(self, instance: ElementInstance) -> None:
+        for boundary in instance.element.boundaries:
+            if boundary.event_type is not EventType.ERROR:
+                self.open_wait(instance, boundary)
+
+    # -- completion ----------------------------------------------------------------------------------
+
+    def complete(
+        self,
+        instance: ElementInstance,
+        variables: dict[str, Any] | None = None,
+        *,
+        flows: list[SequenceFlow] | None = None,
+    ) -> None:
+        """Output mappings (or ``variables`` propagated), then the outgoing flows."""
+        self.touch(instance)
+        element = instance.element
+        instance.state = ElementState.COMPLETING
+        self.element_record("ELEMENT_COMPLETING", instance)
+        parent = instance.parent
+        try:
+            if element.outputs:
+                if variables:
+                    self.set_local(instance, variables)
+                scope = self.visible(instance)
+                outputs = {m.target: _value(m.source.evaluate(scope)) for m in element.outputs}
+                self.propagate(parent or instance, outputs)
+            elif variables:
+                self.propagate(instance, variables)
+        except feel.FeelError as exc:
+            self.raise_incident(instance, "IO_MAPPING_ERROR", str(exc), retry="complete", variables=variables)
+            return
+        self.close_waits(instance)
+        self.element_record("ELEMENT_COMPLETED", instance)
+        if parent is None:
+            self.finish_instance(instance)
+            return
+        del parent.children[instance.key]
+        del self.instances[instance.key]
+        for flow in element.outgoing if flows is None else flows:
+            self.take(flow, parent)
+        self.agenda.append(lambda: self.check_scope(parent))
+
+    def take(self, flow: SequenceFlow, scope: ElementInstance) -> None:
+        if self.records.enabled:
+            self.records.append(
+                "PROCESS_INSTANCE",
+                "SEQUENCE_FLOW_TAKEN",
+                self.keys.next(),
+                {
+                    "bpmnElementType": "SEQUENCE_FLOW",
+                    "elementId": flow.id,
+                    "bpmnProcessId": scope.definition.bpmn_process_id,
+                    "processInstanceKey": scope.process_instance_key,
+                    "flowScopeKey": scope.key,
+                    "tenantId": scope.tenant_id,
+                },
+            )
+        target = scope.definition.process.elements[flow.target]
+        if target.kind is Kind.PARALLEL_GATEWAY and len(target.incoming) > 1:
+            arrived = scope.joins.setdefault(target.id, Counter())
+            arrived[flow.id] += 1
+            if all(arrived[f.id] > 0 for f in target.incoming):
+                for f in target.incoming:
+                    arrived[f.id] -= 1
+                scope.joins[target.id] = +arrived
+                if not scope.joins[target.id]:
+                    del scope.joins[target.id]
+                self.activate(target, scope)
+            return
+        self.activate(target, scope)
+
+    def check_scope(self, scope: ElementInstance) -> None:
+        """A sub-process or process with nothing left to do completes."""
+        if (
+            scope.state is ElementState.ACTIVATED
+            and not scope.children
+            and not scope.joins
+            and (scope.key in self.instances)
+        ):
+            self.complete(scope)
+
+    # -- termination ---------------------------------------------------------------------------------
+
+    def terminate(self, instance: ElementInstance) -> None:
+        """End the element and everything in it, with its job, waits and incidents; no flow is taken."""
+        self.touch(instance)
+        instance.state = ElementState.TERMINATING
+        self.element_record("ELEMENT_TERMINATING", instance)
+        for child in list(instance.children.values()):
+            self.terminate(child)
+        if instance.job is not None:
+            self.cancel_job(instance.job)
+        self.close_waits(instance)
+        if instance.incident is not None:
+            self.resolve_quietly(instance.incident)
+        self.element_record("ELEMENT_TERMINATED", instance)
+        if instance.parent is not None:
+            self.instances.pop(instance.key, None)
+            instance.parent.children.pop(instance.key, None)
+        else:
+            self.finish_instance(instance)
+
+    def terminate_scope(self, end: ElementInstance) -> None:
+        scope = end.parent
+        assert scope is not None
+        for child in list(scope.children.values()):
+            if child is not end:
+                self.terminate(child)
+        scope.joins.clear()
+        self.complete(end)
+
+    # -- events ----------------------------------------------------------------------------------------
+
+    def trigger(self, wait: Wait, variables: dict[str, Any]) -> None:
+        """A wait's event happened: the catch event completes, or the boundary event fires."""
+        instance, element = wait.instance, wait.element
+        self.touch(instance)
+        if element is instance.element:
+            self.close_waits(instance)
+            self.complete(instance, variables)
+        else:
+            scope = instance.parent
+            assert scope is not None
+            if element.interrupting:
+                self.terminate(instance)
+            boundary = self.new_instance(element, scope)
+            self.agenda.append(lambda: self.enter(boundary, variables))
+        self.run_agenda()
+
+    def throw_error(self, origin: ElementInstance, code: str, message: str, variables: dict[str, Any]) -> bool:
+        """Catch the error at the nearest matching boundary event; else an incident. True when caught."""
+        host: ElementInstance | None = origin
+        while host is not None and host.parent is not None:
+            boundaries = [b for b in host.element.boundaries if b.event_type is EventType.ERROR]
+            catch = next((b for b in boundaries if b.error_code == code), None) or next(
+                (b for b in boundaries if b.error_code is None), None
+            )
+            if catch is not None:
+                scope = host.parent
+                self.terminate(host)
+                boundary = self.new_instance(catch, scope)
+                self.agenda.append(lambda: self.enter(boundary, variables))
+                return True
+            host = host.parent
+        text = f"Expected to throw an error event with the code '{code}'"
+        if message:
+            text += f" with message '{message}'"
+        text += ", but it was not caught. No error events are available in the scope."
+        self.raise_incident(origin, "UNHANDLED_ERROR_EVENT", text, retry="none", job=origin.job)
+        return False
+
+    # -- incidents -------------------------------------------------------------------------------------
+
+    def raise_incident(
+        self,
+        instance: ElementInstance,
+        error_type: str,
+        message: str,
+        *,
+        retry: str,
+        variables: dict[str, Any] | None = None,
+        job: Job | None = None,
+    ) -> Incident:
+        incident = Incident(
+            key=self.keys.next(),
+            error_type=error_type,
+            error_message=message,
+            instance=instance,
+            job=job,
+            retry=retry,
+            retry_variables=variables,
+        )
+        instance.incident = incident
+        self.incidents[incident.key] = incident
+        self.touch(instance)
+        self.incident_record("CREATED", incident)
+        return incident
+
+    def resolve_quietly(self, incident: Incident) -> None:
+        self.incidents.pop(incident.key, None)
+        incident.instance.incident = None
+        self.incident_record("RESOLVED", incident)
+
+    def retry_after_incident(self, incident: Incident) -> None:
+        instance = incident.instance
+        if incident.retry == "activate":
+            self.agenda.append(lambda: self.enter(instance, incident.retry_variables))
+        elif incident.retry == "complete":
+            self.agenda.append(lambda: self.complete(instance, incident.retry_variables))
+        elif incident.job is not None and incident.job.state is JobState.FAILED and incident.job.retries > 0:
+            self.make_activatable(incident.job)
+        self.run_agenda()
+
+    def make_activatable(self, job: Job) -> None:
+        raise NotImplementedError
+
+
+def _value(value: Any) -> Any:
+    """A FEEL value as a JSON variable."""
+    return feel.to_json(value)
+
+
+def _feel_type(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, int | float):
+        return "NUMBER"
+    if isinstance(value, str):
+        return "STRING"
+    if isinstance(value, list):
+        return "ARRAY"
+    if isinstance(value, dict):
+        return "OBJECT"
+    return type(value).__name__.upper()
+
+
+def headers_json(element: Element) -> str:
+    return json.dumps(element.headers)

@@ -1,0 +1,162 @@
+"""The executable model of a BPMN process: what the parser builds and the interpreter walks.
+
+Every element kind the engine runs has a ``kind`` here; anything else is refused when it is deployed
+(see :mod:`zeebe_celery.engine.bpmn`). Expressions are kept as :class:`Expr` values, so a static value and
+a FEEL expression are used the same way.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from zeebe_celery.engine import feel
+
+
+class Kind(enum.StrEnum):
+    """Element kinds, named as Zeebe names them in its records (``bpmnElementType``)."""
+
+    PROCESS = "PROCESS"
+    SUB_PROCESS = "SUB_PROCESS"
+    START_EVENT = "START_EVENT"
+    END_EVENT = "END_EVENT"
+    INTERMEDIATE_CATCH_EVENT = "INTERMEDIATE_CATCH_EVENT"
+    INTERMEDIATE_THROW_EVENT = "INTERMEDIATE_THROW_EVENT"
+    BOUNDARY_EVENT = "BOUNDARY_EVENT"
+    SERVICE_TASK = "SERVICE_TASK"
+    SEND_TASK = "SEND_TASK"
+    USER_TASK = "USER_TASK"
+    SCRIPT_TASK = "SCRIPT_TASK"
+    BUSINESS_RULE_TASK = "BUSINESS_RULE_TASK"
+    RECEIVE_TASK = "RECEIVE_TASK"
+    MANUAL_TASK = "MANUAL_TASK"
+    TASK = "TASK"
+    EXCLUSIVE_GATEWAY = "EXCLUSIVE_GATEWAY"
+    PARALLEL_GATEWAY = "PARALLEL_GATEWAY"
+    SEQUENCE_FLOW = "SEQUENCE_FLOW"
+
+
+class EventType(enum.StrEnum):
+    """The event definition of an event element (``bpmnEventType`` in Zeebe's records)."""
+
+    NONE = "NONE"
+    MESSAGE = "MESSAGE"
+    TIMER = "TIMER"
+    ERROR = "ERROR"
+    SIGNAL = "SIGNAL"
+    TERMINATE = "TERMINATE"
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A static value, or a FEEL expression when the attribute started with ``=``."""
+
+    source: str
+    compiled: feel.Expression | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Expr:
+        """Raises feel.FeelSyntaxError for an expression outside the supported subset."""
+        stripped = text.strip()
+        if stripped.startswith("="):
+            return cls(text, feel.compile_expression(stripped[1:]))
+        return cls(text)
+
+    @property
+    def is_static(self) -> bool:
+        return self.compiled is None
+
+    def evaluate(self, variables: Mapping[str, Any]) -> Any:
+        """The value; raises feel.FeelEvaluationError."""
+        if self.compiled is None:
+            return self.source
+        return self.compiled.evaluate(variables)
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping_:
+    """One ``zeebe:input`` or ``zeebe:output``: ``target`` gets the value of ``source``."""
+
+    source: Expr
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDefinition:
+    type: Expr
+    retries: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    name: Expr
+    correlation_key: Expr | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerDef:
+    """Exactly one of the three is set, as in BPMN."""
+
+    duration: Expr | None = None
+    date: Expr | None = None
+    cycle: Expr | None = None
+
+
+@dataclass(slots=True, eq=False)
+class SequenceFlow:
+    id: str
+    source: str
+    target: str
+    condition: Expr | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Element:
+    """One flow node (or the process or a sub-process, which hold children)."""
+
+    id: str
+    kind: Kind
+    name: str = ""
+    event_type: EventType = EventType.NONE
+    incoming: list[SequenceFlow] = field(default_factory=list)
+    outgoing: list[SequenceFlow] = field(default_factory=list)
+    parent: Element | None = None
+    inputs: tuple[Mapping_, ...] = ()
+    outputs: tuple[Mapping_, ...] = ()
+    # Tasks done by job workers.
+    task: TaskDefinition | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    # Script and business rule tasks evaluated by the engine itself.
+    script: Expr | None = None
+    decision_id: Expr | None = None
+    result_variable: str | None = None
+    # Events.
+    message: MessageRef | None = None
+    timer: TimerDef | None = None
+    signal: Expr | None = None
+    error_code: str | None = None  # error catch: None catches all; error end event: the code thrown
+    interrupting: bool = True
+    attached_to: str | None = None
+    boundaries: list[Element] = field(default_factory=list)
+    # Gateways.
+    default_flow: str | None = None
+    # Containers (the process and sub-processes).
+    children: dict[str, Element] = field(default_factory=dict)
+    none_start: Element | None = None
+
+    @property
+    def is_container(self) -> bool:
+        return self.kind in (Kind.PROCESS, Kind.SUB_PROCESS)
+
+
+@dataclass(slots=True, eq=False)
+class Process:
+    """An executable process: its elements by id (at any depth) and its start events."""
+
+    id: str
+    name: str
+    root: Element
+    elements: dict[str, Element]
+    message_starts: list[Element] = field(default_factory=list)

@@ -1,0 +1,98 @@
+"""The records the engine exports, shaped as Zeebe's exporters write them, and queries over them for tests.
+
+A record is a dict: ``position``, ``key``, ``timestamp``, ``recordType``, ``valueType``, ``intent``,
+``rejectionType``, ``rejectionReason`` and ``value`` (``bpmnProcessId``, ``processInstanceKey``,
+``elementId``, ``errorMessage``, ...). The log is bounded: the oldest records fall off first, so a
+long-running engine holds a fixed amount of history.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = ["RecordLog"]
+
+Record = dict[str, Any]
+
+
+class RecordLog:
+    """Appends records and answers ``find`` and ``wait_for`` over the retained ones."""
+
+    def __init__(self, *, limit: int = 100_000, clock: Callable[[], int]) -> None:
+        self.limit = limit
+        self._records: deque[Record] = deque(maxlen=limit or 1)
+        self._position = 0
+        self._clock = clock
+        self._changed = threading.Condition()
+
+    @property
+    def enabled(self) -> bool:
+        return self.limit > 0
+
+    def append(self, value_type: str, intent: str, key: int, value: dict[str, Any], record_type: str = "EVENT") -> None:
+        if not self.limit:
+            return
+        with self._changed:
+            self._position += 1
+            self._records.append(
+                {
+                    "position": self._position,
+                    "key": key,
+                    "timestamp": self._clock(),
+                    "recordType": record_type,
+                    "valueType": value_type,
+                    "intent": intent,
+                    "partitionId": 1,
+                    "rejectionType": "NULL_VAL",
+                    "rejectionReason": "",
+                    "value": value,
+                }
+            )
+            self._changed.notify_all()
+
+    def all(self) -> list[Record]:
+        with self._changed:
+            return list(self._records)
+
+    def since(self, position: int) -> list[Record]:
+        with self._changed:
+            return [r for r in self._records if r["position"] > position]
+
+    def find(self, value_type: str | None = None, intent: str | None = None, **value: Any) -> list[Record]:
+        """The retained records of that type and intent whose value has every given field."""
+        return [r for r in self.all() if _matches(r, value_type, intent, value)]
+
+    def wait_for(
+        self,
+        value_type: str | None = None,
+        intent: str | None = None,
+        *,
+        count: int = 1,
+        within: float = 30.0,
+        **value: Any,
+    ) -> list[Record]:
+        """Wait until at least ``count`` such records exist; return them (fewer if ``within`` ran out)."""
+        deadline = time.monotonic() + within
+        with self._changed:
+            while True:
+                found = [r for r in self._records if _matches(r, value_type, intent, value)]
+                left = deadline - time.monotonic()
+                if len(found) >= count or left <= 0:
+                    return found
+                self._changed.wait(left)
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.all())
+
+
+def _matches(record: Record, value_type: str | None, intent: str | None, value: dict[str, Any]) -> bool:
+    if value_type is not None and record["valueType"] != value_type:
+        return False
+    if intent is not None and record["intent"] != intent:
+        return False
+    fields = record["value"]
+    return all(fields.get(k) == v for k, v in value.items())

@@ -1,0 +1,434 @@
+"""The engine's runtime: the commands of the gateway protocol over the interpreter, jobs and waits.
+
+It knows nothing of gRPC. Every command runs under one lock, as on a single Zeebe partition, and its
+changes are committed (to the store, when there is one) before it returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from zeebe_celery.engine import dmn
+from zeebe_celery.engine.bpmn import BpmnError, parse_bpmn
+from zeebe_celery.engine.core import Clock, DeployedDecision, DeployedDrg
+from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
+from zeebe_celery.engine.jobs import Jobs
+from zeebe_celery.engine.model import Element
+from zeebe_celery.engine.state import DEFAULT_TENANT, Definition, ElementInstance, ElementState, JobState
+from zeebe_celery.engine.waits import Waits
+
+__all__ = ["Deployment", "Runtime"]
+
+
+@dataclass
+class Deployment:
+    key: int
+    processes: list[Definition]
+    drgs: list[DeployedDrg]
+    decisions: list[DeployedDecision]
+    tenant_id: str
+
+
+@dataclass
+class ActivateInstruction:
+    element_id: str
+    ancestor_key: int = -1
+    variables: Sequence[tuple[str, dict[str, Any]]] = ()  # (scope element id, variables)
+
+
+class Runtime(Jobs, Waits):
+    """All engine state and the commands on it."""
+
+    def __init__(self, *, clock: Clock, records_limit: int = 100_000) -> None:
+        super().__init__(clock=clock, records_limit=records_limit)
+        self.init_interpreter()
+        self.init_jobs()
+
+    # -- due items -----------------------------------------------------------------------------------
+
+    def fire_due(self, now: int) -> None:
+        handlers: dict[str, Callable[[int, int], None]] = {
+            "job_timeout": self.job_timed_out,
+            "job_backoff": self.job_backoff_over,
+            "timer": self.timer_due,
+            "message_ttl": self.message_expired,
+        }
+        for kind, key, due in list(self.pop_due(now)):
+            handlers[kind](key, due)
+        self.run_agenda()
+        self.commit()
+
+    # -- deployment ----------------------------------------------------------------------------------
+
+    def deploy(self, resources: Sequence[tuple[str, bytes]], *, tenant_id: str = "") -> Deployment:
+        tenant = tenant_id or DEFAULT_TENANT
+        if not resources:
+            raise InvalidArgument("Expected to deploy at least one resource, but none given")
+        parsed_processes = []
+        parsed_drgs = []
+        problems = []
+        for name, content in resources:
+            try:
+                if name.endswith((".bpmn", ".xml")):
+                    parsed_processes.append((name, content, parse_bpmn(content, resource_name=name)))
+                elif name.endswith(".dmn"):
+                    parsed_drgs.append((name, content, dmn.parse_dmn(content, resource_name=name)))
+                else:
+                    problems.append(f"'{name}': Expected the resource to be a BPMN (.bpmn) or DMN (.dmn) file")
+            except (BpmnError, dmn.DmnError) as exc:
+                message = str(exc)
+                problems.append(message if message.startswith(f"'{name}'") else f"'{name}': {message}")
+        if problems:
+            raise InvalidArgument(
+                "Expected to deploy new resources, but encountered the following errors:\n" + "\n".join(problems)
+            )
+        deployment = Deployment(self.keys.next(), [], [], [], tenant)
+        for name, content, processes in parsed_processes:
+            checksum = hashlib.sha256(content).hexdigest()
+            for process in processes:
+                versions = self.latest.setdefault((tenant, process.id), [])
+                live = [v for v in versions if v.key in self.definitions]
+                if live and live[-1].checksum == checksum and live[-1].resource_name == name:
+                    deployment.processes.append(live[-1])
+                    continue
+                definition = Definition(
+                    key=self.keys.next(),
+                    bpmn_process_id=process.id,
+                    version=(versions[-1].version + 1) if versions else 1,
+                    resource_name=name,
+                    checksum=checksum,
+                    tenant_id=tenant,
+                    process=process,
+                    resource=content,
+                    deployment_key=deployment.key,
+                )
+                self.add_definition(definition)
+                deployment.processes.append(definition)
+                self._deployed_record(
+                    "PROCESS",
+                    definition.key,
+                    {
+                        "bpmnProcessId": process.id,
+                        "version": definition.version,
+                        "resourceName": name,
+                        "tenantId": tenant,
+                    },
+                )
+        for name, content, drg in parsed_drgs:
+            self._deploy_drg(deployment, name, content, drg)
+        self._deployed_record("DEPLOYMENT", deployment.key, {"tenantId": tenant})
+        self.dirty_definitions = True
+        self.commit()
+        return deployment
+
+    def add_definition(self, definition: Definition) -> None:
+        """Register a version; the message start events of the newest version are the ones that listen."""
+        self.definitions[definition.key] = definition
+        versions = self.latest.setdefault((definition.tenant_id, definition.bpmn_process_id), [])
+        if definition not in versions:
+            versions.append(definition)
+        self._index_message_starts(definition.tenant_id)
+
+    def _index_message_starts(self, tenant: str) -> None:
+        starts: dict[tuple[str, str], list[Element]] = {}
+        for (owner, _), versions in self.latest.items():
+            live = [v for v in versions if v.key in self.definitions]
+            if owner != tenant or not live:
+                continue
+            for start in live[-1].process.message_starts:
+                assert start.message is not None
+                starts.setdefault((tenant, start.message.name.source), []).append(start)
+        self.message_starts = {k: v for k, v in self.message_starts.items() if k[0] != tenant} | starts
+
+    def _deploy_drg(self, deployment: Deployment, name: str, content: bytes, drg: dmn.DecisionRequirements) -> None:
+        tenant = deployment.tenant_id
+        checksum = hashlib.sha256(content).hexdigest()
+        previous = [d for d in self.drgs.values() if d.drg.id == drg.id and d.tenant_id == tenant]
+        if previous and previous[-1].checksum == checksum:
+            deployed = previous[-1]
+            deployment.drgs.append(deployed)
+            deployment.decisions += [d for d in self.decisions.values() if d.drg is deployed]
+            return
+        deployed = DeployedDrg(
+            key=self.keys.next(),
+            drg=drg,
+            version=(previous[-1].version + 1) if previous else 1,
+            resource_name=name,
+            checksum=checksum,
+            resource=content,
+            tenant_id=tenant,
+        )
+        self.add_drg(deployed)
+        deployment.drgs.append(deployed)
+        for decision in drg.decisions:
+            versions = self.latest_decisions.get((tenant, decision.id), [])
+            entry = DeployedDecision(
+                key=self.keys.next(),
+                decision_id=decision.id,
+                name=decision.name,
+                version=(versions[-1].version + 1) if versions else 1,
+                drg=deployed,
+                tenant_id=tenant,
+            )
+            self.add_decision(entry)
+            deployment.decisions.append(entry)
+
+    def add_drg(self, deployed: DeployedDrg) -> None:
+        self.drgs[deployed.key] = deployed
+
+    def add_decision(self, entry: DeployedDecision) -> None:
+        self.decisions[entry.key] = entry
+        self.latest_decisions.setdefault((entry.tenant_id, entry.decision_id), []).append(entry)
+
+    def _deployed_record(self, value_type: str, key: int, value: dict[str, Any]) -> None:
+        if self.records.enabled:
+            self.records.append(value_type, "CREATED", key, value)
+
+    def delete_resource(self, key: int) -> None:
+        definition = self.definitions.get(key)
+        if definition is not None:
+            if definition.running:
+                raise FailedPrecondition(
+                    f"Expected to delete resource with key `{key}` but there are still running instances"
+                )
+            del self.definitions[key]
+            self._index_message_starts(definition.tenant_id)
+        elif key in self.drgs:
+            deployed = self.drgs.pop(key)
+            for entry in [d for d in self.decisions.values() if d.drg is deployed]:
+                del self.decisions[entry.key]
+                self.latest_decisions[(entry.tenant_id, entry.decision_id)].remove(entry)
+        else:
+            raise NotFound(f"Expected to delete resource but no resource found with key `{key}`")
+        self._deployed_record("RESOURCE_DELETION", key, {"resourceKey": key})
+        self.dirty_definitions = True
+        self.commit()
+
+    # -- process instances ---------------------------------------------------------------------------
+
+    def find_definition(
+        self, *, key: int = 0, process_id: str = "", version: int = -1, tenant_id: str = ""
+    ) -> Definition:
+        tenant = tenant_id or DEFAULT_TENANT
+        if key > 0:
+            definition = self.definitions.get(key)
+            if definition is None or (tenant_id and definition.tenant_id != tenant):
+                raise NotFound(f"Expected to find process definition with key '{key}', but none found")
+            return definition
+        live = [v for v in self.latest.get((tenant, process_id), []) if v.key in self.definitions]
+        if version > 0:
+            live = [v for v in live if v.version == version]
+            if not live:
+                raise NotFound(
+                    f"Expected to find process definition with process ID '{process_id}' and version '{version}', "
+                    "but none found"
+                )
+        if not live:
+            raise NotFound(f"Expected to find process definition with process ID '{process_id}', but none found")
+        return live[-1]
+
+    def latest_definition(self, tenant_id: str, start: Element) -> Definition | None:
+        root = start
+        while root.parent is not None:
+            root = root.parent
+        live = [v for v in self.latest.get((tenant_id, root.id), []) if v.key in self.definitions]
+        return live[-1] if live and live[-1].process.root is root else None
+
+    def create_instance(
+        self,
+        definition: Definition,
+        variables: dict[str, Any],
+        *,
+        start_at: Sequence[str] = (),
+        on_created: Callable[[ElementInstance], None] | None = None,
+    ) -> ElementInstance:
+        for element_id in start_at:
+            if element_id not in definition.process.elements:
+                raise InvalidArgument(
+                    f"Expected to create instance of process with start instructions but no element found with "
+                    f"id '{element_id}'."
+                )
+        if not start_at and definition.process.root.none_start is None:
+            raise FailedPrecondition(
+                f"Expected to create instance of process with none start event, but there is no such event"
+            )
+        root = self.start_instance(definition, variables, list(start_at), on_created)
+        self.commit()
+        return root
+
+    def start_at_event(self, definition: Definition, start: Element, variables: dict[str, Any]) -> None:
+        root = ElementInstance(
+            key=self.keys.next(), element=definition.process.root, parent=None, definition=definition
+        )
+        root.process_instance_key = root.key
+        self.instances[root.key] = root
+        definition.running += 1
+        self.touch(root)
+        self.element_record("ELEMENT_ACTIVATING", root)
+        root.state = ElementState.ACTIVATED
+        self.element_record("ELEMENT_ACTIVATED", root)
+        self.activate(start, root, variables)
+
+    def finish_instance(self, root: ElementInstance) -> None:
+        if self.instances.pop(root.key, None) is None:
+            return
+        root.definition.running -= 1
+        self.touch(root)
+        for waiter in self.result_waiters.pop(root.key, []):
+            waiter(root if root.state is ElementState.COMPLETING else None)
+
+    def root_instance(self, key: int, action: str) -> ElementInstance:
+        instance = self.instances.get(key)
+        if instance is None or instance.parent is not None:
+            raise NotFound(f"Expected to {action} a process instance with key '{key}', but no such process was found")
+        return instance
+
+    def cancel_instance(self, key: int) -> None:
+        root = self.root_instance(key, "cancel")
+        self.terminate(root)
+        self.run_agenda()
+        self.commit()
+
+    def set_variables(self, element_instance_key: int, variables: dict[str, Any], *, local: bool) -> int:
+        instance = self.instances.get(element_instance_key)
+        if instance is None:
+            raise NotFound(
+                f"Expected to update variables for element with key '{element_instance_key}', but no such element "
+                "was found"
+            )
+        if local:
+            self.set_local(instance, variables)
+        else:
+            self.propagate(instance, variables)
+        self.touch(instance)
+        key = self.keys.next()
+        self.commit()
+        return key
+
+    def resolve_incident(self, key: int) -> None:
+        incident = self.incidents.get(key)
+        if incident is None:
+            raise NotFound(f"Expected to resolve incident with key '{key}', but no such incident was found")
+        self.resolve_quietly(incident)
+        job = incident.job
+        if job is not None and job.state in (JobState.FAILED, JobState.ERROR_THROWN) and job.retries <= 0:
+            # Resolving without new retries would leave the job unseen; Zeebe raises it again.
+            self.raise_incident(incident.instance, incident.error_type, incident.error_message, retry="job", job=job)
+        elif job is not None and job.state in (JobState.FAILED, JobState.ERROR_THROWN):
+            self.make_activatable(job)
+        else:
+            self.retry_after_incident(incident)
+        self.commit()
+
+    def modify_instance(self, key: int, *, activate: Sequence[ActivateInstruction], terminate: Sequence[int]) -> None:
+        root = self.root_instance(key, "modify")
+        elements = root.definition.process.elements
+        for instruction in activate:
+            if instruction.element_id not in elements:
+                raise InvalidArgument(
+                    f"Expected to modify instance of process '{root.definition.bpmn_process_id}' but it contains one "
+                    f"or more activate instructions with an element that could not be found: "
+                    f"'{instruction.element_id}'"
+                )
+        for element_key in terminate:
+            target = self.instances.get(element_key)
+            if target is None or target.process_instance_key != root.key or target is root:
+                raise InvalidArgument(
+                    f"Expected to modify instance of process '{root.definition.bpmn_process_id}' but it contains one "
+                    f"or more terminate instructions with an element instance that could not be found: "
+                    f"'{element_key}'"
+                )
+        for instruction in activate:
+            for scope_id, variables in instruction.variables:
+                scope = (
+                    root
+                    if not scope_id or scope_id == root.element.id
+                    else next(
+                        (
+                            i
+                            for i in self.instances.values()
+                            if i.process_instance_key == root.key and i.element.id == scope_id
+                        ),
+                        root,
+                    )
+                )
+                self.set_local(scope, variables)
+            self.activate_within(root, elements[instruction.element_id])
+        for element_key in terminate:
+            target = self.instances.get(element_key)
+            if target is not None:
+                parent = target.parent
+                self.terminate(target)
+                if parent is not None:
+                    self.agenda.append(lambda p=parent: self.check_scope(p))
+        self.run_agenda()
+        self.commit()
+
+    def migrate_instance(self, key: int, *, target_key: int, mappings: Sequence[tuple[str, str]]) -> None:
+        root = self.root_instance(key, "migrate")
+        target = self.definitions.get(target_key)
+        if target is None:
+            raise NotFound(
+                f"Expected to migrate process instance to process definition with key '{target_key}', but no process "
+                "definition found with that key"
+            )
+        mapping = dict(mappings)
+        tree = [i for i in self.instances.values() if i.process_instance_key == root.key and i is not root]
+        for instance in tree:
+            target_id = mapping.get(instance.element.id)
+            element = target.process.elements.get(target_id or "")
+            if element is None or element.kind is not instance.element.kind:
+                raise InvalidArgument(
+                    f"Expected to migrate process instance '{key}' but active element with id '{instance.element.id}' "
+                    "is not mapped to an element of the same type in the target process definition"
+                )
+        root.definition.running -= 1
+        target.running += 1
+        for instance in [root, *tree]:
+            instance.definition = target
+            instance.element = (
+                target.process.root if instance is root else target.process.elements[mapping[instance.element.id]]
+            )
+            for wait_key in instance.waits:
+                wait = self.waits[wait_key]
+                wait.element = target.process.elements.get(wait.element.id, wait.element)
+            self.touch(instance)
+        self.commit()
+
+    # -- decisions -----------------------------------------------------------------------------------
+
+    def find_decision(self, *, key: int = 0, decision_id: str = "", tenant_id: str = "") -> DeployedDecision:
+        tenant = tenant_id or DEFAULT_TENANT
+        if key > 0:
+            entry = self.decisions.get(key)
+            if entry is None:
+                raise InvalidArgument(
+                    f"Expected to evaluate decision with key '{key}', but no decision found for key '{key}'"
+                )
+            return entry
+        versions = self.latest_decisions.get((tenant, decision_id))
+        if not versions:
+            raise InvalidArgument(
+                f"Expected to evaluate decision '{decision_id}', but no decision found for id '{decision_id}'"
+            )
+        return versions[-1]
+
+    def evaluate_called_decision(self, decision_id: str, tenant_id: str, variables: Any) -> Any:
+        versions = self.latest_decisions.get((tenant_id, decision_id))
+        if not versions:
+            raise LookupError(
+                f"Expected to evaluate decision '{decision_id}', but no decision found for id '{decision_id}'"
+            )
+        entry = versions[-1]
+        return dmn.evaluate_decision(entry.drg.drg, entry.decision_id, variables).output
+
+    # -- inspection ----------------------------------------------------------------------------------
+
+    def variables_of(self, key: int) -> dict[str, Any]:
+        instance = self.instances.get(key)
+        if instance is None:
+            raise NotFound(f"no element instance with key '{key}'")
+        return dict(self.visible(instance))

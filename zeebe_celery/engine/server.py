@@ -1,0 +1,592 @@
+"""The gRPC servicer: decodes each Gateway request, runs it on the runtime, and encodes the answer or the
+status code. One method per RPC; the runtime knows nothing of gRPC."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import grpc
+
+from zeebe_celery.engine import dmn, feel
+from zeebe_celery.engine.core import DeployedDecision, parse_variables
+from zeebe_celery.engine.errors import EngineError, InvalidArgument
+from zeebe_celery.engine.faults import BackPressure, Faults
+from zeebe_celery.engine.jobs import Activated, JobStream
+from zeebe_celery.engine.runtime import ActivateInstruction, Runtime
+from zeebe_celery.engine.state import ElementInstance
+from zeebe_celery.gateway.proto import gateway_pb2 as pb
+from zeebe_celery.gateway.proto import gateway_pb2_grpc
+
+__all__ = ["GatewayServicer", "PROTOCOL_VERSION"]
+
+# The gateway protocol this engine speaks; clients compare it with their own.
+PROTOCOL_VERSION = "8.5.8"
+# What Zeebe's gateway uses when a request gives no timeout of its own.
+DEFAULT_REQUEST_TIMEOUT_MS = 10_000
+# A waiting call wakes this often to notice that its client went away.
+_WAKE_SECONDS = 0.5
+
+T = TypeVar("T")
+
+
+class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        host: str,
+        port: Callable[[], int],
+        faults: Faults,
+        back_pressure: BackPressure,
+        token: str | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.host = host
+        self.port = port
+        self.faults = faults
+        self.back_pressure = back_pressure
+        self.token = token
+
+    # -- the one path every call takes ---------------------------------------------------------------
+
+    def _call(self, rpc: str, request: Any, context: grpc.ServicerContext, handle: Callable[[], T]) -> T:
+        self._admit(rpc, request, context)
+        try:
+            return handle()
+        except EngineError as exc:
+            context.abort(getattr(grpc.StatusCode, exc.status), str(exc))
+        finally:
+            self.back_pressure.release()
+
+    def _admit(self, rpc: str, request: Any, context: grpc.ServicerContext) -> None:
+        metadata = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
+        if self.token is not None and metadata.get("authorization") != f"Bearer {self.token}":
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "Expected a valid bearer token in 'authorization'")
+        fault = self.faults.enter(rpc, request, metadata)
+        if fault is not None:
+            context.abort(getattr(grpc.StatusCode, fault[0]), fault[1])
+        if not self.back_pressure.acquire(rpc):
+            context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"Expected to handle gRPC request {rpc}, but the broker is overloaded (back-pressure)",
+            )
+
+    # -- topology ------------------------------------------------------------------------------------
+
+    def Topology(self, request: pb.TopologyRequest, context: grpc.ServicerContext) -> pb.TopologyResponse:
+        def handle() -> pb.TopologyResponse:
+            partition = pb.Partition(
+                partitionId=1,
+                role=pb.Partition.PartitionBrokerRole.LEADER,
+                health=pb.Partition.PartitionBrokerHealth.HEALTHY,
+            )
+            broker = pb.BrokerInfo(
+                nodeId=0, host=self.host, port=self.port(), partitions=[partition], version=PROTOCOL_VERSION
+            )
+            return pb.TopologyResponse(
+                brokers=[broker], clusterSize=1, partitionsCount=1, replicationFactor=1, gatewayVersion=PROTOCOL_VERSION
+            )
+
+        return self._call("Topology", request, context, handle)
+
+    # -- resources -----------------------------------------------------------------------------------
+
+    def DeployResource(
+        self, request: pb.DeployResourceRequest, context: grpc.ServicerContext
+    ) -> pb.DeployResourceResponse:
+        def handle() -> pb.DeployResourceResponse:
+            with self.runtime.lock:
+                deployment = self.runtime.deploy(
+                    [(r.name, r.content) for r in request.resources], tenant_id=request.tenantId
+                )
+            items = [
+                pb.Deployment(
+                    process=pb.ProcessMetadata(
+                        bpmnProcessId=d.bpmn_process_id,
+                        version=d.version,
+                        processDefinitionKey=d.key,
+                        resourceName=d.resource_name,
+                        tenantId=d.tenant_id,
+                    )
+                )
+                for d in deployment.processes
+            ]
+            items += [
+                pb.Deployment(
+                    decisionRequirements=pb.DecisionRequirementsMetadata(
+                        dmnDecisionRequirementsId=r.drg.id,
+                        dmnDecisionRequirementsName=r.drg.name,
+                        version=r.version,
+                        decisionRequirementsKey=r.key,
+                        resourceName=r.resource_name,
+                        tenantId=r.tenant_id,
+                    )
+                )
+                for r in deployment.drgs
+            ]
+            items += [
+                pb.Deployment(
+                    decision=pb.DecisionMetadata(
+                        dmnDecisionId=d.decision_id,
+                        dmnDecisionName=d.name,
+                        version=d.version,
+                        decisionKey=d.key,
+                        dmnDecisionRequirementsId=d.drg.drg.id,
+                        decisionRequirementsKey=d.drg_key,
+                        tenantId=d.tenant_id,
+                    )
+                )
+                for d in deployment.decisions
+            ]
+            return pb.DeployResourceResponse(key=deployment.key, deployments=items, tenantId=deployment.tenant_id)
+
+        return self._call("DeployResource", request, context, handle)
+
+    def DeployProcess(
+        self, request: pb.DeployProcessRequest, context: grpc.ServicerContext
+    ) -> pb.DeployProcessResponse:
+        def handle() -> pb.DeployProcessResponse:
+            with self.runtime.lock:
+                deployment = self.runtime.deploy([(p.name, p.definition) for p in request.processes])
+            return pb.DeployProcessResponse(
+                key=deployment.key,
+                processes=[
+                    pb.ProcessMetadata(
+                        bpmnProcessId=d.bpmn_process_id,
+                        version=d.version,
+                        processDefinitionKey=d.key,
+                        resourceName=d.resource_name,
+                        tenantId=d.tenant_id,
+                    )
+                    for d in deployment.processes
+                ],
+            )
+
+        return self._call("DeployProcess", request, context, handle)
+
+    def DeleteResource(
+        self, request: pb.DeleteResourceRequest, context: grpc.ServicerContext
+    ) -> pb.DeleteResourceResponse:
+        def handle() -> pb.DeleteResourceResponse:
+            with self.runtime.lock:
+                self.runtime.delete_resource(request.resourceKey)
+            return pb.DeleteResourceResponse()
+
+        return self._call("DeleteResource", request, context, handle)
+
+    # -- process instances ---------------------------------------------------------------------------
+
+    def _create(
+        self,
+        request: pb.CreateProcessInstanceRequest,
+        on_created: Callable[[ElementInstance], None] | None = None,
+    ) -> ElementInstance:
+        variables = parse_variables(request.variables)
+        definition = self.runtime.find_definition(
+            key=request.processDefinitionKey,
+            process_id=request.bpmnProcessId,
+            version=request.version,
+            tenant_id=request.tenantId,
+        )
+        return self.runtime.create_instance(
+            definition, variables, start_at=[s.elementId for s in request.startInstructions], on_created=on_created
+        )
+
+    def CreateProcessInstance(
+        self, request: pb.CreateProcessInstanceRequest, context: grpc.ServicerContext
+    ) -> pb.CreateProcessInstanceResponse:
+        def handle() -> pb.CreateProcessInstanceResponse:
+            with self.runtime.lock:
+                root = self._create(request)
+            return _created(root)
+
+        return self._call("CreateProcessInstance", request, context, handle)
+
+    def CreateProcessInstanceWithResult(
+        self, request: pb.CreateProcessInstanceWithResultRequest, context: grpc.ServicerContext
+    ) -> pb.CreateProcessInstanceWithResultResponse:
+        def handle() -> pb.CreateProcessInstanceWithResultResponse:
+            done = threading.Event()
+            outcome: list[dict[str, Any] | None] = []
+
+            def finished(root: ElementInstance | None) -> None:
+                outcome.append(dict(root.variables) if root is not None else None)
+                done.set()
+
+            def register(root: ElementInstance) -> None:
+                # Before the instance runs, so one that ends at once is still seen.
+                self.runtime.result_waiters.setdefault(root.key, []).append(finished)
+
+            with self.runtime.lock:
+                root = self._create(request.request, on_created=register)
+            timeout_ms = request.requestTimeout or DEFAULT_REQUEST_TIMEOUT_MS
+            deadline = time.monotonic() + timeout_ms / 1000
+            while not done.wait(min(_WAKE_SECONDS, max(deadline - time.monotonic(), 0))):
+                if time.monotonic() >= deadline or not context.is_active():
+                    with self.runtime.lock:
+                        waiters = self.runtime.result_waiters.get(root.key, [])
+                        if finished in waiters:
+                            waiters.remove(finished)
+                    context.abort(
+                        grpc.StatusCode.DEADLINE_EXCEEDED,
+                        f"Time out between gateway and broker: Request timed out after PT{timeout_ms / 1000:g}S",
+                    )
+            variables = outcome[0]
+            if variables is None:
+                context.abort(
+                    grpc.StatusCode.ABORTED,
+                    f"Expected to receive the result of process instance '{root.key}', but it was terminated",
+                )
+            fetch = list(request.fetchVariables)
+            if fetch:
+                variables = {k: v for k, v in variables.items() if k in fetch}
+            created = _created(root)
+            return pb.CreateProcessInstanceWithResultResponse(
+                processDefinitionKey=created.processDefinitionKey,
+                bpmnProcessId=created.bpmnProcessId,
+                version=created.version,
+                processInstanceKey=created.processInstanceKey,
+                variables=json.dumps(variables),
+                tenantId=created.tenantId,
+            )
+
+        return self._call("CreateProcessInstanceWithResult", request, context, handle)
+
+    def CancelProcessInstance(
+        self, request: pb.CancelProcessInstanceRequest, context: grpc.ServicerContext
+    ) -> pb.CancelProcessInstanceResponse:
+        def handle() -> pb.CancelProcessInstanceResponse:
+            with self.runtime.lock:
+                self.runtime.cancel_instance(request.processInstanceKey)
+            return pb.CancelProcessInstanceResponse()
+
+        return self._call("CancelProcessInstance", request, context, handle)
+
+    def SetVariables(self, request: pb.SetVariablesRequest, context: grpc.ServicerContext) -> pb.SetVariablesResponse:
+        def handle() -> pb.SetVariablesResponse:
+            variables = parse_variables(request.variables)
+            with self.runtime.lock:
+                key = self.runtime.set_variables(request.elementInstanceKey, variables, local=request.local)
+            return pb.SetVariablesResponse(key=key)
+
+        return self._call("SetVariables", request, context, handle)
+
+    def ModifyProcessInstance(
+        self, request: pb.ModifyProcessInstanceRequest, context: grpc.ServicerContext
+    ) -> pb.ModifyProcessInstanceResponse:
+        def handle() -> pb.ModifyProcessInstanceResponse:
+            activate = [
+                ActivateInstruction(
+                    element_id=a.elementId,
+                    ancestor_key=a.ancestorElementInstanceKey,
+                    variables=[(v.scopeId, parse_variables(v.variables)) for v in a.variableInstructions],
+                )
+                for a in request.activateInstructions
+            ]
+            with self.runtime.lock:
+                self.runtime.modify_instance(
+                    request.processInstanceKey,
+                    activate=activate,
+                    terminate=[t.elementInstanceKey for t in request.terminateInstructions],
+                )
+            return pb.ModifyProcessInstanceResponse()
+
+        return self._call("ModifyProcessInstance", request, context, handle)
+
+    def MigrateProcessInstance(
+        self, request: pb.MigrateProcessInstanceRequest, context: grpc.ServicerContext
+    ) -> pb.MigrateProcessInstanceResponse:
+        def handle() -> pb.MigrateProcessInstanceResponse:
+            plan = request.migrationPlan
+            with self.runtime.lock:
+                self.runtime.migrate_instance(
+                    request.processInstanceKey,
+                    target_key=plan.targetProcessDefinitionKey,
+                    mappings=[(m.sourceElementId, m.targetElementId) for m in plan.mappingInstructions],
+                )
+            return pb.MigrateProcessInstanceResponse()
+
+        return self._call("MigrateProcessInstance", request, context, handle)
+
+    def ResolveIncident(
+        self, request: pb.ResolveIncidentRequest, context: grpc.ServicerContext
+    ) -> pb.ResolveIncidentResponse:
+        def handle() -> pb.ResolveIncidentResponse:
+            with self.runtime.lock:
+                self.runtime.resolve_incident(request.incidentKey)
+            return pb.ResolveIncidentResponse()
+
+        return self._call("ResolveIncident", request, context, handle)
+
+    # -- jobs ----------------------------------------------------------------------------------------
+
+    def ActivateJobs(
+        self, request: pb.ActivateJobsRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.ActivateJobsResponse]:
+        def handle() -> list[Activated]:
+            runtime = self.runtime
+            timeout = request.requestTimeout
+            wait_ms = DEFAULT_REQUEST_TIMEOUT_MS if timeout == 0 else max(timeout, 0)
+            deadline = time.monotonic() + wait_ms / 1000
+            with runtime.lock:
+                condition = runtime.condition_for(request.type)
+                while True:
+                    activated = runtime.activate_jobs(
+                        request.type,
+                        worker=request.worker,
+                        timeout=request.timeout,
+                        max_jobs=request.maxJobsToActivate,
+                        fetch=list(request.fetchVariable),
+                        tenant_ids=list(request.tenantIds),
+                    )
+                    left = deadline - time.monotonic()
+                    if activated or left <= 0 or not context.is_active():
+                        runtime.commit()
+                        return activated
+                    condition.wait(min(left, _WAKE_SECONDS))
+
+        activated = self._call("ActivateJobs", request, context, handle)
+        if activated:
+            yield pb.ActivateJobsResponse(jobs=[_job(job, variables) for job, variables in activated])
+
+    def StreamActivatedJobs(
+        self, request: pb.StreamActivatedJobsRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.ActivatedJob]:
+        if not request.type.strip() or not request.worker.strip() or request.timeout < 1:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Expected a non-empty type and worker and a timeout >= 1")
+        stream = JobStream(
+            job_type=request.type,
+            worker=request.worker,
+            timeout=request.timeout,
+            fetch=tuple(request.fetchVariable),
+            tenant_ids=frozenset(request.tenantIds),
+        )
+        self._call("StreamActivatedJobs", request, context, lambda: None)
+        runtime = self.runtime
+        condition = runtime.condition_for(request.type)
+        context.add_callback(lambda: self._wake(condition))
+        with runtime.lock:
+            runtime.open_stream(stream)
+        try:
+            while True:
+                with runtime.lock:
+                    stream.ready = True
+                    while not stream.pending and context.is_active():
+                        condition.wait(_WAKE_SECONDS)
+                    if not context.is_active():
+                        return
+                    job, variables = stream.pending.popleft()
+                    stream.ready = False
+                    runtime.commit()
+                yield _job(job, variables)
+        finally:
+            with runtime.lock:
+                runtime.close_stream(stream)
+
+    def _wake(self, condition: threading.Condition) -> None:
+        with condition:
+            condition.notify_all()
+
+    def CompleteJob(self, request: pb.CompleteJobRequest, context: grpc.ServicerContext) -> pb.CompleteJobResponse:
+        def handle() -> pb.CompleteJobResponse:
+            variables = parse_variables(request.variables)
+            with self.runtime.lock:
+                self.runtime.complete_job(request.jobKey, variables)
+                self.runtime.commit()
+            return pb.CompleteJobResponse()
+
+        return self._call("CompleteJob", request, context, handle)
+
+    def FailJob(self, request: pb.FailJobRequest, context: grpc.ServicerContext) -> pb.FailJobResponse:
+        def handle() -> pb.FailJobResponse:
+            variables = parse_variables(request.variables)
+            with self.runtime.lock:
+                self.runtime.fail_job(
+                    request.jobKey,
+                    retries=request.retries,
+                    error_message=request.errorMessage,
+                    backoff=request.retryBackOff,
+                    variables=variables,
+                )
+                self.runtime.commit()
+            return pb.FailJobResponse()
+
+        return self._call("FailJob", request, context, handle)
+
+    def ThrowError(self, request: pb.ThrowErrorRequest, context: grpc.ServicerContext) -> pb.ThrowErrorResponse:
+        def handle() -> pb.ThrowErrorResponse:
+            variables = parse_variables(request.variables)
+            with self.runtime.lock:
+                self.runtime.throw_job_error(
+                    request.jobKey, code=request.errorCode, message=request.errorMessage, variables=variables
+                )
+                self.runtime.commit()
+            return pb.ThrowErrorResponse()
+
+        return self._call("ThrowError", request, context, handle)
+
+    def UpdateJobRetries(
+        self, request: pb.UpdateJobRetriesRequest, context: grpc.ServicerContext
+    ) -> pb.UpdateJobRetriesResponse:
+        def handle() -> pb.UpdateJobRetriesResponse:
+            with self.runtime.lock:
+                self.runtime.update_job_retries(request.jobKey, request.retries)
+                self.runtime.commit()
+            return pb.UpdateJobRetriesResponse()
+
+        return self._call("UpdateJobRetries", request, context, handle)
+
+    def UpdateJobTimeout(
+        self, request: pb.UpdateJobTimeoutRequest, context: grpc.ServicerContext
+    ) -> pb.UpdateJobTimeoutResponse:
+        def handle() -> pb.UpdateJobTimeoutResponse:
+            with self.runtime.lock:
+                self.runtime.update_job_timeout(request.jobKey, request.timeout)
+                self.runtime.commit()
+            return pb.UpdateJobTimeoutResponse()
+
+        return self._call("UpdateJobTimeout", request, context, handle)
+
+    # -- messages, signals and decisions -------------------------------------------------------------
+
+    def PublishMessage(
+        self, request: pb.PublishMessageRequest, context: grpc.ServicerContext
+    ) -> pb.PublishMessageResponse:
+        def handle() -> pb.PublishMessageResponse:
+            if not request.name:
+                raise InvalidArgument("Expected to publish a message with a non-empty name")
+            variables = parse_variables(request.variables)
+            with self.runtime.lock:
+                message = self.runtime.publish_message(
+                    request.name,
+                    correlation_key=request.correlationKey,
+                    ttl=request.timeToLive,
+                    message_id=request.messageId,
+                    variables=variables,
+                    tenant_id=request.tenantId or "<default>",
+                )
+                self.runtime.run_agenda()
+                self.runtime.commit()
+            return pb.PublishMessageResponse(key=message.key, tenantId=message.tenant_id)
+
+        return self._call("PublishMessage", request, context, handle)
+
+    def BroadcastSignal(
+        self, request: pb.BroadcastSignalRequest, context: grpc.ServicerContext
+    ) -> pb.BroadcastSignalResponse:
+        def handle() -> pb.BroadcastSignalResponse:
+            variables = parse_variables(request.variables)
+            tenant = request.tenantId or "<default>"
+            with self.runtime.lock:
+                key = self.runtime.broadcast_signal(request.signalName, variables=variables, tenant_id=tenant)
+                self.runtime.commit()
+            return pb.BroadcastSignalResponse(key=key, tenantId=tenant)
+
+        return self._call("BroadcastSignal", request, context, handle)
+
+    def EvaluateDecision(
+        self, request: pb.EvaluateDecisionRequest, context: grpc.ServicerContext
+    ) -> pb.EvaluateDecisionResponse:
+        def handle() -> pb.EvaluateDecisionResponse:
+            variables = parse_variables(request.variables)
+            with self.runtime.lock:
+                entry = self.runtime.find_decision(
+                    key=request.decisionKey, decision_id=request.decisionId, tenant_id=request.tenantId
+                )
+                instance_key = self.runtime.keys.next()
+                versions = {d.decision_id: d for d in self.runtime.decisions.values() if d.drg is entry.drg}
+            return _evaluated(entry, variables, instance_key, versions)
+
+        return self._call("EvaluateDecision", request, context, handle)
+
+
+def _created(root: ElementInstance) -> pb.CreateProcessInstanceResponse:
+    definition = root.definition
+    return pb.CreateProcessInstanceResponse(
+        processDefinitionKey=definition.key,
+        bpmnProcessId=definition.bpmn_process_id,
+        version=definition.version,
+        processInstanceKey=root.key,
+        tenantId=definition.tenant_id,
+    )
+
+
+def _job(job: Any, variables: str) -> pb.ActivatedJob:
+    instance = job.instance
+    definition = instance.definition
+    return pb.ActivatedJob(
+        key=job.key,
+        type=job.type,
+        processInstanceKey=instance.process_instance_key,
+        bpmnProcessId=definition.bpmn_process_id,
+        processDefinitionVersion=definition.version,
+        processDefinitionKey=definition.key,
+        elementId=instance.element.id,
+        elementInstanceKey=instance.key,
+        customHeaders=job.custom_headers,
+        worker=job.worker,
+        retries=job.retries,
+        deadline=job.deadline,
+        variables=variables,
+        tenantId=definition.tenant_id,
+    )
+
+
+def _evaluated(
+    entry: DeployedDecision, variables: dict[str, Any], instance_key: int, versions: dict[str, DeployedDecision]
+) -> pb.EvaluateDecisionResponse:
+    def dump(value: Any) -> str:
+        return json.dumps(feel.to_json(value))
+
+    response = pb.EvaluateDecisionResponse(
+        decisionKey=entry.key,
+        decisionId=entry.decision_id,
+        decisionName=entry.name,
+        decisionVersion=entry.version,
+        decisionRequirementsId=entry.drg.drg.id,
+        decisionRequirementsKey=entry.drg_key,
+        tenantId=entry.tenant_id,
+        decisionInstanceKey=instance_key,
+    )
+    try:
+        result = dmn.evaluate_decision(entry.drg.drg, entry.decision_id, variables)
+    except dmn.DmnEvaluationError as exc:
+        response.failedDecisionId = exc.decision_id
+        response.failureMessage = str(exc)
+        return response
+    response.decisionOutput = dump(result.output)
+    for evaluated in result.evaluated:
+        known = versions.get(evaluated.decision_id, entry)
+        response.evaluatedDecisions.append(
+            pb.EvaluatedDecision(
+                decisionKey=known.key,
+                decisionId=evaluated.decision_id,
+                decisionName=evaluated.decision_name,
+                decisionVersion=known.version,
+                decisionType=evaluated.decision_type,
+                decisionOutput=dump(evaluated.output),
+                tenantId=entry.tenant_id,
+                evaluatedInputs=[
+                    pb.EvaluatedDecisionInput(inputId=i.input_id, inputName=i.input_name, inputValue=dump(i.value))
+                    for i in evaluated.inputs
+                ],
+                matchedRules=[
+                    pb.MatchedDecisionRule(
+                        ruleId=r.rule_id,
+                        ruleIndex=r.rule_index,
+                        evaluatedOutputs=[
+                            pb.EvaluatedDecisionOutput(
+                                outputId=o.output_id, outputName=o.output_name, outputValue=dump(o.value)
+                            )
+                            for o in r.outputs
+                        ],
+                    )
+                    for r in evaluated.matched_rules
+                ],
+            )
+        )
+    return response

@@ -1,0 +1,168 @@
+"""The engine's state: deployed definitions, element instances, jobs, messages, subscriptions, timers and
+incidents. Plain objects with no behaviour beyond their own invariants; the runtime changes them."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from zeebe_celery.engine.model import Element, Process
+
+DEFAULT_TENANT = "<default>"
+
+
+class KeyGenerator:
+    """Keys as Zeebe encodes them: the partition id in the top bits, then a counter (partition 1 only)."""
+
+    PARTITION_BITS = 51
+
+    def __init__(self, partition: int = 1, start: int = 0) -> None:
+        self.base = partition << self.PARTITION_BITS
+        self.last = max(start, self.base)
+
+    def next(self) -> int:
+        self.last += 1
+        return self.last
+
+
+@dataclass(slots=True, eq=False)
+class Definition:
+    """A deployed version of a process."""
+
+    key: int
+    bpmn_process_id: str
+    version: int
+    resource_name: str
+    checksum: str
+    tenant_id: str
+    process: Process
+    resource: bytes
+    deployment_key: int
+    running: int = 0
+
+
+class ElementState(enum.StrEnum):
+    ACTIVATING = "ACTIVATING"
+    ACTIVATED = "ACTIVATED"
+    COMPLETING = "COMPLETING"
+    TERMINATING = "TERMINATING"
+
+
+@dataclass(slots=True, eq=False)
+class ElementInstance:
+    """One activation of an element; the process instance is the root one. Each is a variable scope."""
+
+    key: int
+    element: Element
+    parent: ElementInstance | None
+    definition: Definition
+    state: ElementState = ElementState.ACTIVATING
+    variables: dict[str, Any] = field(default_factory=dict)
+    children: dict[int, ElementInstance] = field(default_factory=dict)
+    job: Job | None = None
+    # Open waits of this instance: message subscriptions, timers, signal subscriptions (by key).
+    waits: list[int] = field(default_factory=list)
+    # Sequence flows taken into each joining parallel gateway of this scope, not yet consumed.
+    joins: dict[str, Counter[str]] = field(default_factory=dict)
+    incident: Incident | None = None
+    # For the root: the process instance key; for the rest, the root's.
+    process_instance_key: int = 0
+
+    @property
+    def tenant_id(self) -> str:
+        return self.definition.tenant_id
+
+    def scopes(self) -> Iterator[ElementInstance]:
+        """This instance and its ancestors, nearest first."""
+        scope: ElementInstance | None = self
+        while scope is not None:
+            yield scope
+            scope = scope.parent
+
+    def root(self) -> ElementInstance:
+        scope = self
+        while scope.parent is not None:
+            scope = scope.parent
+        return scope
+
+    def pending_joins(self) -> int:
+        return sum(sum(c.values()) for c in self.joins.values())
+
+
+class JobState(enum.StrEnum):
+    ACTIVATABLE = "ACTIVATABLE"
+    ACTIVATED = "ACTIVATED"
+    BACKOFF = "BACKOFF"
+    FAILED = "FAILED"
+    ERROR_THROWN = "ERROR_THROWN"
+
+
+@dataclass(slots=True, eq=False)
+class Job:
+    key: int
+    type: str
+    instance: ElementInstance
+    retries: int
+    custom_headers: str
+    state: JobState = JobState.ACTIVATABLE
+    deadline: int = -1
+    worker: str = ""
+    backoff_until: int = 0
+    error_message: str = ""
+    error_code: str = ""
+
+    @property
+    def tenant_id(self) -> str:
+        return self.instance.tenant_id
+
+
+@dataclass(slots=True, eq=False)
+class Message:
+    key: int
+    name: str
+    correlation_key: str
+    expires: int
+    message_id: str
+    variables: dict[str, Any]
+    tenant_id: str
+    # Process instances (and, for start events, process ids) it correlated to: at most once each.
+    correlated: set[int | str] = field(default_factory=set)
+
+
+class WaitKind(enum.StrEnum):
+    MESSAGE = "MESSAGE"
+    TIMER = "TIMER"
+    SIGNAL = "SIGNAL"
+
+
+@dataclass(slots=True, eq=False)
+class Wait:
+    """An open message subscription, timer or signal subscription of an element instance.
+
+    ``element`` is the catch event (or receive task) itself, or a boundary event of ``instance``.
+    """
+
+    key: int
+    kind: WaitKind
+    instance: ElementInstance
+    element: Element
+    name: str = ""
+    correlation_key: str = ""
+    due: int = 0
+    repetitions: int = 0  # timer cycles left; -1 for unbounded
+    interval_ms: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class Incident:
+    key: int
+    error_type: str
+    error_message: str
+    instance: ElementInstance
+    job: Job | None = None
+    # What resolving retries: the element's activation, its completion, or nothing (a job incident).
+    retry: str = "job"
+    retry_variables: dict[str, Any] | None = None

@@ -1,0 +1,290 @@
+"""What element instances wait for: messages (with the buffer of published ones), timers and signals.
+
+A message correlates to at most one subscription of each process instance, and one that lives (TTL > 0)
+stays buffered, so a subscription opened later still gets it. A message id is unique while its message
+lives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zeebe_celery.engine import timers
+from zeebe_celery.engine.errors import AlreadyExists
+from zeebe_celery.engine.interpreter import Interpreter, StepFailed
+from zeebe_celery.engine.model import Element, EventType, Expr, Kind
+from zeebe_celery.engine.state import ElementInstance, Message, Wait, WaitKind
+
+
+class Waits(Interpreter):
+    # -- opening and closing -------------------------------------------------------------------------
+
+    def open_wait(self, instance: ElementInstance, element: Element) -> None:
+        kind = EventType.MESSAGE if element.kind is Kind.RECEIVE_TASK else element.event_type
+        if kind is EventType.MESSAGE:
+            self._open_message(instance, element)
+        elif kind is EventType.TIMER:
+            self._open_timer(instance, element)
+        elif kind is EventType.SIGNAL:
+            assert element.signal is not None
+            name = str(self._expression(instance, element.signal))
+            wait = self._register(instance, element, WaitKind.SIGNAL, name=name)
+            self.signal_waits.setdefault((instance.tenant_id, name), {})[wait.key] = wait
+            self._wait_record("SIGNAL_SUBSCRIPTION", "CREATED", wait)
+
+    def _expression(self, instance: ElementInstance, expr: Expr) -> Any:
+        return self._evaluate(instance, expr.evaluate, "EXTRACT_VALUE_ERROR")
+
+    def _register(self, instance: ElementInstance, element: Element, kind: WaitKind, **fields: Any) -> Wait:
+        wait = Wait(key=self.keys.next(), kind=kind, instance=instance, element=element, **fields)
+        self.waits[wait.key] = wait
+        instance.waits.append(wait.key)
+        self.touch(instance)
+        return wait
+
+    def _open_message(self, instance: ElementInstance, element: Element) -> None:
+        assert element.message is not None and element.message.correlation_key is not None
+        name = str(self._expression(instance, element.message.name))
+        key_expr = element.message.correlation_key
+        key = self._expression(instance, key_expr)
+        if isinstance(key, bool) or not isinstance(key, str | int | float):
+            raise StepFailed(
+                "EXTRACT_VALUE_ERROR",
+                f"Failed to extract the correlation key for '{key_expr.source.lstrip('=').strip()}': The value must "
+                f"be either a string or a number, but was '{_type_name(key)}'.",
+            )
+        correlation_key = str(int(key)) if isinstance(key, float) and key.is_integer() else str(key)
+        wait = self._register(instance, element, WaitKind.MESSAGE, name=name, correlation_key=correlation_key)
+        self.subscriptions.setdefault((instance.tenant_id, name, correlation_key), {})[wait.key] = wait
+        self._wait_record("PROCESS_MESSAGE_SUBSCRIPTION", "CREATED", wait)
+        self.agenda.append(lambda: self._correlate_buffered(wait))
+
+    def _open_timer(self, instance: ElementInstance, element: Element) -> None:
+        timer = element.timer
+        assert timer is not None
+        now = self.now()
+        repetitions = interval = 0
+        try:
+            if timer.duration is not None:
+                due = now + timers.duration_ms(self._expression(instance, timer.duration))
+            elif timer.date is not None:
+                due = timers.due_at(self._expression(instance, timer.date))
+            else:
+                assert timer.cycle is not None
+                repetitions, interval = timers.cycle(self._expression(instance, timer.cycle))
+                due = now + interval
+        except timers.TimerSyntaxError as exc:
+            raise StepFailed("EXTRACT_VALUE_ERROR", str(exc)) from exc
+        wait = self._register(instance, element, WaitKind.TIMER, due=due, repetitions=repetitions, interval_ms=interval)
+        self.schedule(due, "timer", wait.key)
+        self._wait_record("TIMER", "CREATED", wait)
+
+    def close_waits(self, instance: ElementInstance) -> None:
+        for key in instance.waits:
+            wait = self.waits.pop(key, None)
+            if wait is not None:
+                self._unindex(wait)
+        instance.waits.clear()
+
+    def close_wait(self, wait: Wait) -> None:
+        self.waits.pop(wait.key, None)
+        if wait.key in wait.instance.waits:
+            wait.instance.waits.remove(wait.key)
+        self._unindex(wait)
+
+    def _unindex(self, wait: Wait) -> None:
+        tenant = wait.instance.tenant_id
+        if wait.kind is WaitKind.MESSAGE:
+            subs = self.subscriptions.get((tenant, wait.name, wait.correlation_key))
+            if subs is not None:
+                subs.pop(wait.key, None)
+                if not subs:
+                    del self.subscriptions[(tenant, wait.name, wait.correlation_key)]
+            self._wait_record("PROCESS_MESSAGE_SUBSCRIPTION", "DELETED", wait)
+        elif wait.kind is WaitKind.SIGNAL:
+            subs = self.signal_waits.get((tenant, wait.name))
+            if subs is not None:
+                subs.pop(wait.key, None)
+                if not subs:
+                    del self.signal_waits[(tenant, wait.name)]
+            self._wait_record("SIGNAL_SUBSCRIPTION", "DELETED", wait)
+        else:
+            self._wait_record("TIMER", "CANCELED", wait)
+
+    # -- messages ------------------------------------------------------------------------------------
+
+    def publish_message(
+        self,
+        name: str,
+        *,
+        correlation_key: str,
+        ttl: int,
+        message_id: str,
+        variables: dict[str, Any],
+        tenant_id: str,
+    ) -> Message:
+        if message_id and (tenant_id, name, message_id) in self.message_ids:
+            raise AlreadyExists(
+                f"Expected to publish a new message with id '{message_id}', but a message with that id was "
+                "already published"
+            )
+        message = Message(
+            key=self.keys.next(),
+            name=name,
+            correlation_key=correlation_key,
+            expires=self.now() + max(ttl, 0),
+            message_id=message_id,
+            variables=variables,
+            tenant_id=tenant_id,
+        )
+        if self.records.enabled:
+            self.records.append(
+                "MESSAGE",
+                "PUBLISHED",
+                message.key,
+                {
+                    "name": name,
+                    "correlationKey": correlation_key,
+                    "messageId": message_id,
+                    "timeToLive": ttl,
+                    "tenantId": tenant_id,
+                },
+            )
+        subs = self.subscriptions.get((tenant_id, name, correlation_key))
+        for wait in list(subs.values()) if subs else ():
+            if wait.key in self.waits and wait.instance.process_instance_key not in message.correlated:
+                self._correlate(message, wait)
+        self._start_by_message(message)
+        if ttl > 0:
+            self.messages[message.key] = message
+            self.buffered.setdefault((tenant_id, name, correlation_key), {})[message.key] = message
+            if message_id:
+                self.message_ids[(tenant_id, name, message_id)] = message.key
+            self.schedule(message.expires, "message_ttl", message.key)
+            self.dirty_messages.add(message.key)
+        return message
+
+    def _correlate(self, message: Message, wait: Wait) -> None:
+        message.correlated.add(wait.instance.process_instance_key)
+        self.dirty_messages.add(message.key)
+        if self.records.enabled:
+            self.records.append(
+                "PROCESS_MESSAGE_SUBSCRIPTION",
+                "CORRELATED",
+                wait.key,
+                {
+                    "messageName": message.name,
+                    "correlationKey": message.correlation_key,
+                    "messageKey": message.key,
+                    "elementId": wait.element.id,
+                    "processInstanceKey": wait.instance.process_instance_key,
+                    "bpmnProcessId": wait.instance.definition.bpmn_process_id,
+                    "tenantId": message.tenant_id,
+                },
+            )
+        if wait.element is not wait.instance.element and not wait.element.interrupting:
+            pass  # a non-interrupting boundary keeps its subscription for the next message
+        else:
+            self.close_wait(wait)
+        self.trigger(wait, dict(message.variables))
+
+    def _correlate_buffered(self, wait: Wait) -> None:
+        if wait.key not in self.waits:
+            return
+        tenant = wait.instance.tenant_id
+        buffered = self.buffered.get((tenant, wait.name, wait.correlation_key))
+        now = self.now()
+        for message in list(buffered.values()) if buffered else ():
+            if message.expires > now and wait.instance.process_instance_key not in message.correlated:
+                self._correlate(message, wait)
+                return
+
+    def _start_by_message(self, message: Message) -> None:
+        for start in list(self.message_starts.get((message.tenant_id, message.name), ())):
+            latest = self.latest_definition(message.tenant_id, start)
+            if latest is None or latest.bpmn_process_id in message.correlated:
+                continue
+            message.correlated.add(latest.bpmn_process_id)
+            self.start_at_event(latest, start, dict(message.variables))
+
+    def message_expired(self, key: int, due: int) -> None:
+        message = self.messages.get(key)
+        if message is None or message.expires != due:
+            return
+        del self.messages[key]
+        self.dirty_messages.add(key)
+        group = (message.tenant_id, message.name, message.correlation_key)
+        self.buffered.get(group, {}).pop(key, None)
+        if not self.buffered.get(group, True):
+            del self.buffered[group]
+        if message.message_id:
+            self.message_ids.pop((message.tenant_id, message.name, message.message_id), None)
+        if self.records.enabled:
+            self.records.append("MESSAGE", "EXPIRED", key, {"name": message.name, "tenantId": message.tenant_id})
+
+    # -- signals and timers --------------------------------------------------------------------------
+
+    def broadcast_signal(self, name: str, *, variables: dict[str, Any], tenant_id: str) -> int:
+        key = self.keys.next()
+        if self.records.enabled:
+            self.records.append("SIGNAL", "BROADCASTED", key, {"signalName": name, "tenantId": tenant_id})
+        for wait in list(self.signal_waits.get((tenant_id, name), {}).values()):
+            if wait.key in self.waits:
+                if wait.element is wait.instance.element or wait.element.interrupting:
+                    self.close_wait(wait)
+                self.trigger(wait, dict(variables))
+        return key
+
+    def timer_due(self, key: int, due: int) -> None:
+        wait = self.waits.get(key)
+        if wait is None or wait.due != due:
+            return
+        self._wait_record("TIMER", "TRIGGERED", wait)
+        if wait.repetitions != 0 and wait.interval_ms > 0 and wait.repetitions != 1:
+            if wait.repetitions > 0:
+                wait.repetitions -= 1
+            wait.due = due + wait.interval_ms
+            self.schedule(wait.due, "timer", wait.key)
+        else:
+            self.close_wait(wait)
+        self.trigger(wait, {})
+
+    def _wait_record(self, value_type: str, intent: str, wait: Wait) -> None:
+        if self.records.enabled:
+            instance = wait.instance
+            self.records.append(
+                value_type,
+                intent,
+                wait.key,
+                {
+                    "elementId": wait.element.id,
+                    "elementInstanceKey": instance.key,
+                    "name": wait.name,
+                    "messageName": wait.name,
+                    "correlationKey": wait.correlation_key,
+                    "dueDate": wait.due,
+                    "processInstanceKey": instance.process_instance_key,
+                    "bpmnProcessId": instance.definition.bpmn_process_id,
+                    "tenantId": instance.tenant_id,
+                },
+            )
+
+    # -- hooks -----------------------------------------------------------------------------------------
+
+    def latest_definition(self, tenant_id: str, start: Element) -> Any:
+        raise NotImplementedError
+
+    def start_at_event(self, definition: Any, start: Element, variables: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, list):
+        return "ARRAY"
+    if isinstance(value, dict):
+        return "OBJECT"
+    return type(value).__name__.upper()
