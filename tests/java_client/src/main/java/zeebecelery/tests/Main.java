@@ -19,6 +19,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Drives a Zeebe gateway with the official Java client, over gRPC only, and prints what it saw as JSON lines.
@@ -34,6 +36,9 @@ import java.util.Map;
 public final class Main {
 
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+
+  /** A permit for each completion the engine accepted: the instance's result can arrive before it does. */
+  private static final Semaphore COMPLETED = new Semaphore(0);
 
   private Main() {}
 
@@ -136,6 +141,9 @@ public final class Main {
                   "processDefinitionKey", result.getProcessDefinitionKey(),
                   "variables", result.getVariablesAsMap()));
         }
+        if (!COMPLETED.tryAcquire(instances, REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+          throw new IllegalStateException("the worker's completions were not all answered");
+        }
       }
     }
   }
@@ -156,6 +164,7 @@ public final class Main {
             "elementId", job.getElementId(),
             "customHeaders", job.getCustomHeaders(),
             "variables", job.getVariablesAsMap()));
+    COMPLETED.release();
   }
 
   /** An insertion-ordered map from alternating keys and values. */
