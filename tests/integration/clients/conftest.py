@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 
+from tests.integration.conftest import UniqueNames
+from zeebe_celery.gateway.client import ZeebeClient
+
 ROOT = Path(__file__).resolve().parents[3]
 BOOTSTRAP = "scripts/bootstrap.sh"
 ZBCTL_BIN = ROOT / ".cache" / "zbctl" / "node_modules" / "zbctl" / "bin"
@@ -30,6 +33,12 @@ MAVEN_BUILD_TIMEOUT = 600.0
 def json_lines(text: str) -> list[dict[str, Any]]:
     """The JSON object on each non-blank line of ``text``."""
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def deploy_one_task(client: ZeebeClient, unique: UniqueNames) -> tuple[str, str]:
+    """Deploy this test's copy of one_task.bpmn with the project's client; return its process id and job type."""
+    client.deploy_resource(unique.resource("one_task.bpmn", "one-task", "test-work"))
+    return unique("one-task"), unique("test-work")
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.clients.conftest import Zbctl
+from tests.integration.clients.conftest import Zbctl, deploy_one_task
 from tests.integration.conftest import Jobs, UniqueNames
 from zeebe_celery.gateway.client import ZeebeClient
 
 pytestmark = pytest.mark.integration
-
-
-def deploy_one_task(client: ZeebeClient, unique: UniqueNames) -> tuple[str, str]:
-    """Deploy this test's copy of one_task.bpmn; return its process id and job type."""
-    client.deploy_resource(unique.resource("one_task.bpmn", "one-task", "test-work"))
-    return unique("one-task"), unique("test-work")
 
 
 def test_zbctl_status_reads_one_broker_that_leads_partition_1_healthy(zbctl: Zbctl) -> None:
