@@ -1,5 +1,9 @@
 """A pyzeebe worker for tests/integration/clients/test_pyzeebe.py: it completes each job with ``doubled = 2 * x``.
 
+Unless the job's variable ``mode`` says otherwise: ``"fail-once"`` raises on the job's first attempt (while it
+has 3 retries), which pyzeebe reports with FailJob and one retry fewer; ``"no-stock"`` raises pyzeebe's
+BusinessError with code ``NO_STOCK``, which pyzeebe reports with ThrowError.
+
 It runs in benchmarks/.venv-pyzeebe (pyzeebe pins protobuf below 7, the project needs 7.35 or newer), so it
 imports nothing from zeebe-celery. It prints ``{"event": "ready"}`` once its task is registered, then one
 JSON line per job it handles, and stops gracefully on SIGTERM with exit code 0.
@@ -16,6 +20,7 @@ import signal
 from typing import Any
 
 from pyzeebe import Job, ZeebeWorker, create_insecure_channel
+from pyzeebe.errors import BusinessError
 
 
 def say(**line: Any) -> None:
@@ -26,7 +31,7 @@ async def work(address: str, job_type: str, *, stream: bool) -> None:
     worker = ZeebeWorker(create_insecure_channel(grpc_address=address), name="pyzeebe-check", stream_enabled=stream)
 
     @worker.task(task_type=job_type, timeout_ms=30_000)
-    async def double(x: int, job: Job) -> dict[str, Any]:
+    async def double(x: int, job: Job, mode: str = "complete") -> dict[str, Any]:
         say(
             event="job",
             key=job.key,
@@ -38,6 +43,10 @@ async def work(address: str, job_type: str, *, stream: bool) -> None:
             customHeaders=dict(job.custom_headers),
             variables=dict(job.variables),
         )
+        if mode == "fail-once" and job.retries == 3:
+            raise RuntimeError("flaky on the first attempt")
+        if mode == "no-stock":
+            raise BusinessError("NO_STOCK")
         return {"doubled": 2 * x, "handledBy": "pyzeebe"}
 
     stopping: set[asyncio.Task[None]] = set()

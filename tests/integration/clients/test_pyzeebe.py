@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.clients.conftest import json_lines
-from tests.integration.conftest import UniqueNames
+from tests.integration.conftest import Jobs, UniqueNames
 from zeebe_celery.gateway.client import ZeebeClient
 
 pytestmark = pytest.mark.integration
@@ -97,5 +97,39 @@ def test_pyzeebe_worker_completes_the_jobs_and_the_instances_end_with_its_variab
         assert job["retries"] == 3
         assert job["elementId"] == "work"
         assert job["customHeaders"] == {"tier": "gold"}
-        # pyzeebe fetches only the variables its task function takes.
+        # pyzeebe fetches only the variables its task function takes (x, and mode, which these lack).
         assert set(job["variables"]) == {"x"}
+
+
+def test_pyzeebe_reports_a_raising_task_with_fail_job_and_completes_the_job_on_its_retry(
+    start_pyzeebe, zeebe_client: ZeebeClient, unique: UniqueNames
+) -> None:
+    zeebe_client.deploy_resource(unique.resource("one_task.bpmn", "one-task", "test-work"))
+    worker = start_pyzeebe(unique("test-work"), stream=False)
+
+    result = zeebe_client.create_process_instance_with_result(
+        unique("one-task"), variables={"x": 5, "mode": "fail-once"}, request_timeout=30
+    )
+    code, stdout, stderr = worker.stop()
+
+    assert result.variables == {"x": 5, "mode": "fail-once", "doubled": 10, "handledBy": "pyzeebe"}
+    assert code == 0, stderr
+    attempts = [line for line in json_lines(stdout) if line["event"] == "job"]
+    # The same job twice: FailJob left it 2 retries, and the engine offered it again at once (no back-off).
+    assert [(job["key"], job["retries"]) for job in attempts] == [(attempts[0]["key"], 3), (attempts[0]["key"], 2)]
+
+
+def test_pyzeebe_business_error_is_thrown_to_the_boundary_event_of_its_code(
+    start_pyzeebe, zeebe_client: ZeebeClient, unique: UniqueNames, jobs: Jobs
+) -> None:
+    zeebe_client.deploy_resource(
+        unique.resource("error_boundary.bpmn", "error-boundary", "reserve-work", "backorder-work")
+    )
+    worker = start_pyzeebe(unique("reserve-work"), stream=False)
+    instance = zeebe_client.create_process_instance(unique("error-boundary"), variables={"x": 1, "mode": "no-stock"})
+
+    backorder = jobs.activate_one(unique("backorder-work"))
+    code, _, stderr = worker.stop()
+
+    assert backorder.process_instance_key == instance.process_instance_key
+    assert code == 0, stderr
