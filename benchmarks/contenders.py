@@ -21,7 +21,7 @@ from benchmarks.procstats import Sampler, status_kib
 from benchmarks.records import JobTimes
 from benchmarks.stack import HERE, PYZEEBE_PYTHON, Stack, say
 from benchmarks.stats import percentile, rate_between, steady_window
-from zeebe_celery.testing.fleet import _Process
+from zeebe_celery.stack.fleet import _Process
 
 __all__ = ["ContenderPlan", "run_contender", "start_zeebe_celery"]
 

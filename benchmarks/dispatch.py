@@ -26,8 +26,8 @@ from benchmarks.procstats import Sampler, interpolate, status_kib
 from benchmarks.stack import say
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
+from zeebe_celery.stack.fleet import stack_env
 from zeebe_celery.testing.fake_gateway import FakeGateway, make_job
-from zeebe_celery.testing.fleet import stack_env
 
 __all__ = ["measure_ceiling", "measure_memory"]
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from zeebe_celery.testing.fleet import CeleryWorker, PollerProcess, _Process
+from zeebe_celery.stack.fleet import CeleryWorker, PollerProcess, _Process
 
 __all__ = ["APP", "REPO", "CeleryWorker", "Program", "poller_launcher", "poller_process"]
 

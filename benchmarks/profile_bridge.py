@@ -32,8 +32,8 @@ from benchmarks.procs import APP, REPO, Program, poller_process
 from benchmarks.procstats import cpu_seconds, descendants
 from benchmarks.stack import HERE, Stack, open_stack, say
 from benchmarks.stats import rate_between, steady_window
+from zeebe_celery.stack.fleet import CeleryWorker, _Process
 from zeebe_celery.testing import RedisServer
-from zeebe_celery.testing.fleet import CeleryWorker, _Process
 
 PY_SPY = HERE / ".venv-tools" / "bin" / "py-spy"
 OUT = HERE / "results" / "profiles"

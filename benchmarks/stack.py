@@ -12,8 +12,8 @@ from pathlib import Path
 
 from benchmarks.load import Load
 from benchmarks.records import EXPORTER_ENV, RecordLog
+from zeebe_celery.stack.fleet import stack_env
 from zeebe_celery.testing import RedisServer, ZeebeBroker
-from zeebe_celery.testing.fleet import stack_env
 
 __all__ = ["PYZEEBE_PYTHON", "Stack", "open_stack", "say"]
 

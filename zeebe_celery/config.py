@@ -12,7 +12,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from dotenv import dotenv_values
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, model_validator
@@ -20,10 +20,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from zeebe_celery.errors import ConfigurationError
 
+if TYPE_CHECKING:
+    from celery import Celery
+
 __all__ = [
     "BridgeSettings",
     "Duration",
     "ZeebeSettings",
+    "broker_redis_url",
+    "broker_url",
     "load_settings",
     "parse_duration",
 ]
@@ -230,6 +235,20 @@ class BridgeSettings(BaseSettings):
         if not self.queue_prefix.strip():
             raise ValueError("ZEEBE_CELERY_QUEUE_PREFIX must not be blank")
         return self
+
+
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def broker_url(bridge: BridgeSettings, app: Celery) -> str:
+    """The Celery broker jobs are published to: ZEEBE_CELERY_BROKER_URL, else the app's own broker_url."""
+    return bridge.broker_url or str(app.conf.broker_url or "")
+
+
+def broker_redis_url(bridge: BridgeSettings, app: Celery) -> str | None:
+    """The Celery broker's URL when that broker is Redis, else None."""
+    url = broker_url(bridge, app)
+    return url if url.startswith(_REDIS_SCHEMES) else None
 
 
 _S = TypeVar("_S", bound=BaseSettings)

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import TextIO
 
 from zeebe_celery.config import ZeebeSettings
+from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.errors import GatewayError
 from zeebe_celery.gateway.client import ZeebeClient
-from zeebe_celery.testing.fleet import CeleryWorker, PollerProcess, stack_env
-from zeebe_celery.testing.redis import RedisServer
-from zeebe_celery.testing.zeebe import ZeebeBroker
+from zeebe_celery.stack.fleet import CeleryWorker, PollerProcess, stack_env
+from zeebe_celery.stack.redis import RedisServer
 
 __all__ = ["DemoResult", "main", "run_orders"]
 
@@ -170,9 +170,9 @@ def _stack(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
     if args.address and args.redis_url:
         yield args.address, args.redis_url
         return
-    print("starting Zeebe 8.5 and Redis on 127.0.0.1 ...", file=sys.stderr)
-    with ZeebeBroker() as broker, RedisServer() as redis:
-        yield broker.address, redis.url
+    print("starting the engine and Redis on 127.0.0.1 ...", file=sys.stderr)
+    with ZeebeEngine() as engine, RedisServer() as redis:
+        yield engine.address, redis.url
 
 
 def main(argv: Sequence[str] | None = None) -> int:

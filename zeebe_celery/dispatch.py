@@ -11,19 +11,19 @@ import socket
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 from celery import Celery
 
 from zeebe_celery import tracing
-from zeebe_celery.config import BridgeSettings
+from zeebe_celery.config import BridgeSettings, broker_redis_url
 from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.job import Job
-from zeebe_celery.task import ZeebeTaskSpec
+from zeebe_celery.spec import JobTypeSpec, ZeebeTaskSpec
 
-__all__ = ["AnyJob", "CeleryDispatcher", "check_json_only", "queue_name", "task_id"]
+__all__ = ["AnyJob", "CeleryDispatcher", "Dispatcher", "check_json_only", "queue_name", "task_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def check_json_only(app: Celery) -> None:
 
 def queue_name(spec: ZeebeTaskSpec, bridge: BridgeSettings) -> str:
     """The queue a job type is routed to: the handler's ``queue=`` or the prefix plus the type."""
-    return spec.queue or f"{bridge.queue_prefix}{spec.job_type}"
+    return spec.resolve(bridge).queue
 
 
 AnyJob = Job | pb.ActivatedJob
@@ -51,6 +51,25 @@ AnyJob = Job | pb.ActivatedJob
 
 def _parsed(job: AnyJob) -> Job:
     return Job.from_activated(job) if isinstance(job, pb.ActivatedJob) else job
+
+
+class Dispatcher(Protocol):
+    """What the poller publishes through; :class:`CeleryDispatcher` is the real one."""
+
+    def queue(self, job_type: str) -> str:
+        """The queue the jobs of ``job_type`` go to."""
+
+    def publish(self, job_type: str, jobs: Sequence[AnyJob]) -> None:
+        """Send ``jobs`` as one batch; raise the broker's error when it cannot take them (none delivered)."""
+
+    def queue_depth(self, job_type: str) -> int | None:
+        """Messages waiting in the type's queue, or None when the broker cannot tell."""
+
+    def ping(self) -> bool:
+        """Whether the broker answers."""
+
+    def close(self) -> None:
+        """Release the broker connection."""
 
 
 def task_id(job: Job | pb.ActivatedJob) -> str:
@@ -66,14 +85,34 @@ _KOMBU_ONLY_OPTIONS = frozenset({"global_keyprefix", "sep", "priority_steps", "q
 
 _quote = json.encoder.encode_basestring_ascii  # the C encoder of JSON strings
 
-# A Job's JSON in the message body, filled from the protobuf with the variables and headers spliced in
-# as the gateway encoded them: they are never parsed on the poller.
-_JOB_JSON = (
-    '{"key": %d, "type": %s, "process_instance_key": %d, "bpmn_process_id": %s, '
-    '"process_definition_version": %d, "process_definition_key": %d, "element_id": %s, '
-    '"element_instance_key": %d, "custom_headers": %s, "worker": %s, "retries": %d, "deadline": %d, '
-    '"variables": %s, "tenant_id": %s}'
-)
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+def _job_json_template() -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A Job's JSON in the message body, derived from Job's fields: the %-template and, per field, the
+    protobuf attribute it is filled from and how (``int``, ``str`` quoted, ``json`` spliced as it is)."""
+    parts: list[str] = []
+    fields: list[tuple[str, str]] = []
+    for name, info in Job.model_fields.items():
+        kind = "int" if info.annotation is int else "str" if info.annotation is str else "json"
+        parts.append(f'"{name}": %{"d" if kind == "int" else "s"}')
+        fields.append((_camel(name), kind))
+    return "{" + ", ".join(parts) + "}", tuple(fields)
+
+
+# Variables and headers are spliced in as the gateway encoded them: they are never parsed on the poller.
+_JOB_JSON, _JOB_FIELDS = _job_json_template()
+
+
+def _job_json(job: pb.ActivatedJob) -> str:
+    values: list[object] = []
+    for attribute, kind in _JOB_FIELDS:
+        value = getattr(job, attribute)
+        values.append(value if kind == "int" else _quote(value) if kind == "str" else value or "{}")
+    return _JOB_JSON % tuple(values)
 
 
 class _MessageTemplate:
@@ -121,22 +160,7 @@ class _MessageTemplate:
 
     def render(self, job: pb.ActivatedJob, extra_headers: Mapping[str, str] | None) -> str:
         identifier = task_id(job)
-        fields = _JOB_JSON % (
-            job.key,
-            _quote(job.type),
-            job.processInstanceKey,
-            _quote(job.bpmnProcessId),
-            job.processDefinitionVersion,
-            job.processDefinitionKey,
-            _quote(job.elementId),
-            job.elementInstanceKey,
-            job.customHeaders or "{}",
-            _quote(job.worker),
-            job.retries,
-            job.deadline,
-            job.variables or "{}",
-            _quote(job.tenantId),
-        )
+        fields = _job_json(job)
         body = f"[[{fields}], {{}}, {_EMBED}]"
         extra = "".join(f", {_quote(k)}: {_quote(v)}" for k, v in extra_headers.items()) if extra_headers else ""
         return self._format % (
@@ -163,20 +187,16 @@ class CeleryDispatcher:
     def __init__(
         self,
         app: Celery,
-        specs: Mapping[str, ZeebeTaskSpec],
+        types: Mapping[str, JobTypeSpec],
         bridge: BridgeSettings,
         *,
         direct: bool | None = None,
     ) -> None:
         self._app = app
-        self._queues = {job_type: queue_name(spec, bridge) for job_type, spec in specs.items()}
-        self._names = {job_type: spec.task_name for job_type, spec in specs.items()}
-        broker_url = bridge.broker_url or str(app.conf.broker_url or "")
-        self._redis = (
-            redis.Redis.from_url(broker_url, socket_timeout=5, socket_connect_timeout=5)
-            if broker_url.startswith(("redis://", "rediss://", "unix://"))
-            else None
-        )
+        self._queues = {job_type: settled.queue for job_type, settled in types.items()}
+        self._names = {job_type: settled.task_name for job_type, settled in types.items()}
+        redis_url = broker_redis_url(bridge, app)
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5) if redis_url else None
         options = set(app.conf.broker_transport_options or {})
         possible = self._redis is not None and not options & _KOMBU_ONLY_OPTIONS
         if direct and not possible:

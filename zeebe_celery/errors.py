@@ -4,11 +4,16 @@
 
     ZeebeCeleryError
      ├── ConfigurationError          settings that are contradictory or incomplete
+     │    └── DuplicateHandlerError  two @zeebe_task handlers claim one job type
      ├── BpmnError                   raised by a handler: a business error for Zeebe to catch
+     ├── HandlerInputError           a job's variables do not fit its handler's parameters
+     ├── BrokerUnavailableError      the Celery broker refused jobs and does not answer yet
+     ├── StackError                  a service of the local stack could not be started or stopped
      └── GatewayError                a gateway call failed (.code, .details)
           ├── TransientError         worth retrying: the retry policy retries exactly these
           │    ├── BackPressureError       RESOURCE_EXHAUSTED
           │    ├── GatewayUnavailableError UNAVAILABLE
+          │    │    └── AuthorizationServerError  the OAuth token endpoint failed or cannot be reached
           │    ├── GatewayTimeoutError     DEADLINE_EXCEEDED on an idempotent job command
           │    └── GatewayInternalError    INTERNAL (retried a few times only)
           └── TerminalError          retrying cannot help; raised at once
@@ -35,20 +40,25 @@ import grpc
 
 __all__ = [
     "AlreadyExistsError",
+    "AuthorizationServerError",
     "BackPressureError",
     "BpmnError",
+    "BrokerUnavailableError",
     "CancelledError",
     "ConfigurationError",
     "DeadlineExceededError",
+    "DuplicateHandlerError",
     "FailedPreconditionError",
     "GatewayError",
     "GatewayInternalError",
     "GatewayTimeoutError",
     "GatewayUnavailableError",
+    "HandlerInputError",
     "InvalidArgumentError",
     "MessageTooLargeError",
     "NotFoundError",
     "PermissionDeniedError",
+    "StackError",
     "TerminalError",
     "TransientError",
     "UnauthenticatedError",
@@ -64,6 +74,22 @@ class ZeebeCeleryError(Exception):
 
 class ConfigurationError(ZeebeCeleryError):
     """Settings are contradictory, incomplete or malformed; the message names the variable."""
+
+
+class DuplicateHandlerError(ConfigurationError):
+    """Two ``@zeebe_task`` handlers of one app claim the same job type."""
+
+
+class HandlerInputError(ZeebeCeleryError):
+    """The job's variables do not fit the handler's parameters; retrying cannot help."""
+
+
+class BrokerUnavailableError(ZeebeCeleryError):
+    """The Celery broker refused jobs and does not answer yet."""
+
+
+class StackError(ZeebeCeleryError):
+    """A service of the stack could not be found, fetched, started or stopped; the message says what to do."""
 
 
 class BpmnError(ZeebeCeleryError):
@@ -107,6 +133,14 @@ class BackPressureError(TransientError):
 
 class GatewayUnavailableError(TransientError):
     """The gateway or broker cannot be reached (UNAVAILABLE)."""
+
+
+class AuthorizationServerError(GatewayUnavailableError):
+    """The OAuth authorization server failed or cannot be reached; raised on this side, before any call.
+
+    It is a GatewayUnavailableError so the retry policy retries it, but it is told apart by its type:
+    the gateway itself may be fine.
+    """
 
 
 class GatewayTimeoutError(TransientError):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
@@ -85,11 +85,18 @@ class Reservation:
 
 
 class InflightStore:
-    """The shared in-flight sets in Redis. Raises redis.RedisError when Redis cannot be reached."""
+    """The shared in-flight sets in Redis. Raises redis.RedisError when Redis cannot be reached.
 
-    def __init__(self, client: redis.Redis, *, namespace: str = "zeebe-celery") -> None:
+    ``clock`` gives the epoch time in seconds that deadlines and holds are measured against; tests pass
+    their own to make slots lapse without waiting.
+    """
+
+    def __init__(
+        self, client: redis.Redis, *, namespace: str = "zeebe-celery", clock: Callable[[], float] = time.time
+    ) -> None:
         self._redis = client
         self._namespace = namespace
+        self._clock = clock
         self._reserve = client.register_script(_RESERVE)
         self._commit = client.register_script(_COMMIT)
         self._release = client.register_script(_RELEASE)
@@ -108,7 +115,7 @@ class InflightStore:
     def reserve(self, job_type: str, *, want: int, bound: int, hold: float, least: int = 1) -> Reservation | None:
         """Reserve up to ``want`` slots under ``bound`` for ``hold`` seconds; None when fewer than ``least``
         are free."""
-        now_ms = int(time.time() * 1000)
+        now_ms = int(self._clock() * 1000)
         token = uuid.uuid4().hex[:16]
         args: list[str | int] = [now_ms, bound, want, now_ms + int(hold * 1000), token, least]
         count = int(self._reserve(keys=[self.key(job_type)], args=args))
@@ -139,7 +146,7 @@ class InflightStore:
 
     def in_flight(self, job_type: str) -> int:
         """Live members: jobs in flight plus open reservations."""
-        now_ms = int(time.time() * 1000)
+        now_ms = int(self._clock() * 1000)
         return int(self._redis.zcount(self.key(job_type), f"({now_ms}", "+inf"))
 
     def wait_for_free_slot(self, job_type: str, timeout: float) -> None:

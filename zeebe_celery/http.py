@@ -7,14 +7,29 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
-__all__ = ["HealthServer"]
+__all__ = ["HealthServer", "PollerHealth"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PollerHealth:
+    """What /healthz reports: whether the gateway and the Celery broker answered lately."""
+
+    gateway: bool = False
+    broker: bool = False
+    checked_at: float = 0.0
+    details: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.gateway and self.broker
 
 
 class HealthServer:

@@ -17,8 +17,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import FrameType
 from typing import Any
 
@@ -26,15 +25,21 @@ from celery import Celery
 
 from zeebe_celery import metrics
 from zeebe_celery.config import BridgeSettings
-from zeebe_celery.dispatch import AnyJob, CeleryDispatcher, check_json_only
-from zeebe_celery.errors import ConfigurationError, FailedPreconditionError, GatewayError, NotFoundError
+from zeebe_celery.dispatch import AnyJob, CeleryDispatcher, Dispatcher, check_json_only
+from zeebe_celery.errors import (
+    BrokerUnavailableError,
+    ConfigurationError,
+    FailedPreconditionError,
+    GatewayError,
+    NotFoundError,
+)
 from zeebe_celery.flow import InflightStore, Reservation
 from zeebe_celery.gateway.client import JobCall, ZeebeClient
 from zeebe_celery.gateway.retry import RetryPolicy
-from zeebe_celery.http import HealthServer
-from zeebe_celery.task import ZeebeTaskSpec, zeebe_task_specs
+from zeebe_celery.http import HealthServer, PollerHealth
+from zeebe_celery.spec import JobTypeSpec, resolve, zeebe_task_specs
 
-__all__ = ["Poller", "PollerHealth"]
+__all__ = ["BrokerUnavailableError", "Poller", "PollerHealth"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,24 +55,6 @@ _STREAM_HOLD = 5.0
 _STREAM_MIN_LEFT = 5.0
 
 GIVE_BACK_MESSAGE = "zeebe-celery: handed back unrun by the poller ({reason})"
-
-
-class BrokerUnavailableError(Exception):
-    """The Celery broker refused jobs and does not answer yet."""
-
-
-@dataclass
-class PollerHealth:
-    """What /healthz reports: whether the gateway and the Celery broker answered lately."""
-
-    gateway: bool = False
-    broker: bool = False
-    checked_at: float = 0.0
-    details: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.gateway and self.broker
 
 
 class Poller:
@@ -86,7 +73,7 @@ class Poller:
         bridge: BridgeSettings,
         inflight: InflightStore,
         types: Sequence[str] | None = None,
-        dispatcher: CeleryDispatcher | None = None,
+        dispatcher: Dispatcher | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
         self.app = app
@@ -105,7 +92,7 @@ class Poller:
         self._broker_down = threading.Event()
         self._started = False
         self._stopped = False
-        self.specs: dict[str, ZeebeTaskSpec] = {}
+        self.specs: dict[str, JobTypeSpec] = {}
         self.health = PollerHealth()
         self.http: HealthServer | None = None
 
@@ -126,17 +113,17 @@ class Poller:
             specs = {t: specs[t] for t in self._types}
         if not specs:
             raise ConfigurationError("the Celery app has no @zeebe_task handlers; nothing to poll")
-        self.specs = specs
+        self.specs = resolve(specs, self.bridge)
         if self._dispatcher is None:
-            self._dispatcher = CeleryDispatcher(self.app, specs, self.bridge)
+            self._dispatcher = CeleryDispatcher(self.app, self.specs, self.bridge)
         self._started = True
-        for spec in specs.values():
+        for spec in self.specs.values():
             logger.info(
                 "polling %s -> queue %s (at most %d in flight, timeout %.0fs)",
                 spec.job_type,
                 self._dispatcher.queue(spec.job_type),
-                self.bound(spec),
-                self.job_timeout(spec),
+                spec.max_jobs,
+                spec.timeout,
             )
             self._spawn(f"poll-{spec.job_type}", self._poll_loop, spec)
             if self.bridge.stream:
@@ -191,15 +178,9 @@ class Poller:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
-    def bound(self, spec: ZeebeTaskSpec) -> int:
-        return spec.max_jobs or self.bridge.max_jobs
-
-    def job_timeout(self, spec: ZeebeTaskSpec) -> float:
-        return spec.timeout or self.bridge.job_timeout
-
     # -- one iteration -------------------------------------------------------------------------------
 
-    def poll_once(self, spec: ZeebeTaskSpec) -> int:
+    def poll_once(self, spec: JobTypeSpec) -> int:
         """Reserve free slots, activate at most that many jobs, publish them; returns how many.
 
         Raises GatewayError when activation failed before any job arrived, redis.RedisError when the
@@ -209,7 +190,7 @@ class Poller:
         job_type = spec.job_type
         self._await_broker()
         self._release_pending(job_type)
-        bound = self.bound(spec)
+        bound = spec.max_jobs
         # Like the Go client's poll threshold: under saturation, wait until a share of the bound is free
         # and activate that many at once, rather than one job per call as each one finishes.
         least = max(1, math.ceil(bound * self.bridge.activation_threshold))
@@ -227,12 +208,12 @@ class Poller:
             self._settle(spec, reservation, jobs)
         return len(jobs)
 
-    def _activate(self, spec: ZeebeTaskSpec, count: int) -> list[AnyJob]:
+    def _activate(self, spec: JobTypeSpec, count: int) -> list[AnyJob]:
         started = time.perf_counter()
         call = self.client.open_activate_jobs(
             spec.job_type,
             worker=self.worker_name,
-            timeout=self.job_timeout(spec),
+            timeout=spec.timeout,
             max_jobs=count,
             fetch_variables=spec.fetch_variables,
             # A long poll would hold its reserved slots while the stream needs them: with a stream, the
@@ -256,7 +237,7 @@ class Poller:
             metrics.ACTIVATION_LATENCY.labels(spec.job_type).observe(time.perf_counter() - started)
         return jobs
 
-    def _settle(self, spec: ZeebeTaskSpec, reservation: Reservation, jobs: list[AnyJob]) -> None:
+    def _settle(self, spec: JobTypeSpec, reservation: Reservation, jobs: list[AnyJob]) -> None:
         """Commit the reservation to ``jobs`` and publish them; hand them back if that fails."""
         try:
             self.inflight.commit(reservation, ((j.key, j.deadline) for j in jobs))
@@ -280,14 +261,14 @@ class Poller:
             self._broker_down.clear()
             logger.info("the Celery broker answers again; activation resumes")
 
-    def publish(self, spec: ZeebeTaskSpec, jobs: list[AnyJob]) -> None:
+    def publish(self, spec: JobTypeSpec, jobs: list[AnyJob]) -> None:
         if not jobs:
             return
         assert self._dispatcher is not None
         self._dispatcher.publish(spec.job_type, jobs)
         metrics.DISPATCHED.labels(spec.job_type).inc(len(jobs))
 
-    def give_back(self, spec: ZeebeTaskSpec, jobs: Iterable[AnyJob], *, reason: str) -> None:
+    def give_back(self, spec: JobTypeSpec, jobs: Iterable[AnyJob], *, reason: str) -> None:
         """Return unrun jobs to Zeebe at once: FailJob with unchanged retries and no back-off."""
         given: list[tuple[int, int]] = []
         for job in jobs:
@@ -326,40 +307,40 @@ class Poller:
         self._threads.append(thread)
         thread.start()
 
-    def _poll_loop(self, spec: ZeebeTaskSpec) -> None:
+    def _poll_loop(self, spec: JobTypeSpec) -> None:
+        def iteration() -> None:
+            activated = self.poll_once(spec)
+            if self.bridge.stream and activated == 0:
+                # With a stream open, polling only backfills (jobs that existed before the stream, or
+                # that it could not take), so it looks again after a pause instead of long-polling.
+                self._stopping.wait(self.bridge.poll_timeout)
+
+        self._retry_forever(spec, "activation", iteration)
+
+    def _stream_loop(self, spec: JobTypeSpec) -> None:
+        def iteration() -> None:
+            if self.inflight.in_flight(spec.job_type) >= spec.max_jobs:
+                self.inflight.wait_for_free_slot(spec.job_type, _FULL_WAIT)
+                return
+            self._stream_once(spec)
+
+        self._retry_forever(spec, "stream", iteration)
+
+    def _retry_forever(self, spec: JobTypeSpec, what: str, iteration: Callable[[], None]) -> None:
+        """Run ``iteration`` until stopping; after a failure, back off (longer each time in a row) and go on."""
         failures = 0
         while not self._stopping.is_set():
             try:
-                activated = self.poll_once(spec)
+                iteration()
                 failures = 0
-                if self.bridge.stream and activated == 0:
-                    # With a stream open, polling only backfills (jobs that existed before the stream, or
-                    # that it could not take), so it looks again after a pause instead of long-polling.
-                    self._stopping.wait(self.bridge.poll_timeout)
             except Exception as exc:  # noqa: BLE001 - the loop backs off and goes on, whatever happened
                 if self._stopping.is_set():
                     break
                 failures += 1
-                self._log_failure(spec, "activation", exc, failures)
+                self._log_failure(spec, what, exc, failures)
                 self._stopping.wait(self._retry.backoff(failures))
 
-    def _stream_loop(self, spec: ZeebeTaskSpec) -> None:
-        failures = 0
-        while not self._stopping.is_set():
-            try:
-                if self.inflight.in_flight(spec.job_type) >= self.bound(spec):
-                    self.inflight.wait_for_free_slot(spec.job_type, _FULL_WAIT)
-                    continue
-                self._stream_once(spec)
-                failures = 0
-            except Exception as exc:  # noqa: BLE001 - the loop backs off and goes on, whatever happened
-                if self._stopping.is_set():
-                    break
-                failures += 1
-                self._log_failure(spec, "stream", exc, failures)
-                self._stopping.wait(self._retry.backoff(failures))
-
-    def _stream_once(self, spec: ZeebeTaskSpec) -> None:
+    def _stream_once(self, spec: JobTypeSpec) -> None:
         """Take pushed jobs, each into a free slot; while the type is full, stop reading the stream.
 
         Not reading is the back-pressure: once gRPC's flow-control window is full the gateway cannot push,
@@ -369,7 +350,7 @@ class Poller:
         call = self.client.stream_activated_jobs(
             spec.job_type,
             worker=self.worker_name,
-            timeout=self.job_timeout(spec),
+            timeout=spec.timeout,
             fetch_variables=spec.fetch_variables,
             tenant_ids=spec.tenant_ids,
         )
@@ -403,10 +384,10 @@ class Poller:
                 self._open_calls.discard(call)
             call.cancel()
 
-    def _reserve_one(self, spec: ZeebeTaskSpec, job: AnyJob) -> Reservation | None:
+    def _reserve_one(self, spec: JobTypeSpec, job: AnyJob) -> Reservation | None:
         """A slot for one pushed job, waiting for one to free; None when stopping or near its deadline."""
         while not self._stopping.is_set():
-            reservation = self.inflight.reserve(spec.job_type, want=1, bound=self.bound(spec), hold=_STREAM_HOLD)
+            reservation = self.inflight.reserve(spec.job_type, want=1, bound=spec.max_jobs, hold=_STREAM_HOLD)
             if reservation is not None:
                 return reservation
             if job.deadline / 1000 - time.time() < _STREAM_MIN_LEFT:
@@ -414,7 +395,7 @@ class Poller:
             self.inflight.wait_for_free_slot(spec.job_type, _FULL_WAIT)
         return None
 
-    def _log_failure(self, spec: ZeebeTaskSpec, what: str, exc: BaseException, failures: int) -> None:
+    def _log_failure(self, spec: JobTypeSpec, what: str, exc: BaseException, failures: int) -> None:
         metrics.POLL_ERRORS.labels(spec.job_type, type(exc).__name__).inc()
         # The first failure and then every tenth, so an outage does not flood the log.
         if failures == 1 or failures % 10 == 0:

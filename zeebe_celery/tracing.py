@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec
 
 from zeebe_celery._version import __version__
 from zeebe_celery.job import Job
+from zeebe_celery.outcome import ERROR_OUTCOMES, Outcome
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer, TracerProvider
@@ -25,7 +26,6 @@ __all__ = ["dispatch_headers", "record_exception", "run_traced", "use_tracer_pro
 _P = ParamSpec("_P")
 
 # Outcomes of run_job that mean the job did not end as the handler's author intended.
-_ERROR_OUTCOMES = frozenset({"failed", "incident", "unreported"})
 
 _tracer: Tracer | None = None
 _provider: TracerProvider | None = None
@@ -101,7 +101,7 @@ def _carrier(request: Any) -> Mapping[str, Any]:
     return {name: value for name in fields if isinstance(value := getattr(request, name, None), str)}
 
 
-def run_traced(task: Any, job: Job, run: Callable[_P, str], *args: _P.args, **kwargs: _P.kwargs) -> str:
+def run_traced(task: Any, job: Job, run: Callable[_P, Outcome], *args: _P.args, **kwargs: _P.kwargs) -> Outcome:
     """Call ``run`` (which returns the job's outcome) inside a CONSUMER span continuing the dispatch's trace.
 
     The span carries the outcome as ``zeebe.job.outcome``; failed, incident and unreported jobs mark it
@@ -117,8 +117,8 @@ def run_traced(task: Any, job: Job, run: Callable[_P, str], *args: _P.args, **kw
         f"zeebe.job {job.type}", context=parent, kind=SpanKind.CONSUMER, attributes=attributes
     ) as span:
         outcome = run(*args, **kwargs)
-        span.set_attribute("zeebe.job.outcome", outcome)
-        if outcome in _ERROR_OUTCOMES:
+        span.set_attribute("zeebe.job.outcome", str(outcome))
+        if outcome in ERROR_OUTCOMES:
             span.set_status(Status(StatusCode.ERROR, f"job {outcome}"))
         return outcome
 

@@ -16,41 +16,60 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_shutdown
+from celery import Task, bootsteps
+from celery.signals import worker_process_shutdown
 from pydantic import ValidationError
 
-from zeebe_celery import metrics, tracing
-from zeebe_celery import worker_metrics as _worker_metrics  # noqa: F401 - connects its signals
-from zeebe_celery.config import BridgeSettings, ZeebeSettings, load_settings
+from zeebe_celery import metrics, tracing, worker_metrics
+from zeebe_celery.config import BridgeSettings, ZeebeSettings, broker_redis_url, load_settings
 from zeebe_celery.errors import (
     BpmnError,
     FailedPreconditionError,
     GatewayError,
+    HandlerInputError,
     NotFoundError,
     TerminalError,
-    ZeebeCeleryError,
 )
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient, dumps_variables
+from zeebe_celery.handler import Handler, output_variables
 from zeebe_celery.job import Job
 from zeebe_celery.logs import apply_format, bind_job
-from zeebe_celery.task import HandlerInputError, ZeebeTaskSpec, output_variables, spec_for
+from zeebe_celery.outcome import Outcome
+from zeebe_celery.spec import JobTypeSpec, spec_for
+from zeebe_celery.worker_metrics import WorkerMetricsSettings
 
 if TYPE_CHECKING:
     from celery import Celery
 
-    from zeebe_celery.task import _Handler
-
-__all__ = ["WorkerContext", "configure", "run_job"]
+__all__ = [
+    "WorkerContext",
+    "WorkerSettings",
+    "ZeebeJobTask",
+    "close_contexts",
+    "configure",
+    "context_for",
+    "run_job",
+    "worker_init",
+]
 
 logger = logging.getLogger(__name__)
 
 MAX_ERROR_MESSAGE = 1000
 # Reports stop retrying this long before the job's deadline: a report that lands later is refused.
 DEADLINE_MARGIN = 0.5
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Everything a worker is configured by, loaded once at its boot (:func:`worker_init`)."""
+
+    zeebe: ZeebeSettings
+    bridge: BridgeSettings
+    metrics: WorkerMetricsSettings
 
 
 @dataclass
@@ -61,6 +80,21 @@ class WorkerContext:
     bridge: BridgeSettings
     inflight: InflightStore | None
     reports: ReportQueue | None = None
+    _types: dict[str, JobTypeSpec] = field(default_factory=dict)
+
+    def job_type(self, task_name: str) -> JobTypeSpec:
+        """The settled options of the job type the task ``task_name`` handles, under this worker's bridge."""
+        settled = self._types.get(task_name)
+        if settled is None:
+            settled = self._types[task_name] = spec_for(task_name).resolve(self.bridge)
+        return settled
+
+    def close(self) -> None:
+        if self.reports is not None:
+            self.reports.flush()
+        self.client.close()
+        if self.inflight is not None:
+            self.inflight.close()
 
 
 _CONFIG_KEY = "zeebe_celery_settings"
@@ -68,9 +102,71 @@ _contexts: dict[tuple[int, int], WorkerContext] = {}
 _contexts_lock = threading.Lock()
 
 
-def configure(app: Celery, *, zeebe: ZeebeSettings | None = None, bridge: BridgeSettings | None = None) -> None:
-    """Attach settings to a Celery app, instead of reading them from the environment in the worker."""
-    app.conf[_CONFIG_KEY] = (zeebe, bridge)
+def configure(
+    app: Celery,
+    *,
+    zeebe: ZeebeSettings | None = None,
+    bridge: BridgeSettings | None = None,
+    metrics: WorkerMetricsSettings | None = None,
+) -> None:
+    """Attach settings to a Celery app, instead of reading them from the environment at the worker's boot."""
+    app.conf[_CONFIG_KEY] = (zeebe, bridge, metrics)
+
+
+def worker_settings(app: Celery) -> WorkerSettings:
+    """The app's worker settings: those given to :func:`configure`, the rest from the environment.
+
+    Loaded once per app; raises ConfigurationError naming the variable when they are invalid.
+    """
+    given = app.conf.get(_CONFIG_KEY)
+    if isinstance(given, WorkerSettings):
+        return given
+    zeebe, bridge, metrics_settings = given or (None, None, None)
+    settings = WorkerSettings(
+        zeebe=zeebe or load_settings(ZeebeSettings),
+        bridge=bridge or load_settings(BridgeSettings),
+        metrics=metrics_settings or load_settings(WorkerMetricsSettings),
+    )
+    app.conf[_CONFIG_KEY] = settings
+    return settings
+
+
+def worker_init(app: Celery) -> WorkerSettings:
+    """Boot a Celery worker of ``app``: load its settings (so bad ones fail now, not at the first job),
+    apply the log format, and connect the worker's signals. Raises ConfigurationError.
+
+    Celery calls it through :class:`WorkerBoot`, in the worker's main process before the pool forks.
+    """
+    settings = worker_settings(app)
+    if settings.bridge.log_format == "json":
+        # Celery has set up its loggers by the time the worker's boot steps are made.
+        for name in ("", "celery.task"):
+            apply_format(logging.getLogger(name), settings.bridge.log_format)
+    worker_process_shutdown.connect(_flush_reports, weak=False, dispatch_uid="zeebe-celery-flush-reports")
+    worker_metrics.connect(settings.metrics)
+    return settings
+
+
+class WorkerBoot(bootsteps.Step):  # type: ignore[misc]
+    """The worker boot step of every app with a ``@zeebe_task``: runs :func:`worker_init`."""
+
+    name = "zeebe-celery"
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        worker_init(parent.app)
+        super().__init__(parent, **kwargs)
+
+
+class ZeebeJobTask(Task):  # type: ignore[misc]
+    """The Celery task class of every ``@zeebe_task``.
+
+    Binding it to an app adds :class:`WorkerBoot` to the app's worker, so the worker signals are connected
+    in a Celery worker only, never by importing a handler module (in the poller, say).
+    """
+
+    @classmethod
+    def on_bound(cls, app: Celery) -> None:
+        app.steps["worker"].add(WorkerBoot)
 
 
 def context_for(app: Celery) -> WorkerContext:
@@ -82,18 +178,27 @@ def context_for(app: Celery) -> WorkerContext:
     with _contexts_lock:
         context = _contexts.get(key)
         if context is None:
-            zeebe, bridge = app.conf.get(_CONFIG_KEY) or (None, None)
-            zeebe = zeebe or load_settings(ZeebeSettings)
-            bridge = bridge or load_settings(BridgeSettings)
-            redis_url = bridge.redis_url or _redis_broker_url(app, bridge)
+            settings = worker_settings(app)
+            bridge = settings.bridge
+            redis_url = bridge.redis_url or broker_redis_url(bridge, app)
             context = WorkerContext(
-                client=ZeebeClient(zeebe),
+                client=ZeebeClient(settings.zeebe),
                 bridge=bridge,
                 inflight=InflightStore.from_url(redis_url) if redis_url else None,
                 reports=ReportQueue(bridge.report_concurrency) if bridge.report_concurrency > 1 else None,
             )
             _contexts[key] = context
     return context
+
+
+def close_contexts(app: Celery | None = None) -> None:
+    """Close this process's worker contexts, of ``app`` or of every app (reports flushed first), and
+    forget them, so the next job builds a fresh one; for tests."""
+    with _contexts_lock:
+        keys = [key for key in _contexts if key[0] == os.getpid() and (app is None or key[1] == id(app))]
+        contexts = [_contexts.pop(key) for key in keys]
+    for context in contexts:
+        context.close()
 
 
 class ReportQueue:
@@ -137,9 +242,6 @@ def _flush_reports(**_: Any) -> None:
             context.reports.flush()
 
 
-worker_process_shutdown.connect(_flush_reports, weak=False, dispatch_uid="zeebe-celery-flush-reports")
-
-
 class _Slot:
     """A job's place under its type's bound; freed once, by the report that ends the job or by run_job."""
 
@@ -159,27 +261,6 @@ class _Slot:
             logger.warning("could not release the flow-control slot of job %s", self._job.key, exc_info=True)
 
 
-def _redis_broker_url(app: Celery, bridge: BridgeSettings) -> str | None:
-    url = bridge.broker_url or str(app.conf.broker_url or "")
-    return url if url.startswith(("redis://", "rediss://", "unix://")) else None
-
-
-def _worker_log_format(logger: logging.Logger | None = None, **_: Any) -> None:
-    """In a Celery worker, apply ZEEBE_CELERY_LOG_FORMAT: JSON lines carry the job key, type and instance."""
-    if logger is None:
-        return
-    try:
-        fmt = load_settings(BridgeSettings).log_format
-    except ZeebeCeleryError:
-        return  # the worker reports bad settings when it runs its first job
-    if fmt == "json":
-        apply_format(logger, fmt)
-
-
-after_setup_logger.connect(_worker_log_format, weak=False, dispatch_uid="zeebe-celery-worker-logging")
-after_setup_task_logger.connect(_worker_log_format, weak=False, dispatch_uid="zeebe-celery-worker-task-logging")
-
-
 def truncate(text: str, limit: int = MAX_ERROR_MESSAGE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -190,7 +271,7 @@ def describe(exc: BaseException) -> str:
     return truncate(f"{type(exc).__name__}: {message}" if message else type(exc).__name__)
 
 
-def run_job(task: Any, handler: _Handler, payload: dict[str, Any]) -> str:
+def run_job(task: Any, handler: Handler, payload: dict[str, Any]) -> Outcome:
     """Run ``handler`` for the job in ``payload`` and report it; returns the outcome's name."""
     try:
         job = Job.model_validate(payload)
@@ -198,8 +279,8 @@ def run_job(task: Any, handler: _Handler, payload: dict[str, Any]) -> str:
         # Without a valid job there is nobody to report to; Zeebe re-activates it after its timeout.
         logger.error("task %s received a malformed job payload: %s", task.name, exc)
         raise
-    spec = spec_for(task.name)
     context = context_for(task.app)
+    spec = context.job_type(task.name)
     slot = _Slot(context.inflight, job)
     try:
         with bind_job(job):
@@ -210,12 +291,12 @@ def run_job(task: Any, handler: _Handler, payload: dict[str, Any]) -> str:
 
 
 def _run_and_report(
-    context: WorkerContext, spec: ZeebeTaskSpec, handler: _Handler, job: Job, task: Any, slot: _Slot
-) -> str:
+    context: WorkerContext, spec: JobTypeSpec, handler: Handler, job: Job, task: Any, slot: _Slot
+) -> Outcome:
     if job.is_expired():
         logger.info("job %s (%s) is past its deadline; not running it, Zeebe hands it out again", job.key, job.type)
         metrics.JOBS_EXPIRED.labels(job.type).inc()
-        return "expired"
+        return Outcome.EXPIRED
     client = context.client.with_options(
         retry_until=job.deadline / 1000 - DEADLINE_MARGIN,
         retry_budget=context.bridge.report_budget,
@@ -234,8 +315,7 @@ def _run_and_report(
     except Exception as error:  # noqa: BLE001 - every handler failure becomes a FailJob
         tracing.record_exception(error)
         metrics.observe_handler(job.type, started)
-        backoff = spec.retry_backoff if spec.retry_backoff is not None else context.bridge.retry_backoff
-        return reporter.fail(error, backoff)
+        return reporter.fail(error, spec.retry_backoff)
     metrics.observe_handler(job.type, started)
     try:
         variables = output_variables(result)
@@ -258,40 +338,40 @@ class _Reporter:
         self._queue = queue
         self._slot = slot
 
-    def complete(self, encoded_variables: str) -> str:
-        return self._send("completed", lambda: self.client.complete_job(self.job.key, encoded_variables))
+    def complete(self, encoded_variables: str) -> Outcome:
+        return self._send(Outcome.COMPLETED, lambda: self.client.complete_job(self.job.key, encoded_variables))
 
-    def throw(self, error: BpmnError) -> str:
+    def throw(self, error: BpmnError) -> Outcome:
         try:
             variables = dumps_variables(error.variables)
         except (TypeError, ValueError) as invalid:
             return self.incident(f"invalid BpmnError {error.code!r}: {invalid}")
         return self._send(
-            "thrown",
+            Outcome.THROWN,
             lambda: self.client.throw_error(
                 self.job.key, error.code, error_message=truncate(error.message), variables=variables
             ),
         )
 
-    def fail(self, error: Exception, backoff: float) -> str:
+    def fail(self, error: Exception, backoff: float) -> Outcome:
         logger.info("job %s (%s) failed: %s", self.job.key, self.job.type, describe(error))
         retries = max(self.job.retries - 1, 0)
         return self._send(
-            "failed",
+            Outcome.FAILED,
             lambda: self.client.fail_job(
                 self.job.key, retries=retries, error_message=describe(error), retry_backoff=backoff
             ),
         )
 
-    def incident(self, message: str) -> str:
+    def incident(self, message: str) -> Outcome:
         """FailJob with no retries left: an incident a human can see, since a retry would fail again."""
         logger.warning("job %s (%s) raises an incident: %s", self.job.key, self.job.type, message)
-        return self._send("incident", self._incident_call(message))
+        return self._send(Outcome.INCIDENT, self._incident_call(message))
 
     def _incident_call(self, message: str) -> Callable[[], None]:
         return lambda: self.client.fail_job(self.job.key, retries=0, error_message=truncate(message))
 
-    def _send(self, outcome: str, send: Callable[[], None]) -> str:
+    def _send(self, outcome: Outcome, send: Callable[[], None]) -> Outcome:
         if self._queue is None:
             return self._deliver(outcome, send)
         try:
@@ -302,30 +382,30 @@ class _Reporter:
         self._slot.handed_off = True
         return outcome
 
-    def _deliver_and_release(self, outcome: str, send: Callable[[], None]) -> str:
+    def _deliver_and_release(self, outcome: Outcome, send: Callable[[], None]) -> Outcome:
         try:
             with bind_job(self.job):
                 return self._deliver(outcome, send)
         finally:
             self._slot.release()
 
-    def _deliver(self, outcome: str, send: Callable[[], None]) -> str:
+    def _deliver(self, outcome: Outcome, send: Callable[[], None]) -> Outcome:
         job = self.job
         try:
             send()
         except (NotFoundError, FailedPreconditionError) as gone:
             logger.info("job %s (%s) is gone, its %s report was refused: %s", job.key, job.type, outcome, gone.details)
             metrics.JOBS_GONE.labels(job.type).inc()
-            return "gone"
+            return Outcome.GONE
         except TerminalError as error:
-            if outcome == "incident":
+            if outcome is Outcome.INCIDENT:
                 logger.error("job %s (%s): even the incident was refused: %s", job.key, job.type, error)
                 metrics.JOBS_UNREPORTED.labels(job.type).inc()
-                return "unreported"
+                return Outcome.UNREPORTED
             # The report itself cannot succeed (e.g. variables too large): make it an incident, not a loss.
             message = f"could not report the job as {outcome}: {error}"
             logger.warning("job %s (%s) raises an incident: %s", job.key, job.type, message)
-            return self._deliver("incident", self._incident_call(message))
+            return self._deliver(Outcome.INCIDENT, self._incident_call(message))
         except GatewayError:
             logger.exception(
                 "could not report job %s (%s) as %s before its deadline; Zeebe hands it out again",
@@ -334,6 +414,6 @@ class _Reporter:
                 outcome,
             )
             metrics.JOBS_UNREPORTED.labels(job.type).inc()
-            return "unreported"
+            return Outcome.UNREPORTED
         metrics.JOBS_REPORTED.labels(job.type, outcome).inc()
         return outcome

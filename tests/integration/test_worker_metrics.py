@@ -18,7 +18,7 @@ from zeebe_celery.config import BridgeSettings, ZeebeSettings
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.poller import Poller
-from zeebe_celery.testing.fleet import CeleryWorker, stack_env
+from zeebe_celery.stack.fleet import CeleryWorker, stack_env
 
 pytestmark = pytest.mark.integration
 

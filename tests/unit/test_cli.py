@@ -14,7 +14,7 @@ import time
 import types
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import pytest
@@ -24,9 +24,12 @@ import zeebe_celery
 from zeebe_celery import cli
 from zeebe_celery._version import __version__
 from zeebe_celery.cli import CliError, ExitCode, main
+from zeebe_celery.cli import gateway as gateway_commands
+from zeebe_celery.cli import options as cli_options
 from zeebe_celery.config import BridgeSettings
 from zeebe_celery.errors import (
     AlreadyExistsError,
+    AuthorizationServerError,
     BackPressureError,
     ConfigurationError,
     DeadlineExceededError,
@@ -42,6 +45,9 @@ from zeebe_celery.errors import (
 )
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.testing.fake_gateway import FakeGateway
+
+if TYPE_CHECKING:
+    from conftest import TokenServer
 
 
 @pytest.fixture(autouse=True)
@@ -192,7 +198,7 @@ def test_invalid_json_in_a_variables_file_names_the_file(tmp_path: Path) -> None
     ("error", "code"),
     [
         (GatewayUnavailableError("down", code=grpc.StatusCode.UNAVAILABLE), ExitCode.UNAVAILABLE),
-        (GatewayUnavailableError("cannot reach the authorization server: refused"), ExitCode.UNAVAILABLE),
+        (AuthorizationServerError("cannot reach the authorization server: refused"), ExitCode.UNAVAILABLE),
         (UnauthenticatedError("refused client 'x' (HTTP 401)"), ExitCode.NOPERM),
         (PermissionDeniedError("tenant", code=grpc.StatusCode.PERMISSION_DENIED), ExitCode.NOPERM),
         (InvalidArgumentError("bad\n  bpmn", code=grpc.StatusCode.INVALID_ARGUMENT), ExitCode.DATAERR),
@@ -216,10 +222,31 @@ def test_gateway_errors_map_to_named_exit_codes_with_one_line(error: GatewayErro
 
 def test_unavailable_names_the_address_only_for_the_gateway_itself() -> None:
     gateway = cli.gateway_failure(GatewayUnavailableError("refused", code=grpc.StatusCode.UNAVAILABLE), "gw:1")
-    token = cli.gateway_failure(GatewayUnavailableError("cannot reach the authorization server: x"), "gw:1")
+    token = cli.gateway_failure(AuthorizationServerError("cannot reach the authorization server: x"), "gw:1")
 
     assert gateway.message == "cannot reach the Zeebe gateway at gw:1: refused"
     assert token.message == "cannot reach the authorization server: x"
+
+
+def test_a_failing_authorization_server_is_reported_as_itself_not_as_the_gateway(
+    capsys: pytest.CaptureFixture[str],
+    fake: FakeGateway,
+    token_server: TokenServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli_options, "CLI_RETRY_BUDGET", 0.3)
+    monkeypatch.setenv("ZEEBE_CLIENT_ID", "worker-1")
+    monkeypatch.setenv("ZEEBE_CLIENT_SECRET", "s3cret")
+    monkeypatch.setenv("ZEEBE_AUTHORIZATION_SERVER_URL", token_server.url)
+    token_server.status = 503
+
+    code, out, err = run(capsys, "--address", fake.address, "status")
+
+    assert code == ExitCode.UNAVAILABLE
+    assert out == ""
+    assert err == "zeebe-celery status: the authorization server answered HTTP 503\n"
+    assert token_server.fetches >= 1
+    assert fake.call_count("Topology") == 0
 
 
 def test_configuration_errors_become_one_line() -> None:
@@ -233,7 +260,7 @@ def test_configuration_errors_become_one_line() -> None:
 def test_back_pressure_that_outlasts_the_retry_budget_exits_tempfail(
     capsys: pytest.CaptureFixture[str], fake: FakeGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "CLI_RETRY_BUDGET", 0.3)
+    monkeypatch.setattr(cli_options, "CLI_RETRY_BUDGET", 0.3)
     fake.fail_next("BroadcastSignal", grpc.StatusCode.RESOURCE_EXHAUSTED, "too busy", times=1000)
 
     started = time.monotonic()
@@ -281,7 +308,7 @@ def test_an_unexpected_error_exits_software_ending_with_one_line(
     def broken(args: Any, out: Any) -> ExitCode:
         raise KeyError("bug")
 
-    monkeypatch.setattr(cli, "cmd_status", broken)
+    monkeypatch.setattr(gateway_commands, "cmd_status", broken)
 
     code, _, err = run(capsys, "status")
 

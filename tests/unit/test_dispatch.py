@@ -20,7 +20,7 @@ from zeebe_celery.config import BridgeSettings
 from zeebe_celery.dispatch import CeleryDispatcher, check_json_only, queue_name, task_id
 from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.job import Job
-from zeebe_celery.task import ZeebeTaskSpec
+from zeebe_celery.spec import ZeebeTaskSpec
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -90,7 +90,8 @@ def down_app() -> Iterator[Celery]:
 def dispatcher_for(
     app: Celery, *specs: ZeebeTaskSpec, bridge: BridgeSettings | None = None, direct: bool | None = None
 ) -> CeleryDispatcher:
-    return CeleryDispatcher(app, {s.job_type: s for s in specs}, bridge or BridgeSettings(), direct=direct)
+    bridge = bridge or BridgeSettings()
+    return CeleryDispatcher(app, {s.job_type: s.resolve(bridge) for s in specs}, bridge, direct=direct)
 
 
 # Both ways to a Redis broker: one direct LPUSH of ready-made messages, and kombu's producer.

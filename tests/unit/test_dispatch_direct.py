@@ -15,7 +15,8 @@ from zeebe_celery.config import BridgeSettings
 from zeebe_celery.dispatch import CeleryDispatcher
 from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.job import Job
-from zeebe_celery.task import zeebe_task, zeebe_task_specs
+from zeebe_celery.spec import resolve, zeebe_task_specs
+from zeebe_celery.task import zeebe_task
 
 
 def make_job(key: int, deadline: int = 4_102_444_800_000) -> Job:
@@ -56,7 +57,8 @@ def store(redis_url: str) -> Iterator[redis.Redis]:
 
 
 def published(app: Celery, store: redis.Redis, *, direct: bool, jobs: list[Job]) -> list[dict[str, Any]]:
-    dispatcher = CeleryDispatcher(app, zeebe_task_specs(app), BridgeSettings(), direct=direct)
+    bridge = BridgeSettings()
+    dispatcher = CeleryDispatcher(app, resolve(zeebe_task_specs(app), bridge), bridge, direct=direct)
     try:
         dispatcher.publish("direct-t", jobs)
     finally:
@@ -107,7 +109,7 @@ def test_direct_publishing_is_refused_where_kombu_decides_the_key(redis_url: str
     def handler() -> None:
         return None
 
-    specs = zeebe_task_specs(app)
+    specs = resolve(zeebe_task_specs(app), BridgeSettings())
     assert CeleryDispatcher(app, specs, BridgeSettings())._direct is False
     with pytest.raises(ConfigurationError, match="direct publishing"):
         CeleryDispatcher(app, specs, BridgeSettings(), direct=True)

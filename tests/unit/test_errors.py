@@ -11,6 +11,7 @@ import pytest
 from zeebe_celery import errors
 from zeebe_celery.errors import (
     AlreadyExistsError,
+    AuthorizationServerError,
     BackPressureError,
     BpmnError,
     CancelledError,
@@ -149,7 +150,13 @@ def test_an_rpc_error_without_a_status_is_unknown() -> None:
 
 
 def test_transient_and_terminal_branches_split_the_gateway_errors() -> None:
-    transient = {BackPressureError, GatewayUnavailableError, GatewayTimeoutError, GatewayInternalError}
+    transient = {
+        BackPressureError,
+        GatewayUnavailableError,
+        AuthorizationServerError,
+        GatewayTimeoutError,
+        GatewayInternalError,
+    }
     gateway_errors = {
         cls
         for name in errors.__all__

@@ -19,18 +19,36 @@ JOB_TYPE = "charge-card"
 StoreFactory = Callable[[], InflightStore]
 
 
+class Clock:
+    """The stores' time: the real time plus however far a test has moved it on."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.ahead
+
+    def advance(self, seconds: float) -> None:
+        self.ahead += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
 @pytest.fixture
 def namespace() -> str:
     return f"flow-test-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
-def new_store(redis_url: str, namespace: str) -> Iterator[StoreFactory]:
+def new_store(redis_url: str, namespace: str, clock: Clock) -> Iterator[StoreFactory]:
     """Makes stores on one namespace, as several pollers and workers each have their own."""
     stores: list[InflightStore] = []
 
     def make() -> InflightStore:
-        store = InflightStore.from_url(redis_url, namespace=namespace)
+        store = InflightStore.from_url(redis_url, namespace=namespace, clock=clock)
         stores.append(store)
         return store
 
@@ -271,24 +289,24 @@ def test_a_worker_with_its_own_store_frees_a_pollers_job(new_store: StoreFactory
 # -- lapsing -------------------------------------------------------------------------------------------
 
 
-def test_a_job_slot_lapses_at_the_jobs_deadline(store: InflightStore) -> None:
+def test_a_job_slot_lapses_at_the_jobs_deadline(store: InflightStore, clock: Clock) -> None:
     reservation = store.reserve(JOB_TYPE, want=2, bound=2, hold=30)
     assert reservation is not None
     store.commit(reservation, [(1, in_ms(0.3)), (2, in_ms(60))])
     assert store.in_flight(JOB_TYPE) == 2
 
-    time.sleep(0.4)
+    clock.advance(0.4)
 
     assert store.in_flight(JOB_TYPE) == 1
     again = store.reserve(JOB_TYPE, want=2, bound=2, hold=30)
     assert granted(again) == 1
 
 
-def test_a_reservation_lapses_after_its_hold_time(store: InflightStore) -> None:
+def test_a_reservation_lapses_after_its_hold_time(store: InflightStore, clock: Clock) -> None:
     store.reserve(JOB_TYPE, want=2, bound=2, hold=0.3)
     assert store.reserve(JOB_TYPE, want=1, bound=2, hold=30) is None
 
-    time.sleep(0.4)
+    clock.advance(0.4)
 
     assert store.in_flight(JOB_TYPE) == 0
     again = store.reserve(JOB_TYPE, want=2, bound=2, hold=30)

@@ -13,7 +13,12 @@ import grpc
 import pytest
 from pydantic import SecretStr
 
-from zeebe_celery.errors import ConfigurationError, GatewayUnavailableError, UnauthenticatedError
+from zeebe_celery.errors import (
+    AuthorizationServerError,
+    ConfigurationError,
+    GatewayUnavailableError,
+    UnauthenticatedError,
+)
 from zeebe_celery.gateway.oauth import OAuthTokenProvider
 
 if TYPE_CHECKING:
@@ -200,12 +205,12 @@ def test_refused_credentials_raise_unauthenticated_without_the_secret(token_serv
 def test_a_failing_authorization_server_is_unavailable(token_server: TokenServer) -> None:
     token_server.status = 503
 
-    with pytest.raises(GatewayUnavailableError, match="HTTP 503"):
+    with pytest.raises(AuthorizationServerError, match="HTTP 503"):
         provider(token_server.url).token()
 
 
 def test_an_unreachable_authorization_server_is_unavailable(closed_port_url: str) -> None:
-    with pytest.raises(GatewayUnavailableError, match="cannot reach the authorization server") as caught:
+    with pytest.raises(AuthorizationServerError, match="cannot reach the authorization server") as caught:
         provider(closed_port_url).token()
 
     assert SECRET not in str(caught.value)

@@ -21,12 +21,13 @@ from prometheus_client import REGISTRY
 
 from zeebe_celery.config import BridgeSettings
 from zeebe_celery.dispatch import CeleryDispatcher
-from zeebe_celery.errors import ConfigurationError, GatewayError
+from zeebe_celery.errors import BrokerUnavailableError, ConfigurationError, GatewayError
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.job import Job
-from zeebe_celery.poller import GIVE_BACK_MESSAGE, BrokerUnavailableError, Poller
-from zeebe_celery.task import ZeebeTaskSpec, spec_for, zeebe_task
+from zeebe_celery.poller import GIVE_BACK_MESSAGE, Poller
+from zeebe_celery.spec import JobTypeSpec, spec_for
+from zeebe_celery.task import zeebe_task
 from zeebe_celery.testing.fake_gateway import FakeGateway, make_job
 
 S = grpc.StatusCode
@@ -58,9 +59,12 @@ def raw(redis_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
+BRIDGE_OPTIONS: dict[str, Any] = {"poll_timeout": "200ms", "max_jobs": 4, "worker_name": "poller-under-test"}
+
+
 @pytest.fixture
 def bridge(clean_env: Path) -> BridgeSettings:
-    return BridgeSettings(poll_timeout="200ms", max_jobs=4, worker_name="poller-under-test")
+    return BridgeSettings(**BRIDGE_OPTIONS)
 
 
 def handler_of(app: Celery, job_type: str, **options: Any) -> Any:
@@ -71,9 +75,10 @@ def handler_of(app: Celery, job_type: str, **options: Any) -> Any:
     return zeebe_task(job_type, app=app, **options)(charge)
 
 
-def spec_of(app: Celery, job_type: str, **options: Any) -> ZeebeTaskSpec:
+def spec_of(app: Celery, job_type: str, **options: Any) -> JobTypeSpec:
+    """The settled spec of a new handler of ``job_type``, under the bridge of the ``bridge`` fixture."""
     handler_of(app, job_type, **options)
-    return spec_for(f"shop.{job_type}")
+    return spec_for(f"shop.{job_type}").resolve(BridgeSettings(**BRIDGE_OPTIONS))
 
 
 class SwitchableDispatcher:
@@ -125,7 +130,7 @@ def new_poller(
         poller.stop(timeout=2)
 
 
-def switchable(app: Celery, spec: ZeebeTaskSpec, bridge: BridgeSettings) -> SwitchableDispatcher:
+def switchable(app: Celery, spec: JobTypeSpec, bridge: BridgeSettings) -> SwitchableDispatcher:
     return SwitchableDispatcher(CeleryDispatcher(app, {spec.job_type: spec}, bridge))
 
 

@@ -40,14 +40,8 @@ def make_app(fake: FakeGateway, redis_url: str, concurrency: int) -> Celery:
 def apps(fake: FakeGateway, redis_url: str, clean_env: Path) -> Iterator[list[Celery]]:
     made: list[Celery] = []
     yield made
-    for key, context in list(worker._contexts.items()):
-        if any(key[1] == id(app) for app in made):
-            if context.reports is not None:
-                context.reports.flush()
-            context.client.close()
-            if context.inflight is not None:
-                context.inflight.close()
-            del worker._contexts[key]
+    for app in made:
+        worker.close_contexts(app)
 
 
 @pytest.fixture

@@ -13,10 +13,13 @@ import pytest
 from celery import Celery
 from pydantic import BaseModel
 
-from zeebe_celery import task as task_module
+from zeebe_celery import handler as handler_module
 from zeebe_celery import worker
+from zeebe_celery.errors import DuplicateHandlerError, HandlerInputError
+from zeebe_celery.handler import output_variables
 from zeebe_celery.job import Job
-from zeebe_celery.task import HandlerInputError, output_variables, spec_for, zeebe_task, zeebe_task_specs
+from zeebe_celery.spec import spec_for, zeebe_task_specs
+from zeebe_celery.task import zeebe_task
 
 
 class Order(BaseModel):
@@ -226,8 +229,8 @@ def test_bind_true_passes_the_task_as_the_first_argument(app: Celery) -> None:
 def close_handler_loop() -> Iterator[None]:
     yield
     # The worker process keeps one loop for async handlers; a closed one is replaced on next use.
-    if task_module._loop is not None:
-        task_module._loop.close()
+    if handler_module._loop is not None:
+        handler_module._loop.close()
 
 
 @pytest.mark.usefixtures("close_handler_loop")
@@ -397,7 +400,7 @@ def test_task_specs_refuse_two_handlers_for_one_job_type(app: Celery) -> None:
     def charge_again() -> None:
         return None
 
-    with pytest.raises(ValueError, match="'charge-card' has two handlers") as caught:
+    with pytest.raises(DuplicateHandlerError, match="'charge-card' has two handlers") as caught:
         zeebe_task_specs(app)
 
     assert charge.name in str(caught.value)

@@ -27,7 +27,7 @@ from opentelemetry.trace import SpanContext, SpanKind, StatusCode
 from zeebe_celery import Job, tracing, zeebe_task
 from zeebe_celery.config import BridgeSettings, ZeebeSettings
 from zeebe_celery.dispatch import CeleryDispatcher
-from zeebe_celery.task import spec_for
+from zeebe_celery.spec import spec_for
 from zeebe_celery.testing.fake_gateway import FakeGateway, make_job
 from zeebe_celery.worker import configure
 
@@ -81,7 +81,7 @@ def dispatch_and_run(broker: str, task: Any, key: int) -> Message:
     """Publish one job for ``task`` on a queue of its own, then consume it and run it like a pool process."""
     spec = spec_for(task.name)
     bridge = BridgeSettings(broker_url=broker, queue_prefix=f"tracing-{uuid.uuid4().hex[:8]}.", _env_file=None)
-    dispatcher = CeleryDispatcher(app, {spec.job_type: spec}, bridge)
+    dispatcher = CeleryDispatcher(app, {spec.job_type: spec.resolve(bridge)}, bridge)
     try:
         job = Job.from_activated(make_job(key, spec.job_type, process_instance_key=key + 1))
         dispatcher.publish(spec.job_type, [job])

@@ -20,7 +20,7 @@ from celery import Celery
 from prometheus_client import REGISTRY
 from pydantic import BaseModel, ValidationError
 
-from zeebe_celery import task as task_module
+from zeebe_celery import handler as handler_module
 from zeebe_celery import worker
 from zeebe_celery.config import BridgeSettings, ZeebeSettings
 from zeebe_celery.errors import BpmnError
@@ -58,12 +58,7 @@ def app(fake: FakeGateway, redis_url: str, clean_env: Path) -> Iterator[Celery]:
         bridge=BridgeSettings(redis_url=redis_url, retry_backoff="3s"),
     )
     yield app
-    for key, context in list(worker._contexts.items()):
-        if key[1] == id(app):
-            context.client.close()
-            if context.inflight is not None:
-                context.inflight.close()
-            del worker._contexts[key]
+    worker.close_contexts(app)
 
 
 @pytest.fixture
@@ -562,8 +557,8 @@ def test_async_handler_result_completes_the_job(app: Celery, fake: FakeGateway, 
         assert task.run(payload(job_type, {"amount": 4})) == "completed"
     finally:
         # The worker process keeps one loop for async handlers; a closed one is replaced on next use.
-        if task_module._loop is not None:
-            task_module._loop.close()
+        if handler_module._loop is not None:
+            handler_module._loop.close()
     assert json.loads(fake.calls_to("CompleteJob")[0].request.variables) == {"doubled": 8.0}
 
 

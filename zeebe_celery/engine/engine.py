@@ -18,9 +18,11 @@ from typing import Any, Self
 import grpc
 
 from zeebe_celery.engine.faults import BackPressure, Faults
+from zeebe_celery.engine.monitor import Monitor
 from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.engine.runtime import Runtime
 from zeebe_celery.engine.server import GatewayServicer
+from zeebe_celery.engine.store import Store
 from zeebe_celery.gateway.proto import gateway_pb2_grpc
 
 __all__ = ["EngineStateError", "ZeebeEngine"]
@@ -80,8 +82,8 @@ class ZeebeEngine:
         self._port = 0
         self._timer: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._store: Any = None
-        self._monitor: Any = None
+        self._store: Store | None = None
+        self._monitor: Monitor | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -89,7 +91,7 @@ class ZeebeEngine:
         if self._state is not _State.NEW:
             raise EngineStateError(f"the engine is {self._state.value}; an engine starts once")
         if self.data_dir is not None:
-            from zeebe_celery.engine.store import Store  # noqa: PLC0415 -- sqlite only when persisting
+            from zeebe_celery.engine.store import Store
 
             self._store = Store(self.data_dir)
             self._store.load(self.runtime)
@@ -117,7 +119,7 @@ class ZeebeEngine:
         self._timer = threading.Thread(target=self._fire_due, name="engine-timers", daemon=True)
         self._timer.start()
         if self.monitoring_port_requested is not None:
-            from zeebe_celery.engine.monitor import Monitor  # noqa: PLC0415
+            from zeebe_celery.engine.monitor import Monitor
 
             self._monitor = Monitor(self, host=self.host, port=self.monitoring_port_requested).start()
         self._state = _State.RUNNING

@@ -182,7 +182,8 @@ class Interpreter(RuntimeBase):
         elif kind is Kind.EXCLUSIVE_GATEWAY:
             self.complete(instance, flows=[self._choose(instance)])
         elif kind is Kind.SCRIPT_TASK:
-            assert element.script is not None and element.result_variable is not None
+            assert element.script is not None
+            assert element.result_variable is not None
             value = self._evaluate(instance, element.script.evaluate, "EXTRACT_VALUE_ERROR")
             self.complete(instance, {element.result_variable: _value(value)})
         elif kind is Kind.BUSINESS_RULE_TASK:
@@ -255,7 +256,8 @@ class Interpreter(RuntimeBase):
 
     def _decide(self, instance: ElementInstance) -> None:
         element = instance.element
-        assert element.decision_id is not None and element.result_variable is not None
+        assert element.decision_id is not None
+        assert element.result_variable is not None
         decision_id = self._evaluate(instance, element.decision_id.evaluate, "EXTRACT_VALUE_ERROR")
         try:
             output = self.evaluate_called_decision(str(decision_id), instance.tenant_id, self.visible(instance))
@@ -406,8 +408,8 @@ class Interpreter(RuntimeBase):
             if catch is not None:
                 scope = host.parent
                 self.terminate(host)
-                boundary = self.new_instance(catch, scope)
-                self.agenda.append(lambda: self.enter(boundary, variables))
+                caught = self.new_instance(catch, scope)
+                self.agenda.append(lambda: self.enter(caught, variables))  # noqa: B023 -- returns at once
                 return True
             host = host.parent
         text = f"Expected to throw an error event with the code '{code}'"

@@ -253,7 +253,7 @@ class Runtime(Jobs, Waits):
                 )
         if not start_at and definition.process.root.none_start is None:
             raise FailedPrecondition(
-                f"Expected to create instance of process with none start event, but there is no such event"
+                "Expected to create instance of process with none start event, but there is no such event"
             )
         root = self.start_instance(definition, variables, list(start_at), on_created)
         self.commit()

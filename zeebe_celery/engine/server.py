@@ -21,7 +21,7 @@ from zeebe_celery.engine.state import ElementInstance
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.gateway.proto import gateway_pb2_grpc
 
-__all__ = ["GatewayServicer", "PROTOCOL_VERSION"]
+__all__ = ["PROTOCOL_VERSION", "GatewayServicer"]
 
 # The gateway protocol this engine speaks; clients compare it with their own.
 PROTOCOL_VERSION = "8.5.8"

@@ -30,7 +30,7 @@ def duration_ms(value: Any) -> int:
     parts = {k: float(v) for k, v in match.groupdict().items() if v and k != "sign"}
     days = parts.get("years", 0) * 365 + parts.get("months", 0) * 30 + parts.get("weeks", 0) * 7 + parts.get("days", 0)
     seconds = days * 86400 + parts.get("hours", 0) * 3600 + parts.get("minutes", 0) * 60 + parts.get("seconds", 0)
-    ms = int(round(seconds * 1000))
+    ms = round(seconds * 1000)
     return -ms if match.group("sign") else ms
 
 

@@ -43,7 +43,8 @@ class Waits(Interpreter):
         return wait
 
     def _open_message(self, instance: ElementInstance, element: Element) -> None:
-        assert element.message is not None and element.message.correlation_key is not None
+        assert element.message is not None
+        assert element.message.correlation_key is not None
         name = str(self._expression(instance, element.message.name))
         key_expr = element.message.correlation_key
         key = self._expression(instance, key_expr)

@@ -21,7 +21,7 @@ from typing import Any
 import grpc
 from pydantic import SecretStr
 
-from zeebe_celery.errors import ConfigurationError, GatewayUnavailableError, UnauthenticatedError
+from zeebe_celery.errors import AuthorizationServerError, ConfigurationError, UnauthenticatedError
 
 __all__ = ["OAuthInterceptor", "OAuthTokenProvider"]
 
@@ -137,12 +137,12 @@ class OAuthTokenProvider:
                     f"the authorization server refused client {self._client_id!r} (HTTP {exc.code})",
                     code=grpc.StatusCode.UNAUTHENTICATED,
                 ) from None
-            raise GatewayUnavailableError(
+            raise AuthorizationServerError(
                 f"the authorization server answered HTTP {exc.code}", code=grpc.StatusCode.UNAVAILABLE
             ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise GatewayUnavailableError(
+            raise AuthorizationServerError(
                 f"cannot reach the authorization server: {reason}", code=grpc.StatusCode.UNAVAILABLE
             ) from None
         except ValueError:

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from zeebe_celery.testing.redis import RedisServer
 from zeebe_celery.engine import ZeebeEngine
+from zeebe_celery.stack.redis import RedisServer
 
 __all__ = ["redis_server", "redis_url", "zeebe_address", "zeebe_engine"]
 

@@ -1,14 +1,13 @@
-"""The bridge lane: real prefork Celery workers and pollers on a real Zeebe and Redis of their own.
+"""The bridge lane: real prefork Celery workers and pollers on the session's Zeebe and a Redis of their own.
 
-The broker runs Zeebe's DebugLogExporter, so a test can read the records the engine wrote (incidents with
-their messages, completed instances) from its log, the way an operator reads them in Operate.
+A test reads the records the engine exported (incidents with their messages, completed instances) through
+the engine's inspection API, the way an operator reads them in Operate. Those tests are marked
+``engine_inspection`` and are deselected when the suite runs against a Zeebe of the user's own.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,12 +17,13 @@ import pytest
 import redis
 
 from zeebe_celery.config import BridgeSettings, ZeebeSettings
+from zeebe_celery.engine import ZeebeEngine
+from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.poller import Poller
-from zeebe_celery.testing.fleet import CeleryWorker, stack_env
-from zeebe_celery.testing.redis import RedisServer
-from zeebe_celery.testing.zeebe import ZeebeBroker
+from zeebe_celery.stack.fleet import CeleryWorker, stack_env
+from zeebe_celery.stack.redis import RedisServer
 
 HERE = Path(__file__).resolve().parent
 APP = "bridge_app"
@@ -39,48 +39,21 @@ JOB_TYPES = (
     "quick",
 )
 QUEUES = [f"zeebe.{t}" for t in JOB_TYPES]
-DEBUG_EXPORTER = {
-    "ZEEBE_BROKER_EXPORTERS_DEBUG_CLASSNAME": "io.camunda.zeebe.broker.exporter.debug.DebugLogExporter",
-    "ZEEBE_BROKER_EXPORTERS_DEBUG_ARGS_LOGLEVEL": "info",
-    "ZEEBE_BROKER_EXPORTERS_DEBUG_ARGS_PRETTYPRINT": "false",
-}
 
 
 class EngineRecords:
-    """The records the broker's DebugLogExporter logged: what Operate would show a human."""
+    """The records the engine exported: what Operate would show a human."""
 
-    def __init__(self, log_path: Path) -> None:
-        self.log_path = log_path
-
-    def all(self) -> Iterator[dict[str, Any]]:
-        text = self.log_path.read_text(errors="replace")
-        for line in text.splitlines():
-            start = line.find('{"')
-            if start < 0 or '"valueType"' not in line:
-                continue
-            try:
-                yield json.loads(line[start:])
-            except json.JSONDecodeError:
-                continue
+    def __init__(self, log: RecordLog) -> None:
+        self.log = log
 
     def find(self, value_type: str, intent: str, **value: Any) -> list[dict[str, Any]]:
-        return [
-            r
-            for r in self.all()
-            if r.get("valueType") == value_type
-            and r.get("intent") == intent
-            and all(r.get("value", {}).get(k) == v for k, v in value.items())
-        ]
+        return self.log.find(value_type, intent, **value)
 
     def wait_for(
         self, value_type: str, intent: str, *, count: int = 1, within: float = 30.0, **value: Any
     ) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + within
-        while True:
-            found = self.find(value_type, intent, **value)
-            if len(found) >= count or time.monotonic() > deadline:
-                return found
-            time.sleep(0.25)
+        return self.log.wait_for(value_type, intent, count=count, within=within, **value)
 
     def completed_instances(self, process_id: str) -> set[int]:
         return {
@@ -92,20 +65,14 @@ class EngineRecords:
 
 
 @pytest.fixture(scope="package")
-def bridge_broker() -> Iterator[ZeebeBroker]:
-    with ZeebeBroker(env=DEBUG_EXPORTER) as broker:
-        yield broker
-
-
-@pytest.fixture(scope="package")
 def bridge_redis() -> Iterator[RedisServer]:
     with RedisServer() as server:
         yield server
 
 
 @pytest.fixture(scope="package")
-def bridge_env(bridge_broker: ZeebeBroker, bridge_redis: RedisServer) -> dict[str, str]:
-    return stack_env(zeebe_address=bridge_broker.address, redis_url=bridge_redis.url)
+def bridge_env(zeebe_address: str, bridge_redis: RedisServer) -> dict[str, str]:
+    return stack_env(zeebe_address=zeebe_address, redis_url=bridge_redis.url)
 
 
 @pytest.fixture(scope="package")
@@ -124,14 +91,13 @@ def fleet(bridge_env: dict[str, str]) -> Iterator[list[CeleryWorker]]:
 
 
 @pytest.fixture
-def records(bridge_broker: ZeebeBroker) -> EngineRecords:
-    assert bridge_broker.log_path is not None
-    return EngineRecords(bridge_broker.log_path)
+def records(zeebe_engine: ZeebeEngine) -> EngineRecords:
+    return EngineRecords(zeebe_engine.records)
 
 
 @pytest.fixture
-def client(bridge_broker: ZeebeBroker) -> Iterator[ZeebeClient]:
-    with ZeebeClient(ZeebeSettings(address=bridge_broker.address)) as zeebe:
+def client(zeebe_address: str) -> Iterator[ZeebeClient]:
+    with ZeebeClient(ZeebeSettings(address=zeebe_address)) as zeebe:
         yield zeebe
 
 
@@ -155,9 +121,7 @@ PollerFactory = Callable[..., Poller]
 
 
 @pytest.fixture
-def start_poller(
-    bridge_app_module: Any, bridge_broker: ZeebeBroker, bridge_redis: RedisServer
-) -> Iterator[PollerFactory]:
+def start_poller(bridge_app_module: Any, zeebe_address: str, bridge_redis: RedisServer) -> Iterator[PollerFactory]:
     """Starts in-process pollers on the test app for the given types; stops them at the end."""
     started: list[Poller] = []
 
@@ -167,7 +131,7 @@ def start_poller(
         )
         poller = Poller(
             bridge_app_module.app,
-            client=ZeebeClient(ZeebeSettings(address=bridge_broker.address)),
+            client=ZeebeClient(ZeebeSettings(address=zeebe_address)),
             bridge=bridge,
             inflight=InflightStore.from_url(bridge_redis.url),
             types=types,

@@ -25,8 +25,8 @@ from tests.integration.bridge.conftest import (
     run_instances,
 )
 from zeebe_celery.gateway.client import ZeebeClient
-from zeebe_celery.testing.fleet import CeleryWorker, PollerProcess
-from zeebe_celery.testing.redis import RedisServer
+from zeebe_celery.stack.fleet import CeleryWorker, PollerProcess
+from zeebe_celery.stack.redis import RedisServer
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +105,7 @@ def test_overload_keeps_the_queue_within_its_bound_and_no_job_expires(
 ) -> None:
     process_id = deploy_one_task(client, unique, "slow-work")
     poller = start_poller(["slow-work"])
-    bound = poller.bound(poller.specs["slow-work"])
+    bound = poller.specs["slow-work"].max_jobs
     assert bound == 4
     samples: list[tuple[int, int]] = []
     done = threading.Event()

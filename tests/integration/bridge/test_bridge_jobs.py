@@ -10,7 +10,7 @@ import redis
 
 from tests.integration.bridge.conftest import APP, HERE, EngineRecords, PollerFactory, deploy_one_task, run_instances
 from zeebe_celery.gateway.client import ZeebeClient
-from zeebe_celery.testing.fleet import CeleryWorker
+from zeebe_celery.stack.fleet import CeleryWorker
 
 pytestmark = pytest.mark.integration
 

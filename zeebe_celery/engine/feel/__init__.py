@@ -79,10 +79,11 @@ class UnaryTests:
 
     def matches(self, value: Any, variables: Mapping[str, Any]) -> bool:
         """Whether the input value passes: any one test passing is enough; ``-`` passes everything."""
-        if not self._matches:
-            return True
+        matches = self._matches
         try:
-            return any(match(value, variables) for match in self._matches)
+            if len(matches) == 1:  # the common cell: one test, worth skipping the generator for
+                return matches[0](value, variables)
+            return not matches or any(match(value, variables) for match in matches)
         except FeelEvaluationError:
             raise
         except RecursionError as exc:

@@ -6,8 +6,8 @@ closures, built once per expression (compiled expressions are cached by the pack
 
 from __future__ import annotations
 
+import inspect
 import itertools
-import keyword
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -127,7 +127,7 @@ class Compiler(Transformer[Token, Node]):
         text = _unescape(token[1:])
         value = parse_temporal(text)
         if value is None:
-            raise FeelSyntaxError(f"invalid temporal literal @\"{text}\" at column {token.column}")
+            raise FeelSyntaxError(f'invalid temporal literal @"{text}" at column {token.column}')
         return Node.constant(value)
 
     def true(self) -> Node:
@@ -284,14 +284,14 @@ class Compiler(Transformer[Token, Node]):
         return "positional", list(args)
 
     def named(self, *pairs: Token | Node) -> Arguments:
-        # A FEEL parameter named like a Python keyword (`from`) is `from_` in Python.
-        names = [f"{p}_" if keyword.iskeyword(str(p)) else str(p) for p in pairs[::2]]
+        names = [str(p) for p in pairs[::2]]
         nodes = [p for p in pairs[1::2] if isinstance(p, Node)]
         return "named", dict(zip(names, nodes, strict=True))
 
     def call(self, callee: Token | Node, arguments: Arguments | None = None) -> Node:
         kind, args = arguments or ("positional", [])
-        nodes: list[Node] = list(args.values()) if kind == "named" else args
+        named_args: dict[str, Node] = args if isinstance(args, dict) else {}
+        nodes: list[Node] = list(named_args.values()) if kind == "named" else args
         refs = _refs(*nodes)
         builtin_name = _builtin_name(callee)
         if builtin_name is not None:
@@ -299,7 +299,7 @@ class Compiler(Transformer[Token, Node]):
             if builtin is None:
                 return Node(lambda env: None, refs)
             if kind == "named":
-                named = [(key, node.fn) for key, node in args.items()]
+                named = [(_python_name(builtin, key), node.fn) for key, node in named_args.items()]
                 return Node(lambda env: invoke(builtin, [], {k: f(env) for k, f in named}), refs)
             fns = [node.fn for node in nodes]
             return Node(lambda env: invoke(builtin, [f(env) for f in fns], {}), refs)
@@ -392,3 +392,12 @@ def _builtin_name(callee: Token | Node) -> str | None:
     if isinstance(callee, Token):
         return _SPACES.sub(" ", str(callee))
     return callee.var if callee.var in BUILTINS else None
+
+
+def _python_name(function: Callable[..., Any], name: str) -> str:
+    """The Python parameter for a FEEL argument name: ``from`` and ``list`` are ``from_`` and ``list_``."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return name
+    return name if name in parameters or f"{name}_" not in parameters else f"{name}_"

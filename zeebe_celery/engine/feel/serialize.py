@@ -56,7 +56,8 @@ def feel_string(value: Any, *, nested: bool = False) -> str:
     if kind is bool:
         return "true" if value else "false"
     if kind is str:
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' if nested else value
+        text: str = value
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"' if nested else text
     if kind is int:
         return str(value)
     if kind is float:
@@ -67,5 +68,5 @@ def feel_string(value: Any, *, nested: bool = False) -> str:
         return "{" + ", ".join(f"{k}: {feel_string(v, nested=True)}" for k, v in value.items()) + "}"
     if kind is list or kind is tuple:
         return "[" + ", ".join(feel_string(v, nested=True) for v in value) + "]"
-    text = _temporal_text(value)
-    return text if text is not None else str(value)
+    temporal = _temporal_text(value)
+    return temporal if temporal is not None else str(value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -60,21 +60,21 @@ def parse_date(text: str) -> date | None:
         return None
 
 
-def zone_of(offset: str | None, zone_id: str | None) -> tzinfo | None | bool:
-    """The tzinfo for an offset or zone id; ``False`` when the zone is unknown."""
+def zone_of(offset: str | None, zone_id: str | None) -> tzinfo | None:
+    """The tzinfo for an offset or zone id; raises ValueError for a zone id the system does not know."""
     if zone_id is not None:
         try:
             return ZoneInfo(zone_id)
-        except (ZoneInfoNotFoundError, ValueError):
-            return False
+        except ZoneInfoNotFoundError as error:
+            raise ValueError(f"unknown time zone {zone_id!r}") from error
     if offset is None:
         return None
     if offset == "Z":
-        return timezone.utc
+        return UTC
     sign = -1 if offset[0] == "-" else 1
     parts = [int(p) for p in offset[1:].split(":")]
     delta = timedelta(hours=parts[0], minutes=parts[1], seconds=parts[2] if len(parts) > 2 else 0)
-    return timezone(sign * delta) if delta else timezone.utc
+    return timezone(sign * delta) if delta else UTC
 
 
 def parse_time(text: str) -> time | None:
@@ -82,12 +82,9 @@ def parse_time(text: str) -> time | None:
     m = _TIME.fullmatch(text)
     if m is None:
         return None
-    tz = zone_of(m[5], m[6])
-    if tz is False:
-        return None
     micro = int((m[4] or "0").ljust(6, "0")[:6])
     try:
-        return time(int(m[1]), int(m[2]), int(m[3]), micro, tzinfo=tz or None)
+        return time(int(m[1]), int(m[2]), int(m[3]), micro, tzinfo=zone_of(m[5], m[6]))
     except ValueError:
         return None
 

@@ -35,7 +35,9 @@ def is_number(value: Any) -> bool:
 
 def to_decimal(value: int | float | Decimal) -> int | Decimal:
     """An exact FEEL number for a Python number: ints stay ints, floats go through their shortest repr."""
-    return Decimal(repr(value)) if type(value) is float else value
+    if type(value) is float:
+        return Decimal(repr(value))
+    return value  # type: ignore[return-value]  # an int or a Decimal
 
 
 _KINDS: dict[type, str] = {
@@ -70,10 +72,15 @@ def kind_of(value: Any) -> str:
     return "Any"
 
 
+_SIMPLE = frozenset({str, int, bool})
+
+
 def equals(left: Any, right: Any) -> bool | None:
     """FEEL ``=``: deep over lists and contexts; ``null`` only equals ``null``; other kinds mixed give ``None``."""
     if left is None or right is None:
         return left is None and right is None
+    if type(left) is type(right) and type(left) in _SIMPLE:
+        return bool(left == right)
     kind = kind_of(left)
     if kind != kind_of(right):
         return None

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..values import is_number, to_decimal
+from zeebe_celery.engine.feel.values import is_number, to_decimal
 
 
 def text(value: Any) -> str:

@@ -8,15 +8,16 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from ..serialize import feel_string
-from ..temporal import (
+from zeebe_celery.engine.feel.serialize import feel_string
+from zeebe_celery.engine.feel.temporal import (
     YearsMonthsDuration,
-    zone_of,
     parse_date,
     parse_datetime,
     parse_duration,
     parse_time,
+    zone_of,
 )
+
 from ._args import integer, text
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
@@ -64,8 +65,6 @@ def to_datetime(*args: Any) -> datetime | None:
             return datetime.combine(day, moment)
         if type(day) is datetime and type(moment) is str:
             zone = zone_of(None, moment)
-            if zone is False or zone is None:
-                return None
             return day.astimezone(zone) if day.tzinfo else day.replace(tzinfo=zone)
         raise TypeError("date and time() takes a date and a time")
     (value,) = args

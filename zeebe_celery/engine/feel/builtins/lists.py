@@ -6,7 +6,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from ..values import FeelFunction, compare, equals
+from zeebe_celery.engine.feel.values import FeelFunction, compare, equals
+
 from ._args import integer, items, spread
 
 
@@ -29,34 +30,34 @@ def _offset(values: list[Any], position: Any) -> int:
     return place - 1 if place > 0 else len(values) + place
 
 
-def insert_before(list: Any, position: Any, newItem: Any) -> list[Any]:  # noqa: N803 - FEEL's name
-    values = items(list)
+def insert_before(list_: Any, position: Any, newItem: Any) -> list[Any]:
+    values = items(list_)
     place = integer(position)
     at = len(values) if place == len(values) + 1 else _offset(values, place)
     return [*values[:at], newItem, *values[at:]]
 
 
-def remove(list: Any, position: Any) -> list[Any]:
-    values = items(list)
+def remove(list_: Any, position: Any) -> list[Any]:
+    values = items(list_)
     at = _offset(values, position)
     return values[:at] + values[at + 1 :]
 
 
-def sublist(list: Any, start: Any, length: Any = None) -> list[Any]:
-    values = items(list)
+def sublist(list_: Any, start: Any, length: Any = None) -> list[Any]:
+    values = items(list_)
     at = _offset(values, start)
     return values[at:] if length is None else values[at : at + integer(length)]
 
 
-def flatten(list: Any) -> list[Any]:
+def flatten(list_: Any) -> list[Any]:
     flat: list[Any] = []
-    for value in items(list):
-        flat.extend(flatten(value) if type(value) is type([]) else [value])
+    for value in items(list_):
+        flat.extend(flatten(value) if type(value) is list else [value])
     return flat
 
 
-def sort(list: Any, precedes: Any = None) -> list[Any]:
-    values = items(list)
+def sort(list_: Any, precedes: Any = None) -> list[Any]:
+    values = items(list_)
     if precedes is None:
 
         def natural(a: Any, b: Any) -> int:
@@ -65,7 +66,8 @@ def sort(list: Any, precedes: Any = None) -> list[Any]:
                 raise TypeError("list items are not comparable")
             return order
 
-        return sorted(values, key=functools.cmp_to_key(natural))
+        ordered: list[Any] = sorted(values, key=functools.cmp_to_key(natural))
+        return ordered
     if not isinstance(precedes, FeelFunction):
         raise TypeError("sort() takes a function as its second argument")
 
@@ -91,27 +93,27 @@ def _any(*args: Any) -> bool | None:
     return False if all(v is False for v in values) else None
 
 
-def _duplicates(list: Any) -> list[Any]:
-    values = items(list)
+def _duplicates(list_: Any) -> list[Any]:
+    values = items(list_)
     return _distinct([v for i, v in enumerate(values) if _contains(values[:i] + values[i + 1 :], v)])
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "list contains": lambda list, element: _contains(items(list), element),
-    "count": lambda list: len(items(list)),
-    "append": lambda list, *item: [*items(list), *item],
+    "list contains": lambda list_, element: _contains(items(list_), element),
+    "count": lambda list_: len(items(list_)),
+    "append": lambda list_, *item: [*items(list_), *item],
     "concatenate": lambda *lists: [value for values in lists for value in items(values)],
     "insert before": insert_before,
     "remove": remove,
-    "reverse": lambda list: items(list)[::-1],
-    "index of": lambda list, match: [i + 1 for i, v in enumerate(items(list)) if equals(v, match) is True],
+    "reverse": lambda list_: items(list_)[::-1],
+    "index of": lambda list_, match: [i + 1 for i, v in enumerate(items(list_)) if equals(v, match) is True],
     "union": lambda *lists: _distinct([value for values in lists for value in items(values)]),
-    "distinct values": lambda list: _distinct(items(list)),
+    "distinct values": lambda list_: _distinct(items(list_)),
     "duplicate values": _duplicates,
     "flatten": flatten,
     "sort": sort,
     "sublist": sublist,
-    "is empty": lambda list: not items(list),
+    "is empty": lambda list_: not items(list_),
     "all": _all,
     "any": _any,
 }

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ..errors import FeelEvaluationError
-from ..serialize import feel_string
+from zeebe_celery.engine.feel.errors import FeelEvaluationError
+from zeebe_celery.engine.feel.serialize import feel_string
+
 from .conversion import to_date
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

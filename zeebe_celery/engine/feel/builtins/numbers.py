@@ -8,9 +8,10 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from ..ops import DECIMALS, normalize
-from ..temporal import YearsMonthsDuration
-from ..values import compare
+from zeebe_celery.engine.feel.ops import DECIMALS, add, normalize
+from zeebe_celery.engine.feel.temporal import YearsMonthsDuration
+from zeebe_celery.engine.feel.values import compare
+
 from ._args import integer, number, spread
 
 
@@ -27,7 +28,9 @@ def modulo(dividend: Any, divisor: Any) -> int | Decimal | None:
     if not b:
         return None
     # FEEL's modulo takes the divisor's sign: floored, not truncated, division.
-    return normalize(DECIMALS.subtract(a, DECIMALS.multiply(b, (Decimal(a) / Decimal(b)).to_integral_value(decimal.ROUND_FLOOR))))
+    return normalize(
+        DECIMALS.subtract(a, DECIMALS.multiply(b, (Decimal(a) / Decimal(b)).to_integral_value(decimal.ROUND_FLOOR)))
+    )
 
 
 def sqrt(n: Any) -> int | Decimal | None:
@@ -49,23 +52,28 @@ def _extreme(args: tuple[Any, ...], sign: int) -> Any:
     return best
 
 
-def total(*args: Any) -> Any:
-    values = [number(v) for v in spread(args)]
-    result: int | Decimal = 0
-    for value in values:
-        result = DECIMALS.add(result, value) if type(value) is Decimal or type(result) is Decimal else result + value
+def _fold(args: tuple[Any, ...], start: int, step: Callable[[Any, Any], Any]) -> Any:
+    result: Any = start
+    for value in spread(args):
+        result = step(result, number(value))
     return result
+
+
+def total(*args: Any) -> Any:
+    return _fold(args, 0, add)
 
 
 def mean(*args: Any) -> Any:
     values = spread(args)
-    return normalize(DECIMALS.divide(Decimal(total(values)), len(values)))
+    return normalize(DECIMALS.divide(Decimal(total(*values)), len(values)))
 
 
 def product(*args: Any) -> Any:
     result: int | Decimal = 1
     for value in (number(v) for v in spread(args)):
-        result = DECIMALS.multiply(result, value) if type(value) is Decimal or type(result) is Decimal else result * value
+        result = (
+            DECIMALS.multiply(result, value) if type(value) is Decimal or type(result) is Decimal else result * value
+        )
     return result
 
 

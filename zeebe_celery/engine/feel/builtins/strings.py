@@ -58,8 +58,8 @@ def split(string: Any, delimiter: Any) -> list[str]:
     return re.split(text(delimiter), text(string))
 
 
-def string_join(list: Any, delimiter: Any = None, prefix: Any = None, suffix: Any = None) -> str:
-    parts = [text(item) for item in items(list) if item is not None]
+def string_join(list_: Any, delimiter: Any = None, prefix: Any = None, suffix: Any = None) -> str:
+    parts = [text(item) for item in items(list_) if item is not None]
     joined = (text(delimiter) if delimiter is not None else "").join(parts)
     return (text(prefix) if prefix is not None else "") + joined + (text(suffix) if suffix is not None else "")
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from zeebe_celery.testing._ports import Launch, StackError, launch, log_tail, make_workdir, remove_workdir, terminate
+from zeebe_celery.stack.process import Launch, StackError, launch, log_tail, make_workdir, remove_workdir, terminate
 
 __all__ = ["CeleryWorker", "PollerProcess", "stack_env"]
 

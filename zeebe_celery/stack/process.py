@@ -1,4 +1,4 @@
-"""Ports, processes and the error type that both launchers share.
+"""Process helpers every launcher shares: free ports, a service in its own session, readiness, stopping.
 
 A launched service runs in its own session, so a signal to its process group reaches every process it
 started and never the test runner; its output goes to one log file, whose tail goes into every error.
@@ -21,6 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn, Self
 
+from zeebe_celery.errors import StackError
+
 __all__ = [
     "LOOPBACK",
     "POLL_INTERVAL",
@@ -34,8 +36,10 @@ __all__ = [
     "log_tail",
     "looks_like_port_clash",
     "make_workdir",
+    "pid_alive",
     "remaining",
     "remove_workdir",
+    "stop_pid",
     "terminate",
 ]
 
@@ -52,10 +56,6 @@ PORT_ATTEMPTS = 3
 # How often a starting service is asked whether it is ready: short against startups of seconds, long
 # enough that asking costs the service nothing.
 POLL_INTERVAL = 0.25
-
-
-class StackError(Exception):
-    """A test service could not be found, fetched, started or stopped; the message says what to do."""
 
 
 class PortClash(StackError):
@@ -142,6 +142,39 @@ def terminate(launched: Launch, grace: float) -> None:
         logger.warning("pid %s ignored SIGTERM for %.0fs; killing it", process.pid, grace)
         _signal_group(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` is running; reaps it when it is our exited child."""
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_pid(pid: int, *, grace: float) -> bool:
+    """Stop a process that is not our Popen child: SIGTERM, then SIGKILL after ``grace`` seconds.
+
+    Returns True when it stopped within ``grace``; never raises for a process that is gone.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while pid_alive(pid):
+        if time.monotonic() > deadline:
+            logger.warning("pid %s ignored SIGTERM for %.0fs; killing it", pid, grace)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            return False
+        time.sleep(POLL_INTERVAL)
+    return True
 
 
 def _signal_group(pgid: int, signum: signal.Signals) -> None:

@@ -18,7 +18,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from zeebe_celery.testing._ports import (
+from zeebe_celery.stack.process import (
     LOOPBACK,
     PORT_ATTEMPTS,
     Launch,
