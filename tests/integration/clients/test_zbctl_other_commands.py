@@ -1,7 +1,10 @@
-"""zbctl's other commands on jobs and instances: fail, update retries, throw an error, set variables, cancel,
-and broadcast a signal, each proven by what the project's client then sees."""
+"""zbctl's other commands: fail a job, update its retries, throw an error, set variables, cancel an instance,
+broadcast a signal, and deploy and evaluate a decision, each proven by what the project's client then sees."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +107,28 @@ def test_zbctl_broadcast_signal_reaches_every_waiting_signal_catch_event(
     proceeded = jobs.activate(unique("proceed-work"), count=2)
     assert {j.process_instance_key for j in proceeded} == {i.process_instance_key for i in instances}
     assert all(j.variables == {"go": "yes"} for j in proceeded)
+
+
+def test_zbctl_deploys_a_dmn_file_and_evaluate_decision_answers_the_first_matching_rule(
+    zbctl: Zbctl, unique: UniqueNames, tmp_path: Path
+) -> None:
+    dmn = tmp_path / "discount.dmn"
+    dmn.write_text(unique.text("discount.dmn", "discount", "discount-rules"), encoding="utf-8")
+
+    deployment = zbctl.json("deploy", "resource", str(dmn))
+    evaluated = zbctl.json("evaluate", "decision", unique("discount"), "--variables", '{"tier": "gold"}')
+
+    [decision] = [entry["decision"] for entry in deployment["deployments"] if "decision" in entry]
+    [drg] = [entry["decisionRequirements"] for entry in deployment["deployments"] if "decisionRequirements" in entry]
+    assert (decision["dmnDecisionId"], decision["version"]) == (unique("discount"), 1)
+    assert drg["dmnDecisionRequirementsId"] == decision["dmnDecisionRequirementsId"] == unique("discount-rules")
+    assert drg["resourceName"] == str(dmn)
+    assert evaluated["decisionKey"] == decision["decisionKey"]
+    assert evaluated["failureMessage"] == ""
+    assert json.loads(evaluated["decisionOutput"]) == 20
+    [table] = evaluated["evaluatedDecisions"]
+    assert table["decisionType"] == "DECISION_TABLE"
+    [rule] = table["matchedRules"]
+    assert (rule["ruleId"], rule["ruleIndex"]) == ("gold-rule", 1)
+    [output] = rule["evaluatedOutputs"]
+    assert (output["outputName"], json.loads(output["outputValue"])) == ("discountPercent", 20)
