@@ -1,17 +1,20 @@
 # syntax=docker/dockerfile:1
 #
-# One image for both halves of zeebe-celery:
+# One image for both halves of zeebe-celery, and for the project's own engine:
 #   poller:  docker run IMAGE poller -A examples.app --http-port 9100
 #   worker:  docker run --entrypoint celery IMAGE -A examples.app worker -Q zeebe.charge-card
+#   engine:  docker run -v zeebe-data:/data IMAGE engine --host 0.0.0.0 --data-dir /data --monitoring-port 9600
+#            (the Zeebe-compatible engine for development and tests: pure Python, no Java)
 #
 # Build:   docker build -t zeebe-celery:0.1.0 .
 # Your own tasks: build FROM this image and COPY your Celery app module into /app (it is on
 # PYTHONPATH), or add it to the builder stage as a dependency.
 #
-# No HEALTHCHECK is declared here on purpose: the poller and the workers run from the same image but
-# are probed differently (HTTP /healthz on the poller's --http-port; `celery inspect ping` on a
-# worker). docker-compose.yml and deploy/ declare the right check per role. The image ships no curl:
-# probes use the Python interpreter (see docker-compose.yml).
+# No HEALTHCHECK is declared here on purpose: the poller, the workers and the engine run from the same
+# image but are probed differently (HTTP /healthz on the poller's --http-port; `celery inspect ping` on
+# a worker; HTTP /ready on the engine's --monitoring-port). docker-compose.yml and deploy/ declare the
+# right check per role. The image ships no curl: probes use the Python interpreter (see
+# docker-compose.yml).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -45,10 +48,14 @@ ENV PATH="/opt/venv/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \
     PYTHONPATH=/app
 
-# A fixed numeric uid/gid so Kubernetes can verify runAsNonRoot without a user database.
+# A fixed numeric uid/gid so Kubernetes can verify runAsNonRoot without a user database. /data is
+# the engine's --data-dir, owned by that user so that a new named volume mounted there inherits the
+# owner (no VOLUME here: the poller and the workers need no volume).
 RUN groupadd --system --gid 10001 zeebe \
     && useradd --system --uid 10001 --gid zeebe --home-dir /app --no-create-home \
-       --shell /usr/sbin/nologin zeebe
+       --shell /usr/sbin/nologin zeebe \
+    && mkdir /data \
+    && chown 10001:10001 /data
 
 COPY --from=builder /opt/venv /opt/venv
 
@@ -58,8 +65,9 @@ COPY examples/ ./examples/
 
 USER 10001:10001
 
-# The poller's /healthz and /metrics (zeebe-celery poller --http-port 9100).
-EXPOSE 9100
+# The poller's /healthz and /metrics (zeebe-celery poller --http-port 9100); the engine's gateway
+# (zeebe-celery engine --port 26500) and its /ready and inspection API (--monitoring-port 9600).
+EXPOSE 9100 26500 9600
 
 # Configuration comes only from the environment at run time (ZEEBE_*, CAMUNDA_*, ZEEBE_CELERY_*);
 # no credentials are baked into the image.

@@ -2,6 +2,7 @@
 
 from zeebe_celery._version import __version__
 from zeebe_celery.config import BridgeSettings, ZeebeSettings
+from zeebe_celery.connectors import CamundaRuntime, InboundConnector, OutboundConnector, RunConfig, outbound_connector
 from zeebe_celery.errors import (
     BpmnError,
     ConfigurationError,
@@ -12,20 +13,27 @@ from zeebe_celery.errors import (
 )
 from zeebe_celery.gateway import RetryPolicy, ZeebeClient
 from zeebe_celery.job import Job
+from zeebe_celery.simple import GatewayClient
 from zeebe_celery.task import zeebe_task
 
 __all__ = [
     "BpmnError",
     "BridgeSettings",
+    "CamundaRuntime",
     "ConfigurationError",
+    "GatewayClient",
     "GatewayError",
+    "InboundConnector",
     "Job",
+    "OutboundConnector",
     "RetryPolicy",
+    "RunConfig",
     "TerminalError",
     "TransientError",
     "ZeebeCeleryError",
     "ZeebeClient",
     "ZeebeSettings",
     "__version__",
+    "outbound_connector",
     "zeebe_task",
 ]

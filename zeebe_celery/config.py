@@ -104,6 +104,17 @@ class ZeebeSettings(BaseSettings):
     token_scope: str | None = Field(
         default=None, validation_alias=AliasChoices("ZEEBE_TOKEN_SCOPE", "CAMUNDA_TOKEN_SCOPE")
     )
+    connection_type: Literal["CAMUNDA_CLOUD", "INSECURE"] | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CAMUNDA_CONNECTION_TYPE"),
+        description="the Python Camunda SDK's name: CAMUNDA_CLOUD (SaaS) or INSECURE (plaintext, self-hosted)",
+    )
+    hostname: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ZEEBE_HOSTNAME", "ZEBEE_HOSTNAME"),
+        description="the gateway host, with ZEEBE_PORT; the SDK seed's spelling ZEBEE_HOSTNAME is accepted",
+    )
+    port: int | None = Field(default=None, ge=1, le=65535, validation_alias=AliasChoices("ZEEBE_PORT", "ZEBEE_PORT"))
     cluster_id: str | None = Field(default=None, validation_alias=AliasChoices("CAMUNDA_CLUSTER_ID"))
     cluster_region: str | None = Field(default=None, validation_alias=AliasChoices("CAMUNDA_CLUSTER_REGION"))
     ca_certificate_path: Path | None = Field(
@@ -133,6 +144,7 @@ class ZeebeSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> ZeebeSettings:
+        self._consistent_sdk_names()
         if self.client_id and self.client_secret is None:
             raise ValueError("ZEEBE_CLIENT_SECRET is required when ZEEBE_CLIENT_ID is set")
         if self.client_secret is not None and not self.client_id:
@@ -155,11 +167,57 @@ class ZeebeSettings(BaseSettings):
             raise ValueError("ZEEBE_AUTHORIZATION_SERVER_URL must be an http(s) URL")
         return self
 
+    def _consistent_sdk_names(self) -> None:
+        """The Python Camunda SDK's variables (CAMUNDA_CONNECTION_TYPE, ZEEBE_HOSTNAME ...) agree with the rest."""
+
+        def named(field: str) -> str:
+            return _variable_name(ZeebeSettings, field, {})
+
+        if self.port is not None and not self.hostname:
+            raise ValueError(f"{named('port')} is set but {named('hostname')} is not")
+        if self.hostname and self.address and self.address != self.hostname_address:
+            raise ValueError(
+                f"{named('hostname')}/{named('port')} ({self.hostname_address}) contradicts "
+                f"{named('address')} ({self.address}); set one of them"
+            )
+        if self.connection_type == "CAMUNDA_CLOUD":
+            if not self.cluster_id:
+                raise ValueError("CAMUNDA_CLUSTER_ID is required with CAMUNDA_CONNECTION_TYPE=CAMUNDA_CLOUD")
+            if not self.client_id or self.client_secret is None:
+                raise ValueError(
+                    "CAMUNDA_CLIENT_ID and CAMUNDA_CLIENT_SECRET are required with "
+                    "CAMUNDA_CONNECTION_TYPE=CAMUNDA_CLOUD"
+                )
+            if self.insecure_connection:
+                raise ValueError(
+                    f"{named('insecure_connection')}=true contradicts CAMUNDA_CONNECTION_TYPE=CAMUNDA_CLOUD"
+                )
+            if self.hostname:
+                raise ValueError(f"{named('hostname')} is for INSECURE; CAMUNDA_CLOUD derives the address")
+        elif self.connection_type == "INSECURE":
+            if self.cluster_id:
+                raise ValueError("CAMUNDA_CLUSTER_ID is set but CAMUNDA_CONNECTION_TYPE=INSECURE is not Camunda SaaS")
+            if not self.hostname and not self.address:
+                raise ValueError(f"{named('hostname')} is required with CAMUNDA_CONNECTION_TYPE=INSECURE")
+            if self.insecure_connection is False:
+                raise ValueError(f"{named('insecure_connection')}=false contradicts CAMUNDA_CONNECTION_TYPE=INSECURE")
+            self.insecure_connection = True
+
+    @property
+    def hostname_address(self) -> str | None:
+        """``ZEEBE_HOSTNAME:ZEEBE_PORT`` (port 26500 when unset), or None without a host name."""
+        if not self.hostname:
+            return None
+        return f"{self.hostname}:{self.port or 26500}"
+
     @property
     def gateway_address(self) -> str:
-        """The host:port to dial: the explicit address, the SaaS address, or localhost:26500."""
+        """The host:port to dial: the explicit address, ZEEBE_HOSTNAME:ZEEBE_PORT, the SaaS address, or
+        localhost:26500."""
         if self.address:
             return self.address
+        if self.hostname_address:
+            return self.hostname_address
         if self.cluster_id:
             return f"{self.cluster_id}.{self.cluster_region or SAAS_DEFAULT_REGION}.zeebe.camunda.io:443"
         return "localhost:26500"

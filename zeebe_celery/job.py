@@ -81,6 +81,22 @@ class Job(BaseModel):
             tenantId=self.tenant_id,
         )
 
+    # The simple client's seed names these fields differently; its examples read them as properties.
+    @property
+    def task_type(self) -> str:
+        """The job type (the seed's name for ``type``)."""
+        return self.type
+
+    @property
+    def task_id(self) -> str:
+        """The id of the BPMN element of the job (the seed's name for ``element_id``)."""
+        return self.element_id
+
+    @property
+    def process_id(self) -> str:
+        """The BPMN process id (the seed's name for ``bpmn_process_id``)."""
+        return self.bpmn_process_id
+
     @property
     def deadline_at(self) -> datetime:
         """The deadline as an aware UTC datetime."""

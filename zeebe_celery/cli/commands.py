@@ -21,10 +21,12 @@ class Commands:
         self._common = common
         self._prefix = prefix
 
-    def add(self, name: str, handler: Handler, *, help: str | None, description: str) -> argparse.ArgumentParser:
-        """Add command ``name``; without ``help`` it is not listed."""
+    def add(
+        self, name: str, handler: Handler, *, help: str | None, description: str, common: bool = True
+    ) -> argparse.ArgumentParser:
+        """Add command ``name``; without ``help`` it is not listed; ``common=False`` leaves out the common options."""
         options: dict[str, Any] = {
-            "parents": [self._common],
+            "parents": [self._common] if common else [],
             "description": description,
             "formatter_class": argparse.RawDescriptionHelpFormatter,
         }

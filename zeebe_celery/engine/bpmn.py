@@ -180,10 +180,10 @@ class _Parser:
                 else:
                     host.boundaries.append(element)
             if element.kind is Kind.EXCLUSIVE_GATEWAY and len(element.outgoing) > 1:
-                for flow in element.outgoing:
-                    if flow.condition is None and flow.id != element.default_flow:
+                for outgoing in element.outgoing:
+                    if outgoing.condition is None and outgoing.id != element.default_flow:
                         self.problems.append(
-                            f"- Element: {flow.id}\n    - ERROR: Must have a condition or be default flow"
+                            f"- Element: {outgoing.id}\n    - ERROR: Must have a condition or be default flow"
                         )
 
     def _flow(self, node: ET.Element, container: Element) -> None:
@@ -204,6 +204,13 @@ class _Parser:
         extensions = node.find(f"{BPMN}extensionElements")
         ext = list(extensions) if extensions is not None else []
         element.inputs, element.outputs = self._io(node, ext)
+        if kind is Kind.BOUNDARY_EVENT:
+            # Before the event definition, whose checks depend on it (a cycle needs a non-interrupting one).
+            element.attached_to = node.get("attachedToRef")
+            element.interrupting = node.get("cancelActivity", "true") != "false"
+        # A sub-process's own children are checked by _container; a task's are only seen here.
+        if kind is not Kind.SUB_PROCESS and node.find(f"{BPMN}multiInstanceLoopCharacteristics") is not None:
+            self.fail(node, "multi-instance activities are not supported by this engine")
         definitions = [c for c in node if _local(c.tag) in _EVENT_DEFINITIONS and c.tag.startswith(BPMN)]
         others = [c for c in node if _local(c.tag).endswith("EventDefinition") and c not in definitions]
         for other in others:
@@ -224,11 +231,8 @@ class _Parser:
             if container.none_start is not None:
                 self.fail(node, "Multiple none start events are not allowed")
             container.none_start = element
-        if kind is Kind.BOUNDARY_EVENT:
-            element.attached_to = node.get("attachedToRef")
-            element.interrupting = node.get("cancelActivity", "true") != "false"
-            if element.event_type is EventType.ERROR and not element.interrupting:
-                self.fail(node, "an error boundary event must be interrupting")
+        if kind is Kind.BOUNDARY_EVENT and element.event_type is EventType.ERROR and not element.interrupting:
+            self.fail(node, "an error boundary event must be interrupting")
         if kind is Kind.RECEIVE_TASK:
             self._message(node, element, node.get("messageRef"))
         if kind is Kind.EXCLUSIVE_GATEWAY:

@@ -18,6 +18,7 @@ from typing import Any, Self
 import grpc
 
 from zeebe_celery.engine.faults import BackPressure, Faults
+from zeebe_celery.engine.inspection import incident_view, instance_view
 from zeebe_celery.engine.monitor import Monitor
 from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.engine.runtime import Runtime
@@ -168,10 +169,36 @@ class ZeebeEngine:
     def monitoring_port(self) -> int | None:
         return self._monitor.port if self._monitor is not None else None
 
+    # -- inspection, for tests -----------------------------------------------------------------------
+
     @property
     def records(self) -> RecordLog:
-        """The records the engine exported, for assertions in tests."""
+        """The records the engine exported (``find``, ``wait_for``), for assertions in tests."""
         return self.runtime.records
+
+    def incidents(self) -> list[dict[str, Any]]:
+        """The open incidents: key, errorType, errorMessage, elementId, processInstanceKey, jobKey, ..."""
+        return incident_view(self.runtime)
+
+    def instance(self, key: int) -> dict[str, Any] | None:
+        """An element instance (a process instance's key gives the instance) with its state and the variables
+        it sees; None once it has ended (ended instances are dropped, as Zeebe does)."""
+        return instance_view(self.runtime, key)
+
+    def wait_for_incident(self, *, within: float = 30.0, **fields: Any) -> dict[str, Any]:
+        """The first INCIDENT CREATED record whose value has ``fields``; raises TimeoutError."""
+        return self._wait_one("INCIDENT", "CREATED", within, fields)
+
+    def wait_for_completion(self, process_instance_key: int, *, within: float = 30.0) -> dict[str, Any]:
+        """The record of the process instance's completion; raises TimeoutError."""
+        fields = {"processInstanceKey": process_instance_key, "bpmnElementType": "PROCESS"}
+        return self._wait_one("PROCESS_INSTANCE", "ELEMENT_COMPLETED", within, fields)
+
+    def _wait_one(self, value_type: str, intent: str, within: float, fields: dict[str, Any]) -> dict[str, Any]:
+        found = self.runtime.records.wait_for(value_type, intent, within=within, **fields)
+        if not found:
+            raise TimeoutError(f"no {value_type} {intent} record with {fields} within {within:g}s")
+        return found[0]
 
     def _fire_due(self) -> None:
         runtime = self.runtime

@@ -14,48 +14,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol, Self
 from urllib.parse import parse_qsl, urlsplit
 
+from zeebe_celery.engine.inspection import incident_view, instance_view
 from zeebe_celery.engine.runtime import Runtime
-
-__all__ = ["Monitor", "incident_view", "instance_view"]
 
 
 class _Engine(Protocol):
     runtime: Runtime
 
 
-def incident_view(runtime: Runtime) -> list[dict[str, Any]]:
-    with runtime.lock:
-        return [
-            {
-                "key": i.key,
-                "errorType": i.error_type,
-                "errorMessage": i.error_message,
-                "elementId": i.instance.element.id,
-                "elementInstanceKey": i.instance.key,
-                "processInstanceKey": i.instance.process_instance_key,
-                "bpmnProcessId": i.instance.definition.bpmn_process_id,
-                "jobKey": i.job.key if i.job is not None else -1,
-            }
-            for i in runtime.incidents.values()
-        ]
-
-
-def instance_view(runtime: Runtime, key: int) -> dict[str, Any] | None:
-    with runtime.lock:
-        instance = runtime.instances.get(key)
-        if instance is None:
-            return None
-        return {
-            "key": instance.key,
-            "elementId": instance.element.id,
-            "state": instance.state.value,
-            "processInstanceKey": instance.process_instance_key,
-            "bpmnProcessId": instance.definition.bpmn_process_id,
-            "variables": dict(runtime.visible(instance)),
-            "children": [
-                {"key": c.key, "elementId": c.element.id, "state": c.state.value} for c in instance.children.values()
-            ],
-        }
+__all__ = ["Monitor"]
 
 
 def _coerce(text: str) -> Any:

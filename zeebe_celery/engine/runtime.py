@@ -357,13 +357,20 @@ class Runtime(Jobs, Waits):
                 )
                 self.set_local(scope, variables)
             self.activate_within(root, elements[instruction.element_id])
+        scopes: list[ElementInstance] = []
         for element_key in terminate:
             target = self.instances.get(element_key)
             if target is not None:
-                parent = target.parent
+                if target.parent is not None:
+                    scopes.append(target.parent)
                 self.terminate(target)
-                if parent is not None:
-                    self.agenda.append(lambda p=parent: self.check_scope(p))
+        # As Zeebe does, a flow scope left with nothing active is terminated, up to the process instance.
+        for scope in scopes:
+            empty: ElementInstance | None = scope
+            while empty is not None and empty.key in self.instances and not empty.children and not empty.joins:
+                parent = empty.parent
+                self.terminate(empty)
+                empty = parent
         self.run_agenda()
         self.commit()
 
@@ -388,13 +395,19 @@ class Runtime(Jobs, Waits):
         root.definition.running -= 1
         target.running += 1
         for instance in [root, *tree]:
+            source = instance.element
             instance.definition = target
             instance.element = (
                 target.process.root if instance is root else target.process.elements[mapping[instance.element.id]]
             )
             for wait_key in instance.waits:
                 wait = self.waits[wait_key]
-                wait.element = target.process.elements.get(wait.element.id, wait.element)
+                # The element's own wait follows the mapping; a boundary's wait keeps being a boundary.
+                if wait.element is source:
+                    wait.element = instance.element
+                else:
+                    boundary_id = mapping.get(wait.element.id, wait.element.id)
+                    wait.element = target.process.elements.get(boundary_id, wait.element)
             self.touch(instance)
         self.commit()
 

@@ -7,7 +7,7 @@ import signal
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import IO
 
 from zeebe_celery.engine.engine import ZeebeEngine
 
@@ -24,7 +24,7 @@ def serve(
     private_key: Path | None = None,
     token: str | None = None,
     max_in_flight: int | None = None,
-    out: TextIO,
+    out: IO[str],
 ) -> None:
     """Serve until a termination signal arrives. Raises EngineStateError when the port cannot be bound."""
     stop = threading.Event()

@@ -59,7 +59,7 @@ def _single_hit(table: DecisionTable) -> bool:
 
 
 def _matches(rule: Rule, values: list[Any], variables: Mapping[str, Any]) -> bool:
-    for test, value in zip(rule.input_entries, values, strict=True):
+    for test, value in zip(rule.input_entries, values, strict=True):  # noqa: SIM110 -- no generator on the hot path
         if not test.matches(value, variables):
             return False
     return True

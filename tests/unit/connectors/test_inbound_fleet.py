@@ -1,0 +1,234 @@
+"""Inbound connectors on the fleet: the activation job stores the activation in the real Redis and schedules
+its run; runs are token-checked, locked, rescheduled every cycle, end at max_age, and publish one message
+(with TTL and message id) to the fake gateway."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import redis
+from celery import Celery
+from prometheus_client import REGISTRY
+
+from zeebe_celery import InboundConnector
+from zeebe_celery.connectors import fleet
+from zeebe_celery.connectors.activations import ActivationStore
+from zeebe_celery.testing.fake_gateway import FakeGateway
+
+from .conftest import payload
+
+OUTCOMES: dict[str, list[Any]] = {}
+
+
+@pytest.fixture
+def inbound_app(
+    fake: FakeGateway, redis_url: str, clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Celery]:
+    """An app on the real Redis broker whose inbound runs publish to the fake gateway."""
+    monkeypatch.setenv("ZEEBE_ADDRESS", fake.address)
+    monkeypatch.setenv("ZEEBE_CELERY_REDIS_URL", redis_url)
+    app = Celery("inbound-tests", broker=redis_url, set_as_current=False)
+    yield app
+    for key, (store, client, _) in list(fleet._resources.items()):
+        if key[1] == id(app):
+            store.close()
+            client.close()
+            del fleet._resources[key]
+
+
+@pytest.fixture
+def store(redis_url: str) -> Iterator[ActivationStore]:
+    found = ActivationStore.from_url(redis_url)
+    yield found
+    found.close()
+
+
+def connector(app: Celery, name: str, *, cycle: float = 5, max_age: float = 3600) -> type[InboundConnector]:
+    """An inbound connector whose loop returns the next of ``OUTCOMES[name]`` (raising exceptions)."""
+    OUTCOMES[name] = []
+
+    async def loop(self: Any) -> dict[str, Any] | None:
+        outcome = OUTCOMES[name].pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return None if outcome is None else {**outcome, "threshold": self.threshold}
+
+    qualname = f"Scripted_{name}"
+    config = type("ConnectorConfig", (), {"name": name, "cycle": cycle, "max_age": max_age, "app": app})
+    config.__qualname__ = f"{qualname}.ConnectorConfig"
+    namespace = {
+        "__module__": __name__,
+        "__qualname__": qualname,
+        "__annotations__": {"threshold": int},
+        "threshold": 0,
+        "loop": loop,
+        "ConnectorConfig": config,
+    }
+    return type(qualname, (InboundConnector,), namespace)
+
+
+def queued_runs(redis_url: str) -> list[dict[str, Any]]:
+    raw = redis.Redis.from_url(redis_url)
+    try:
+        return [json.loads(m) for m in raw.lrange("zeebe._activate_inbound_connector", 0, -1)]
+    finally:
+        raw.close()
+
+
+def activate(app: Celery, name: str, *, key: int, correlation_key: str, **variables: Any) -> str:
+    task = app.tasks[fleet.ACTIVATE_TASK]
+    job = payload(
+        "_activate_inbound_connector",
+        {"correlation_key": correlation_key, **variables},
+        headers={"name": name},
+        key=key,
+    )
+    return str(task.run(job))
+
+
+@pytest.fixture
+def name() -> str:
+    return f"feed_{uuid.uuid4().hex[:8]}"
+
+
+def test_the_activation_job_stores_the_activation_and_completes_at_once(
+    inbound_app: Celery, fake: FakeGateway, store: ActivationStore, name: str, redis_url: str
+) -> None:
+    connector(inbound_app, name)
+
+    assert activate(inbound_app, name, key=71, correlation_key="order-1", threshold="5") == "completed"
+
+    activation = store.get(f"{name}:71")
+    assert activation is not None
+    assert (activation.correlation_key, activation.message_name, activation.inputs) == (
+        "order-1",
+        name,
+        {"threshold": 5},
+    )
+    assert [c.request.jobKey for c in fake.calls_to("CompleteJob")] == [71]
+    runs = [m for m in queued_runs(redis_url) if m["headers"]["task"] == fleet.RUN_TASK]
+    assert any(m["headers"]["argsrepr"] == repr((activation.id, activation.token)) for m in runs)
+
+
+def test_an_unknown_connector_name_raises_an_incident(inbound_app: Celery, fake: FakeGateway, name: str) -> None:
+    connector(inbound_app, name)
+
+    assert activate(inbound_app, f"{name}-nope", key=72, correlation_key="k") == "incident"
+    assert "no inbound connector named" in fake.calls_to("FailJob")[0].request.errorMessage
+
+
+def test_a_run_waits_a_cycle_then_publishes_once_with_ttl_and_message_id(
+    inbound_app: Celery, fake: FakeGateway, store: ActivationStore, name: str
+) -> None:
+    connector(inbound_app, name)
+    activate(inbound_app, name, key=73, correlation_key="order-2", threshold=7)
+    activation = store.get(f"{name}:73")
+    assert activation is not None
+    OUTCOMES[name] += [None, {"random_number": 42}]
+
+    assert fleet.run_activation(inbound_app, activation.id, activation.token) == "waiting"
+    moved = store.get(activation.id)
+    assert moved is not None
+    assert moved.token != activation.token
+    assert fleet.run_activation(inbound_app, activation.id, activation.token) == "stale"
+    assert fleet.run_activation(inbound_app, moved.id, moved.token) == "published"
+
+    (publish,) = fake.calls_to("PublishMessage")
+    assert (publish.request.name, publish.request.correlationKey, publish.request.messageId) == (
+        name,
+        "order-2",
+        activation.id,
+    )
+    assert json.loads(publish.request.variables) == {"random_number": 42, "threshold": 7}
+    assert publish.request.timeToLive == 3_600_000
+    assert store.get(activation.id) is None
+    assert fleet.run_activation(inbound_app, moved.id, moved.token) == "gone"
+
+
+def test_a_message_zeebe_already_holds_counts_as_published(
+    inbound_app: Celery, fake: FakeGateway, store: ActivationStore, name: str
+) -> None:
+    connector(inbound_app, name)
+    activate(inbound_app, name, key=74, correlation_key="k")
+    activation = store.get(f"{name}:74")
+    assert activation is not None
+    OUTCOMES[name].append({"n": 1})
+    fake.fail_next("PublishMessage", grpc.StatusCode.ALREADY_EXISTS, "message with id exists")
+
+    assert fleet.run_activation(inbound_app, activation.id, activation.token) == "published"
+    assert store.get(activation.id) is None
+
+
+def test_a_run_another_worker_holds_does_nothing(inbound_app: Celery, store: ActivationStore, name: str) -> None:
+    connector(inbound_app, name)
+    activate(inbound_app, name, key=75, correlation_key="k")
+    activation = store.get(f"{name}:75")
+    assert activation is not None
+    held = store.lock(activation.id, lease=30)
+    assert held is not None
+
+    assert fleet.run_activation(inbound_app, activation.id, activation.token) == "busy"
+    store.unlock(activation.id, held)
+    assert OUTCOMES[name] == []  # loop() never ran
+
+
+def test_a_failing_loop_is_logged_counted_and_runs_again_next_cycle(
+    inbound_app: Celery, store: ActivationStore, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    connector(inbound_app, name)
+    activate(inbound_app, name, key=76, correlation_key="k")
+    activation = store.get(f"{name}:76")
+    assert activation is not None
+    OUTCOMES[name].append(RuntimeError("feed down"))
+    before = REGISTRY.get_sample_value("zeebe_celery_inbound_loop_failures_total", {"connector": name}) or 0.0
+
+    assert fleet.run_activation(inbound_app, activation.id, activation.token) == "waiting"
+
+    after = REGISTRY.get_sample_value("zeebe_celery_inbound_loop_failures_total", {"connector": name})
+    assert after == before + 1
+    assert any(activation.id in r.getMessage() and r.exc_info for r in caplog.records)
+    assert store.get(activation.id) is not None
+
+
+def test_an_activation_past_its_max_age_ends_and_is_logged_at_error(
+    inbound_app: Celery, store: ActivationStore, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    connector(inbound_app, name, max_age=60)
+    activate(inbound_app, name, key=77, correlation_key="k")
+    activation = store.get(f"{name}:77")
+    assert activation is not None
+    activation.created_at -= 61
+    store.save(activation)
+
+    with caplog.at_level(logging.ERROR):
+        assert fleet.run_activation(inbound_app, activation.id, activation.token) == "expired"
+
+    assert store.get(activation.id) is None
+    assert any(r.levelno == logging.ERROR and activation.id in r.getMessage() for r in caplog.records)
+
+
+def test_a_starting_worker_reschedules_runs_that_were_lost(
+    inbound_app: Celery, store: ActivationStore, name: str, redis_url: str
+) -> None:
+    connector(inbound_app, name, cycle=1)
+    activate(inbound_app, name, key=78, correlation_key="k")
+    lost = store.get(f"{name}:78")
+    assert lost is not None
+    lost.due_at -= 10  # its run message died with a killed worker
+    store.save(lost)
+
+    assert fleet.recover(inbound_app) >= 1
+
+    fresh = store.get(lost.id)
+    assert fresh is not None
+    assert fresh.token != lost.token
+    runs = [m["headers"]["argsrepr"] for m in queued_runs(redis_url) if m["headers"]["task"] == fleet.RUN_TASK]
+    assert repr((fresh.id, fresh.token)) in runs
+    assert fleet.run_activation(inbound_app, lost.id, lost.token) == "stale"

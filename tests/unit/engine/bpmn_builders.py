@@ -1,0 +1,264 @@
+"""A tiny builder for the BPMN the engine tests deploy: each function returns an XML fragment, and
+:func:`process` wraps fragments into a complete ``<definitions>`` document.
+
+Messages, errors and signals are declared by :func:`process` from its keyword arguments; events refer to
+them by name (``msg-<name>``, ``err-<code>``, ``sig-<name>``), so a test reads as the diagram it draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from itertools import pairwise
+from xml.sax.saxutils import quoteattr
+
+__all__ = [
+    "boundary",
+    "end_event",
+    "error_end",
+    "exclusive_gateway",
+    "flow",
+    "flows",
+    "io_mapping",
+    "message_catch",
+    "message_start",
+    "parallel_gateway",
+    "process",
+    "receive_task",
+    "script_task",
+    "service_task",
+    "signal_catch",
+    "start_event",
+    "sub_process",
+    "terminate_end",
+    "timer_catch",
+    "user_task",
+]
+
+_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="defs" targetNamespace="http://example.com/tests">\n'
+)
+
+
+def _attr(value: str) -> str:
+    return quoteattr(value)
+
+
+def process(
+    process_id: str,
+    *body: str,
+    messages: Mapping[str, str] | None = None,
+    errors: Iterable[str] = (),
+    signals: Iterable[str] = (),
+    executable: bool = True,
+) -> bytes:
+    """A document with one process; ``messages`` maps each message name to its correlation key (or '')."""
+    parts = [_HEAD]
+    for name, key in (messages or {}).items():
+        subscription = (
+            f"<bpmn:extensionElements><zeebe:subscription correlationKey={_attr(key)}/></bpmn:extensionElements>"
+            if key
+            else ""
+        )
+        parts.append(f"<bpmn:message id={_attr('msg-' + name)} name={_attr(name)}>{subscription}</bpmn:message>\n")
+    for code in errors:
+        parts.append(f"<bpmn:error id={_attr('err-' + code)} name={_attr(code)} errorCode={_attr(code)}/>\n")
+    for name in signals:
+        parts.append(f"<bpmn:signal id={_attr('sig-' + name)} name={_attr(name)}/>\n")
+    flag = "true" if executable else "false"
+    parts.append(f'<bpmn:process id={_attr(process_id)} isExecutable="{flag}">\n')
+    parts.extend(f"{fragment}\n" for fragment in body)
+    parts.append("</bpmn:process>\n</bpmn:definitions>\n")
+    return "".join(parts).encode()
+
+
+def flow(source: str, target: str, *, condition: str | None = None, flow_id: str | None = None) -> str:
+    """A sequence flow; ``condition`` is a FEEL expression (with its leading ``=``)."""
+    ident = flow_id or f"{source}-{target}"
+    if condition is None:
+        return f"<bpmn:sequenceFlow id={_attr(ident)} sourceRef={_attr(source)} targetRef={_attr(target)}/>"
+    return (
+        f"<bpmn:sequenceFlow id={_attr(ident)} sourceRef={_attr(source)} targetRef={_attr(target)}>"
+        f"<bpmn:conditionExpression>{_escape(condition)}</bpmn:conditionExpression></bpmn:sequenceFlow>"
+    )
+
+
+def flows(*ids: str) -> str:
+    """Sequence flows chaining the elements in order: ``flows("a", "b", "c")`` is a→b and b→c."""
+    return "\n".join(flow(a, b) for a, b in pairwise(ids))
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def io_mapping(inputs: Mapping[str, str] | None = None, outputs: Mapping[str, str] | None = None) -> str:
+    """``zeebe:ioMapping`` with inputs and outputs as ``{target: source}``."""
+    entries = [f"<zeebe:input source={_attr(s)} target={_attr(t)}/>" for t, s in (inputs or {}).items()]
+    entries += [f"<zeebe:output source={_attr(s)} target={_attr(t)}/>" for t, s in (outputs or {}).items()]
+    return f"<zeebe:ioMapping>{''.join(entries)}</zeebe:ioMapping>" if entries else ""
+
+
+def _extensions(*parts: str) -> str:
+    inner = "".join(p for p in parts if p)
+    return f"<bpmn:extensionElements>{inner}</bpmn:extensionElements>" if inner else ""
+
+
+def start_event(element_id: str = "start") -> str:
+    return f"<bpmn:startEvent id={_attr(element_id)}/>"
+
+
+def message_start(element_id: str, message: str) -> str:
+    return (
+        f"<bpmn:startEvent id={_attr(element_id)}>"
+        f"<bpmn:messageEventDefinition messageRef={_attr('msg-' + message)}/></bpmn:startEvent>"
+    )
+
+
+def end_event(element_id: str = "end") -> str:
+    return f"<bpmn:endEvent id={_attr(element_id)}/>"
+
+
+def terminate_end(element_id: str) -> str:
+    return f"<bpmn:endEvent id={_attr(element_id)}><bpmn:terminateEventDefinition/></bpmn:endEvent>"
+
+
+def error_end(element_id: str, code: str) -> str:
+    return (
+        f"<bpmn:endEvent id={_attr(element_id)}>"
+        f"<bpmn:errorEventDefinition errorRef={_attr('err-' + code)}/></bpmn:endEvent>"
+    )
+
+
+def service_task(
+    element_id: str,
+    job_type: str,
+    *,
+    retries: str = "3",
+    headers: Mapping[str, str] | None = None,
+    inputs: Mapping[str, str] | None = None,
+    outputs: Mapping[str, str] | None = None,
+    tag: str = "serviceTask",
+) -> str:
+    header_xml = ""
+    if headers:
+        items = "".join(f"<zeebe:header key={_attr(k)} value={_attr(v)}/>" for k, v in headers.items())
+        header_xml = f"<zeebe:taskHeaders>{items}</zeebe:taskHeaders>"
+    ext = _extensions(
+        f"<zeebe:taskDefinition type={_attr(job_type)} retries={_attr(retries)}/>",
+        header_xml,
+        io_mapping(inputs, outputs),
+    )
+    return f"<bpmn:{tag} id={_attr(element_id)}>{ext}</bpmn:{tag}>"
+
+
+def user_task(
+    element_id: str,
+    *,
+    assignee: str | None = None,
+    candidate_groups: str | None = None,
+    form_key: str | None = None,
+) -> str:
+    assignment = ""
+    attrs = ""
+    if assignee is not None:
+        attrs += f" assignee={_attr(assignee)}"
+    if candidate_groups is not None:
+        attrs += f" candidateGroups={_attr(candidate_groups)}"
+    if attrs:
+        assignment = f"<zeebe:assignmentDefinition{attrs}/>"
+    form = f"<zeebe:formDefinition formKey={_attr(form_key)}/>" if form_key is not None else ""
+    return f"<bpmn:userTask id={_attr(element_id)}>{_extensions(assignment, form)}</bpmn:userTask>"
+
+
+def script_task(element_id: str, expression: str, result: str) -> str:
+    ext = _extensions(f"<zeebe:script expression={_attr(expression)} resultVariable={_attr(result)}/>")
+    return f"<bpmn:scriptTask id={_attr(element_id)}>{ext}</bpmn:scriptTask>"
+
+
+def message_catch(element_id: str, message: str, *, outputs: Mapping[str, str] | None = None) -> str:
+    return (
+        f"<bpmn:intermediateCatchEvent id={_attr(element_id)}>{_extensions(io_mapping(None, outputs))}"
+        f"<bpmn:messageEventDefinition messageRef={_attr('msg-' + message)}/></bpmn:intermediateCatchEvent>"
+    )
+
+
+def receive_task(element_id: str, message: str) -> str:
+    return f"<bpmn:receiveTask id={_attr(element_id)} messageRef={_attr('msg-' + message)}/>"
+
+
+def _timer(*, duration: str | None, date: str | None, cycle: str | None) -> str:
+    if duration is not None:
+        inner = f"<bpmn:timeDuration>{_escape(duration)}</bpmn:timeDuration>"
+    elif date is not None:
+        inner = f"<bpmn:timeDate>{_escape(date)}</bpmn:timeDate>"
+    else:
+        inner = f"<bpmn:timeCycle>{_escape(cycle or '')}</bpmn:timeCycle>"
+    return f"<bpmn:timerEventDefinition>{inner}</bpmn:timerEventDefinition>"
+
+
+def timer_catch(element_id: str, *, duration: str | None = None, date: str | None = None) -> str:
+    return (
+        f"<bpmn:intermediateCatchEvent id={_attr(element_id)}>{_timer(duration=duration, date=date, cycle=None)}"
+        "</bpmn:intermediateCatchEvent>"
+    )
+
+
+def signal_catch(element_id: str, signal: str) -> str:
+    return (
+        f"<bpmn:intermediateCatchEvent id={_attr(element_id)}>"
+        f"<bpmn:signalEventDefinition signalRef={_attr('sig-' + signal)}/></bpmn:intermediateCatchEvent>"
+    )
+
+
+def boundary(
+    element_id: str,
+    attached_to: str,
+    *,
+    message: str | None = None,
+    error: str | None = None,
+    catch_all_errors: bool = False,
+    duration: str | None = None,
+    cycle: str | None = None,
+    signal: str | None = None,
+    interrupting: bool = True,
+) -> str:
+    """A boundary event with one event definition: message, error (by code, or any), timer or signal."""
+    if message is not None:
+        definition = f"<bpmn:messageEventDefinition messageRef={_attr('msg-' + message)}/>"
+    elif error is not None:
+        definition = f"<bpmn:errorEventDefinition errorRef={_attr('err-' + error)}/>"
+    elif catch_all_errors:
+        definition = "<bpmn:errorEventDefinition/>"
+    elif signal is not None:
+        definition = f"<bpmn:signalEventDefinition signalRef={_attr('sig-' + signal)}/>"
+    else:
+        definition = _timer(duration=duration, date=None, cycle=cycle)
+    cancel = "" if interrupting else ' cancelActivity="false"'
+    return (
+        f"<bpmn:boundaryEvent id={_attr(element_id)} attachedToRef={_attr(attached_to)}{cancel}>"
+        f"{definition}</bpmn:boundaryEvent>"
+    )
+
+
+def exclusive_gateway(element_id: str, *, default: str | None = None) -> str:
+    default_attr = f" default={_attr(default)}" if default else ""
+    return f"<bpmn:exclusiveGateway id={_attr(element_id)}{default_attr}/>"
+
+
+def parallel_gateway(element_id: str) -> str:
+    return f"<bpmn:parallelGateway id={_attr(element_id)}/>"
+
+
+def sub_process(
+    element_id: str,
+    *body: str,
+    inputs: Mapping[str, str] | None = None,
+    outputs: Mapping[str, str] | None = None,
+) -> str:
+    inner = "\n".join(body)
+    return (
+        f"<bpmn:subProcess id={_attr(element_id)}>{_extensions(io_mapping(inputs, outputs))}\n"
+        f"{inner}\n</bpmn:subProcess>"
+    )

@@ -1,0 +1,173 @@
+"""What the engine cannot run is refused at deploy time with INVALID_ARGUMENT, naming the resource, the
+element and its id, and nothing of the deployment is kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.engine.bpmn_builders import (
+    boundary,
+    end_event,
+    exclusive_gateway,
+    flow,
+    flows,
+    process,
+    service_task,
+    start_event,
+    sub_process,
+)
+from tests.unit.engine.harness import Harness
+from zeebe_celery.engine.errors import InvalidArgument
+
+WORK = '<bpmn:extensionElements><zeebe:taskDefinition type="work"/></bpmn:extensionElements>'
+
+
+def _refusal(engine: Harness, resource: bytes, *, name: str = "refused.bpmn") -> str:
+    with pytest.raises(InvalidArgument) as caught:
+        engine.deploy(resource, name=name)
+    assert engine.runtime.definitions == {}
+    return str(caught.value)
+
+
+def _around(element_id: str, fragment: str, *, messages: dict[str, str] | None = None) -> bytes:
+    """``fragment`` (with id ``element_id``) between a start and an end event."""
+    return process("p", start_event(), fragment, end_event(), flows("start", element_id, "end"), messages=messages)
+
+
+@pytest.mark.parametrize(
+    ("element_id", "fragment", "complaint"),
+    [
+        ("call", '<bpmn:callActivity id="call"/>', "<callActivity> is not supported"),
+        ("incl", '<bpmn:inclusiveGateway id="incl"/>', "<inclusiveGateway> is not supported"),
+        ("evgw", '<bpmn:eventBasedGateway id="evgw"/>', "<eventBasedGateway> is not supported"),
+        (
+            "many",
+            f'<bpmn:serviceTask id="many">{WORK}<bpmn:multiInstanceLoopCharacteristics/></bpmn:serviceTask>',
+            "multi-instance",
+        ),
+        ("bare", '<bpmn:serviceTask id="bare"/>', "zeebe:taskDefinition"),
+        (
+            "esc",
+            '<bpmn:intermediateThrowEvent id="esc"><bpmn:escalationEventDefinition/></bpmn:intermediateThrowEvent>',
+            "escalationEventDefinition",
+        ),
+        (
+            "throw-msg",
+            '<bpmn:intermediateThrowEvent id="throw-msg"><bpmn:messageEventDefinition/></bpmn:intermediateThrowEvent>',
+            "message event definition",
+        ),
+        (
+            "cycle",
+            '<bpmn:intermediateCatchEvent id="cycle"><bpmn:timerEventDefinition><bpmn:timeCycle>R/PT1S'
+            "</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>",
+            "time cycle",
+        ),
+        (
+            "camunda-user",
+            '<bpmn:userTask id="camunda-user"><bpmn:extensionElements><zeebe:userTask/></bpmn:extensionElements>'
+            "</bpmn:userTask>",
+            "zeebe:userTask",
+        ),
+        (
+            "script",
+            '<bpmn:scriptTask id="script"><bpmn:extensionElements><zeebe:script expression="=1 +"'
+            ' resultVariable="x"/></bpmn:extensionElements></bpmn:scriptTask>',
+            "failed to parse expression",
+        ),
+    ],
+)
+def test_an_element_the_engine_cannot_run_is_refused_naming_it_and_its_id(
+    engine: Harness, element_id: str, fragment: str, complaint: str
+) -> None:
+    reason = _refusal(engine, _around(element_id, fragment))
+    assert "'refused.bpmn'" in reason
+    assert f"Element: {element_id} " in reason
+    assert complaint in reason
+
+
+def test_a_message_catch_event_without_a_correlation_key_is_refused(engine: Harness) -> None:
+    fragment = (
+        '<bpmn:intermediateCatchEvent id="wait"><bpmn:messageEventDefinition messageRef="msg-ping"/>'
+        "</bpmn:intermediateCatchEvent>"
+    )
+    reason = _refusal(engine, _around("wait", fragment, messages={"ping": ""}))
+    assert "Element: wait" in reason
+    assert "correlation key" in reason
+
+
+def test_a_non_interrupting_error_boundary_event_is_refused(engine: Harness) -> None:
+    reason = _refusal(
+        engine,
+        process(
+            "p",
+            start_event(),
+            service_task("task", "work"),
+            boundary("soft", "task", error="E", interrupting=False),
+            end_event(),
+            end_event("e2"),
+            flows("start", "task", "end"),
+            flow("soft", "e2"),
+            errors=["E"],
+        ),
+    )
+    assert "Element: soft" in reason
+    assert "must be interrupting" in reason
+
+
+def test_an_event_sub_process_is_refused(engine: Harness) -> None:
+    inner = sub_process("events", start_event("s"), end_event("se"), flows("s", "se"))
+    inner = inner.replace('<bpmn:subProcess id="events">', '<bpmn:subProcess id="events" triggeredByEvent="true">')
+    reason = _refusal(engine, process("p", start_event(), end_event(), flows("start", "end"), inner))
+    assert "Element: events" in reason
+    assert "event sub-processes" in reason
+
+
+def test_a_gateway_flow_without_a_condition_that_is_not_the_default_is_refused(engine: Harness) -> None:
+    reason = _refusal(
+        engine,
+        process(
+            "p",
+            start_event(),
+            exclusive_gateway("which"),
+            end_event("a"),
+            end_event("b"),
+            flows("start", "which"),
+            flow("which", "a", condition="=x"),
+            flow("which", "b", flow_id="loose"),
+        ),
+    )
+    assert "Element: loose" in reason
+
+
+def test_a_document_without_an_executable_process_is_refused(engine: Harness) -> None:
+    reason = _refusal(engine, process("p", start_event(), executable=False))
+    assert "at least one executable process" in reason
+
+
+def test_a_resource_that_is_not_xml_is_refused(engine: Harness) -> None:
+    assert "not well-formed XML" in _refusal(engine, b"<bpmn:definitions")
+
+
+def test_a_resource_that_is_neither_bpmn_nor_dmn_is_refused(engine: Harness) -> None:
+    assert "'notes.txt'" in _refusal(engine, b"hello", name="notes.txt")
+
+
+def test_each_bad_element_of_a_resource_is_named_in_one_refusal(engine: Harness) -> None:
+    reason = _refusal(
+        engine,
+        process(
+            "p",
+            start_event(),
+            '<bpmn:callActivity id="first"/>',
+            '<bpmn:callActivity id="second"/>',
+            end_event(),
+            flows("start", "first", "second", "end"),
+        ),
+    )
+    assert "Element: first" in reason
+    assert "Element: second" in reason
+
+
+def test_a_deployment_with_no_resources_is_refused(engine: Harness) -> None:
+    with engine.runtime.lock, pytest.raises(InvalidArgument):
+        engine.runtime.deploy([])

@@ -1,0 +1,215 @@
+"""The engine through gRPC: long polls, argument checks, job hand-out to several pollers and to streams,
+scripted faults, and back-pressure, as Zeebe's gateway answers them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import grpc
+import pytest
+
+from tests.unit.engine.bpmn_builders import end_event, flows, process, service_task, start_event
+from zeebe_celery.config import ZeebeSettings
+from zeebe_celery.engine import ZeebeEngine
+from zeebe_celery.gateway.client import ZeebeClient
+from zeebe_celery.gateway.proto import gateway_pb2 as pb
+from zeebe_celery.gateway.proto.gateway_pb2_grpc import GatewayStub
+from zeebe_celery.gateway.retry import RetryPolicy
+
+ONE_TASK = process("one", start_event(), service_task("task", "work"), end_event(), flows("start", "task", "end"))
+
+
+@pytest.fixture
+def engine() -> Iterator[ZeebeEngine]:
+    with ZeebeEngine() as running:
+        yield running
+
+
+@pytest.fixture
+def stub(engine: ZeebeEngine) -> Iterator[GatewayStub]:
+    with grpc.insecure_channel(engine.address) as channel:
+        stub = GatewayStub(channel)
+        stub.DeployResource(pb.DeployResourceRequest(resources=[pb.Resource(name="one.bpmn", content=ONE_TASK)]))
+        yield stub
+
+
+def _create(stub: GatewayStub, count: int = 1) -> list[int]:
+    request = pb.CreateProcessInstanceRequest(bpmnProcessId="one", version=-1)
+    return [stub.CreateProcessInstance(request).processInstanceKey for _ in range(count)]
+
+
+def _activate(stub: GatewayStub, **fields: object) -> list[pb.ActivatedJob]:
+    request = pb.ActivateJobsRequest(
+        **{"type": "work", "worker": "w", "timeout": 60_000, "maxJobsToActivate": 10, "requestTimeout": -1, **fields}
+    )
+    return [job for response in stub.ActivateJobs(request, timeout=30) for job in response.jobs]
+
+
+def _eventually(condition: Callable[[], bool], *, within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not become true in time"
+        time.sleep(0.005)
+
+
+def test_a_long_poll_answers_as_soon_as_a_job_arrives(engine: ZeebeEngine, stub: GatewayStub) -> None:
+    got: list[pb.ActivatedJob] = []
+    poll = threading.Thread(target=lambda: got.extend(_activate(stub, requestTimeout=20_000)))
+    started = time.monotonic()
+    poll.start()
+    engine.faults.wait_for_calls("ActivateJobs")
+    _create(stub)
+    poll.join(timeout=15)
+    assert len(got) == 1
+    assert time.monotonic() - started < 10
+
+
+def test_a_negative_request_timeout_answers_at_once_without_jobs(stub: GatewayStub) -> None:
+    started = time.monotonic()
+    assert _activate(stub, requestTimeout=-1) == []
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"type": " "}, {"worker": ""}, {"timeout": 0}, {"maxJobsToActivate": 0}],
+    ids=["blank-type", "blank-worker", "timeout-under-1", "amount-under-1"],
+)
+def test_activation_with_a_bad_argument_is_invalid_argument(stub: GatewayStub, fields: dict[str, object]) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        _activate(stub, **fields)
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_several_pollers_share_the_jobs_and_none_is_handed_out_twice(stub: GatewayStub) -> None:
+    _create(stub, 30)
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def poll() -> None:
+        while True:
+            jobs = _activate(stub, maxJobsToActivate=3)
+            if not jobs:
+                return
+            with lock:
+                seen.extend(j.key for j in jobs)
+
+    pollers = [threading.Thread(target=poll) for _ in range(4)]
+    for poller in pollers:
+        poller.start()
+    for poller in pollers:
+        poller.join(timeout=20)
+    assert len(seen) == 30
+    assert len(set(seen)) == 30
+
+
+def test_a_late_complete_is_not_found_and_completing_a_failed_job_is_a_failed_precondition(stub: GatewayStub) -> None:
+    _create(stub, 2)
+    first, second = _activate(stub)
+    stub.CompleteJob(pb.CompleteJobRequest(jobKey=first.key))
+    with pytest.raises(grpc.RpcError) as late:
+        stub.CompleteJob(pb.CompleteJobRequest(jobKey=first.key))
+    assert late.value.code() is grpc.StatusCode.NOT_FOUND
+    stub.FailJob(pb.FailJobRequest(jobKey=second.key, retries=0, errorMessage="no"))
+    with pytest.raises(grpc.RpcError) as failed:
+        stub.CompleteJob(pb.CompleteJobRequest(jobKey=second.key))
+    assert failed.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_job_streams_get_jobs_first_and_in_turn(engine: ZeebeEngine, stub: GatewayStub) -> None:
+    request = pb.StreamActivatedJobsRequest(type="work", worker="s", timeout=60_000)
+    calls = {name: stub.StreamActivatedJobs(request, timeout=30) for name in ("a", "b")}
+    received: list[str] = []
+    endings: list[grpc.StatusCode] = []
+
+    def read(name: str) -> None:
+        try:
+            for _ in calls[name]:
+                received.append(name)
+        except grpc.RpcError as exc:
+            endings.append(exc.code())
+
+    readers = [threading.Thread(target=read, args=(name,)) for name in calls]
+    for reader in readers:
+        reader.start()
+
+    def streams_ready() -> bool:
+        with engine.runtime.lock:
+            streams = engine.runtime.streams.get("work", [])
+            return len(streams) == 2 and all(s.ready for s in streams)
+
+    try:
+        for count in range(1, 5):
+            _eventually(streams_ready)
+            _create(stub)
+            _eventually(lambda n=count: len(received) == n)  # type: ignore[misc]
+        assert sorted(received) == ["a", "a", "b", "b"]
+        assert received[0] != received[1]
+        assert received[2] != received[3]
+        assert _activate(stub) == []
+    finally:
+        for call in calls.values():
+            call.cancel()
+        for reader in readers:
+            reader.join(timeout=5)
+    assert endings == [grpc.StatusCode.CANCELLED] * 2
+
+
+def test_a_job_is_polled_when_no_stream_is_open(engine: ZeebeEngine, stub: GatewayStub) -> None:
+    _create(stub)
+    assert len(_activate(stub)) == 1
+
+
+def test_an_injected_unavailable_is_answered_that_many_times_and_the_client_retries_through_it(
+    engine: ZeebeEngine, stub: GatewayStub
+) -> None:
+    _create(stub)
+    [job] = _activate(stub)
+    engine.faults.fail("CompleteJob", "UNAVAILABLE", times=2)
+    with ZeebeClient(
+        ZeebeSettings(address=engine.address), retry=RetryPolicy(initial=0.001, maximum=0.01, budget=5)
+    ) as client:
+        client.complete_job(job.key)
+    assert len(engine.faults.calls("CompleteJob")) == 3
+    assert engine.records.find("JOB", "COMPLETED")
+
+
+def test_an_injected_failure_reaches_the_caller_with_its_code(engine: ZeebeEngine, stub: GatewayStub) -> None:
+    engine.faults.fail("Topology", "RESOURCE_EXHAUSTED", times=1)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.Topology(pb.TopologyRequest())
+    assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert stub.Topology(pb.TopologyRequest()).brokers[0].partitions[0].partitionId == 1
+
+
+def test_an_injected_delay_holds_the_call(engine: ZeebeEngine, stub: GatewayStub) -> None:
+    engine.faults.delay("Topology", 0.3)
+    started = time.monotonic()
+    stub.Topology(pb.TopologyRequest())
+    assert time.monotonic() - started >= 0.3
+
+
+def test_beyond_the_in_flight_limit_only_complete_and_fail_job_are_accepted() -> None:
+    with ZeebeEngine(max_in_flight=1) as engine, grpc.insecure_channel(engine.address) as channel:
+        stub = GatewayStub(channel)
+        stub.DeployResource(pb.DeployResourceRequest(resources=[pb.Resource(name="one.bpmn", content=ONE_TASK)]))
+        _create(stub)
+        [job] = _activate(stub)
+        # A long poll for another type holds the one slot while it waits.
+        holder = stub.ActivateJobs(
+            pb.ActivateJobsRequest(type="idle", worker="w", timeout=1000, maxJobsToActivate=1, requestTimeout=20_000),
+            timeout=30,
+        )
+        _eventually(lambda: engine.back_pressure._in_flight == 1)
+        try:
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.CreateProcessInstance(pb.CreateProcessInstanceRequest(bpmnProcessId="one", version=-1))
+            assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+            stub.CompleteJob(pb.CompleteJobRequest(jobKey=job.key))
+            with pytest.raises(grpc.RpcError) as unknown:
+                stub.FailJob(pb.FailJobRequest(jobKey=job.key, retries=1))
+            assert unknown.value.code() is grpc.StatusCode.NOT_FOUND
+        finally:
+            holder.cancel()

@@ -1,0 +1,180 @@
+"""``GatewayClient``: the seed's simple gateway client, a :class:`ZeebeClient` with a blocking ``subscribe``.
+
+::
+
+    client = GatewayClient(worker_name="test_worker", host="localhost", port=26500)
+    client.subscribe("io.camunda.zeebe:userTask", lambda task: print(task))
+
+The task the callback receives is a :class:`~zeebe_celery.job.Job`, which also has the seed's property
+names (``task_type``, ``task_id``, ``process_id``). One subscription runs per thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from zeebe_celery.config import ZeebeSettings, load_settings
+from zeebe_celery.errors import GatewayError, ZeebeCeleryError
+from zeebe_celery.gateway.client import DurationLike, JobCall, Variables, ZeebeClient
+from zeebe_celery.job import Job
+
+__all__ = ["GatewayClient"]
+
+logger = logging.getLogger(__name__)
+
+Callback = Callable[[Job], object]
+
+
+def _key(job: Job | int) -> int:
+    return job.key if isinstance(job, Job) else int(job)
+
+
+class GatewayClient(ZeebeClient):
+    """A :class:`ZeebeClient` with the seed's constructor and ``subscribe(job_type, callback)``.
+
+    ``host`` and ``port`` name the gateway (plaintext on loopback, TLS elsewhere, as for
+    ``ZEEBE_ADDRESS``); without them the settings come from the environment and ``.env``. Every RPC of
+    :class:`ZeebeClient` is on it too. Raises ConfigurationError for contradictory settings.
+    """
+
+    def __init__(
+        self,
+        worker_name: str = "zeebe-celery",
+        host: str | None = None,
+        port: int = 26500,
+        *,
+        settings: ZeebeSettings | None = None,
+        **options: Any,
+    ) -> None:
+        if settings is None:
+            settings = load_settings(ZeebeSettings, **({"address": f"{host}:{port}"} if host else {}))
+        super().__init__(settings, **options)
+        self.worker_name = worker_name
+        self._stopping = threading.Event()
+        self._calls: set[JobCall] = set()
+        self._calls_lock = threading.Lock()
+
+    def subscribe(
+        self,
+        job_type: str,
+        callback: Callback,
+        *,
+        max_jobs: int = 32,
+        timeout: DurationLike = 300.0,
+        request_timeout: DurationLike = 10.0,
+        fetch_variables: Sequence[str] | None = None,
+    ) -> None:
+        """Call ``callback`` for each job of ``job_type``, with at most ``max_jobs`` in flight; blocks.
+
+        It returns once :meth:`stop` or :meth:`close` is called from another thread. A callback that
+        raises fails its job with one retry less; the loop goes on. A callback that returns leaves the
+        job to be completed (or failed) later, with :meth:`complete_job`. Gateway errors are retried with
+        back-off, never ending the loop.
+        """
+        if max_jobs < 1:
+            raise ValueError(f"max_jobs must be at least 1, got {max_jobs}")
+        free = threading.Semaphore(max_jobs)
+        in_flight = [0]
+        count_lock = threading.Lock()
+        failures = 0
+
+        def run(job: Job) -> None:
+            try:
+                callback(job)
+            except Exception as exc:
+                logger.warning("callback for job %s (%s) failed: %s", job.key, job.type, exc, exc_info=True)
+                self._fail_quietly(job, f"{type(exc).__name__}: {exc}")
+            finally:
+                with count_lock:
+                    in_flight[0] -= 1
+                free.release()
+
+        with ThreadPoolExecutor(max_workers=max_jobs, thread_name_prefix=f"subscribe-{job_type}") as pool:
+            while not self._stopping.is_set():
+                free.acquire()
+                free.release()
+                with count_lock:
+                    capacity = max_jobs - in_flight[0]
+                try:
+                    call = self.open_activate_jobs(
+                        job_type,
+                        worker=self.worker_name,
+                        timeout=timeout,
+                        max_jobs=capacity,
+                        fetch_variables=fetch_variables,
+                        request_timeout=request_timeout,
+                    )
+                    with self._calls_lock:
+                        self._calls.add(call)
+                    if self._stopping.is_set():
+                        call.cancel()
+                    try:
+                        for job in call:
+                            free.acquire()
+                            with count_lock:
+                                in_flight[0] += 1
+                            pool.submit(run, job)
+                    finally:
+                        with self._calls_lock:
+                            self._calls.discard(call)
+                    failures = 0
+                except RuntimeError:
+                    if self._stopping.is_set():
+                        break  # closed from another thread while opening the next call
+                    raise
+                except ZeebeCeleryError as exc:
+                    if self._stopping.is_set():
+                        break
+                    failures += 1
+                    delay = self._retry.backoff(failures)
+                    logger.warning("activating %s jobs failed (%s); retrying in %.2fs", job_type, exc, delay)
+                    self._stopping.wait(delay)
+        self._stopping.clear()
+
+    def stop(self) -> None:
+        """End the running :meth:`subscribe` loops after their current jobs; safe from any thread, twice."""
+        self._stopping.set()
+        with self._calls_lock:
+            calls = list(self._calls)
+        for call in calls:
+            call.cancel()
+
+    def close(self) -> None:
+        """Stop subscribing and close the channel."""
+        self.stop()
+        super().close()
+
+    def complete_job(self, job_key: Job | int, variables: Variables = None) -> None:
+        """Complete a job (a task from the callback, or its key) with output ``variables``."""
+        super().complete_job(_key(job_key), variables)
+
+    def fail_job(
+        self,
+        job_key: Job | int,
+        error_message: str = "",
+        remaining_retries: int | None = None,
+        *,
+        retries: int | None = None,
+        retry_backoff: DurationLike = 0.0,
+        variables: Variables = None,
+    ) -> None:
+        """Fail a job (a task or its key) with ``remaining_retries`` left; at 0 Zeebe raises an incident.
+
+        Without them, the job's retries less one (a task), or 0 (a bare key).
+        """
+        left = remaining_retries if remaining_retries is not None else retries
+        if left is None:
+            left = max(job_key.retries - 1, 0) if isinstance(job_key, Job) else 0
+        super().fail_job(
+            _key(job_key), retries=left, error_message=error_message, retry_backoff=retry_backoff, variables=variables
+        )
+
+    def _fail_quietly(self, job: Job, message: str) -> None:
+        try:
+            self.fail_job(job, message[:1000], max(job.retries - 1, 0))
+        except GatewayError:
+            logger.warning("could not fail job %s after its callback raised", job.key, exc_info=True)
