@@ -1,21 +1,42 @@
 #!/usr/bin/env bash
-# Installs everything the project needs on a fresh machine: redis-server from Debian's packages (when it
-# is missing) and a virtual environment in .venv with the package and its dev and bench extras. Safe to run
-# again; it only does what is missing.
+# Installs everything the project needs on a fresh machine: redis-server, and for the tests that drive the
+# engine with clients nobody here wrote a JDK, Maven and npm, from Debian's packages (each only when it is
+# missing); a virtual environment in .venv with the package and its dev and bench extras; zbctl from npm
+# under .cache/zbctl; the Java client's Maven dependencies in the local Maven repository; and pyzeebe in
+# benchmarks/.venv-pyzeebe. Safe to run again; it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+ZBCTL_VERSION=${ZBCTL_VERSION:-8.4.1}
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+apt_updated=""
+apt_install() {
+  echo "bootstrap: installing $* from Debian's packages" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  if [ -z "$apt_updated" ]; then
+    $SUDO apt-get update -qq
+    apt_updated=1
+  fi
+  $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
 
 if ! command -v redis-server >/dev/null 2>&1; then
-  echo "bootstrap: installing redis-server from Debian's packages" >&2
-  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  apt_install redis-server
   # Debian starts a system-wide instance on 6379; the project starts its own on free ports.
   ($SUDO systemctl disable --now redis-server 2>/dev/null || $SUDO service redis-server stop 2>/dev/null) || true
+fi
+# tests/java_client compiles with javac (Java 17 or newer), so a JRE alone is not enough.
+if ! command -v java >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
+  apt_install default-jdk-headless
+fi
+if ! command -v mvn >/dev/null 2>&1; then
+  apt_install maven
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm
 fi
 
 stamp=.venv/.installed
@@ -27,3 +48,22 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e '.[dev,bench]'
   touch "$stamp"
 fi
+
+# zbctl, the Go client: the npm package ships prebuilt binaries; the tests run them directly, never the
+# package's node wrapper (which checks the registry for updates on every call).
+if [ ! -f .cache/zbctl/node_modules/zbctl/package.json ] \
+  || ! grep -q "\"version\": \"$ZBCTL_VERSION\"" .cache/zbctl/node_modules/zbctl/package.json; then
+  mkdir -p .cache/zbctl
+  npm install --prefix .cache/zbctl --no-audit --no-fund --loglevel=error "zbctl@$ZBCTL_VERSION" >/dev/null
+fi
+
+# The official Java client and the plugins of tests/java_client, so that the tests build it offline.
+java_stamp=.cache/java-client-offline
+if [ ! -f "$java_stamp" ] || [ tests/java_client/pom.xml -nt "$java_stamp" ]; then
+  mvn -q -B dependency:go-offline -f tests/java_client/pom.xml
+  mkdir -p .cache
+  touch "$java_stamp"
+fi
+
+# pyzeebe pins protobuf below 7, so it gets a venv of its own.
+PYTHON="$PYTHON" bash benchmarks/setup_pyzeebe.sh >/dev/null
