@@ -116,6 +116,8 @@ class Jobs(Interpreter):
                 self.keys.next(),
                 {"type": job_type, "worker": worker, "timeout": timeout, "jobKeys": [j.key for j, _ in result]},
             )
+        if result:
+            self.commit()
         return result
 
     def _hand_out(self, job: Job, worker: str, timeout: int, fetch: tuple[str, ...]) -> Activated:
@@ -172,6 +174,7 @@ class Jobs(Interpreter):
         self.job_record("COMPLETED", job)
         self.complete(job.instance, variables)
         self.run_agenda()
+        self.commit()
 
     def fail_job(self, key: int, *, retries: int, error_message: str, backoff: int, variables: dict[str, Any]) -> None:
         job = self._job(key, "fail")
@@ -194,6 +197,7 @@ class Jobs(Interpreter):
             self.raise_incident(
                 job.instance, "JOB_NO_RETRIES", error_message or "No more retries left.", retry="job", job=job
             )
+        self.commit()
 
     def throw_job_error(self, key: int, *, code: str, message: str, variables: dict[str, Any]) -> None:
         job = self._job(key, "throw an error for")
@@ -206,6 +210,7 @@ class Jobs(Interpreter):
         if self.throw_error(job.instance, code, message, variables):
             self._drop(job)
         self.run_agenda()
+        self.commit()
 
     def update_job_retries(self, key: int, retries: int) -> None:
         job = self._job(key, "update retries of")
@@ -216,6 +221,7 @@ class Jobs(Interpreter):
         job.retries = retries
         self.touch(job.instance)
         self.job_record("RETRIES_UPDATED", job)
+        self.commit()
 
     def update_job_timeout(self, key: int, timeout: int) -> None:
         job = self._job(key, "update the timeout of")
@@ -225,6 +231,7 @@ class Jobs(Interpreter):
         self.schedule(job.deadline, "job_timeout", job.key)
         self.touch(job.instance)
         self.job_record("TIMEOUT_UPDATED", job)
+        self.commit()
 
     def cancel_job(self, job: Job) -> None:
         self._drop(job)

@@ -396,7 +396,6 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             variables = parse_variables(request.variables)
             with self.runtime.lock:
                 self.runtime.complete_job(request.jobKey, variables)
-                self.runtime.commit()
             return pb.CompleteJobResponse()
 
         return self._call("CompleteJob", request, context, handle)
@@ -412,7 +411,6 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                     backoff=request.retryBackOff,
                     variables=variables,
                 )
-                self.runtime.commit()
             return pb.FailJobResponse()
 
         return self._call("FailJob", request, context, handle)
@@ -424,7 +422,6 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 self.runtime.throw_job_error(
                     request.jobKey, code=request.errorCode, message=request.errorMessage, variables=variables
                 )
-                self.runtime.commit()
             return pb.ThrowErrorResponse()
 
         return self._call("ThrowError", request, context, handle)
@@ -435,7 +432,6 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         def handle() -> pb.UpdateJobRetriesResponse:
             with self.runtime.lock:
                 self.runtime.update_job_retries(request.jobKey, request.retries)
-                self.runtime.commit()
             return pb.UpdateJobRetriesResponse()
 
         return self._call("UpdateJobRetries", request, context, handle)
@@ -446,7 +442,6 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         def handle() -> pb.UpdateJobTimeoutResponse:
             with self.runtime.lock:
                 self.runtime.update_job_timeout(request.jobKey, request.timeout)
-                self.runtime.commit()
             return pb.UpdateJobTimeoutResponse()
 
         return self._call("UpdateJobTimeout", request, context, handle)
@@ -469,8 +464,6 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                     variables=variables,
                     tenant_id=request.tenantId or "<default>",
                 )
-                self.runtime.run_agenda()
-                self.runtime.commit()
             return pb.PublishMessageResponse(key=message.key, tenantId=message.tenant_id)
 
         return self._call("PublishMessage", request, context, handle)
@@ -483,7 +476,6 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             tenant = request.tenantId or "<default>"
             with self.runtime.lock:
                 key = self.runtime.broadcast_signal(request.signalName, variables=variables, tenant_id=tenant)
-                self.runtime.commit()
             return pb.BroadcastSignalResponse(key=key, tenantId=tenant)
 
         return self._call("BroadcastSignal", request, context, handle)

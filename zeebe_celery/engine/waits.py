@@ -163,6 +163,8 @@ class Waits(Interpreter):
                 self.message_ids[(tenant_id, name, message_id)] = message.key
             self.schedule(message.expires, "message_ttl", message.key)
             self.dirty_messages.add(message.key)
+        self.run_agenda()
+        self.commit()
         return message
 
     def _correlate(self, message: Message, wait: Wait) -> None:
@@ -234,6 +236,7 @@ class Waits(Interpreter):
                 if wait.element is wait.instance.element or wait.element.interrupting:
                     self.close_wait(wait)
                 self.trigger(wait, dict(variables))
+        self.commit()
         return key
 
     def timer_due(self, key: int, due: int) -> None:
