@@ -147,8 +147,12 @@ class Jobs(Interpreter):
             streams.remove(stream)
         if not streams:
             self.streams.pop(stream.job_type, None)
-        while stream.pending:
-            job, _ = stream.pending.popleft()
+        self.yield_jobs([job for job, _ in stream.pending])
+        stream.pending.clear()
+
+    def yield_jobs(self, jobs: Iterable[Job]) -> None:
+        """Jobs activated for a client that never received them are activatable again at once."""
+        for job in jobs:
             if job.state is JobState.ACTIVATED and self.jobs.get(job.key) is job:
                 self.job_record("YIELDED", job)
                 self.make_activatable(job)

@@ -327,6 +327,11 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def ActivateJobs(
         self, request: pb.ActivateJobsRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.ActivateJobsResponse]:
+        # Jobs activated for a client that is gone would wait out their timeout; they go back at once
+        # instead, as Zeebe yields them. ``ended`` is set when the call ends, however it ends.
+        handover = _Handover(self.runtime)
+        context.add_callback(handover.call_ended)
+
         def handle() -> list[Activated]:
             runtime = self.runtime
             timeout = request.requestTimeout
@@ -335,6 +340,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             with runtime.lock:
                 condition = runtime.condition_for(request.type)
                 while True:
+                    if handover.ended or not context.is_active():
+                        return []
                     activated = runtime.activate_jobs(
                         request.type,
                         worker=request.worker,
@@ -344,14 +351,15 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                         tenant_ids=list(request.tenantIds),
                     )
                     left = deadline - time.monotonic()
-                    if activated or left <= 0 or not context.is_active():
-                        runtime.commit()
+                    if activated or left <= 0:
                         return activated
                     condition.wait(min(left, _WAKE_SECONDS))
 
         activated = self._call("ActivateJobs", request, context, handle)
-        if activated:
+        if activated and handover.hold([job for job, _ in activated]):
             yield pb.ActivateJobsResponse(jobs=[_job(job, variables) for job, variables in activated])
+            # grpc asks for more only once the answer went out.
+            handover.delivered()
 
     def StreamActivatedJobs(
         self, request: pb.StreamActivatedJobsRequest, context: grpc.ServicerContext
@@ -494,6 +502,40 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             return _evaluated(entry, variables, instance_key, versions)
 
         return self._call("EvaluateDecision", request, context, handle)
+
+
+class _Handover:
+    """Jobs on their way to a poller: given back if the call ends before they went out."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._lock = threading.Lock()
+        self._jobs: list[Any] = []
+        self.ended = False
+
+    def hold(self, jobs: list[Any]) -> bool:
+        """Hold ``jobs`` until delivered; False (and given back) when the call already ended."""
+        with self._lock:
+            if not self.ended:
+                self._jobs = jobs
+                return True
+        self._give_back(jobs)
+        return False
+
+    def delivered(self) -> None:
+        with self._lock:
+            self._jobs = []
+
+    def call_ended(self) -> None:
+        with self._lock:
+            self.ended = True
+            jobs, self._jobs = self._jobs, []
+        if jobs:
+            self._give_back(jobs)
+
+    def _give_back(self, jobs: list[Any]) -> None:
+        with self._runtime.lock:
+            self._runtime.yield_jobs(jobs)
 
 
 def _created(root: ElementInstance) -> pb.CreateProcessInstanceResponse:

@@ -213,3 +213,24 @@ def test_beyond_the_in_flight_limit_only_complete_and_fail_job_are_accepted() ->
             assert unknown.value.code() is grpc.StatusCode.NOT_FOUND
         finally:
             holder.cancel()
+
+
+def test_a_job_for_a_long_poll_its_client_cancelled_goes_to_the_next_poller_at_once(
+    engine: ZeebeEngine, stub: GatewayStub
+) -> None:
+    request = pb.ActivateJobsRequest(
+        type="work", worker="gone", timeout=600_000, maxJobsToActivate=1, requestTimeout=20_000
+    )
+    abandoned = stub.ActivateJobs(request, timeout=30)
+    _eventually(lambda: len(engine.faults.calls("ActivateJobs")) == 1)
+    abandoned.cancel()
+
+    [key] = _create(stub)
+
+    # Whether the cancelled poll saw the job or not, it never keeps it: the next poller gets it long before
+    # the job's 600 s timeout.
+    [job] = _activate(stub, worker="next", requestTimeout=5_000)
+    assert job.processInstanceKey == key
+    assert job.worker == "next"
+    taken_by_gone = engine.records.find("JOB_BATCH", "ACTIVATED", worker="gone")
+    assert not taken_by_gone or engine.records.find("JOB", "YIELDED", processInstanceKey=key)
