@@ -73,13 +73,23 @@ class EngineJobs:
             return [self.runtime.create_instance(definition, dict(variables or {})).key for _ in range(count)]
 
     def activate(
-        self, job_type: str, count: int = 1, *, timeout_ms: int = 60_000, fetch: Sequence[str] = ()
+        self,
+        job_type: str,
+        count: int = 1,
+        *,
+        timeout_ms: int = 60_000,
+        fetch: Sequence[str] = (),
+        retries: int | None = None,
     ) -> list[pb.ActivatedJob]:
-        """Activate exactly ``count`` of the activatable jobs of ``job_type`` for ``timeout_ms``."""
+        """Activate exactly ``count`` of the activatable jobs of ``job_type`` for ``timeout_ms``; with
+        ``retries``, their retries are updated to that first, as an operator would."""
         with self.runtime.lock:
             activated = self.runtime.activate_jobs(
                 job_type, worker=WORKER, timeout=timeout_ms, max_jobs=count, fetch=list(fetch)
             )
+            if retries is not None:
+                for job, _ in activated:
+                    self.runtime.update_job_retries(job.key, retries)
             self.runtime.commit()
         assert len(activated) == count, f"{len(activated)} of {count} jobs of {job_type!r} were activatable"
         return [_activated(job, variables) for job, variables in activated]
