@@ -112,11 +112,21 @@ class EngineJobs:
         with self.runtime.lock:
             return len(self.runtime.activatable.get(job_type, {}))
 
+    def keys_of(self, job_type: str) -> list[int]:
+        """The keys of the jobs of ``job_type`` that exist, in whatever state, oldest first."""
+        with self.runtime.lock:
+            return sorted(key for key, job in self.runtime.jobs.items() if job.type == job_type)
+
     def state(self, key: int) -> JobState | None:
         """The job's state, or None once it is gone (completed, or its task ended)."""
         with self.runtime.lock:
             job = self.runtime.jobs.get(key)
             return job.state if job is not None else None
+
+    def job_retries(self, key: int) -> int:
+        """The retries the job has left."""
+        with self.runtime.lock:
+            return self.runtime.jobs[key].retries
 
     def complete(self, key: int) -> None:
         """Complete the job as another worker would, so a later report of it finds it gone."""
