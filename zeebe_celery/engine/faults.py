@@ -74,15 +74,17 @@ class Faults:
         self,
         rpc: str,
         code: str,
-        details: str = "",
+        details: str | None = None,
         *,
         times: int | None = 1,
         fraction: float = 1.0,
         seed: int | None = None,
     ) -> None:
         """Answer the next ``times`` calls of ``rpc`` (or, with ``times=None``, that ``fraction`` of them) with
-        ``code`` (a grpc.StatusCode name such as "UNAVAILABLE")."""
-        self._add(rpc, _Rule(code, details or f"injected {code}", 0.0, times, fraction, random.Random(seed)))
+        ``code`` (a grpc.StatusCode name such as "UNAVAILABLE") and ``details`` ("injected CODE" when None)."""
+        if details is None:
+            details = f"injected {code}"
+        self._add(rpc, _Rule(code, details, 0.0, times, fraction, random.Random(seed)))
 
     def delay(self, rpc: str, seconds: float, *, times: int | None = 1, fraction: float = 1.0) -> None:
         """Hold the next ``times`` calls of ``rpc`` for ``seconds`` before handling them.
