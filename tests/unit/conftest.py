@@ -55,6 +55,18 @@ def jobs(engine: ZeebeEngine) -> EngineJobs:
 
 
 @pytest.fixture
+def job_type(jobs: EngineJobs) -> str:
+    """This test's own job type, with a one-task process deployed for it."""
+    return jobs.new_type("charge")
+
+
+@pytest.fixture
+def job_key(jobs: EngineJobs, job_type: str) -> int:
+    """The key of an activated job of this test's own process."""
+    return jobs.one(job_type).key
+
+
+@pytest.fixture
 def client(engine: ZeebeEngine, clean_env: Path) -> Iterator[ZeebeClient]:
     """A plaintext client on the engine whose retries take milliseconds, within 2 s."""
     with ZeebeClient(
