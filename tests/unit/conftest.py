@@ -1,5 +1,6 @@
-"""Fixtures for the unit lane: the fake gateway, a client on it that retries fast, a real OAuth token
-endpoint on 127.0.0.1, and an environment free of the developer's own ZEEBE_* and CAMUNDA_* settings.
+"""Fixtures for the unit lane: the session's engine with no fault left over from another test, real jobs
+on it, a client on it that retries fast, a real OAuth token endpoint on 127.0.0.1, and an environment
+free of the developer's own ZEEBE_* and CAMUNDA_* settings.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from pathlib import Path
 import pytest
 from celery import _state
 
+from tests.unit.engine_jobs import EngineJobs
 from zeebe_celery.config import ZeebeSettings
+from zeebe_celery.engine import ZeebeEngine
+from zeebe_celery.engine.faults import Faults
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.gateway.retry import RetryPolicy
-from zeebe_celery.testing.fake_gateway import FakeGateway
 
 
 @pytest.fixture
@@ -33,16 +36,41 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeGateway]:
-    with FakeGateway() as gateway:
-        yield gateway
+def engine(zeebe_engine: ZeebeEngine) -> Iterator[ZeebeEngine]:
+    """The session's engine, its faults and recorded calls cleared before and after the test."""
+    zeebe_engine.faults.reset()
+    yield zeebe_engine
+    zeebe_engine.faults.reset()
 
 
 @pytest.fixture
-def client(fake: FakeGateway, clean_env: Path) -> Iterator[ZeebeClient]:
-    """A plaintext client on the fake gateway whose retries take milliseconds, within 2 s."""
+def faults(engine: ZeebeEngine) -> Faults:
+    """The engine's fault injection, with no rule and no recorded call from another test."""
+    return engine.faults
+
+
+@pytest.fixture
+def jobs(engine: ZeebeEngine) -> EngineJobs:
+    return EngineJobs(engine)
+
+
+@pytest.fixture
+def job_type(jobs: EngineJobs) -> str:
+    """This test's own job type, with a one-task process deployed for it."""
+    return jobs.new_type("charge")
+
+
+@pytest.fixture
+def job_key(jobs: EngineJobs, job_type: str) -> int:
+    """The key of an activated job of this test's own process."""
+    return jobs.one(job_type).key
+
+
+@pytest.fixture
+def client(engine: ZeebeEngine, clean_env: Path) -> Iterator[ZeebeClient]:
+    """A plaintext client on the engine whose retries take milliseconds, within 2 s."""
     with ZeebeClient(
-        ZeebeSettings(address=fake.address), retry=RetryPolicy(initial=0.001, maximum=0.01, budget=2)
+        ZeebeSettings(address=engine.address), retry=RetryPolicy(initial=0.001, maximum=0.01, budget=2)
     ) as zeebe:
         yield zeebe
 

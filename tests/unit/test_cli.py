@@ -1,7 +1,7 @@
 """The ``zeebe-celery`` command's parsing, input handling and failure mapping, without a real broker.
 
 Faults a real broker will not produce on demand (back-pressure, an unhealthy topology) come from the
-fake gateway; everything else about the commands is proven against the real broker in
+engine's fault injection; everything else about the commands is proven against the engine in
 tests/integration/test_cli.py.
 """
 
@@ -27,6 +27,7 @@ from zeebe_celery.cli import CliError, ExitCode, main
 from zeebe_celery.cli import gateway as gateway_commands
 from zeebe_celery.cli import options as cli_options
 from zeebe_celery.config import BridgeSettings
+from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.errors import (
     AlreadyExistsError,
     AuthorizationServerError,
@@ -44,7 +45,6 @@ from zeebe_celery.errors import (
     UnauthenticatedError,
 )
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
-from zeebe_celery.testing.fake_gateway import FakeGateway
 
 if TYPE_CHECKING:
     from conftest import TokenServer
@@ -230,7 +230,7 @@ def test_unavailable_names_the_address_only_for_the_gateway_itself() -> None:
 
 def test_a_failing_authorization_server_is_reported_as_itself_not_as_the_gateway(
     capsys: pytest.CaptureFixture[str],
-    fake: FakeGateway,
+    engine: ZeebeEngine,
     token_server: TokenServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -240,13 +240,13 @@ def test_a_failing_authorization_server_is_reported_as_itself_not_as_the_gateway
     monkeypatch.setenv("ZEEBE_AUTHORIZATION_SERVER_URL", token_server.url)
     token_server.status = 503
 
-    code, out, err = run(capsys, "--address", fake.address, "status")
+    code, out, err = run(capsys, "--address", engine.address, "status")
 
     assert code == ExitCode.UNAVAILABLE
     assert out == ""
     assert err == "zeebe-celery status: the authorization server answered HTTP 503\n"
     assert token_server.fetches >= 1
-    assert fake.call_count("Topology") == 0
+    assert engine.faults.calls("Topology") == []
 
 
 def test_configuration_errors_become_one_line() -> None:
@@ -258,23 +258,23 @@ def test_configuration_errors_become_one_line() -> None:
 
 
 def test_back_pressure_that_outlasts_the_retry_budget_exits_tempfail(
-    capsys: pytest.CaptureFixture[str], fake: FakeGateway, monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], engine: ZeebeEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cli_options, "CLI_RETRY_BUDGET", 0.3)
-    fake.fail_next("BroadcastSignal", grpc.StatusCode.RESOURCE_EXHAUSTED, "too busy", times=1000)
+    engine.faults.fail("BroadcastSignal", "RESOURCE_EXHAUSTED", "too busy", times=1000)
 
     started = time.monotonic()
-    code, out, err = run(capsys, "--address", fake.address, "broadcast-signal", "go")
+    code, out, err = run(capsys, "--address", engine.address, "broadcast-signal", "go")
 
     assert code == ExitCode.TEMPFAIL
     assert out == ""
     assert err == "zeebe-celery broadcast-signal: the broker is overloaded (back-pressure), try again: too busy\n"
-    assert fake.call_count("BroadcastSignal") > 1
+    assert len(engine.faults.calls("BroadcastSignal")) > 1
     assert time.monotonic() - started < 5
 
 
 def test_status_of_a_cluster_without_a_healthy_leader_exits_unavailable(
-    capsys: pytest.CaptureFixture[str], fake: FakeGateway
+    capsys: pytest.CaptureFixture[str], engine: ZeebeEngine
 ) -> None:
     unhealthy = pb.TopologyResponse(
         brokers=[
@@ -291,9 +291,9 @@ def test_status_of_a_cluster_without_a_healthy_leader_exits_unavailable(
         replicationFactor=1,
         gatewayVersion="8.5.8",
     )
-    fake.set_response("Topology", unhealthy)
+    engine.faults.respond("Topology", unhealthy, times=None)
 
-    code, out, err = run(capsys, "-o", "json", "--address", fake.address, "status")
+    code, out, err = run(capsys, "-o", "json", "--address", engine.address, "status")
 
     assert code == ExitCode.UNAVAILABLE
     document = json.loads(out)

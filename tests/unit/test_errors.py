@@ -1,4 +1,4 @@
-"""map_grpc_error, the one place gRPC status codes are read, fed with real gRPC errors from the fake
+"""map_grpc_error, the one place gRPC status codes are read, fed with real gRPC errors from the engine's
 gateway for every status code there is."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from zeebe_celery import errors
+from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.errors import (
     AlreadyExistsError,
     AuthorizationServerError,
@@ -34,7 +35,6 @@ from zeebe_celery.errors import (
 )
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.gateway.proto.gateway_pb2_grpc import GatewayStub
-from zeebe_celery.testing.fake_gateway import FakeGateway
 
 S = grpc.StatusCode
 
@@ -59,15 +59,19 @@ TABLE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def stub() -> Iterator[tuple[FakeGateway, GatewayStub]]:
-    with FakeGateway() as fake, grpc.insecure_channel(fake.address) as channel:
-        yield fake, GatewayStub(channel)
+Stub = tuple[ZeebeEngine, GatewayStub]
 
 
-def real_error(stub: tuple[FakeGateway, GatewayStub], code: grpc.StatusCode, details: str) -> grpc.RpcError:
-    fake, gateway = stub
-    fake.fail_next("Topology", code, details)
+@pytest.fixture
+def stub(engine: ZeebeEngine) -> Iterator[Stub]:
+    with grpc.insecure_channel(engine.address) as channel:
+        yield engine, GatewayStub(channel)
+
+
+def real_error(stub: Stub, code: grpc.StatusCode, details: str) -> grpc.RpcError:
+    """The error a Topology call really gets when the engine answers it with ``code`` and ``details``."""
+    engine, gateway = stub
+    engine.faults.fail("Topology", code.name, details)
     with pytest.raises(grpc.RpcError) as caught:
         gateway.Topology(pb.TopologyRequest(), timeout=5)
     return caught.value
@@ -79,7 +83,7 @@ def test_the_table_covers_every_status_code_but_ok() -> None:
 
 @pytest.mark.parametrize(("code", "expected", "expected_idempotent"), TABLE, ids=[c.name for c, _, _ in TABLE])
 def test_each_status_code_maps_to_its_error_with_code_details_and_rpc(
-    stub: tuple[FakeGateway, GatewayStub],
+    stub: Stub,
     code: grpc.StatusCode,
     expected: type[GatewayError],
     expected_idempotent: type[GatewayError],
@@ -106,9 +110,7 @@ def test_each_status_code_maps_to_its_error_with_code_details_and_rpc(
         "request TOO LARGE",
     ],
 )
-def test_resource_exhausted_about_message_size_is_message_too_large(
-    stub: tuple[FakeGateway, GatewayStub], details: str
-) -> None:
+def test_resource_exhausted_about_message_size_is_message_too_large(stub: Stub, details: str) -> None:
     error = map_grpc_error(real_error(stub, S.RESOURCE_EXHAUSTED, details), rpc="CompleteJob", idempotent=True)
 
     assert type(error) is MessageTooLargeError
@@ -116,17 +118,23 @@ def test_resource_exhausted_about_message_size_is_message_too_large(
     assert error.details == details
 
 
-def test_back_pressure_is_transient_and_message_too_large_is_terminal(stub: tuple[FakeGateway, GatewayStub]) -> None:
-    back_pressure = real_error(stub, S.RESOURCE_EXHAUSTED, "Expected to execute the command, but the broker is busy")
+def test_back_pressure_is_transient_and_message_too_large_is_terminal(stub: Stub) -> None:
+    engine, gateway = stub
+    engine.back_pressure.limit = 0  # the engine's own back-pressure: every command is one too many
+    try:
+        with pytest.raises(grpc.RpcError) as caught:
+            gateway.Topology(pb.TopologyRequest(), timeout=5)
+    finally:
+        engine.back_pressure.limit = None
+    back_pressure = caught.value
 
+    assert back_pressure.code() is S.RESOURCE_EXHAUSTED  # type: ignore[attr-defined]
     assert isinstance(map_grpc_error(back_pressure), TransientError)
     assert isinstance(map_grpc_error(real_error(stub, S.RESOURCE_EXHAUSTED, "larger than max")), TerminalError)
 
 
 @pytest.mark.parametrize("code", [S.UNAVAILABLE, S.NOT_FOUND, S.INTERNAL], ids=lambda code: code.name)
-def test_a_gateway_error_without_details_is_named_by_its_code(
-    stub: tuple[FakeGateway, GatewayStub], code: grpc.StatusCode
-) -> None:
+def test_a_gateway_error_without_details_is_named_by_its_code(stub: Stub, code: grpc.StatusCode) -> None:
     error = map_grpc_error(real_error(stub, code, ""), rpc="CompleteJob")
 
     assert error.code is code

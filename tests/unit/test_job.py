@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -9,27 +11,27 @@ from pydantic import ValidationError
 
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.job import Job
-from zeebe_celery.testing.fake_gateway import make_job
 
 DEADLINE_MS = 1_700_000_000_123
 
 
 def activated(**overrides: object) -> pb.ActivatedJob:
-    job = make_job(
-        2_251_799_813_685_249,
-        "charge-card",
-        variables={"order": {"id": "o-1", "amount": 9.5}, "tags": ["a", "ü"], "note": None},
-        custom_headers={"tier": "gold", "limit": "100"},
-        deadline_ms=DEADLINE_MS,
+    """An ActivatedJob as the gateway sends it, with ``overrides`` of its fields (by their proto names)."""
+    job = pb.ActivatedJob(
+        key=2_251_799_813_685_249,
+        type="charge-card",
+        variables=json.dumps({"order": {"id": "o-1", "amount": 9.5}, "tags": ["a", "ü"], "note": None}),
+        customHeaders=json.dumps({"tier": "gold", "limit": "100"}),
+        deadline=DEADLINE_MS,
         retries=2,
         worker="poller-1",
-        process_instance_key=2_251_799_813_685_200,
-        bpmn_process_id="shop",
-        process_definition_key=2_251_799_813_685_100,
-        process_definition_version=4,
-        element_id="charge",
-        element_instance_key=2_251_799_813_685_248,
-        tenant_id="tenant-a",
+        processInstanceKey=2_251_799_813_685_200,
+        bpmnProcessId="shop",
+        processDefinitionKey=2_251_799_813_685_100,
+        processDefinitionVersion=4,
+        elementId="charge",
+        elementInstanceKey=2_251_799_813_685_248,
+        tenantId="tenant-a",
     )
     for name, value in overrides.items():
         setattr(job, name, value)
@@ -88,8 +90,8 @@ def test_a_job_is_expired_from_its_deadline_on() -> None:
 
 
 def test_without_now_the_deadline_is_measured_against_the_wall_clock() -> None:
-    fresh = Job.from_activated(make_job(1, "t"))  # make_job's deadline is five minutes away
-    stale = Job.from_activated(make_job(2, "t", deadline_ms=1_000))
+    fresh = Job.from_activated(activated(deadline=int((time.time() + 300) * 1000)))
+    stale = Job.from_activated(activated(deadline=1_000))
 
     assert 290 < fresh.seconds_left() <= 300
     assert not fresh.is_expired()

@@ -1,6 +1,6 @@
 """The poller, one iteration at a time and as a whole: it activates no more than the free capacity, hands
 jobs back at once when the broker refuses them, pauses while the broker is down, and refuses an app it
-cannot serve. Zeebe is the fault-injecting fake gateway; Redis is real."""
+cannot serve. Zeebe is the engine, with real jobs and its fault injection; Redis is real."""
 
 from __future__ import annotations
 
@@ -13,14 +13,16 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 import redis
 from celery import Celery
 from prometheus_client import REGISTRY
 
+from tests.unit.engine_jobs import EngineJobs
 from zeebe_celery.config import BridgeSettings
 from zeebe_celery.dispatch import CeleryDispatcher
+from zeebe_celery.engine.faults import Faults
+from zeebe_celery.engine.state import JobState
 from zeebe_celery.errors import BrokerUnavailableError, ConfigurationError, GatewayError
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
@@ -28,14 +30,12 @@ from zeebe_celery.job import Job
 from zeebe_celery.poller import GIVE_BACK_MESSAGE, Poller
 from zeebe_celery.spec import JobTypeSpec, spec_for
 from zeebe_celery.task import zeebe_task
-from zeebe_celery.testing.fake_gateway import FakeGateway, make_job
-
-S = grpc.StatusCode
 
 
 @pytest.fixture
-def job_type() -> str:
-    return f"charge-card-{uuid.uuid4().hex[:8]}"
+def job_type(jobs: EngineJobs) -> str:
+    """This test's own job type, with a one-task process deployed for it."""
+    return jobs.new_type("charge-card")
 
 
 @pytest.fixture
@@ -82,18 +82,24 @@ def spec_of(app: Celery, job_type: str, **options: Any) -> JobTypeSpec:
 
 
 class SwitchableDispatcher:
-    """The real dispatcher, with a switch that makes the broker refuse batches and fail its ping."""
+    """The real dispatcher, with a switch that makes the broker refuse batches and fail its ping.
+
+    ``on_refusal`` runs on the jobs of a batch just before the broker refuses it.
+    """
 
     def __init__(self, real: CeleryDispatcher) -> None:
         self.real = real
         self.broker_up = True
         self.published: list[list[int]] = []
+        self.on_refusal: Callable[[Sequence[Job]], None] | None = None
 
     def queue(self, job_type: str) -> str:
         return self.real.queue(job_type)
 
     def publish(self, job_type: str, jobs: Sequence[Job]) -> None:
         if not self.broker_up:
+            if self.on_refusal is not None:
+                self.on_refusal(jobs)
             raise ConnectionError("broker refused the batch")
         self.real.publish(job_type, jobs)
         self.published.append([j.key for j in jobs])
@@ -134,8 +140,9 @@ def switchable(app: Celery, spec: JobTypeSpec, bridge: BridgeSettings) -> Switch
     return SwitchableDispatcher(CeleryDispatcher(app, {spec.job_type: spec}, bridge))
 
 
-def jobs(job_type: str, keys: range, *, retries: int = 3) -> list[Any]:
-    return [make_job(k, job_type, retries=retries, variables={"order_id": f"o-{k}", "amount": k}) for k in keys]
+def add_jobs(jobs: EngineJobs, job_type: str, numbers: range) -> list[int]:
+    """Start an instance per number, whose job carries that order; return the instances' keys."""
+    return [jobs.create(job_type, variables={"order_id": f"o-{n}", "amount": n})[0] for n in numbers]
 
 
 def unused_port() -> int:
@@ -158,7 +165,8 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
 
 def test_poll_once_publishes_the_activated_jobs_on_the_types_queue(
     app: Celery,
-    fake: FakeGateway,
+    faults: Faults,
+    jobs: EngineJobs,
     bridge: BridgeSettings,
     store: InflightStore,
     raw: redis.Redis,
@@ -166,7 +174,7 @@ def test_poll_once_publishes_the_activated_jobs_on_the_types_queue(
     new_poller: PollerFactory,
 ) -> None:
     spec = spec_of(app, job_type)
-    fake.add_jobs(job_type, jobs(job_type, range(1, 4)))
+    add_jobs(jobs, job_type, range(1, 4))
     poller = new_poller(dispatcher=switchable(app, spec, bridge))
 
     assert poller.poll_once(spec) == 3
@@ -177,7 +185,8 @@ def test_poll_once_publishes_the_activated_jobs_on_the_types_queue(
 
 def test_poll_once_activates_at_most_the_free_capacity(
     app: Celery,
-    fake: FakeGateway,
+    faults: Faults,
+    jobs: EngineJobs,
     bridge: BridgeSettings,
     store: InflightStore,
     job_type: str,
@@ -186,19 +195,20 @@ def test_poll_once_activates_at_most_the_free_capacity(
     spec = spec_of(app, job_type, max_jobs=3)
     held = store.reserve(job_type, want=1, bound=3, hold=30)  # another poller's job
     assert held is not None
-    fake.add_jobs(job_type, jobs(job_type, range(1, 11)))
+    add_jobs(jobs, job_type, range(1, 11))
     poller = new_poller(dispatcher=switchable(app, spec, bridge))
 
     assert poller.poll_once(spec) == 2
 
-    assert fake.calls_to("ActivateJobs")[0].request.maxJobsToActivate == 2
-    assert fake.pending_jobs(job_type) == 8
+    assert faults.calls("ActivateJobs")[0].request.maxJobsToActivate == 2
+    assert jobs.activatable(job_type) == 8
     assert store.in_flight(job_type) == 3
 
 
 def test_poll_once_without_free_capacity_does_not_activate(
     app: Celery,
-    fake: FakeGateway,
+    faults: Faults,
+    jobs: EngineJobs,
     bridge: BridgeSettings,
     store: InflightStore,
     job_type: str,
@@ -206,34 +216,34 @@ def test_poll_once_without_free_capacity_does_not_activate(
 ) -> None:
     spec = spec_of(app, job_type, max_jobs=2)
     store.reserve(job_type, want=2, bound=2, hold=30)
-    fake.add_jobs(job_type, jobs(job_type, range(1, 3)))
+    add_jobs(jobs, job_type, range(1, 3))
     poller = new_poller(dispatcher=switchable(app, spec, bridge))
 
     assert poller.poll_once(spec) == 0
 
-    assert fake.call_count("ActivateJobs") == 0
-    assert fake.pending_jobs(job_type) == 2
+    assert len(faults.calls("ActivateJobs")) == 0
+    assert jobs.activatable(job_type) == 2
 
 
 def test_poll_once_uses_the_bridge_bound_when_the_handler_sets_none(
-    app: Celery, fake: FakeGateway, bridge: BridgeSettings, job_type: str, new_poller: PollerFactory
+    app: Celery, faults: Faults, jobs: EngineJobs, bridge: BridgeSettings, job_type: str, new_poller: PollerFactory
 ) -> None:
     spec = spec_of(app, job_type)
-    fake.add_jobs(job_type, jobs(job_type, range(1, 11)))
+    add_jobs(jobs, job_type, range(1, 11))
     poller = new_poller(dispatcher=switchable(app, spec, bridge))
 
     assert poller.poll_once(spec) == bridge.max_jobs
 
 
 def test_activation_asks_for_the_handlers_variables_timeout_and_worker_name(
-    app: Celery, fake: FakeGateway, bridge: BridgeSettings, job_type: str, new_poller: PollerFactory
+    app: Celery, faults: Faults, jobs: EngineJobs, bridge: BridgeSettings, job_type: str, new_poller: PollerFactory
 ) -> None:
     spec = spec_of(app, job_type, timeout="2m")
     poller = new_poller(dispatcher=switchable(app, spec, bridge))
 
     poller.poll_once(spec)
 
-    request = fake.calls_to("ActivateJobs")[0].request
+    request = faults.calls("ActivateJobs")[0].request
     assert list(request.fetchVariable) == ["order_id", "amount"]
     assert request.timeout == 120_000
     assert request.worker == "poller-under-test"
@@ -242,7 +252,8 @@ def test_activation_asks_for_the_handlers_variables_timeout_and_worker_name(
 
 def test_poll_once_with_no_jobs_frees_its_reservation(
     app: Celery,
-    fake: FakeGateway,
+    faults: Faults,
+    jobs: EngineJobs,
     bridge: BridgeSettings,
     store: InflightStore,
     job_type: str,
@@ -253,20 +264,21 @@ def test_poll_once_with_no_jobs_frees_its_reservation(
 
     assert poller.poll_once(spec) == 0
 
-    assert fake.call_count("ActivateJobs") == 1
+    assert len(faults.calls("ActivateJobs")) == 1
     assert store.in_flight(job_type) == 0
 
 
 def test_failed_activation_frees_its_reservation(
     app: Celery,
-    fake: FakeGateway,
+    faults: Faults,
+    jobs: EngineJobs,
     bridge: BridgeSettings,
     store: InflightStore,
     job_type: str,
     new_poller: PollerFactory,
 ) -> None:
     spec = spec_of(app, job_type)
-    fake.fail_next("ActivateJobs", S.PERMISSION_DENIED, "not for this tenant")
+    faults.fail("ActivateJobs", "PERMISSION_DENIED", "not for this tenant")
     poller = new_poller(dispatcher=switchable(app, spec, bridge))
 
     with pytest.raises(GatewayError, match="not for this tenant"):
@@ -276,10 +288,10 @@ def test_failed_activation_frees_its_reservation(
 
 
 def test_flow_control_store_down_activates_nothing(
-    app: Celery, fake: FakeGateway, bridge: BridgeSettings, job_type: str, new_poller: PollerFactory
+    app: Celery, faults: Faults, jobs: EngineJobs, bridge: BridgeSettings, job_type: str, new_poller: PollerFactory
 ) -> None:
     spec = spec_of(app, job_type)
-    fake.add_jobs(job_type, jobs(job_type, range(1, 3)))
+    add_jobs(jobs, job_type, range(1, 3))
     down = InflightStore.from_url(f"redis://127.0.0.1:{unused_port()}/0")
     poller = new_poller(inflight=down, dispatcher=switchable(app, spec, bridge))
 
@@ -289,8 +301,8 @@ def test_flow_control_store_down_activates_nothing(
     finally:
         down.close()
 
-    assert fake.call_count("ActivateJobs") == 0
-    assert fake.pending_jobs(job_type) == 2
+    assert len(faults.calls("ActivateJobs")) == 0
+    assert jobs.activatable(job_type) == 2
 
 
 # -- broker refuses the batch --------------------------------------------------------------------------
@@ -298,7 +310,8 @@ def test_flow_control_store_down_activates_nothing(
 
 def test_jobs_the_broker_refuses_are_handed_back_at_once_with_retries_unchanged(
     app: Celery,
-    fake: FakeGateway,
+    faults: Faults,
+    jobs: EngineJobs,
     bridge: BridgeSettings,
     store: InflightStore,
     job_type: str,
@@ -307,16 +320,19 @@ def test_jobs_the_broker_refuses_are_handed_back_at_once_with_retries_unchanged(
     spec = spec_of(app, job_type)
     dispatcher = switchable(app, spec, bridge)
     dispatcher.broker_up = False
-    fake.add_jobs(job_type, jobs(job_type, range(1, 3), retries=2))
+    jobs.deploy(job_type, retries=2)
+    add_jobs(jobs, job_type, range(1, 3))
     poller = new_poller(dispatcher=dispatcher)
     before = REGISTRY.get_sample_value("zeebe_celery_jobs_given_back_total", {"type": job_type}) or 0.0
 
     with pytest.raises(ConnectionError):
         poller.poll_once(spec)
 
-    fails = fake.calls_to("FailJob")
-    assert sorted(f.request.jobKey for f in fails) == [1, 2]
+    fails = faults.calls("FailJob")
+    keys = jobs.keys_of(job_type)
+    assert sorted(f.request.jobKey for f in fails) == keys
     assert {f.request.retries for f in fails} == {2}
+    assert [(jobs.state(key), jobs.job_retries(key)) for key in keys] == [(JobState.ACTIVATABLE, 2)] * 2
     assert {f.request.retryBackOff for f in fails} == {0}
     assert all(f.request.errorMessage.startswith(GIVE_BACK_MESSAGE.split("(")[0]) for f in fails)
     assert store.in_flight(job_type) == 0
@@ -325,7 +341,8 @@ def test_jobs_the_broker_refuses_are_handed_back_at_once_with_retries_unchanged(
 
 def test_activation_pauses_while_the_broker_is_down_and_resumes_when_it_answers(
     app: Celery,
-    fake: FakeGateway,
+    faults: Faults,
+    jobs: EngineJobs,
     bridge: BridgeSettings,
     raw: redis.Redis,
     job_type: str,
@@ -334,26 +351,28 @@ def test_activation_pauses_while_the_broker_is_down_and_resumes_when_it_answers(
     spec = spec_of(app, job_type)
     dispatcher = switchable(app, spec, bridge)
     dispatcher.broker_up = False
-    fake.add_jobs(job_type, jobs(job_type, range(1, 3)))
+    add_jobs(jobs, job_type, range(1, 3))
     poller = new_poller(dispatcher=dispatcher)
     with pytest.raises(ConnectionError):
         poller.poll_once(spec)
-    fake.add_jobs(job_type, jobs(job_type, range(3, 5)))
+    add_jobs(jobs, job_type, range(3, 5))
 
     with pytest.raises(BrokerUnavailableError):
         poller.poll_once(spec)
-    assert fake.call_count("ActivateJobs") == 1
-    assert fake.pending_jobs(job_type) == 2
+    assert len(faults.calls("ActivateJobs")) == 1
+    # The two handed back and the two new ones.
+    assert jobs.activatable(job_type) == 4
 
     dispatcher.broker_up = True
-    assert poller.poll_once(spec) == 2
-    assert dispatcher.published == [[3, 4]]
-    assert raw.llen(f"zeebe.{job_type}") == 2
+    assert poller.poll_once(spec) == 4
+    assert [sorted(batch) for batch in dispatcher.published] == [jobs.keys_of(job_type)]
+    assert raw.llen(f"zeebe.{job_type}") == 4
 
 
 def test_hand_back_of_a_job_that_is_already_gone_still_frees_its_slot(
     app: Celery,
-    fake: FakeGateway,
+    faults: Faults,
+    jobs: EngineJobs,
     bridge: BridgeSettings,
     store: InflightStore,
     job_type: str,
@@ -362,13 +381,16 @@ def test_hand_back_of_a_job_that_is_already_gone_still_frees_its_slot(
     spec = spec_of(app, job_type)
     dispatcher = switchable(app, spec, bridge)
     dispatcher.broker_up = False
-    fake.add_jobs(job_type, jobs(job_type, range(1, 2)))
-    fake.fail_next("FailJob", S.NOT_FOUND, "job timed out")
+    add_jobs(jobs, job_type, range(1, 2))
+    # Completed elsewhere while the broker refused it, so the hand-back finds it gone (NOT_FOUND).
+    dispatcher.on_refusal = lambda refused: [jobs.complete(job.key) for job in refused]
     poller = new_poller(dispatcher=dispatcher)
 
     with pytest.raises(ConnectionError):
         poller.poll_once(spec)
 
+    assert len(faults.calls("FailJob")) == 1
+    assert jobs.keys_of(job_type) == []
     assert store.in_flight(job_type) == 0
 
 
@@ -376,19 +398,19 @@ def test_hand_back_of_a_job_that_is_already_gone_still_frees_its_slot(
 
 
 def test_started_poller_publishes_jobs_until_stopped(
-    app: Celery, fake: FakeGateway, raw: redis.Redis, job_type: str, new_poller: PollerFactory
+    app: Celery, faults: Faults, jobs: EngineJobs, raw: redis.Redis, job_type: str, new_poller: PollerFactory
 ) -> None:
     handler_of(app, job_type)
     poller = new_poller()
     poller.start()
-    fake.add_jobs(job_type, jobs(job_type, range(1, 4)))
+    add_jobs(jobs, job_type, range(1, 4))
 
     assert wait_until(lambda: raw.llen(f"zeebe.{job_type}") == 3)
     poller.stop(timeout=3)
-    activations = fake.call_count("ActivateJobs")
+    activations = len(faults.calls("ActivateJobs"))
     time.sleep(0.3)
 
-    assert fake.call_count("ActivateJobs") == activations
+    assert len(faults.calls("ActivateJobs")) == activations
 
     (message, *_) = [json.loads(m) for m in raw.lrange(f"zeebe.{job_type}", 0, -1)]
     assert message["content-type"] == "application/json"
@@ -449,7 +471,7 @@ def test_start_refuses_unknown_types_naming_them(app: Celery, job_type: str, new
 
 
 def test_start_polls_only_the_types_asked_for(
-    app: Celery, fake: FakeGateway, job_type: str, new_poller: PollerFactory
+    app: Celery, faults: Faults, jobs: EngineJobs, job_type: str, new_poller: PollerFactory
 ) -> None:
     handler_of(app, job_type)
     handler_of(app, f"{job_type}-other")
@@ -458,8 +480,8 @@ def test_start_polls_only_the_types_asked_for(
     poller.start()
 
     assert set(poller.specs) == {job_type}
-    assert fake.wait_for("ActivateJobs", timeout=3) >= 1
-    assert {c.request.type for c in fake.calls_to("ActivateJobs")} == {job_type}
+    assert faults.wait_for_calls("ActivateJobs", within=3) >= 1
+    assert {c.request.type for c in faults.calls("ActivateJobs")} == {job_type}
 
 
 @pytest.mark.parametrize(
@@ -479,20 +501,24 @@ def test_start_refuses_a_pickle_app(
 
 
 def test_a_pushed_job_goes_back_when_the_flow_control_store_is_down(
-    app: Celery, fake: FakeGateway, bridge: BridgeSettings, job_type: str, new_poller: PollerFactory
+    app: Celery, faults: Faults, jobs: EngineJobs, bridge: BridgeSettings, job_type: str, new_poller: PollerFactory
 ) -> None:
     spec = spec_of(app, job_type)
-    fake.add_jobs(job_type, jobs(job_type, range(1, 2)))
     down = InflightStore.from_url(f"redis://127.0.0.1:{unused_port()}/0")
     poller = new_poller(inflight=down, dispatcher=switchable(app, spec, bridge))
+    # Only a job created while the stream is open is pushed to it.
+    creator = threading.Thread(target=lambda: (jobs.wait_for_stream(job_type), add_jobs(jobs, job_type, range(1, 2))))
+    creator.start()
 
     try:
         with pytest.raises(redis.RedisError):
             poller._stream_once(spec)
     finally:
+        creator.join()
         down.close()
 
-    (give_back,) = fake.calls_to("FailJob")
-    assert give_back.request.jobKey == 1
+    (give_back,) = faults.calls("FailJob")
+    (key,) = jobs.keys_of(job_type)
+    assert give_back.request.jobKey == key
     assert give_back.request.retries == 3
     assert "handed back unrun" in give_back.request.errorMessage

@@ -79,7 +79,7 @@ def test_no_module_is_over_450_lines_but_stubs_and_the_client() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
 
-    assert set(long) <= LONG_ALLOWED | {"testing/zeebe.py", "testing/fake_gateway.py"}, long
+    assert set(long) <= LONG_ALLOWED | {"testing/zeebe.py"}, long
 
 
 def test_importing_a_handler_module_connects_no_worker_signals(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 Jobs go through a real Redis broker: the dispatcher publishes them, and the test consumes the message
 with kombu and runs it as a worker's pool process does, so only what travels in the message links the
-spans. Reports go to the fake gateway.
+spans. Jobs are real jobs on the engine, and reports go to it.
 """
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanContext, SpanKind, StatusCode
 
+from tests.unit.engine_jobs import EngineJobs
 from zeebe_celery import Job, tracing, zeebe_task
 from zeebe_celery.config import BridgeSettings, ZeebeSettings
 from zeebe_celery.dispatch import CeleryDispatcher
+from zeebe_celery.engine import ZeebeEngine
+from zeebe_celery.engine.faults import Faults
 from zeebe_celery.spec import spec_for
-from zeebe_celery.testing.fake_gateway import FakeGateway, make_job
 from zeebe_celery.worker import configure
 
 app = Celery("tracing-tests", set_as_current=False)
@@ -49,18 +51,15 @@ def traced_failure() -> None:
 
 
 @pytest.fixture(scope="module")
-def gateway() -> Iterator[FakeGateway]:
-    with FakeGateway() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def broker(redis_url: str, gateway: FakeGateway) -> str:
-    """The test app on real Redis, reporting to the fake gateway."""
+def broker(redis_url: str, zeebe_engine: ZeebeEngine) -> str:
+    """The test app on real Redis, reporting to the engine, which has a process for each job type."""
+    jobs = EngineJobs(zeebe_engine)
+    for task in (traced_work, traced_failure):
+        jobs.deploy(spec_for(task.name).job_type)
     app.conf.broker_url = redis_url
     configure(
         app,
-        zeebe=ZeebeSettings(address=gateway.address, _env_file=None),
+        zeebe=ZeebeSettings(address=zeebe_engine.address, _env_file=None),
         bridge=BridgeSettings(broker_url=redis_url, redis_url=redis_url, _env_file=None),
     )
     return redis_url
@@ -77,13 +76,14 @@ def spans() -> Iterator[InMemorySpanExporter]:
     provider.shutdown()
 
 
-def dispatch_and_run(broker: str, task: Any, key: int) -> Message:
-    """Publish one job for ``task`` on a queue of its own, then consume it and run it like a pool process."""
+def dispatch_and_run(broker: str, jobs: EngineJobs, task: Any) -> tuple[Message, Job]:
+    """Publish a new instance's job for ``task`` on a queue of its own, then consume it and run it like a
+    pool process."""
     spec = spec_for(task.name)
     bridge = BridgeSettings(broker_url=broker, queue_prefix=f"tracing-{uuid.uuid4().hex[:8]}.", _env_file=None)
     dispatcher = CeleryDispatcher(app, {spec.job_type: spec.resolve(bridge)}, bridge)
     try:
-        job = Job.from_activated(make_job(key, spec.job_type, process_instance_key=key + 1))
+        job = jobs.one(spec.job_type)
         dispatcher.publish(spec.job_type, [job])
         queue = app.amqp.queues[dispatcher.queue(spec.job_type)]
     finally:
@@ -104,7 +104,7 @@ def dispatch_and_run(broker: str, task: Any, key: int) -> Message:
     with app.connection_for_read() as connection, connection.Consumer(queue, callbacks=[on_message], accept=["json"]):
         connection.drain_events(timeout=10)
     assert len(received) == 1
-    return received[0]
+    return received[0], job
 
 
 def by_kind(spans: tuple[ReadableSpan, ...], kind: SpanKind) -> ReadableSpan:
@@ -113,10 +113,10 @@ def by_kind(spans: tuple[ReadableSpan, ...], kind: SpanKind) -> ReadableSpan:
 
 
 def test_job_span_is_a_child_of_the_dispatch_span_through_the_message(
-    broker: str, gateway: FakeGateway, spans: InMemorySpanExporter
+    broker: str, faults: Faults, jobs: EngineJobs, spans: InMemorySpanExporter
 ) -> None:
     handler_spans.clear()
-    message = dispatch_and_run(broker, traced_work, 7001)
+    message, job = dispatch_and_run(broker, jobs, traced_work)
 
     finished = spans.get_finished_spans()
     dispatched = by_kind(finished, SpanKind.PRODUCER)
@@ -132,8 +132,8 @@ def test_job_span_is_a_child_of_the_dispatch_span_through_the_message(
     traceparent = f"00-{dispatched.context.trace_id:032x}-{dispatched.context.span_id:016x}-"
     assert message.headers["traceparent"].startswith(traceparent)
     assert dispatched.attributes is not None
-    assert dispatched.attributes["zeebe.job.key"] == 7001
-    assert dispatched.attributes["zeebe.process_instance.key"] == 7002
+    assert dispatched.attributes["zeebe.job.key"] == job.key
+    assert dispatched.attributes["zeebe.process_instance.key"] == job.process_instance_key
     assert str(dispatched.attributes["messaging.destination.name"]).endswith(".traced-work")
     assert ran.attributes is not None
     assert ran.attributes["zeebe.job.outcome"] == "completed"
@@ -141,13 +141,13 @@ def test_job_span_is_a_child_of_the_dispatch_span_through_the_message(
     assert ran.status.status_code is StatusCode.UNSET
     # The job span is current while the handler runs, so the handler's own spans are its children.
     assert handler_spans == [ran.context]
-    assert any(call.request.jobKey == 7001 for call in gateway.calls_to("CompleteJob"))
+    assert [call.request.jobKey for call in faults.calls("CompleteJob")] == [job.key]
 
 
 def test_handler_exception_is_recorded_on_the_job_span(
-    broker: str, gateway: FakeGateway, spans: InMemorySpanExporter
+    broker: str, faults: Faults, jobs: EngineJobs, spans: InMemorySpanExporter
 ) -> None:
-    dispatch_and_run(broker, traced_failure, 7101)
+    _, job = dispatch_and_run(broker, jobs, traced_failure)
 
     finished = spans.get_finished_spans()
     ran = by_kind(finished, SpanKind.CONSUMER)
@@ -160,16 +160,18 @@ def test_handler_exception_is_recorded_on_the_job_span(
     assert event.attributes is not None
     assert event.attributes["exception.type"] == "ValueError"
     assert event.attributes["exception.message"] == "the handler fails"
-    assert any(call.request.jobKey == 7101 for call in gateway.calls_to("FailJob"))
+    assert [call.request.jobKey for call in faults.calls("FailJob")] == [job.key]
 
 
-def test_without_a_tracer_provider_jobs_run_and_messages_carry_no_trace(broker: str, gateway: FakeGateway) -> None:
+def test_without_a_tracer_provider_jobs_run_and_messages_carry_no_trace(
+    broker: str, faults: Faults, jobs: EngineJobs
+) -> None:
     handler_spans.clear()
-    message = dispatch_and_run(broker, traced_work, 7201)
+    message, job = dispatch_and_run(broker, jobs, traced_work)
 
     assert "traceparent" not in message.headers
     assert handler_spans == [trace.INVALID_SPAN_CONTEXT]
-    assert any(call.request.jobKey == 7201 for call in gateway.calls_to("CompleteJob"))
+    assert [call.request.jobKey for call in faults.calls("CompleteJob")] == [job.key]
 
 
 def test_without_opentelemetry_installed_tracing_does_nothing() -> None:
@@ -179,9 +181,11 @@ def test_without_opentelemetry_installed_tracing_does_nothing() -> None:
         sys.modules["opentelemetry"] = None  # as if the otel extra were not installed
         from zeebe_celery import tracing, worker
         from zeebe_celery.job import Job
-        from zeebe_celery.testing.fake_gateway import make_job
 
-        job = Job.from_activated(make_job(1, "plain"))
+        job = Job(
+            key=1, type="plain", process_instance_key=2, bpmn_process_id="p", process_definition_version=1,
+            process_definition_key=3, element_id="t", element_instance_key=4, retries=3, deadline=2**41,
+        )
         assert tracing._tracer is None
         assert tracing.dispatch_headers(job, "zeebe.plain") is None
         assert tracing.run_traced(object(), job, lambda a, *, b: a + b, "compl", b="eted") == "completed"

@@ -1,8 +1,10 @@
 """Faults and back-pressure as a Zeebe gateway produces them, for tests of the clients that talk to it.
 
-``Faults`` plays scripted failures (a status code, or a delay) on chosen RPCs, for a count of calls or a
-fraction of them, and records the calls it saw. ``BackPressure`` bounds the commands in flight: beyond the
-limit every request but CompleteJob and FailJob is answered RESOURCE_EXHAUSTED, as Zeebe's broker does.
+``Faults`` plays scripted outcomes on chosen RPCs, for a count of calls or a fraction of them: a status
+code, a delay, or a response message in place of the engine's own. It records the calls it saw, with
+their metadata and the time left before their deadline. ``BackPressure`` bounds the commands in flight:
+beyond the limit every request but CompleteJob and FailJob is answered RESOURCE_EXHAUSTED, as Zeebe's
+broker does.
 """
 
 from __future__ import annotations
@@ -14,10 +16,16 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BackPressure", "Call", "Faults"]
+from zeebe_celery.gateway.proto import gateway_pb2
+
+__all__ = ["RPCS", "BackPressure", "Call", "Faults", "Injected"]
 
 # Zeebe lets these through under back-pressure, so work in flight can always finish.
 _ALWAYS_ACCEPTED = frozenset({"CompleteJob", "FailJob"})
+RPCS = frozenset(gateway_pb2.DESCRIPTOR.services_by_name["Gateway"].methods_by_name)
+"""The names of the Gateway service's RPCs, as the methods of :class:`Faults` take them."""
+# These answer with a stream of jobs, which a single scripted message cannot stand for.
+_STREAMING = frozenset({"ActivateJobs", "StreamActivatedJobs"})
 
 
 @dataclass(frozen=True)
@@ -28,52 +36,98 @@ class Call:
     request: Any
     metadata: dict[str, str]
     at: float
+    time_remaining: float | None = None
+    """Seconds left before the call's deadline when it arrived; None for a call without one."""
+
+
+@dataclass(frozen=True)
+class Injected:
+    """What a call is to get instead of the engine's answer: a status code, or a response message."""
+
+    code: str | None = None
+    details: str = ""
+    response: Any = None
 
 
 @dataclass
 class _Rule:
-    code: str | None  # a grpc.StatusCode name; None for a delay
+    code: str | None  # a grpc.StatusCode name; None for a delay or a response
     details: str
     delay: float
     times: int | None  # None: no count, use the fraction
     fraction: float
     rng: random.Random = field(default_factory=random.Random)
+    response: Any = None
 
 
 class Faults:
-    """Scripted faults by RPC name, and a bounded log of calls."""
+    """Scripted outcomes by RPC name, and a bounded log of calls. Thread-safe."""
 
     def __init__(self, *, keep_calls: int = 10_000) -> None:
         self._rules: dict[str, list[_Rule]] = {}
         self._calls: deque[Call] = deque(maxlen=keep_calls)
         self._lock = threading.Condition()
+        # Set to cut short the delays under way; replaced by a fresh one each time.
+        self._wake = threading.Event()
 
     def fail(
         self,
         rpc: str,
         code: str,
-        details: str = "",
+        details: str | None = None,
         *,
         times: int | None = 1,
         fraction: float = 1.0,
         seed: int | None = None,
     ) -> None:
         """Answer the next ``times`` calls of ``rpc`` (or, with ``times=None``, that ``fraction`` of them) with
-        ``code`` (a grpc.StatusCode name such as "UNAVAILABLE")."""
-        self._add(rpc, _Rule(code, details or f"injected {code}", 0.0, times, fraction, random.Random(seed)))
+        ``code`` (a grpc.StatusCode name such as "UNAVAILABLE") and ``details`` ("injected CODE" when None)."""
+        if details is None:
+            details = f"injected {code}"
+        self._add(rpc, _Rule(code, details, 0.0, times, fraction, random.Random(seed)))
 
     def delay(self, rpc: str, seconds: float, *, times: int | None = 1, fraction: float = 1.0) -> None:
-        """Hold the next ``times`` calls of ``rpc`` for ``seconds`` before handling them."""
+        """Hold the next ``times`` calls of ``rpc`` for ``seconds`` before handling them.
+
+        :meth:`clear` and :meth:`reset` end the delays under way early.
+        """
         self._add(rpc, _Rule(None, "", seconds, times, fraction))
 
+    def respond(self, rpc: str, response: Any, *, times: int | None = 1) -> None:
+        """Answer the next ``times`` calls of the unary ``rpc`` (every call with ``times=None``) with the
+        message ``response`` instead of running them, e.g. a Topology with an unhealthy partition.
+
+        Raises ValueError for ActivateJobs and StreamActivatedJobs, whose jobs must come from instances.
+        """
+        if rpc in _STREAMING:
+            raise ValueError(f"{rpc} streams jobs: create process instances to give it jobs")
+        self._add(rpc, _Rule(None, "", 0.0, times, 1.0, response=response))
+
     def clear(self, rpc: str | None = None) -> None:
+        """Drop the rules of ``rpc`` (of every RPC when None) and end the delays under way."""
         with self._lock:
             if rpc is None:
                 self._rules.clear()
             else:
                 self._rules.pop(rpc, None)
+            self._wake_delays()
+
+    def reset(self) -> None:
+        """Drop every rule and every recorded call, and end the delays under way: a clean slate for the
+        next test on a shared engine."""
+        with self._lock:
+            self._rules.clear()
+            self._calls.clear()
+            self._wake_delays()
+
+    def _wake_delays(self) -> None:
+        self._wake.set()
+        self._wake = threading.Event()
 
     def _add(self, rpc: str, rule: _Rule) -> None:
+        """Raises ValueError for a name that is not one of the Gateway service's RPCs."""
+        if rpc not in RPCS:
+            raise ValueError(f"unknown RPC {rpc!r}; the Gateway service has {', '.join(sorted(RPCS))}")
         with self._lock:
             self._rules.setdefault(rpc, []).append(rule)
 
@@ -92,18 +146,23 @@ class Faults:
                     return seen
                 self._lock.wait(left)
 
-    def enter(self, rpc: str, request: Any, metadata: dict[str, str]) -> tuple[str, str] | None:
-        """Record the call and play its rule: sleeps for a delay; returns ``(code, details)`` to fail with."""
+    def enter(
+        self, rpc: str, request: Any, metadata: dict[str, str], *, time_remaining: float | None = None
+    ) -> Injected | None:
+        """Record the call and play its rule: waits out a delay; returns what to answer instead, if anything."""
         with self._lock:
-            self._calls.append(Call(rpc, request, metadata, time.time()))
+            self._calls.append(Call(rpc, request, metadata, time.time(), time_remaining))
             self._lock.notify_all()
             rule = self._next_rule(rpc)
+            wake = self._wake
         if rule is None:
             return None
+        if rule.response is not None:
+            return Injected(response=rule.response)
         if rule.code is None:
-            time.sleep(rule.delay)
+            wake.wait(rule.delay)
             return None
-        return rule.code, rule.details
+        return Injected(code=rule.code, details=rule.details)
 
     def _next_rule(self, rpc: str) -> _Rule | None:
         rules = self._rules.get(rpc)

@@ -54,26 +54,29 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     # -- the one path every call takes ---------------------------------------------------------------
 
     def _call(self, rpc: str, request: Any, context: grpc.ServicerContext, handle: Callable[[], T]) -> T:
-        self._admit(rpc, request, context)
+        injected = self._admit(rpc, request, context)
         try:
-            return handle()
+            return injected if injected is not None else handle()
         except EngineError as exc:
             context.abort(getattr(grpc.StatusCode, exc.status), str(exc))
         finally:
             self.back_pressure.release()
 
-    def _admit(self, rpc: str, request: Any, context: grpc.ServicerContext) -> None:
+    def _admit(self, rpc: str, request: Any, context: grpc.ServicerContext) -> Any:
+        """Check the token, play the injected fault and take a back-pressure slot; return the response
+        injected in place of the engine's, if any."""
         metadata = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
         if self.token is not None and metadata.get("authorization") != f"Bearer {self.token}":
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "Expected a valid bearer token in 'authorization'")
-        fault = self.faults.enter(rpc, request, metadata)
-        if fault is not None:
-            context.abort(getattr(grpc.StatusCode, fault[0]), fault[1])
+        fault = self.faults.enter(rpc, request, metadata, time_remaining=context.time_remaining())
+        if fault is not None and fault.code is not None:
+            context.abort(getattr(grpc.StatusCode, fault.code), fault.details)
         if not self.back_pressure.acquire(rpc):
             context.abort(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
                 f"Expected to handle gRPC request {rpc}, but the broker is overloaded (back-pressure)",
             )
+        return fault.response if fault is not None else None
 
     # -- topology ------------------------------------------------------------------------------------
 
