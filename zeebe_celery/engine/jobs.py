@@ -67,7 +67,12 @@ class Jobs(Interpreter):
             turn = self._turn.get(job.type, 0)
             for offset in range(len(streams)):
                 stream = streams[(turn + offset) % len(streams)]
-                if stream.ready and not stream.pending and self._tenant_ok(job, stream.tenant_ids):
+                if (
+                    stream.ready
+                    and not stream.closed
+                    and not stream.pending
+                    and self._tenant_ok(job, stream.tenant_ids)
+                ):
                     self._turn[job.type] = turn + offset + 1
                     stream.pending.append(self._hand_out(job, stream.worker, stream.timeout, stream.fetch))
                     self.condition_for(job.type).notify_all()

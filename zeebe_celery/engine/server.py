@@ -379,21 +379,31 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         self._call("StreamActivatedJobs", request, context, lambda: None)
         runtime = self.runtime
         condition = runtime.condition_for(request.type)
-        context.add_callback(lambda: self._wake(condition))
+        handover = _Handover(runtime)
+
+        def ended() -> None:
+            # A stream that is ending takes no more pushes; what it holds goes back.
+            stream.closed = True
+            handover.call_ended()
+            self._wake(condition)
+
+        context.add_callback(ended)
         with runtime.lock:
             runtime.open_stream(stream)
         try:
             while True:
                 with runtime.lock:
                     stream.ready = True
-                    while not stream.pending and context.is_active():
+                    while not stream.pending and not stream.closed and context.is_active():
                         condition.wait(_WAKE_SECONDS)
-                    if not context.is_active():
+                    if stream.closed or not context.is_active():
                         return
                     job, variables = stream.pending.popleft()
                     stream.ready = False
-                    runtime.commit()
+                if not handover.hold([job]):
+                    return
                 yield _job(job, variables)
+                handover.delivered()
         finally:
             with runtime.lock:
                 runtime.close_stream(stream)
