@@ -19,7 +19,13 @@ from zeebe_celery.worker import WorkerBoot, worker_init
 
 PACKAGE = Path(zeebe_celery.__file__).parent
 # Generated stubs, and modules of one method per RPC.
-LONG_ALLOWED = {"gateway/proto/gateway_pb2_grpc.py", "gateway/proto/gateway_pb2.py", "gateway/client.py"}
+# The generated stubs, and the modules that hold one method per RPC: the client and the engine's servicer.
+LONG_ALLOWED = {
+    "gateway/proto/gateway_pb2_grpc.py",
+    "gateway/proto/gateway_pb2.py",
+    "gateway/client.py",
+    "engine/server.py",
+}
 MAX_LINES = 450
 
 
@@ -79,7 +85,7 @@ def test_no_module_is_over_450_lines_but_stubs_and_the_client() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
 
-    assert set(long) <= LONG_ALLOWED | {"testing/zeebe.py"}, long
+    assert set(long) <= LONG_ALLOWED, long
 
 
 def test_importing_a_handler_module_connects_no_worker_signals(tmp_path: Path) -> None:

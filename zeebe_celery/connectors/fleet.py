@@ -17,7 +17,7 @@ import threading
 import uuid
 from typing import Any
 
-from celery import Celery, current_app, shared_task
+from celery import Celery, Task, bootsteps, current_app, shared_task
 from celery.signals import worker_ready
 
 from zeebe_celery.config import BridgeSettings, ZeebeSettings, load_settings
@@ -66,7 +66,13 @@ def register_tasks(app: Celery | None) -> None:
     def run_inbound_activation(task: Any, activation_id: str, token: str) -> str:
         return run_activation(task.app, activation_id, token)
 
-    options: dict[str, Any] = {"ignore_result": True, "serializer": "json", "name": RUN_TASK, "bind": True}
+    options: dict[str, Any] = {
+        "ignore_result": True,
+        "serializer": "json",
+        "name": RUN_TASK,
+        "bind": True,
+        "base": InboundRunTask,
+    }
     if app is None:
         shared_task(**options)(run_inbound_activation)
     else:
@@ -183,4 +189,20 @@ def _recover_on_start(sender: Any = None, **_: Any) -> None:
         logger.exception("could not reschedule lost inbound activations")
 
 
-worker_ready.connect(_recover_on_start, weak=False, dispatch_uid="zeebe-celery-inbound-recover")
+class InboundBoot(bootsteps.Step):  # type: ignore[misc]
+    """A worker boot step: reschedule lost inbound runs once the worker is ready."""
+
+    name = "zeebe-celery-inbound"
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        worker_ready.connect(_recover_on_start, weak=False, dispatch_uid="zeebe-celery-inbound-recover")
+        super().__init__(parent, **kwargs)
+
+
+class InboundRunTask(Task):  # type: ignore[misc]
+    """The task class of the inbound run task: binding it adds :class:`InboundBoot` to the app's worker, so
+    importing a connector module connects no signal outside a Celery worker."""
+
+    @classmethod
+    def on_bound(cls, app: Celery) -> None:
+        app.steps["worker"].add(InboundBoot)

@@ -8,7 +8,6 @@ incident runs the step again.
 
 from __future__ import annotations
 
-import json
 from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
@@ -22,8 +21,6 @@ from zeebe_celery.engine.state import (
     ElementState,
     Incident,
     Job,
-    JobState,
-    Wait,
 )
 
 _PASS_THROUGH = frozenset(
@@ -75,6 +72,9 @@ class Interpreter(RuntimeBase):
         raise NotImplementedError
 
     def evaluate_called_decision(self, decision_id: str, tenant_id: str, variables: Any) -> Any:
+        raise NotImplementedError
+
+    def throw_error(self, origin: ElementInstance, code: str, message: str, variables: dict[str, Any]) -> bool:
         raise NotImplementedError
 
     # -- process instances ---------------------------------------------------------------------------
@@ -379,46 +379,6 @@ class Interpreter(RuntimeBase):
         scope.joins.clear()
         self.complete(end)
 
-    # -- events ----------------------------------------------------------------------------------------
-
-    def trigger(self, wait: Wait, variables: dict[str, Any]) -> None:
-        """A wait's event happened: the catch event completes, or the boundary event fires."""
-        instance, element = wait.instance, wait.element
-        self.touch(instance)
-        if element is instance.element:
-            self.close_waits(instance)
-            self.complete(instance, variables)
-        else:
-            scope = instance.parent
-            assert scope is not None
-            if element.interrupting:
-                self.terminate(instance)
-            boundary = self.new_instance(element, scope)
-            self.agenda.append(lambda: self.enter(boundary, variables))
-        self.run_agenda()
-
-    def throw_error(self, origin: ElementInstance, code: str, message: str, variables: dict[str, Any]) -> bool:
-        """Catch the error at the nearest matching boundary event; else an incident. True when caught."""
-        host: ElementInstance | None = origin
-        while host is not None and host.parent is not None:
-            boundaries = [b for b in host.element.boundaries if b.event_type is EventType.ERROR]
-            catch = next((b for b in boundaries if b.error_code == code), None) or next(
-                (b for b in boundaries if b.error_code is None), None
-            )
-            if catch is not None:
-                scope = host.parent
-                self.terminate(host)
-                caught = self.new_instance(catch, scope)
-                self.agenda.append(lambda: self.enter(caught, variables))  # noqa: B023 -- returns at once
-                return True
-            host = host.parent
-        text = f"Expected to throw an error event with the code '{code}'"
-        if message:
-            text += f" with message '{message}'"
-        text += ", but it was not caught. No error events are available in the scope."
-        self.raise_incident(origin, "UNHANDLED_ERROR_EVENT", text, retry="none", job=origin.job)
-        return False
-
     # -- incidents -------------------------------------------------------------------------------------
 
     def raise_incident(
@@ -451,16 +411,6 @@ class Interpreter(RuntimeBase):
         incident.instance.incident = None
         self.incident_record("RESOLVED", incident)
 
-    def retry_after_incident(self, incident: Incident) -> None:
-        instance = incident.instance
-        if incident.retry == "activate":
-            self.agenda.append(lambda: self.enter(instance, incident.retry_variables))
-        elif incident.retry == "complete":
-            self.agenda.append(lambda: self.complete(instance, incident.retry_variables))
-        elif incident.job is not None and incident.job.state is JobState.FAILED and incident.job.retries > 0:
-            self.make_activatable(incident.job)
-        self.run_agenda()
-
     def make_activatable(self, job: Job) -> None:
         raise NotImplementedError
 
@@ -484,7 +434,3 @@ def _feel_type(value: Any) -> str:
     if isinstance(value, dict):
         return "OBJECT"
     return type(value).__name__.upper()
-
-
-def headers_json(element: Element) -> str:
-    return json.dumps(element.headers)

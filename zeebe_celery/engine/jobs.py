@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
-from zeebe_celery.engine.interpreter import Interpreter
+from zeebe_celery.engine.events import Events
 from zeebe_celery.engine.state import ElementInstance, Job, JobState
 
 Activated = tuple[Job, str]  # the job and its variables as a JSON document
@@ -31,7 +31,7 @@ class JobStream:
     closed: bool = False
 
 
-class Jobs(Interpreter):
+class Jobs(Events):
     streams: dict[str, list[JobStream]]
     _turn: dict[str, int]
 

@@ -11,12 +11,13 @@ from typing import Any
 
 from zeebe_celery.engine import timers
 from zeebe_celery.engine.errors import AlreadyExists
-from zeebe_celery.engine.interpreter import Interpreter, StepFailed
+from zeebe_celery.engine.events import Events
+from zeebe_celery.engine.interpreter import StepFailed
 from zeebe_celery.engine.model import Element, EventType, Expr, Kind
 from zeebe_celery.engine.state import ElementInstance, Message, Wait, WaitKind
 
 
-class Waits(Interpreter):
+class Waits(Events):
     # -- opening and closing -------------------------------------------------------------------------
 
     def open_wait(self, instance: ElementInstance, element: Element) -> None:

@@ -1,0 +1,60 @@
+"""Events that move an instance on: a wait's event (message, timer, signal) arriving, a BPMN error thrown
+and caught, and an incident being resolved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zeebe_celery.engine.interpreter import Interpreter
+from zeebe_celery.engine.model import EventType
+from zeebe_celery.engine.state import ElementInstance, Incident, JobState, Wait
+
+
+class Events(Interpreter):
+    def trigger(self, wait: Wait, variables: dict[str, Any]) -> None:
+        """A wait's event happened: the catch event completes, or the boundary event fires."""
+        instance, element = wait.instance, wait.element
+        self.touch(instance)
+        if element is instance.element:
+            self.close_waits(instance)
+            self.complete(instance, variables)
+        else:
+            scope = instance.parent
+            assert scope is not None
+            if element.interrupting:
+                self.terminate(instance)
+            boundary = self.new_instance(element, scope)
+            self.agenda.append(lambda: self.enter(boundary, variables))
+        self.run_agenda()
+
+    def throw_error(self, origin: ElementInstance, code: str, message: str, variables: dict[str, Any]) -> bool:
+        """Catch the error at the nearest matching boundary event; else an incident. True when caught."""
+        host: ElementInstance | None = origin
+        while host is not None and host.parent is not None:
+            boundaries = [b for b in host.element.boundaries if b.event_type is EventType.ERROR]
+            catch = next((b for b in boundaries if b.error_code == code), None) or next(
+                (b for b in boundaries if b.error_code is None), None
+            )
+            if catch is not None:
+                scope = host.parent
+                self.terminate(host)
+                caught = self.new_instance(catch, scope)
+                self.agenda.append(lambda: self.enter(caught, variables))  # noqa: B023 -- returns at once
+                return True
+            host = host.parent
+        text = f"Expected to throw an error event with the code '{code}'"
+        if message:
+            text += f" with message '{message}'"
+        text += ", but it was not caught. No error events are available in the scope."
+        self.raise_incident(origin, "UNHANDLED_ERROR_EVENT", text, retry="none", job=origin.job)
+        return False
+
+    def retry_after_incident(self, incident: Incident) -> None:
+        instance = incident.instance
+        if incident.retry == "activate":
+            self.agenda.append(lambda: self.enter(instance, incident.retry_variables))
+        elif incident.retry == "complete":
+            self.agenda.append(lambda: self.complete(instance, incident.retry_variables))
+        elif incident.job is not None and incident.job.state is JobState.FAILED and incident.job.retries > 0:
+            self.make_activatable(incident.job)
+        self.run_agenda()
