@@ -205,6 +205,7 @@ class RuntimeBase:
             "deadline": job.deadline,
             "errorMessage": job.error_message,
             "errorCode": job.error_code,
+            "retryBackoff": job.retry_backoff,
             "customHeaders": json.loads(job.custom_headers),
             "elementId": instance.element.id,
             "elementInstanceKey": instance.key,

@@ -190,6 +190,7 @@ class Jobs(Events):
         self._require(job, "fail", JobState.ACTIVATED)
         job.retries = retries
         job.error_message = error_message
+        job.retry_backoff = max(backoff, 0)
         self.touch(job.instance)
         if variables:
             self.set_local(job.instance, variables)

@@ -17,7 +17,7 @@ from zeebe_celery.engine.errors import EngineError, InvalidArgument
 from zeebe_celery.engine.faults import BackPressure, Faults
 from zeebe_celery.engine.jobs import Activated, JobStream
 from zeebe_celery.engine.runtime import ActivateInstruction, Runtime
-from zeebe_celery.engine.state import ElementInstance
+from zeebe_celery.engine.state import DEFAULT_TENANT, ElementInstance
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.gateway.proto import gateway_pb2_grpc
 
@@ -31,6 +31,7 @@ DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 _WAKE_SECONDS = 0.5
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
@@ -61,6 +62,23 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             context.abort(getattr(grpc.StatusCode, exc.status), str(exc))
         finally:
             self.back_pressure.release()
+
+    def _run(
+        self,
+        rpc: str,
+        request: Any,
+        context: grpc.ServicerContext,
+        command: Callable[[Runtime], R],
+        answer: Callable[[R], T],
+    ) -> T:
+        """Run ``command`` on the runtime under its lock, then encode its result with ``answer``."""
+
+        def handle() -> T:
+            with self.runtime.lock:
+                result = command(self.runtime)
+            return answer(result)
+
+        return self._call(rpc, request, context, handle)
 
     def _admit(self, rpc: str, request: Any, context: grpc.ServicerContext) -> Any:
         """Check the token, play the injected fault and take a back-pressure slot; return the response
@@ -174,12 +192,13 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def DeleteResource(
         self, request: pb.DeleteResourceRequest, context: grpc.ServicerContext
     ) -> pb.DeleteResourceResponse:
-        def handle() -> pb.DeleteResourceResponse:
-            with self.runtime.lock:
-                self.runtime.delete_resource(request.resourceKey)
-            return pb.DeleteResourceResponse()
-
-        return self._call("DeleteResource", request, context, handle)
+        return self._run(
+            "DeleteResource",
+            request,
+            context,
+            lambda runtime: runtime.delete_resource(request.resourceKey),
+            lambda _: pb.DeleteResourceResponse(),
+        )
 
     # -- process instances ---------------------------------------------------------------------------
 
@@ -262,21 +281,24 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def CancelProcessInstance(
         self, request: pb.CancelProcessInstanceRequest, context: grpc.ServicerContext
     ) -> pb.CancelProcessInstanceResponse:
-        def handle() -> pb.CancelProcessInstanceResponse:
-            with self.runtime.lock:
-                self.runtime.cancel_instance(request.processInstanceKey)
-            return pb.CancelProcessInstanceResponse()
-
-        return self._call("CancelProcessInstance", request, context, handle)
+        return self._run(
+            "CancelProcessInstance",
+            request,
+            context,
+            lambda runtime: runtime.cancel_instance(request.processInstanceKey),
+            lambda _: pb.CancelProcessInstanceResponse(),
+        )
 
     def SetVariables(self, request: pb.SetVariablesRequest, context: grpc.ServicerContext) -> pb.SetVariablesResponse:
-        def handle() -> pb.SetVariablesResponse:
-            variables = parse_variables(request.variables)
-            with self.runtime.lock:
-                key = self.runtime.set_variables(request.elementInstanceKey, variables, local=request.local)
-            return pb.SetVariablesResponse(key=key)
-
-        return self._call("SetVariables", request, context, handle)
+        return self._run(
+            "SetVariables",
+            request,
+            context,
+            lambda runtime: runtime.set_variables(
+                request.elementInstanceKey, parse_variables(request.variables), local=request.local
+            ),
+            lambda key: pb.SetVariablesResponse(key=key),
+        )
 
     def ModifyProcessInstance(
         self, request: pb.ModifyProcessInstanceRequest, context: grpc.ServicerContext
@@ -318,12 +340,13 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def ResolveIncident(
         self, request: pb.ResolveIncidentRequest, context: grpc.ServicerContext
     ) -> pb.ResolveIncidentResponse:
-        def handle() -> pb.ResolveIncidentResponse:
-            with self.runtime.lock:
-                self.runtime.resolve_incident(request.incidentKey)
-            return pb.ResolveIncidentResponse()
-
-        return self._call("ResolveIncident", request, context, handle)
+        return self._run(
+            "ResolveIncident",
+            request,
+            context,
+            lambda runtime: runtime.resolve_incident(request.incidentKey),
+            lambda _: pb.ResolveIncidentResponse(),
+        )
 
     # -- jobs ----------------------------------------------------------------------------------------
 
@@ -413,59 +436,64 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             condition.notify_all()
 
     def CompleteJob(self, request: pb.CompleteJobRequest, context: grpc.ServicerContext) -> pb.CompleteJobResponse:
-        def handle() -> pb.CompleteJobResponse:
-            variables = parse_variables(request.variables)
-            with self.runtime.lock:
-                self.runtime.complete_job(request.jobKey, variables)
-            return pb.CompleteJobResponse()
-
-        return self._call("CompleteJob", request, context, handle)
+        return self._run(
+            "CompleteJob",
+            request,
+            context,
+            lambda runtime: runtime.complete_job(request.jobKey, parse_variables(request.variables)),
+            lambda _: pb.CompleteJobResponse(),
+        )
 
     def FailJob(self, request: pb.FailJobRequest, context: grpc.ServicerContext) -> pb.FailJobResponse:
-        def handle() -> pb.FailJobResponse:
-            variables = parse_variables(request.variables)
-            with self.runtime.lock:
-                self.runtime.fail_job(
-                    request.jobKey,
-                    retries=request.retries,
-                    error_message=request.errorMessage,
-                    backoff=request.retryBackOff,
-                    variables=variables,
-                )
-            return pb.FailJobResponse()
-
-        return self._call("FailJob", request, context, handle)
+        return self._run(
+            "FailJob",
+            request,
+            context,
+            lambda runtime: runtime.fail_job(
+                request.jobKey,
+                retries=request.retries,
+                error_message=request.errorMessage,
+                backoff=request.retryBackOff,
+                variables=parse_variables(request.variables),
+            ),
+            lambda _: pb.FailJobResponse(),
+        )
 
     def ThrowError(self, request: pb.ThrowErrorRequest, context: grpc.ServicerContext) -> pb.ThrowErrorResponse:
-        def handle() -> pb.ThrowErrorResponse:
-            variables = parse_variables(request.variables)
-            with self.runtime.lock:
-                self.runtime.throw_job_error(
-                    request.jobKey, code=request.errorCode, message=request.errorMessage, variables=variables
-                )
-            return pb.ThrowErrorResponse()
-
-        return self._call("ThrowError", request, context, handle)
+        return self._run(
+            "ThrowError",
+            request,
+            context,
+            lambda runtime: runtime.throw_job_error(
+                request.jobKey,
+                code=request.errorCode,
+                message=request.errorMessage,
+                variables=parse_variables(request.variables),
+            ),
+            lambda _: pb.ThrowErrorResponse(),
+        )
 
     def UpdateJobRetries(
         self, request: pb.UpdateJobRetriesRequest, context: grpc.ServicerContext
     ) -> pb.UpdateJobRetriesResponse:
-        def handle() -> pb.UpdateJobRetriesResponse:
-            with self.runtime.lock:
-                self.runtime.update_job_retries(request.jobKey, request.retries)
-            return pb.UpdateJobRetriesResponse()
-
-        return self._call("UpdateJobRetries", request, context, handle)
+        return self._run(
+            "UpdateJobRetries",
+            request,
+            context,
+            lambda runtime: runtime.update_job_retries(request.jobKey, request.retries),
+            lambda _: pb.UpdateJobRetriesResponse(),
+        )
 
     def UpdateJobTimeout(
         self, request: pb.UpdateJobTimeoutRequest, context: grpc.ServicerContext
     ) -> pb.UpdateJobTimeoutResponse:
-        def handle() -> pb.UpdateJobTimeoutResponse:
-            with self.runtime.lock:
-                self.runtime.update_job_timeout(request.jobKey, request.timeout)
-            return pb.UpdateJobTimeoutResponse()
-
-        return self._call("UpdateJobTimeout", request, context, handle)
+        return self._run(
+            "UpdateJobTimeout",
+            request,
+            context,
+            lambda runtime: runtime.update_job_timeout(request.jobKey, request.timeout),
+            lambda _: pb.UpdateJobTimeoutResponse(),
+        )
 
     # -- messages, signals and decisions -------------------------------------------------------------
 
@@ -483,7 +511,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                     ttl=request.timeToLive,
                     message_id=request.messageId,
                     variables=variables,
-                    tenant_id=request.tenantId or "<default>",
+                    tenant_id=request.tenantId or DEFAULT_TENANT,
                 )
             return pb.PublishMessageResponse(key=message.key, tenantId=message.tenant_id)
 
@@ -492,14 +520,16 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def BroadcastSignal(
         self, request: pb.BroadcastSignalRequest, context: grpc.ServicerContext
     ) -> pb.BroadcastSignalResponse:
-        def handle() -> pb.BroadcastSignalResponse:
-            variables = parse_variables(request.variables)
-            tenant = request.tenantId or "<default>"
-            with self.runtime.lock:
-                key = self.runtime.broadcast_signal(request.signalName, variables=variables, tenant_id=tenant)
-            return pb.BroadcastSignalResponse(key=key, tenantId=tenant)
-
-        return self._call("BroadcastSignal", request, context, handle)
+        tenant = request.tenantId or DEFAULT_TENANT
+        return self._run(
+            "BroadcastSignal",
+            request,
+            context,
+            lambda runtime: runtime.broadcast_signal(
+                request.signalName, variables=parse_variables(request.variables), tenant_id=tenant
+            ),
+            lambda key: pb.BroadcastSignalResponse(key=key, tenantId=tenant),
+        )
 
     def EvaluateDecision(
         self, request: pb.EvaluateDecisionRequest, context: grpc.ServicerContext

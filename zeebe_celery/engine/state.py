@@ -111,6 +111,7 @@ class Job:
     deadline: int = -1
     worker: str = ""
     backoff_until: int = 0
+    retry_backoff: int = 0
     error_message: str = ""
     error_code: str = ""
 

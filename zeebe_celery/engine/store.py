@@ -202,6 +202,7 @@ def _tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str, Any]:
             "deadline": job.deadline,
             "worker": job.worker,
             "backoff_until": job.backoff_until,
+            "retry_backoff": job.retry_backoff,
             "error_message": job.error_message,
             "error_code": job.error_code,
         },
@@ -311,6 +312,7 @@ class _Loader:
             deadline=data["deadline"],
             worker=data["worker"],
             backoff_until=data["backoff_until"],
+            retry_backoff=data["retry_backoff"],
             error_message=data["error_message"],
             error_code=data["error_code"],
         )
