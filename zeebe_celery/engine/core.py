@@ -178,14 +178,15 @@ class RuntimeBase:
             intent,
             instance.key,
             {
-                "bpmnElementType": element.kind.value,
+                # The enum members are strings already: no .value on the hot path.
+                "bpmnElementType": element.kind,
                 "elementId": element.id,
                 "bpmnProcessId": instance.definition.bpmn_process_id,
                 "version": instance.definition.version,
                 "processDefinitionKey": instance.definition.key,
                 "processInstanceKey": instance.process_instance_key,
                 "flowScopeKey": parent.key if parent is not None else -1,
-                "bpmnEventType": element.event_type.value,
+                "bpmnEventType": element.event_type,
                 "parentProcessInstanceKey": -1,
                 "parentElementInstanceKey": -1,
                 "tenantId": instance.tenant_id,

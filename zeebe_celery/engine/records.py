@@ -28,6 +28,7 @@ class RecordLog:
         self._position = 0
         self._clock = clock
         self._changed = threading.Condition()
+        self._waiting = 0  # wait_for callers; appending notifies only when there are some
 
     @property
     def enabled(self) -> bool:
@@ -52,7 +53,8 @@ class RecordLog:
                     "value": value,
                 }
             )
-            self._changed.notify_all()
+            if self._waiting:
+                self._changed.notify_all()
 
     def all(self) -> list[Record]:
         with self._changed:
@@ -83,7 +85,11 @@ class RecordLog:
                 left = deadline - time.monotonic()
                 if len(found) >= count or left <= 0:
                     return found
-                self._changed.wait(left)
+                self._waiting += 1
+                try:
+                    self._changed.wait(left)
+                finally:
+                    self._waiting -= 1
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.all())
