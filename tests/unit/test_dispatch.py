@@ -16,6 +16,7 @@ import redis
 from celery import Celery
 from kombu.exceptions import OperationalError
 
+from tests.unit.builders import make_job
 from zeebe_celery.config import BridgeSettings
 from zeebe_celery.dispatch import CeleryDispatcher, check_json_only, queue_name, task_id
 from zeebe_celery.errors import ConfigurationError
@@ -35,22 +36,6 @@ def spec(job_type: str = "charge-card", *, queue: str | None = None) -> ZeebeTas
         fetch_variables=None,
         queue=queue,
         tenant_ids=(),
-    )
-
-
-def make_job(key: int, job_type: str, *, deadline: int | None = None, variables: dict[str, Any] | None = None) -> Job:
-    return Job(
-        key=key,
-        type=job_type,
-        process_instance_key=22,
-        bpmn_process_id="shop",
-        process_definition_version=1,
-        process_definition_key=33,
-        element_id="charge",
-        element_instance_key=44,
-        retries=3,
-        deadline=deadline if deadline is not None else int((time.time() + 60) * 1000),
-        variables=variables or {},
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 import redis
 from celery import Celery
 
+from tests.unit import builders
 from zeebe_celery.config import BridgeSettings
 from zeebe_celery.dispatch import CeleryDispatcher
 from zeebe_celery.errors import ConfigurationError
@@ -20,17 +21,10 @@ from zeebe_celery.task import zeebe_task
 
 
 def make_job(key: int, deadline: int = 4_102_444_800_000) -> Job:
-    return Job(
-        key=key,
-        type="direct-t",
-        process_instance_key=key + 1,
-        bpmn_process_id="p",
-        process_definition_version=1,
-        process_definition_key=7,
-        element_id="task",
-        element_instance_key=key + 2,
+    return builders.make_job(
+        key,
+        "direct-t",
         custom_headers={"h": "v"},
-        retries=3,
         deadline=deadline,
         variables={"amount": 1.5, "name": "Zoë", "nested": {"a": [1, 2]}},
     )

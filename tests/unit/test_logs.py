@@ -13,6 +13,7 @@ import pytest
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger
 
+from tests.unit import builders
 from zeebe_celery.job import Job
 from zeebe_celery.logs import (
     JobContextFilter,
@@ -28,19 +29,8 @@ from zeebe_celery.logs import (
 logger = logging.getLogger("zeebe_celery.tests.logs")
 
 
-def make_job(key: int = 101, job_type: str = "charge-card", instance: int = 202) -> Job:
-    return Job(
-        key=key,
-        type=job_type,
-        process_instance_key=instance,
-        bpmn_process_id="shop",
-        process_definition_version=1,
-        process_definition_key=303,
-        element_id="charge",
-        element_instance_key=404,
-        retries=3,
-        deadline=1_700_000_000_000,
-    )
+def make_job(key: int = 101) -> Job:
+    return builders.make_job(key, process_instance_key=202)
 
 
 @pytest.fixture

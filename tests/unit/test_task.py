@@ -3,7 +3,6 @@ options it accepts, and how the app's job types are found."""
 
 from __future__ import annotations
 
-import time
 import types
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ import pytest
 from celery import Celery
 from pydantic import BaseModel
 
+from tests.unit.builders import job_payload
 from zeebe_celery import handler as handler_module
 from zeebe_celery import worker
 from zeebe_celery.errors import DuplicateHandlerError, HandlerInputError
@@ -48,19 +48,7 @@ def handler_runs_without_reporting(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def payload(variables: dict[str, Any] | None = None, *, key: int = 11) -> dict[str, Any]:
-    return Job(
-        key=key,
-        type="charge-card",
-        process_instance_key=22,
-        bpmn_process_id="shop",
-        process_definition_version=1,
-        process_definition_key=33,
-        element_id="charge",
-        element_instance_key=44,
-        retries=3,
-        deadline=int((time.time() + 60) * 1000),
-        variables=variables or {},
-    ).model_dump(mode="json")
+    return job_payload("charge-card", variables, key=key)
 
 
 # -- fetch variables -----------------------------------------------------------------------------------
