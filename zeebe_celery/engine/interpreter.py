@@ -12,7 +12,8 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
-from zeebe_celery.engine import dmn, feel
+from zeebe_celery.engine import feel
+from zeebe_celery.engine.behaviours import StepFailed, behaviour_for, json_value
 from zeebe_celery.engine.core import RuntimeBase
 from zeebe_celery.engine.model import Element, EventType, Kind, SequenceFlow
 from zeebe_celery.engine.state import (
@@ -22,25 +23,6 @@ from zeebe_celery.engine.state import (
     Incident,
     Job,
 )
-
-_PASS_THROUGH = frozenset(
-    {
-        Kind.START_EVENT,
-        Kind.INTERMEDIATE_THROW_EVENT,
-        Kind.MANUAL_TASK,
-        Kind.TASK,
-        Kind.PARALLEL_GATEWAY,
-        Kind.BOUNDARY_EVENT,
-    }
-)
-
-
-class StepFailed(Exception):
-    """A step of an element could not be done; it becomes an incident of ``error_type``."""
-
-    def __init__(self, error_type: str, message: str) -> None:
-        super().__init__(message)
-        self.error_type = error_type
 
 
 class Interpreter(RuntimeBase):
@@ -153,7 +135,7 @@ class Interpreter(RuntimeBase):
         try:
             if element.inputs:
                 scope = self.visible(instance)
-                self.set_local(instance, {m.target: _value(m.source.evaluate(scope)) for m in element.inputs})
+                self.set_local(instance, {m.target: json_value(m.source.evaluate(scope)) for m in element.inputs})
             instance.state = ElementState.ACTIVATED
             self.element_record("ELEMENT_ACTIVATED", instance)
             self.behave(instance, variables)
@@ -165,107 +147,8 @@ class Interpreter(RuntimeBase):
             self.raise_incident(instance, "IO_MAPPING_ERROR", str(exc), retry="activate", variables=variables)
 
     def behave(self, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
-        element = instance.element
-        kind = element.kind
-        if kind in _PASS_THROUGH:
-            self.complete(instance, variables)
-        elif element.task is not None:
-            self.open_boundaries(instance)
-            self.create_job(instance, *self._job_definition(instance))
-        elif kind is Kind.END_EVENT:
-            if element.event_type is EventType.ERROR:
-                self.throw_error(instance, element.error_code or "", "", {})
-            elif element.event_type is EventType.TERMINATE:
-                self.terminate_scope(instance)
-            else:
-                self.complete(instance)
-        elif kind is Kind.EXCLUSIVE_GATEWAY:
-            self.complete(instance, flows=[self._choose(instance)])
-        elif kind is Kind.SCRIPT_TASK:
-            assert element.script is not None
-            assert element.result_variable is not None
-            value = self._evaluate(instance, element.script.evaluate, "EXTRACT_VALUE_ERROR")
-            self.complete(instance, {element.result_variable: _value(value)})
-        elif kind is Kind.BUSINESS_RULE_TASK:
-            self._decide(instance)
-        elif kind in (Kind.INTERMEDIATE_CATCH_EVENT, Kind.RECEIVE_TASK):
-            self.open_boundaries(instance)
-            self.open_wait(instance, element)
-        elif kind is Kind.SUB_PROCESS:
-            self.open_boundaries(instance)
-            assert element.none_start is not None
-            self.activate(element.none_start, instance)
-        else:  # pragma: no cover - the parser refuses every other kind
-            raise AssertionError(f"no behaviour for {kind}")
-
-    def _job_definition(self, instance: ElementInstance) -> tuple[str, int]:
-        task = instance.element.task
-        assert task is not None
-        job_type = self._evaluate(instance, task.type.evaluate, "EXTRACT_VALUE_ERROR")
-        if not isinstance(job_type, str) or not job_type:
-            raise StepFailed(
-                "EXTRACT_VALUE_ERROR",
-                f"Expected result of the expression '{task.type.source}' to be "
-                f"'STRING', but was '{_feel_type(job_type)}'.",
-            )
-        retries = self._evaluate(instance, task.retries.evaluate, "EXTRACT_VALUE_ERROR")
-        try:
-            return job_type, int(retries)
-        except (TypeError, ValueError):
-            raise StepFailed(
-                "EXTRACT_VALUE_ERROR",
-                f"Expected result of the expression '{task.retries.source}' "
-                f"to be 'NUMBER', but was '{_feel_type(retries)}'.",
-            ) from None
-
-    def _evaluate(self, instance: ElementInstance, fn: Callable[[Any], Any], error_type: str) -> Any:
-        try:
-            return fn(self.visible(instance))
-        except feel.FeelError as exc:
-            raise StepFailed(error_type, str(exc)) from exc
-
-    def _choose(self, instance: ElementInstance) -> SequenceFlow:
-        element = instance.element
-        if len(element.outgoing) == 1 and element.outgoing[0].condition is None:
-            return element.outgoing[0]
-        scope = self.visible(instance)
-        default = None
-        for flow in element.outgoing:
-            if flow.id == element.default_flow:
-                default = flow
-                continue
-            assert flow.condition is not None
-            try:
-                outcome = flow.condition.evaluate(scope)
-            except feel.FeelError as exc:
-                raise StepFailed("CONDITION_ERROR", str(exc)) from exc
-            if outcome is True:
-                return flow
-            if outcome is not False:
-                raise StepFailed(
-                    "CONDITION_ERROR",
-                    f"Expected result of the expression '{flow.condition.source.lstrip('=')}' to be 'BOOLEAN', but "
-                    f"was '{_feel_type(outcome)}'.",
-                )
-        if default is not None:
-            return default
-        raise StepFailed(
-            "CONDITION_ERROR",
-            "Expected at least one condition to evaluate to true, or to have a default flow",
-        )
-
-    def _decide(self, instance: ElementInstance) -> None:
-        element = instance.element
-        assert element.decision_id is not None
-        assert element.result_variable is not None
-        decision_id = self._evaluate(instance, element.decision_id.evaluate, "EXTRACT_VALUE_ERROR")
-        try:
-            output = self.evaluate_called_decision(str(decision_id), instance.tenant_id, self.visible(instance))
-        except LookupError as exc:
-            raise StepFailed("CALLED_DECISION_ERROR", str(exc)) from exc
-        except dmn.DmnError as exc:
-            raise StepFailed("DECISION_EVALUATION_ERROR", str(exc)) from exc
-        self.complete(instance, {element.result_variable: _value(output)})
+        """What the element does once it is activated: its kind's behaviour."""
+        behaviour_for(instance.element)(self, instance, variables)
 
     def open_boundaries(self, instance: ElementInstance) -> None:
         for boundary in instance.element.boundaries:
@@ -292,7 +175,7 @@ class Interpreter(RuntimeBase):
                 if variables:
                     self.set_local(instance, variables)
                 scope = self.visible(instance)
-                outputs = {m.target: _value(m.source.evaluate(scope)) for m in element.outputs}
+                outputs = {m.target: json_value(m.source.evaluate(scope)) for m in element.outputs}
                 self.propagate(parent or instance, outputs)
             elif variables:
                 self.propagate(instance, variables)
@@ -413,24 +296,3 @@ class Interpreter(RuntimeBase):
 
     def make_activatable(self, job: Job) -> None:
         raise NotImplementedError
-
-
-def _value(value: Any) -> Any:
-    """A FEEL value as a JSON variable."""
-    return feel.to_json(value)
-
-
-def _feel_type(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "BOOLEAN"
-    if isinstance(value, int | float):
-        return "NUMBER"
-    if isinstance(value, str):
-        return "STRING"
-    if isinstance(value, list):
-        return "ARRAY"
-    if isinstance(value, dict):
-        return "OBJECT"
-    return type(value).__name__.upper()

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from zeebe_celery.engine import timers
+from zeebe_celery.engine.behaviours import StepFailed, evaluate
 from zeebe_celery.engine.errors import AlreadyExists
 from zeebe_celery.engine.events import Events
-from zeebe_celery.engine.interpreter import StepFailed
 from zeebe_celery.engine.model import Element, EventType, Expr, Kind
 from zeebe_celery.engine.state import ElementInstance, Message, Wait, WaitKind
 
@@ -34,7 +34,7 @@ class Waits(Events):
             self._wait_record("SIGNAL_SUBSCRIPTION", "CREATED", wait)
 
     def _expression(self, instance: ElementInstance, expr: Expr) -> Any:
-        return self._evaluate(instance, expr.evaluate, "EXTRACT_VALUE_ERROR")
+        return evaluate(self, instance, expr.evaluate, "EXTRACT_VALUE_ERROR")
 
     def _register(self, instance: ElementInstance, element: Element, kind: WaitKind, **fields: Any) -> Wait:
         wait = Wait(key=self.keys.next(), kind=kind, instance=instance, element=element, **fields)
