@@ -70,7 +70,9 @@ class EngineJobs:
         if headers is not None:
             entries = "".join(f"<zeebe:header key={quoteattr(k)} value={quoteattr(v)} />" for k, v in headers.items())
             bpmn = re.sub(
-                r"<zeebe:taskHeaders>.*?</zeebe:taskHeaders>", lambda _: f"<zeebe:taskHeaders>{entries}</zeebe:taskHeaders>", bpmn
+                r"<zeebe:taskHeaders>.*?</zeebe:taskHeaders>",
+                lambda _: f"<zeebe:taskHeaders>{entries}</zeebe:taskHeaders>",
+                bpmn,
             )
         with self.runtime.lock:
             self.runtime.deploy([(f"{process_id}.bpmn", bpmn.encode())])
@@ -126,6 +128,14 @@ class EngineJobs:
         """The keys of the jobs of ``job_type`` that exist, in whatever state, oldest first."""
         with self.runtime.lock:
             return sorted(key for key, job in self.runtime.jobs.items() if job.type == job_type)
+
+    def job_of(self, process_instance_key: int) -> int:
+        """The key of the one job of the instance."""
+        with self.runtime.lock:
+            (key,) = [
+                k for k, j in self.runtime.jobs.items() if j.instance.process_instance_key == process_instance_key
+            ]
+            return key
 
     def state(self, key: int) -> JobState | None:
         """The job's state, or None once it is gone (completed, or its task ended)."""
