@@ -5,11 +5,13 @@ ActivateJobs call shows up among the calls a test inspects)."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import quoteattr
 
 from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.engine.state import JobState
@@ -36,10 +38,10 @@ class EngineJobs:
         self.engine = engine
         self.runtime = engine.runtime
 
-    def new_type(self, prefix: str = "work", *, retries: int = 3) -> str:
+    def new_type(self, prefix: str = "work", *, retries: int = 3, headers: Mapping[str, str] | None = None) -> str:
         """A job type no other test uses, with a one-task process for it deployed."""
         job_type = f"{prefix}-{uuid.uuid4().hex[:8]}"
-        self.deploy(job_type, retries=retries)
+        self.deploy(job_type, retries=retries, headers=headers)
         return job_type
 
     @staticmethod
@@ -54,14 +56,24 @@ class EngineJobs:
             self.runtime.deploy([(f"{process_id}.bpmn", STRAIGHT_THROUGH.format(process_id=process_id).encode())])
         return process_id
 
-    def deploy(self, job_type: str, *, retries: int = 3) -> str:
-        """Deploy the one-task process whose task makes jobs of ``job_type``; return its process id."""
+    def deploy(self, job_type: str, *, retries: int = 3, headers: Mapping[str, str] | None = None) -> str:
+        """Deploy the one-task process whose task makes jobs of ``job_type``; return its process id.
+
+        ``headers`` replace the task's own (``tier: gold``); deploying again with others makes a new
+        version, whose instances the next :meth:`create` starts."""
         process_id = self.process_of(job_type)
         bpmn = (
             ONE_TASK.replace('"one-task"', f'"{process_id}"')
             .replace('"test-work"', f'"{job_type}"')
             .replace('retries="3"', f'retries="{retries}"')
         )
+        if headers is not None:
+            entries = "".join(f"<zeebe:header key={quoteattr(k)} value={quoteattr(v)} />" for k, v in headers.items())
+            bpmn = re.sub(
+                r"<zeebe:taskHeaders>.*?</zeebe:taskHeaders>",
+                lambda _: f"<zeebe:taskHeaders>{entries}</zeebe:taskHeaders>",
+                bpmn,
+            )
         with self.runtime.lock:
             self.runtime.deploy([(f"{process_id}.bpmn", bpmn.encode())])
         return process_id
@@ -117,6 +129,14 @@ class EngineJobs:
         with self.runtime.lock:
             return sorted(key for key, job in self.runtime.jobs.items() if job.type == job_type)
 
+    def job_of(self, process_instance_key: int) -> int:
+        """The key of the one job of the instance."""
+        with self.runtime.lock:
+            (key,) = [
+                k for k, j in self.runtime.jobs.items() if j.instance.process_instance_key == process_instance_key
+            ]
+            return key
+
     def state(self, key: int) -> JobState | None:
         """The job's state, or None once it is gone (completed, or its task ended)."""
         with self.runtime.lock:
@@ -139,6 +159,29 @@ class EngineJobs:
         with self.runtime.lock:
             self.runtime.fail_job(key, retries=retries, error_message="failed by the test", backoff=0, variables={})
             self.runtime.commit()
+
+    def completed_variables(self, key: int) -> dict[str, Any]:
+        """The variables the job's completion set on its instance, read from the engine's records; fails
+        the test unless the job completed exactly once."""
+        records = self.engine.records
+        done = [r for r in records.find("JOB", "COMPLETED") if r["key"] == key]
+        assert len(done) == 1, f"job {key} completed {len(done)} times"
+        instance = done[0]["value"]["processInstanceKey"]
+        return {
+            r["value"]["name"]: json.loads(r["value"]["value"])
+            for r in records.since(done[0]["position"])
+            if r["valueType"] == "VARIABLE" and r["value"]["processInstanceKey"] == instance
+        }
+
+    def failures(self, key: int) -> list[dict[str, Any]]:
+        """The values of the job's FAILED records (``retries``, ``errorMessage``, ...), oldest first."""
+        return [r["value"] for r in self.engine.records.find("JOB", "FAILED") if r["key"] == key]
+
+    def incident(self, key: int) -> dict[str, Any]:
+        """The one open incident of the job (``errorType``, ``errorMessage``, ...); fails the test without one."""
+        found = [i for i in self.engine.incidents() if i["jobKey"] == key]
+        assert len(found) == 1, f"job {key} has {len(found)} open incidents"
+        return found[0]
 
     def wait_for_stream(self, job_type: str, *, within: float = 5.0) -> None:
         """Wait until a job stream of ``job_type`` is open and ready for the next job pushed to it."""

@@ -1,4 +1,5 @@
-"""Fixtures for the connector unit tests: a Celery app whose workers report to the fake gateway."""
+"""Fixtures for the connector unit tests: real jobs on the session's engine, and a Celery app whose
+workers report them to it."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import json
 import os
 import subprocess
 import tarfile
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,54 +15,45 @@ import jsonschema
 import pytest
 from celery import Celery
 
+from tests.unit.engine_jobs import EngineJobs
 from zeebe_celery import worker
 from zeebe_celery.config import BridgeSettings, ZeebeSettings
+from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.job import Job
-from zeebe_celery.testing.fake_gateway import FakeGateway
 
 
 @pytest.fixture
-def job_type() -> str:
-    return f"connector-{uuid.uuid4().hex[:8]}"
+def job_type(jobs: EngineJobs) -> str:
+    """This test's own job type, with a one-task process deployed for it."""
+    return jobs.new_type("connector")
 
 
 @pytest.fixture
-def app(fake: FakeGateway, redis_url: str, clean_env: Path) -> Iterator[Celery]:
-    """A Celery app whose workers report to the fake gateway and release slots on the real Redis."""
+def app(engine: ZeebeEngine, redis_url: str, clean_env: Path) -> Iterator[Celery]:
+    """A Celery app whose workers report to the engine and release slots on the real Redis."""
     app = Celery("connector-tests", set_as_current=False)
-    worker.configure(app, zeebe=ZeebeSettings(address=fake.address), bridge=BridgeSettings(redis_url=redis_url))
+    worker.configure(app, zeebe=ZeebeSettings(address=engine.address), bridge=BridgeSettings(redis_url=redis_url))
     yield app
-    for key, context in list(worker._contexts.items()):
-        if key[1] == id(app):
-            context.client.close()
-            if context.inflight is not None:
-                context.inflight.close()
-            del worker._contexts[key]
+    worker.close_contexts(app)
 
 
 def payload(
+    jobs: EngineJobs,
     job_type: str,
     variables: dict[str, Any] | None = None,
     *,
-    headers: dict[str, Any] | None = None,
-    key: int = 4242,
-    retries: int = 3,
+    headers: dict[str, str] | None = None,
+    retries: int | None = None,
 ) -> dict[str, Any]:
-    """A job of ``job_type`` as the poller puts it in the Celery message."""
-    return Job(
-        key=key,
-        type=job_type,
-        process_instance_key=22,
-        bpmn_process_id="shop",
-        process_definition_version=1,
-        process_definition_key=33,
-        element_id="log-it",
-        element_instance_key=44,
-        custom_headers=headers or {},
-        retries=retries,
-        deadline=int((time.time() + 60) * 1000),
-        variables=variables or {},
-    ).model_dump(mode="json")
+    """The task message of a new instance's job of ``job_type``, activated as the poller does. With
+    ``headers``, a new version of the job type's process gives its task those headers; with ``retries``,
+    the job's retries are updated to that number first."""
+    if headers is not None:
+        jobs.deploy(job_type, headers=headers)
+    (instance,) = jobs.create(job_type, variables=variables)
+    (activated,) = jobs.activate(job_type, retries=retries)
+    assert activated.processInstanceKey == instance, f"an older job of {job_type!r} was still waiting"
+    return Job.from_activated(activated).model_dump(mode="json")
 
 
 TEMPLATE_SCHEMA_PACKAGE = "@camunda/zeebe-element-templates-json-schema@0.46.0"

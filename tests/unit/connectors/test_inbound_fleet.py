@@ -1,6 +1,6 @@
 """Inbound connectors on the fleet: the activation job stores the activation in the real Redis and schedules
 its run; runs are token-checked, locked, rescheduled every cycle, end at max_age, and publish one message
-(with TTL and message id) to the fake gateway."""
+(with TTL and message id) to the engine. The activation jobs are real jobs on the engine."""
 
 from __future__ import annotations
 
@@ -11,16 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 import redis
 from celery import Celery
 from prometheus_client import REGISTRY
 
+from tests.unit.engine_jobs import EngineJobs
 from zeebe_celery import InboundConnector
 from zeebe_celery.connectors import fleet
 from zeebe_celery.connectors.activations import ActivationStore
-from zeebe_celery.testing.fake_gateway import FakeGateway
+from zeebe_celery.connectors.inbound import ACTIVATE_JOB_TYPE
+from zeebe_celery.engine import ZeebeEngine
+from zeebe_celery.gateway.client import ZeebeClient
 
 from .conftest import payload
 
@@ -29,10 +31,10 @@ OUTCOMES: dict[str, list[Any]] = {}
 
 @pytest.fixture
 def inbound_app(
-    fake: FakeGateway, redis_url: str, clean_env: Path, monkeypatch: pytest.MonkeyPatch
+    engine: ZeebeEngine, redis_url: str, clean_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Celery]:
-    """An app on the real Redis broker whose inbound runs publish to the fake gateway."""
-    monkeypatch.setenv("ZEEBE_ADDRESS", fake.address)
+    """An app on the real Redis broker whose inbound runs publish to the engine."""
+    monkeypatch.setenv("ZEEBE_ADDRESS", engine.address)
     monkeypatch.setenv("ZEEBE_CELERY_REDIS_URL", redis_url)
     app = Celery("inbound-tests", broker=redis_url, set_as_current=False)
     yield app
@@ -82,15 +84,18 @@ def queued_runs(redis_url: str) -> list[dict[str, Any]]:
         raw.close()
 
 
-def activate(app: Celery, name: str, *, key: int, correlation_key: str, **variables: Any) -> str:
+def activate(app: Celery, jobs: EngineJobs, name: str, *, correlation_key: str, **variables: Any) -> tuple[str, int]:
+    """Run the activation task on a real activation job whose task header names connector ``name``;
+    return its outcome and the job's key."""
     task = app.tasks[fleet.ACTIVATE_TASK]
-    job = payload(
-        "_activate_inbound_connector",
-        {"correlation_key": correlation_key, **variables},
-        headers={"name": name},
-        key=key,
-    )
-    return str(task.run(job))
+    job = payload(jobs, ACTIVATE_JOB_TYPE, {"correlation_key": correlation_key, **variables}, headers={"name": name})
+    return str(task.run(job)), job["key"]
+
+
+def message_variables(engine: ZeebeEngine, key: int) -> dict[str, Any]:
+    """The variables of the message the engine holds under ``key``."""
+    with engine.runtime.lock:
+        return dict(engine.runtime.messages[key].variables)
 
 
 @pytest.fixture
@@ -99,37 +104,40 @@ def name() -> str:
 
 
 def test_the_activation_job_stores_the_activation_and_completes_at_once(
-    inbound_app: Celery, fake: FakeGateway, store: ActivationStore, name: str, redis_url: str
+    inbound_app: Celery, jobs: EngineJobs, store: ActivationStore, name: str, redis_url: str
 ) -> None:
     connector(inbound_app, name)
 
-    assert activate(inbound_app, name, key=71, correlation_key="order-1", threshold="5") == "completed"
+    outcome, key = activate(inbound_app, jobs, name, correlation_key="order-1", threshold="5")
 
-    activation = store.get(f"{name}:71")
+    assert outcome == "completed"
+    activation = store.get(f"{name}:{key}")
     assert activation is not None
     assert (activation.correlation_key, activation.message_name, activation.inputs) == (
         "order-1",
         name,
         {"threshold": 5},
     )
-    assert [c.request.jobKey for c in fake.calls_to("CompleteJob")] == [71]
+    assert jobs.completed_variables(key) == {}
     runs = [m for m in queued_runs(redis_url) if m["headers"]["task"] == fleet.RUN_TASK]
     assert any(m["headers"]["argsrepr"] == repr((activation.id, activation.token)) for m in runs)
 
 
-def test_an_unknown_connector_name_raises_an_incident(inbound_app: Celery, fake: FakeGateway, name: str) -> None:
+def test_an_unknown_connector_name_raises_an_incident(inbound_app: Celery, jobs: EngineJobs, name: str) -> None:
     connector(inbound_app, name)
 
-    assert activate(inbound_app, f"{name}-nope", key=72, correlation_key="k") == "incident"
-    assert "no inbound connector named" in fake.calls_to("FailJob")[0].request.errorMessage
+    outcome, key = activate(inbound_app, jobs, f"{name}-nope", correlation_key="k")
+
+    assert outcome == "incident"
+    assert "no inbound connector named" in jobs.incident(key)["errorMessage"]
 
 
 def test_a_run_waits_a_cycle_then_publishes_once_with_ttl_and_message_id(
-    inbound_app: Celery, fake: FakeGateway, store: ActivationStore, name: str
+    inbound_app: Celery, engine: ZeebeEngine, jobs: EngineJobs, store: ActivationStore, name: str
 ) -> None:
     connector(inbound_app, name)
-    activate(inbound_app, name, key=73, correlation_key="order-2", threshold=7)
-    activation = store.get(f"{name}:73")
+    _, key = activate(inbound_app, jobs, name, correlation_key="order-2", threshold=7)
+    activation = store.get(f"{name}:{key}")
     assert activation is not None
     OUTCOMES[name] += [None, {"random_number": 42}]
 
@@ -140,36 +148,41 @@ def test_a_run_waits_a_cycle_then_publishes_once_with_ttl_and_message_id(
     assert fleet.run_activation(inbound_app, activation.id, activation.token) == "stale"
     assert fleet.run_activation(inbound_app, moved.id, moved.token) == "published"
 
-    (publish,) = fake.calls_to("PublishMessage")
-    assert (publish.request.name, publish.request.correlationKey, publish.request.messageId) == (
-        name,
+    (published,) = engine.records.find("MESSAGE", "PUBLISHED", name=name)
+    message = published["value"]
+    assert (message["correlationKey"], message["messageId"], message["timeToLive"]) == (
         "order-2",
         activation.id,
+        3_600_000,
     )
-    assert json.loads(publish.request.variables) == {"random_number": 42, "threshold": 7}
-    assert publish.request.timeToLive == 3_600_000
+    assert message_variables(engine, published["key"]) == {"random_number": 42, "threshold": 7}
     assert store.get(activation.id) is None
     assert fleet.run_activation(inbound_app, moved.id, moved.token) == "gone"
 
 
 def test_a_message_zeebe_already_holds_counts_as_published(
-    inbound_app: Celery, fake: FakeGateway, store: ActivationStore, name: str
+    inbound_app: Celery, engine: ZeebeEngine, jobs: EngineJobs, store: ActivationStore, name: str, client: ZeebeClient
 ) -> None:
     connector(inbound_app, name)
-    activate(inbound_app, name, key=74, correlation_key="k")
-    activation = store.get(f"{name}:74")
+    _, key = activate(inbound_app, jobs, name, correlation_key="k")
+    activation = store.get(f"{name}:{key}")
     assert activation is not None
     OUTCOMES[name].append({"n": 1})
-    fake.fail_next("PublishMessage", grpc.StatusCode.ALREADY_EXISTS, "message with id exists")
+    # A run that published, then died before it could drop the activation: Zeebe holds the message.
+    client.publish_message(name, correlation_key="k", variables={"n": 0}, time_to_live=60, message_id=activation.id)
 
     assert fleet.run_activation(inbound_app, activation.id, activation.token) == "published"
     assert store.get(activation.id) is None
+    (held,) = engine.records.find("MESSAGE", "PUBLISHED", messageId=activation.id)
+    assert message_variables(engine, held["key"]) == {"n": 0}
 
 
-def test_a_run_another_worker_holds_does_nothing(inbound_app: Celery, store: ActivationStore, name: str) -> None:
+def test_a_run_another_worker_holds_does_nothing(
+    inbound_app: Celery, jobs: EngineJobs, store: ActivationStore, name: str
+) -> None:
     connector(inbound_app, name)
-    activate(inbound_app, name, key=75, correlation_key="k")
-    activation = store.get(f"{name}:75")
+    _, key = activate(inbound_app, jobs, name, correlation_key="k")
+    activation = store.get(f"{name}:{key}")
     assert activation is not None
     held = store.lock(activation.id, lease=30)
     assert held is not None
@@ -180,11 +193,11 @@ def test_a_run_another_worker_holds_does_nothing(inbound_app: Celery, store: Act
 
 
 def test_a_failing_loop_is_logged_counted_and_runs_again_next_cycle(
-    inbound_app: Celery, store: ActivationStore, name: str, caplog: pytest.LogCaptureFixture
+    inbound_app: Celery, jobs: EngineJobs, store: ActivationStore, name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     connector(inbound_app, name)
-    activate(inbound_app, name, key=76, correlation_key="k")
-    activation = store.get(f"{name}:76")
+    _, key = activate(inbound_app, jobs, name, correlation_key="k")
+    activation = store.get(f"{name}:{key}")
     assert activation is not None
     OUTCOMES[name].append(RuntimeError("feed down"))
     before = REGISTRY.get_sample_value("zeebe_celery_inbound_loop_failures_total", {"connector": name}) or 0.0
@@ -198,11 +211,11 @@ def test_a_failing_loop_is_logged_counted_and_runs_again_next_cycle(
 
 
 def test_an_activation_past_its_max_age_ends_and_is_logged_at_error(
-    inbound_app: Celery, store: ActivationStore, name: str, caplog: pytest.LogCaptureFixture
+    inbound_app: Celery, jobs: EngineJobs, store: ActivationStore, name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     connector(inbound_app, name, max_age=60)
-    activate(inbound_app, name, key=77, correlation_key="k")
-    activation = store.get(f"{name}:77")
+    _, key = activate(inbound_app, jobs, name, correlation_key="k")
+    activation = store.get(f"{name}:{key}")
     assert activation is not None
     activation.created_at -= 61
     store.save(activation)
@@ -215,11 +228,11 @@ def test_an_activation_past_its_max_age_ends_and_is_logged_at_error(
 
 
 def test_a_starting_worker_reschedules_runs_that_were_lost(
-    inbound_app: Celery, store: ActivationStore, name: str, redis_url: str
+    inbound_app: Celery, jobs: EngineJobs, store: ActivationStore, name: str, redis_url: str
 ) -> None:
     connector(inbound_app, name, cycle=1)
-    activate(inbound_app, name, key=78, correlation_key="k")
-    lost = store.get(f"{name}:78")
+    _, key = activate(inbound_app, jobs, name, correlation_key="k")
+    lost = store.get(f"{name}:{key}")
     assert lost is not None
     lost.due_at -= 10  # its run message died with a killed worker
     store.save(lost)

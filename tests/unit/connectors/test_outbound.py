@@ -1,5 +1,6 @@
 """Outbound connectors on the worker: a job's variables become the fields, ``run`` does the work, and the
-result is reported to the fake gateway as the task headers ask."""
+result is reported to the engine as the task headers ask. Jobs are real jobs of the test's own process:
+what the worker sends reaches them, and the assertions read the engine's state."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import pytest
 from celery import Celery
 from pydantic import BaseModel, Field
 
+from tests.unit.engine_jobs import EngineJobs
 from zeebe_celery import BpmnError, OutboundConnector, RunConfig, outbound_connector
 from zeebe_celery.connectors.outbound import outbound_connectors
+from zeebe_celery.engine import ZeebeEngine
+from zeebe_celery.engine.faults import Faults
+from zeebe_celery.engine.state import JobState
 from zeebe_celery.task import zeebe_task_specs
-from zeebe_celery.testing.fake_gateway import FakeGateway
 
 from .conftest import payload
 
@@ -23,8 +27,9 @@ class StatusModel(BaseModel):
     count: int = 0
 
 
-def only_call(fake: FakeGateway) -> tuple[str, Any]:
-    calls = fake.calls
+def only_call(faults: Faults) -> tuple[str, Any]:
+    """The one RPC the worker made, as (name, request)."""
+    calls = faults.calls()
     assert len(calls) == 1, [c.rpc for c in calls]
     return calls[0].rpc, calls[0].request
 
@@ -102,7 +107,9 @@ def test_a_connector_registers_its_timeout_and_fetches_only_its_fields(app: Cele
     assert outbound_connectors()[spec.task_name] is Bound
 
 
-def test_the_decorator_form_builds_the_same_connector(app: Celery, job_type: str, fake: FakeGateway) -> None:
+def test_the_decorator_form_builds_the_same_connector(
+    app: Celery, jobs: EngineJobs, job_type: str, faults: Faults
+) -> None:
     @outbound_connector(name="LogConnector", type=job_type, timeout=20, app=app)
     class LogConnector:
         message: str = Field(description="Message to log")
@@ -116,10 +123,12 @@ def test_the_decorator_form_builds_the_same_connector(app: Celery, job_type: str
     assert spec.fetch_variables == ("message",)
     assert LogConnector.model_fields["message"].description == "Message to log"
 
-    outcome = LogConnector.celery_task.run(payload(job_type, {"message": "hi"}, headers={"resultVariable": "out"}))
+    job = payload(jobs, job_type, {"message": "hi"}, headers={"resultVariable": "out"})
+    outcome = LogConnector.celery_task.run(job)
 
     assert outcome == "completed"
-    assert json.loads(only_call(fake)[1].variables) == {"out": {"status": "ok", "count": 0}}
+    assert only_call(faults)[0] == "CompleteJob"
+    assert jobs.completed_variables(job["key"]) == {"out": {"status": "ok", "count": 0}}
 
 
 @pytest.mark.parametrize("returns", ["list[int]", "set[str]", "object"])
@@ -175,7 +184,7 @@ def test_an_unknown_connector_config_option_is_refused_by_name() -> None:
 
 
 def test_inputs_are_validated_in_lax_mode_so_modeler_strings_fill_number_fields(
-    app: Celery, job_type: str, fake: FakeGateway
+    app: Celery, jobs: EngineJobs, job_type: str
 ) -> None:
     seen: list[tuple[int, float, bool]] = []
 
@@ -184,38 +193,43 @@ def test_inputs_are_validated_in_lax_mode_so_modeler_strings_fill_number_fields(
 
     connector = connector_on(app, job_type, run, count=(int, ...), ratio=(float, 0.5), flag=(bool, False))
 
-    assert connector.celery_task.run(payload(job_type, {"count": "42", "ratio": "1.5", "flag": "true"})) == "completed"
+    job = payload(jobs, job_type, {"count": "42", "ratio": "1.5", "flag": "true"})
+    assert connector.celery_task.run(job) == "completed"
     assert seen == [(42, 1.5, True)]
+    assert jobs.state(job["key"]) is None
 
 
 def test_input_that_fails_validation_raises_an_incident_naming_the_field(
-    app: Celery, job_type: str, fake: FakeGateway
+    app: Celery, jobs: EngineJobs, job_type: str, faults: Faults
 ) -> None:
     def run(self: Any, config: RunConfig) -> None:
         raise AssertionError("must not run")
 
     connector = connector_on(app, job_type, run, count=(int, ...))
 
-    assert connector.celery_task.run(payload(job_type, {"count": "many"})) == "incident"
-    rpc, request = only_call(fake)
-    assert rpc == "FailJob"
-    assert request.retries == 0
-    assert "count" in request.errorMessage
-    assert f"c-{job_type}" in request.errorMessage
+    job = payload(jobs, job_type, {"count": "many"})
+    assert connector.celery_task.run(job) == "incident"
+    rpc, request = only_call(faults)
+    assert (rpc, request.retries) == ("FailJob", 0)
+    incident = jobs.incident(job["key"])
+    assert incident["errorType"] == "JOB_NO_RETRIES"
+    assert "count" in incident["errorMessage"]
+    assert f"c-{job_type}" in incident["errorMessage"]
 
 
-def test_run_receives_the_connector_config_and_the_job(app: Celery, job_type: str, fake: FakeGateway) -> None:
+def test_run_receives_the_connector_config_and_the_job(app: Celery, jobs: EngineJobs, job_type: str) -> None:
     configs: list[RunConfig] = []
 
     def run(self: Any, config: RunConfig) -> None:
         configs.append(config)
 
     connector = connector_on(app, job_type, run)
-    connector.celery_task.run(payload(job_type, headers={"tier": "gold"}, key=99, retries=2))
+    job = payload(jobs, job_type, headers={"tier": "platinum"}, retries=2)
+    connector.celery_task.run(job)
 
     (config,) = configs
     assert (config.name, config.type, config.timeout) == (f"c-{job_type}", job_type, None)
-    assert (config.job.key, config.job.retries, config.job.custom_headers) == (99, 2, {"tier": "gold"})
+    assert (config.job.key, config.job.retries, config.job.custom_headers) == (job["key"], 2, {"tier": "platinum"})
     assert config.job.seconds_left() > 0
 
 
@@ -223,101 +237,122 @@ def test_run_receives_the_connector_config_and_the_job(app: Celery, job_type: st
 
 
 def test_with_neither_result_header_the_job_completes_with_no_variables(
-    app: Celery, job_type: str, fake: FakeGateway
+    app: Celery, jobs: EngineJobs, job_type: str, faults: Faults
 ) -> None:
     def run(self: Any, config: RunConfig) -> StatusModel:
         return StatusModel(status="ok")
 
     connector = connector_on(app, job_type, run)
 
-    assert connector.celery_task.run(payload(job_type)) == "completed"
-    rpc, request = only_call(fake)
+    job = payload(jobs, job_type)
+    assert connector.celery_task.run(job) == "completed"
+    rpc, request = only_call(faults)
     assert (rpc, request.variables) == ("CompleteJob", "")
+    assert jobs.completed_variables(job["key"]) == {}
 
 
-def test_result_variable_holds_a_simple_value(app: Celery, job_type: str, fake: FakeGateway) -> None:
+def test_result_variable_holds_a_simple_value(app: Celery, jobs: EngineJobs, job_type: str) -> None:
     def run(self: Any, config: RunConfig) -> int:
         return 7
 
     connector = connector_on(app, job_type, run)
 
-    assert connector.celery_task.run(payload(job_type, headers={"resultVariable": "answer"})) == "completed"
-    assert json.loads(only_call(fake)[1].variables) == {"answer": 7}
+    job = payload(jobs, job_type, headers={"resultVariable": "answer"})
+    assert connector.celery_task.run(job) == "completed"
+    assert jobs.completed_variables(job["key"]) == {"answer": 7}
 
 
 def test_a_sync_run_returning_a_dict_puts_it_whole_into_the_result_variable(
-    app: Celery, job_type: str, fake: FakeGateway
+    app: Celery, jobs: EngineJobs, job_type: str
 ) -> None:
     def run(self: Any, config: RunConfig) -> dict[str, Any]:
         return {"a": 1, "b": [1, 2]}
 
     connector = connector_on(app, job_type, run)
 
-    assert connector.celery_task.run(payload(job_type, headers={"resultVariable": "r"})) == "completed"
-    assert json.loads(only_call(fake)[1].variables) == {"r": {"a": 1, "b": [1, 2]}}
+    job = payload(jobs, job_type, headers={"resultVariable": "r"})
+    assert connector.celery_task.run(job) == "completed"
+    assert jobs.completed_variables(job["key"]) == {"r": {"a": 1, "b": [1, 2]}}
 
 
 def test_a_result_that_does_not_match_the_annotation_raises_an_incident_naming_the_connector(
-    app: Celery, job_type: str, fake: FakeGateway
+    app: Celery, jobs: EngineJobs, job_type: str, faults: Faults
 ) -> None:
     def run(self: Any, config: RunConfig) -> int:
         return "seven"  # type: ignore[return-value]
 
     connector = connector_on(app, job_type, run)
 
-    assert connector.celery_task.run(payload(job_type, headers={"resultVariable": "r"})) == "incident"
-    rpc, request = only_call(fake)
+    job = payload(jobs, job_type, headers={"resultVariable": "r"})
+    assert connector.celery_task.run(job) == "incident"
+    rpc, request = only_call(faults)
     assert (rpc, request.retries) == ("FailJob", 0)
-    assert f"connector 'c-{job_type}' returned str, but run is annotated int" in request.errorMessage
+    message = jobs.incident(job["key"])["errorMessage"]
+    assert f"connector 'c-{job_type}' returned str, but run is annotated int" in message
 
 
-def test_result_expression_maps_the_results_fields_with_feel(app: Celery, job_type: str, fake: FakeGateway) -> None:
+def test_result_expression_maps_the_results_fields_with_feel(app: Celery, jobs: EngineJobs, job_type: str) -> None:
     async def run(self: Any, config: RunConfig) -> StatusModel:
         return StatusModel(status="ok", count=3)
 
     connector = connector_on(app, job_type, run)
     headers = {"resultExpression": '={isOk: status = "ok", doubled: count * 2}'}
 
-    assert connector.celery_task.run(payload(job_type, headers=headers)) == "completed"
-    assert json.loads(only_call(fake)[1].variables) == {"isOk": True, "doubled": 6}
+    job = payload(jobs, job_type, headers=headers)
+    assert connector.celery_task.run(job) == "completed"
+    assert jobs.completed_variables(job["key"]) == {"isOk": True, "doubled": 6}
 
 
 def test_a_result_expression_that_is_not_a_context_raises_an_incident(
-    app: Celery, job_type: str, fake: FakeGateway
+    app: Celery, jobs: EngineJobs, job_type: str
 ) -> None:
     def run(self: Any, config: RunConfig) -> int:
         return 4
 
     connector = connector_on(app, job_type, run)
 
-    assert connector.celery_task.run(payload(job_type, headers={"resultExpression": "=result + 1"})) == "incident"
-    assert "must be a FEEL context" in only_call(fake)[1].errorMessage
+    job = payload(jobs, job_type, headers={"resultExpression": "=result + 1"})
+    assert connector.celery_task.run(job) == "incident"
+    assert "must be a FEEL context" in jobs.incident(job["key"])["errorMessage"]
 
 
 # -- errors ---------------------------------------------------------------------------------------
 
 
-def test_bpmn_error_from_run_throws_the_error(app: Celery, job_type: str, fake: FakeGateway) -> None:
+def test_bpmn_error_from_run_throws_the_error(
+    app: Celery, engine: ZeebeEngine, jobs: EngineJobs, job_type: str, faults: Faults
+) -> None:
     def run(self: Any, config: RunConfig) -> None:
         raise BpmnError("NO_STOCK", "sold out", {"reason": "none left"})
 
     connector = connector_on(app, job_type, run)
 
-    assert connector.celery_task.run(payload(job_type)) == "thrown"
-    rpc, request = only_call(fake)
+    job = payload(jobs, job_type)
+    assert connector.celery_task.run(job) == "thrown"
+    rpc, request = only_call(faults)
     assert (rpc, request.errorCode, json.loads(request.variables)) == (
         "ThrowError",
         "NO_STOCK",
         {"reason": "none left"},
     )
+    (thrown,) = [r["value"] for r in engine.records.find("JOB", "ERROR_THROWN") if r["key"] == job["key"]]
+    assert (thrown["errorCode"], thrown["errorMessage"]) == ("NO_STOCK", "sold out")
+    # Nothing in the one-task process catches it, so the engine raises an incident, as Zeebe does.
+    assert jobs.incident(job["key"])["errorType"] == "UNHANDLED_ERROR_EVENT"
 
 
-def test_any_other_exception_fails_the_job_with_one_retry_less(app: Celery, job_type: str, fake: FakeGateway) -> None:
+def test_any_other_exception_fails_the_job_with_one_retry_less(
+    app: Celery, jobs: EngineJobs, job_type: str, faults: Faults
+) -> None:
     async def run(self: Any, config: RunConfig) -> None:
         raise ConnectionError("service down")
 
     connector = connector_on(app, job_type, run)
 
-    assert connector.celery_task.run(payload(job_type, retries=3)) == "failed"
-    rpc, request = only_call(fake)
-    assert (rpc, request.retries, request.errorMessage) == ("FailJob", 2, "ConnectionError: service down")
+    job = payload(jobs, job_type, retries=3)
+    assert connector.celery_task.run(job) == "failed"
+    assert only_call(faults)[0] == "FailJob"
+    (failure,) = jobs.failures(job["key"])
+    assert (failure["retries"], failure["errorMessage"]) == (2, "ConnectionError: service down")
+    assert jobs.job_retries(job["key"]) == 2
+    assert jobs.state(job["key"]) is JobState.ACTIVATABLE  # no back-off configured: offered again at once

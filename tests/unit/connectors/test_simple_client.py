@@ -1,5 +1,5 @@
 """The seed's simple client: ``subscribe`` long-polls, calls back per job, fails jobs whose callback raises,
-and returns when stopped from another thread."""
+and returns when stopped from another thread. Its jobs are real jobs on the engine."""
 
 from __future__ import annotations
 
@@ -7,16 +7,17 @@ import json
 import threading
 from pathlib import Path
 
-import grpc
 import pytest
 
+from tests.unit.engine_jobs import EngineJobs
 from zeebe_celery import GatewayClient, Job
-from zeebe_celery.testing.fake_gateway import FakeGateway, make_job
+from zeebe_celery.engine import ZeebeEngine
+from zeebe_celery.engine.faults import Faults
 
 
 @pytest.fixture
-def simple(fake: FakeGateway, clean_env: Path) -> GatewayClient:
-    host, port = fake.address.rsplit(":", 1)
+def simple(engine: ZeebeEngine, clean_env: Path) -> GatewayClient:
+    host, port = engine.address.rsplit(":", 1)
     return GatewayClient(worker_name="test_worker", host=host, port=int(port))
 
 
@@ -27,24 +28,19 @@ def subscribe_in_thread(client: GatewayClient, job_type: str, callback: object, 
 
 
 def test_the_seed_constructor_dials_host_and_port_with_the_worker_name(
-    simple: GatewayClient, fake: FakeGateway
+    simple: GatewayClient, engine: ZeebeEngine
 ) -> None:
-    assert simple.settings.gateway_address == fake.address
+    assert simple.settings.gateway_address == engine.address
     assert simple.worker_name == "test_worker"
     simple.close()
 
 
 def test_subscribe_calls_back_with_jobs_that_have_the_seeds_property_names(
-    simple: GatewayClient, fake: FakeGateway
+    simple: GatewayClient, faults: Faults, jobs: EngineJobs
 ) -> None:
-    fake.add_jobs(
-        "io.camunda.zeebe:userTask",
-        [
-            make_job(
-                7, "io.camunda.zeebe:userTask", variables={"item": "tea"}, element_id="approve", bpmn_process_id="p"
-            )
-        ],
-    )
+    job_type = jobs.new_type("io.camunda.zeebe:userTask")
+    (instance,) = jobs.create(job_type, variables={"item": "tea"})
+    key = jobs.job_of(instance)
     seen: list[Job] = []
     done = threading.Event()
 
@@ -53,68 +49,91 @@ def test_subscribe_calls_back_with_jobs_that_have_the_seeds_property_names(
         simple.complete_job(task, {"approved": True})
         done.set()
 
-    thread = subscribe_in_thread(simple, "io.camunda.zeebe:userTask", callback)
+    thread = subscribe_in_thread(simple, job_type, callback)
     assert done.wait(5)
     simple.stop()
     thread.join(5)
 
     assert not thread.is_alive()
     (task,) = seen
-    assert (task.key, task.task_type, task.task_id, task.process_id) == (7, "io.camunda.zeebe:userTask", "approve", "p")
+    assert (task.key, task.task_type, task.task_id, task.process_id) == (
+        key,
+        job_type,
+        "work",
+        jobs.process_of(job_type),
+    )
     assert (task.retries, task.variables) == (3, {"item": "tea"})
-    (complete,) = fake.calls_to("CompleteJob")
-    assert (complete.request.jobKey, json.loads(complete.request.variables)) == (7, {"approved": True})
-    activation = fake.calls_to("ActivateJobs")[0].request
+    (complete,) = faults.calls("CompleteJob")
+    assert (complete.request.jobKey, json.loads(complete.request.variables)) == (task.key, {"approved": True})
+    assert jobs.completed_variables(task.key) == {"approved": True}
+    activation = faults.calls("ActivateJobs")[0].request
     assert (activation.worker, activation.maxJobsToActivate) == ("test_worker", 32)
     simple.close()
 
 
 def test_a_callback_that_raises_fails_its_job_with_one_retry_less_and_the_loop_goes_on(
-    simple: GatewayClient, fake: FakeGateway
+    simple: GatewayClient, engine: ZeebeEngine, faults: Faults, jobs: EngineJobs, job_type: str
 ) -> None:
-    fake.add_jobs("work", [make_job(1, "work", retries=3), make_job(2, "work", retries=3)])
+    keys = sorted(jobs.job_of(instance) for instance in jobs.create(job_type, 2))
     calls: list[int] = []
-    both = threading.Event()
 
     def callback(task: Job) -> None:
         calls.append(task.key)
-        if len(calls) == 2:
-            both.set()
         raise ValueError("no stock")
 
-    thread = subscribe_in_thread(simple, "work", callback, max_jobs=1)
-    assert both.wait(5)
-    fake.wait_for("FailJob", 2)
+    thread = subscribe_in_thread(simple, job_type, callback, max_jobs=1)
+    # Each failure hands the job back with one retry less, until the last one raises an incident.
+    for key in keys:
+        engine.wait_for_incident(within=10, jobKey=key)
     simple.close()
     thread.join(5)
 
     assert not thread.is_alive()
-    assert sorted(calls) == [1, 2]
-    fails = sorted((c.request.jobKey, c.request.retries, c.request.errorMessage) for c in fake.calls_to("FailJob"))
-    assert fails == [(1, 2, "ValueError: no stock"), (2, 2, "ValueError: no stock")]
-    assert all(c.request.maxJobsToActivate == 1 for c in fake.calls_to("ActivateJobs"))
+    assert sorted(calls) == sorted(keys * 3)
+    for key in keys:
+        assert [(f["retries"], f["errorMessage"]) for f in jobs.failures(key)] == [
+            (2, "ValueError: no stock"),
+            (1, "ValueError: no stock"),
+            (0, "ValueError: no stock"),
+        ]
+        assert jobs.incident(key)["errorMessage"] == "ValueError: no stock"
+    assert all(c.request.maxJobsToActivate == 1 for c in faults.calls("ActivateJobs"))
 
 
-def test_fail_job_takes_the_seeds_positional_arguments_or_a_key(simple: GatewayClient, fake: FakeGateway) -> None:
-    job = Job.from_activated(make_job(5, "work", retries=3))
+def test_fail_job_takes_the_seeds_positional_arguments_or_a_key(
+    simple: GatewayClient, faults: Faults, jobs: EngineJobs, job_type: str
+) -> None:
+    first, second = jobs.activated(job_type, count=2)
 
-    simple.fail_job(job, "no stock", 2)
-    simple.fail_job(6, "gone", 0)
+    simple.fail_job(first, "no stock", 2)
+    simple.fail_job(second.key, "gone", 0)
 
-    got = [(c.request.jobKey, c.request.retries, c.request.errorMessage) for c in fake.calls_to("FailJob")]
-    assert got == [(5, 2, "no stock"), (6, 0, "gone")]
+    got = [(c.request.jobKey, c.request.retries, c.request.errorMessage) for c in faults.calls("FailJob")]
+    assert got == [(first.key, 2, "no stock"), (second.key, 0, "gone")]
+    assert [(f["retries"], f["errorMessage"]) for f in jobs.failures(first.key)] == [(2, "no stock")]
+    assert jobs.job_retries(first.key) == 2
+    assert jobs.incident(second.key)["errorMessage"] == "gone"
     simple.close()
 
 
-def test_subscribe_survives_gateway_errors(simple: GatewayClient, fake: FakeGateway) -> None:
-    fake.fail_next("ActivateJobs", grpc.StatusCode.UNAVAILABLE, times=2)
-    fake.add_jobs("work", [make_job(9, "work")])
+def test_subscribe_survives_gateway_errors(
+    simple: GatewayClient, faults: Faults, jobs: EngineJobs, job_type: str
+) -> None:
+    faults.fail("ActivateJobs", "UNAVAILABLE", times=2)
+    (instance,) = jobs.create(job_type)
+    key = jobs.job_of(instance)
+    seen: list[int] = []
     done = threading.Event()
 
-    thread = subscribe_in_thread(simple, "work", lambda task: done.set())
+    def callback(task: Job) -> None:
+        seen.append(task.key)
+        done.set()
+
+    thread = subscribe_in_thread(simple, job_type, callback)
     assert done.wait(10)
     simple.close()
     thread.join(5)
 
     assert not thread.is_alive()
-    assert fake.call_count("ActivateJobs") >= 3
+    assert seen == [key]
+    assert len(faults.calls("ActivateJobs")) >= 3
