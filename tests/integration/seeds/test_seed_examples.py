@@ -16,6 +16,7 @@ from pathlib import Path
 from tests.integration.connectors.bpmn import inbound_process, one_task_process, service_task
 from zeebe_celery import GatewayClient, Job
 from zeebe_celery.gateway.client import ZeebeClient
+from zeebe_celery.stack.fleet import CeleryWorker, PollerProcess, stack_env
 
 HERE = Path(__file__).resolve().parent
 
@@ -88,3 +89,33 @@ def test_the_seed_simple_client_example_takes_job_based_user_tasks(client: Zeebe
     (task,) = [t for t in seen if t.process_id == process_id]
     # Zeebe gives job-based user tasks one retry.
     assert (task.task_type, task.task_id, task.retries) == ("io.camunda.zeebe:userTask", "task", 1)
+
+
+def test_the_seed_connector_classes_run_unchanged_on_a_celery_fleet(
+    client: ZeebeClient, zeebe_address: str, redis_url: str
+) -> None:
+    env = stack_env(zeebe_address=zeebe_address, redis_url=redis_url, pythonpath=[HERE])
+    queues = ["zeebe.log", "zeebe._activate_inbound_connector"]
+    with (
+        CeleryWorker("seed_fleet_app", queues, env=env, concurrency=2, cwd=HERE) as worker,
+        PollerProcess("seed_fleet_app", env=env, cwd=HERE) as poller,
+    ):
+        outbound_id = f"seed-fleet-log-{uuid.uuid4().hex[:8]}"
+        task = service_task("log", inputs={"message": '="from the fleet"'}, headers={"resultVariable": "r"})
+        client.deploy_resource((f"{outbound_id}.bpmn", one_task_process(outbound_id, task)))
+        ended = client.create_process_instance_with_result(outbound_id, request_timeout=60)
+        assert ended.variables["r"] == {"status": "ok"}, worker.log()[-3000:]
+
+        inbound_id = f"seed-fleet-inbound-{uuid.uuid4().hex[:8]}"
+        client.deploy_resource(
+            (
+                f"{inbound_id}.bpmn",
+                inbound_process(inbound_id, connector="random_inbound", message_name="random_inbound"),
+            )
+        )
+        result = client.create_process_instance_with_result(
+            inbound_id, variables={"key": uuid.uuid4().hex}, request_timeout=60
+        )
+        assert 1 <= result.variables["random_number"] <= 100, worker.log()[-3000:]
+        assert "LogConnector: from the fleet" in worker.log()
+        assert "polling log" in poller.log()
