@@ -73,10 +73,10 @@ def start_zeebe_celery(
 
 def _start(stack: Stack, kind: str, job_type: str, processes: int) -> tuple[list[_Process], _Process | None]:
     if kind == "raw_grpc":
-        argv = [sys.executable, "-m", "benchmarks.raw_worker", stack.broker.address, job_type]
+        argv = [sys.executable, "-m", "benchmarks.raw_worker", stack.engine.address, job_type]
         return [Program("raw-grpc", argv, ready_marker="raw worker ready").start()], None
     if kind in ("pyzeebe", "pyzeebe_defaults"):
-        argv = [str(PYZEEBE_PYTHON), str(HERE / "pyzeebe_worker.py"), stack.broker.address, job_type]
+        argv = [str(PYZEEBE_PYTHON), str(HERE / "pyzeebe_worker.py"), stack.engine.address, job_type]
         # pyzeebe's one change from its defaults: with poll_retry_delay=5 a worker that reaches
         # max_running_jobs (32, which one activation fills) sleeps 5 s, whatever its jobs take, so a
         # backlog drains at 32 jobs per 5 s. "pyzeebe_defaults" keeps it, to show that.

@@ -4,7 +4,7 @@
 
     python -m benchmarks.profile_bridge                      # the benchmark's 1-process configuration
     python -m benchmarks.profile_bridge --ack-emulation off --min-free 16   # what-ifs, see below
-    python -m benchmarks.profile_bridge --ceiling            # the poller against the instant fake gateway
+    python -m benchmarks.profile_bridge --ceiling            # the poller against an engine whose jobs wait
 
 py-spy is installed on first use into ``benchmarks/.venv-tools`` (it is not a project dependency). A
 backlog drains through the bridge while each process is sampled twice: ``gil`` (only samples holding the
@@ -152,10 +152,11 @@ def profile_ceiling(args: argparse.Namespace, into: Path) -> list[str]:
                     return
             time.sleep(0.1)
 
-    with RedisServer() as redis:
+    count = 5_000 * int(args.seconds)
+    with RedisServer() as redis, dispatch.engine_with_jobs({"ceiling-profile": count}, timeout=300) as engine:
         thread = threading.Thread(target=spy)
         thread.start()
-        run = dispatch._run_poller(redis.url, "ceiling-profile", 20_000 * int(args.seconds), 300, memory=False)
+        run = dispatch._run_poller(redis.url, engine.address, None, "ceiling-profile", count, 300, memory=False)
         thread.join()
     return [
         f"{run['per_s']:.0f} jobs/s, {run['batch_mean']:.1f} jobs per activation, "
