@@ -27,8 +27,11 @@ __all__ = ["RECORDS_LIMIT", "Completer", "measure_completed", "measure_waiting"]
 
 RECORDS_LIMIT = 1000
 WAITING_BPMN = Path(__file__).with_name("waiting.bpmn")
-# Instances through the engine before the baseline: imports, caches, the record log filled.
-WARM_INSTANCES = 2000
+# Instances through the engine before the baseline: imports and caches, and its two bounded logs filled
+# (the exported records, and the last 10,000 calls that its fault injection keeps for tests).
+WARM_INSTANCES = 5000
+# The raw loop's job timeout, as raw_worker's: a completed job's timeout stays in the timer heap until due.
+JOB_TIMEOUT_MS = 10_000
 
 
 class Completer(threading.Thread):
@@ -60,7 +63,11 @@ class Completer(threading.Thread):
     def run(self) -> None:
         while not self._halt.is_set():
             request = pb.ActivateJobsRequest(
-                type=self.job_type, worker="bench", timeout=60_000, maxJobsToActivate=self.batch, requestTimeout=1000
+                type=self.job_type,
+                worker="bench",
+                timeout=JOB_TIMEOUT_MS,
+                maxJobsToActivate=self.batch,
+                requestTimeout=1000,
             )
             try:
                 for response in self.stub.ActivateJobs(request, timeout=10):
@@ -135,7 +142,10 @@ def measure_completed(count: int, *, timeout: float) -> dict[str, Any]:
 
 
 def measure_waiting(count: int, *, timeout: float) -> dict[str, Any]:
-    """Engine RSS per instance waiting at a job nobody takes, then per instance waiting at a message catch."""
+    """Engine RSS per instance waiting at a job nobody takes, then per instance waiting at a message catch.
+
+    The warm-up leaves as many instances waiting at each, before the baseline.
+    """
     with EngineProcess(records_limit=RECORDS_LIMIT) as engine:
         load = Load(engine.address)
         try:
@@ -144,8 +154,12 @@ def measure_waiting(count: int, *, timeout: float) -> dict[str, Any]:
                 "message": load.deploy("waiting-message", template=WAITING_BPMN),
             }
             for process_id in kinds.values():
-                load.backlog(process_id, WARM_INSTANCES // 2, timeout=timeout)
-            figures: dict[str, Any] = {"instances": count, "records_limit": RECORDS_LIMIT}
+                load.backlog(process_id, WARM_INSTANCES, timeout=timeout)
+            figures: dict[str, Any] = {
+                "instances": count,
+                "records_limit": RECORDS_LIMIT,
+                "warmup_instances": 2 * WARM_INSTANCES,
+            }
             for kind, process_id in kinds.items():
                 before = status_kib(engine.pid, "VmRSS")
                 load.backlog(process_id, count, timeout=timeout, first=WARM_INSTANCES)
