@@ -167,7 +167,8 @@ def method(mode: Mode) -> dict[str, Any]:
             "the waiting ones) so that the record log and the engine's log of its last 10,000 calls are full. "
             "RSS per waiting instance = VmRSS delta / instances, at a job nobody takes and at a message catch "
             f"nobody correlates, the larger counts; 1 KB = 1,000 bytes. RSS growth = VmRSS after the warm-up to "
-            f"VmRSS once every instance completed{scaled}.",
+            f"VmRSS once every instance completed{scaled}; that raw loop activates with a 10 s job timeout, as "
+            "raw_worker does (a completed job's timeout stays in the engine's timer heap until it is due).",
             "Dispatch ceiling: an engine of its own per round, with every job created before the poller starts, "
             "so each ActivateJobs finds a full batch; the jobs are never completed.",
             "raw_grpc: one process on the generated stubs: ActivateJobs (up to 32 per call), a CompleteJob per "

@@ -299,7 +299,8 @@ def _engine_section(results: dict[str, Any]) -> list[str]:
         "## Engine",
         "",
         "CPU of the engine process per one-task instance (create, activate, complete, end), beside the bridge's "
-        "CPU per job (poller + Celery worker processes) in the zeebe-celery run.",
+        "CPU per job (poller + Celery worker processes) in the zeebe-celery run. Over several rounds each column "
+        "is a median of its own, so the parts need not add up to the whole.",
         "",
         "| run | engine CPU ms/instance | of which create | of which activate, complete, end "
         "| bridge CPU ms/job | instances/s |",
