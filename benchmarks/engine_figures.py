@@ -52,7 +52,7 @@ class Completer(threading.Thread):
         self._lock = threading.Lock()
         self._halt = threading.Event()
 
-    def _completed(self, future: grpc.Future) -> None:
+    def _completed(self, future: grpc.Future[pb.CompleteJobResponse]) -> None:
         with self._lock:
             if future.exception() is None:
                 self.done += 1
