@@ -1,4 +1,4 @@
-"""``python -m benchmarks --quick | --full``: every figure in one run, on one broker and one Redis."""
+"""``python -m benchmarks --quick | --full``: every figure in one run, on one engine and one Redis."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from benchmarks.bench_app import SLEEP_SECONDS
 from benchmarks.contenders import MAX_JOBS, REPORT_CONCURRENCY, ContenderPlan, run_contender
 from benchmarks.dispatch import measure_ceiling, measure_memory
+from benchmarks.engine_figures import RECORDS_LIMIT, WARM_INSTANCES, measure_completed, measure_waiting
 from benchmarks.report import check_shape, describe_machine, now, render_markdown, to_json, write_plot
 from benchmarks.scaling import CONCURRENCY, run_scaling
 from benchmarks.stack import Stack, open_stack, say
@@ -35,6 +36,10 @@ class Mode:
     scaling_seconds: float
     scaling_rounds: int
     memory_jobs: int
+    engine_waiting: int
+    """Instances left waiting (at a job, then as many at a message) for the engine's RSS per instance."""
+    engine_completed: int
+    """Instances created and completed by a raw loop for the engine's RSS growth."""
 
 
 MODES = {
@@ -49,6 +54,8 @@ MODES = {
         scaling_seconds=6.0,
         scaling_rounds=1,
         memory_jobs=0,
+        engine_waiting=10_000,
+        engine_completed=20_000,
     ),
     "full": Mode(
         name="full",
@@ -56,11 +63,13 @@ MODES = {
         warmup=1500,
         contender=ContenderPlan(backlog=3000, paced=500, rate=25.0, timeout=120.0),
         pyzeebe_defaults_backlog=320,
-        ceiling_jobs=30_000,
+        ceiling_jobs=20_000,
         ceiling_rounds=3,
         scaling_seconds=15.0,
         scaling_rounds=2,
         memory_jobs=100_000,
+        engine_waiting=10_000,
+        engine_completed=100_000,
     ),
 }
 
@@ -79,7 +88,7 @@ def run_contenders(stack: Stack, mode: Mode) -> dict[str, Any]:
     run_contender(stack, "raw_grpc", "bench-warmup", warm)
     runs: dict[str, list[dict[str, Any]]] = {key: [] for key, _, _ in LINEUP}
     for round_no in range(mode.rounds):
-        # Each round starts with a different contender, so none always runs on the freshest broker.
+        # Each round starts with a different contender, so none always runs on the freshest engine.
         order = LINEUP[round_no % len(LINEUP) :] + LINEUP[: round_no % len(LINEUP)]
         say(f"contenders, round {round_no + 1} of {mode.rounds}: {', '.join(key for key, _, _ in order)}")
         for key, kind, processes in order:
@@ -121,17 +130,47 @@ def run_scaling_phase(stack: Stack, mode: Mode) -> dict[str, Any]:
     }
 
 
+def run_engine_phase(mode: Mode) -> dict[str, Any]:
+    say(f"engine memory: {mode.engine_waiting:,} instances waiting at a job, then as many at a message")
+    waiting = measure_waiting(mode.engine_waiting, timeout=300.0)
+    say(f"engine memory: {mode.engine_completed:,} instances completed by a raw loop")
+    completed = measure_completed(mode.engine_completed, timeout=600.0)
+    return {"waiting": waiting, "completed": completed}
+
+
 def method(mode: Mode) -> dict[str, Any]:
     plan = mode.contender
+    scaled = (
+        f" (quick run: {mode.engine_completed:,} completed instances, not the target's 100,000)"
+        if mode.engine_completed < 100_000
+        else ""
+    )
     return {
         "latency_rate_per_s": plan.rate,
         "rounds": mode.rounds,
         "notes": [
+            "The engine is the project's own (zeebe_celery.engine), in a process of its own "
+            "(benchmarks/engine_proc.py), in memory, with its default retention of 100,000 exported records; "
+            "the bridge, the contenders and the harness run in other processes.",
             f"{mode.rounds} round(s) of the contenders, interleaved with a rotating order; figures are medians. "
             f"Each run: {plan.backlog} instances created before the contender starts (throughput over the middle "
-            f"80% of their completions, by broker time), then {plan.paced} at {plan.rate:.0f}/s (latency).",
-            "Latency = broker timestamp of the job's COMPLETED event minus that of the JOB_BATCH ACTIVATED event "
-            "that handed it out (Zeebe's DebugLogExporter, on for every contender).",
+            f"80% of their completions, by engine time), then {plan.paced} at {plan.rate:.0f}/s (latency).",
+            "Latency = engine timestamp of the job's COMPLETED record minus that of the JOB_BATCH ACTIVATED record "
+            "that handed it out, read from the engine's inspection port (GET /records) every 0.2 s while a run "
+            "waits; those reads are part of the engine's CPU.",
+            "Engine CPU per instance = its CPU while the backlog is created / instances, plus its CPU over the "
+            "steady window / instances completed in it (create, activate, complete, end). Bridge CPU per job = "
+            "the CPU of the poller and the Celery worker processes over the same window / jobs.",
+            "Engine memory: an engine process of its own for each figure, keeping only "
+            f"{RECORDS_LIMIT:,} exported records (the retention is bounded by design; at the default of 100,000 "
+            f"it would be most of what is measured), warmed up with {WARM_INSTANCES:,} instances (of each kind, for "
+            "the waiting ones) so that the record log and the engine's log of its last 10,000 calls are full. "
+            "RSS per waiting instance = VmRSS delta / instances, at a job nobody takes and at a message catch "
+            f"nobody correlates, the larger counts; 1 KB = 1,000 bytes. RSS growth = VmRSS after the warm-up to "
+            f"VmRSS once every instance completed{scaled}; that raw loop activates with a 10 s job timeout, as "
+            "raw_worker does (a completed job's timeout stays in the engine's timer heap until it is due).",
+            "Dispatch ceiling: an engine of its own per round, with every job created before the poller starts, "
+            "so each ActivateJobs finds a full batch; the jobs are never completed.",
             "raw_grpc: one process on the generated stubs: ActivateJobs (up to 32 per call), a CompleteJob per "
             "job sent as a future, the next ActivateJobs without waiting for them; at most 64 jobs in flight.",
             "pyzeebe: one process, ZeebeWorker defaults (max_jobs_to_activate=32, max_running_jobs=32, "
@@ -158,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"mode": mode.name, "started_at": now(), "machine": describe_machine()}
     with open_stack() as stack:
         results["contenders"] = run_contenders(stack, mode)
-        say("dispatch ceiling: poller vs raw LPUSH, no engine")
+        say("dispatch ceiling: poller vs raw LPUSH, jobs waiting in an engine of their own")
         results["dispatch_ceiling"] = measure_ceiling(
             stack.redis.url, count=mode.ceiling_jobs, rounds=mode.ceiling_rounds, timeout=120.0
         )
@@ -169,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             results["memory"] = measure_memory(stack.redis.url, count=mode.memory_jobs, timeout=300.0)
         else:
             results["memory"] = {"skipped": "the full run only (make bench)"}
+    results["engine"] = run_engine_phase(mode)
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["duration_s"] = time.monotonic() - began
     results["method"] = method(mode)

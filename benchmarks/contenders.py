@@ -1,10 +1,13 @@
-"""One run of one contender on the shared broker: a backlog for throughput, a steady rate for latency.
+"""One run of one contender on the shared engine: a backlog for throughput, a steady rate for latency.
 
 Each run deploys the benchmark process with a job type of its own and creates a backlog of instances
 before the contender starts. Throughput is the completion rate over the steady window (the middle 80%
-of the backlog's completions, by the broker's clock), and CPU is the contender's over that window.
+of the backlog's completions, by the engine's clock), and CPU is the contender's over that window.
 Then instances are created at a fixed rate, well below every contender's capacity, and latency is the
-broker's activation -> completion time of those jobs: the cost of the path, not of a queue.
+engine's activation -> completion time of those jobs: the cost of the path, not of a queue.
+
+The engine's CPU per instance is the sum of two parts: its CPU while the backlog is created, per
+instance, and its CPU over the steady window, per instance completed in it (activate, complete, end).
 """
 
 from __future__ import annotations
@@ -12,12 +15,11 @@ from __future__ import annotations
 import math
 import os
 import sys
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.procs import APP, REPO, CeleryWorker, Program, poller_launcher, poller_process
-from benchmarks.procstats import Sampler, status_kib
+from benchmarks.procstats import Sampler, cpu_seconds, status_kib
 from benchmarks.records import JobTimes
 from benchmarks.stack import HERE, PYZEEBE_PYTHON, Stack, say
 from benchmarks.stats import percentile, rate_between, steady_window
@@ -73,10 +75,10 @@ def start_zeebe_celery(
 
 def _start(stack: Stack, kind: str, job_type: str, processes: int) -> tuple[list[_Process], _Process | None]:
     if kind == "raw_grpc":
-        argv = [sys.executable, "-m", "benchmarks.raw_worker", stack.broker.address, job_type]
+        argv = [sys.executable, "-m", "benchmarks.raw_worker", stack.engine.address, job_type]
         return [Program("raw-grpc", argv, ready_marker="raw worker ready").start()], None
     if kind in ("pyzeebe", "pyzeebe_defaults"):
-        argv = [str(PYZEEBE_PYTHON), str(HERE / "pyzeebe_worker.py"), stack.broker.address, job_type]
+        argv = [str(PYZEEBE_PYTHON), str(HERE / "pyzeebe_worker.py"), stack.engine.address, job_type]
         # pyzeebe's one change from its defaults: with poll_retry_delay=5 a worker that reaches
         # max_running_jobs (32, which one activation fills) sleeps 5 s, whatever its jobs take, so a
         # backlog drains at 32 jobs per 5 s. "pyzeebe_defaults" keeps it, to show that.
@@ -94,12 +96,16 @@ def _latencies(jobs: list[JobTimes]) -> dict[str, float]:
 def run_contender(stack: Stack, kind: str, job_type: str, plan: ContenderPlan, *, processes: int = 1) -> dict[str, Any]:
     """Run ``kind`` (raw_grpc, pyzeebe, zeebe_celery) through both phases; returns its figures."""
     process_id = stack.load.deploy(job_type)
+    engine_before = cpu_seconds(stack.engine.pid)
     created_rate = stack.load.backlog(process_id, plan.backlog, timeout=plan.timeout)
+    create_cpu = cpu_seconds(stack.engine.pid) - engine_before
+    stack.records.poll()
     say(f"  {job_type}: {plan.backlog} instances waiting (created at {created_rate:.0f}/s); starting {kind}")
     started, poller = _start(stack, kind, job_type, processes)
     roots = [p.pid for p in started]
     sampler = Sampler(roots, rss_pid=poller.pid if poller else None).start()
     poller_sampler = Sampler([poller.pid]).start() if poller else None
+    engine_sampler = Sampler([stack.engine.pid]).start()
     result: dict[str, Any] = {"processes": processes if kind == "zeebe_celery" else 1}
     try:
         drained = stack.wait_completed(job_type, plan.backlog, timeout=plan.timeout)
@@ -110,6 +116,7 @@ def run_contender(stack: Stack, kind: str, job_type: str, plan: ContenderPlan, *
         peak = status_kib(poller.pid if poller else started[0].pid, "VmHWM")
     finally:
         sampler.stop()
+        engine_sampler.stop()
         if poller_sampler is not None:
             poller_sampler.stop()
         for process in reversed(started):
@@ -119,6 +126,8 @@ def run_contender(stack: Stack, kind: str, job_type: str, plan: ContenderPlan, *
     paced_jobs = [j for j in all_jobs if j.created is not None and j.created >= paced_ms]
     start, end, count = steady_window([j.completed / 1000 for j in backlog_jobs])
     cpu = sampler.cpu_between(start, end)
+    engine_create_ms = create_cpu / plan.backlog * 1000
+    engine_drain_ms = engine_sampler.cpu_between(start, end) / count * 1000 if count else math.nan
     result.update(
         {
             "throughput_per_s": rate_between(start, end, count),
@@ -130,6 +139,9 @@ def run_contender(stack: Stack, kind: str, job_type: str, plan: ContenderPlan, *
             "activation_batch_mean": stack.records.mean_batch(job_type, start * 1000, end * 1000),
             "cpu_s": cpu,
             "cpu_ms_per_job": cpu / count * 1000 if count else math.nan,
+            "engine_cpu_ms_per_instance": engine_create_ms + engine_drain_ms,
+            "engine_create_cpu_ms_per_instance": engine_create_ms,
+            "engine_drain_cpu_ms_per_instance": engine_drain_ms,
             "window_s": end - start,
             "backlog_instances": plan.backlog,
             "latency_instances": len(paced_jobs),
@@ -145,11 +157,7 @@ def run_contender(stack: Stack, kind: str, job_type: str, plan: ContenderPlan, *
         result["poller_launcher"] = poller_launcher()
     say(
         f"  {kind}: {result['throughput_per_s']:.0f} inst/s, p50 {result['p50_ms']:.1f} ms, "
-        f"p99 {result['p99_ms']:.1f} ms, CPU {result['cpu_ms_per_job']:.2f} ms/job"
+        f"p99 {result['p99_ms']:.1f} ms, CPU {result['cpu_ms_per_job']:.2f} ms/job, "
+        f"engine {result['engine_cpu_ms_per_instance']:.2f} ms/instance"
     )
     return result
-
-
-def wait_idle(seconds: float) -> None:
-    """Let the broker settle between runs (its exporter and compaction catch up)."""
-    time.sleep(seconds)

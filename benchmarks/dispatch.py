@@ -1,9 +1,11 @@
-"""The dispatch ceiling and the poller's memory: the real poller against a gateway that answers at once.
+"""The dispatch ceiling and the poller's memory: the real poller against an engine whose jobs wait for it.
 
-The fake gateway (zeebe_celery.testing.fake_gateway) hands out jobs as fast as they are asked for; the
-poller publishes them to a real Redis. A drainer stands in for the workers: it empties the queue and
-frees the jobs' flow-control slots, and counts what arrived. The same count, of the same messages
-LPUSHed by a bare redis-py pipeline, is the floor; the ratio of the two rates is the bridge's overhead.
+Each round starts an engine of its own and creates every instance before the poller starts, so each
+ActivateJobs finds a full batch at once ("instant ActivateJobs", as far as the engine allows); the
+poller publishes to a real Redis. A drainer stands in for the workers: it empties the queue and frees
+the jobs' flow-control slots, and counts what arrived. The jobs are never completed, so the engine does
+no more than activate them. The same count, of the same messages LPUSHed by a bare redis-py pipeline,
+is the floor; the ratio of the two rates is the bridge's overhead.
 """
 
 from __future__ import annotations
@@ -15,51 +17,66 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import redis
 
 from benchmarks.contenders import MAX_JOBS
+from benchmarks.engine_proc import EngineProcess
+from benchmarks.load import Load
 from benchmarks.procs import Program, poller_process
 from benchmarks.procstats import Sampler, interpolate, status_kib
+from benchmarks.records import RecordLog, http_source
 from benchmarks.stack import say
 from zeebe_celery.flow import InflightStore
+<<<<<<< HEAD
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.stack.fleet import stack_env
 from zeebe_celery.testing.fake_gateway import FakeGateway, make_job
+=======
+from zeebe_celery.testing.fleet import stack_env
+>>>>>>> bench
 
 __all__ = ["measure_ceiling", "measure_memory"]
 
 # The first jobs warm the poller up (imports, connections, caches); memory growth is counted after them.
 WARM_JOBS = 1000
+# The ceiling's engines keep few records: the activations are read as they happen, nothing else is.
+CEILING_RECORDS = 2000
 
 
-class JobSupply:
-    """ActivateJobs answers: copies of one job with fresh keys, until ``total`` were handed out."""
+@contextlib.contextmanager
+def engine_with_jobs(job_types: dict[str, int], *, timeout: float) -> Iterator[EngineProcess]:
+    """An engine of its own, with ``count`` instances of the one-task process waiting per job type."""
+    with EngineProcess(records_limit=CEILING_RECORDS) as engine:
+        load = Load(engine.address)
+        try:
+            for job_type, count in job_types.items():
+                rate = load.backlog(load.deploy(job_type), count, timeout=timeout)
+                say(f"  {count} jobs of {job_type} waiting (created at {rate:.0f}/s)")
+        finally:
+            load.close()
+        yield engine
 
-    def __init__(self, job_type: str, total: int) -> None:
-        self.template = make_job(0, job_type, variables={"n": 1}, bpmn_process_id=job_type)
-        self.total = total
-        self.issued = 0
-        self.calls = 0
-        self._lock = threading.Lock()
 
-    def __call__(self, request: pb.ActivateJobsRequest) -> list[pb.ActivatedJob]:
-        with self._lock:
-            first = self.issued
-            count = min(request.maxJobsToActivate, self.total - first)
-            self.issued += count
-            self.calls += 1 if count else 0
-        deadline = int((time.time() + 300) * 1000)
-        jobs = []
-        for key in range(first + 1, first + count + 1):
-            job = pb.ActivatedJob()
-            job.CopyFrom(self.template)
-            job.key = key
-            job.deadline = deadline
-            jobs.append(job)
-        return jobs
+class Follower(threading.Thread):
+    """Reads the engine's records every 0.2 s, for the activations' batch sizes."""
+
+    def __init__(self, records: RecordLog) -> None:
+        super().__init__(name="records", daemon=True)
+        self.records = records
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.wait(0.2):
+            self.records.poll()
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+        self.records.poll()
 
 
 class Drainer(threading.Thread):
@@ -130,25 +147,30 @@ class Drainer(threading.Thread):
         return 0.8 * self.total / (end - start) if end > start else math.nan
 
 
-def _run_poller(redis_url: str, job_type: str, count: int, timeout: float, *, memory: bool) -> dict[str, Any]:
-    supply = JobSupply(job_type, count)
+def _run_poller(
+    redis_url: str, address: str, records: RecordLog | None, job_type: str, count: int, timeout: float, *, memory: bool
+) -> dict[str, Any]:
+    """The poller dispatching ``count`` jobs of ``job_type`` from the engine at ``address``."""
     queue = f"zeebe.{job_type}"
-    with FakeGateway(record_calls=False) as gateway:
-        gateway.set_job_factory(job_type, supply)
-        env = stack_env(zeebe_address=gateway.address, redis_url=redis_url, max_jobs=MAX_JOBS)
-        env["BENCH_NOOP_TYPE"] = job_type
-        drainer = Drainer(redis_url, queue, job_type)
-        drainer.start()
-        poller = poller_process(env)
-        try:
-            poller.start()
-            sampler = Sampler([poller.pid], rss_pid=poller.pid, interval=0.5, probe=lambda: drainer.total).start()
-            done = drainer.wait_for(count, timeout)
-            sampler.stop()
-            peak = status_kib(poller.pid, "VmHWM") or 0
-        finally:
-            poller.cleanup()
-            drainer.stop()
+    env = stack_env(zeebe_address=address, redis_url=redis_url, max_jobs=MAX_JOBS)
+    env["BENCH_NOOP_TYPE"] = job_type
+    drainer = Drainer(redis_url, queue, job_type)
+    drainer.start()
+    follower = Follower(records) if records is not None else None
+    poller = poller_process(env)
+    try:
+        if follower is not None:
+            follower.start()
+        poller.start()
+        sampler = Sampler([poller.pid], rss_pid=poller.pid, interval=0.5, probe=lambda: drainer.total).start()
+        done = drainer.wait_for(count, timeout)
+        sampler.stop()
+        peak = status_kib(poller.pid, "VmHWM") or 0
+    finally:
+        poller.cleanup()
+        drainer.stop()
+        if follower is not None:
+            follower.stop()
     rate = drainer.steady_rate()
     inverse = [(c, at) for at, c in drainer.points]
     start = interpolate(inverse, 0.1 * drainer.total)
@@ -158,7 +180,7 @@ def _run_poller(redis_url: str, job_type: str, count: int, timeout: float, *, me
         "per_s": rate,
         "jobs": drainer.total,
         "complete": done,
-        "batch_mean": supply.issued / supply.calls if supply.calls else math.nan,
+        "batch_mean": records.mean_batch(job_type, 0, math.inf) if records is not None else math.nan,
         "poller_cpu_us_per_job": cpu / (0.8 * drainer.total) * 1e6 if drainer.total else math.nan,
         "poller_peak_rss_mb": peak / 1024,
         "payloads": drainer.kept,
@@ -169,18 +191,17 @@ def _run_poller(redis_url: str, job_type: str, count: int, timeout: float, *, me
 
 
 def _run_raw(
-    redis_url: str, job_type: str, payloads: list[str], count: int, batch: int, timeout: float, *, activate: bool
+    redis_url: str, job_type: str, payloads: list[str], count: int, batch: int, timeout: float, *, activate: str | None
 ) -> float:
-    """LPUSH ``count`` of ``payloads`` in batches; with ``activate``, each batch fetched from a fake gateway."""
+    """LPUSH ``count`` of ``payloads`` in batches; with ``activate`` (an engine's address), each batch is
+    first fetched from it with one ActivateJobs call."""
     queue = f"zeebe.{job_type}"
-    with tempfile.TemporaryDirectory(prefix="bench-lpush-") as scratch, contextlib.ExitStack() as stack:
+    with tempfile.TemporaryDirectory(prefix="bench-lpush-") as scratch:
         path = Path(scratch) / "payloads.json"
         path.write_text(json.dumps(payloads))
         argv = [sys.executable, "-m", "benchmarks.raw_lpush", redis_url, queue, str(path), str(count), str(batch)]
-        if activate:
-            gateway = stack.enter_context(FakeGateway(record_calls=False))
-            gateway.set_job_factory(job_type, JobSupply(job_type, count))
-            argv += ["--activate", gateway.address, job_type]
+        if activate is not None:
+            argv += ["--activate", activate, job_type]
         drainer = Drainer(redis_url, queue, None, keep=0)
         drainer.start()
         pusher = Program("raw-lpush", argv, ready_marker="raw lpush ready")
@@ -194,17 +215,24 @@ def _run_raw(
 
 
 def measure_ceiling(redis_url: str, *, count: int, rounds: int, timeout: float) -> dict[str, Any]:
-    """Poller vs raw LPUSH, ``rounds`` times each, interleaved; medians and every round."""
+    """Poller vs raw LPUSH, ``rounds`` times each, interleaved; medians and every round.
+
+    Each round has an engine of its own with ``count`` jobs waiting for the poller and ``count`` for the
+    raw ActivateJobs + LPUSH loop.
+    """
     polled: list[dict[str, Any]] = []
     raw: list[float] = []
     activate_raw: list[float] = []
     for round_no in range(1, rounds + 1):
         job_type = f"ceiling-{round_no}"
-        run = _run_poller(redis_url, job_type, count, timeout, memory=False)
-        batch = max(1, round(run["batch_mean"]))
-        payloads = run.pop("payloads")
-        raw_rate = _run_raw(redis_url, f"{job_type}-raw", payloads, count, batch, timeout, activate=False)
-        both_rate = _run_raw(redis_url, f"{job_type}-both", payloads, count, batch, timeout, activate=True)
+        both_type = f"{job_type}-both"
+        with engine_with_jobs({job_type: count, both_type: count}, timeout=timeout) as engine:
+            records = RecordLog(http_source(engine.monitor_url))
+            run = _run_poller(redis_url, engine.address, records, job_type, count, timeout, memory=False)
+            batch = max(1, round(run["batch_mean"])) if math.isfinite(run["batch_mean"]) else int(MAX_JOBS)
+            payloads = run.pop("payloads")
+            raw_rate = _run_raw(redis_url, f"{job_type}-raw", payloads, count, batch, timeout, activate=None)
+            both_rate = _run_raw(redis_url, both_type, payloads, count, batch, timeout, activate=engine.address)
         polled.append(run)
         raw.append(raw_rate)
         activate_raw.append(both_rate)
@@ -236,8 +264,24 @@ def measure_ceiling(redis_url: str, *, count: int, rounds: int, timeout: float) 
 
 
 def measure_memory(redis_url: str, *, count: int, timeout: float) -> dict[str, Any]:
-    """The poller's RSS while it dispatches ``count`` jobs; growth is counted after the first 1,000."""
-    run = _run_poller(redis_url, "memory", count, timeout, memory=True)
+    """The poller's RSS while it dispatches ``count`` jobs; growth is counted after the first 1,000.
+
+    The instances are created while the poller runs (creating them all first would take as long and hold
+    them all in the engine), on an engine of its own.
+    """
+    with EngineProcess(records_limit=CEILING_RECORDS) as engine:
+        load = Load(engine.address)
+        job_type = "memory"
+        process_id = load.deploy(job_type)
+        creator = threading.Thread(
+            target=load.backlog, args=(process_id, count), kwargs={"timeout": timeout}, name="creator", daemon=True
+        )
+        creator.start()
+        try:
+            run = _run_poller(redis_url, engine.address, None, job_type, count, timeout, memory=True)
+        finally:
+            creator.join()
+            load.close()
     series = [(float(jobs or 0), kib / 1024) for jobs, kib in run["rss"]]
     warm = next((mb for jobs, mb in series if jobs >= WARM_JOBS), math.nan)
     end = series[-1][1] if series else math.nan

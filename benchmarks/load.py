@@ -16,13 +16,13 @@ from zeebe_celery.gateway.proto.gateway_pb2_grpc import GatewayStub
 __all__ = ["Load"]
 
 BPMN = Path(__file__).with_name("bench.bpmn")
-# Back-pressure answers RESOURCE_EXHAUSTED when the broker is busy: wait and send again.
+# Back-pressure answers RESOURCE_EXHAUSTED when the engine is busy: wait and send again.
 _RETRYABLE = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 _CREATORS = 16
 
 
 class Load:
-    """Creates instances of one-task processes on the broker at ``address``."""
+    """Creates instances of one-task processes on the engine at ``address``."""
 
     def __init__(self, address: str) -> None:
         self._channel = grpc.insecure_channel(address)
@@ -31,9 +31,10 @@ class Load:
     def close(self) -> None:
         self._channel.close()
 
-    def deploy(self, job_type: str) -> str:
-        """Deploy bench.bpmn with ``job_type`` as its task's type; returns the process id (the type)."""
-        xml = BPMN.read_text().replace("JOB_TYPE", job_type).replace("PROCESS_ID", job_type)
+    def deploy(self, job_type: str, *, template: Path = BPMN) -> str:
+        """Deploy ``template`` (bench.bpmn) with ``job_type`` as its task's type and its process id;
+        returns the process id."""
+        xml = template.read_text().replace("JOB_TYPE", job_type).replace("PROCESS_ID", job_type)
         resource = pb.Resource(name=f"{job_type}.bpmn", content=xml.encode())
         self._stub.DeployResource(pb.DeployResourceRequest(resources=[resource]), timeout=30)
         return job_type
@@ -51,19 +52,20 @@ class Load:
                     raise
                 time.sleep(min(0.5, 0.005 * 2**attempt))
 
-    def backlog(self, process_id: str, count: int, *, timeout: float) -> float:
-        """Create ``count`` instances as fast as the broker takes them; returns instances/s."""
+    def backlog(self, process_id: str, count: int, *, timeout: float, first: int = 0) -> float:
+        """Create ``count`` instances as fast as the engine takes them, with ``n`` from ``first`` up;
+        returns instances/s."""
         started = time.monotonic()
         deadline = started + timeout
         with ThreadPoolExecutor(_CREATORS, thread_name_prefix="creator") as pool:
-            for _ in pool.map(lambda n: self._create(process_id, n, deadline), range(count)):
+            for _ in pool.map(lambda n: self._create(process_id, n, deadline), range(first, first + count)):
                 pass
         return count / (time.monotonic() - started)
 
     def paced(self, process_id: str, count: int, rate: float) -> tuple[float, int]:
         """Create ``count`` instances at ``rate`` per second, on schedule; returns (start epoch, refused).
 
-        Calls are asynchronous, so a slow answer does not delay the next instance. Instances the broker
+        Calls are asynchronous, so a slow answer does not delay the next instance. Instances the engine
         refuses (back-pressure) are counted, not retried: a retry would break the schedule.
         """
         refused = 0

@@ -4,7 +4,8 @@
 
     python -m benchmarks.profile_bridge                      # the benchmark's 1-process configuration
     python -m benchmarks.profile_bridge --ack-emulation off --min-free 16   # what-ifs, see below
-    python -m benchmarks.profile_bridge --ceiling            # the poller against the instant fake gateway
+    python -m benchmarks.profile_bridge --ceiling            # the poller against an engine whose jobs wait
+    python -m benchmarks.profile_bridge --engine             # the engine under the raw loop
 
 py-spy is installed on first use into ``benchmarks/.venv-tools`` (it is not a project dependency). A
 backlog drains through the bridge while each process is sampled twice: ``gil`` (only samples holding the
@@ -152,10 +153,11 @@ def profile_ceiling(args: argparse.Namespace, into: Path) -> list[str]:
                     return
             time.sleep(0.1)
 
-    with RedisServer() as redis:
+    count = 5_000 * int(args.seconds)
+    with RedisServer() as redis, dispatch.engine_with_jobs({"ceiling-profile": count}, timeout=300) as engine:
         thread = threading.Thread(target=spy)
         thread.start()
-        run = dispatch._run_poller(redis.url, "ceiling-profile", 20_000 * int(args.seconds), 300, memory=False)
+        run = dispatch._run_poller(redis.url, engine.address, None, "ceiling-profile", count, 300, memory=False)
         thread.join()
     return [
         f"{run['per_s']:.0f} jobs/s, {run['batch_mean']:.1f} jobs per activation, "
@@ -169,6 +171,40 @@ def profile_ceiling(args: argparse.Namespace, into: Path) -> list[str]:
     ]
 
 
+def profile_engine(stack: Stack, args: argparse.Namespace, into: Path) -> list[str]:
+    """The engine while the raw gRPC loop completes instances that are created meanwhile."""
+    job_type = "profile-engine"
+    process_id = stack.load.deploy(job_type)
+    count = int(1500 * (args.seconds + 6))
+    argv = [sys.executable, "-m", "benchmarks.raw_worker", stack.engine.address, job_type]
+    worker = Program("raw-grpc", argv, ready_marker="raw worker ready").start()
+    creator = threading.Thread(target=stack.load.backlog, args=(process_id, count), kwargs={"timeout": 600})
+    try:
+        creator.start()
+        time.sleep(2)
+        stack.records.poll()
+        done_before = stack.records.completed_count(job_type)
+        cpu_before = cpu_seconds(stack.engine.pid)
+        say(f"  sampling the engine (gil) for {args.seconds:.0f} s")
+        files = record({"engine": stack.engine.pid}, args.seconds, "gil", into)
+        cpu = cpu_seconds(stack.engine.pid) - cpu_before
+        stack.records.poll()
+        jobs = stack.records.completed_count(job_type) - done_before
+        creator.join()
+    finally:
+        worker.cleanup()
+    return [
+        f"{jobs} instances completed while sampled ({jobs / args.seconds:.0f}/s, created meanwhile); "
+        f"engine CPU {cpu / max(jobs, 1) * 1000:.3f} ms per instance (create, activate, complete, end)",
+        "",
+        "### engine (gil)",
+        "",
+        "```",
+        *summarize(files["engine"], top=45),
+        "```",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_bridge", description=__doc__)
     parser.add_argument("--processes", type=int, default=1, help="Celery pool processes (default 1)")
@@ -176,13 +212,18 @@ def main() -> None:
     parser.add_argument("--min-free", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--ceiling", action="store_true", help="profile the dispatch ceiling instead")
+    parser.add_argument("--engine", action="store_true", help="profile the engine under the raw loop instead")
     args = parser.parse_args()
     ensure_py_spy()
     name = "ceiling" if args.ceiling else f"{args.processes}proc-ack-{args.ack_emulation}-minfree-{args.min_free}"
+    name = "engine" if args.engine else name
     into = OUT / name
     into.mkdir(parents=True, exist_ok=True)
     if args.ceiling:
         lines = profile_ceiling(args, into)
+    elif args.engine:
+        with open_stack() as stack:
+            lines = profile_engine(stack, args, into)
     else:
         with open_stack() as stack:
             lines = profile_bridge(stack, args, into)

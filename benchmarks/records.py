@@ -1,9 +1,10 @@
-"""Engine-side timestamps of every job, read from the broker's DebugLogExporter log.
+"""Engine-side timestamps of every job, read from the engine's exported records.
 
-The broker logs each record it writes as one JSON line. Three kinds matter here: a job's CREATED event,
-the JOB_BATCH ACTIVATED event that handed it to a worker, and its COMPLETED event. Their ``timestamp``
-fields are the broker's own clock (epoch ms), so activation -> completion is measured the same way for
-every contender, without touching any of them.
+The engine keeps the records Zeebe would export and serves them on its inspection port
+(``GET /records?valueType=JOB&since=<position>``). Three kinds matter here: a job's CREATED event, the
+JOB_BATCH ACTIVATED event that handed it to a worker, and its COMPLETED event. Their ``timestamp`` fields
+are the engine's own clock (epoch ms), so activation -> completion is measured the same way for every
+contender, without touching any of them.
 """
 
 from __future__ import annotations
@@ -11,25 +12,33 @@ from __future__ import annotations
 import json
 import math
 import threading
+import urllib.request
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-__all__ = ["EXPORTER_ENV", "JobTimes", "RecordLog"]
+__all__ = ["JobTimes", "RecordLog", "http_source"]
 
-EXPORTER_ENV = {
-    "ZEEBE_BROKER_EXPORTERS_DEBUG_CLASSNAME": "io.camunda.zeebe.broker.exporter.debug.DebugLogExporter",
-    "ZEEBE_BROKER_EXPORTERS_DEBUG_ARGS_LOGLEVEL": "info",
-    "ZEEBE_BROKER_EXPORTERS_DEBUG_ARGS_PRETTYPRINT": "false",
-}
+Fetch = Callable[[str, int], list[dict[str, Any]]]
+"""(query, since position) -> the records after that position, oldest first."""
 
-_JOB = b'"valueType":"JOB",'
-_BATCH = b'"valueType":"JOB_BATCH",'
-_CREATED = b'"intent":"CREATED"'
-_ACTIVATED = b'"intent":"ACTIVATED"'
-_COMPLETED = b'"intent":"COMPLETED"'
-_EVENT = b'"recordType":"EVENT"'
+# What is fetched on each poll: every JOB event, and the activations.
+QUERIES = ("valueType=JOB", "valueType=JOB_BATCH&intent=ACTIVATED")
+
+
+def http_source(monitor_url: str) -> Fetch:
+    """Records from the engine's inspection port at ``monitor_url``."""
+
+    def fetch(query: str, since: int) -> list[dict[str, Any]]:
+        # The URL is the engine's own http:// address, never one from outside.
+        with urllib.request.urlopen(  # noqa: S310
+            f"{monitor_url}/records?{query}&since={since}", timeout=60
+        ) as response:
+            records: list[dict[str, Any]] = json.load(response)
+        return records
+
+    return fetch
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +58,14 @@ class JobTimes:
 
 @dataclass
 class RecordLog:
-    """Follows the broker log; call :meth:`poll` to read what was appended since the last call."""
+    """Follows the engine's records; call :meth:`poll` to take what was exported since the last call.
 
-    path: Path
-    _offset: int = 0
-    _partial: bytes = b""
+    Each query keeps its own position, so no record is read twice or missed. The engine retains a
+    bounded number of records: a poll must come before they fall off (every 0.2 s does, by far).
+    """
+
+    fetch: Fetch
+    _since: dict[str, int] = field(default_factory=lambda: dict.fromkeys(QUERIES, 0))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     created: dict[int, int] = field(default_factory=dict)
     activated: dict[int, int] = field(default_factory=dict)
@@ -62,33 +74,28 @@ class RecordLog:
     """(timestamp, jobs) of every non-empty activation, by job type."""
 
     def poll(self) -> None:
-        with self._lock, self.path.open("rb") as log:
-            log.seek(self._offset)
-            chunk = log.read()
-            self._offset += len(chunk)
-        if not chunk:
-            return
-        lines = (self._partial + chunk).split(b"\n")
-        self._partial = lines.pop()
-        for line in lines:
-            self.feed(line)
+        with self._lock:
+            for query in QUERIES:
+                records = self.fetch(query, self._since[query])
+                if records:
+                    self._since[query] = records[-1]["position"]
+                for record in records:
+                    self.feed(record)
 
-    def feed(self, line: bytes) -> None:
-        """Take one log line; lines that are not job events are skipped cheaply."""
-        if _EVENT not in line:
+    def feed(self, record: dict[str, Any]) -> None:
+        """Take one exported record; those that are not job events are skipped."""
+        if record.get("recordType", "EVENT") != "EVENT":
             return
-        if _JOB in line:
-            if _COMPLETED in line:
-                record = _record(line)
-                self.completed[record["value"]["type"]][record["key"]] = record["timestamp"]
-            elif _CREATED in line:
-                record = _record(line)
+        kind, intent, value = record["valueType"], record["intent"], record["value"]
+        if kind == "JOB":
+            if intent == "COMPLETED":
+                self.completed[value["type"]][record["key"]] = record["timestamp"]
+            elif intent == "CREATED":
                 self.created[record["key"]] = record["timestamp"]
-        elif _BATCH in line and _ACTIVATED in line:
-            record = _record(line)
-            keys = record["value"]["jobKeys"]
+        elif kind == "JOB_BATCH" and intent == "ACTIVATED":
+            keys = value["jobKeys"]
             if keys:
-                self.batches[record["value"]["type"]].append((record["timestamp"], len(keys)))
+                self.batches[value["type"]].append((record["timestamp"], len(keys)))
             for key in keys:
                 # A job activated again after a timeout keeps its latest activation.
                 self.activated[key] = record["timestamp"]
@@ -106,8 +113,3 @@ class RecordLog:
         done = self.completed.get(job_type, {})
         times = [JobTimes(key, self.created.get(key), self.activated.get(key), at) for key, at in done.items()]
         return sorted(times, key=lambda t: t.completed)
-
-
-def _record(line: bytes) -> dict[str, Any]:
-    record: dict[str, Any] = json.loads(line[line.index(b"{") :])
-    return record

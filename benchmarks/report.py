@@ -53,7 +53,7 @@ def _command_version(argv: list[str], pattern: str) -> str:
 
 def describe_machine() -> dict[str, Any]:
     """CPU, cores, memory, OS, Python and the versions of everything that runs in the benchmark."""
-    from zeebe_celery.testing.zeebe import ZEEBE_VERSION, find_java_home
+    from zeebe_celery.engine.server import PROTOCOL_VERSION
 
     versions: dict[str, str] = {}
     for package in PACKAGES:
@@ -70,11 +70,9 @@ def describe_machine() -> dict[str, Any]:
             [str(PYZEEBE_PYTHON), "-c", "from importlib.metadata import version as v; print(v('protobuf'))"],
             r"(\S+)",
         )
-    versions["zeebe"] = ZEEBE_VERSION
+    versions["engine"] = f"zeebe_celery.engine of this source, in memory (Topology reports {PROTOCOL_VERSION})"
     redis_server = shutil.which("redis-server")
     versions["redis-server"] = _command_version([redis_server, "--version"], r"v=(\S+)") if redis_server else "missing"
-    java = find_java_home() / "bin" / "java"
-    versions["java"] = _command_version([str(java), "-version"], r'version "([^"]+)"')
     return {
         "cpu_model": _cpu_model(),
         "cores": os.cpu_count(),
@@ -122,7 +120,9 @@ def check_shape(results: dict[str, Any]) -> list[str]:
     A figure must be a finite number: NaN means a phase measured nothing.
     """
     problems = [
-        f"missing {key!r}" for key in ("contenders", "dispatch_ceiling", "scaling", "memory") if key not in results
+        f"missing {key!r}"
+        for key in ("contenders", "dispatch_ceiling", "scaling", "memory", "engine")
+        if key not in results
     ]
     contenders = results.get("contenders", {})
     if set(contenders) != set(REQUIRED["contenders"]):
@@ -136,9 +136,14 @@ def check_shape(results: dict[str, Any]) -> list[str]:
         value = results.get("dispatch_ceiling", {}).get(key)
         if not _is_number(value):
             problems.append(f"dispatch_ceiling.{key} is {value!r}, not a number")
-    for key in ("scaling", "memory"):
+    for key in ("scaling", "memory", "engine"):
         if key in results and not isinstance(results[key], dict):
             problems.append(f"{key} is not an object")
+    engine = results.get("engine", {})
+    for phase, key in (("waiting", "kb_per_instance"), ("completed", "growth_mb")):
+        value = engine.get(phase, {}).get(key) if isinstance(engine, dict) else None
+        if not _is_number(value):
+            problems.append(f"engine.{phase}.{key} is {value!r}, not a number")
     return problems
 
 
@@ -204,21 +209,21 @@ def render_markdown(results: dict[str, Any]) -> str:
         "## Contenders",
         "",
         "Same process (one service task, no-op handler), same number of instances, one after another on one "
-        "broker. Latency is the broker's activation -> completion time of each job (exporter timestamps), "
+        "engine. Latency is the engine's activation -> completion time of each job (exported records' timestamps), "
         f"under a steady {results['method']['latency_rate_per_s']:.0f} instances/s; 'saturated' is the same "
         "while a backlog drains. CPU is that of the contender's processes over the steady window (for "
         "zeebe-celery: the poller plus the Celery workers).",
         "",
         "| contender | processes | instances/s | p50 ms | p95 ms | p99 ms | saturated p50 ms | CPU s | CPU ms/job "
-        "| peak RSS MB | jobs per activation |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| peak RSS MB | jobs per activation | engine CPU ms/instance |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, c in _contender_rows(results):
         out.append(
             f"| {label} | {_f(c.get('processes', 1), 0)} | {_f(c.get('throughput_per_s'))} | {_f(c.get('p50_ms'))} "
             f"| {_f(c.get('p95_ms'))} | {_f(c.get('p99_ms'))} | {_f(c.get('saturated_p50_ms'))} "
             f"| {_f(c.get('cpu_s'), 2)} | {_f(c.get('cpu_ms_per_job'), 2)} | {_f(c.get('peak_rss_mb'))} "
-            f"| {_f(c.get('activation_batch_mean'))} |"
+            f"| {_f(c.get('activation_batch_mean'))} | {_f(c.get('engine_cpu_ms_per_instance'), 2)} |"
         )
     zc = results["contenders"].get("zeebe_celery", {})
     if "poller_cpu_s" in zc:
@@ -230,11 +235,11 @@ def render_markdown(results: dict[str, Any]) -> str:
     ceiling = results["dispatch_ceiling"]
     out += [
         "",
-        "## Dispatch ceiling (no engine)",
+        "## Dispatch ceiling",
         "",
-        "The real poller against the in-process fake gateway, which answers ActivateJobs at once, publishing "
-        "to the real Redis; a drainer frees the slots. Versus a bare redis-py LPUSH of the same messages, in "
-        "batches of the same size (one LPUSH per batch).",
+        "The real poller against an engine holding every job before it starts (each ActivateJobs finds a full "
+        "batch), publishing to the real Redis; a drainer frees the slots. Versus a bare redis-py LPUSH of the "
+        "same messages, in batches of the same size (one LPUSH per batch).",
         "",
         "| | jobs/s |",
         "|---|---:|",
@@ -269,11 +274,12 @@ def render_markdown(results: dict[str, Any]) -> str:
         out.append(f"Not measured: {memory['skipped']}.")
     else:
         out += [
-            f"RSS over {memory.get('jobs'):,} dispatched jobs (fake gateway): {_f(memory.get('rss_start_mb'))} MB "
+            f"RSS over {memory.get('jobs'):,} dispatched jobs: {_f(memory.get('rss_start_mb'))} MB "
             f"at start, {_f(memory.get('rss_after_warmup_mb'))} MB after {memory.get('warmup_jobs'):,} jobs, "
             f"{_f(memory.get('rss_end_mb'))} MB at the end: growth {_f(memory.get('growth_mb'))} MB "
             f"(peak {_f(memory.get('peak_rss_mb'))} MB)."
         ]
+    out += _engine_section(results)
     out += ["", "## Targets", "", "| target | figure | wanted | value | |", "|---|---|---|---:|---|"]
     for t in results["targets"]:
         met = {True: "met", False: "**missed**", None: "not measured"}[t["met"]]
@@ -282,6 +288,54 @@ def render_markdown(results: dict[str, Any]) -> str:
     out += ["", "## Method", ""]
     out += [f"- {note}" for note in results["method"]["notes"]]
     return "\n".join(out) + "\n"
+
+
+def _engine_section(results: dict[str, Any]) -> list[str]:
+    """The engine's own figures: CPU per instance beside the bridge's per job, and its memory."""
+    contenders = results["contenders"]
+    zc, raw = contenders.get("zeebe_celery", {}), contenders.get("raw_grpc", {})
+    out = [
+        "",
+        "## Engine",
+        "",
+        "CPU of the engine process per one-task instance (create, activate, complete, end), beside the bridge's "
+        "CPU per job (poller + Celery worker processes) in the zeebe-celery run. Over several rounds each column "
+        "is a median of its own, so the parts need not add up to the whole.",
+        "",
+        "| run | engine CPU ms/instance | of which create | of which activate, complete, end "
+        "| bridge CPU ms/job | instances/s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, c in (("zeebe-celery, 1 process", zc), ("raw gRPC loop", raw)):
+        out.append(
+            f"| {label} | {_f(c.get('engine_cpu_ms_per_instance'), 3)} "
+            f"| {_f(c.get('engine_create_cpu_ms_per_instance'), 3)} "
+            f"| {_f(c.get('engine_drain_cpu_ms_per_instance'), 3)} "
+            f"| {_f(zc.get('cpu_ms_per_job'), 3) if c is zc else ''} | {_f(c.get('throughput_per_s'))} |"
+        )
+    engine = results.get("engine", {})
+    waiting, completed = engine.get("waiting", {}), engine.get("completed", {})
+    if waiting:
+        out += [
+            "",
+            f"Memory, each on an engine process of its own keeping {waiting.get('records_limit'):,} exported "
+            "records (the retention is bounded by design; at its default of 100,000 it would dominate):",
+            "",
+            f"- {waiting.get('instances'):,} instances waiting at a job nobody takes: "
+            f"{_f(waiting.get('job_kb_per_instance'), 2)} KB each "
+            f"({_f(waiting.get('job_rss_before_mb'))} -> {_f(waiting.get('job_rss_after_mb'))} MB); as many "
+            f"waiting at a message catch: {_f(waiting.get('message_kb_per_instance'), 2)} KB each "
+            f"({_f(waiting.get('message_rss_before_mb'))} -> {_f(waiting.get('message_rss_after_mb'))} MB).",
+        ]
+    if completed:
+        out.append(
+            f"- {completed.get('instances'):,} instances created and completed by a raw loop, after "
+            f"{completed.get('warmup_instances'):,} of warm-up: RSS {_f(completed.get('rss_after_warmup_mb'))} -> "
+            f"{_f(completed.get('rss_end_mb'))} MB, growth {_f(completed.get('growth_mb'))} MB "
+            f"({_f(completed.get('instances_per_s'), 0)} instances/s, engine CPU "
+            f"{_f(completed.get('engine_cpu_ms_per_instance'), 3)} ms/instance with the small record log)."
+        )
+    return out
 
 
 def write_plot(results: dict[str, Any], path: Path) -> None:

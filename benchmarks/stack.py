@@ -1,4 +1,4 @@
-"""The one broker and one Redis of a benchmark run, with what every phase needs from them."""
+"""The one engine and one Redis of a benchmark run, with what every phase needs from them."""
 
 from __future__ import annotations
 
@@ -10,10 +10,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.engine_proc import EngineProcess
 from benchmarks.load import Load
+<<<<<<< HEAD
 from benchmarks.records import EXPORTER_ENV, RecordLog
 from zeebe_celery.stack.fleet import stack_env
 from zeebe_celery.testing import RedisServer, ZeebeBroker
+=======
+from benchmarks.records import RecordLog, http_source
+from zeebe_celery.testing import RedisServer
+from zeebe_celery.testing.fleet import stack_env
+>>>>>>> bench
 
 __all__ = ["PYZEEBE_PYTHON", "Stack", "open_stack", "say"]
 
@@ -29,17 +36,17 @@ def say(message: str) -> None:
 
 @dataclass
 class Stack:
-    broker: ZeebeBroker
+    engine: EngineProcess
     redis: RedisServer
     load: Load
     records: RecordLog
 
     def env(self, **bridge: str) -> dict[str, str]:
         """The environment of a poller or worker on this stack, with bridge options as ZEEBE_CELERY_*."""
-        return stack_env(zeebe_address=self.broker.address, redis_url=self.redis.url, **bridge)
+        return stack_env(zeebe_address=self.engine.address, redis_url=self.redis.url, **bridge)
 
     def wait_completed(self, job_type: str, count: int, *, timeout: float) -> bool:
-        """Follow the broker log until ``count`` jobs of ``job_type`` completed; False on timeout."""
+        """Follow the engine's records until ``count`` jobs of ``job_type`` completed; False on timeout."""
         deadline = time.monotonic() + timeout
         while True:
             self.records.poll()
@@ -52,19 +59,18 @@ class Stack:
 
 @contextlib.contextmanager
 def open_stack() -> Iterator[Stack]:
-    """Start the broker (with the DebugLogExporter) and Redis, and set up pyzeebe's venv meanwhile."""
+    """Start the engine (its own process) and Redis, and set up pyzeebe's venv meanwhile."""
     setup = subprocess.Popen(
         ["bash", str(HERE / "setup_pyzeebe.sh")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    say("starting Zeebe and Redis (and pyzeebe's venv)")
-    with ZeebeBroker(env=EXPORTER_ENV) as broker, RedisServer() as redis:
+    say("starting the engine and Redis (and pyzeebe's venv)")
+    with EngineProcess() as engine, RedisServer() as redis:
         output, _ = setup.communicate()
         if setup.returncode != 0:
             raise RuntimeError(f"benchmarks/setup_pyzeebe.sh failed:\n{output}")
-        assert broker.log_path is not None
-        load = Load(broker.address)
+        load = Load(engine.address)
         try:
-            say(f"Zeebe at {broker.address}, Redis at {redis.url}; {output.strip()}")
-            yield Stack(broker, redis, load, RecordLog(broker.log_path))
+            say(f"engine at {engine.address} (pid {engine.pid}), Redis at {redis.url}; {output.strip()}")
+            yield Stack(engine, redis, load, RecordLog(http_source(engine.monitor_url)))
         finally:
             load.close()

@@ -97,6 +97,15 @@ TARGETS = (
     Target("dispatch_ceiling", "poller dispatch / raw LPUSH", ">= 0.6x"),
     Target("scaling_1_to_4", "throughput 4 processes / 1 process", ">= 3.5x"),
     Target("poller_rss_growth", "poller RSS growth over 100k jobs", "<= 10 MB"),
+    Target(
+        "engine_cpu_in_zeebe_celery_run",
+        "engine CPU per instance (zeebe-celery run) / bridge CPU per job",
+        "<= 0.5x",
+    ),
+    Target("engine_cpu_in_raw_run", "engine CPU per instance (raw loop run) / bridge CPU per job", "<= 0.5x"),
+    Target("raw_grpc_vs_zeebe_celery", "raw_grpc / zeebe_celery (1 process) throughput", ">= 2.0x"),
+    Target("engine_rss_per_waiting_instance", "engine RSS per waiting instance, over {waiting}", "<= 10 KB"),
+    Target("engine_rss_growth", "engine RSS growth over {completed} completed instances", "< 20 MB"),
 )
 
 
@@ -117,6 +126,10 @@ def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     ceiling = results.get("dispatch_ceiling", {})
     scaling = results.get("scaling", {})
     memory = results.get("memory", {})
+    engine = results.get("engine", {})
+    waiting = engine.get("waiting", {})
+    completed = engine.get("completed", {})
+    bridge_cpu = zc.get("cpu_ms_per_job")
     values = {
         "throughput_vs_pyzeebe": (_ratio(zc.get("throughput_per_s"), pz.get("throughput_per_s")), "x"),
         "throughput_vs_raw_grpc": (_ratio(zc.get("throughput_per_s"), raw.get("throughput_per_s")), "x"),
@@ -124,7 +137,13 @@ def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         "dispatch_ceiling": (_ratio(ceiling.get("zeebe_celery_per_s"), ceiling.get("raw_lpush_per_s")), "x"),
         "scaling_1_to_4": (_number(scaling.get("speedup_1_to_4")), "x"),
         "poller_rss_growth": (_number(memory.get("growth_mb")), "MB"),
+        "engine_cpu_in_zeebe_celery_run": (_ratio(zc.get("engine_cpu_ms_per_instance"), bridge_cpu), "x"),
+        "engine_cpu_in_raw_run": (_ratio(raw.get("engine_cpu_ms_per_instance"), bridge_cpu), "x"),
+        "raw_grpc_vs_zeebe_celery": (_ratio(raw.get("throughput_per_s"), zc.get("throughput_per_s")), "x"),
+        "engine_rss_per_waiting_instance": (_number(waiting.get("kb_per_instance")), "KB"),
+        "engine_rss_growth": (_number(completed.get("growth_mb")), "MB"),
     }
+    counts = {"waiting": _count(waiting.get("instances")), "completed": _count(completed.get("instances"))}
     checks = {
         "throughput_vs_pyzeebe": lambda v: v >= 1.0,
         "throughput_vs_raw_grpc": lambda v: v >= 0.8,
@@ -132,6 +151,11 @@ def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         "dispatch_ceiling": lambda v: v >= 0.6,
         "scaling_1_to_4": lambda v: v >= 3.5,
         "poller_rss_growth": lambda v: v <= 10.0,
+        "engine_cpu_in_zeebe_celery_run": lambda v: v <= 0.5,
+        "engine_cpu_in_raw_run": lambda v: v <= 0.5,
+        "raw_grpc_vs_zeebe_celery": lambda v: v >= 2.0,
+        "engine_rss_per_waiting_instance": lambda v: v <= 10.0,
+        "engine_rss_growth": lambda v: v < 20.0,
     }
     evaluated = []
     for target in TARGETS:
@@ -140,7 +164,7 @@ def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         evaluated.append(
             {
                 "name": target.name,
-                "figure": target.figure,
+                "figure": target.figure.format(**counts),
                 "wanted": target.wanted,
                 "value": None if math.isnan(value) else round(value, 3),
                 "unit": unit,
@@ -155,6 +179,11 @@ def _number(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
+
+
+def _count(value: Any) -> str:
+    """An instance count for a figure's description: ``10,000``, or ``?`` when not measured."""
+    return f"{value:,}" if isinstance(value, int) else "?"
 
 
 def _difference(a: Any, b: Any) -> float:

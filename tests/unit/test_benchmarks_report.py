@@ -1,4 +1,4 @@
-"""The benchmark harness's arithmetic and its JSON shape, on fabricated figures (no broker involved)."""
+"""The benchmark harness's arithmetic and its JSON shape, on fabricated figures (no engine involved)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def fabricated(**overrides: Any) -> dict[str, Any]:
         "dispatch_ceiling": {"zeebe_celery_per_s": 30_000.0, "raw_lpush_per_s": 45_000.0},
         "scaling": {"speedup_1_to_4": 3.2, "runs": {}},
         "memory": {"growth_mb": math.nan},
+        "engine": {"waiting": {"kb_per_instance": 3.0}, "completed": {"growth_mb": 5.0}},
     }
     results.update(overrides)
     return results
@@ -107,28 +108,88 @@ def test_shape_check_names_what_is_missing_or_not_a_number(bench: dict[str, Modu
     del results["contenders"]["pyzeebe"]
     results["contenders"]["zeebe_celery"]["p99_ms"] = math.nan
     del results["memory"]
+    results["engine"]["completed"] = {}
     problems = bench["report"].check_shape(results)
     assert "missing 'memory'" in problems
+    assert "engine.completed.growth_mb is None, not a number" in problems
     assert any("contenders.pyzeebe.throughput_per_s" in p for p in problems)
     assert any("contenders.zeebe_celery.p99_ms" in p for p in problems)
 
 
+def engine_record(position: int, key: int, at: int, kind: str, intent: str, **value: Any) -> dict[str, Any]:
+    return {"position": position, "key": key, "timestamp": at, "recordType": "EVENT", "valueType": kind,
+            "intent": intent, "value": {"type": "t", **value}}  # fmt: skip
+
+
 def test_engine_records_give_activation_to_completion(bench: dict[str, ModuleType]) -> None:
-    log = bench["records"].RecordLog(Path("unused"))
-    prefix = b"12:00:00.000 [zb-fs-workers-1] INFO  io.camunda.zeebe.broker.exporter.debug - "
-
-    def line(record: dict[str, Any]) -> bytes:
-        return prefix + json.dumps(record, separators=(",", ":")).encode()
-
-    log.feed(line({"key": 7, "timestamp": 1000, "valueType": "JOB", "intent": "CREATED", "recordType": "EVENT",
-                   "value": {"type": "t"}}))  # fmt: skip
-    log.feed(line({"key": 9, "timestamp": 1010, "valueType": "JOB_BATCH", "intent": "ACTIVATED",
-                   "recordType": "EVENT", "value": {"type": "t", "jobKeys": [7]}}))  # fmt: skip
-    log.feed(line({"key": 7, "timestamp": 1013, "valueType": "JOB", "intent": "COMPLETE", "recordType": "COMMAND",
-                   "value": {"type": "t"}}))  # fmt: skip
-    log.feed(line({"key": 7, "timestamp": 1014, "valueType": "JOB", "intent": "COMPLETED", "recordType": "EVENT",
-                   "value": {"type": "t"}}))  # fmt: skip
+    log = bench["records"].RecordLog(fetch=lambda query, since: [])
+    log.feed(engine_record(1, 7, 1000, "JOB", "CREATED"))
+    log.feed(engine_record(2, 9, 1010, "JOB_BATCH", "ACTIVATED", jobKeys=[7]))
+    log.feed({**engine_record(3, 7, 1013, "JOB", "COMPLETED"), "recordType": "COMMAND"})  # not an event
+    log.feed(engine_record(4, 7, 1014, "JOB", "COMPLETED"))
     (job,) = log.jobs("t")
     assert (job.created, job.activated, job.completed, job.active_ms) == (1000, 1010, 1014, 4)
     assert log.completed_count("t") == 1
     assert log.mean_batch("t", 0, 2000) == 1.0
+
+
+def test_polling_asks_each_query_only_for_records_after_the_last_it_saw(bench: dict[str, ModuleType]) -> None:
+    exported = [
+        engine_record(1, 7, 1000, "JOB", "CREATED"),
+        engine_record(2, 9, 1010, "JOB_BATCH", "ACTIVATED", jobKeys=[7]),
+        engine_record(3, 7, 1014, "JOB", "COMPLETED"),
+        engine_record(4, 8, 1020, "JOB", "CREATED"),
+    ]
+    asked: list[tuple[str, int]] = []
+
+    def fetch(query: str, since: int) -> list[dict[str, Any]]:
+        asked.append((query, since))
+        kind = query.split("&")[0].removeprefix("valueType=")
+        return [r for r in exported if r["valueType"] == kind and r["position"] > since]
+
+    log = bench["records"].RecordLog(fetch=fetch)
+    log.poll()
+    exported.append(engine_record(5, 10, 1030, "JOB_BATCH", "ACTIVATED", jobKeys=[8]))
+    exported.append(engine_record(6, 8, 1033, "JOB", "COMPLETED"))
+    log.poll()
+    assert [since for _, since in asked] == [0, 0, 4, 2]
+    assert [(j.key, j.active_ms) for j in log.jobs("t")] == [(7, 4), (8, 3)]
+    assert log.mean_batch("t", 0, 2000) == 1.0
+
+
+def engine_figures(bridge_cpu: float) -> dict[str, Any]:
+    results = fabricated()
+    results["contenders"]["zeebe_celery"].update(cpu_ms_per_job=bridge_cpu, engine_cpu_ms_per_instance=0.6)
+    results["contenders"]["raw_grpc"].update(engine_cpu_ms_per_instance=0.4, throughput_per_s=900.0)
+    results["engine"] = {
+        "waiting": {"instances": 10_000, "kb_per_instance": 3.0},
+        "completed": {"instances": 100_000, "growth_mb": 25.0},
+    }
+    return results
+
+
+def test_engine_targets_compare_its_cpu_with_the_bridges_and_its_memory_with_fixed_bounds(
+    bench: dict[str, ModuleType],
+) -> None:
+    targets = {t["name"]: t for t in bench["stats"].evaluate_targets(engine_figures(bridge_cpu=2.0))}
+    assert targets["engine_cpu_in_zeebe_celery_run"]["value"] == pytest.approx(0.3)
+    assert targets["engine_cpu_in_zeebe_celery_run"]["met"] is True
+    assert targets["engine_cpu_in_raw_run"]["value"] == pytest.approx(0.2)
+    assert targets["raw_grpc_vs_zeebe_celery"]["value"] == pytest.approx(900 / 420, abs=1e-3)
+    assert targets["raw_grpc_vs_zeebe_celery"]["met"] is True
+    assert targets["engine_rss_per_waiting_instance"]["met"] is True
+    assert targets["engine_rss_per_waiting_instance"]["figure"].endswith("over 10,000")
+    assert targets["engine_rss_growth"]["met"] is False
+    assert "100,000 completed" in targets["engine_rss_growth"]["figure"]
+    cheap_bridge = {t["name"]: t["met"] for t in bench["stats"].evaluate_targets(engine_figures(bridge_cpu=1.0))}
+    assert cheap_bridge["engine_cpu_in_zeebe_celery_run"] is False
+    assert cheap_bridge["engine_cpu_in_raw_run"] is True
+
+
+def test_engine_targets_without_the_engine_phase_are_not_measured(bench: dict[str, ModuleType]) -> None:
+    results = fabricated()
+    del results["engine"]
+    targets = {t["name"]: t for t in bench["stats"].evaluate_targets(results)}
+    assert targets["engine_rss_growth"]["met"] is None
+    assert targets["engine_rss_growth"]["figure"] == "engine RSS growth over ? completed instances"
+    assert targets["engine_cpu_in_zeebe_celery_run"]["met"] is None

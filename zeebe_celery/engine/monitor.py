@@ -15,6 +15,7 @@ from typing import Any, Protocol, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from zeebe_celery.engine.inspection import incident_view, instance_view
+from zeebe_celery.engine.records import matches
 from zeebe_celery.engine.runtime import Runtime
 
 
@@ -49,7 +50,7 @@ class Monitor:
                     value_type, intent = query.pop("valueType", None), query.pop("intent", None)
                     since = int(query.pop("since", "0"))
                     fields = {k: _coerce(v) for k, v in query.items()}
-                    body = [r for r in runtime.records.find(value_type, intent, **fields) if r["position"] > since]
+                    body = [r for r in runtime.records.since(since) if matches(r, value_type, intent, fields)]
                 elif url.path == "/incidents":
                     body = incident_view(runtime)
                 elif url.path.startswith("/instances/") and url.path.rsplit("/", 1)[-1].isdigit():

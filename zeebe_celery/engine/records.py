@@ -8,13 +8,14 @@ long-running engine holds a fixed amount of history.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["RecordLog"]
+__all__ = ["RecordLog", "matches"]
 
 Record = dict[str, Any]
 
@@ -61,12 +62,15 @@ class RecordLog:
             return list(self._records)
 
     def since(self, position: int) -> list[Record]:
+        """The retained records after ``position``, oldest first; costs the records returned, not the log."""
         with self._changed:
-            return [r for r in self._records if r["position"] > position]
+            # Positions are consecutive, so the first wanted record's index follows from the oldest's.
+            oldest = self._position - len(self._records) + 1
+            return list(itertools.islice(self._records, max(0, position + 1 - oldest), None))
 
     def find(self, value_type: str | None = None, intent: str | None = None, **value: Any) -> list[Record]:
         """The retained records of that type and intent whose value has every given field."""
-        return [r for r in self.all() if _matches(r, value_type, intent, value)]
+        return [r for r in self.all() if matches(r, value_type, intent, value)]
 
     def wait_for(
         self,
@@ -81,7 +85,7 @@ class RecordLog:
         deadline = time.monotonic() + within
         with self._changed:
             while True:
-                found = [r for r in self._records if _matches(r, value_type, intent, value)]
+                found = [r for r in self._records if matches(r, value_type, intent, value)]
                 left = deadline - time.monotonic()
                 if len(found) >= count or left <= 0:
                     return found
@@ -95,7 +99,8 @@ class RecordLog:
         return iter(self.all())
 
 
-def _matches(record: Record, value_type: str | None, intent: str | None, value: dict[str, Any]) -> bool:
+def matches(record: Record, value_type: str | None, intent: str | None, value: dict[str, Any]) -> bool:
+    """Whether ``record`` has that value type and intent (None: any) and every given value field."""
     if value_type is not None and record["valueType"] != value_type:
         return False
     if intent is not None and record["intent"] != intent:
