@@ -27,6 +27,8 @@ from zeebe_celery.engine.state import (
 )
 
 Clock = Callable[[], int]
+# Below this many entries the due-time heap is never compacted: stale entries are cheap until then.
+_COMPACT_FLOOR = 10_000
 
 
 class Persistence(Protocol):
@@ -109,6 +111,28 @@ class RuntimeBase:
         heapq.heappush(self._heap, (due, next(self._seq), kind, key))
         if self._heap[0][3] == key:
             self.due_changed.notify_all()
+        # A completed job leaves its timeout behind until it is due; with long timeouts and many jobs those
+        # stale entries would pile up, so the heap is rebuilt from what is live when they far outnumber it.
+        if len(self._heap) > _COMPACT_FLOOR and len(self._heap) > 4 * self._live_due_items():
+            self._heap = [entry for entry in self._heap if self._is_live(entry)]
+            heapq.heapify(self._heap)
+
+    def _live_due_items(self) -> int:
+        return len(self.jobs) + len(self.waits) + len(self.messages)
+
+    def _is_live(self, entry: tuple[int, int, str, int]) -> bool:
+        due, _, kind, key = entry
+        if kind == "job_timeout":
+            job = self.jobs.get(key)
+            return job is not None and job.deadline == due
+        if kind == "job_backoff":
+            job = self.jobs.get(key)
+            return job is not None and job.backoff_until == due
+        if kind == "timer":
+            wait = self.waits.get(key)
+            return wait is not None and wait.due == due
+        message = self.messages.get(key)
+        return message is not None and message.expires == due
 
     def next_due(self) -> int | None:
         return self._heap[0][0] if self._heap else None
@@ -134,6 +158,15 @@ class RuntimeBase:
     def visible(instance: ElementInstance) -> ChainMap[str, Any]:
         """The variables an expression of ``instance`` sees: its own, then each enclosing scope's."""
         return ChainMap(*(scope.variables for scope in instance.scopes()))
+
+    @staticmethod
+    def merged_variables(instance: ElementInstance) -> dict[str, Any]:
+        """What :meth:`visible` sees, as one dict; merging from the root down is faster than a ChainMap copy."""
+        scopes = list(instance.scopes())
+        merged: dict[str, Any] = {}
+        for scope in reversed(scopes):
+            merged.update(scope.variables)
+        return merged
 
     def set_local(self, instance: ElementInstance, variables: dict[str, Any]) -> None:
         for name, value in variables.items():

@@ -28,16 +28,29 @@ RPCS = frozenset(gateway_pb2.DESCRIPTOR.services_by_name["Gateway"].methods_by_n
 _STREAMING = frozenset({"ActivateJobs", "StreamActivatedJobs"})
 
 
-@dataclass(frozen=True)
 class Call:
-    """One request the engine received: the RPC, the request message and its metadata."""
+    """One request the engine received: the RPC, the request message and its metadata.
 
-    rpc: str
-    request: Any
-    metadata: dict[str, str]
-    at: float
-    time_remaining: float | None = None
-    """Seconds left before the call's deadline when it arrived; None for a call without one."""
+    Made on every call, so it stores gRPC's metadata as it came and builds the dict only when asked.
+    """
+
+    __slots__ = ("_metadata", "at", "request", "rpc", "time_remaining")
+
+    def __init__(self, rpc: str, request: Any, metadata: Any, at: float, time_remaining: float | None = None) -> None:
+        self.rpc = rpc
+        self.request = request
+        self._metadata = metadata
+        self.at = at
+        self.time_remaining = time_remaining
+        """Seconds left before the call's deadline when it arrived; None for a call without one."""
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The call's text metadata (binary entries left out)."""
+        return {k: v for k, v in self._metadata or () if isinstance(v, str)}
+
+    def __repr__(self) -> str:
+        return f"Call({self.rpc!r}, at={self.at:.3f})"
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,7 @@ class Faults:
         self._rules: dict[str, list[_Rule]] = {}
         self._calls: deque[Call] = deque(maxlen=keep_calls)
         self._lock = threading.Condition()
+        self._waiting = 0  # wait_for_calls callers; a call notifies only when there are some
         # Set to cut short the delays under way; replaced by a fresh one each time.
         self._wake = threading.Event()
 
@@ -144,16 +158,22 @@ class Faults:
                 left = deadline - time.monotonic()
                 if seen >= count or left <= 0:
                     return seen
-                self._lock.wait(left)
+                self._waiting += 1
+                try:
+                    self._lock.wait(left)
+                finally:
+                    self._waiting -= 1
 
-    def enter(
-        self, rpc: str, request: Any, metadata: dict[str, str], *, time_remaining: float | None = None
-    ) -> Injected | None:
-        """Record the call and play its rule: waits out a delay; returns what to answer instead, if anything."""
+    def enter(self, rpc: str, request: Any, metadata: Any, *, time_remaining: float | None = None) -> Injected | None:
+        """Record the call and play its rule: waits out a delay; returns what to answer instead, if anything.
+
+        ``metadata`` is gRPC's invocation metadata, a sequence of (key, value) pairs.
+        """
         with self._lock:
             self._calls.append(Call(rpc, request, metadata, time.time(), time_remaining))
-            self._lock.notify_all()
-            rule = self._next_rule(rpc)
+            if self._waiting:
+                self._lock.notify_all()
+            rule = self._next_rule(rpc) if self._rules else None
             wake = self._wake
         if rule is None:
             return None

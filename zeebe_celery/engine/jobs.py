@@ -131,8 +131,11 @@ class Jobs(Events):
         job.deadline = self.now() + timeout
         self.schedule(job.deadline, "job_timeout", job.key)
         self.touch(job.instance)
-        scope = self.visible(job.instance)
-        variables = {n: scope[n] for n in fetch if n in scope} if fetch else dict(scope)
+        if fetch:
+            scope = self.visible(job.instance)
+            variables = {n: scope[n] for n in fetch if n in scope}
+        else:
+            variables = self.merged_variables(job.instance)
         return job, json.dumps(variables)
 
     @staticmethod

@@ -28,8 +28,10 @@ class RecordLog:
         self._records: deque[Record] = deque(maxlen=limit or 1)
         self._position = 0
         self._clock = clock
-        self._changed = threading.Condition()
-        self._waiting = 0  # wait_for callers; appending notifies only when there are some
+        # Appends take the plain lock; only a wait_for caller makes them notify the condition too.
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._waiting = 0
 
     @property
     def enabled(self) -> bool:
@@ -38,7 +40,7 @@ class RecordLog:
     def append(self, value_type: str, intent: str, key: int, value: dict[str, Any], record_type: str = "EVENT") -> None:
         if not self.limit:
             return
-        with self._changed:
+        with self._lock:
             self._position += 1
             self._records.append(
                 {

@@ -83,8 +83,10 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def _admit(self, rpc: str, request: Any, context: grpc.ServicerContext) -> Any:
         """Check the token, play the injected fault and take a back-pressure slot; return the response
         injected in place of the engine's, if any."""
-        metadata = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
-        if self.token is not None and metadata.get("authorization") != f"Bearer {self.token}":
+        metadata = context.invocation_metadata()
+        if self.token is not None and (
+            next((v for k, v in metadata if k == "authorization"), None) != f"Bearer {self.token}"
+        ):
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "Expected a valid bearer token in 'authorization'")
         fault = self.faults.enter(rpc, request, metadata, time_remaining=context.time_remaining())
         if fault is not None and fault.code is not None:

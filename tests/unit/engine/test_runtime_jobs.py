@@ -319,3 +319,19 @@ def test_an_uncaught_error_raises_zeebes_not_caught_incident(one: Harness) -> No
     )
     assert one.runtime.jobs[job.key].state is JobState.ERROR_THROWN
     assert one.is_running(key)
+
+
+def test_completed_jobs_leave_no_pile_of_stale_timeouts_in_the_due_heap(engine: Harness) -> None:
+    engine.deploy(process("p", start_event(), service_task("task", "heap"), end_event(), flows("start", "task", "end")))
+    # Sustained load: 30 rounds of 1,000 jobs activated with a 10-minute timeout and completed at once.
+    for _ in range(30):
+        for _ in range(1_000):
+            engine.start("p")
+        for job in engine.activate("heap", timeout=600_000, max_jobs=1_000):
+            engine.complete(job)
+
+    # Each activation put its timeout on the heap, and none of them is live any more: the heap stays near
+    # its compaction floor instead of holding all 30,000.
+    assert len(engine.runtime._heap) <= 11_000
+    engine.advance(600_000)
+    assert engine.runtime.next_due() is None
