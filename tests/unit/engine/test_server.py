@@ -234,3 +234,30 @@ def test_a_job_for_a_long_poll_its_client_cancelled_goes_to_the_next_poller_at_o
     assert job.worker == "next"
     taken_by_gone = engine.records.find("JOB_BATCH", "ACTIVATED", worker="gone")
     assert not taken_by_gone or engine.records.find("JOB", "YIELDED", processInstanceKey=key)
+
+
+def test_a_stream_its_client_does_not_read_is_held_back_and_later_jobs_stay_activatable_by_polling(
+    engine: ZeebeEngine, stub: GatewayStub
+) -> None:
+    request = pb.StreamActivatedJobsRequest(type="work", worker="stuck", timeout=600_000)
+    unread = stub.StreamActivatedJobs(request, timeout=60)
+    _eventually(lambda: bool(engine.runtime.streams.get("work")))
+    # Jobs of 1 MB each: HTTP/2 flow control holds the stream back after a few, as nobody reads it.
+    payload = '{"blob": "%s"}' % ("x" * 1_000_000)
+    created = 0
+    try:
+        for _ in range(40):
+            stub.CreateProcessInstance(
+                pb.CreateProcessInstanceRequest(bpmnProcessId="one", version=-1, variables=payload)
+            )
+            created += 1
+            if _activate(stub, maxJobsToActivate=1, fetchVariable=["none"]):
+                break
+        else:
+            raise AssertionError("every job went to the stream nobody reads")
+        # The stream took the first jobs (it was open and ready), then stopped taking them.
+        assert created >= 2
+    finally:
+        unread.cancel()
+    # What the stream held but never sent is handed back once it ends.
+    _eventually(lambda: len(_activate(stub, fetchVariable=["none"], maxJobsToActivate=100)) > 0)
