@@ -31,13 +31,7 @@ from benchmarks.procstats import Sampler, interpolate, status_kib
 from benchmarks.records import RecordLog, http_source
 from benchmarks.stack import say
 from zeebe_celery.flow import InflightStore
-<<<<<<< HEAD
-from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.stack.fleet import stack_env
-from zeebe_celery.testing.fake_gateway import FakeGateway, make_job
-=======
-from zeebe_celery.testing.fleet import stack_env
->>>>>>> bench
 
 __all__ = ["measure_ceiling", "measure_memory"]
 

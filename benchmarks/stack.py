@@ -12,15 +12,9 @@ from pathlib import Path
 
 from benchmarks.engine_proc import EngineProcess
 from benchmarks.load import Load
-<<<<<<< HEAD
-from benchmarks.records import EXPORTER_ENV, RecordLog
-from zeebe_celery.stack.fleet import stack_env
-from zeebe_celery.testing import RedisServer, ZeebeBroker
-=======
 from benchmarks.records import RecordLog, http_source
-from zeebe_celery.testing import RedisServer
-from zeebe_celery.testing.fleet import stack_env
->>>>>>> bench
+from zeebe_celery.stack.fleet import stack_env
+from zeebe_celery.stack.redis import RedisServer
 
 __all__ = ["PYZEEBE_PYTHON", "Stack", "open_stack", "say"]
 
