@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from celery import _state
 
 from tests.unit.engine_jobs import EngineJobs
@@ -64,6 +65,14 @@ def job_type(jobs: EngineJobs) -> str:
 def job_key(jobs: EngineJobs, job_type: str) -> int:
     """The key of an activated job of this test's own process."""
     return jobs.one(job_type).key
+
+
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[redis.Redis]:
+    """A plain Redis client on the session's Redis, to look at what the bridge wrote there."""
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
 
 
 @pytest.fixture

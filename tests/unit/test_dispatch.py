@@ -51,13 +51,6 @@ def job_type() -> str:
 
 
 @pytest.fixture
-def raw(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def broker_app(redis_url: str) -> Iterator[Celery]:
     app = Celery("dispatch-tests", broker=redis_url, set_as_current=False)
     yield app

@@ -62,13 +62,6 @@ def store(new_store: StoreFactory) -> InflightStore:
     return new_store()
 
 
-@pytest.fixture
-def raw(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
 def in_ms(seconds: float) -> int:
     return int((time.time() + seconds) * 1000)
 

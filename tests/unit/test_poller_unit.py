@@ -52,13 +52,6 @@ def store(redis_url: str) -> Iterator[InflightStore]:
     store.close()
 
 
-@pytest.fixture
-def raw(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
 BRIDGE_OPTIONS: dict[str, Any] = {"poll_timeout": "200ms", "max_jobs": 4, "worker_name": "poller-under-test"}
 
 

@@ -72,13 +72,6 @@ def store(redis_url: str) -> Iterator[InflightStore]:
     store.close()
 
 
-@pytest.fixture
-def raw(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
 def payload(
     jobs: EngineJobs,
     job_type: str,
