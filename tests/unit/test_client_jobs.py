@@ -98,7 +98,9 @@ def test_a_long_poll_deadline_is_its_request_timeout_plus_slack(
     (recorded,) = faults.calls("ActivateJobs")
     assert recorded.request.requestTimeout == 1
     assert recorded.time_remaining is not None
-    assert 5 < recorded.time_remaining <= 10.1
+    # gRPC rounds a deadline up on the wire (a few significant digits, for header compression), so the
+    # server may see 10.001 s as up to about 10.2 s.
+    assert 5 < recorded.time_remaining <= 10.5
 
 
 def test_activate_jobs_refuses_a_malformed_request_timeout(faults: Faults, job_type: str, client: ZeebeClient) -> None:
