@@ -14,6 +14,7 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from zeebe_celery.engine import ZeebeEngine
+from zeebe_celery.engine.server import activated_job
 from zeebe_celery.engine.state import JobState
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.job import Job
@@ -104,7 +105,7 @@ class EngineJobs:
                     self.runtime.update_job_retries(job.key, retries)
             self.runtime.commit()
         assert len(activated) == count, f"{len(activated)} of {count} jobs of {job_type!r} were activatable"
-        return [_activated(job, variables) for job, variables in activated]
+        return [activated_job(job, variables) for job, variables in activated]
 
     def activated(
         self, job_type: str, variables: Mapping[str, Any] | None = None, *, count: int = 1, timeout_ms: int = 60_000
@@ -192,29 +193,3 @@ class EngineJobs:
                     return
             time.sleep(0.005)
         raise AssertionError(f"no job stream of {job_type!r} became ready within {within}s")
-
-
-def _activated(job: Any, variables: str) -> pb.ActivatedJob:
-    instance = job.instance
-    definition = instance.definition
-    return pb.ActivatedJob(
-        key=job.key,
-        type=job.type,
-        processInstanceKey=instance.process_instance_key,
-        bpmnProcessId=definition.bpmn_process_id,
-        processDefinitionVersion=definition.version,
-        processDefinitionKey=definition.key,
-        elementId=instance.element.id,
-        elementInstanceKey=instance.key,
-        customHeaders=job.custom_headers,
-        worker=job.worker,
-        retries=job.retries,
-        deadline=job.deadline,
-        variables=variables,
-        tenantId=definition.tenant_id,
-    )
-
-
-def variables_of(request: Any) -> dict[str, Any]:
-    """The variables a request carries, decoded."""
-    return dict(json.loads(request.variables)) if request.variables else {}

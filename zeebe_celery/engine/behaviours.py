@@ -14,7 +14,7 @@ from zeebe_celery.engine import dmn, feel
 from zeebe_celery.engine.model import Element, EventType, Kind, SequenceFlow
 from zeebe_celery.engine.state import ElementInstance, Job
 
-__all__ = ["Behaviour", "StepFailed", "behaviour_for", "evaluate", "json_value"]
+__all__ = ["Behaviour", "StepFailed", "behaviour_for", "evaluate", "feel_type", "json_value"]
 
 
 class StepFailed(Exception):
@@ -155,7 +155,7 @@ def _job_definition(runner: Runner, instance: ElementInstance) -> tuple[str, int
     if not isinstance(job_type, str) or not job_type:
         raise StepFailed(
             "EXTRACT_VALUE_ERROR",
-            f"Expected result of the expression '{task.type.source}' to be 'STRING', but was '{_feel_type(job_type)}'.",
+            f"Expected result of the expression '{task.type.source}' to be 'STRING', but was '{feel_type(job_type)}'.",
         )
     retries = evaluate(runner, instance, task.retries.evaluate, "EXTRACT_VALUE_ERROR")
     try:
@@ -164,7 +164,7 @@ def _job_definition(runner: Runner, instance: ElementInstance) -> tuple[str, int
         raise StepFailed(
             "EXTRACT_VALUE_ERROR",
             f"Expected result of the expression '{task.retries.source}' to be 'NUMBER', but was "
-            f"'{_feel_type(retries)}'.",
+            f"'{feel_type(retries)}'.",
         ) from None
 
 
@@ -190,7 +190,7 @@ def _choose(runner: Runner, instance: ElementInstance) -> SequenceFlow:
             raise StepFailed(
                 "CONDITION_ERROR",
                 f"Expected result of the expression '{flow.condition.source.lstrip('=')}' to be 'BOOLEAN', but "
-                f"was '{_feel_type(outcome)}'.",
+                f"was '{feel_type(outcome)}'.",
             )
     if default is not None:
         return default
@@ -204,7 +204,8 @@ def json_value(value: Any) -> Any:
     return feel.to_json(value)
 
 
-def _feel_type(value: Any) -> str:
+def feel_type(value: Any) -> str:
+    """The FEEL type name of a value, as Zeebe's incident messages write it."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):

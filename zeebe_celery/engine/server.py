@@ -17,7 +17,7 @@ from zeebe_celery.engine.errors import EngineError, InvalidArgument
 from zeebe_celery.engine.faults import BackPressure, Faults
 from zeebe_celery.engine.jobs import Activated, JobStream
 from zeebe_celery.engine.runtime import ActivateInstruction, Runtime
-from zeebe_celery.engine.state import DEFAULT_TENANT, ElementInstance
+from zeebe_celery.engine.state import DEFAULT_TENANT, ElementInstance, Job
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.gateway.proto import gateway_pb2_grpc
 
@@ -385,7 +385,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
         activated = self._call("ActivateJobs", request, context, handle)
         if activated and handover.hold([job for job, _ in activated]):
-            yield pb.ActivateJobsResponse(jobs=[_job(job, variables) for job, variables in activated])
+            yield pb.ActivateJobsResponse(jobs=[activated_job(job, variables) for job, variables in activated])
             # grpc asks for more only once the answer went out.
             handover.delivered()
 
@@ -427,7 +427,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                     stream.ready = False
                 if not handover.hold([job]):
                     return
-                yield _job(job, variables)
+                yield activated_job(job, variables)
                 handover.delivered()
         finally:
             with runtime.lock:
@@ -594,7 +594,8 @@ def _created(root: ElementInstance) -> pb.CreateProcessInstanceResponse:
     )
 
 
-def _job(job: Any, variables: str) -> pb.ActivatedJob:
+def activated_job(job: Job, variables: str) -> pb.ActivatedJob:
+    """The ActivatedJob message of a job handed out with ``variables`` (a JSON document)."""
     instance = job.instance
     definition = instance.definition
     return pb.ActivatedJob(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from zeebe_celery.engine import timers
-from zeebe_celery.engine.behaviours import StepFailed, evaluate
+from zeebe_celery.engine.behaviours import StepFailed, evaluate, feel_type
 from zeebe_celery.engine.errors import AlreadyExists
 from zeebe_celery.engine.events import Events
 from zeebe_celery.engine.model import Element, EventType, Expr, Kind
@@ -53,7 +53,7 @@ class Waits(Events):
             raise StepFailed(
                 "EXTRACT_VALUE_ERROR",
                 f"Failed to extract the correlation key for '{key_expr.source.lstrip('=').strip()}': The value must "
-                f"be either a string or a number, but was '{_type_name(key)}'.",
+                f"be either a string or a number, but was '{feel_type(key)}'.",
             )
         correlation_key = str(int(key)) if isinstance(key, float) and key.is_integer() else str(key)
         wait = self._register(instance, element, WaitKind.MESSAGE, name=name, correlation_key=correlation_key)
@@ -281,15 +281,3 @@ class Waits(Events):
 
     def start_at_event(self, definition: Any, start: Element, variables: dict[str, Any]) -> None:
         raise NotImplementedError
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "BOOLEAN"
-    if isinstance(value, list):
-        return "ARRAY"
-    if isinstance(value, dict):
-        return "OBJECT"
-    return type(value).__name__.upper()
