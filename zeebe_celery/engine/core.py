@@ -4,6 +4,7 @@ fakeredis groups its commands over one shared state."""
 
 from __future__ import annotations
 
+import datetime
 import heapq
 import itertools
 import json
@@ -12,6 +13,7 @@ from collections import ChainMap
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from zeebe_celery.engine import feel
 from zeebe_celery.engine.dmn import DecisionRequirements
 from zeebe_celery.engine.errors import InvalidArgument
 from zeebe_celery.engine.model import Element
@@ -154,10 +156,17 @@ class RuntimeBase:
 
     # -- variables ---------------------------------------------------------------------------------
 
-    @staticmethod
-    def visible(instance: ElementInstance) -> ChainMap[str, Any]:
-        """The variables an expression of ``instance`` sees: its own, then each enclosing scope's."""
+    def visible(self, instance: ElementInstance) -> ChainMap[str, Any]:
+        """The variables an expression of ``instance`` sees: its own, then each enclosing scope's.
+
+        Every expression is evaluated with what this returns, so this is also where FEEL's ``now()`` is
+        pointed at the engine's clock (a context variable: cheap, and right in whichever thread runs).
+        """
+        feel.use_clock(self._feel_now)
         return ChainMap(*(scope.variables for scope in instance.scopes()))
+
+    def _feel_now(self) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(self.clock() / 1000, datetime.UTC)
 
     @staticmethod
     def merged_variables(instance: ElementInstance) -> dict[str, Any]:

@@ -288,3 +288,22 @@ def test_a_signal_boundary_event_interrupts_its_task(engine: Harness) -> None:
     assert engine.completed(key)
     assert "after-stop" in engine.elements("ELEMENT_COMPLETED", key)
     assert engine.activate("work") == []
+
+
+def test_feel_now_and_today_read_the_engines_clock(engine: Harness) -> None:
+    engine.deploy(
+        process(
+            "clock",
+            start_event(),
+            script_task("stamp", '=string(now()) + " " + string(today())', "stamp"),
+            end_event(),
+            flows("start", "stamp", "end"),
+        )
+    )
+    engine.advance(86_400_000)  # a day after the harness's fixed start, 2023-11-14T22:13:20Z
+
+    key = engine.start("clock")
+
+    [record] = engine.records("VARIABLE", "CREATED", name="stamp", processInstanceKey=key)
+    assert json.loads(record["value"]["value"]).startswith("2023-11-15T22:13:20")
+    assert json.loads(record["value"]["value"]).endswith(" 2023-11-15")

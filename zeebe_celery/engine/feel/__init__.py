@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from .clock import use_clock
 from .errors import FeelError, FeelEvaluationError, FeelSyntaxError
 from .nodes import Node, Test
 from .parser import parse
@@ -36,6 +37,7 @@ __all__ = [
     "compile_unary_tests",
     "evaluate",
     "to_json",
+    "use_clock",
 ]
 
 _CACHE_SIZE = 4096

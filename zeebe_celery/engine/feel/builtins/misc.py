@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
+from zeebe_celery.engine.feel.clock import current_time
 from zeebe_celery.engine.feel.errors import FeelEvaluationError
 from zeebe_celery.engine.feel.serialize import feel_string
 
@@ -53,8 +54,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "get or else": lambda value, default: default if value is None else value,
     "assert": assert_,
     # The clock is UTC: the engine runs without a local zone of its own.
-    "now": lambda: datetime.now(UTC),
-    "today": lambda: datetime.now(UTC).date(),
+    "now": current_time,
+    "today": lambda: current_time().date(),
     "day of week": lambda date: _DAYS[_day(date).weekday()],
     "day of year": lambda date: _day(date).timetuple().tm_yday,
     "week of year": lambda date: _day(date).isocalendar()[1],
