@@ -287,7 +287,8 @@ class RuntimeBase:
             self.dirty.add(instance.process_instance_key)
 
     def commit(self) -> None:
-        """Write this command's changes before it is answered."""
+        """Write this command's changes before it is answered; FEEL's clock is the wall clock again."""
+        feel.use_wall_clock()
         if self.persistence is not None and (self.dirty or self.dirty_messages or self.dirty_definitions):
             self.persistence.commit(self)
         self.dirty.clear()

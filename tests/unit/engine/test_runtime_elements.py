@@ -4,6 +4,7 @@ script tasks, signal catch events, and pass-through elements."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -25,6 +26,7 @@ from tests.unit.engine.bpmn_builders import (
     user_task,
 )
 from tests.unit.engine.harness import Harness
+from zeebe_celery.engine import feel
 
 ROUTE = process(
     "route",
@@ -307,3 +309,14 @@ def test_feel_now_and_today_read_the_engines_clock(engine: Harness) -> None:
     [record] = engine.records("VARIABLE", "CREATED", name="stamp", processInstanceKey=key)
     assert json.loads(record["value"]["value"]).startswith("2023-11-15T22:13:20")
     assert json.loads(record["value"]["value"]).endswith(" 2023-11-15")
+
+
+def test_after_a_command_feel_now_in_the_same_thread_reads_the_wall_clock_again(engine: Harness) -> None:
+    engine.deploy(
+        process(
+            "clock", start_event(), script_task("stamp", "=now()", "stamp"), end_event(), flows("start", "stamp", "end")
+        )
+    )
+    engine.start("clock")
+
+    assert abs(feel.evaluate("now()", {}).timestamp() - time.time()) < 60

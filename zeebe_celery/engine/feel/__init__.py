@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from .clock import use_clock
+from .clock import use_clock, use_wall_clock
 from .errors import FeelError, FeelEvaluationError, FeelSyntaxError
 from .nodes import Node, Test
 from .parser import parse
@@ -38,6 +38,7 @@ __all__ = [
     "evaluate",
     "to_json",
     "use_clock",
+    "use_wall_clock",
 ]
 
 _CACHE_SIZE = 4096

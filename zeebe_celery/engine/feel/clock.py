@@ -7,7 +7,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-__all__ = ["current_time", "use_clock"]
+__all__ = ["current_time", "use_clock", "use_wall_clock"]
 
 
 def _wall_clock() -> datetime:
@@ -24,3 +24,8 @@ def current_time() -> datetime:
 def use_clock(clock: Callable[[], datetime]) -> None:
     """Make ``now()`` read ``clock`` in this thread (and context) from here on."""
     _clock.set(clock)
+
+
+def use_wall_clock() -> None:
+    """Back to the wall clock in this thread: an engine's command is over."""
+    _clock.set(_wall_clock)
