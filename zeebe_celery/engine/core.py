@@ -296,12 +296,23 @@ class RuntimeBase:
         self.dirty_definitions = False
 
 
+class _NotJson(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON: Java and Go clients could not read them back.
+    raise _NotJson(f"{name} is not a JSON value")
+
+
 def parse_variables(text: str, *, what: str = "variables") -> dict[str, Any]:
     """A JSON object from a request; '' is empty. Raises InvalidArgument as the gateway does."""
     if not text:
         return {}
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except _NotJson as exc:
+        raise InvalidArgument(f"Property '{what}' is invalid: {exc}") from exc
     except ValueError as exc:
         raise InvalidArgument(
             f"Property '{what}' is invalid: Expected document to be a root level object, but was '{text[:100]}'"

@@ -7,7 +7,7 @@ from typing import Any
 
 from zeebe_celery.engine.interpreter import Interpreter
 from zeebe_celery.engine.model import EventType
-from zeebe_celery.engine.state import ElementInstance, Incident, JobState, Wait
+from zeebe_celery.engine.state import ElementInstance, ElementState, Incident, JobState, Wait
 
 
 class Events(Interpreter):
@@ -46,7 +46,12 @@ class Events(Interpreter):
         if message:
             text += f" with message '{message}'"
         text += ", but it was not caught. No error events are available in the scope."
-        self.raise_incident(origin, "UNHANDLED_ERROR_EVENT", text, retry="none", job=origin.job)
+        if origin.job is not None:
+            self.raise_incident(origin, "UNHANDLED_ERROR_EVENT", text, retry="none", job=origin.job)
+        else:
+            # An error end event throws again when its incident is resolved (a new incident if still uncaught).
+            origin.state = ElementState.ACTIVATING
+            self.raise_incident(origin, "UNHANDLED_ERROR_EVENT", text, retry="activate")
         return False
 
     def retry_after_incident(self, incident: Incident) -> None:

@@ -140,11 +140,17 @@ class Interpreter(RuntimeBase):
             self.element_record("ELEMENT_ACTIVATED", instance)
             self.behave(instance, variables)
         except StepFailed as exc:
-            instance.state = ElementState.ACTIVATING
-            self.raise_incident(instance, exc.error_type, str(exc), retry="activate", variables=variables)
+            self._activation_failed(instance, exc.error_type, str(exc), variables)
         except feel.FeelError as exc:
-            instance.state = ElementState.ACTIVATING
-            self.raise_incident(instance, "IO_MAPPING_ERROR", str(exc), retry="activate", variables=variables)
+            self._activation_failed(instance, "IO_MAPPING_ERROR", str(exc), variables)
+
+    def _activation_failed(
+        self, instance: ElementInstance, error_type: str, message: str, variables: dict[str, Any] | None
+    ) -> None:
+        # The waits the failed step opened (its boundary events) go: resolving runs the whole step again.
+        self.close_waits(instance)
+        instance.state = ElementState.ACTIVATING
+        self.raise_incident(instance, error_type, message, retry="activate", variables=variables)
 
     def behave(self, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
         """What the element does once it is activated: its kind's behaviour."""
@@ -290,6 +296,7 @@ class Interpreter(RuntimeBase):
         return incident
 
     def resolve_quietly(self, incident: Incident) -> None:
+        self.touch(incident.instance)
         self.incidents.pop(incident.key, None)
         incident.instance.incident = None
         self.incident_record("RESOLVED", incident)

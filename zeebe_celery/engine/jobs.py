@@ -220,8 +220,12 @@ class Jobs(Events):
         self.job_record("ERROR_THROWN", job)
         self.touch(job.instance)
         job.state = JobState.ERROR_THROWN
-        if self.throw_error(job.instance, code, message, variables):
-            self._drop(job)
+        instance = job.instance
+        # The job is done with whether or not the error is caught: terminating its task cancels no job.
+        self._drop(job)
+        if not self.throw_error(instance, code, message, variables):
+            self.jobs[job.key] = job
+            instance.job = job
         self.run_agenda()
         self.commit()
 

@@ -112,9 +112,12 @@ class SequenceFlow:
     condition: Expr | None = None
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Element:
     """One flow node (or the process or a sub-process, which hold children)."""
+
+    def __repr__(self) -> str:
+        return f"Element({self.id!r}, {self.kind.value})"
 
     id: str
     kind: Kind
@@ -151,9 +154,12 @@ class Element:
         return self.kind in (Kind.PROCESS, Kind.SUB_PROCESS)
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Process:
     """An executable process: its elements by id (at any depth) and its start events."""
+
+    def __repr__(self) -> str:
+        return f"Process({self.id!r})"
 
     id: str
     name: str

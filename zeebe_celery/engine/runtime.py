@@ -7,6 +7,7 @@ changes are committed (to the store, when there is one) before it returns.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from zeebe_celery.engine.state import DEFAULT_TENANT, Definition, ElementInstanc
 from zeebe_celery.engine.waits import Waits
 
 __all__ = ["Deployment", "Runtime"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,9 +59,15 @@ class Runtime(Jobs, Waits):
             "timer": self.timer_due,
             "message_ttl": self.message_expired,
         }
-        for kind, key, due in list(self.pop_due(now)):
-            handlers[kind](key, due)
-        self.run_agenda()
+        # One entry at a time, each with its own steps: a failure stays with its entry and cannot take the
+        # rest of the batch (a job whose timeout was lost would never be activatable again).
+        for kind, key, due in self.pop_due(now):
+            try:
+                handlers[kind](key, due)
+                self.run_agenda()
+            except Exception:
+                self.agenda.clear()
+                logger.exception("firing %s of %s failed", kind, key)
         self.commit()
 
     # -- deployment ----------------------------------------------------------------------------------
@@ -400,14 +409,18 @@ class Runtime(Jobs, Waits):
             instance.element = (
                 target.process.root if instance is root else target.process.elements[mapping[instance.element.id]]
             )
-            for wait_key in instance.waits:
+            for wait_key in list(instance.waits):
                 wait = self.waits[wait_key]
-                # The element's own wait follows the mapping; a boundary's wait keeps being a boundary.
+                # The element's own wait follows the mapping; a boundary's wait keeps being a boundary, and
+                # one the target version lacks stops waiting (it would lead nowhere in the new version).
                 if wait.element is source:
                     wait.element = instance.element
+                    continue
+                boundary = target.process.elements.get(mapping.get(wait.element.id, wait.element.id))
+                if boundary is None or boundary.attached_to != instance.element.id:
+                    self.close_wait(wait)
                 else:
-                    boundary_id = mapping.get(wait.element.id, wait.element.id)
-                    wait.element = target.process.elements.get(boundary_id, wait.element)
+                    wait.element = boundary
             self.touch(instance)
         self.commit()
 

@@ -28,8 +28,11 @@ class KeyGenerator:
         return self.last
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Definition:
+    def __repr__(self) -> str:
+        return f"Definition({self.bpmn_process_id!r} v{self.version}, key={self.key})"
+
     """A deployed version of a process."""
 
     key: int
@@ -51,8 +54,11 @@ class ElementState(enum.StrEnum):
     TERMINATING = "TERMINATING"
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class ElementInstance:
+    def __repr__(self) -> str:
+        return f"ElementInstance({self.element.id!r}, key={self.key}, {self.state.value})"
+
     """One activation of an element; the process instance is the root one. Each is a variable scope."""
 
     key: int
@@ -100,8 +106,11 @@ class JobState(enum.StrEnum):
     ERROR_THROWN = "ERROR_THROWN"
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Job:
+    def __repr__(self) -> str:
+        return f"Job({self.type!r}, key={self.key}, {self.state.value}, retries={self.retries})"
+
     key: int
     type: str
     instance: ElementInstance
@@ -139,8 +148,11 @@ class WaitKind(enum.StrEnum):
     SIGNAL = "SIGNAL"
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Wait:
+    def __repr__(self) -> str:
+        return f"Wait({self.kind.value}, {self.element.id!r}, key={self.key})"
+
     """An open message subscription, timer or signal subscription of an element instance.
 
     ``element`` is the catch event (or receive task) itself, or a boundary event of ``instance``.
@@ -157,8 +169,11 @@ class Wait:
     interval_ms: int = 0
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class Incident:
+    def __repr__(self) -> str:
+        return f"Incident({self.error_type}, key={self.key}, element={self.instance.element.id!r})"
+
     key: int
     error_type: str
     error_message: str

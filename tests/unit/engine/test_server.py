@@ -260,4 +260,4 @@ def test_a_stream_its_client_does_not_read_is_held_back_and_later_jobs_stay_acti
     finally:
         unread.cancel()
     # What the stream held but never sent is handed back once it ends.
-    _eventually(lambda: len(_activate(stub, fetchVariable=["none"], maxJobsToActivate=100)) > 0)
+    _eventually(lambda: len(_activate(stub, fetchVariable=["none"], maxJobsToActivate=100)) > 0, within=15)
