@@ -1,0 +1,112 @@
+"""Regression tests for what a review of the engine found: each names the rule the engine broke."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.engine.bpmn_builders import (
+    boundary,
+    end_event,
+    error_end,
+    flow,
+    flows,
+    process,
+    service_task,
+    start_event,
+    timer_catch,
+)
+from tests.unit.engine.harness import Harness
+from zeebe_celery.engine.core import parse_variables
+from zeebe_celery.engine.errors import InvalidArgument
+from zeebe_celery.engine.state import JobState
+
+
+def test_resolving_an_activation_incident_opens_the_boundary_events_once(engine: Harness) -> None:
+    engine.deploy(
+        process(
+            "p",
+            start_event(),
+            service_task("t", "=jobType"),
+            boundary("b", "t", duration="PT10S", interrupting=False),
+            end_event(),
+            end_event("bend"),
+            flows("start", "t", "end"),
+            flow("b", "bend"),
+        )
+    )
+    key = engine.start("p")
+    [incident] = engine.incidents(key)
+    assert engine.element_instance(key, "t").waits == []
+
+    with engine.runtime.lock:
+        engine.runtime.set_variables(key, {"jobType": "work"}, local=False)
+    engine.resolve(incident)
+    engine.advance(10_000)
+
+    assert len(engine.element_instance(key, "t").waits) == 0  # a duration timer fires once
+    assert engine.elements("ELEMENT_ACTIVATED", key).count("b") == 1
+
+
+def test_an_uncaught_error_end_event_throws_again_when_its_incident_is_resolved(engine: Harness) -> None:
+    engine.deploy(process("p", start_event(), error_end("boom", "NOPE"), flows("start", "boom"), errors=["NOPE"]))
+    key = engine.start("p")
+    [first] = engine.incidents(key)
+    assert first.error_type == "UNHANDLED_ERROR_EVENT"
+
+    engine.resolve(first)
+
+    [again] = engine.incidents(key)
+    assert again.key != first.key
+    assert again.error_type == "UNHANDLED_ERROR_EVENT"
+
+
+def test_a_caught_thrown_error_writes_no_job_canceled_record(engine: Harness) -> None:
+    engine.deploy(
+        process(
+            "p",
+            start_event(),
+            service_task("t", "work"),
+            boundary("caught", "t", error="E"),
+            end_event(),
+            end_event("handled"),
+            flows("start", "t", "end"),
+            flow("caught", "handled"),
+            errors=["E"],
+        )
+    )
+    key = engine.start("p")
+    job = engine.one_job("work")
+
+    engine.throw(job, "E")
+
+    assert engine.completed(key)
+    intents = [r["intent"] for r in engine.records("JOB", None, processInstanceKey=key)]
+    assert intents == ["CREATED", "ERROR_THROWN"]
+
+
+def test_one_failing_due_item_does_not_drop_the_others_of_its_batch(
+    engine: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine.deploy(
+        process("t", start_event(), timer_catch("nap", duration="PT1M"), end_event(), flows("start", "nap", "end"))
+    )
+    engine.deploy(process("j", start_event(), service_task("w", "work"), end_event(), flows("start", "w", "end")))
+    engine.start("t")
+    engine.start("j")
+    job = engine.one_job("work", timeout=60_000)
+
+    def broken(key: int, due: int) -> None:
+        raise RuntimeError("a handler that fails")
+
+    monkeypatch.setattr(engine.runtime, "timer_due", broken)
+    engine.advance(60_000)
+
+    # The timer's failure stays with the timer: the job's timeout in the same batch still fired.
+    assert engine.runtime.jobs[job.key].state is JobState.ACTIVATABLE
+    assert engine.one_job("work").key == job.key
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_variables_with_nan_or_infinity_are_refused_as_not_json(constant: str) -> None:
+    with pytest.raises(InvalidArgument, match=f"{constant} is not a JSON value"):
+        parse_variables(f'{{"a": {constant}}}')
