@@ -22,7 +22,7 @@ from zeebe_celery.engine.inspection import incident_view, instance_view
 from zeebe_celery.engine.monitor import Monitor
 from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.engine.runtime import Runtime
-from zeebe_celery.engine.server import GatewayServicer
+from zeebe_celery.engine.server import MAX_WAITING_CALLS, GatewayServicer
 from zeebe_celery.engine.store import Store
 from zeebe_celery.gateway.proto import gateway_pb2_grpc
 
@@ -30,8 +30,9 @@ __all__ = ["EngineStateError", "ZeebeEngine"]
 
 logger = logging.getLogger(__name__)
 
-# Each long poll and each job stream holds a server thread while it waits.
-_MAX_WORKERS = 200
+# Each long poll and each job stream holds a server thread while it waits; the servicer lets at most
+# MAX_WAITING_CALLS of them wait, so the rest of the pool is there for every other call.
+_MAX_WORKERS = MAX_WAITING_CALLS + 100
 # The timer thread sleeps until the next due item, but never longer than this, so a clock that is moved
 # (tests inject one) is noticed.
 _MAX_IDLE_SECONDS = 1.0

@@ -27,6 +27,9 @@ __all__ = ["PROTOCOL_VERSION", "GatewayServicer"]
 PROTOCOL_VERSION = "8.5.8"
 # What Zeebe's gateway uses when a request gives no timeout of its own.
 DEFAULT_REQUEST_TIMEOUT_MS = 10_000
+# Long polls and job streams each hold a server thread while they wait; past this many, polls answer at
+# once and streams are refused, so unary calls always find a thread (the engine's pool is larger).
+MAX_WAITING_CALLS = 400
 # A waiting call wakes this often to notice that its client went away.
 _WAKE_SECONDS = 0.5
 
@@ -51,17 +54,27 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         self.faults = faults
         self.back_pressure = back_pressure
         self.token = token
+        self.waiting_calls = 0  # long polls and streams holding a server thread; guarded by runtime.lock
 
     # -- the one path every call takes ---------------------------------------------------------------
 
-    def _call(self, rpc: str, request: Any, context: grpc.ServicerContext, handle: Callable[[], T]) -> T:
+    def _call(
+        self, rpc: str, request: Any, context: grpc.ServicerContext, handle: Callable[[], T], *, waits: bool = False
+    ) -> T:
+        """``waits``: the call may wait (a long poll); it counts against back-pressure only as it is admitted,
+        as Zeebe parks long polls in the gateway rather than among the broker's commands in flight."""
         injected = self._admit(rpc, request, context)
+        held = True
         try:
+            if waits:
+                self.back_pressure.release()
+                held = False
             return injected if injected is not None else handle()
         except EngineError as exc:
             context.abort(getattr(grpc.StatusCode, exc.status), str(exc))
         finally:
-            self.back_pressure.release()
+            if held:
+                self.back_pressure.release()
 
     def _run(
         self,
@@ -367,23 +380,35 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             deadline = time.monotonic() + wait_ms / 1000
             with runtime.lock:
                 condition = runtime.condition_for(request.type)
-                while True:
-                    if handover.ended or not context.is_active():
-                        return []
-                    activated = runtime.activate_jobs(
-                        request.type,
-                        worker=request.worker,
-                        timeout=request.timeout,
-                        max_jobs=request.maxJobsToActivate,
-                        fetch=list(request.fetchVariable),
-                        tenant_ids=list(request.tenantIds),
-                    )
-                    left = deadline - time.monotonic()
-                    if activated or left <= 0:
-                        return activated
-                    condition.wait(min(left, _WAKE_SECONDS))
+                waiting = False
+                try:
+                    while True:
+                        if handover.ended or not context.is_active():
+                            return []
+                        activated = runtime.activate_jobs(
+                            request.type,
+                            worker=request.worker,
+                            timeout=request.timeout,
+                            max_jobs=request.maxJobsToActivate,
+                            fetch=list(request.fetchVariable),
+                            tenant_ids=list(request.tenantIds),
+                        )
+                        left = deadline - time.monotonic()
+                        if activated or left <= 0:
+                            return activated
+                        if not waiting:
+                            # Waiting calls hold a server thread each; past the cap a poll answers at once,
+                            # so unary calls always find a thread.
+                            if self.waiting_calls >= MAX_WAITING_CALLS:
+                                return []
+                            self.waiting_calls += 1
+                            waiting = True
+                        condition.wait(min(left, _WAKE_SECONDS))
+                finally:
+                    if waiting:
+                        self.waiting_calls -= 1
 
-        activated = self._call("ActivateJobs", request, context, handle)
+        activated = self._call("ActivateJobs", request, context, handle, waits=True)
         if activated and handover.hold([job for job, _ in activated]):
             yield pb.ActivateJobsResponse(jobs=[activated_job(job, variables) for job, variables in activated])
             # grpc asks for more only once the answer went out.
@@ -403,7 +428,14 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         )
         self._call("StreamActivatedJobs", request, context, lambda: None)
         runtime = self.runtime
-        condition = runtime.condition_for(request.type)
+        with runtime.lock:
+            condition = runtime.condition_for(request.type)
+            if self.waiting_calls >= MAX_WAITING_CALLS:
+                context.abort(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"Expected to open a job stream, but {MAX_WAITING_CALLS} calls already wait on this engine",
+                )
+            self.waiting_calls += 1
         handover = _Handover(runtime)
 
         def ended() -> None:
@@ -431,6 +463,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 handover.delivered()
         finally:
             with runtime.lock:
+                self.waiting_calls -= 1
                 runtime.close_stream(stream)
 
     def _wake(self, condition: threading.Condition) -> None:

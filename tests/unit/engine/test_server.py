@@ -12,7 +12,7 @@ import pytest
 
 from tests.unit.engine.bpmn_builders import end_event, flows, process, service_task, start_event
 from zeebe_celery.config import ZeebeSettings
-from zeebe_celery.engine import ZeebeEngine
+from zeebe_celery.engine import ZeebeEngine, server
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.gateway.proto.gateway_pb2_grpc import GatewayStub
@@ -197,9 +197,11 @@ def test_beyond_the_in_flight_limit_only_complete_and_fail_job_are_accepted() ->
         stub.DeployResource(pb.DeployResourceRequest(resources=[pb.Resource(name="one.bpmn", content=ONE_TASK)]))
         _create(stub)
         [job] = _activate(stub)
-        # A long poll for another type holds the one slot while it waits.
-        holder = stub.ActivateJobs(
-            pb.ActivateJobsRequest(type="idle", worker="w", timeout=1000, maxJobsToActivate=1, requestTimeout=20_000),
+        # A create-with-result waiting for its instance holds the one slot while it waits.
+        holder = stub.CreateProcessInstanceWithResult.future(
+            pb.CreateProcessInstanceWithResultRequest(
+                request=pb.CreateProcessInstanceRequest(bpmnProcessId="one", version=-1), requestTimeout=20_000
+            ),
             timeout=30,
         )
         _eventually(lambda: engine.back_pressure._in_flight == 1)
@@ -261,3 +263,39 @@ def test_a_stream_its_client_does_not_read_is_held_back_and_later_jobs_stay_acti
         unread.cancel()
     # What the stream held but never sent is handed back once it ends.
     _eventually(lambda: len(_activate(stub, fetchVariable=["none"], maxJobsToActivate=100)) > 0, within=15)
+
+
+def test_idle_long_polls_hold_no_back_pressure_slot() -> None:
+    with ZeebeEngine(max_in_flight=2) as limited, grpc.insecure_channel(limited.address) as channel:
+        stub = GatewayStub(channel)
+        stub.DeployResource(pb.DeployResourceRequest(resources=[pb.Resource(name="one.bpmn", content=ONE_TASK)]))
+        request = pb.ActivateJobsRequest(
+            type="nothing", worker="w", timeout=1_000, maxJobsToActivate=1, requestTimeout=3_000
+        )
+        polls = [threading.Thread(target=lambda: list(stub.ActivateJobs(request, timeout=30))) for _ in range(2)]
+        for poll in polls:
+            poll.start()
+        _eventually(lambda: len(limited.faults.calls("ActivateJobs")) == 2)
+
+        # Two idle pollers wait, and a command still gets through the limit of two in flight.
+        assert _create(stub)
+        for poll in polls:
+            poll.join(timeout=10)
+
+
+def test_past_the_cap_of_waiting_calls_a_poll_answers_at_once_and_a_stream_is_refused(
+    engine: ZeebeEngine, stub: GatewayStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server, "MAX_WAITING_CALLS", 1)
+    first = stub.StreamActivatedJobs(pb.StreamActivatedJobsRequest(type="work", worker="a", timeout=60_000))
+    _eventually(lambda: bool(engine.runtime.streams.get("work")))
+    try:
+        started = time.monotonic()
+        assert _activate(stub, type="other", requestTimeout=5_000) == []
+        assert time.monotonic() - started < 2
+        second = stub.StreamActivatedJobs(pb.StreamActivatedJobsRequest(type="work", worker="b", timeout=60_000))
+        with pytest.raises(grpc.RpcError) as refused:
+            next(iter(second))
+        assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    finally:
+        first.cancel()
