@@ -102,8 +102,18 @@ class RuntimeBase:
         self.dirty: set[int] = set()  # process instance keys changed by the current command
         self.dirty_messages: set[int] = set()
         self.dirty_definitions = False
+        # The highest version ever given, by "kind|tenant|id": deleted versions are never given again.
+        self.max_versions: dict[str, int] = {}
+        self.committed_key = 0  # the last key the store holds
 
     # -- keys, time and due items ------------------------------------------------------------------
+
+    def next_version(self, kind: str, tenant: str, resource_id: str) -> int:
+        """The version a new deployment of that process, DRG or decision gets: one more than any before."""
+        name = f"{kind}|{tenant}|{resource_id}"
+        version = self.max_versions.get(name, 0) + 1
+        self.max_versions[name] = version
+        return version
 
     def now(self) -> int:
         return self.clock()
@@ -289,8 +299,13 @@ class RuntimeBase:
     def commit(self) -> None:
         """Write this command's changes before it is answered; FEEL's clock is the wall clock again."""
         feel.use_wall_clock()
-        if self.persistence is not None and (self.dirty or self.dirty_messages or self.dirty_definitions):
+        # Keys handed out with nothing else changed (a signal nobody waits for) are kept too, so that a
+        # restarted engine never hands them out again.
+        if self.persistence is not None and (
+            self.dirty or self.dirty_messages or self.dirty_definitions or self.keys.last != self.committed_key
+        ):
             self.persistence.commit(self)
+            self.committed_key = self.keys.last
         self.dirty.clear()
         self.dirty_messages.clear()
         self.dirty_definitions = False

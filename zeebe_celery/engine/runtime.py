@@ -106,7 +106,7 @@ class Runtime(Jobs, Waits):
                 definition = Definition(
                     key=self.keys.next(),
                     bpmn_process_id=process.id,
-                    version=(versions[-1].version + 1) if versions else 1,
+                    version=self.next_version("process", tenant, process.id),
                     resource_name=name,
                     checksum=checksum,
                     tenant_id=tenant,
@@ -136,6 +136,7 @@ class Runtime(Jobs, Waits):
     def add_definition(self, definition: Definition) -> None:
         """Register a version; the message start events of the newest version are the ones that listen."""
         self.definitions[definition.key] = definition
+        self._seen_version("process", definition.tenant_id, definition.bpmn_process_id, definition.version)
         versions = self.latest.setdefault((definition.tenant_id, definition.bpmn_process_id), [])
         if definition not in versions:
             versions.append(definition)
@@ -164,7 +165,7 @@ class Runtime(Jobs, Waits):
         deployed = DeployedDrg(
             key=self.keys.next(),
             drg=drg,
-            version=(previous[-1].version + 1) if previous else 1,
+            version=self.next_version("drg", tenant, drg.id),
             resource_name=name,
             checksum=checksum,
             resource=content,
@@ -173,12 +174,11 @@ class Runtime(Jobs, Waits):
         self.add_drg(deployed)
         deployment.drgs.append(deployed)
         for decision in drg.decisions:
-            versions = self.latest_decisions.get((tenant, decision.id), [])
             entry = DeployedDecision(
                 key=self.keys.next(),
                 decision_id=decision.id,
                 name=decision.name,
-                version=(versions[-1].version + 1) if versions else 1,
+                version=self.next_version("decision", tenant, decision.id),
                 drg=deployed,
                 tenant_id=tenant,
             )
@@ -187,10 +187,16 @@ class Runtime(Jobs, Waits):
 
     def add_drg(self, deployed: DeployedDrg) -> None:
         self.drgs[deployed.key] = deployed
+        self._seen_version("drg", deployed.tenant_id, deployed.drg.id, deployed.version)
 
     def add_decision(self, entry: DeployedDecision) -> None:
         self.decisions[entry.key] = entry
+        self._seen_version("decision", entry.tenant_id, entry.decision_id, entry.version)
         self.latest_decisions.setdefault((entry.tenant_id, entry.decision_id), []).append(entry)
+
+    def _seen_version(self, kind: str, tenant: str, resource_id: str, version: int) -> None:
+        name = f"{kind}|{tenant}|{resource_id}"
+        self.max_versions[name] = max(self.max_versions.get(name, 0), version)
 
     def _deployed_record(self, value_type: str, key: int, value: dict[str, Any]) -> None:
         if self.records.enabled:

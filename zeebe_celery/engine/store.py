@@ -66,6 +66,7 @@ class Store:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('last_key', ?)", (str(runtime.keys.last),))
             if runtime.dirty_definitions:
                 self._write_definitions(runtime)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('versions', ?)", (json.dumps(runtime.max_versions),))
             for key in runtime.dirty:
                 root = runtime.instances.get(key)
                 if root is None:
@@ -124,7 +125,10 @@ class Store:
         db = self._db
         row = db.execute("SELECT value FROM meta WHERE name = 'last_key'").fetchone()
         if row is not None:
-            runtime.keys.last = int(row[0])
+            runtime.keys.last = runtime.committed_key = int(row[0])
+        row = db.execute("SELECT value FROM meta WHERE name = 'versions'").fetchone()
+        if row is not None:
+            runtime.max_versions.update(json.loads(row[0]))
         rows = db.execute("SELECT key, kind, data, resource FROM definitions ORDER BY key").fetchall()
         for key, kind, data, resource in rows:
             fields = json.loads(data)

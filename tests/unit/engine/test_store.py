@@ -169,3 +169,26 @@ def test_a_finished_instance_is_removed_from_the_store(engine: Restartable) -> N
 
     assert not engine.is_running(key)
     assert engine.runtime.instances == {}
+
+
+def test_a_deleted_version_is_never_given_again_after_a_restart(engine: Restartable) -> None:
+    engine.deploy(one_task())
+    [v2] = engine.deploy(one_task().replace(b'type="w"', b'type="w2"'))
+    with engine.runtime.lock:
+        engine.runtime.delete_resource(v2.key)
+
+    engine = engine.restart()
+    [v3] = engine.deploy(one_task().replace(b'type="w"', b'type="w3"'))
+
+    assert v3.version == 3
+
+
+def test_keys_handed_out_with_nothing_else_changed_are_not_handed_out_again_after_a_restart(
+    engine: Restartable,
+) -> None:
+    with engine.runtime.lock:
+        signal_key = engine.runtime.broadcast_signal("nobody-listens", variables={}, tenant_id="<default>")
+
+    engine = engine.restart()
+
+    assert engine.runtime.keys.next() > signal_key
