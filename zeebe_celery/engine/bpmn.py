@@ -11,7 +11,7 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
-from zeebe_celery.engine import feel
+from zeebe_celery.engine import feel, timers
 from zeebe_celery.engine.model import (
     Element,
     EventType,
@@ -330,6 +330,7 @@ class _Parser:
             )
             if sum(p is not None for p in (timer.duration, timer.date, timer.cycle)) != 1:
                 self.fail(node, "a timer needs exactly one of timeDuration, timeDate and timeCycle")
+            self._check_static_timer(node, timer)
             if timer.cycle is not None and element.interrupting and element.kind is Kind.BOUNDARY_EVENT:
                 self.fail(node, "an interrupting timer boundary event cannot have a time cycle")
             if timer.cycle is not None and element.kind is not Kind.BOUNDARY_EVENT:
@@ -350,6 +351,17 @@ class _Parser:
                 self.fail(node, "a signal event must reference a signal with a name")
             else:
                 element.signal = self._expr(node, signal.get("name", ""))
+
+    def _check_static_timer(self, node: ET.Element, timer: TimerDef) -> None:
+        """A literal timer value the engine cannot read is refused now, not at run time (FEEL ones can only
+        be known then)."""
+        checks = ((timer.duration, timers.duration_ms), (timer.date, timers.due_at), (timer.cycle, timers.cycle))
+        for expr, parse in checks:
+            if expr is not None and expr.is_static:
+                try:
+                    parse(expr.source)
+                except timers.TimerSyntaxError as exc:
+                    self.fail(node, f"{exc} (cron expressions and R/start/duration cycles are not supported)")
 
     def _message(self, node: ET.Element, element: Element, ref: str | None) -> None:
         message = self.messages.get(ref or "")

@@ -583,37 +583,42 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
 
 class _Handover:
-    """Jobs on their way to a poller: given back if the call ends before they went out."""
+    """Jobs on their way to a poller: given back if the call ends before they went out.
+
+    Each job is held with the deadline of this activation, so a job that timed out meanwhile and went to
+    another worker is not taken from that one.
+    """
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._lock = threading.Lock()
-        self._jobs: list[Any] = []
+        self._held: list[tuple[Job, int]] = []
         self.ended = False
 
-    def hold(self, jobs: list[Any]) -> bool:
+    def hold(self, jobs: list[Job]) -> bool:
         """Hold ``jobs`` until delivered; False (and given back) when the call already ended."""
+        held = [(job, job.deadline) for job in jobs]
         with self._lock:
             if not self.ended:
-                self._jobs = jobs
+                self._held = held
                 return True
-        self._give_back(jobs)
+        self._give_back(held)
         return False
 
     def delivered(self) -> None:
         with self._lock:
-            self._jobs = []
+            self._held = []
 
     def call_ended(self) -> None:
         with self._lock:
             self.ended = True
-            jobs, self._jobs = self._jobs, []
-        if jobs:
-            self._give_back(jobs)
+            held, self._held = self._held, []
+        if held:
+            self._give_back(held)
 
-    def _give_back(self, jobs: list[Any]) -> None:
+    def _give_back(self, held: list[tuple[Job, int]]) -> None:
         with self._runtime.lock:
-            self._runtime.yield_jobs(jobs)
+            self._runtime.yield_jobs([job for job, deadline in held if job.deadline == deadline])
 
 
 def _created(root: ElementInstance) -> pb.CreateProcessInstanceResponse:

@@ -17,6 +17,7 @@ from tests.unit.engine.bpmn_builders import (
     sub_process,
 )
 from tests.unit.engine.harness import Harness
+from zeebe_celery.engine.bpmn import BpmnError, parse_bpmn
 from zeebe_celery.engine.errors import InvalidArgument
 
 WORK = '<bpmn:extensionElements><zeebe:taskDefinition type="work"/></bpmn:extensionElements>'
@@ -171,3 +172,25 @@ def test_each_bad_element_of_a_resource_is_named_in_one_refusal(engine: Harness)
 def test_a_deployment_with_no_resources_is_refused(engine: Harness) -> None:
     with engine.runtime.lock, pytest.raises(InvalidArgument):
         engine.runtime.deploy([])
+
+
+@pytest.mark.parametrize(
+    ("definition", "value"),
+    [("timeDuration", "five minutes"), ("timeDate", "tomorrow"), ("timeCycle", "0 0 9-17 * * MON-FRI")],
+)
+def test_a_literal_timer_value_the_engine_cannot_read_is_refused_at_deploy(definition: str, value: str) -> None:
+    timer = f"<bpmn:timerEventDefinition><bpmn:{definition}>{value}</bpmn:{definition}></bpmn:timerEventDefinition>"
+    attrs = ' cancelActivity="false"' if definition == "timeCycle" else ""
+    xml = process(
+        "p",
+        start_event(),
+        service_task("t", "work"),
+        f'<bpmn:boundaryEvent id="late" attachedToRef="t"{attrs}>{timer}</bpmn:boundaryEvent>',
+        end_event(),
+        end_event("late-end"),
+        flows("start", "t", "end"),
+        flow("late", "late-end"),
+    )
+
+    with pytest.raises(BpmnError, match=r"(?s)late.*Invalid"):
+        parse_bpmn(xml, resource_name="timers.bpmn")
