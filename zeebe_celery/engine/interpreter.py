@@ -91,23 +91,41 @@ class Interpreter(RuntimeBase):
         self.run_agenda()
         return root
 
-    def activate_within(self, root: ElementInstance, element: Element, variables: dict[str, Any] | None = None) -> None:
-        """Activate ``element`` wherever it is nested, creating the sub-process scopes on the way."""
+    def activate_within(
+        self,
+        root: ElementInstance,
+        element: Element,
+        variables: dict[str, Any] | None = None,
+        *,
+        ancestor: ElementInstance | None = None,
+    ) -> dict[str, ElementInstance]:
+        """Activate ``element`` wherever it is nested, creating the sub-process scopes on the way (inside
+        ``ancestor`` when given). Returns the instance of each element id on the way, the element's own last."""
         chain: list[Element] = []
         parent = element.parent
-        while parent is not None and parent.kind is not Kind.PROCESS:
+        while (
+            parent is not None
+            and parent.kind is not Kind.PROCESS
+            and (ancestor is None or parent is not ancestor.element)
+        ):
             chain.append(parent)
             parent = parent.parent
-        scope = root
+        scope = ancestor or root
+        path = {root.element.id: root, scope.element.id: scope}
         for container in reversed(chain):
-            existing = next((c for c in scope.children.values() if c.element is container), None)
+            existing = (
+                None
+                if ancestor is not None
+                else next((c for c in scope.children.values() if c.element is container), None)
+            )
             if existing is None:
                 existing = self.new_instance(container, scope)
                 existing.state = ElementState.ACTIVATED
                 self.element_record("ELEMENT_ACTIVATED", existing)
                 self.open_boundaries(existing)
-            scope = existing
-        self.activate(element, scope, variables)
+            scope = path[container.id] = existing
+        path[element.id] = self.activate(element, scope, variables)
+        return path
 
     def new_instance(self, element: Element, scope: ElementInstance) -> ElementInstance:
         instance = ElementInstance(
@@ -122,9 +140,12 @@ class Interpreter(RuntimeBase):
         self.element_record("ELEMENT_ACTIVATING", instance)
         return instance
 
-    def activate(self, element: Element, scope: ElementInstance, variables: dict[str, Any] | None = None) -> None:
+    def activate(
+        self, element: Element, scope: ElementInstance, variables: dict[str, Any] | None = None
+    ) -> ElementInstance:
         instance = self.new_instance(element, scope)
         self.agenda.append(lambda: self.enter(instance, variables))
+        return instance
 
     def enter(self, instance: ElementInstance, variables: dict[str, Any] | None = None) -> None:
         """Input mappings, then the element's own behaviour; an incident on failure."""

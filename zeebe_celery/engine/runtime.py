@@ -356,22 +356,26 @@ class Runtime(Jobs, Waits):
                     f"or more terminate instructions with an element instance that could not be found: "
                     f"'{element_key}'"
                 )
+        # Everything is checked before anything changes: a refused modification leaves the instance as it was.
+        ancestors = [self._ancestor(root, instruction) for instruction in activate]
         for instruction in activate:
-            for scope_id, variables in instruction.variables:
-                scope = (
-                    root
-                    if not scope_id or scope_id == root.element.id
-                    else next(
-                        (
-                            i
-                            for i in self.instances.values()
-                            if i.process_instance_key == root.key and i.element.id == scope_id
-                        ),
-                        root,
+            element: Element | None = elements[instruction.element_id]
+            allowed = {"", root.element.id}
+            while element is not None:
+                allowed.add(element.id)
+                element = element.parent
+            for scope_id, _ in instruction.variables:
+                if scope_id not in allowed:
+                    raise InvalidArgument(
+                        f"Expected to modify instance of process '{root.definition.bpmn_process_id}' but it contains "
+                        f"one or more variable instructions with a scope element id that could not be found: "
+                        f"'{scope_id}'"
                     )
-                )
-                self.set_local(scope, variables)
-            self.activate_within(root, elements[instruction.element_id])
+        for instruction, ancestor in zip(activate, ancestors, strict=True):
+            path = self.activate_within(root, elements[instruction.element_id], ancestor=ancestor)
+            for scope_id, variables in instruction.variables:
+                # The scope is the element activated or one of its flow scopes; none given is the instance's.
+                self.set_local(path.get(scope_id or root.element.id, root), variables)
         scopes: list[ElementInstance] = []
         for element_key in terminate:
             target = self.instances.get(element_key)
@@ -388,6 +392,25 @@ class Runtime(Jobs, Waits):
                 empty = parent
         self.run_agenda()
         self.commit()
+
+    def _ancestor(self, root: ElementInstance, instruction: ActivateInstruction) -> ElementInstance | None:
+        """The flow scope instance an activate instruction names, checked to hold the element."""
+        if instruction.ancestor_key <= 0 or instruction.ancestor_key == root.key:
+            return None
+        ancestor = self.instances.get(instruction.ancestor_key)
+        element = root.definition.process.elements[instruction.element_id]
+        containers = []
+        parent = element.parent
+        while parent is not None:
+            containers.append(parent)
+            parent = parent.parent
+        if ancestor is None or ancestor.process_instance_key != root.key or ancestor.element not in containers:
+            raise InvalidArgument(
+                f"Expected to modify instance of process '{root.definition.bpmn_process_id}' but it contains one or "
+                f"more activate instructions with an ancestor scope key that does not exist, or is not in a "
+                f"state to contain the element to activate: '{instruction.ancestor_key}'"
+            )
+        return ancestor
 
     def migrate_instance(self, key: int, *, target_key: int, mappings: Sequence[tuple[str, str]]) -> None:
         root = self.root_instance(key, "migrate")

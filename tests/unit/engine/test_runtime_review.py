@@ -13,11 +13,13 @@ from tests.unit.engine.bpmn_builders import (
     process,
     service_task,
     start_event,
+    sub_process,
     timer_catch,
 )
 from tests.unit.engine.harness import Harness
 from zeebe_celery.engine.core import parse_variables
 from zeebe_celery.engine.errors import InvalidArgument
+from zeebe_celery.engine.runtime import ActivateInstruction
 from zeebe_celery.engine.state import JobState
 
 
@@ -110,3 +112,62 @@ def test_one_failing_due_item_does_not_drop_the_others_of_its_batch(
 def test_variables_with_nan_or_infinity_are_refused_as_not_json(constant: str) -> None:
     with pytest.raises(InvalidArgument, match=f"{constant} is not a JSON value"):
         parse_variables(f'{{"a": {constant}}}')
+
+
+def nested() -> bytes:
+    return process(
+        "p",
+        start_event(),
+        service_task("a", "a"),
+        sub_process(
+            "sp", start_event("s2"), service_task("inner", "inner"), end_event("e2"), flows("s2", "inner", "e2")
+        ),
+        end_event(),
+        flows("start", "a", "sp", "end"),
+    )
+
+
+def test_modify_sets_each_variable_instruction_on_the_scope_it_names(engine: Harness) -> None:
+    engine.deploy(nested())
+    key = engine.start("p")
+
+    with engine.runtime.lock:
+        engine.runtime.modify_instance(
+            key,
+            activate=[ActivateInstruction("inner", variables=[("sp", {"x": 1}), ("inner", {"y": 2}), ("", {"z": 3})])],
+            terminate=[],
+        )
+
+    assert engine.instance(key).variables == {"z": 3}
+    assert engine.element_instance(key, "sp").variables == {"x": 1}
+    assert engine.element_instance(key, "inner").variables == {"y": 2}
+
+
+@pytest.mark.parametrize(
+    ("instruction", "reason"),
+    [
+        (ActivateInstruction("inner", variables=[("a", {"x": 1})]), "scope element id"),
+        (ActivateInstruction("inner", ancestor_key=12345), "ancestor scope key"),
+    ],
+)
+def test_modify_refuses_a_variable_scope_or_ancestor_that_does_not_hold_the_element(
+    engine: Harness, instruction: ActivateInstruction, reason: str
+) -> None:
+    engine.deploy(nested())
+    key = engine.start("p")
+
+    with engine.runtime.lock, pytest.raises(InvalidArgument, match=reason):
+        engine.runtime.modify_instance(key, activate=[instruction], terminate=[])
+
+
+def test_a_refused_modification_leaves_the_instance_as_it_was(engine: Harness) -> None:
+    engine.deploy(nested())
+    key = engine.start("p")
+    before = engine.active(key)
+
+    with engine.runtime.lock, pytest.raises(InvalidArgument):
+        engine.runtime.modify_instance(
+            key, activate=[ActivateInstruction("inner", variables=[("nowhere", {"x": 1})])], terminate=[]
+        )
+
+    assert engine.active(key) == before == ["a"]
