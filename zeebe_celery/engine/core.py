@@ -93,6 +93,8 @@ class RuntimeBase:
         self.message_ids: dict[tuple[str, str, str], int] = {}  # (tenant, name, message id) -> message key
         self.incidents: dict[int, Incident] = {}
         self.message_starts: dict[tuple[str, str], list[Element]] = {}  # (tenant, name) -> start events
+        # (tenant, process id, correlation key) of the live instances a keyed message started.
+        self.keyed_starts: set[tuple[str, str, str]] = set()
         self.result_waiters: dict[int, list[Callable[[ElementInstance | None], None]]] = {}
         self._heap: list[tuple[int, int, str, int]] = []
         self._seq = itertools.count()

@@ -274,11 +274,16 @@ class Runtime(Jobs, Waits):
         self.commit()
         return root
 
-    def start_at_event(self, definition: Definition, start: Element, variables: dict[str, Any]) -> None:
+    def start_at_event(
+        self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
+    ) -> None:
         root = ElementInstance(
             key=self.keys.next(), element=definition.process.root, parent=None, definition=definition
         )
         root.process_instance_key = root.key
+        if correlation_key:
+            root.start_key = correlation_key
+            self.keyed_starts.add((definition.tenant_id, definition.bpmn_process_id, correlation_key))
         self.instances[root.key] = root
         definition.running += 1
         self.touch(root)
@@ -294,6 +299,10 @@ class Runtime(Jobs, Waits):
         self.touch(root)
         for waiter in self.result_waiters.pop(root.key, []):
             waiter(root if root.state is ElementState.COMPLETING else None)
+        if root.start_key is not None:
+            definition = root.definition
+            self.keyed_starts.discard((definition.tenant_id, definition.bpmn_process_id, root.start_key))
+            self.start_buffered(definition.tenant_id, definition.bpmn_process_id, root.start_key)
 
     def root_instance(self, key: int, action: str) -> ElementInstance:
         instance = self.instances.get(key)

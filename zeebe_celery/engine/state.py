@@ -76,6 +76,8 @@ class ElementInstance:
     incident: Incident | None = None
     # For the root: the process instance key; for the rest, the root's.
     process_instance_key: int = 0
+    # For a root started by a message with a correlation key: that key (one such instance at a time).
+    start_key: str | None = None
 
     @property
     def tenant_id(self) -> str:

@@ -194,6 +194,7 @@ def _tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str, Any]:
         "state": instance.state.value,
         "variables": instance.variables,
         "joins": {k: dict(v) for k, v in instance.joins.items()},
+        "start_key": instance.start_key,
         "children": [_tree(c, waits) for c in instance.children.values()],
         "job": None
         if job is None
@@ -292,6 +293,9 @@ class _Loader:
         runtime.instances[instance.key] = instance
         if parent is None:
             definition.running += 1
+            instance.start_key = data.get("start_key")
+            if instance.start_key is not None:
+                runtime.keyed_starts.add((definition.tenant_id, definition.bpmn_process_id, instance.start_key))
         else:
             parent.children[instance.key] = instance
         for child in data["children"]:

@@ -205,11 +205,37 @@ class Waits(Events):
 
     def _start_by_message(self, message: Message) -> None:
         for start in list(self.message_starts.get((message.tenant_id, message.name), ())):
-            latest = self.latest_definition(message.tenant_id, start)
-            if latest is None or latest.bpmn_process_id in message.correlated:
+            self._start_one(message, start)
+
+    def _start_one(self, message: Message, start: Element) -> bool:
+        """Start the latest version at ``start`` unless this message started it already, or (as Zeebe has
+        it) an instance another message with the same correlation key started is still active: then the
+        message waits in the buffer, and starts the next instance when that one ends."""
+        latest = self.latest_definition(message.tenant_id, start)
+        if latest is None or latest.bpmn_process_id in message.correlated:
+            return False
+        key = message.correlation_key
+        if key and (message.tenant_id, latest.bpmn_process_id, key) in self.keyed_starts:
+            return False
+        message.correlated.add(latest.bpmn_process_id)
+        self.dirty_messages.add(message.key)
+        self.start_at_event(latest, start, dict(message.variables), key or None)
+        return True
+
+    def start_buffered(self, tenant_id: str, process_id: str, correlation_key: str) -> None:
+        """An instance a keyed message started ended: the oldest buffered message with that key starts the next."""
+        now = self.now()
+        for (tenant, name), starts in list(self.message_starts.items()):
+            if tenant != tenant_id:
                 continue
-            message.correlated.add(latest.bpmn_process_id)
-            self.start_at_event(latest, start, dict(message.variables))
+            for start in starts:
+                latest = self.latest_definition(tenant_id, start)
+                if latest is None or latest.bpmn_process_id != process_id:
+                    continue
+                waiting = self.buffered.get((tenant_id, name, correlation_key), {})
+                for message in sorted(waiting.values(), key=lambda m: m.key):
+                    if message.expires > now and self._start_one(message, start):
+                        return
 
     def message_expired(self, key: int, due: int) -> None:
         message = self.messages.get(key)
@@ -279,5 +305,7 @@ class Waits(Events):
     def latest_definition(self, tenant_id: str, start: Element) -> Any:
         raise NotImplementedError
 
-    def start_at_event(self, definition: Any, start: Element, variables: dict[str, Any]) -> None:
+    def start_at_event(
+        self, definition: Any, start: Element, variables: dict[str, Any], correlation_key: str | None
+    ) -> None:
         raise NotImplementedError

@@ -10,6 +10,7 @@ from tests.unit.engine.bpmn_builders import (
     error_end,
     flow,
     flows,
+    message_start,
     process,
     service_task,
     start_event,
@@ -171,3 +172,27 @@ def test_a_refused_modification_leaves_the_instance_as_it_was(engine: Harness) -
         )
 
     assert engine.active(key) == before == ["a"]
+
+
+def test_a_message_start_runs_one_instance_per_correlation_key_at_a_time(engine: Harness) -> None:
+    engine.deploy(
+        process(
+            "orders",
+            message_start("start", "order-placed"),
+            service_task("t", "fulfil"),
+            end_event(),
+            flows("start", "t", "end"),
+            messages={"order-placed": ""},
+        )
+    )
+
+    engine.publish("order-placed", "order-1", ttl=60_000, variables={"n": 1})
+    engine.publish("order-placed", "order-1", ttl=60_000, variables={"n": 2})
+    engine.publish("order-placed", "order-2", ttl=60_000, variables={"n": 3})
+
+    first = engine.activate("fulfil")
+    assert sorted(engine.variables(j.instance.key)["n"] for j in first) == [1, 3]
+    # The second order-1 message waits in the buffer until the first order-1 instance ends.
+    engine.complete(next(j for j in first if engine.variables(j.instance.key)["n"] == 1))
+    [second] = engine.activate("fulfil")
+    assert engine.variables(second.instance.key)["n"] == 2
