@@ -3,6 +3,7 @@ are real jobs of processes deployed for the connectors' types; the assertions re
 
 from __future__ import annotations
 
+import datetime
 import json
 import threading
 import uuid
@@ -12,7 +13,7 @@ from celery import Celery
 from pydantic import BaseModel
 
 from tests.unit.engine_jobs import EngineJobs
-from zeebe_celery import CamundaRuntime, InboundConnector, OutboundConnector, RunConfig
+from zeebe_celery import BpmnError, CamundaRuntime, InboundConnector, OutboundConnector, RunConfig
 from zeebe_celery.connectors.inbound import ACTIVATE_JOB_TYPE
 from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.engine.faults import Faults
@@ -157,3 +158,111 @@ def test_the_runtime_runs_inbound_loops_and_publishes_one_message(
     )
     (publish,) = faults.calls("PublishMessage")
     assert json.loads(publish.request.variables) == {"ticked": 12}
+
+
+WHEN = f"runtime-when-{SUFFIX}"
+REFUSE = f"runtime-refuse-{SUFFIX}"
+FLAKY = f"runtime-flaky-{SUFFIX}"
+
+
+class When(OutboundConnector):
+    def run(self, config: RunConfig) -> dict[str, Any]:
+        return {"when": datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC)}
+
+    class ConnectorConfig:
+        name = "When"
+        type = WHEN
+        timeout = 30
+        app = RUNTIME_APP
+
+
+class RefuseWithAClock(OutboundConnector):
+    def run(self, config: RunConfig) -> None:
+        raise BpmnError("NO", "no", variables={"at": datetime.date(2024, 1, 2)})
+
+    class ConnectorConfig:
+        name = "RefuseWithAClock"
+        type = REFUSE
+        timeout = 30
+        app = RUNTIME_APP
+
+
+class Flaky(OutboundConnector):
+    def run(self, config: RunConfig) -> None:
+        raise RuntimeError("down")
+
+    class ConnectorConfig:
+        name = "Flaky"
+        type = FLAKY
+        timeout = 30
+        retry_backoff = 7
+        app = RUNTIME_APP
+
+
+def run_until(engine: ZeebeEngine, runtime: CamundaRuntime, intent: str, job_type: str) -> None:
+    thread = running(runtime)
+    try:
+        engine.records.wait_for("JOB", intent, within=5, type=job_type)
+    finally:
+        runtime.stop()
+        thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_a_result_that_is_not_json_raises_an_incident_naming_the_field(
+    engine: ZeebeEngine, jobs: EngineJobs, client: ZeebeClient
+) -> None:
+    jobs.deploy(WHEN, headers={"resultVariable": "r"})
+    (instance,) = jobs.create(WHEN)
+    key = jobs.job_of(instance)
+
+    run_until(engine, CamundaRuntime([When], client=client, poll_timeout=0.2), "FAILED", WHEN)
+
+    (failure,) = jobs.failures(key)
+    assert failure["retries"] == 0
+    assert failure["errorMessage"].startswith("invalid output:")
+    assert "'r'" in failure["errorMessage"]
+    assert jobs.incident(key)["errorMessage"] == failure["errorMessage"]
+
+
+def test_bpmn_error_variables_that_are_not_json_raise_an_incident(
+    engine: ZeebeEngine, jobs: EngineJobs, client: ZeebeClient
+) -> None:
+    jobs.deploy(REFUSE)
+    (instance,) = jobs.create(REFUSE)
+    key = jobs.job_of(instance)
+
+    run_until(engine, CamundaRuntime([RefuseWithAClock], client=client, poll_timeout=0.2), "FAILED", REFUSE)
+
+    (failure,) = jobs.failures(key)
+    assert failure["retries"] == 0
+    assert failure["errorMessage"].startswith("invalid BpmnError 'NO'")
+
+
+def test_a_report_the_gateway_can_never_take_becomes_an_incident(
+    engine: ZeebeEngine, faults: Faults, jobs: EngineJobs, client: ZeebeClient
+) -> None:
+    jobs.deploy(GREET, headers={"resultVariable": "g"})
+    (instance,) = jobs.create(GREET, variables={"name": "ada"})
+    key = jobs.job_of(instance)
+    faults.fail("CompleteJob", "RESOURCE_EXHAUSTED", "message larger than max (4194304)")
+
+    run_until(engine, CamundaRuntime([Greeter], client=client, poll_timeout=0.2), "FAILED", GREET)
+
+    (failure,) = jobs.failures(key)
+    assert failure["retries"] == 0
+    assert failure["errorMessage"].startswith("could not report the job as completed")
+
+
+def test_a_failing_connector_is_failed_with_its_retry_backoff(
+    engine: ZeebeEngine, faults: Faults, jobs: EngineJobs, client: ZeebeClient
+) -> None:
+    jobs.deploy(FLAKY)
+    (instance,) = jobs.create(FLAKY)
+    key = jobs.job_of(instance)
+
+    run_until(engine, CamundaRuntime([Flaky], client=client, poll_timeout=0.2), "FAILED", FLAKY)
+
+    (fail,) = faults.calls("FailJob")
+    assert (fail.request.jobKey, fail.request.retries, fail.request.retryBackOff) == (key, 2, 7000)
+    assert fail.request.errorMessage == "RuntimeError: down"
