@@ -23,7 +23,7 @@ from celery.signals import worker_ready
 from zeebe_celery.config import BridgeSettings, ZeebeSettings, load_settings
 from zeebe_celery.connectors import inbound
 from zeebe_celery.connectors.activations import Activation, ActivationStore
-from zeebe_celery.errors import ConfigurationError, GatewayError
+from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.job import Job
 from zeebe_celery.task import zeebe_task
@@ -135,7 +135,7 @@ def run_activation(app: Celery, activation_id: str, token: str) -> str:
         if variables is not None:
             try:
                 inbound.publish(client, cls, activation, variables)
-            except GatewayError:
+            except Exception:  # any failure to publish: the activation lives on, next cycle tries again
                 logger.exception(
                     "inbound activation %s: publishing its message failed; next cycle tries again", activation_id
                 )

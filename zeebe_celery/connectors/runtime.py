@@ -27,7 +27,7 @@ from zeebe_celery.config import ZeebeSettings, load_settings
 from zeebe_celery.connectors import inbound
 from zeebe_celery.connectors.activations import Activation
 from zeebe_celery.connectors.outbound import OutboundConnector, input_variables
-from zeebe_celery.errors import BpmnError, GatewayError, HandlerInputError, ZeebeCeleryError
+from zeebe_celery.errors import BpmnError, HandlerInputError, ZeebeCeleryError
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.gateway.retry import RetryPolicy
 from zeebe_celery.job import Job
@@ -231,7 +231,7 @@ class CamundaRuntime:
                     try:
                         await asyncio.to_thread(inbound.publish, self.client, cls, activation, variables)
                         return
-                    except GatewayError:
+                    except Exception:  # any failure to publish: the activation lives on, next cycle tries again
                         logger.exception(
                             "inbound activation %s: publishing failed; next cycle tries again", activation.id
                         )

@@ -4,6 +4,7 @@ its run; runs are token-checked, locked, rescheduled every cycle, end at max_age
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import uuid
@@ -245,3 +246,44 @@ def test_a_starting_worker_reschedules_runs_that_were_lost(
     runs = [m["headers"]["argsrepr"] for m in queued_runs(redis_url) if m["headers"]["task"] == fleet.RUN_TASK]
     assert repr((fresh.id, fresh.token)) in runs
     assert fleet.run_activation(inbound_app, lost.id, lost.token) == "stale"
+
+
+def test_a_loop_whose_dict_is_not_json_is_counted_and_runs_again_next_cycle(
+    inbound_app: Celery, engine: ZeebeEngine, jobs: EngineJobs, store: ActivationStore, name: str
+) -> None:
+    connector(inbound_app, name)
+    _, key = activate(inbound_app, jobs, name, correlation_key="k")
+    activation = store.get(f"{name}:{key}")
+    assert activation is not None
+    OUTCOMES[name] += [{"at": datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC)}, {"n": 1}]
+    before = REGISTRY.get_sample_value("zeebe_celery_inbound_loop_failures_total", {"connector": name}) or 0.0
+
+    assert fleet.run_activation(inbound_app, activation.id, activation.token) == "waiting"
+    after = REGISTRY.get_sample_value("zeebe_celery_inbound_loop_failures_total", {"connector": name})
+    assert after == before + 1
+    moved = store.get(activation.id)
+    assert moved is not None
+    assert fleet.run_activation(inbound_app, moved.id, moved.token) == "published"
+    (published,) = engine.records.find("MESSAGE", "PUBLISHED", name=name)
+    assert message_variables(engine, published["key"]) == {"n": 1, "threshold": 0}
+
+
+def test_a_publish_that_fails_in_any_way_keeps_the_activation_for_the_next_cycle(
+    inbound_app: Celery, jobs: EngineJobs, store: ActivationStore, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connector(inbound_app, name)
+    _, key = activate(inbound_app, jobs, name, correlation_key="k")
+    activation = store.get(f"{name}:{key}")
+    assert activation is not None
+    OUTCOMES[name].append({"n": 1})
+    _, client, _ = fleet.resources(inbound_app)
+
+    def closed(*_: Any, **__: Any) -> None:
+        raise RuntimeError("Cannot invoke RPC on closed channel!")
+
+    monkeypatch.setattr(client, "publish_message", closed)
+
+    assert fleet.run_activation(inbound_app, activation.id, activation.token) == "waiting"
+    moved = store.get(activation.id)
+    assert moved is not None
+    assert moved.token != activation.token

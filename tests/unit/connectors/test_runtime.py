@@ -18,7 +18,7 @@ from zeebe_celery.connectors.inbound import ACTIVATE_JOB_TYPE
 from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.engine.faults import Faults
 from zeebe_celery.engine.state import JobState
-from zeebe_celery.gateway.client import ZeebeClient
+from zeebe_celery.gateway.client import PublishedMessage, ZeebeClient
 
 # Job types of this module alone, so no other test's jobs on the shared engine are theirs.
 SUFFIX = uuid.uuid4().hex[:8]
@@ -202,11 +202,12 @@ class Flaky(OutboundConnector):
 def run_until(engine: ZeebeEngine, runtime: CamundaRuntime, intent: str, job_type: str) -> None:
     thread = running(runtime)
     try:
-        engine.records.wait_for("JOB", intent, within=5, type=job_type)
+        found = engine.records.wait_for("JOB", intent, within=5, type=job_type)
     finally:
         runtime.stop()
         thread.join(5)
     assert not thread.is_alive()
+    assert found, f"no {job_type} job was {intent} within 5s"
 
 
 def test_a_result_that_is_not_json_raises_an_incident_naming_the_field(
@@ -266,3 +267,58 @@ def test_a_failing_connector_is_failed_with_its_retry_backoff(
     (fail,) = faults.calls("FailJob")
     assert (fail.request.jobKey, fail.request.retries, fail.request.retryBackOff) == (key, 2, 7000)
     assert fail.request.errorMessage == "RuntimeError: down"
+
+
+CLOCK = f"runtime_clock_{SUFFIX}"
+
+
+class Clock(InboundConnector):
+    async def loop(self) -> dict[str, Any] | None:
+        Clock.seen += 1
+        if Clock.seen == 1:
+            return {"at": datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC)}
+        return {"at": "2024-01-02"}
+
+    class ConnectorConfig:
+        name = CLOCK
+        cycle = 0.05
+        app = RUNTIME_APP
+
+
+Clock.seen = 0  # type: ignore[attr-defined]
+
+
+class PublishFailsOnce(ZeebeClient):
+    """A client whose first publish fails as a closed channel does, with an error that is no GatewayError."""
+
+    failed = False
+
+    def publish_message(self, *args: Any, **kwargs: Any) -> PublishedMessage:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("Cannot invoke RPC on closed channel!")
+        return super().publish_message(*args, **kwargs)
+
+
+def test_an_inbound_loop_whose_dict_is_not_json_runs_again_and_a_failed_publish_is_retried(
+    engine: ZeebeEngine, faults: Faults, jobs: EngineJobs, client: ZeebeClient
+) -> None:
+    Clock.seen = 0  # type: ignore[attr-defined]
+    jobs.deploy(ACTIVATE_JOB_TYPE, headers={"name": CLOCK})
+    jobs.create(ACTIVATE_JOB_TYPE, variables={"correlation_key": "c"})
+    flaky = PublishFailsOnce(client.settings)
+    runtime = CamundaRuntime(inbound_connectors=[Clock], client=flaky, poll_timeout=0.2)
+
+    thread = running(runtime)
+    try:
+        published = engine.records.wait_for("MESSAGE", "PUBLISHED", within=5, name=CLOCK)
+    finally:
+        runtime.stop()
+        thread.join(5)
+        flaky.close()
+
+    assert published
+    assert flaky.failed
+    assert Clock.seen >= 3  # not JSON, then a publish that failed, then the one that got through
+    (publish,) = faults.calls("PublishMessage")
+    assert json.loads(publish.request.variables) == {"at": "2024-01-02"}
