@@ -287,3 +287,79 @@ def test_a_publish_that_fails_in_any_way_keeps_the_activation_for_the_next_cycle
     moved = store.get(activation.id)
     assert moved is not None
     assert moved.token != activation.token
+
+
+def queued(redis_url: str, task: str) -> list[str]:
+    """The argument lists of the queued messages of ``task``, as Celery prints them."""
+    return [m["headers"]["argsrepr"] for m in queued_runs(redis_url) if m["headers"]["task"] == task]
+
+
+def test_an_activation_whose_first_run_could_not_be_sent_is_scheduled_when_its_job_runs_again(
+    inbound_app: Celery, jobs: EngineJobs, store: ActivationStore, name: str, redis_url: str
+) -> None:
+    connector(inbound_app, name)
+    task = inbound_app.tasks[fleet.ACTIVATE_TASK]
+    job = payload(jobs, ACTIVATE_JOB_TYPE, {"correlation_key": "k"}, headers={"name": name})
+    send_task = inbound_app.send_task
+
+    def broker_down(*_: Any, **__: Any) -> None:
+        raise ConnectionError("broker down")
+
+    inbound_app.send_task = broker_down  # type: ignore[method-assign]
+    try:
+        assert task.run(job) == "failed"
+    finally:
+        inbound_app.send_task = send_task  # type: ignore[method-assign]
+    stored = store.get(f"{name}:{job['key']}")
+    assert stored is not None
+    assert repr((stored.id, stored.token)) not in queued(redis_url, fleet.RUN_TASK)
+
+    task.run(job)  # Zeebe hands the failed job out again
+
+    current = store.get(stored.id)
+    assert current is not None
+    assert repr((current.id, current.token)) in queued(redis_url, fleet.RUN_TASK)
+
+
+def test_the_current_run_of_an_activation_another_run_holds_is_sent_again_a_cycle_later(
+    inbound_app: Celery, jobs: EngineJobs, store: ActivationStore, name: str, redis_url: str
+) -> None:
+    connector(inbound_app, name)
+    _, key = activate(inbound_app, jobs, name, correlation_key="k")
+    activation = store.get(f"{name}:{key}")
+    assert activation is not None
+    held = store.lock(activation.id, lease=30)
+    assert held is not None
+    before = queued(redis_url, fleet.RUN_TASK).count(repr((activation.id, activation.token)))
+
+    assert fleet.run_activation(inbound_app, activation.id, activation.token) == "busy"
+    assert fleet.run_activation(inbound_app, activation.id, "stale-token") == "busy"
+    store.unlock(activation.id, held)
+
+    assert queued(redis_url, fleet.RUN_TASK).count(repr((activation.id, activation.token))) == before + 1
+    assert repr((activation.id, "stale-token")) not in queued(redis_url, fleet.RUN_TASK)
+
+
+def test_a_chain_of_sweeps_reschedules_runs_that_were_lost_and_a_newer_chain_supersedes_it(
+    inbound_app: Celery, jobs: EngineJobs, store: ActivationStore, name: str, redis_url: str
+) -> None:
+    connector(inbound_app, name, cycle=1)
+    _, key = activate(inbound_app, jobs, name, correlation_key="k")
+    lost = store.get(f"{name}:{key}")
+    assert lost is not None
+    lost.due_at -= 10  # its run was saved, but the message carrying its token was never sent
+    store.save(lost)
+    chain = fleet.start_sweeps(inbound_app)
+    assert repr((chain,)) in queued(redis_url, fleet.SWEEP_TASK)
+
+    assert fleet.sweep(inbound_app, chain) == "swept"
+
+    fresh = store.get(lost.id)
+    assert fresh is not None
+    assert fresh.token != lost.token
+    assert repr((fresh.id, fresh.token)) in queued(redis_url, fleet.RUN_TASK)
+    assert queued(redis_url, fleet.SWEEP_TASK).count(repr((chain,))) == 2  # it sent the next sweep
+    newer = fleet.start_sweeps(inbound_app)
+    assert fleet.sweep(inbound_app, chain) == "stale"
+    assert queued(redis_url, fleet.SWEEP_TASK).count(repr((chain,))) == 2
+    assert fleet.sweep(inbound_app, newer) == "swept"
