@@ -21,7 +21,8 @@ from typing import Any
 from celery import Celery, Task, bootsteps, current_app, shared_task
 from celery.signals import worker_ready
 
-from zeebe_celery.config import BridgeSettings, ZeebeSettings, load_settings
+from zeebe_celery import worker
+from zeebe_celery.config import BridgeSettings, broker_redis_url
 from zeebe_celery.connectors import inbound
 from zeebe_celery.connectors.activations import Activation, ActivationStore
 from zeebe_celery.errors import ConfigurationError
@@ -99,20 +100,26 @@ inbound.on_define(lambda spec: register_tasks(spec.app))
 
 
 def resources(app: Celery) -> tuple[ActivationStore, ZeebeClient, BridgeSettings]:
-    """This process's activation store, gateway client and settings for ``app``; opened after the fork."""
+    """This process's activation store, gateway client and settings for ``app``; opened after the fork.
+
+    The settings are the worker's (:func:`zeebe_celery.worker.worker_settings`). Raises ConfigurationError
+    when neither ZEEBE_CELERY_REDIS_URL nor the Celery broker is a Redis.
+    """
     key = (os.getpid(), id(app))
     found = _resources.get(key)
     if found is None:
         with _lock:
             found = _resources.get(key)
             if found is None:
-                bridge = load_settings(BridgeSettings)
-                url = bridge.redis_url or bridge.broker_url or str(app.conf.broker_url or "")
-                if not url.startswith(("redis://", "rediss://", "unix://")):
+                # The worker's settings: those given to worker.configure(app, ...), else the environment's.
+                settings = worker.worker_settings(app)
+                bridge = settings.bridge
+                url = bridge.redis_url or broker_redis_url(bridge, app)
+                if not url:
                     raise ConfigurationError(
                         "ZEEBE_CELERY_REDIS_URL: inbound connectors keep their activations in Redis; set it"
                     )
-                found = (ActivationStore.from_url(url), ZeebeClient(load_settings(ZeebeSettings)), bridge)
+                found = (ActivationStore.from_url(url), ZeebeClient(settings.zeebe), bridge)
                 _resources[key] = found
     return found
 

@@ -18,11 +18,13 @@ from celery import Celery
 from prometheus_client import REGISTRY
 
 from tests.unit.engine_jobs import EngineJobs
-from zeebe_celery import InboundConnector
+from zeebe_celery import InboundConnector, worker
+from zeebe_celery.config import BridgeSettings, ZeebeSettings
 from zeebe_celery.connectors import fleet
 from zeebe_celery.connectors.activations import ActivationStore
 from zeebe_celery.connectors.inbound import ACTIVATE_JOB_TYPE
 from zeebe_celery.engine import ZeebeEngine
+from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.gateway.client import ZeebeClient
 
 from .conftest import payload
@@ -363,3 +365,31 @@ def test_a_chain_of_sweeps_reschedules_runs_that_were_lost_and_a_newer_chain_sup
     assert fleet.sweep(inbound_app, chain) == "stale"
     assert queued(redis_url, fleet.SWEEP_TASK).count(repr((chain,))) == 2
     assert fleet.sweep(inbound_app, newer) == "swept"
+
+
+def test_inbound_runs_use_the_settings_given_to_worker_configure(
+    engine: ZeebeEngine, jobs: EngineJobs, redis_url: str, clean_env: Path, name: str
+) -> None:
+    app = Celery("configured-inbound", set_as_current=False)  # no broker, nothing in the environment
+    worker.configure(app, zeebe=ZeebeSettings(address=engine.address), bridge=BridgeSettings(redis_url=redis_url))
+    try:
+        connector(app, name)
+        store, client, bridge = fleet.resources(app)
+
+        assert client.settings.gateway_address == engine.address
+        assert bridge.redis_url == redis_url
+        _, key = activate(app, jobs, name, correlation_key="k")
+        assert store.get(f"{name}:{key}") is not None
+    finally:
+        for found in [k for k in fleet._resources if k[1] == id(app)]:
+            store, client, _ = fleet._resources.pop(found)
+            store.close()
+            client.close()
+        worker.close_contexts(app)
+
+
+def test_inbound_runs_need_a_redis(clean_env: Path) -> None:
+    app = Celery("amqp-inbound", broker="amqp://127.0.0.1//", set_as_current=False)
+
+    with pytest.raises(ConfigurationError, match="ZEEBE_CELERY_REDIS_URL"):
+        fleet.resources(app)
