@@ -205,9 +205,15 @@ async def run_loop(cls: type[InboundConnector], activation: Activation) -> dict[
     """
     try:
         connector = cls.model_validate(activation.inputs)
-        outcome: Any = connector.loop()
-        if inspect.isawaitable(outcome):
-            outcome = await asyncio.wait_for(outcome, cls.connector_spec.timeout)
+        timeout = cls.connector_spec.timeout
+        outcome: Any
+        if inspect.iscoroutinefunction(connector.loop):
+            outcome = await asyncio.wait_for(connector.loop(), timeout)
+        else:
+            # A sync loop runs in a thread, so it neither blocks the event loop nor outlasts its timeout here.
+            outcome = await asyncio.wait_for(asyncio.to_thread(connector.loop), timeout)
+            if inspect.isawaitable(outcome):
+                outcome = await asyncio.wait_for(outcome, timeout)
         if outcome is None:
             return None
         if isinstance(outcome, BaseModel):

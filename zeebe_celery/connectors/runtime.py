@@ -21,13 +21,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from zeebe_celery.config import ZeebeSettings, load_settings
 from zeebe_celery.connectors import inbound
 from zeebe_celery.connectors.activations import Activation
 from zeebe_celery.connectors.outbound import OutboundConnector, input_variables
-from zeebe_celery.errors import BpmnError, HandlerInputError, ZeebeCeleryError
+from zeebe_celery.errors import BpmnError, HandlerInputError
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.gateway.retry import RetryPolicy
 from zeebe_celery.job import Job
@@ -115,6 +116,12 @@ class CamundaRuntime:
             fetch[inbound.ACTIVATE_JOB_TYPE] = None
             backoffs[inbound.ACTIVATE_JOB_TYPE] = 0.0
         running: set[asyncio.Task[None]] = set()
+        # Its own threads: one per long poll plus max_jobs per type (a sync run or a report each), never
+        # asyncio's default executor, whose few threads the long polls alone could fill.
+        executor = ThreadPoolExecutor(
+            max_workers=len(handlers) * (1 + self.max_jobs) + len(self.inbound), thread_name_prefix="camunda-runtime"
+        )
+        self._loop.set_default_executor(executor)
         try:
             polls = [
                 asyncio.create_task(self._poll(t, h, timeouts[t], fetch[t], backoffs[t], running))
@@ -176,7 +183,7 @@ class CamundaRuntime:
                     request_timeout=self.poll_timeout,
                 )
                 failures = 0
-            except ZeebeCeleryError as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever fails, this type's poll backs off and goes on
                 failures += 1
                 delay = self._retry.backoff(failures)
                 logger.warning("activating %s jobs failed (%s); retrying in %.2fs", job_type, exc, delay)

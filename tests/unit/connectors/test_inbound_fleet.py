@@ -4,9 +4,11 @@ its run; runs are token-checked, locked, rescheduled every cycle, end at max_age
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +23,8 @@ from tests.unit.engine_jobs import EngineJobs
 from zeebe_celery import InboundConnector, worker
 from zeebe_celery.config import BridgeSettings, ZeebeSettings
 from zeebe_celery.connectors import fleet
-from zeebe_celery.connectors.activations import ActivationStore
-from zeebe_celery.connectors.inbound import ACTIVATE_JOB_TYPE
+from zeebe_celery.connectors.activations import Activation, ActivationStore
+from zeebe_celery.connectors.inbound import ACTIVATE_JOB_TYPE, run_loop
 from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.gateway.client import ZeebeClient
@@ -393,3 +395,57 @@ def test_inbound_runs_need_a_redis(clean_env: Path) -> None:
 
     with pytest.raises(ConfigurationError, match="ZEEBE_CELERY_REDIS_URL"):
         fleet.resources(app)
+
+
+def test_a_sync_loop_runs_in_a_thread_under_its_timeout(name: str) -> None:
+    release = threading.Event()
+
+    class Stuck(InboundConnector):
+        def loop(self) -> dict[str, Any] | None:  # type: ignore[override]
+            release.wait(10)
+            return None
+
+        class ConnectorConfig:
+            name = f"{name}_stuck"
+            cycle = 1
+            timeout = 0.1
+            app = Celery("stuck-inbound", set_as_current=False)
+
+    activation = Activation(
+        id=f"{name}:1",
+        connector=Stuck.connector_spec.name,
+        correlation_key="k",
+        message_name="m",
+        inputs={},
+        created_at=0,
+        due_at=0,
+    )
+
+    async def one_run() -> tuple[Any, bool]:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        ticker = asyncio.create_task(tick())
+        try:
+            outcome = await asyncio.wait_for(run_loop(Stuck, activation), 5)
+        finally:
+            ticker.cancel()
+            release.set()
+        return outcome, ticks > 1
+
+    before = REGISTRY.get_sample_value(
+        "zeebe_celery_inbound_loop_failures_total", {"connector": Stuck.connector_spec.name}
+    )
+    outcome, loop_was_free = asyncio.run(one_run())
+
+    assert outcome is None
+    assert loop_was_free  # the event loop went on while loop() blocked
+    after = REGISTRY.get_sample_value(
+        "zeebe_celery_inbound_loop_failures_total", {"connector": Stuck.connector_spec.name}
+    )
+    assert after == (before or 0.0) + 1

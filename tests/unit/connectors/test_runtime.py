@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import threading
 import uuid
 from typing import Any
@@ -19,6 +20,7 @@ from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.engine.faults import Faults
 from zeebe_celery.engine.state import JobState
 from zeebe_celery.gateway.client import PublishedMessage, ZeebeClient
+from zeebe_celery.job import Job
 
 # Job types of this module alone, so no other test's jobs on the shared engine are theirs.
 SUFFIX = uuid.uuid4().hex[:8]
@@ -199,6 +201,22 @@ class Flaky(OutboundConnector):
         app = RUNTIME_APP
 
 
+ECHO = f"runtime-echo-{SUFFIX}"
+
+
+class Echo(OutboundConnector):
+    name: str
+
+    async def run(self, config: RunConfig) -> Greeting:
+        return Greeting(text=f"hello {self.name}")
+
+    class ConnectorConfig:
+        name = "Echo"
+        type = ECHO
+        timeout = 30
+        app = RUNTIME_APP
+
+
 def run_until(engine: ZeebeEngine, runtime: CamundaRuntime, intent: str, job_type: str) -> None:
     thread = running(runtime)
     try:
@@ -243,12 +261,12 @@ def test_bpmn_error_variables_that_are_not_json_raise_an_incident(
 def test_a_report_the_gateway_can_never_take_becomes_an_incident(
     engine: ZeebeEngine, faults: Faults, jobs: EngineJobs, client: ZeebeClient
 ) -> None:
-    jobs.deploy(GREET, headers={"resultVariable": "g"})
-    (instance,) = jobs.create(GREET, variables={"name": "ada"})
+    jobs.deploy(ECHO, headers={"resultVariable": "g"})
+    (instance,) = jobs.create(ECHO, variables={"name": "ada"})
     key = jobs.job_of(instance)
     faults.fail("CompleteJob", "RESOURCE_EXHAUSTED", "message larger than max (4194304)")
 
-    run_until(engine, CamundaRuntime([Greeter], client=client, poll_timeout=0.2), "FAILED", GREET)
+    run_until(engine, CamundaRuntime([Echo], client=client, poll_timeout=0.2), "FAILED", ECHO)
 
     (failure,) = jobs.failures(key)
     assert failure["retries"] == 0
@@ -322,3 +340,68 @@ def test_an_inbound_loop_whose_dict_is_not_json_runs_again_and_a_failed_publish_
     assert Clock.seen >= 3  # not JSON, then a publish that failed, then the one that got through
     (publish,) = faults.calls("PublishMessage")
     assert json.loads(publish.request.variables) == {"at": "2024-01-02"}
+
+
+MANY = f"runtime-many-{SUFFIX}"
+# More sync runs at once than asyncio's default executor has threads (min(32, cpus + 4)).
+CONCURRENT = min(32, (os.cpu_count() or 1) + 4) + 1
+TOGETHER = threading.Barrier(CONCURRENT, timeout=5)
+
+
+class Together(OutboundConnector):
+    def run(self, config: RunConfig) -> None:
+        TOGETHER.wait()  # breaks unless every job runs at the same time
+
+    class ConnectorConfig:
+        name = "Together"
+        type = MANY
+        timeout = 30
+        app = RUNTIME_APP
+
+
+def test_the_runtime_runs_max_jobs_sync_connectors_at_once_beside_its_long_polls(
+    engine: ZeebeEngine, jobs: EngineJobs, client: ZeebeClient
+) -> None:
+    jobs.deploy(MANY)
+    keys = [jobs.job_of(instance) for instance in jobs.create(MANY, CONCURRENT)]
+    runtime = CamundaRuntime([Together, Greeter], client=client, max_jobs=CONCURRENT, poll_timeout=0.5)
+
+    thread = running(runtime)
+    try:
+        done = engine.records.wait_for("JOB", "COMPLETED", count=CONCURRENT, within=10, type=MANY)
+    finally:
+        runtime.stop()
+        thread.join(5)
+
+    assert sorted(r["key"] for r in done) == sorted(keys)
+    assert not [r for r in engine.records.find("JOB", "FAILED") if r["key"] in keys]
+
+
+class ActivationFailsOnce(ZeebeClient):
+    """A client whose first ActivateJobs fails with an error that is no ZeebeCeleryError."""
+
+    failed = False
+
+    def activate_jobs(self, *args: Any, **kwargs: Any) -> list[Job]:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("unexpected")
+        return super().activate_jobs(*args, **kwargs)
+
+
+def test_a_poll_that_fails_in_any_way_backs_off_and_goes_on(
+    engine: ZeebeEngine, jobs: EngineJobs, client: ZeebeClient
+) -> None:
+    jobs.deploy(ECHO, headers={"resultVariable": "g"})
+    (instance,) = jobs.create(ECHO, variables={"name": "bo"})
+    key = jobs.job_of(instance)
+    flaky = ActivationFailsOnce(client.settings)
+    runtime = CamundaRuntime([Echo], client=flaky, poll_timeout=0.2)
+
+    try:
+        run_until(engine, runtime, "COMPLETED", ECHO)
+    finally:
+        flaky.close()
+
+    assert flaky.failed
+    assert jobs.completed_variables(key) == {"g": {"text": "hello bo"}}
