@@ -14,10 +14,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from dotenv import dotenv_values
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from zeebe_celery.env_names import contradicting_aliases, dotenv_names, env_names, variable_name
 from zeebe_celery.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -145,13 +145,15 @@ class ZeebeSettings(BaseSettings):
     @model_validator(mode="after")
     def _consistent(self) -> ZeebeSettings:
         self._consistent_sdk_names()
+        secret, client = _name_like("client_secret", "client_id"), _name_like("client_id", "client_secret")
         if self.client_id and self.client_secret is None:
-            raise ValueError("ZEEBE_CLIENT_SECRET is required when ZEEBE_CLIENT_ID is set")
+            raise ValueError(f"{secret} is required when {client} is set")
         if self.client_secret is not None and not self.client_id:
-            raise ValueError("ZEEBE_CLIENT_ID is required when ZEEBE_CLIENT_SECRET is set")
+            raise ValueError(f"{client} is required when {secret} is set")
         if self.cluster_id:
             if not self.client_id:
-                raise ValueError("ZEEBE_CLIENT_ID and ZEEBE_CLIENT_SECRET are required with CAMUNDA_CLUSTER_ID")
+                client, secret = _name_like("client_id", "cluster_id"), _name_like("client_secret", "cluster_id")
+                raise ValueError(f"{client} and {secret} are required with CAMUNDA_CLUSTER_ID")
             if self.insecure_connection:
                 raise ValueError("ZEEBE_INSECURE_CONNECTION cannot be true for Camunda SaaS (CAMUNDA_CLUSTER_ID)")
         elif self.cluster_region:
@@ -171,8 +173,14 @@ class ZeebeSettings(BaseSettings):
         """The Python Camunda SDK's variables (CAMUNDA_CONNECTION_TYPE, ZEEBE_HOSTNAME ...) agree with the rest."""
 
         def named(field: str) -> str:
-            return _variable_name(ZeebeSettings, field, {})
+            return variable_name(ZeebeSettings, field, {})
 
+        if (
+            self.hostname
+            and ":" in self.hostname
+            and not (self.hostname.startswith("[") and self.hostname.endswith("]"))
+        ):
+            raise ValueError(f"{named('hostname')} must be a host name without a port; set the port in {named('port')}")
         if self.port is not None and not self.hostname:
             raise ValueError(f"{named('port')} is set but {named('hostname')} is not")
         if self.hostname and self.address and self.address != self.hostname_address:
@@ -194,6 +202,11 @@ class ZeebeSettings(BaseSettings):
                 )
             if self.hostname:
                 raise ValueError(f"{named('hostname')} is for INSECURE; CAMUNDA_CLOUD derives the address")
+            if self.address:
+                raise ValueError(
+                    f"{named('address')} contradicts CAMUNDA_CONNECTION_TYPE=CAMUNDA_CLOUD, which derives the "
+                    "address from CAMUNDA_CLUSTER_ID; set one of them"
+                )
         elif self.connection_type == "INSECURE":
             if self.cluster_id:
                 raise ValueError("CAMUNDA_CLUSTER_ID is set but CAMUNDA_CONNECTION_TYPE=INSECURE is not Camunda SaaS")
@@ -312,60 +325,28 @@ def broker_redis_url(bridge: BridgeSettings, app: Celery) -> str | None:
 _S = TypeVar("_S", bound=BaseSettings)
 
 
-def _env_names(cls: type[BaseSettings], field: str) -> list[str]:
-    """The variables ``field`` of ``cls`` is read from, the standard name first."""
-    info = cls.model_fields[field]
-    alias = info.validation_alias
-    if isinstance(alias, AliasChoices):
-        return [choice for choice in alias.choices if isinstance(choice, str)]
-    if isinstance(alias, str):
-        return [alias]
-    return [f"{cls.model_config.get('env_prefix', '')}{field}".upper()]
-
-
-def _dotenv_names(cls: type[BaseSettings], overrides: dict[str, Any]) -> set[str]:
-    """The names set in the .env file(s) ``cls`` reads, upper case."""
-    env_file = overrides.get("_env_file", cls.model_config.get("env_file"))
-    if env_file is None:
-        return set()
-    files = [env_file] if isinstance(env_file, str | Path) else list(env_file)
-    names: set[str] = set()
-    for file in files:
-        path = Path(file).expanduser()
-        if path.is_file():
-            encoding = overrides.get("_env_file_encoding", cls.model_config.get("env_file_encoding"))
-            names.update(name.upper() for name in dotenv_values(path, encoding=encoding or "utf-8"))
-    return names
-
-
-def _variable_name(cls: type[BaseSettings], key: str, overrides: dict[str, Any]) -> str:
-    """The variable to name for a problem pydantic located at ``key`` (a field name or an alias).
-
-    That is the name the value came in under: the override's key, else the first of the field's
-    variables set in the environment, else in .env; the standard name when none is.
-    """
-    field = key if key in cls.model_fields else None
-    if field is None:
-        field = next((name for name in cls.model_fields if key in _env_names(cls, name)), None)
-    if field is None:
-        return key
-    names = _env_names(cls, field)
-    if key in overrides or field in overrides:
-        return key if key in overrides and key != field else names[0]
-    environment = {name.upper(): name for name in os.environ}
-    for name in names:
-        if name.upper() in environment:
-            return environment[name.upper()]
-    in_dotenv = _dotenv_names(cls, overrides)
-    return next((name for name in names if name.upper() in in_dotenv), names[0])
+def _name_like(field: str, sibling: str) -> str:
+    """The variable of ZeebeSettings ``field`` to name: the one set, else the one of the family (ZEEBE_ or
+    CAMUNDA_) the variable of ``sibling`` the user set belongs to."""
+    names = env_names(ZeebeSettings, field)
+    chosen = variable_name(ZeebeSettings, field, {})
+    if chosen.upper() in {name.upper() for name in os.environ} | dotenv_names(ZeebeSettings, {}):
+        return chosen
+    family = variable_name(ZeebeSettings, sibling, {}).split("_", 1)[0] + "_"
+    return next((name for name in names if name.startswith(family)), names[0])
 
 
 def load_settings(cls: type[_S], **overrides: Any) -> _S:
     """Build ``cls`` from the environment, ``.env`` and ``overrides``.
 
     Raises ConfigurationError with one line per problem, each naming the variable to fix; the values
-    themselves are never echoed, so a secret cannot leak into the message.
+    themselves are never echoed, so a secret cannot leak into the message. Two spellings of one setting
+    (ZEEBE_PORT and ZEBEE_PORT, ZEEBE_CLIENT_ID and CAMUNDA_CLIENT_ID) set to different values are such
+    a problem.
     """
+    contradictions = contradicting_aliases(cls, overrides)
+    if contradictions:
+        raise ConfigurationError("invalid settings:\n  " + "\n  ".join(contradictions))
     try:
         return cls(**overrides)
     except ValidationError as exc:
@@ -373,7 +354,7 @@ def load_settings(cls: type[_S], **overrides: Any) -> _S:
         for error in exc.errors(include_input=False, include_url=False):
             key = str(error["loc"][0]) if error["loc"] else ""
             if key:
-                name = _variable_name(cls, key, overrides)
+                name = variable_name(cls, key, overrides)
                 message = str(error["msg"]).removeprefix("Value error, ")
                 lines.append(f"{name}: {message}")
             else:

@@ -25,20 +25,14 @@ from pydantic import ValidationError
 
 from zeebe_celery import metrics, tracing, worker_metrics
 from zeebe_celery.config import BridgeSettings, ZeebeSettings, broker_redis_url, load_settings
-from zeebe_celery.errors import (
-    BpmnError,
-    FailedPreconditionError,
-    GatewayError,
-    HandlerInputError,
-    NotFoundError,
-    TerminalError,
-)
+from zeebe_celery.errors import BpmnError, HandlerInputError
 from zeebe_celery.flow import InflightStore
-from zeebe_celery.gateway.client import ZeebeClient, dumps_variables
+from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.handler import Handler, output_variables
 from zeebe_celery.job import Job
 from zeebe_celery.logs import apply_format, bind_job
 from zeebe_celery.outcome import Outcome
+from zeebe_celery.report import Reporter, reporting_client
 from zeebe_celery.spec import JobTypeSpec, spec_for
 from zeebe_celery.worker_metrics import WorkerMetricsSettings
 
@@ -57,10 +51,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-MAX_ERROR_MESSAGE = 1000
-# Reports stop retrying this long before the job's deadline: a report that lands later is refused.
-DEADLINE_MARGIN = 0.5
 
 
 @dataclass(frozen=True)
@@ -261,16 +251,6 @@ class _Slot:
             logger.warning("could not release the flow-control slot of job %s", self._job.key, exc_info=True)
 
 
-def truncate(text: str, limit: int = MAX_ERROR_MESSAGE) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def describe(exc: BaseException) -> str:
-    """``Type: message``, the failure text Zeebe shows for a failed job."""
-    message = str(exc)
-    return truncate(f"{type(exc).__name__}: {message}" if message else type(exc).__name__)
-
-
 def run_job(task: Any, handler: Handler, payload: dict[str, Any]) -> Outcome:
     """Run ``handler`` for the job in ``payload`` and report it; returns the outcome's name."""
     try:
@@ -297,11 +277,7 @@ def _run_and_report(
         logger.info("job %s (%s) is past its deadline; not running it, Zeebe hands it out again", job.key, job.type)
         metrics.JOBS_EXPIRED.labels(job.type).inc()
         return Outcome.EXPIRED
-    client = context.client.with_options(
-        retry_until=job.deadline / 1000 - DEADLINE_MARGIN,
-        retry_budget=context.bridge.report_budget,
-        on_retry=metrics.REPORT_RETRIES.labels(job.type).inc,
-    )
+    client = reporting_client(context.client, job, budget=context.bridge.report_budget)
     reporter = _Reporter(client, job, queue=context.reports, slot=slot)
     started = time.perf_counter()
     try:
@@ -319,57 +295,19 @@ def _run_and_report(
     metrics.observe_handler(job.type, started)
     try:
         variables = output_variables(result)
-        encoded = dumps_variables(variables)
     except (TypeError, ValueError) as error:
         return reporter.incident(f"invalid output: {error}")
-    return reporter.complete(encoded)
+    return reporter.complete(variables)
 
 
-class _Reporter:
-    """Sends the one report a job ends with, and decides what a refused report means.
-
-    With a :class:`ReportQueue`, the report is sent in the background and the outcome it is meant to
-    have is returned at once; the job's slot is freed when the report is done.
-    """
+class _Reporter(Reporter):
+    """A :class:`Reporter` that, with a :class:`ReportQueue`, sends the report in the background and
+    returns the outcome it is meant to have at once; the job's slot is freed when the report is done."""
 
     def __init__(self, client: ZeebeClient, job: Job, *, queue: ReportQueue | None, slot: _Slot) -> None:
-        self.client = client
-        self.job = job
+        super().__init__(client, job, log=logger)
         self._queue = queue
         self._slot = slot
-
-    def complete(self, encoded_variables: str) -> Outcome:
-        return self._send(Outcome.COMPLETED, lambda: self.client.complete_job(self.job.key, encoded_variables))
-
-    def throw(self, error: BpmnError) -> Outcome:
-        try:
-            variables = dumps_variables(error.variables)
-        except (TypeError, ValueError) as invalid:
-            return self.incident(f"invalid BpmnError {error.code!r}: {invalid}")
-        return self._send(
-            Outcome.THROWN,
-            lambda: self.client.throw_error(
-                self.job.key, error.code, error_message=truncate(error.message), variables=variables
-            ),
-        )
-
-    def fail(self, error: Exception, backoff: float) -> Outcome:
-        logger.info("job %s (%s) failed: %s", self.job.key, self.job.type, describe(error))
-        retries = max(self.job.retries - 1, 0)
-        return self._send(
-            Outcome.FAILED,
-            lambda: self.client.fail_job(
-                self.job.key, retries=retries, error_message=describe(error), retry_backoff=backoff
-            ),
-        )
-
-    def incident(self, message: str) -> Outcome:
-        """FailJob with no retries left: an incident a human can see, since a retry would fail again."""
-        logger.warning("job %s (%s) raises an incident: %s", self.job.key, self.job.type, message)
-        return self._send(Outcome.INCIDENT, self._incident_call(message))
-
-    def _incident_call(self, message: str) -> Callable[[], None]:
-        return lambda: self.client.fail_job(self.job.key, retries=0, error_message=truncate(message))
 
     def _send(self, outcome: Outcome, send: Callable[[], None]) -> Outcome:
         if self._queue is None:
@@ -388,32 +326,3 @@ class _Reporter:
                 return self._deliver(outcome, send)
         finally:
             self._slot.release()
-
-    def _deliver(self, outcome: Outcome, send: Callable[[], None]) -> Outcome:
-        job = self.job
-        try:
-            send()
-        except (NotFoundError, FailedPreconditionError) as gone:
-            logger.info("job %s (%s) is gone, its %s report was refused: %s", job.key, job.type, outcome, gone.details)
-            metrics.JOBS_GONE.labels(job.type).inc()
-            return Outcome.GONE
-        except TerminalError as error:
-            if outcome is Outcome.INCIDENT:
-                logger.error("job %s (%s): even the incident was refused: %s", job.key, job.type, error)
-                metrics.JOBS_UNREPORTED.labels(job.type).inc()
-                return Outcome.UNREPORTED
-            # The report itself cannot succeed (e.g. variables too large): make it an incident, not a loss.
-            message = f"could not report the job as {outcome}: {error}"
-            logger.warning("job %s (%s) raises an incident: %s", job.key, job.type, message)
-            return self._deliver(Outcome.INCIDENT, self._incident_call(message))
-        except GatewayError:
-            logger.exception(
-                "could not report job %s (%s) as %s before its deadline; Zeebe hands it out again",
-                job.key,
-                job.type,
-                outcome,
-            )
-            metrics.JOBS_UNREPORTED.labels(job.type).inc()
-            return Outcome.UNREPORTED
-        metrics.JOBS_REPORTED.labels(job.type, outcome).inc()
-        return outcome

@@ -385,3 +385,69 @@ def test_durations_parse_to_seconds(text: str | float | timedelta, seconds: floa
 def test_malformed_or_negative_durations_are_refused(text: str | float | timedelta, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"ZEEBE_HOSTNAME": "a.example", "ZEBEE_HOSTNAME": "b.example"}, "ZEEBE_HOSTNAME and ZEBEE_HOSTNAME"),
+        ({"ZEEBE_HOSTNAME": "a.example", "ZEEBE_PORT": "1", "ZEBEE_PORT": "2"}, "ZEEBE_PORT and ZEBEE_PORT"),
+        (
+            {
+                "ZEEBE_CLIENT_ID": "x",
+                "CAMUNDA_CLIENT_ID": "y",
+                "CAMUNDA_CLIENT_SECRET": SECRET,
+                "CAMUNDA_CLUSTER_ID": "c",
+            },
+            "ZEEBE_CLIENT_ID and CAMUNDA_CLIENT_ID",
+        ),
+        (
+            {"ZEEBE_CLIENT_SECRET": SECRET, "CAMUNDA_CLIENT_SECRET": "an0ther-s3cr3t", "ZEEBE_CLIENT_ID": "x"},
+            "ZEEBE_CLIENT_SECRET",
+        ),
+    ],
+)
+def test_two_spellings_of_one_setting_with_different_values_are_refused_naming_both(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], names: str
+) -> None:
+    message = configuration_error(monkeypatch, **env)
+
+    assert names in message
+    assert "different values" in message
+    assert SECRET not in message
+    assert "an0ther-s3cr3t" not in message
+
+
+def test_two_spellings_of_one_setting_with_the_same_value_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZEEBE_HOSTNAME", "gw.example")
+    monkeypatch.setenv("ZEBEE_HOSTNAME", "gw.example")
+
+    assert load_settings(ZeebeSettings).gateway_address == "gw.example:26500"
+
+
+def test_camunda_cloud_with_an_explicit_address_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = configuration_error(
+        monkeypatch,
+        CAMUNDA_CONNECTION_TYPE="CAMUNDA_CLOUD",
+        CAMUNDA_CLUSTER_ID="c",
+        CAMUNDA_CLIENT_ID="y",
+        CAMUNDA_CLIENT_SECRET=SECRET,
+        ZEEBE_ADDRESS="elsewhere:1",
+    )
+
+    assert "ZEEBE_ADDRESS" in message
+    assert "CAMUNDA_CONNECTION_TYPE=CAMUNDA_CLOUD" in message
+
+
+def test_a_hostname_with_a_port_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = configuration_error(monkeypatch, ZEBEE_HOSTNAME="h:1234")
+
+    assert "ZEBEE_HOSTNAME must be a host name without a port" in message
+
+
+def test_a_missing_secret_is_named_in_the_spelling_of_the_client_id_the_user_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    message = configuration_error(monkeypatch, CAMUNDA_CLUSTER_ID="c", CAMUNDA_CLIENT_ID="y")
+
+    assert "CAMUNDA_CLIENT_SECRET is required when CAMUNDA_CLIENT_ID is set" in message

@@ -47,6 +47,7 @@ class ActivationStore:
         self._redis = client
         self._key = f"{namespace}:inbound:activations"
         self._lock_prefix = f"{namespace}:inbound:lock:"
+        self._sweeper = f"{namespace}:inbound:sweeper"
         self._release = client.register_script(_RELEASE)
 
     @classmethod
@@ -82,6 +83,14 @@ class ActivationStore:
 
     def unlock(self, activation_id: str, token: str) -> None:
         self._release(keys=[self._lock_prefix + activation_id], args=[token])
+
+    def claim_sweeps(self, token: str) -> None:
+        """Make ``token`` the one sweep chain that runs; sweeps carrying another token stop."""
+        self._redis.set(self._sweeper, token)
+
+    def sweeps_token(self) -> str | None:
+        raw = self._redis.get(self._sweeper)
+        return raw.decode() if isinstance(raw, bytes) else raw
 
     @staticmethod
     def now() -> float:

@@ -5,7 +5,8 @@ its first run. Each run is a Celery task on the same queue (``zeebe._activate_in
 ``celery worker -Q`` takes both, and inbound connectors scale on workers like any job type. A run carries
 the activation's current token and takes its lease lock, so a duplicate or stale run does nothing and two
 workers never run one activation at once. A worker that starts reschedules the activations whose run was
-lost (a worker killed while holding it), so activations survive restarts.
+lost (a worker killed while holding it, or a run that could not be sent) and starts a chain of sweeps that
+does so every ``SWEEP_INTERVAL`` seconds, so activations survive restarts and broker hiccups.
 """
 
 from __future__ import annotations
@@ -20,24 +21,38 @@ from typing import Any
 from celery import Celery, Task, bootsteps, current_app, shared_task
 from celery.signals import worker_ready
 
-from zeebe_celery.config import BridgeSettings, ZeebeSettings, load_settings
+from zeebe_celery import worker
+from zeebe_celery.config import BridgeSettings, broker_redis_url
 from zeebe_celery.connectors import inbound
 from zeebe_celery.connectors.activations import Activation, ActivationStore
-from zeebe_celery.errors import ConfigurationError, GatewayError
+from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.job import Job
 from zeebe_celery.task import zeebe_task
 
-__all__ = ["ACTIVATE_TASK", "RUN_TASK", "recover", "register_tasks", "run_activation"]
+__all__ = [
+    "ACTIVATE_TASK",
+    "RUN_TASK",
+    "SWEEP_TASK",
+    "recover",
+    "register_tasks",
+    "revive",
+    "run_activation",
+    "start_sweeps",
+    "sweep",
+]
 
 logger = logging.getLogger(__name__)
 
 ACTIVATE_TASK = "zeebe_celery.connectors.activate_inbound_connector"
 RUN_TASK = "zeebe_celery.connectors.run_inbound_activation"
+SWEEP_TASK = "zeebe_celery.connectors.sweep_inbound_activations"
 # The lock outlives the loop's own timeout by this much, for the publish and the bookkeeping after it.
 LEASE_MARGIN = 30.0
 # A run is taken as lost once it is this many cycles overdue (a delivered run is late by milliseconds).
 OVERDUE_CYCLES = 2.0
+# Seconds between sweeps for lost runs (a run whose message was never sent, or died with its worker).
+SWEEP_INTERVAL = 15.0
 
 _registered: set[int | None] = set()
 _resources: dict[tuple[int, int], tuple[ActivationStore, ZeebeClient, BridgeSettings]] = {}
@@ -62,21 +77,22 @@ def register_tasks(app: Celery | None) -> None:
         if store.add(activation):
             logger.info("inbound activation %s started (correlation key %r)", activation.id, activation.correlation_key)
             schedule(task.app, activation, bridge, countdown=0)
+        elif revive(task.app, activation.id, due_only=True):
+            # The job ran before and stored the activation, but its first run may never have been sent.
+            logger.info("inbound activation %s was due with no run in progress: scheduled it again", activation.id)
 
     def run_inbound_activation(task: Any, activation_id: str, token: str) -> str:
         return run_activation(task.app, activation_id, token)
 
-    options: dict[str, Any] = {
-        "ignore_result": True,
-        "serializer": "json",
-        "name": RUN_TASK,
-        "bind": True,
-        "base": InboundRunTask,
-    }
-    if app is None:
-        shared_task(**options)(run_inbound_activation)
-    else:
-        app.task(shared=False, **options)(run_inbound_activation)
+    def sweep_inbound_activations(task: Any, token: str) -> str:
+        return sweep(task.app, token)
+
+    options: dict[str, Any] = {"ignore_result": True, "serializer": "json", "bind": True, "base": InboundRunTask}
+    for name, run in ((RUN_TASK, run_inbound_activation), (SWEEP_TASK, sweep_inbound_activations)):
+        if app is None:
+            shared_task(name=name, **options)(run)
+        else:
+            app.task(shared=False, name=name, **options)(run)
     zeebe_task(inbound.ACTIVATE_JOB_TYPE, app=app, bind=True, name=ACTIVATE_TASK)(activate_inbound_connector)
 
 
@@ -84,20 +100,26 @@ inbound.on_define(lambda spec: register_tasks(spec.app))
 
 
 def resources(app: Celery) -> tuple[ActivationStore, ZeebeClient, BridgeSettings]:
-    """This process's activation store, gateway client and settings for ``app``; opened after the fork."""
+    """This process's activation store, gateway client and settings for ``app``; opened after the fork.
+
+    The settings are the worker's (:func:`zeebe_celery.worker.worker_settings`). Raises ConfigurationError
+    when neither ZEEBE_CELERY_REDIS_URL nor the Celery broker is a Redis.
+    """
     key = (os.getpid(), id(app))
     found = _resources.get(key)
     if found is None:
         with _lock:
             found = _resources.get(key)
             if found is None:
-                bridge = load_settings(BridgeSettings)
-                url = bridge.redis_url or bridge.broker_url or str(app.conf.broker_url or "")
-                if not url.startswith(("redis://", "rediss://", "unix://")):
+                # The worker's settings: those given to worker.configure(app, ...), else the environment's.
+                settings = worker.worker_settings(app)
+                bridge = settings.bridge
+                url = bridge.redis_url or broker_redis_url(bridge, app)
+                if not url:
                     raise ConfigurationError(
                         "ZEEBE_CELERY_REDIS_URL: inbound connectors keep their activations in Redis; set it"
                     )
-                found = (ActivationStore.from_url(url), ZeebeClient(load_settings(ZeebeSettings)), bridge)
+                found = (ActivationStore.from_url(url), ZeebeClient(settings.zeebe), bridge)
                 _resources[key] = found
     return found
 
@@ -120,6 +142,10 @@ def run_activation(app: Celery, activation_id: str, token: str) -> str:
         return "unknown"
     lease = store.lock(activation_id, lease=cls.connector_spec.timeout + LEASE_MARGIN)
     if lease is None:
+        if activation.token == token:
+            # The activation's current run arrived while another holds the lock (a sweep or activation job
+            # rescheduling it): try again in a cycle rather than drop the one message that carries the token.
+            schedule(app, activation, bridge, countdown=cls.connector_spec.cycle)
         return "busy"
     try:
         # Read again under the lock: another run may have moved it on since.
@@ -135,7 +161,7 @@ def run_activation(app: Celery, activation_id: str, token: str) -> str:
         if variables is not None:
             try:
                 inbound.publish(client, cls, activation, variables)
-            except GatewayError:
+            except Exception:  # any failure to publish: the activation lives on, next cycle tries again
                 logger.exception(
                     "inbound activation %s: publishing its message failed; next cycle tries again", activation_id
                 )
@@ -151,40 +177,82 @@ def run_activation(app: Celery, activation_id: str, token: str) -> str:
         store.unlock(activation_id, lease)
 
 
+def revive(app: Celery, activation_id: str, *, token: str | None = None, due_only: bool = False) -> bool:
+    """Give the activation a new token and send a run carrying it now, superseding any run already sent;
+    whether it did. It does nothing while a run holds the activation, when its token is no longer ``token``,
+    or (``due_only``) when its next run is not due yet."""
+    store, _, bridge = resources(app)
+    lease = store.lock(activation_id, lease=LEASE_MARGIN)
+    if lease is None:
+        return False  # being run right now; that run reschedules it
+    try:
+        current = store.get(activation_id)
+        if current is None or (token is not None and current.token != token):
+            return False
+        now = store.now()
+        if due_only and current.due_at > now:
+            return False
+        current.token = uuid.uuid4().hex
+        current.due_at = now
+        store.save(current)
+        schedule(app, current, bridge, countdown=0)
+        return True
+    finally:
+        store.unlock(activation_id, lease)
+
+
 def recover(app: Celery) -> int:
     """Reschedule the activations whose run was lost; returns how many. Safe to run on every worker."""
     if RUN_TASK not in app.tasks:
         return 0
-    store, _, bridge = resources(app)
+    store, _, _ = resources(app)
     now = store.now()
     count = 0
     for activation in store.all():
         cls = inbound.inbound_connectors().get(activation.connector)
         if cls is None or now - activation.due_at < OVERDUE_CYCLES * cls.connector_spec.cycle:
             continue
-        lease = store.lock(activation.id, lease=LEASE_MARGIN)
-        if lease is None:
-            continue  # being run right now
-        try:
-            current = store.get(activation.id)
-            if current is None or current.token != activation.token:
-                continue
-            current.token = uuid.uuid4().hex
-            current.due_at = now
-            store.save(current)
-            schedule(app, current, bridge, countdown=0)
+        if revive(app, activation.id, token=activation.token):
             count += 1
-        finally:
-            store.unlock(activation.id, lease)
     if count:
         logger.info("rescheduled %d inbound activation(s) whose run was lost", count)
     return count
 
 
-def _recover_on_start(sender: Any = None, **_: Any) -> None:
-    app = getattr(sender, "app", None) or current_app
+def start_sweeps(app: Celery) -> str:
+    """Start the one chain of sweeps for lost runs (superseding any other); returns its token."""
+    store, _, bridge = resources(app)
+    token = uuid.uuid4().hex
+    store.claim_sweeps(token)
+    _send_sweep(app, bridge, token)
+    return token
+
+
+def sweep(app: Celery, token: str) -> str:
+    """One sweep of the chain ``token``: :func:`recover`, then the next sweep; "stale" for a superseded chain."""
+    store, _, bridge = resources(app)
+    if store.sweeps_token() != token:
+        return "stale"
     try:
         recover(app)
+    except Exception:  # a sweep that fails (Redis down, say) must not end the chain
+        logger.exception("could not sweep for lost inbound activations; the next sweep tries again")
+    _send_sweep(app, bridge, token)
+    return "swept"
+
+
+def _send_sweep(app: Celery, bridge: BridgeSettings, token: str) -> None:
+    queue = f"{bridge.queue_prefix}{inbound.ACTIVATE_JOB_TYPE}"
+    app.send_task(SWEEP_TASK, args=(token,), countdown=SWEEP_INTERVAL, queue=queue)
+
+
+def _recover_on_start(sender: Any = None, **_: Any) -> None:
+    app = getattr(sender, "app", None) or current_app
+    if RUN_TASK not in app.tasks:
+        return
+    try:
+        recover(app)
+        start_sweeps(app)
     except Exception:
         logger.exception("could not reschedule lost inbound activations")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from zeebe_celery.connectors.activations import Activation
 from zeebe_celery.connectors.config import read_config_class, seconds
 from zeebe_celery.errors import AlreadyExistsError, HandlerInputError
-from zeebe_celery.gateway.client import ZeebeClient
+from zeebe_celery.gateway.client import ZeebeClient, dumps_variables
 from zeebe_celery.job import Job
 
 __all__ = [
@@ -199,20 +200,28 @@ def is_too_old(cls: type[InboundConnector], activation: Activation, *, now: floa
 async def run_loop(cls: type[InboundConnector], activation: Activation) -> dict[str, Any] | None:
     """Run ``loop()`` once for the activation: the message's variables, or None for no message yet.
 
-    A loop that raises, times out or returns something else is logged with its activation and counted,
-    and gives None, so it runs again next cycle.
+    A loop that raises, times out, returns something else or a dict that is not JSON is logged with its
+    activation and counted, and gives None, so it runs again next cycle.
     """
     try:
         connector = cls.model_validate(activation.inputs)
-        outcome: Any = connector.loop()
-        if inspect.isawaitable(outcome):
-            outcome = await asyncio.wait_for(outcome, cls.connector_spec.timeout)
+        timeout = cls.connector_spec.timeout
+        outcome: Any
+        if inspect.iscoroutinefunction(connector.loop):
+            outcome = await asyncio.wait_for(connector.loop(), timeout)
+        else:
+            # A sync loop runs in a thread, so it neither blocks the event loop nor outlasts its timeout here.
+            outcome = await asyncio.wait_for(asyncio.to_thread(connector.loop), timeout)
+            if inspect.isawaitable(outcome):
+                outcome = await asyncio.wait_for(outcome, timeout)
         if outcome is None:
             return None
         if isinstance(outcome, BaseModel):
             return outcome.model_dump(mode="json")
         if isinstance(outcome, Mapping):
-            return dict(outcome)
+            # As JSON now, so a value the message cannot carry fails this run, not the publish.
+            variables: dict[str, Any] = json.loads(dumps_variables(dict(outcome)))
+            return variables
         raise TypeError(f"loop() must return None, a pydantic model or a dict, not {type(outcome).__name__}")
     except Exception:  # a failing loop runs again next cycle
         logger.exception("inbound activation %s: loop() of %s failed", activation.id, activation.connector)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import os
@@ -20,37 +21,27 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from zeebe_celery.config import ZeebeSettings, load_settings
 from zeebe_celery.connectors import inbound
 from zeebe_celery.connectors.activations import Activation
 from zeebe_celery.connectors.outbound import OutboundConnector, input_variables
-from zeebe_celery.errors import (
-    BpmnError,
-    FailedPreconditionError,
-    GatewayError,
-    HandlerInputError,
-    NotFoundError,
-    ZeebeCeleryError,
-)
+from zeebe_celery.errors import BpmnError, HandlerInputError
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.gateway.retry import RetryPolicy
 from zeebe_celery.job import Job
+from zeebe_celery.report import Reporter, reporting_client
+from zeebe_celery.spec import spec_for
 
 __all__ = ["CamundaRuntime"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_JOB_TIMEOUT = 300.0
-MAX_ERROR_MESSAGE = 1000
 
 JobHandler = Callable[[Job], Any]
-
-
-def _describe(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return text if len(text) <= MAX_ERROR_MESSAGE else text[: MAX_ERROR_MESSAGE - 1] + "…"
 
 
 class CamundaRuntime:
@@ -118,13 +109,24 @@ class CamundaRuntime:
         handlers: dict[str, JobHandler] = {t: c.job_handler for t, c in self.outbound.items()}
         timeouts = {t: c.connector_spec.timeout or DEFAULT_JOB_TIMEOUT for t, c in self.outbound.items()}
         fetch: dict[str, list[str] | None] = {t: input_variables(c) for t, c in self.outbound.items()}
+        backoffs = {t: spec_for(c.connector_spec.task_name).retry_backoff or 0.0 for t, c in self.outbound.items()}
         if self.inbound:
             handlers[inbound.ACTIVATE_JOB_TYPE] = self._activate
             timeouts[inbound.ACTIVATE_JOB_TYPE] = DEFAULT_JOB_TIMEOUT
             fetch[inbound.ACTIVATE_JOB_TYPE] = None
+            backoffs[inbound.ACTIVATE_JOB_TYPE] = 0.0
         running: set[asyncio.Task[None]] = set()
+        # Its own threads: one per long poll plus max_jobs per type (a sync run or a report each), never
+        # asyncio's default executor, whose few threads the long polls alone could fill.
+        executor = ThreadPoolExecutor(
+            max_workers=len(handlers) * (1 + self.max_jobs) + len(self.inbound), thread_name_prefix="camunda-runtime"
+        )
+        self._loop.set_default_executor(executor)
         try:
-            polls = [asyncio.create_task(self._poll(t, h, timeouts[t], fetch[t], running)) for t, h in handlers.items()]
+            polls = [
+                asyncio.create_task(self._poll(t, h, timeouts[t], fetch[t], backoffs[t], running))
+                for t, h in handlers.items()
+            ]
             logger.info(
                 "CamundaRuntime polls %s on %s", ", ".join(sorted(handlers)), self.client.settings.gateway_address
             )
@@ -150,6 +152,7 @@ class CamundaRuntime:
         handler: JobHandler,
         timeout: float,
         fetch_variables: list[str] | None,
+        backoff: float,
         running: set[asyncio.Task[None]],
     ) -> None:
         assert self._stop is not None
@@ -180,7 +183,7 @@ class CamundaRuntime:
                     request_timeout=self.poll_timeout,
                 )
                 failures = 0
-            except ZeebeCeleryError as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever fails, this type's poll backs off and goes on
                 failures += 1
                 delay = self._retry.backoff(failures)
                 logger.warning("activating %s jobs failed (%s); retrying in %.2fs", job_type, exc, delay)
@@ -190,54 +193,31 @@ class CamundaRuntime:
             for job in jobs:
                 await free.acquire()
                 in_flight += 1
-                task = asyncio.create_task(self._run_job(handler, job))
+                task = asyncio.create_task(self._run_job(handler, job, backoff))
                 running.add(task)
                 task.add_done_callback(done)
 
-    async def _run_job(self, handler: JobHandler, job: Job) -> None:
+    async def _run_job(self, handler: JobHandler, job: Job, backoff: float) -> None:
         if job.is_expired():
             logger.info("job %s (%s) is past its deadline; not running it", job.key, job.type)
             return
+        reporter = Reporter(reporting_client(self.client, job), job, log=logger)
+        report: Callable[[], object]
         try:
             if inspect.iscoroutinefunction(handler):
                 variables = await handler(job)
             else:
                 variables = await asyncio.to_thread(handler, job)
         except BpmnError as error:
-            await self._report(
-                job,
-                "thrown",
-                self.client.throw_error,
-                job.key,
-                error.code,
-                error_message=error.message,
-                variables=error.variables,
-            )
+            report = functools.partial(reporter.throw, error)
         except HandlerInputError as error:
-            logger.warning("job %s (%s) raises an incident: %s", job.key, job.type, error)
-            await self._report(
-                job, "incident", self.client.fail_job, job.key, retries=0, error_message=str(error)[:MAX_ERROR_MESSAGE]
-            )
+            report = functools.partial(reporter.incident, str(error))
         except Exception as error:  # noqa: BLE001 - every connector failure becomes a FailJob
-            logger.info("job %s (%s) failed: %s", job.key, job.type, _describe(error))
-            await self._report(
-                job,
-                "failed",
-                self.client.fail_job,
-                job.key,
-                retries=max(job.retries - 1, 0),
-                error_message=_describe(error),
-            )
+            report = functools.partial(reporter.fail, error, backoff)
         else:
-            await self._report(job, "completed", self.client.complete_job, job.key, variables)
-
-    async def _report(self, job: Job, outcome: str, send: Callable[..., None], *args: Any, **kwargs: Any) -> None:
-        try:
-            await asyncio.to_thread(send, *args, **kwargs)
-        except (NotFoundError, FailedPreconditionError) as gone:
-            logger.info("job %s (%s) is gone, its %s report was refused: %s", job.key, job.type, outcome, gone.details)
-        except GatewayError:
-            logger.exception("could not report job %s (%s) as %s; Zeebe hands it out again", job.key, job.type, outcome)
+            report = functools.partial(reporter.complete, variables)
+        # The reporter encodes, retries until shortly before the deadline and decides what a refusal means.
+        await asyncio.to_thread(report)
 
     # -- inbound --------------------------------------------------------------------------------------
 
@@ -258,7 +238,7 @@ class CamundaRuntime:
                     try:
                         await asyncio.to_thread(inbound.publish, self.client, cls, activation, variables)
                         return
-                    except GatewayError:
+                    except Exception:  # any failure to publish: the activation lives on, next cycle tries again
                         logger.exception(
                             "inbound activation %s: publishing failed; next cycle tries again", activation.id
                         )

@@ -137,3 +137,47 @@ def test_subscribe_survives_gateway_errors(
     assert not thread.is_alive()
     assert seen == [key]
     assert len(faults.calls("ActivateJobs")) >= 3
+
+
+def test_stop_ends_every_subscription_of_the_client(simple: GatewayClient, faults: Faults, jobs: EngineJobs) -> None:
+    # No jobs: every subscription long-polls until stopped.
+    threads = [subscribe_in_thread(simple, jobs.new_type("sub"), print, request_timeout=5) for _ in range(3)]
+    for _ in range(500):
+        if len(faults.calls("ActivateJobs")) >= 3:
+            break
+        threading.Event().wait(0.01)
+    assert len(faults.calls("ActivateJobs")) >= 3
+
+    simple.stop()
+    for thread in threads:
+        thread.join(3)
+
+    assert [t.is_alive() for t in threads] == [False, False, False]
+    simple.close()
+
+
+def test_max_jobs_bounds_the_jobs_activated_and_not_yet_reported(
+    simple: GatewayClient, faults: Faults, jobs: EngineJobs, job_type: str
+) -> None:
+    keys = sorted(jobs.job_of(instance) for instance in jobs.create(job_type, 3))
+    seen: list[Job] = []
+    arrived = threading.Semaphore(0)
+
+    def callback(task: Job) -> None:  # returns at once, reporting the job later
+        seen.append(task)
+        arrived.release()
+
+    thread = subscribe_in_thread(simple, job_type, callback, max_jobs=2, request_timeout=0.2)
+    assert arrived.acquire(timeout=5)
+    assert arrived.acquire(timeout=5)
+    assert not arrived.acquire(timeout=0.6)  # two jobs open: no slot for the third
+    assert all(c.request.maxJobsToActivate <= 2 for c in faults.calls("ActivateJobs"))
+
+    simple.complete_job(seen[0])
+    assert arrived.acquire(timeout=5)  # the report freed a slot
+    simple.stop()
+    thread.join(5)
+
+    assert not thread.is_alive()
+    assert sorted(t.key for t in seen) == keys
+    simple.close()

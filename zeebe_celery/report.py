@@ -1,0 +1,134 @@
+"""The one report a job ends with, and what a refused report means: the rules every worker shares.
+
+The Celery worker (:mod:`zeebe_celery.worker`) and ``CamundaRuntime`` both report through a
+:class:`Reporter`, so a job ends the same way wherever it ran. Variables are encoded before anything is
+sent: output that cannot be encoded fails the job with no retries left, an incident naming the field. A
+report the gateway can never take (a message too large) becomes an incident too. NOT_FOUND or
+FAILED_PRECONDITION means the job is gone; transient errors are retried until shortly before the job's
+deadline (see :func:`reporting_client`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from zeebe_celery import metrics
+from zeebe_celery.errors import BpmnError, FailedPreconditionError, GatewayError, NotFoundError, TerminalError
+from zeebe_celery.gateway.client import ZeebeClient, dumps_variables
+from zeebe_celery.job import Job
+from zeebe_celery.outcome import Outcome
+
+__all__ = ["DEADLINE_MARGIN", "MAX_ERROR_MESSAGE", "Reporter", "describe", "reporting_client", "truncate"]
+
+logger = logging.getLogger(__name__)
+
+MAX_ERROR_MESSAGE = 1000
+# Reports stop retrying this long before the job's deadline: a report that lands later is refused.
+DEADLINE_MARGIN = 0.5
+
+
+def truncate(text: str, limit: int = MAX_ERROR_MESSAGE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message``, the failure text Zeebe shows for a failed job."""
+    message = str(exc)
+    return truncate(f"{type(exc).__name__}: {message}" if message else type(exc).__name__)
+
+
+def reporting_client(client: ZeebeClient, job: Job, *, budget: float | None = None) -> ZeebeClient:
+    """``client`` with retries that stop before ``job``'s deadline (and after ``budget`` seconds)."""
+    return client.with_options(
+        retry_until=job.deadline / 1000 - DEADLINE_MARGIN,
+        retry_budget=budget,
+        on_retry=metrics.REPORT_RETRIES.labels(job.type).inc,
+    )
+
+
+class Reporter:
+    """Sends the one report a job ends with, and decides what a refused report means.
+
+    Each method sends its report now and returns the outcome it had; subclasses may send it elsewhere
+    (the worker's report queue) by overriding :meth:`_send`. It logs to ``log`` (its caller's logger, so
+    a job's lines keep the name of the component that ran it).
+    """
+
+    def __init__(self, client: ZeebeClient, job: Job, *, log: logging.Logger = logger) -> None:
+        self.client = client
+        self.job = job
+        self.log = log
+
+    def complete(self, variables: Any) -> Outcome:
+        """CompleteJob with ``variables``; variables that cannot be encoded raise an incident naming them."""
+        try:
+            encoded = dumps_variables(variables)
+        except (TypeError, ValueError) as error:
+            return self.incident(f"invalid output: {error}")
+        return self._send(Outcome.COMPLETED, lambda: self.client.complete_job(self.job.key, encoded))
+
+    def throw(self, error: BpmnError) -> Outcome:
+        try:
+            variables = dumps_variables(error.variables)
+        except (TypeError, ValueError) as invalid:
+            return self.incident(f"invalid BpmnError {error.code!r}: {invalid}")
+        return self._send(
+            Outcome.THROWN,
+            lambda: self.client.throw_error(
+                self.job.key, error.code, error_message=truncate(error.message), variables=variables
+            ),
+        )
+
+    def fail(self, error: Exception, backoff: float) -> Outcome:
+        self.log.info("job %s (%s) failed: %s", self.job.key, self.job.type, describe(error))
+        retries = max(self.job.retries - 1, 0)
+        return self._send(
+            Outcome.FAILED,
+            lambda: self.client.fail_job(
+                self.job.key, retries=retries, error_message=describe(error), retry_backoff=backoff
+            ),
+        )
+
+    def incident(self, message: str) -> Outcome:
+        """FailJob with no retries left: an incident a human can see, since a retry would fail again."""
+        self.log.warning("job %s (%s) raises an incident: %s", self.job.key, self.job.type, message)
+        return self._send(Outcome.INCIDENT, self._incident_call(message))
+
+    def _incident_call(self, message: str) -> Callable[[], None]:
+        return lambda: self.client.fail_job(self.job.key, retries=0, error_message=truncate(message))
+
+    def _send(self, outcome: Outcome, send: Callable[[], None]) -> Outcome:
+        return self._deliver(outcome, send)
+
+    def _deliver(self, outcome: Outcome, send: Callable[[], None]) -> Outcome:
+        job = self.job
+        try:
+            send()
+        except (NotFoundError, FailedPreconditionError) as gone:
+            self.log.info(
+                "job %s (%s) is gone, its %s report was refused: %s", job.key, job.type, outcome, gone.details
+            )
+            metrics.JOBS_GONE.labels(job.type).inc()
+            return Outcome.GONE
+        except TerminalError as error:
+            if outcome is Outcome.INCIDENT:
+                self.log.error("job %s (%s): even the incident was refused: %s", job.key, job.type, error)
+                metrics.JOBS_UNREPORTED.labels(job.type).inc()
+                return Outcome.UNREPORTED
+            # The report itself cannot succeed (e.g. variables too large): make it an incident, not a loss.
+            message = f"could not report the job as {outcome}: {error}"
+            self.log.warning("job %s (%s) raises an incident: %s", job.key, job.type, message)
+            return self._deliver(Outcome.INCIDENT, self._incident_call(message))
+        except GatewayError:
+            self.log.exception(
+                "could not report job %s (%s) as %s before its deadline; Zeebe hands it out again",
+                job.key,
+                job.type,
+                outcome,
+            )
+            metrics.JOBS_UNREPORTED.labels(job.type).inc()
+            return Outcome.UNREPORTED
+        metrics.JOBS_REPORTED.labels(job.type, outcome).inc()
+        return outcome
