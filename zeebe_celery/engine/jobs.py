@@ -220,12 +220,8 @@ class Jobs(Events):
         self.job_record("ERROR_THROWN", job)
         self.touch(job.instance)
         job.state = JobState.ERROR_THROWN
-        instance = job.instance
-        # The job is done with whether or not the error is caught: terminating its task cancels no job.
-        self._drop(job)
-        if not self.throw_error(instance, code, message, variables):
-            self.jobs[job.key] = job
-            instance.job = job
+        if self.throw_error(job.instance, code, message, variables):
+            self._drop(job)
         self.run_agenda()
         self.commit()
 
@@ -252,7 +248,9 @@ class Jobs(Events):
 
     def cancel_job(self, job: Job) -> None:
         self._drop(job)
-        self.job_record("CANCELED", job)
+        # A job whose error is being caught ends with ERROR_THROWN, as in Zeebe's records, not CANCELED.
+        if job.state is not JobState.ERROR_THROWN:
+            self.job_record("CANCELED", job)
 
     def _drop(self, job: Job) -> None:
         self.jobs.pop(job.key, None)
