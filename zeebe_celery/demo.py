@@ -1,6 +1,6 @@
 """``zeebe-celery dev demo``: the example shop on a real local stack, end to end.
 
-It starts a Zeebe broker and Redis (or uses running ones), a poller and two Celery prefork workers,
+It starts the project's Zeebe-compatible engine and Redis (or uses running ones), a poller and two Celery prefork workers,
 deploys ``examples/order_process.bpmn``, runs a few hundred orders through it behind a progress bar, and
 prints what happened: completed orders (shipped or declined through the BPMN error path), jobs that
 failed once and succeeded on retry, instances that did not finish (incidents), throughput and latency.

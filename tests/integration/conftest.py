@@ -55,7 +55,7 @@ class UniqueNames:
 
 
 class Jobs:
-    """Activates jobs on the real broker by long-polling for them, never by sleeping."""
+    """Activates jobs by long-polling the gateway for them, never by sleeping."""
 
     def __init__(self, client: ZeebeClient) -> None:
         self.client = client

@@ -1,4 +1,4 @@
-"""The ``zeebe-celery`` command against the session's real Zeebe broker and Redis.
+"""The ``zeebe-celery`` command against the session's Zeebe (the project's engine by default) and Redis.
 
 Most tests run the command in-process through ``main([...])`` and read what it printed; a few run the
 installed console script as a subprocess, as a user would. Bad input must end with one line on stderr
@@ -736,7 +736,7 @@ def test_dev_up_starts_zeebe_and_redis_in_the_background_and_dev_down_stops_them
         down = cli("dev", "down", "--state-dir", str(state_dir))
 
     assert down.code == ExitCode.OK, down.err
-    assert down.out.strip() == f"stopped Zeebe at {address} and Redis at {redis_url}"
+    assert down.out.strip() == f"stopped the engine at {address} and Redis at {redis_url}"
     assert not (state_dir / "dev.json").exists()
     with pytest.raises(ProcessLookupError):
         os.kill(state["pid"], 0)

@@ -149,7 +149,7 @@ def test_task_id_is_the_same_for_one_activation_and_differs_for_the_next() -> No
     assert task_id(first) != task_id(next_activation)
 
 
-# -- publishing on a real broker -----------------------------------------------------------------------
+# -- publishing on a real Celery broker -------------------------------------------------------------------
 
 
 @BOTH_PATHS

@@ -1,4 +1,4 @@
-"""``zeebe-celery dev``: a local Zeebe and Redis in the background, and the demo on them.
+"""``zeebe-celery dev``: the project's Zeebe-compatible engine and Redis in the background, and the demo on them.
 
 ``dev up`` spawns ``dev _serve`` in its own session and waits for its state file; ``dev down`` stops it.
 Starting, watching and stopping processes goes through :mod:`zeebe_celery.stack.process`.
@@ -101,7 +101,7 @@ def cmd_dev_up(args: argparse.Namespace, out: Output) -> ExitCode:
         argv += ["--zeebe-port", str(args.zeebe_port)]
     if args.redis_port:
         argv += ["--redis-port", str(args.redis_port)]
-    out.note(f"starting Zeebe and Redis in the background (log: {log_path}); the first start downloads Zeebe")
+    out.note(f"starting the engine and Redis in the background (log: {log_path})")
     # posix_spawn rather than Popen: the server outlives this command, and nobody will wait() for it.
     pid = os.posix_spawn(
         sys.executable,
@@ -130,7 +130,7 @@ def cmd_dev_up(args: argparse.Namespace, out: Output) -> ExitCode:
         stop_pid(pid, grace=_DEV_STOP_TIMEOUT)
         raise
     out.note(
-        f"Zeebe at {state['zeebe_address']} and Redis at {state['redis_url']} are up; `{PROG} dev down` stops them"
+        f"the engine at {state['zeebe_address']} and Redis at {state['redis_url']} are up; `{PROG} dev down` stops them"
     )
     out.result(state, _exports(state))
     return ExitCode.OK
@@ -150,11 +150,11 @@ def cmd_dev_down(args: argparse.Namespace, out: Output) -> ExitCode:
     if not clean:
         raise CliError(
             f"the dev server (pid {pid}) did not stop within {_DEV_STOP_TIMEOUT:g}s and was killed; "
-            f"Zeebe or Redis may still run, see {state_dir / _DEV_LOG_FILE}",
+            f"the engine or Redis may still run, see {state_dir / _DEV_LOG_FILE}",
             ExitCode.SOFTWARE,
         )
     out.result(
-        {"stopped": True, **state}, f"stopped Zeebe at {state['zeebe_address']} and Redis at {state['redis_url']}"
+        {"stopped": True, **state}, f"stopped the engine at {state['zeebe_address']} and Redis at {state['redis_url']}"
     )
     return ExitCode.OK
 
