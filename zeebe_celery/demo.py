@@ -1,9 +1,10 @@
 """``zeebe-celery dev demo``: the example shop on a real local stack, end to end.
 
-It starts the project's Zeebe-compatible engine and Redis (or uses running ones), a poller and two Celery prefork workers,
-deploys ``examples/order_process.bpmn``, runs a few hundred orders through it behind a progress bar, and
-prints what happened: completed orders (shipped or declined through the BPMN error path), jobs that
-failed once and succeeded on retry, instances that did not finish (incidents), throughput and latency.
+It starts the project's Zeebe-compatible engine and Redis (or uses running ones), a poller and two Celery
+prefork workers, deploys ``examples/order_process.bpmn``, runs a few hundred orders through it behind a
+progress bar, and prints what happened: completed orders (shipped or declined through the BPMN error path),
+jobs that failed once and succeeded on retry, instances that did not finish (incidents), throughput and
+latency.
 It stops everything it started and exits 0 when every instance completed.
 """
 

@@ -1,6 +1,5 @@
 """The ``zeebe-celery`` command's parsing, input handling and failure mapping, without a stack.
 
-
 Faults a real gateway will not produce on demand (back-pressure, an unhealthy topology) come from the
 engine's fault injection; everything else about the commands is proven against the engine in
 tests/integration/test_cli.py.
