@@ -17,6 +17,7 @@ from typing import Any, Self
 
 import grpc
 
+from zeebe_celery.engine.core import Clock
 from zeebe_celery.engine.faults import BackPressure, Faults
 from zeebe_celery.engine.inspection import incident_view, instance_view
 from zeebe_celery.engine.monitor import Monitor
@@ -67,7 +68,7 @@ class ZeebeEngine:
         max_in_flight: int | None = None,
         monitoring_port: int | None = None,
         records_limit: int = 100_000,
-        clock: Any = None,
+        clock: Clock | None = None,
     ) -> None:
         self.host = host
         self.requested_port = port

@@ -14,7 +14,7 @@ from zeebe_celery.engine.behaviours import StepFailed, evaluate, feel_type
 from zeebe_celery.engine.errors import AlreadyExists
 from zeebe_celery.engine.events import Events
 from zeebe_celery.engine.model import Element, EventType, Expr, Kind
-from zeebe_celery.engine.state import ElementInstance, Message, Wait, WaitKind
+from zeebe_celery.engine.state import Definition, ElementInstance, Message, Wait, WaitKind
 
 
 class Waits(Events):
@@ -302,10 +302,10 @@ class Waits(Events):
 
     # -- hooks -----------------------------------------------------------------------------------------
 
-    def latest_definition(self, tenant_id: str, start: Element) -> Any:
+    def latest_definition(self, tenant_id: str, start: Element) -> Definition | None:
         raise NotImplementedError
 
     def start_at_event(
-        self, definition: Any, start: Element, variables: dict[str, Any], correlation_key: str | None
+        self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
     ) -> None:
         raise NotImplementedError
