@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -116,6 +117,46 @@ def test_engine_starts_once_and_stops_twice_safely() -> None:
     assert connection_refused(port)
     with pytest.raises(EngineStateError, match="not running"):
         _ = engine.address
+
+
+@pytest.mark.engine_inspection
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_the_engine_command_prints_its_address_serves_and_exits_0_on_a_termination_signal(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    command = [sys.executable, "-m", "zeebe_celery.cli", "engine", "--port", "0", "--data-dir", str(tmp_path)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as engine:
+        try:
+            assert engine.stdout is not None
+            line = engine.stdout.readline()
+            address = line.split(" listening on ")[1].split()[0].rstrip(",")
+            host, port = address.rsplit(":", 1)
+            assert host == "127.0.0.1"
+            with grpc.insecure_channel(address) as channel:
+                topology = gateway_pb2_grpc.GatewayStub(channel).Topology(gateway_pb2.TopologyRequest(), timeout=10)
+            assert topology.brokers[0].port == int(port)
+            assert f"state in {tmp_path}" in line
+        finally:
+            engine.send_signal(stop)
+            _, errors = engine.communicate(timeout=30)
+    assert engine.returncode == 0, errors
+    assert (tmp_path / "engine.db").is_file()
+
+
+def test_the_engine_command_refuses_a_tls_certificate_without_its_key(tmp_path: Path) -> None:
+    certificate = tmp_path / "cert.pem"
+    certificate.write_text("not really")
+    done = subprocess.run(
+        [sys.executable, "-m", "zeebe_celery.cli", "engine", "--port", "0", "--tls-cert", str(certificate)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 64
+    assert "--tls-cert and --tls-key go together" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 # -- Redis -------------------------------------------------------------------------------------------------
