@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 
 from zeebe_celery.engine import feel, timers
 from zeebe_celery.engine.model import (
@@ -395,10 +394,3 @@ def _list_header(value: str, as_list: bool) -> str:
         return value
     items = [v.strip() for v in value.split(",") if v.strip()]
     return json.dumps(items)
-
-
-def walk(element: Element) -> Iterator[Element]:
-    """The element and everything it contains, depth first."""
-    yield element
-    for child in element.children.values():
-        yield from walk(child)

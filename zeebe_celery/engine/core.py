@@ -156,9 +156,9 @@ class RuntimeBase:
             due, _, kind, key = heapq.heappop(self._heap)
             yield kind, key, due
 
-    def rebuild_heap(self, entries: Iterable[tuple[int, str, int]]) -> None:
-        for due, kind, key in entries:
-            heapq.heappush(self._heap, (due, next(self._seq), kind, key))
+    def live_versions(self, tenant_id: str, process_id: str) -> list[Definition]:
+        """The deployed versions of a process that are not deleted, oldest first."""
+        return [v for v in self.latest.get((tenant_id, process_id), []) if v.key in self.definitions]
 
     def condition_for(self, job_type: str) -> threading.Condition:
         cond = self.jobs_changed.get(job_type)
@@ -315,6 +315,15 @@ class RuntimeBase:
 
 class _NotJson(ValueError):
     pass
+
+
+def discard(index: dict[Any, dict[int, Any]], group: Any, key: int) -> None:
+    """Take ``key`` out of its ``group`` of ``index``, and the group once it is empty."""
+    members = index.get(group)
+    if members is not None:
+        members.pop(key, None)
+        if not members:
+            del index[group]
 
 
 def _refuse_constant(name: str) -> Any:

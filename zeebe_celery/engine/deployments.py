@@ -56,8 +56,7 @@ class Deployments(RuntimeBase):
         for name, content, processes in parsed_processes:
             checksum = hashlib.sha256(content).hexdigest()
             for process in processes:
-                versions = self.latest.setdefault((tenant, process.id), [])
-                live = [v for v in versions if v.key in self.definitions]
+                live = self.live_versions(tenant, process.id)
                 if live and live[-1].checksum == checksum and live[-1].resource_name == name:
                     deployment.processes.append(live[-1])
                     continue
@@ -102,9 +101,9 @@ class Deployments(RuntimeBase):
 
     def _index_message_starts(self, tenant: str) -> None:
         starts: dict[tuple[str, str], list[Element]] = {}
-        for (owner, _), versions in self.latest.items():
-            live = [v for v in versions if v.key in self.definitions]
-            if owner != tenant or not live:
+        for owner, process_id in list(self.latest):
+            live = self.live_versions(owner, process_id) if owner == tenant else []
+            if not live:
                 continue
             for start in live[-1].process.message_starts:
                 assert start.message is not None

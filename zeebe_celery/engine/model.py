@@ -149,10 +149,6 @@ class Element:
     children: dict[str, Element] = field(default_factory=dict)
     none_start: Element | None = None
 
-    @property
-    def is_container(self) -> bool:
-        return self.kind in (Kind.PROCESS, Kind.SUB_PROCESS)
-
 
 @dataclass(slots=True, eq=False, repr=False)
 class Process:

@@ -70,7 +70,7 @@ class Runtime(Deployments, Jobs, Waits):
             if definition is None or (tenant_id and definition.tenant_id != tenant):
                 raise NotFound(f"Expected to find process definition with key '{key}', but none found")
             return definition
-        live = [v for v in self.latest.get((tenant, process_id), []) if v.key in self.definitions]
+        live = self.live_versions(tenant, process_id)
         if version > 0:
             live = [v for v in live if v.version == version]
             if not live:
@@ -86,7 +86,7 @@ class Runtime(Deployments, Jobs, Waits):
         root = start
         while root.parent is not None:
             root = root.parent
-        live = [v for v in self.latest.get((tenant_id, root.id), []) if v.key in self.definitions]
+        live = self.live_versions(tenant_id, root.id)
         return live[-1] if live and live[-1].process.root is root else None
 
     def create_instance(

@@ -17,7 +17,7 @@ from zeebe_celery.engine.errors import EngineError, InvalidArgument
 from zeebe_celery.engine.faults import BackPressure, Faults
 from zeebe_celery.engine.jobs import Activated, JobStream
 from zeebe_celery.engine.runtime import ActivateInstruction, Runtime
-from zeebe_celery.engine.state import DEFAULT_TENANT, ElementInstance, Job
+from zeebe_celery.engine.state import DEFAULT_TENANT, Definition, ElementInstance, Job
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.gateway.proto import gateway_pb2_grpc
 
@@ -139,18 +139,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 deployment = self.runtime.deploy(
                     [(r.name, r.content) for r in request.resources], tenant_id=request.tenantId
                 )
-            items = [
-                pb.Deployment(
-                    process=pb.ProcessMetadata(
-                        bpmnProcessId=d.bpmn_process_id,
-                        version=d.version,
-                        processDefinitionKey=d.key,
-                        resourceName=d.resource_name,
-                        tenantId=d.tenant_id,
-                    )
-                )
-                for d in deployment.processes
-            ]
+            items = [pb.Deployment(process=_process_metadata(d)) for d in deployment.processes]
             items += [
                 pb.Deployment(
                     decisionRequirements=pb.DecisionRequirementsMetadata(
@@ -190,16 +179,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 deployment = self.runtime.deploy([(p.name, p.definition) for p in request.processes])
             return pb.DeployProcessResponse(
                 key=deployment.key,
-                processes=[
-                    pb.ProcessMetadata(
-                        bpmnProcessId=d.bpmn_process_id,
-                        version=d.version,
-                        processDefinitionKey=d.key,
-                        resourceName=d.resource_name,
-                        tenantId=d.tenant_id,
-                    )
-                    for d in deployment.processes
-                ],
+                processes=[_process_metadata(d) for d in deployment.processes],
             )
 
         return self._call("DeployProcess", request, context, handle)
@@ -619,6 +599,16 @@ class _Handover:
     def _give_back(self, held: list[tuple[Job, int]]) -> None:
         with self._runtime.lock:
             self._runtime.yield_jobs([job for job, deadline in held if job.deadline == deadline])
+
+
+def _process_metadata(definition: Definition) -> pb.ProcessMetadata:
+    return pb.ProcessMetadata(
+        bpmnProcessId=definition.bpmn_process_id,
+        version=definition.version,
+        processDefinitionKey=definition.key,
+        resourceName=definition.resource_name,
+        tenantId=definition.tenant_id,
+    )
 
 
 def _created(root: ElementInstance) -> pb.CreateProcessInstanceResponse:

@@ -11,6 +11,7 @@ from typing import Any
 
 from zeebe_celery.engine import timers
 from zeebe_celery.engine.behaviours import StepFailed, evaluate, feel_type
+from zeebe_celery.engine.core import discard
 from zeebe_celery.engine.errors import AlreadyExists
 from zeebe_celery.engine.events import Events
 from zeebe_celery.engine.model import Element, EventType, Expr, Kind
@@ -97,18 +98,10 @@ class Waits(Events):
     def _unindex(self, wait: Wait) -> None:
         tenant = wait.instance.tenant_id
         if wait.kind is WaitKind.MESSAGE:
-            subs = self.subscriptions.get((tenant, wait.name, wait.correlation_key))
-            if subs is not None:
-                subs.pop(wait.key, None)
-                if not subs:
-                    del self.subscriptions[(tenant, wait.name, wait.correlation_key)]
+            discard(self.subscriptions, (tenant, wait.name, wait.correlation_key), wait.key)
             self._wait_record("PROCESS_MESSAGE_SUBSCRIPTION", "DELETED", wait)
         elif wait.kind is WaitKind.SIGNAL:
-            subs = self.signal_waits.get((tenant, wait.name))
-            if subs is not None:
-                subs.pop(wait.key, None)
-                if not subs:
-                    del self.signal_waits[(tenant, wait.name)]
+            discard(self.signal_waits, (tenant, wait.name), wait.key)
             self._wait_record("SIGNAL_SUBSCRIPTION", "DELETED", wait)
         else:
             self._wait_record("TIMER", "CANCELED", wait)
@@ -243,10 +236,7 @@ class Waits(Events):
             return
         del self.messages[key]
         self.dirty_messages.add(key)
-        group = (message.tenant_id, message.name, message.correlation_key)
-        self.buffered.get(group, {}).pop(key, None)
-        if not self.buffered.get(group, True):
-            del self.buffered[group]
+        discard(self.buffered, (message.tenant_id, message.name, message.correlation_key), key)
         if message.message_id:
             self.message_ids.pop((message.tenant_id, message.name, message.message_id), None)
         if self.records.enabled:
