@@ -36,29 +36,6 @@ class Interpreter(RuntimeBase):
         while agenda:
             agenda.popleft()()
 
-    # -- hooks the other parts provide ---------------------------------------------------------------
-
-    def create_job(self, instance: ElementInstance, job_type: str, retries: int) -> Job:
-        raise NotImplementedError
-
-    def cancel_job(self, job: Job) -> None:
-        raise NotImplementedError
-
-    def open_wait(self, instance: ElementInstance, element: Element) -> None:
-        raise NotImplementedError
-
-    def close_waits(self, instance: ElementInstance) -> None:
-        raise NotImplementedError
-
-    def finish_instance(self, root: ElementInstance) -> None:
-        raise NotImplementedError
-
-    def evaluate_called_decision(self, decision_id: str, tenant_id: str, variables: Any) -> Any:
-        raise NotImplementedError
-
-    def throw_error(self, origin: ElementInstance, code: str, message: str, variables: dict[str, Any]) -> bool:
-        raise NotImplementedError
-
     # -- process instances ---------------------------------------------------------------------------
 
     def start_instance(
@@ -321,6 +298,3 @@ class Interpreter(RuntimeBase):
         self.incidents.pop(incident.key, None)
         incident.instance.incident = None
         self.incident_record("RESOLVED", incident)
-
-    def make_activatable(self, job: Job) -> None:
-        raise NotImplementedError

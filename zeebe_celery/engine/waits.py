@@ -15,7 +15,7 @@ from zeebe_celery.engine.core import discard
 from zeebe_celery.engine.errors import AlreadyExists
 from zeebe_celery.engine.events import Events
 from zeebe_celery.engine.model import Element, EventType, Expr, Kind
-from zeebe_celery.engine.state import Definition, ElementInstance, Message, Wait, WaitKind
+from zeebe_celery.engine.state import ElementInstance, Message, Wait, WaitKind
 
 
 class Waits(Events):
@@ -289,13 +289,3 @@ class Waits(Events):
                     "tenantId": instance.tenant_id,
                 },
             )
-
-    # -- hooks -----------------------------------------------------------------------------------------
-
-    def latest_definition(self, tenant_id: str, start: Element) -> Definition | None:
-        raise NotImplementedError
-
-    def start_at_event(
-        self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
-    ) -> None:
-        raise NotImplementedError

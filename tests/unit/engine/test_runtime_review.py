@@ -196,3 +196,26 @@ def test_a_message_start_runs_one_instance_per_correlation_key_at_a_time(engine:
     engine.complete(next(j for j in first if engine.variables(j.instance.key)["n"] == 1))
     [second] = engine.activate("fulfil")
     assert engine.variables(second.instance.key)["n"] == 2
+
+
+def test_the_runtimes_parts_compose_in_any_order() -> None:
+    # Each part's hooks are declared on the shared base, so no part's stub can shadow another part's method.
+    import itertools
+
+    from zeebe_celery.engine.core import RuntimeBase
+    from zeebe_celery.engine.deployments import Deployments
+    from zeebe_celery.engine.jobs import Jobs
+    from zeebe_celery.engine.waits import Waits
+
+    provided = {
+        "create_job": Jobs,
+        "make_activatable": Jobs,
+        "open_wait": Waits,
+        "throw_error": Waits,
+        "evaluate_called_decision": Deployments,
+    }
+    for order in itertools.permutations((Deployments, Jobs, Waits)):
+        composed = type("Composed", order, {})
+        for name, part in provided.items():
+            assert getattr(composed, name) is not getattr(RuntimeBase, name), (order, name)
+            assert getattr(composed, name).__qualname__.split(".")[0] in {part.__name__, "Events"}
