@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.unit.engine.bpmn_builders import (
@@ -18,10 +20,13 @@ from tests.unit.engine.bpmn_builders import (
     timer_catch,
 )
 from tests.unit.engine.harness import Harness
-from zeebe_celery.engine.core import parse_variables
+from zeebe_celery.engine.core import RuntimeBase, parse_variables
+from zeebe_celery.engine.deployments import Deployments
 from zeebe_celery.engine.errors import InvalidArgument
+from zeebe_celery.engine.jobs import Jobs
 from zeebe_celery.engine.runtime import ActivateInstruction
 from zeebe_celery.engine.state import JobState
+from zeebe_celery.engine.waits import Waits
 
 
 def test_resolving_an_activation_incident_opens_the_boundary_events_once(engine: Harness) -> None:
@@ -200,12 +205,6 @@ def test_a_message_start_runs_one_instance_per_correlation_key_at_a_time(engine:
 
 def test_the_runtimes_parts_compose_in_any_order() -> None:
     # Each part's hooks are declared on the shared base, so no part's stub can shadow another part's method.
-    import itertools
-
-    from zeebe_celery.engine.core import RuntimeBase
-    from zeebe_celery.engine.deployments import Deployments
-    from zeebe_celery.engine.jobs import Jobs
-    from zeebe_celery.engine.waits import Waits
 
     provided = {
         "create_job": Jobs,
