@@ -38,7 +38,7 @@ def instance_view(runtime: Runtime, key: int) -> dict[str, Any] | None:
             "state": instance.state.value,
             "processInstanceKey": instance.process_instance_key,
             "bpmnProcessId": instance.definition.bpmn_process_id,
-            "variables": dict(runtime.visible(instance)),
+            "variables": runtime.merged_variables(instance),
             "children": [
                 {"key": c.key, "elementId": c.element.id, "state": c.state.value} for c in instance.children.values()
             ],

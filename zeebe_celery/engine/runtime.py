@@ -305,4 +305,4 @@ class Runtime(Deployments, Jobs, Waits):
         instance = self.instances.get(key)
         if instance is None:
             raise NotFound(f"no element instance with key '{key}'")
-        return dict(self.visible(instance))
+        return self.merged_variables(instance)
