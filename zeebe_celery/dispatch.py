@@ -27,6 +27,7 @@ __all__ = ["AnyJob", "CeleryDispatcher", "Dispatcher", "queue_name", "task_id"]
 
 logger = logging.getLogger(__name__)
 
+
 def queue_name(spec: ZeebeTaskSpec, bridge: BridgeSettings) -> str:
     """The queue a job type is routed to: the handler's ``queue=`` or the prefix plus the type."""
     return spec.resolve(bridge).queue
