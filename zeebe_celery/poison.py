@@ -80,15 +80,15 @@ class _Headers(BaseModel):
     parent_id: str | None = None
     group: str | None = None
     group_index: int | None = None
-    retries: int = 0
+    retries: int | None = None
     timelimit: Annotated[list[_Limit | None], Field(min_length=2, max_length=2)] | None = None
     eta: str | datetime | None = None
     expires: str | datetime | None = None
     argsrepr: str | None = None
     kwargsrepr: str | None = None
     origin: str | None = None
-    ignore_result: bool = False
-    replaced_task_nesting: int = 0
+    ignore_result: bool | None = None
+    replaced_task_nesting: int | None = None
     stamped_headers: list[str] | None = None
     stamps: dict[str, Any] | None = None
     compression: None = None  # the poller never compresses; kombu would decompress with whatever is named
