@@ -130,9 +130,10 @@ def _first_error(error: ValidationError) -> str:
     return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
-def inspect(raw: bytes | str, *, tasks: Collection[str]) -> Poison | None:
-    """None when ``raw`` is a job message for one of ``tasks`` (the ``@zeebe_task`` names of its queue);
-    otherwise why it is poison."""
+def inspect(raw: bytes | str, *, tasks: Collection[str], others: Collection[str] = ()) -> Poison | None:
+    """None when ``raw`` is a job message for one of ``tasks`` (the ``@zeebe_task`` names of its queue), or a
+    plain task message for one of ``others`` (the app's own tasks that also use bridge queues, such as the
+    inbound connectors' runs); otherwise why it is poison."""
     text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
     try:
         payload = loads(text)  # type: ignore[no-untyped-call]
@@ -152,13 +153,13 @@ def inspect(raw: bytes | str, *, tasks: Collection[str]) -> Poison | None:
             f"the body is {envelope.content_type!r}, and the bridge's queues take {JSON_CONTENT_TYPE} only",
         )
     task = envelope.headers.task
-    if task not in tasks:
+    if task not in tasks and task not in others:
         expected = ", ".join(sorted(tasks)) or "none"
         return Poison(PoisonKind.UNKNOWN_TASK, f"task {task!r} is not a @zeebe_task of this queue (it has: {expected})")
-    return _inspect_body(envelope.body)
+    return _inspect_body(envelope.body, job=task in tasks)
 
 
-def _inspect_body(body: str) -> Poison | None:
+def _inspect_body(body: str, *, job: bool) -> Poison | None:
     try:
         decoded = base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError) as error:
@@ -170,12 +171,16 @@ def _inspect_body(body: str) -> Poison | None:
     if not (isinstance(arguments, list) and len(arguments) == 3):
         return Poison(PoisonKind.BAD_BODY, "the body is not Celery's [args, kwargs, embed]")
     args, kwargs, embed = arguments
-    if not (isinstance(args, list) and len(args) == 1 and kwargs == {}):
-        return Poison(PoisonKind.BAD_BODY, "the arguments are not exactly one job")
+    if not (isinstance(args, list) and isinstance(kwargs, dict)):
+        return Poison(PoisonKind.BAD_BODY, "the body is not Celery's [args, kwargs, embed]")
     try:
         _Embed.model_validate(embed)
     except ValidationError as error:
-        return Poison(PoisonKind.BAD_BODY, f"the body asks Celery to run more than the job: {_first_error(error)}")
+        return Poison(PoisonKind.BAD_BODY, f"the body asks Celery to run more than the task: {_first_error(error)}")
+    if not job:
+        return None
+    if not (len(args) == 1 and kwargs == {}):
+        return Poison(PoisonKind.BAD_BODY, "the arguments are not exactly one job")
     try:
         Job.model_validate(args[0])
     except ValidationError as error:

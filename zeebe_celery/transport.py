@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 TRANSPORT = "zeebe_celery.transport:Transport"
 # Transport options that carry the guard's settings from the app to each channel.
 QUEUES_OPTION = "zeebe_celery_queues"
+OTHERS_OPTION = "zeebe_celery_other_tasks"
 PREFIX_OPTION = "zeebe_celery_queue_prefix"
 # A message that could not even be set aside is logged whole up to this size, so a person can recover it.
 _LOGGED_MESSAGE = 64 * 1024
@@ -49,19 +50,23 @@ class QueueGuard:
     """Lets job messages of the bridge's queues through and sets poison ones aside.
 
     ``queues`` maps each ``@zeebe_task`` queue to the task names it takes; any other queue named with
-    ``prefix`` is a bridge queue that takes none. ``sep`` is what kombu appends to a queue's name for its
-    priority lists. ``client`` opens a Redis client to set messages aside with.
+    ``prefix`` is a bridge queue that takes none. ``others`` are the app's other tasks, which may use the
+    bridge's queues too (the inbound connectors' runs do) with plain task messages. ``sep`` is what kombu
+    appends to a queue's name for its priority lists. ``client`` opens a Redis client to set messages aside
+    with.
     """
 
     def __init__(
         self,
         queues: Mapping[str, Collection[str]],
         *,
+        others: Collection[str] = (),
         prefix: str,
         sep: str,
         client: Callable[[], redis.Redis],
     ) -> None:
         self._queues = {queue: frozenset(tasks) for queue, tasks in queues.items()}
+        self._others = frozenset(others)
         self._prefix = prefix
         self._sep = sep
         self._client = client
@@ -84,7 +89,7 @@ class QueueGuard:
         if tasks is None:
             return True
         try:
-            poison = inspect(message, tasks=tasks)
+            poison = inspect(message, tasks=tasks, others=self._others)
         except Exception as error:  # noqa: BLE001 - whatever the check trips on, the worker must live
             poison = Poison(PoisonKind.BAD_ENVELOPE, f"unreadable: {type(error).__name__}: {error}")
         if poison is None:
@@ -139,13 +144,20 @@ def _guarded(factory: Any, guard: QueueGuard) -> Callable[..., redis.Redis]:
 class GuardedChannel(kombu_redis.Channel):
     """kombu's Redis channel with the bridge's queues guarded (settings from the transport options)."""
 
-    from_transport_options = (*kombu_redis.Channel.from_transport_options, QUEUES_OPTION, PREFIX_OPTION)  # type: ignore[assignment]
+    from_transport_options = (  # type: ignore[assignment]
+        *kombu_redis.Channel.from_transport_options,
+        QUEUES_OPTION,
+        OTHERS_OPTION,
+        PREFIX_OPTION,
+    )
     zeebe_celery_queues: Mapping[str, Collection[str]] = {}
+    zeebe_celery_other_tasks: Collection[str] = ()
     zeebe_celery_queue_prefix = ""
 
     def _get_client(self) -> Callable[..., redis.Redis]:
         guard = QueueGuard(
             self.zeebe_celery_queues,
+            others=self.zeebe_celery_other_tasks,
             prefix=self.zeebe_celery_queue_prefix,
             sep=self.sep,
             client=self._create_client,
@@ -180,10 +192,14 @@ def install(app: Celery, bridge: BridgeSettings) -> bool:
     queues: dict[str, list[str]] = {}
     for settled in resolve(zeebe_task_specs(app), bridge).values():
         queues.setdefault(settled.queue, []).append(settled.task_name)
+    jobs = {name for names in queues.values() for name in names}
+    # Celery's own tasks (celery.chain, celery.chord_unlock ...) have no business on a bridge queue.
+    others = sorted(name for name in app.tasks if name not in jobs and not name.startswith("celery."))
     app.conf.broker_transport = TRANSPORT
     app.conf.broker_transport_options = {
         **(app.conf.broker_transport_options or {}),
         QUEUES_OPTION: queues,
+        OTHERS_OPTION: others,
         PREFIX_OPTION: bridge.queue_prefix,
     }
     if scheme == "rediss" and not app.conf.broker_use_ssl and "ssl_" not in url:

@@ -23,9 +23,9 @@ from tests.unit.test_dispatch import BOTH_PATHS, dispatcher_for, spec
 from zeebe_celery import transport
 from zeebe_celery.config import BridgeSettings
 from zeebe_celery.deadletter import DEAD_LETTER_LISTS, DeadLetters, dead_letter_list
-from zeebe_celery.poison import PoisonKind, inspect
+from zeebe_celery.poison import Poison, PoisonKind, inspect
 from zeebe_celery.task import zeebe_task
-from zeebe_celery.transport import PREFIX_OPTION, QUEUES_OPTION, QueueGuard
+from zeebe_celery.transport import OTHERS_OPTION, PREFIX_OPTION, QUEUES_OPTION, QueueGuard
 
 TASK = "shop.charge"
 EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
@@ -90,7 +90,7 @@ POISON = {
     "callback": (
         message(envelope(encoded([[JOB], {}, {**EMBED, "callbacks": [{"task": "os.system"}]}]))),
         PoisonKind.BAD_BODY,
-        "the body asks Celery to run more than the job: callbacks",
+        "the body asks Celery to run more than the task: callbacks",
     ),
     "timelimit-x": (
         message(envelope(timelimit=["x", {}])),
@@ -134,6 +134,21 @@ def test_poison_is_named_with_its_kind_and_reason(raw: bytes, kind: PoisonKind, 
 
 def test_a_job_message_is_not_poison() -> None:
     assert inspect(GOOD, tasks={TASK}) is None
+
+
+def test_another_task_of_the_app_may_use_a_bridge_queue_with_plain_arguments() -> None:
+    run = message(envelope(encoded([["activation-1", "token"], {}, EMBED]), task="connectors.run"))
+    linked = message(
+        envelope(encoded([[], {}, {**EMBED, "chain": [{"task": "x"}]}]), task="connectors.run", eta="2030-01-01T00:00")
+    )
+
+    assert inspect(run, tasks={TASK}, others={"connectors.run"}) is None
+    assert inspect(run, tasks={TASK}) == Poison(
+        PoisonKind.UNKNOWN_TASK, "task 'connectors.run' is not a @zeebe_task of this queue (it has: shop.charge)"
+    )
+    poison = inspect(linked, tasks={TASK}, others={"connectors.run"})
+    assert poison is not None
+    assert poison.reason == "the body asks Celery to run more than the task: chain: Input should be None"
 
 
 @pytest.fixture
@@ -247,8 +262,12 @@ def test_kombu_through_the_guarded_transport_never_sees_poison(
 def app_with_task(broker: str) -> Celery:
     app = Celery(f"install-{uuid.uuid4().hex[:6]}", broker=broker, set_as_current=False)
 
-    @zeebe_task("charge", app=app)
+    @zeebe_task("charge", app=app, name="shop.charge")
     def charge() -> None:
+        return None
+
+    @app.task(name="shop.plain", shared=False)
+    def plain() -> None:
         return None
 
     return app
@@ -264,7 +283,8 @@ def test_install_guards_the_queues_of_the_apps_handlers() -> None:
     options = app.conf.broker_transport_options
     assert options["visibility_timeout"] == 60
     assert options[PREFIX_OPTION] == "zeebe."
-    assert list(options[QUEUES_OPTION]) == ["zeebe.charge"]
+    assert options[QUEUES_OPTION] == {"zeebe.charge": ["shop.charge"]}
+    assert options[OTHERS_OPTION] == ["shop.plain"]  # neither the job's task nor Celery's own
     assert not app.conf.broker_use_ssl
 
 
