@@ -81,7 +81,8 @@ class QueueGuard:
     def admit(self, key: bytes | str, message: bytes | str) -> bool:
         """Whether ``message``, popped from the list ``key``, may go on to kombu; if not, it is set aside.
 
-        Raises redis.RedisError when a poison message cannot be set aside (it is logged whole first).
+        A poison message that cannot be set aside is logged whole (in base64); raises redis.ConnectionError or
+        redis.TimeoutError when that is because Redis cannot be reached.
         """
         name = key.decode(errors="replace") if isinstance(key, bytes) else key
         queue = name.split(self._sep, 1)[0] if self._sep else name
@@ -100,14 +101,18 @@ class QueueGuard:
     def _set_aside(self, queue: str, message: bytes, poison: Poison) -> None:
         try:
             dead = DeadLetters(self._client()).set_aside(queue, message, kind=poison.kind, reason=poison.reason)
-        except redis.RedisError:
+        except redis.RedisError as error:
+            # Popped, and not set aside: the log is the only copy left.
             logger.error(
-                "poison message on queue %s (%s) could not be set aside; it was, in base64: %s",
+                "poison message on queue %s (%s) could not be set aside (%s); it was, in base64: %s",
                 queue,
                 poison.reason,
+                error,
                 base64.b64encode(message[:_LOGGED_MESSAGE]).decode("ascii"),
             )
-            raise
+            if isinstance(error, redis.ConnectionError | redis.TimeoutError):
+                raise  # kombu reconnects, as for any lost connection
+            return
         metrics.MESSAGES_DEAD_LETTERED.labels(queue, poison.kind).inc()
         logger.error("poison message on queue %s set aside in %s: %s", queue, dead, poison.reason)
 

@@ -17,6 +17,8 @@ import redis
 from celery import Celery
 from kombu import Connection
 from prometheus_client import REGISTRY
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tests.unit.builders import make_job
 from tests.unit.test_dispatch import BOTH_PATHS, dispatcher_for, spec
@@ -207,6 +209,33 @@ def test_the_guard_sets_poison_aside_logs_it_once_and_counts_it(
     assert [r.getMessage() for r in caplog.records] == [
         f"poison message on queue {queue} set aside in {queue}.dead: {letter.reason}"
     ]
+
+
+def test_poison_that_cannot_be_set_aside_is_logged_whole_and_the_worker_goes_on(
+    redis_url: str, queue: str, raw: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    raw.set(dead_letter_list(queue), "a string, not a list")
+    guard = guard_for(redis_url, queue)
+
+    with caplog.at_level(logging.ERROR, logger="zeebe_celery.transport"):
+        assert guard.admit(queue, b"\xffgarbage") is False
+
+    (record,) = caplog.records
+    assert f"poison message on queue {queue} (the message is not JSON" in record.getMessage()
+    assert record.getMessage().endswith(base64.b64encode(b"\xffgarbage").decode())
+
+
+def test_poison_met_while_redis_is_unreachable_is_logged_whole_and_raised_for_kombu_to_reconnect(
+    queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    guard = QueueGuard(
+        {queue: [TASK]}, prefix="zeebe.", sep="", client=lambda: redis.Redis(port=1, retry=Retry(NoBackoff(), 0))
+    )
+
+    with caplog.at_level(logging.ERROR, logger="zeebe_celery.transport"), pytest.raises(redis.ConnectionError):
+        guard.admit(queue, b"garbage")
+
+    assert base64.b64encode(b"garbage").decode() in caplog.text
 
 
 def test_the_guard_lets_job_messages_and_other_queues_through(redis_url: str, queue: str, raw: redis.Redis) -> None:
