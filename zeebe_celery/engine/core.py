@@ -4,18 +4,21 @@ fakeredis groups its commands over one shared state."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import functools
 import heapq
 import itertools
 import json
+import logging
 import threading
 from collections import ChainMap
-from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from zeebe_celery.engine import feel
 from zeebe_celery.engine.dmn import DecisionRequirements
-from zeebe_celery.engine.errors import InvalidArgument
+from zeebe_celery.engine.errors import EngineError, InternalError, InvalidArgument
 from zeebe_celery.engine.model import Element
 from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.engine.state import (
@@ -27,8 +30,13 @@ from zeebe_celery.engine.state import (
     Message,
     Wait,
 )
+from zeebe_celery.engine.transaction import Transaction
 
 Clock = Callable[[], int]
+R = TypeVar("R")
+P = ParamSpec("P")
+Base = TypeVar("Base", bound="RuntimeBase")
+logger = logging.getLogger(__name__)
 # Below this many entries the due-time heap is never compacted: stale entries are cheap until then.
 _COMPACT_FLOOR = 10_000
 
@@ -36,7 +44,7 @@ _COMPACT_FLOOR = 10_000
 class Persistence(Protocol):
     """Where committed changes go; the in-memory engine has none."""
 
-    def commit(self, runtime: RuntimeBase) -> None: ...
+    def commit(self, runtime: RuntimeBase, tx: Transaction) -> None: ...
 
 
 class DeployedDecision:
@@ -101,9 +109,7 @@ class RuntimeBase:
         self.due_changed = threading.Condition(self.lock)
         self.jobs_changed: dict[str, threading.Condition] = {}
         self.persistence: Persistence | None = None
-        self.dirty: set[int] = set()  # process instance keys changed by the current command
-        self.dirty_messages: set[int] = set()
-        self.dirty_definitions = False
+        self.tx: Transaction | None = None  # the command being processed
         # The highest version ever given, by "kind|tenant|id": deleted versions are never given again.
         self.max_versions: dict[str, int] = {}
         self.committed_key = 0  # the last key the store holds
@@ -114,7 +120,7 @@ class RuntimeBase:
         """The version a new deployment of that process, DRG or decision gets: one more than any before."""
         name = f"{kind}|{tenant}|{resource_id}"
         version = self.max_versions.get(name, 0) + 1
-        self.max_versions[name] = version
+        self.txn.put(self.max_versions, name, version)
         return version
 
     def now(self) -> int:
@@ -125,8 +131,11 @@ class RuntimeBase:
         heapq.heappush(self._heap, (due, next(self._seq), kind, key))
         if self._heap[0][3] == key:
             self.due_changed.notify_all()
+
+    def _compact_heap(self) -> None:
         # A completed job leaves its timeout behind until it is due; with long timeouts and many jobs those
         # stale entries would pile up, so the heap is rebuilt from what is live when they far outnumber it.
+        # Only between commands: within one, an entry may look stale to a change that is rolled back.
         if len(self._heap) > _COMPACT_FLOOR and len(self._heap) > 4 * self._live_due_items():
             self._heap = [entry for entry in self._heap if self._is_live(entry)]
             heapq.heapify(self._heap)
@@ -189,25 +198,13 @@ class RuntimeBase:
             merged.update(scope.variables)
         return merged
 
-    def set_local(self, instance: ElementInstance, variables: dict[str, Any]) -> None:
-        for name, value in variables.items():
-            instance.variables[name] = value
-            self.variable_record(instance, instance, name, value)
-
-    def propagate(self, start: ElementInstance, variables: dict[str, Any]) -> None:
-        """Set each variable on the nearest scope from ``start`` up that has it, else on the root."""
-        for name, value in variables.items():
-            target = next((s for s in start.scopes() if name in s.variables), None)
-            if target is None:
-                target = start.root()
-            target.variables[name] = value
-            self.variable_record(start, target, name, value)
-
-    def variable_record(self, origin: ElementInstance, scope: ElementInstance, name: str, value: Any) -> None:
+    def variable_record(
+        self, origin: ElementInstance, scope: ElementInstance, name: str, value: Any, intent: str
+    ) -> None:
         if self.records.enabled:
-            self.records.append(
+            self.write(
                 "VARIABLE",
-                "CREATED",
+                intent,
                 scope.key,
                 {
                     "name": name,
@@ -223,6 +220,9 @@ class RuntimeBase:
     # -- what the parts provide ------------------------------------------------------------------------
     # Declared here, at the root of every part, so that whichever part implements one comes before these
     # in the method resolution order (a stub on a part would shadow a part listed after it).
+
+    def settle(self) -> None:
+        """Finish what the command set going (the interpreter's agenda) before it commits."""
 
     def create_job(self, instance: ElementInstance, job_type: str, retries: int) -> Job:
         raise NotImplementedError
@@ -263,7 +263,7 @@ class RuntimeBase:
             return
         element = instance.element
         parent = instance.parent
-        self.records.append(
+        self.write(
             "PROCESS_INSTANCE",
             intent,
             instance.key,
@@ -285,7 +285,7 @@ class RuntimeBase:
 
     def job_record(self, intent: str, job: Job) -> None:
         if self.records.enabled:
-            self.records.append("JOB", intent, job.key, self.job_value(job))
+            self.write("JOB", intent, job.key, self.job_value(job))
 
     def job_value(self, job: Job) -> dict[str, Any]:
         instance = job.instance
@@ -307,11 +307,31 @@ class RuntimeBase:
             "tenantId": instance.tenant_id,
         }
 
+    def wait_record(self, value_type: str, intent: str, wait: Wait) -> None:
+        if self.records.enabled:
+            instance = wait.instance
+            self.write(
+                value_type,
+                intent,
+                wait.key,
+                {
+                    "elementId": wait.element.id,
+                    "elementInstanceKey": instance.key,
+                    "name": wait.name,
+                    "messageName": wait.name,
+                    "correlationKey": wait.correlation_key,
+                    "dueDate": wait.due,
+                    "processInstanceKey": instance.process_instance_key,
+                    "bpmnProcessId": instance.definition.bpmn_process_id,
+                    "tenantId": instance.tenant_id,
+                },
+            )
+
     def incident_record(self, intent: str, incident: Incident) -> None:
         if not self.records.enabled:
             return
         instance = incident.instance
-        self.records.append(
+        self.write(
             "INCIDENT",
             intent,
             incident.key,
@@ -329,24 +349,95 @@ class RuntimeBase:
             },
         )
 
-    def touch(self, instance: ElementInstance) -> None:
-        """Mark the instance's process instance as changed by this command (for persistence)."""
-        if self.persistence is not None:
-            self.dirty.add(instance.process_instance_key)
+    # -- the transaction boundary ----------------------------------------------------------------------
 
-    def commit(self) -> None:
-        """Write this command's changes before it is answered; FEEL's clock is the wall clock again."""
-        feel.use_wall_clock()
+    @property
+    def txn(self) -> Transaction:
+        """The transaction of the command being processed; changing state outside one is a bug."""
+        tx = self.tx
+        if tx is None:
+            raise RuntimeError("the engine's state was changed outside a command")
+        return tx
+
+    def write(self, value_type: str, intent: str, key: int, value: dict[str, Any]) -> None:
+        """A record of the command being processed, exported once it commits."""
+        self.txn.records.append((value_type, intent, key, value))
+
+    def begin(self) -> Transaction:
+        tx = self.tx = Transaction(self.keys.last)
+        return tx
+
+    def commit(self, tx: Transaction) -> None:
+        """Persist the command's changes, then export its records and do what waited for the commit.
+
+        Raises what the store raises; the caller then rolls the command back.
+        """
         # Keys handed out with nothing else changed (a signal nobody waits for) are kept too, so that a
         # restarted engine never hands them out again.
         if self.persistence is not None and (
-            self.dirty or self.dirty_messages or self.dirty_definitions or self.keys.last != self.committed_key
+            tx.roots or tx.messages or tx.definitions or self.keys.last != self.committed_key
         ):
-            self.persistence.commit(self)
+            self.persistence.commit(self, tx)
             self.committed_key = self.keys.last
-        self.dirty.clear()
-        self.dirty_messages.clear()
-        self.dirty_definitions = False
+        self.tx = None
+        feel.use_wall_clock()
+        if self.records.enabled:
+            append = self.records.append
+            for value_type, intent, key, value in tx.records:
+                append(value_type, intent, key, value)
+        self._compact_heap()
+        for action in tx.after:
+            action()
+
+    @contextlib.contextmanager
+    def recovering(self) -> Iterator[None]:
+        """Rebuild state from the store: applied like a command's changes, but neither persisted nor
+        exported (they are the store's already)."""
+        with self.lock:
+            self.begin()
+            try:
+                yield
+            finally:
+                self.tx = None
+
+    def rollback(self, tx: Transaction) -> None:
+        """Put the state back as it was before the command, and forget what it wrote."""
+        tx.rollback()
+        self.keys.last = tx.first_key
+        self.tx = None
+        feel.use_wall_clock()
+
+
+def command(method: Callable[Concatenate[Base, P], R]) -> Callable[Concatenate[Base, P], R]:
+    """Run ``method`` as one command: one transaction, committed (and persisted) before it returns, or
+    rolled back whole if anything raises, as Zeebe rejects a command whose processing fails.
+
+    A rejection (an :class:`EngineError`) goes to the caller as it is; anything else is the engine's own
+    bug: logged with its traceback and rejected as INTERNAL. A command run by another is part of it.
+    """
+
+    @functools.wraps(method)
+    def run(self: Base, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if self.tx is not None:
+            return method(self, *args, **kwargs)
+        with self.lock:
+            tx = self.begin()
+            try:
+                result = method(self, *args, **kwargs)
+                self.settle()
+                self.commit(tx)
+            except EngineError:
+                self.rollback(tx)
+                raise
+            except Exception as exc:
+                self.rollback(tx)
+                logger.exception("Processing %s failed; the command was rolled back", method.__name__)
+                raise InternalError(
+                    f"Expected to process {method.__name__}, but it failed with {type(exc).__name__}: {exc}"
+                ) from exc
+            return result
+
+    return run
 
 
 class _NotJson(ValueError):

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from zeebe_celery.engine import dmn
+from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.bpmn import BpmnError, parse_bpmn
-from zeebe_celery.engine.core import DeployedDecision, DeployedDrg, RuntimeBase
+from zeebe_celery.engine.core import DeployedDecision, DeployedDrg, command
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from zeebe_celery.engine.model import Element
 from zeebe_celery.engine.state import DEFAULT_TENANT, Definition
@@ -27,9 +28,10 @@ class Deployment:
     tenant_id: str
 
 
-class Deployments(RuntimeBase):
+class Deployments(Appliers):
     # -- deployment ----------------------------------------------------------------------------------
 
+    @command
     def deploy(self, resources: Sequence[tuple[str, bytes]], *, tenant_id: str = "") -> Deployment:
         tenant = tenant_id or DEFAULT_TENANT
         if not resources:
@@ -73,30 +75,14 @@ class Deployments(RuntimeBase):
                 )
                 self.add_definition(definition)
                 deployment.processes.append(definition)
-                self._deployed_record(
-                    "PROCESS",
-                    definition.key,
-                    {
-                        "bpmnProcessId": process.id,
-                        "version": definition.version,
-                        "resourceName": name,
-                        "tenantId": tenant,
-                    },
-                )
         for name, content, drg in parsed_drgs:
             self._deploy_drg(deployment, name, content, drg)
-        self._deployed_record("DEPLOYMENT", deployment.key, {"tenantId": tenant})
-        self.dirty_definitions = True
-        self.commit()
+        self.deployed_record("DEPLOYMENT", deployment.key, {"tenantId": tenant})
         return deployment
 
-    def add_definition(self, definition: Definition) -> None:
+    def add_definition(self, definition: Definition, *, record: bool = True) -> None:
         """Register a version; the message start events of the newest version are the ones that listen."""
-        self.definitions[definition.key] = definition
-        self._seen_version("process", definition.tenant_id, definition.bpmn_process_id, definition.version)
-        versions = self.latest.setdefault((definition.tenant_id, definition.bpmn_process_id), [])
-        if definition not in versions:
-            versions.append(definition)
+        self.process_created(definition, record=record)
         self._index_message_starts(definition.tenant_id)
 
     def _index_message_starts(self, tenant: str) -> None:
@@ -108,7 +94,7 @@ class Deployments(RuntimeBase):
             for start in live[-1].process.message_starts:
                 assert start.message is not None
                 starts.setdefault((tenant, start.message.name.source), []).append(start)
-        self.message_starts = {k: v for k, v in self.message_starts.items() if k[0] != tenant} | starts
+        self.message_starts_indexed({k: v for k, v in self.message_starts.items() if k[0] != tenant} | starts)
 
     def _deploy_drg(self, deployment: Deployment, name: str, content: bytes, drg: dmn.DecisionRequirements) -> None:
         tenant = deployment.tenant_id
@@ -128,7 +114,7 @@ class Deployments(RuntimeBase):
             resource=content,
             tenant_id=tenant,
         )
-        self.add_drg(deployed)
+        self.drg_created(deployed)
         deployment.drgs.append(deployed)
         for decision in drg.decisions:
             entry = DeployedDecision(
@@ -139,26 +125,10 @@ class Deployments(RuntimeBase):
                 drg=deployed,
                 tenant_id=tenant,
             )
-            self.add_decision(entry)
+            self.decision_created(entry)
             deployment.decisions.append(entry)
 
-    def add_drg(self, deployed: DeployedDrg) -> None:
-        self.drgs[deployed.key] = deployed
-        self._seen_version("drg", deployed.tenant_id, deployed.drg.id, deployed.version)
-
-    def add_decision(self, entry: DeployedDecision) -> None:
-        self.decisions[entry.key] = entry
-        self._seen_version("decision", entry.tenant_id, entry.decision_id, entry.version)
-        self.latest_decisions.setdefault((entry.tenant_id, entry.decision_id), []).append(entry)
-
-    def _seen_version(self, kind: str, tenant: str, resource_id: str, version: int) -> None:
-        name = f"{kind}|{tenant}|{resource_id}"
-        self.max_versions[name] = max(self.max_versions.get(name, 0), version)
-
-    def _deployed_record(self, value_type: str, key: int, value: dict[str, Any]) -> None:
-        if self.records.enabled:
-            self.records.append(value_type, "CREATED", key, value)
-
+    @command
     def delete_resource(self, key: int) -> None:
         definition = self.definitions.get(key)
         if definition is not None:
@@ -166,18 +136,13 @@ class Deployments(RuntimeBase):
                 raise FailedPrecondition(
                     f"Expected to delete resource with key `{key}` but there are still running instances"
                 )
-            del self.definitions[key]
+            self.process_deleted(definition)
             self._index_message_starts(definition.tenant_id)
         elif key in self.drgs:
-            deployed = self.drgs.pop(key)
-            for entry in [d for d in self.decisions.values() if d.drg is deployed]:
-                del self.decisions[entry.key]
-                self.latest_decisions[(entry.tenant_id, entry.decision_id)].remove(entry)
+            self.drg_deleted(self.drgs[key])
         else:
             raise NotFound(f"Expected to delete resource but no resource found with key `{key}`")
-        self._deployed_record("RESOURCE_DELETION", key, {"resourceKey": key})
-        self.dirty_definitions = True
-        self.commit()
+        self.deployed_record("RESOURCE_DELETION", key, {"resourceKey": key})
 
     # -- decisions -----------------------------------------------------------------------------------
 

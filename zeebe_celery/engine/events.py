@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from zeebe_celery.engine.behaviours import StepFailed
 from zeebe_celery.engine.interpreter import Interpreter
 from zeebe_celery.engine.model import EventType
-from zeebe_celery.engine.state import ElementInstance, ElementState, Incident, JobState, Wait
+from zeebe_celery.engine.state import ElementInstance, Incident, JobState, Wait
 
 
 class Events(Interpreter):
     def trigger(self, wait: Wait, variables: dict[str, Any]) -> None:
         """A wait's event happened: the catch event completes, or the boundary event fires."""
         instance, element = wait.instance, wait.element
-        self.touch(instance)
         if element is instance.element:
             self.close_waits(instance)
             self.complete(instance, variables)
@@ -23,8 +23,7 @@ class Events(Interpreter):
             assert scope is not None
             if element.interrupting:
                 self.terminate(instance)
-            boundary = self.new_instance(element, scope)
-            self.agenda.append(lambda: self.enter(boundary, variables))
+            self.activate(element, scope, variables)
         self.run_agenda()
 
     def throw_error(self, origin: ElementInstance, code: str, message: str, variables: dict[str, Any]) -> bool:
@@ -38,20 +37,17 @@ class Events(Interpreter):
             if catch is not None:
                 scope = host.parent
                 self.terminate(host)
-                caught = self.new_instance(catch, scope)
-                self.agenda.append(lambda: self.enter(caught, variables))  # noqa: B023 -- returns at once
+                self.activate(catch, scope, variables)
                 return True
             host = host.parent
         text = f"Expected to throw an error event with the code '{code}'"
         if message:
             text += f" with message '{message}'"
         text += ", but it was not caught. No error events are available in the scope."
-        if origin.job is not None:
-            self.raise_incident(origin, "UNHANDLED_ERROR_EVENT", text, retry="none", job=origin.job)
-        else:
-            # An error end event throws again when its incident is resolved (a new incident if still uncaught).
-            origin.state = ElementState.ACTIVATING
-            self.raise_incident(origin, "UNHANDLED_ERROR_EVENT", text, retry="activate")
+        if origin.job is None:
+            # An error end event: its step fails, and throws again when the incident is resolved.
+            raise StepFailed("UNHANDLED_ERROR_EVENT", text)
+        self.raise_incident(origin, "UNHANDLED_ERROR_EVENT", text, retry="none", job=origin.job)
         return False
 
     def retry_after_incident(self, incident: Incident) -> None:

@@ -8,13 +8,13 @@ incident runs the step again.
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from zeebe_celery.engine import feel
+from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.behaviours import StepFailed, behaviour_for, json_value
-from zeebe_celery.engine.core import RuntimeBase
 from zeebe_celery.engine.model import Element, EventType, Kind, SequenceFlow
 from zeebe_celery.engine.state import (
     Definition,
@@ -23,9 +23,10 @@ from zeebe_celery.engine.state import (
     Incident,
     Job,
 )
+from zeebe_celery.engine.transaction import Transaction
 
 
-class Interpreter(RuntimeBase):
+class Interpreter(Appliers):
     agenda: deque[Callable[[], None]]
 
     def init_interpreter(self) -> None:
@@ -36,6 +37,13 @@ class Interpreter(RuntimeBase):
         while agenda:
             agenda.popleft()()
 
+    def settle(self) -> None:
+        self.run_agenda()
+
+    def rollback(self, tx: Transaction) -> None:
+        self.agenda.clear()
+        super().rollback(tx)
+
     # -- process instances ---------------------------------------------------------------------------
 
     def start_instance(
@@ -45,19 +53,11 @@ class Interpreter(RuntimeBase):
         start_at: list[str] | None = None,
         on_created: Callable[[ElementInstance], None] | None = None,
     ) -> ElementInstance:
-        root = ElementInstance(
-            key=self.keys.next(), element=definition.process.root, parent=None, definition=definition
-        )
-        root.process_instance_key = root.key
-        self.instances[root.key] = root
+        root = self.element_activating(definition.process.root, None, definition)
         if on_created is not None:
             on_created(root)
-        definition.running += 1
-        self.touch(root)
-        self.element_record("ELEMENT_ACTIVATING", root)
         self.set_local(root, variables)
-        root.state = ElementState.ACTIVATED
-        self.element_record("ELEMENT_ACTIVATED", root)
+        self.element_activated(root)
         if start_at:
             for element_id in start_at:
                 self.activate_within(root, definition.process.elements[element_id])
@@ -96,59 +96,39 @@ class Interpreter(RuntimeBase):
                 else next((c for c in scope.children.values() if c.element is container), None)
             )
             if existing is None:
-                existing = self.new_instance(container, scope)
-                existing.state = ElementState.ACTIVATED
-                self.element_record("ELEMENT_ACTIVATED", existing)
+                existing = self.element_activating(container, scope, scope.definition)
+                self.element_activated(existing)
                 self.open_boundaries(existing)
             scope = path[container.id] = existing
         path[element.id] = self.activate(element, scope, variables)
         return path
 
-    def new_instance(self, element: Element, scope: ElementInstance) -> ElementInstance:
-        instance = ElementInstance(
-            key=self.keys.next(),
-            element=element,
-            parent=scope,
-            definition=scope.definition,
-            process_instance_key=scope.process_instance_key,
-        )
-        scope.children[instance.key] = instance
-        self.instances[instance.key] = instance
-        self.element_record("ELEMENT_ACTIVATING", instance)
-        return instance
-
     def activate(
         self, element: Element, scope: ElementInstance, variables: dict[str, Any] | None = None
     ) -> ElementInstance:
-        instance = self.new_instance(element, scope)
+        instance = self.element_activating(element, scope, scope.definition)
         self.agenda.append(lambda: self.enter(instance, variables))
         return instance
 
     def enter(self, instance: ElementInstance, variables: dict[str, Any] | None = None) -> None:
-        """Input mappings, then the element's own behaviour; an incident on failure."""
+        """Input mappings, then the element's own behaviour; on failure none of the step stays, and the
+        element waits in ACTIVATING with an incident whose resolution runs the step again."""
         if instance.state is not ElementState.ACTIVATING or instance.key not in self.instances:
             return
-        self.touch(instance)
         element = instance.element
+        savepoint = self.txn.savepoint()
         try:
             if element.inputs:
                 scope = self.visible(instance)
                 self.set_local(instance, {m.target: json_value(m.source.evaluate(scope)) for m in element.inputs})
-            instance.state = ElementState.ACTIVATED
-            self.element_record("ELEMENT_ACTIVATED", instance)
+            self.element_activated(instance)
             self.behave(instance, variables)
         except StepFailed as exc:
-            self._activation_failed(instance, exc.error_type, str(exc), variables)
+            self.txn.rollback_to(savepoint)
+            self.raise_incident(instance, exc.error_type, str(exc), retry="activate", variables=variables)
         except feel.FeelError as exc:
-            self._activation_failed(instance, "IO_MAPPING_ERROR", str(exc), variables)
-
-    def _activation_failed(
-        self, instance: ElementInstance, error_type: str, message: str, variables: dict[str, Any] | None
-    ) -> None:
-        # The waits the failed step opened (its boundary events) go: resolving runs the whole step again.
-        self.close_waits(instance)
-        instance.state = ElementState.ACTIVATING
-        self.raise_incident(instance, error_type, message, retry="activate", variables=variables)
+            self.txn.rollback_to(savepoint)
+            self.raise_incident(instance, "IO_MAPPING_ERROR", str(exc), retry="activate", variables=variables)
 
     def behave(self, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
         """What the element does once it is activated: its kind's behaviour."""
@@ -169,11 +149,10 @@ class Interpreter(RuntimeBase):
         flows: list[SequenceFlow] | None = None,
     ) -> None:
         """Output mappings (or ``variables`` propagated), then the outgoing flows."""
-        self.touch(instance)
         element = instance.element
-        instance.state = ElementState.COMPLETING
-        self.element_record("ELEMENT_COMPLETING", instance)
+        self.element_completing(instance)
         parent = instance.parent
+        savepoint = self.txn.savepoint()
         try:
             if element.outputs:
                 if variables:
@@ -184,47 +163,29 @@ class Interpreter(RuntimeBase):
             elif variables:
                 self.propagate(instance, variables)
         except feel.FeelError as exc:
+            self.txn.rollback_to(savepoint)
             self.raise_incident(instance, "IO_MAPPING_ERROR", str(exc), retry="complete", variables=variables)
             return
         self.close_waits(instance)
-        self.element_record("ELEMENT_COMPLETED", instance)
+        self.element_completed(instance)
         if parent is None:
             self.finish_instance(instance)
             return
-        del parent.children[instance.key]
-        del self.instances[instance.key]
         for flow in element.outgoing if flows is None else flows:
             self.take(flow, parent)
         self.agenda.append(lambda: self.check_scope(parent))
 
     def take(self, flow: SequenceFlow, scope: ElementInstance) -> None:
-        if self.records.enabled:
-            self.records.append(
-                "PROCESS_INSTANCE",
-                "SEQUENCE_FLOW_TAKEN",
-                self.keys.next(),
-                {
-                    "bpmnElementType": "SEQUENCE_FLOW",
-                    "elementId": flow.id,
-                    "bpmnProcessId": scope.definition.bpmn_process_id,
-                    "processInstanceKey": scope.process_instance_key,
-                    "flowScopeKey": scope.key,
-                    "tenantId": scope.tenant_id,
-                },
-            )
         target = scope.definition.process.elements[flow.target]
-        if target.kind is Kind.PARALLEL_GATEWAY and len(target.incoming) > 1:
-            arrived = scope.joins.setdefault(target.id, Counter())
-            arrived[flow.id] += 1
-            if all(arrived[f.id] > 0 for f in target.incoming):
-                for f in target.incoming:
-                    arrived[f.id] -= 1
-                scope.joins[target.id] = +arrived
-                if not scope.joins[target.id]:
-                    del scope.joins[target.id]
-                self.activate(target, scope)
+        joining = target.kind is Kind.PARALLEL_GATEWAY and len(target.incoming) > 1
+        self.sequence_flow_taken(flow, scope, joining)
+        if not joining:
+            self.activate(target, scope)
             return
-        self.activate(target, scope)
+        arrived = scope.joins[target.id]
+        if all(arrived[f.id] > 0 for f in target.incoming):
+            self.joins_consumed(scope, target)
+            self.activate(target, scope)
 
     def check_scope(self, scope: ElementInstance) -> None:
         """A sub-process or process with nothing left to do completes."""
@@ -240,9 +201,7 @@ class Interpreter(RuntimeBase):
 
     def terminate(self, instance: ElementInstance) -> None:
         """End the element and everything in it, with its job, waits and incidents; no flow is taken."""
-        self.touch(instance)
-        instance.state = ElementState.TERMINATING
-        self.element_record("ELEMENT_TERMINATING", instance)
+        self.element_terminating(instance)
         for child in list(instance.children.values()):
             self.terminate(child)
         if instance.job is not None:
@@ -250,11 +209,8 @@ class Interpreter(RuntimeBase):
         self.close_waits(instance)
         if instance.incident is not None:
             self.resolve_quietly(instance.incident)
-        self.element_record("ELEMENT_TERMINATED", instance)
-        if instance.parent is not None:
-            self.instances.pop(instance.key, None)
-            instance.parent.children.pop(instance.key, None)
-        else:
+        self.element_terminated(instance)
+        if instance.parent is None:
             self.finish_instance(instance)
 
     def terminate_scope(self, end: ElementInstance) -> None:
@@ -263,7 +219,7 @@ class Interpreter(RuntimeBase):
         for child in list(scope.children.values()):
             if child is not end:
                 self.terminate(child)
-        scope.joins.clear()
+        self.joins_cleared(scope)
         self.complete(end)
 
     # -- incidents -------------------------------------------------------------------------------------
@@ -278,23 +234,7 @@ class Interpreter(RuntimeBase):
         variables: dict[str, Any] | None = None,
         job: Job | None = None,
     ) -> Incident:
-        incident = Incident(
-            key=self.keys.next(),
-            error_type=error_type,
-            error_message=message,
-            instance=instance,
-            job=job,
-            retry=retry,
-            retry_variables=variables,
-        )
-        instance.incident = incident
-        self.incidents[incident.key] = incident
-        self.touch(instance)
-        self.incident_record("CREATED", incident)
-        return incident
+        return self.incident_created(instance, error_type, message, retry=retry, variables=variables, job=job)
 
     def resolve_quietly(self, incident: Incident) -> None:
-        self.touch(incident.instance)
-        self.incidents.pop(incident.key, None)
-        incident.instance.incident = None
-        self.incident_record("RESOLVED", incident)
+        self.incident_resolved(incident)

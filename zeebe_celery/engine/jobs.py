@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from zeebe_celery.engine.core import command
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from zeebe_celery.engine.events import Events
 from zeebe_celery.engine.state import ElementInstance, Job, JobState
@@ -43,25 +44,14 @@ class Jobs(Events):
 
     def create_job(self, instance: ElementInstance, job_type: str, retries: int) -> Job:
         headers = instance.element.headers
-        job = Job(
-            key=self.keys.next(),
-            type=job_type,
-            instance=instance,
-            retries=retries,
-            custom_headers=json.dumps(headers) if headers else "{}",
-        )
-        instance.job = job
-        self.jobs[job.key] = job
-        self.job_record("CREATED", job)
+        job = self.job_created(instance, job_type, retries, json.dumps(headers) if headers else "{}")
         self.make_activatable(job)
         return job
 
-    def make_activatable(self, job: Job) -> None:
+    def make_activatable(self, job: Job, intent: str | None = None) -> None:
         """The job can be handed out: to an idle stream of its type first, else to pollers."""
-        job.state = JobState.ACTIVATABLE
-        job.deadline = -1
-        job.worker = ""
-        self.touch(job.instance)
+        self.job_activatable(job, intent)
+        tx = self.txn
         streams = self.streams.get(job.type)
         if streams:
             turn = self._turn.get(job.type, 0)
@@ -71,15 +61,28 @@ class Jobs(Events):
                     stream.ready
                     and not stream.closed
                     and not stream.pending
+                    and stream not in tx.pushed
                     and self._tenant_ok(job, stream.tenant_ids)
                 ):
                     self._turn[job.type] = turn + offset + 1
-                    stream.pending.append(self._hand_out(job, stream.worker, stream.timeout, stream.fetch))
-                    self.condition_for(job.type).notify_all()
+                    pushed = self._hand_out(job, stream.worker, stream.timeout, stream.fetch)
+                    tx.pushed.add(stream)
+                    tx.after.append(lambda: self._push(stream, pushed))  # noqa: B023 -- returns at once
                     return
-        self.activatable.setdefault(job.type, {})[job.key] = job
-        self.condition_for(job.type).notify_all()
+        self.job_pooled(job)
+        self._notify(job.type)
 
+    def _push(self, stream: JobStream, pushed: Activated) -> None:
+        stream.pending.append(pushed)
+        self.condition_for(stream.job_type).notify_all()
+
+    def _notify(self, job_type: str) -> None:
+        tx = self.txn
+        if job_type not in tx.woken:
+            tx.woken.add(job_type)
+            tx.after.append(lambda: self.condition_for(job_type).notify_all())
+
+    @command
     def activate_jobs(
         self,
         job_type: str,
@@ -110,27 +113,18 @@ class Jobs(Events):
                 if len(picked) >= max_jobs:
                     break
         fetch = tuple(fetch)
-        result = []
-        for job in picked:
-            del pool[job.key]
-            result.append(self._hand_out(job, worker, timeout, fetch))
+        result = [self._hand_out(job, worker, timeout, fetch) for job in picked]
         if result and self.records.enabled:
-            self.records.append(
+            self.write(
                 "JOB_BATCH",
                 "ACTIVATED",
                 self.keys.next(),
                 {"type": job_type, "worker": worker, "timeout": timeout, "jobKeys": [j.key for j, _ in result]},
             )
-        if result:
-            self.commit()
         return result
 
     def _hand_out(self, job: Job, worker: str, timeout: int, fetch: tuple[str, ...]) -> Activated:
-        job.state = JobState.ACTIVATED
-        job.worker = worker
-        job.deadline = self.now() + timeout
-        self.schedule(job.deadline, "job_timeout", job.key)
-        self.touch(job.instance)
+        self.job_activated(job, worker, self.now() + timeout)
         if fetch:
             scope = self.visible(job.instance)
             variables = {n: scope[n] for n in fetch if n in scope}
@@ -147,6 +141,7 @@ class Jobs(Events):
     def open_stream(self, stream: JobStream) -> None:
         self.streams.setdefault(stream.job_type, []).append(stream)
 
+    @command
     def close_stream(self, stream: JobStream) -> None:
         """The stream ended: jobs pushed to it but never sent are handed back at once."""
         stream.closed = True
@@ -158,13 +153,12 @@ class Jobs(Events):
         self.yield_jobs([job for job, _ in stream.pending])
         stream.pending.clear()
 
+    @command
     def yield_jobs(self, jobs: Iterable[Job]) -> None:
         """Jobs activated for a client that never received them are activatable again at once."""
         for job in jobs:
             if job.state is JobState.ACTIVATED and self.jobs.get(job.key) is job:
-                self.job_record("YIELDED", job)
-                self.make_activatable(job)
-        self.commit()
+                self.make_activatable(job, "YIELDED")
 
     # -- worker commands -----------------------------------------------------------------------------
 
@@ -179,96 +173,63 @@ class Jobs(Events):
             state = "FAILED" if job.state is JobState.BACKOFF else job.state.value
             raise FailedPrecondition(f"Expected to {action} job with key '{job.key}', but it is in state '{state}'")
 
+    @command
     def complete_job(self, key: int, variables: dict[str, Any]) -> None:
         job = self._job(key, "complete")
         self._require(job, "complete", JobState.ACTIVATED, JobState.ACTIVATABLE)
-        self._drop(job)
-        self.job_record("COMPLETED", job)
+        self.job_ended(job, "COMPLETED")
         self.complete(job.instance, variables)
-        self.run_agenda()
-        self.commit()
 
+    @command
     def fail_job(self, key: int, *, retries: int, error_message: str, backoff: int, variables: dict[str, Any]) -> None:
         job = self._job(key, "fail")
         self._require(job, "fail", JobState.ACTIVATED)
-        job.retries = retries
-        job.error_message = error_message
-        job.retry_backoff = max(backoff, 0)
-        self.touch(job.instance)
         if variables:
             self.set_local(job.instance, variables)
-        self.job_record("FAILED", job)
-        job.deadline = -1
-        if retries > 0 and backoff > 0:
-            job.state = JobState.BACKOFF
-            job.backoff_until = self.now() + backoff
-            self.schedule(job.backoff_until, "job_backoff", job.key)
-        elif retries > 0:
+        self.job_failed(job, retries=retries, error_message=error_message, backoff=backoff)
+        if retries > 0 and backoff <= 0:
             self.make_activatable(job)
-        else:
-            job.state = JobState.FAILED
+        elif retries <= 0:
             self.raise_incident(
                 job.instance, "JOB_NO_RETRIES", error_message or "No more retries left.", retry="job", job=job
             )
-        self.commit()
 
+    @command
     def throw_job_error(self, key: int, *, code: str, message: str, variables: dict[str, Any]) -> None:
         job = self._job(key, "throw an error for")
         self._require(job, "throw an error for", JobState.ACTIVATED, JobState.ACTIVATABLE)
-        job.error_code, job.error_message = code, message
-        self.activatable.get(job.type, {}).pop(job.key, None)
-        self.job_record("ERROR_THROWN", job)
-        self.touch(job.instance)
-        job.state = JobState.ERROR_THROWN
+        self.job_error_thrown(job, code, message)
         if self.throw_error(job.instance, code, message, variables):
-            self._drop(job)
-        self.run_agenda()
-        self.commit()
+            self.job_ended(job, None)
 
+    @command
     def update_job_retries(self, key: int, retries: int) -> None:
         job = self._job(key, "update retries of")
         if retries < 1:
             raise InvalidArgument(
                 f"Expected to update retries of job with key '{key}' to a positive amount, but was {retries}"
             )
-        job.retries = retries
-        self.touch(job.instance)
-        self.job_record("RETRIES_UPDATED", job)
-        self.commit()
+        self.job_retries_updated(job, retries)
 
+    @command
     def update_job_timeout(self, key: int, timeout: int) -> None:
         job = self._job(key, "update the timeout of")
         if job.state is not JobState.ACTIVATED:
             raise NotFound(f"Expected to update the timeout of job with key '{key}', but it is not active")
-        job.deadline = self.now() + timeout
-        self.schedule(job.deadline, "job_timeout", job.key)
-        self.touch(job.instance)
-        self.job_record("TIMEOUT_UPDATED", job)
-        self.commit()
+        self.job_timeout_updated(job, self.now() + timeout)
 
     def cancel_job(self, job: Job) -> None:
-        self._drop(job)
         # A job whose error is being caught ends with ERROR_THROWN, as in Zeebe's records, not CANCELED.
-        if job.state is not JobState.ERROR_THROWN:
-            self.job_record("CANCELED", job)
-
-    def _drop(self, job: Job) -> None:
-        self.jobs.pop(job.key, None)
-        self.activatable.get(job.type, {}).pop(job.key, None)
-        if job.instance.job is job:
-            job.instance.job = None
-        self.touch(job.instance)
+        self.job_ended(job, None if job.state is JobState.ERROR_THROWN else "CANCELED")
 
     # -- due items -----------------------------------------------------------------------------------
 
     def job_timed_out(self, key: int, due: int) -> None:
         job = self.jobs.get(key)
         if job is not None and job.state is JobState.ACTIVATED and job.deadline == due:
-            self.job_record("TIMED_OUT", job)
-            self.make_activatable(job)
+            self.make_activatable(job, "TIMED_OUT")
 
     def job_backoff_over(self, key: int, due: int) -> None:
         job = self.jobs.get(key)
         if job is not None and job.state is JobState.BACKOFF and job.backoff_until == due:
-            self.job_record("RECURRED_AFTER_BACKOFF", job)
-            self.make_activatable(job)
+            self.make_activatable(job, "RECURRED_AFTER_BACKOFF")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from zeebe_celery.engine.core import Clock
+from zeebe_celery.engine.core import Clock, command
 from zeebe_celery.engine.deployments import Deployment, Deployments
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from zeebe_celery.engine.jobs import Jobs
@@ -22,6 +22,8 @@ from zeebe_celery.engine.waits import Waits
 __all__ = ["Deployment", "Runtime"]
 
 logger = logging.getLogger(__name__)
+# A due item whose processing failed is tried again this much later.
+_RETRY_DUE_MS = 5_000
 
 
 @dataclass
@@ -38,26 +40,31 @@ class Runtime(Deployments, Jobs, Waits):
         super().__init__(clock=clock, records_limit=records_limit)
         self.init_interpreter()
         self.init_jobs()
+        self._due_handlers: dict[str, Callable[[int, int], None]] = {
+            "job_timeout": self.job_timed_out,
+            "job_backoff": self.job_backoff_over,
+            "timer": self.timer_due,
+            "message_ttl": self.message_ttl_over,
+        }
 
     # -- due items -----------------------------------------------------------------------------------
 
     def fire_due(self, now: int) -> None:
-        handlers: dict[str, Callable[[int, int], None]] = {
-            "job_timeout": self.job_timed_out,
-            "job_backoff": self.job_backoff_over,
-            "timer": self.timer_due,
-            "message_ttl": self.message_expired,
-        }
-        # One entry at a time, each with its own steps: a failure stays with its entry and cannot take the
-        # rest of the batch (a job whose timeout was lost would never be activatable again).
+        """Each due item is a command of its own: one that fails is rolled back, and tried again later
+        (Zeebe's due-date checkers find such a timer again), without holding up the others."""
         for kind, key, due in self.pop_due(now):
             try:
-                handlers[kind](key, due)
-                self.run_agenda()
+                self._fire(kind, key, due)
             except Exception:
-                self.agenda.clear()
-                logger.exception("firing %s of %s failed", kind, key)
-        self.commit()
+                logger.exception("Firing %s of %s failed; trying again in %d ms", kind, key, _RETRY_DUE_MS)
+                self.schedule(now + _RETRY_DUE_MS, f"retry:{kind}:{due}", key)
+
+    @command
+    def _fire(self, kind: str, key: int, due: int) -> None:
+        if kind.startswith("retry:"):
+            _, kind, original = kind.split(":")
+            due = int(original)
+        self._due_handlers[kind](key, due)
 
     # -- process instances ---------------------------------------------------------------------------
 
@@ -89,6 +96,7 @@ class Runtime(Deployments, Jobs, Waits):
         live = self.live_versions(tenant_id, root.id)
         return live[-1] if live and live[-1].process.root is root else None
 
+    @command
     def create_instance(
         self,
         definition: Definition,
@@ -107,39 +115,41 @@ class Runtime(Deployments, Jobs, Waits):
             raise FailedPrecondition(
                 "Expected to create instance of process with none start event, but there is no such event"
             )
-        root = self.start_instance(definition, variables, list(start_at), on_created)
-        self.commit()
-        return root
+        return self.start_instance(definition, variables, list(start_at), on_created)
 
     def start_at_event(
         self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
     ) -> None:
-        root = ElementInstance(
-            key=self.keys.next(), element=definition.process.root, parent=None, definition=definition
-        )
-        root.process_instance_key = root.key
+        root = self.element_activating(definition.process.root, None, definition)
         if correlation_key:
-            root.start_key = correlation_key
-            self.keyed_starts.add((definition.tenant_id, definition.bpmn_process_id, correlation_key))
-        self.instances[root.key] = root
-        definition.running += 1
-        self.touch(root)
-        self.element_record("ELEMENT_ACTIVATING", root)
-        root.state = ElementState.ACTIVATED
-        self.element_record("ELEMENT_ACTIVATED", root)
+            self.start_key_set(root, correlation_key)
+        self.element_activated(root)
         self.activate(start, root, variables)
 
     def finish_instance(self, root: ElementInstance) -> None:
-        if self.instances.pop(root.key, None) is None:
-            return
-        root.definition.running -= 1
-        self.touch(root)
-        for waiter in self.result_waiters.pop(root.key, []):
-            waiter(root if root.state is ElementState.COMPLETING else None)
+        """The process instance ended (its element record removed it): answer who waits for its result,
+        and let a message with its correlation key start the next one."""
+        waiters = self.result_waiters.get(root.key)
+        if waiters:
+            result = root if root.state is ElementState.COMPLETING else None
+            self.txn.after.append(lambda: self._answer(root.key, result))
         if root.start_key is not None:
             definition = root.definition
-            self.keyed_starts.discard((definition.tenant_id, definition.bpmn_process_id, root.start_key))
+            self.start_key_released(root)
             self.start_buffered(definition.tenant_id, definition.bpmn_process_id, root.start_key)
+
+    def await_result(self, root: ElementInstance, waiter: Callable[[ElementInstance | None], None]) -> None:
+        """Call ``waiter`` once the process instance ends (with the instance if it completed, else None)."""
+        tx = self.txn
+        waiters = self.result_waiters.get(root.key)
+        if waiters is None:
+            waiters = []
+            tx.put(self.result_waiters, root.key, waiters)
+        tx.append(waiters, waiter)
+
+    def _answer(self, key: int, result: ElementInstance | None) -> None:
+        for waiter in self.result_waiters.pop(key, []):
+            waiter(result)
 
     def root_instance(self, key: int, action: str) -> ElementInstance:
         instance = self.instances.get(key)
@@ -147,12 +157,12 @@ class Runtime(Deployments, Jobs, Waits):
             raise NotFound(f"Expected to {action} a process instance with key '{key}', but no such process was found")
         return instance
 
+    @command
     def cancel_instance(self, key: int) -> None:
         root = self.root_instance(key, "cancel")
         self.terminate(root)
-        self.run_agenda()
-        self.commit()
 
+    @command
     def set_variables(self, element_instance_key: int, variables: dict[str, Any], *, local: bool) -> int:
         instance = self.instances.get(element_instance_key)
         if instance is None:
@@ -164,11 +174,9 @@ class Runtime(Deployments, Jobs, Waits):
             self.set_local(instance, variables)
         else:
             self.propagate(instance, variables)
-        self.touch(instance)
-        key = self.keys.next()
-        self.commit()
-        return key
+        return self.keys.next()
 
+    @command
     def resolve_incident(self, key: int) -> None:
         incident = self.incidents.get(key)
         if incident is None:
@@ -182,8 +190,8 @@ class Runtime(Deployments, Jobs, Waits):
             self.make_activatable(job)
         else:
             self.retry_after_incident(incident)
-        self.commit()
 
+    @command
     def modify_instance(self, key: int, *, activate: Sequence[ActivateInstruction], terminate: Sequence[int]) -> None:
         root = self.root_instance(key, "modify")
         elements = root.definition.process.elements
@@ -236,8 +244,6 @@ class Runtime(Deployments, Jobs, Waits):
                 parent = empty.parent
                 self.terminate(empty)
                 empty = parent
-        self.run_agenda()
-        self.commit()
 
     def _ancestor(self, root: ElementInstance, instruction: ActivateInstruction) -> ElementInstance | None:
         """The flow scope instance an activate instruction names, checked to hold the element."""
@@ -258,6 +264,7 @@ class Runtime(Deployments, Jobs, Waits):
             )
         return ancestor
 
+    @command
     def migrate_instance(self, key: int, *, target_key: int, mappings: Sequence[tuple[str, str]]) -> None:
         root = self.root_instance(key, "migrate")
         target = self.definitions.get(target_key)
@@ -276,28 +283,27 @@ class Runtime(Deployments, Jobs, Waits):
                     f"Expected to migrate process instance '{key}' but active element with id '{instance.element.id}' "
                     "is not mapped to an element of the same type in the target process definition"
                 )
-        root.definition.running -= 1
-        target.running += 1
+        self.definition_running(root.definition, -1)
+        self.definition_running(target, +1)
         for instance in [root, *tree]:
             source = instance.element
-            instance.definition = target
-            instance.element = (
-                target.process.root if instance is root else target.process.elements[mapping[instance.element.id]]
+            self.instance_moved(
+                instance,
+                target,
+                target.process.root if instance is root else target.process.elements[mapping[instance.element.id]],
             )
             for wait_key in list(instance.waits):
                 wait = self.waits[wait_key]
                 # The element's own wait follows the mapping; a boundary's wait keeps being a boundary, and
                 # one the target version lacks stops waiting (it would lead nowhere in the new version).
                 if wait.element is source:
-                    wait.element = instance.element
+                    self.wait_moved(wait, instance.element)
                     continue
                 boundary = target.process.elements.get(mapping.get(wait.element.id, wait.element.id))
                 if boundary is None or boundary.attached_to != instance.element.id:
                     self.close_wait(wait)
                 else:
-                    wait.element = boundary
-            self.touch(instance)
-        self.commit()
+                    self.wait_moved(wait, boundary)
 
     # -- inspection ----------------------------------------------------------------------------------
 

@@ -236,7 +236,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
             def register(root: ElementInstance) -> None:
                 # Before the instance runs, so one that ends at once is still seen.
-                self.runtime.result_waiters.setdefault(root.key, []).append(finished)
+                self.runtime.await_result(root, finished)
 
             with self.runtime.lock:
                 root = self._create(request.request, on_created=register)

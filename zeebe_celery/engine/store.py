@@ -30,6 +30,7 @@ from zeebe_celery.engine.state import (
     Wait,
     WaitKind,
 )
+from zeebe_celery.engine.transaction import Transaction
 
 __all__ = ["Store"]
 
@@ -59,15 +60,16 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------------
 
-    def commit(self, runtime: RuntimeBase) -> None:
+    def commit(self, runtime: RuntimeBase, tx: Transaction) -> None:
+        """Write one command's changes in one SQLite transaction (all or nothing)."""
         db = self._db
         db.execute("BEGIN")
         try:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('last_key', ?)", (str(runtime.keys.last),))
-            if runtime.dirty_definitions:
+            if tx.definitions:
                 self._write_definitions(runtime)
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('versions', ?)", (json.dumps(runtime.max_versions),))
-            for key in runtime.dirty:
+            for key in tx.roots:
                 root = runtime.instances.get(key)
                 if root is None:
                     db.execute("DELETE FROM instances WHERE key = ?", (key,))
@@ -75,7 +77,7 @@ class Store:
                     db.execute(
                         "INSERT OR REPLACE INTO instances VALUES (?, ?)", (key, json.dumps(_tree(root, runtime.waits)))
                     )
-            for key in runtime.dirty_messages:
+            for key in tx.messages:
                 message = runtime.messages.get(key)
                 if message is None:
                     db.execute("DELETE FROM messages WHERE key = ?", (key,))
@@ -118,7 +120,7 @@ class Store:
 
     def load(self, runtime: Runtime) -> None:
         """Rebuild ``runtime`` from the database (a new database leaves it empty)."""
-        with runtime.lock:
+        with runtime.recovering():
             self._load(runtime)
 
     def _load(self, runtime: Runtime) -> None:
@@ -145,7 +147,8 @@ class Store:
 def _load_process(runtime: Runtime, key: int, fields: dict[str, Any], resource: bytes) -> None:
     process = next(p for p in parse_bpmn(resource, resource_name=fields["name"]) if p.id == fields["id"])
     runtime.add_definition(
-        Definition(
+        record=False,
+        definition=Definition(
             key=key,
             bpmn_process_id=fields["id"],
             version=fields["version"],
@@ -155,7 +158,7 @@ def _load_process(runtime: Runtime, key: int, fields: dict[str, Any], resource: 
             process=process,
             resource=resource,
             deployment_key=fields["deployment"],
-        )
+        ),
     )
 
 
@@ -170,9 +173,9 @@ def _load_drg(runtime: Runtime, key: int, fields: dict[str, Any], resource: byte
         resource=resource,
         tenant_id=fields["tenant"],
     )
-    runtime.add_drg(deployed)
+    runtime.drg_created(deployed)
     for d in fields["decisions"]:
-        runtime.add_decision(
+        runtime.decision_created(
             DeployedDecision(
                 key=d["key"],
                 decision_id=d["id"],

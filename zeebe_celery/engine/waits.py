@@ -11,7 +11,7 @@ from typing import Any
 
 from zeebe_celery.engine import timers
 from zeebe_celery.engine.behaviours import StepFailed, evaluate, feel_type
-from zeebe_celery.engine.core import discard
+from zeebe_celery.engine.core import command
 from zeebe_celery.engine.errors import AlreadyExists
 from zeebe_celery.engine.events import Events
 from zeebe_celery.engine.model import Element, EventType, Expr, Kind
@@ -30,19 +30,10 @@ class Waits(Events):
         elif kind is EventType.SIGNAL:
             assert element.signal is not None
             name = str(self._expression(instance, element.signal))
-            wait = self._register(instance, element, WaitKind.SIGNAL, name=name)
-            self.signal_waits.setdefault((instance.tenant_id, name), {})[wait.key] = wait
-            self._wait_record("SIGNAL_SUBSCRIPTION", "CREATED", wait)
+            self.wait_opened(instance, element, WaitKind.SIGNAL, name=name)
 
     def _expression(self, instance: ElementInstance, expr: Expr) -> Any:
         return evaluate(self, instance, expr.evaluate, "EXTRACT_VALUE_ERROR")
-
-    def _register(self, instance: ElementInstance, element: Element, kind: WaitKind, **fields: Any) -> Wait:
-        wait = Wait(key=self.keys.next(), kind=kind, instance=instance, element=element, **fields)
-        self.waits[wait.key] = wait
-        instance.waits.append(wait.key)
-        self.touch(instance)
-        return wait
 
     def _open_message(self, instance: ElementInstance, element: Element) -> None:
         assert element.message is not None
@@ -57,9 +48,7 @@ class Waits(Events):
                 f"be either a string or a number, but was '{feel_type(key)}'.",
             )
         correlation_key = str(int(key)) if isinstance(key, float) and key.is_integer() else str(key)
-        wait = self._register(instance, element, WaitKind.MESSAGE, name=name, correlation_key=correlation_key)
-        self.subscriptions.setdefault((instance.tenant_id, name, correlation_key), {})[wait.key] = wait
-        self._wait_record("PROCESS_MESSAGE_SUBSCRIPTION", "CREATED", wait)
+        wait = self.wait_opened(instance, element, WaitKind.MESSAGE, name=name, correlation_key=correlation_key)
         self.agenda.append(lambda: self._correlate_buffered(wait))
 
     def _open_timer(self, instance: ElementInstance, element: Element) -> None:
@@ -78,36 +67,20 @@ class Waits(Events):
                 due = now + interval
         except timers.TimerSyntaxError as exc:
             raise StepFailed("EXTRACT_VALUE_ERROR", str(exc)) from exc
-        wait = self._register(instance, element, WaitKind.TIMER, due=due, repetitions=repetitions, interval_ms=interval)
-        self.schedule(due, "timer", wait.key)
-        self._wait_record("TIMER", "CREATED", wait)
+        self.wait_opened(instance, element, WaitKind.TIMER, due=due, repetitions=repetitions, interval_ms=interval)
 
     def close_waits(self, instance: ElementInstance) -> None:
-        for key in instance.waits:
-            wait = self.waits.pop(key, None)
+        for key in list(instance.waits):
+            wait = self.waits.get(key)
             if wait is not None:
-                self._unindex(wait)
-        instance.waits.clear()
+                self.wait_closed(wait)
 
     def close_wait(self, wait: Wait) -> None:
-        self.waits.pop(wait.key, None)
-        if wait.key in wait.instance.waits:
-            wait.instance.waits.remove(wait.key)
-        self._unindex(wait)
-
-    def _unindex(self, wait: Wait) -> None:
-        tenant = wait.instance.tenant_id
-        if wait.kind is WaitKind.MESSAGE:
-            discard(self.subscriptions, (tenant, wait.name, wait.correlation_key), wait.key)
-            self._wait_record("PROCESS_MESSAGE_SUBSCRIPTION", "DELETED", wait)
-        elif wait.kind is WaitKind.SIGNAL:
-            discard(self.signal_waits, (tenant, wait.name), wait.key)
-            self._wait_record("SIGNAL_SUBSCRIPTION", "DELETED", wait)
-        else:
-            self._wait_record("TIMER", "CANCELED", wait)
+        self.wait_closed(wait)
 
     # -- messages ------------------------------------------------------------------------------------
 
+    @command
     def publish_message(
         self,
         name: str,
@@ -132,57 +105,20 @@ class Waits(Events):
             variables=variables,
             tenant_id=tenant_id,
         )
-        if self.records.enabled:
-            self.records.append(
-                "MESSAGE",
-                "PUBLISHED",
-                message.key,
-                {
-                    "name": name,
-                    "correlationKey": correlation_key,
-                    "messageId": message_id,
-                    "timeToLive": ttl,
-                    "tenantId": tenant_id,
-                },
-            )
+        self.message_published(message, ttl)
         subs = self.subscriptions.get((tenant_id, name, correlation_key))
         for wait in list(subs.values()) if subs else ():
             if wait.key in self.waits and wait.instance.process_instance_key not in message.correlated:
                 self._correlate(message, wait)
         self._start_by_message(message)
-        if ttl > 0:
-            self.messages[message.key] = message
-            self.buffered.setdefault((tenant_id, name, correlation_key), {})[message.key] = message
-            if message_id:
-                self.message_ids[(tenant_id, name, message_id)] = message.key
-            self.schedule(message.expires, "message_ttl", message.key)
-            self.dirty_messages.add(message.key)
         self.run_agenda()
-        self.commit()
         return message
 
     def _correlate(self, message: Message, wait: Wait) -> None:
-        message.correlated.add(wait.instance.process_instance_key)
-        self.dirty_messages.add(message.key)
-        if self.records.enabled:
-            self.records.append(
-                "PROCESS_MESSAGE_SUBSCRIPTION",
-                "CORRELATED",
-                wait.key,
-                {
-                    "messageName": message.name,
-                    "correlationKey": message.correlation_key,
-                    "messageKey": message.key,
-                    "elementId": wait.element.id,
-                    "processInstanceKey": wait.instance.process_instance_key,
-                    "bpmnProcessId": wait.instance.definition.bpmn_process_id,
-                    "tenantId": message.tenant_id,
-                },
-            )
-        if wait.element is not wait.instance.element and not wait.element.interrupting:
-            pass  # a non-interrupting boundary keeps its subscription for the next message
-        else:
-            self.close_wait(wait)
+        self.message_correlated(message, wait, wait.instance.process_instance_key)
+        if wait.element is wait.instance.element or wait.element.interrupting:
+            self.wait_closed(wait)
+        # else: a non-interrupting boundary keeps its subscription for the next message
         self.trigger(wait, dict(message.variables))
 
     def _correlate_buffered(self, wait: Wait) -> None:
@@ -210,8 +146,7 @@ class Waits(Events):
         key = message.correlation_key
         if key and (message.tenant_id, latest.bpmn_process_id, key) in self.keyed_starts:
             return False
-        message.correlated.add(latest.bpmn_process_id)
-        self.dirty_messages.add(message.key)
+        self.message_correlated(message, None, latest.bpmn_process_id)
         self.start_at_event(latest, start, dict(message.variables), key or None)
         return True
 
@@ -230,62 +165,28 @@ class Waits(Events):
                     if message.expires > now and self._start_one(message, start):
                         return
 
-    def message_expired(self, key: int, due: int) -> None:
+    def message_ttl_over(self, key: int, due: int) -> None:
         message = self.messages.get(key)
-        if message is None or message.expires != due:
-            return
-        del self.messages[key]
-        self.dirty_messages.add(key)
-        discard(self.buffered, (message.tenant_id, message.name, message.correlation_key), key)
-        if message.message_id:
-            self.message_ids.pop((message.tenant_id, message.name, message.message_id), None)
-        if self.records.enabled:
-            self.records.append("MESSAGE", "EXPIRED", key, {"name": message.name, "tenantId": message.tenant_id})
+        if message is not None and message.expires == due:
+            self.message_expired(message)
 
     # -- signals and timers --------------------------------------------------------------------------
 
+    @command
     def broadcast_signal(self, name: str, *, variables: dict[str, Any], tenant_id: str) -> int:
         key = self.keys.next()
         if self.records.enabled:
-            self.records.append("SIGNAL", "BROADCASTED", key, {"signalName": name, "tenantId": tenant_id})
+            self.write("SIGNAL", "BROADCASTED", key, {"signalName": name, "tenantId": tenant_id})
         for wait in list(self.signal_waits.get((tenant_id, name), {}).values()):
             if wait.key in self.waits:
                 if wait.element is wait.instance.element or wait.element.interrupting:
-                    self.close_wait(wait)
+                    self.wait_closed(wait)
                 self.trigger(wait, dict(variables))
-        self.commit()
         return key
 
     def timer_due(self, key: int, due: int) -> None:
         wait = self.waits.get(key)
         if wait is None or wait.due != due:
             return
-        self._wait_record("TIMER", "TRIGGERED", wait)
-        if wait.repetitions != 0 and wait.interval_ms > 0 and wait.repetitions != 1:
-            if wait.repetitions > 0:
-                wait.repetitions -= 1
-            wait.due = due + wait.interval_ms
-            self.schedule(wait.due, "timer", wait.key)
-        else:
-            self.close_wait(wait)
+        self.timer_triggered(wait)
         self.trigger(wait, {})
-
-    def _wait_record(self, value_type: str, intent: str, wait: Wait) -> None:
-        if self.records.enabled:
-            instance = wait.instance
-            self.records.append(
-                value_type,
-                intent,
-                wait.key,
-                {
-                    "elementId": wait.element.id,
-                    "elementInstanceKey": instance.key,
-                    "name": wait.name,
-                    "messageName": wait.name,
-                    "correlationKey": wait.correlation_key,
-                    "dueDate": wait.due,
-                    "processInstanceKey": instance.process_instance_key,
-                    "bpmnProcessId": instance.definition.bpmn_process_id,
-                    "tenantId": instance.tenant_id,
-                },
-            )
