@@ -7,6 +7,8 @@ kind, so a new element is one new behaviour here. A behaviour that cannot do its
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -15,6 +17,9 @@ from zeebe_celery.engine.model import Element, EventType, Kind, SequenceFlow
 from zeebe_celery.engine.state import ElementInstance, Job
 
 __all__ = ["Behaviour", "StepFailed", "behaviour_for", "evaluate", "feel_type", "json_value"]
+
+# The largest number a variable holds: Zeebe stores numbers as 64-bit integers or doubles.
+_MAX_NUMBER = int(sys.float_info.max)
 
 
 class StepFailed(Exception):
@@ -94,8 +99,9 @@ def script_task(runner: Runner, instance: ElementInstance, variables: dict[str, 
     element = instance.element
     assert element.script is not None
     assert element.result_variable is not None
-    value = evaluate(runner, instance, element.script.evaluate, "EXTRACT_VALUE_ERROR")
-    runner.complete(instance, {element.result_variable: json_value(value)})
+    script = element.script
+    value = evaluate(runner, instance, lambda scope: json_value(script.evaluate(scope)), "EXTRACT_VALUE_ERROR")
+    runner.complete(instance, {element.result_variable: value})
 
 
 def business_rule_task(runner: Runner, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
@@ -109,7 +115,8 @@ def business_rule_task(runner: Runner, instance: ElementInstance, variables: dic
         raise StepFailed("CALLED_DECISION_ERROR", str(exc)) from exc
     except dmn.DmnError as exc:
         raise StepFailed("DECISION_EVALUATION_ERROR", str(exc)) from exc
-    runner.complete(instance, {element.result_variable: json_value(output)})
+    value = evaluate(runner, instance, lambda _: json_value(output), "DECISION_EVALUATION_ERROR")
+    runner.complete(instance, {element.result_variable: value})
 
 
 def catch_event(runner: Runner, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
@@ -202,8 +209,34 @@ def _choose(runner: Runner, instance: ElementInstance) -> SequenceFlow:
 
 
 def json_value(value: Any) -> Any:
-    """A FEEL value as a JSON variable."""
-    return feel.to_json(value)
+    """A FEEL value as a JSON variable; a number no variable can hold (beyond a double's range, or not
+    finite) fails like the expression that gave it, so it becomes an incident rather than a stored value
+    that no client can read back."""
+    converted = feel.to_json(value)
+    _check_storable(converted)
+    return converted
+
+
+def _check_storable(value: Any) -> None:
+    kind = type(value)
+    if kind is int or kind is float:
+        if not math.isfinite(value) if kind is float else abs(value) > _MAX_NUMBER:
+            raise feel.FeelEvaluationError(
+                f"Expected a number that can be stored as a variable, but the result is out of range: {_short(value)}"
+            )
+    elif kind is list:
+        for item in value:
+            _check_storable(item)
+    elif kind is dict:
+        for item in value.values():
+            _check_storable(item)
+
+
+def _short(number: float) -> str:
+    if isinstance(number, float):
+        return repr(number)
+    # str() of a huge int raises (Python caps its digits); the bit length gives its size.
+    return f"an integer of about {int(number.bit_length() * math.log10(2)) + 1} digits"
 
 
 def feel_type(value: Any) -> str:

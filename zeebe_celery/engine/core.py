@@ -19,6 +19,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from zeebe_celery.engine import feel
 from zeebe_celery.engine.dmn import DecisionRequirements
 from zeebe_celery.engine.errors import EngineError, InternalError, InvalidArgument
+from zeebe_celery.engine.exported import element_value, incident_value, job_value, wait_value
 from zeebe_celery.engine.model import Element
 from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.engine.state import (
@@ -198,25 +199,6 @@ class RuntimeBase:
             merged.update(scope.variables)
         return merged
 
-    def variable_record(
-        self, origin: ElementInstance, scope: ElementInstance, name: str, value: Any, intent: str
-    ) -> None:
-        if self.records.enabled:
-            self.write(
-                "VARIABLE",
-                intent,
-                scope.key,
-                {
-                    "name": name,
-                    "value": json.dumps(value),
-                    "scopeKey": scope.key,
-                    "processInstanceKey": origin.process_instance_key,
-                    "processDefinitionKey": origin.definition.key,
-                    "bpmnProcessId": origin.definition.bpmn_process_id,
-                    "tenantId": origin.tenant_id,
-                },
-            )
-
     # -- what the parts provide ------------------------------------------------------------------------
     # Declared here, at the root of every part, so that whichever part implements one comes before these
     # in the method resolution order (a stub on a part would shadow a part listed after it).
@@ -256,99 +238,6 @@ class RuntimeBase:
     def evaluate_called_decision(self, decision_id: str, tenant_id: str, variables: Any) -> Any:
         raise NotImplementedError
 
-    # -- records -----------------------------------------------------------------------------------
-
-    def element_record(self, intent: str, instance: ElementInstance) -> None:
-        if not self.records.enabled:
-            return
-        element = instance.element
-        parent = instance.parent
-        self.write(
-            "PROCESS_INSTANCE",
-            intent,
-            instance.key,
-            {
-                # The enum members are strings already: no .value on the hot path.
-                "bpmnElementType": element.kind,
-                "elementId": element.id,
-                "bpmnProcessId": instance.definition.bpmn_process_id,
-                "version": instance.definition.version,
-                "processDefinitionKey": instance.definition.key,
-                "processInstanceKey": instance.process_instance_key,
-                "flowScopeKey": parent.key if parent is not None else -1,
-                "bpmnEventType": element.event_type,
-                "parentProcessInstanceKey": -1,
-                "parentElementInstanceKey": -1,
-                "tenantId": instance.tenant_id,
-            },
-        )
-
-    def job_record(self, intent: str, job: Job) -> None:
-        if self.records.enabled:
-            self.write("JOB", intent, job.key, self.job_value(job))
-
-    def job_value(self, job: Job) -> dict[str, Any]:
-        instance = job.instance
-        return {
-            "type": job.type,
-            "worker": job.worker,
-            "retries": job.retries,
-            "deadline": job.deadline,
-            "errorMessage": job.error_message,
-            "errorCode": job.error_code,
-            "retryBackoff": job.retry_backoff,
-            "customHeaders": json.loads(job.custom_headers),
-            "elementId": instance.element.id,
-            "elementInstanceKey": instance.key,
-            "processInstanceKey": instance.process_instance_key,
-            "bpmnProcessId": instance.definition.bpmn_process_id,
-            "processDefinitionVersion": instance.definition.version,
-            "processDefinitionKey": instance.definition.key,
-            "tenantId": instance.tenant_id,
-        }
-
-    def wait_record(self, value_type: str, intent: str, wait: Wait) -> None:
-        if self.records.enabled:
-            instance = wait.instance
-            self.write(
-                value_type,
-                intent,
-                wait.key,
-                {
-                    "elementId": wait.element.id,
-                    "elementInstanceKey": instance.key,
-                    "name": wait.name,
-                    "messageName": wait.name,
-                    "correlationKey": wait.correlation_key,
-                    "dueDate": wait.due,
-                    "processInstanceKey": instance.process_instance_key,
-                    "bpmnProcessId": instance.definition.bpmn_process_id,
-                    "tenantId": instance.tenant_id,
-                },
-            )
-
-    def incident_record(self, intent: str, incident: Incident) -> None:
-        if not self.records.enabled:
-            return
-        instance = incident.instance
-        self.write(
-            "INCIDENT",
-            intent,
-            incident.key,
-            {
-                "errorType": incident.error_type,
-                "errorMessage": incident.error_message,
-                "bpmnProcessId": instance.definition.bpmn_process_id,
-                "processDefinitionKey": instance.definition.key,
-                "processInstanceKey": instance.process_instance_key,
-                "elementId": instance.element.id,
-                "elementInstanceKey": instance.key,
-                "jobKey": incident.job.key if incident.job is not None else -1,
-                "variableScopeKey": instance.key,
-                "tenantId": instance.tenant_id,
-            },
-        )
-
     # -- the transaction boundary ----------------------------------------------------------------------
 
     @property
@@ -362,6 +251,22 @@ class RuntimeBase:
     def write(self, value_type: str, intent: str, key: int, value: dict[str, Any]) -> None:
         """A record of the command being processed, exported once it commits."""
         self.txn.records.append((value_type, intent, key, value))
+
+    def element_record(self, intent: str, instance: ElementInstance) -> None:
+        if self.records.enabled:
+            self.write("PROCESS_INSTANCE", intent, instance.key, element_value(instance))
+
+    def job_record(self, intent: str, job: Job) -> None:
+        if self.records.enabled:
+            self.write("JOB", intent, job.key, job_value(job))
+
+    def incident_record(self, intent: str, incident: Incident) -> None:
+        if self.records.enabled:
+            self.write("INCIDENT", intent, incident.key, incident_value(incident))
+
+    def wait_record(self, value_type: str, intent: str, wait: Wait) -> None:
+        if self.records.enabled:
+            self.write(value_type, intent, wait.key, wait_value(wait))
 
     def begin(self) -> Transaction:
         tx = self.tx = Transaction(self.keys.last)
@@ -442,15 +347,6 @@ def command(method: Callable[Concatenate[Base, P], R]) -> Callable[Concatenate[B
 
 class _NotJson(ValueError):
     pass
-
-
-def discard(index: dict[Any, dict[int, Any]], group: Any, key: int) -> None:
-    """Take ``key`` out of its ``group`` of ``index``, and the group once it is empty."""
-    members = index.get(group)
-    if members is not None:
-        members.pop(key, None)
-        if not members:
-            del index[group]
 
 
 def _refuse_constant(name: str) -> Any:
