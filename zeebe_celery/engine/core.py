@@ -35,6 +35,7 @@ from zeebe_celery.engine.transaction import Transaction
 
 Clock = Callable[[], int]
 R = TypeVar("R")
+T = TypeVar("T")
 P = ParamSpec("P")
 Base = TypeVar("Base", bound="RuntimeBase")
 logger = logging.getLogger(__name__)
@@ -311,6 +312,12 @@ class RuntimeBase:
         self.keys.last = tx.first_key
         self.tx = None
         feel.use_wall_clock()
+
+
+def by_key(members: dict[int, T]) -> list[T]:
+    """The values in key order, which is creation order: iteration that decides an outcome uses this, not
+    the dict's order (a rolled-back removal puts an entry back at the end)."""
+    return [members[key] for key in sorted(members)]
 
 
 def command(method: Callable[Concatenate[Base, P], R]) -> Callable[Concatenate[Base, P], R]:

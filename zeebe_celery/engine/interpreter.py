@@ -15,6 +15,7 @@ from typing import Any
 from zeebe_celery.engine import feel
 from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.behaviours import StepFailed, behaviour_for, json_value
+from zeebe_celery.engine.core import by_key
 from zeebe_celery.engine.model import Element, EventType, Kind, SequenceFlow
 from zeebe_celery.engine.state import (
     Definition,
@@ -93,7 +94,7 @@ class Interpreter(Appliers):
             existing = (
                 None
                 if ancestor is not None
-                else next((c for c in scope.children.values() if c.element is container), None)
+                else next((c for c in by_key(scope.children) if c.element is container), None)
             )
             if existing is None:
                 existing = self.element_activating(container, scope, scope.definition)
@@ -202,7 +203,7 @@ class Interpreter(Appliers):
     def terminate(self, instance: ElementInstance) -> None:
         """End the element and everything in it, with its job, waits and incidents; no flow is taken."""
         self.element_terminating(instance)
-        for child in list(instance.children.values()):
+        for child in by_key(instance.children):
             self.terminate(child)
         if instance.job is not None:
             self.cancel_job(instance.job)
@@ -216,7 +217,7 @@ class Interpreter(Appliers):
     def terminate_scope(self, end: ElementInstance) -> None:
         scope = end.parent
         assert scope is not None
-        for child in list(scope.children.values()):
+        for child in by_key(scope.children):
             if child is not end:
                 self.terminate(child)
         self.joins_cleared(scope)

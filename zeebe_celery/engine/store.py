@@ -15,6 +15,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from sortedcontainers import SortedDict
+
 from zeebe_celery.engine import dmn
 from zeebe_celery.engine.bpmn import parse_bpmn
 from zeebe_celery.engine.core import DeployedDecision, DeployedDrg, RuntimeBase
@@ -32,7 +34,7 @@ from zeebe_celery.engine.state import (
 )
 from zeebe_celery.engine.transaction import Transaction
 
-__all__ = ["Store"]
+__all__ = ["Store", "instance_tree", "message_row"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,14 +77,15 @@ class Store:
                     db.execute("DELETE FROM instances WHERE key = ?", (key,))
                 else:
                     db.execute(
-                        "INSERT OR REPLACE INTO instances VALUES (?, ?)", (key, json.dumps(_tree(root, runtime.waits)))
+                        "INSERT OR REPLACE INTO instances VALUES (?, ?)",
+                        (key, json.dumps(instance_tree(root, runtime.waits))),
                     )
             for key in tx.messages:
                 message = runtime.messages.get(key)
                 if message is None:
                     db.execute("DELETE FROM messages WHERE key = ?", (key,))
                 else:
-                    db.execute("INSERT OR REPLACE INTO messages VALUES (?, ?)", (key, json.dumps(_message(message))))
+                    db.execute("INSERT OR REPLACE INTO messages VALUES (?, ?)", (key, json.dumps(message_row(message))))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -187,7 +190,7 @@ def _load_drg(runtime: Runtime, key: int, fields: dict[str, Any], resource: byte
         )
 
 
-def _tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str, Any]:
+def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str, Any]:
     job = instance.job
     incident = instance.incident
     return {
@@ -198,7 +201,7 @@ def _tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str, Any]:
         "variables": instance.variables,
         "joins": {k: dict(v) for k, v in instance.joins.items()},
         "start_key": instance.start_key,
-        "children": [_tree(c, waits) for c in instance.children.values()],
+        "children": [instance_tree(instance.children[k], waits) for k in sorted(instance.children)],
         "job": None
         if job is None
         else {
@@ -241,7 +244,7 @@ def _wait(wait: Wait) -> dict[str, Any]:
     }
 
 
-def _message(message: Message) -> dict[str, Any]:
+def message_row(message: Message) -> dict[str, Any]:
     return {
         "key": message.key,
         "name": message.name,
@@ -330,7 +333,7 @@ class _Loader:
         instance.job = job
         runtime.jobs[job.key] = job
         if job.state is JobState.ACTIVATABLE:
-            runtime.activatable.setdefault(job.type, {})[job.key] = job
+            runtime.activatable.setdefault(job.type, SortedDict())[job.key] = job
         elif job.state is JobState.ACTIVATED:
             runtime.schedule(job.deadline, "job_timeout", job.key)
         elif job.state is JobState.BACKOFF:

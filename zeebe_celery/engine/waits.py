@@ -11,7 +11,7 @@ from typing import Any
 
 from zeebe_celery.engine import timers
 from zeebe_celery.engine.behaviours import StepFailed, evaluate, feel_type
-from zeebe_celery.engine.core import command
+from zeebe_celery.engine.core import by_key, command
 from zeebe_celery.engine.errors import AlreadyExists
 from zeebe_celery.engine.events import Events
 from zeebe_celery.engine.model import Element, EventType, Expr, Kind
@@ -107,7 +107,7 @@ class Waits(Events):
         )
         self.message_published(message, ttl)
         subs = self.subscriptions.get((tenant_id, name, correlation_key))
-        for wait in list(subs.values()) if subs else ():
+        for wait in by_key(subs) if subs else ():
             if wait.key in self.waits and wait.instance.process_instance_key not in message.correlated:
                 self._correlate(message, wait)
         self._start_by_message(message)
@@ -127,7 +127,7 @@ class Waits(Events):
         tenant = wait.instance.tenant_id
         buffered = self.buffered.get((tenant, wait.name, wait.correlation_key))
         now = self.now()
-        for message in list(buffered.values()) if buffered else ():
+        for message in by_key(buffered) if buffered else ():
             if message.expires > now and wait.instance.process_instance_key not in message.correlated:
                 self._correlate(message, wait)
                 return
@@ -177,7 +177,7 @@ class Waits(Events):
         key = self.keys.next()
         if self.records.enabled:
             self.write("SIGNAL", "BROADCASTED", key, {"signalName": name, "tenantId": tenant_id})
-        for wait in list(self.signal_waits.get((tenant_id, name), {}).values()):
+        for wait in by_key(self.signal_waits.get((tenant_id, name), {})):
             if wait.key in self.waits:
                 if wait.element is wait.instance.element or wait.element.interrupting:
                     self.wait_closed(wait)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sortedcontainers import SortedDict
+
 from zeebe_celery.engine.core import RuntimeBase
 from zeebe_celery.engine.state import (
     ElementInstance,
@@ -39,7 +41,7 @@ class JobAppliers(RuntimeBase):
         tx = self.txn
         pool = self.activatable.get(job.type)
         if pool is None:
-            pool = {}
+            pool = SortedDict()
             tx.put(self.activatable, job.type, pool)
         tx.put(pool, job.key, job)
 
