@@ -31,7 +31,7 @@ from zeebe_celery.engine.state import (
     Message,
     Wait,
 )
-from zeebe_celery.engine.transaction import Transaction
+from zeebe_celery.engine.transaction import NO_TRANSACTION, Transaction
 
 Clock = Callable[[], int]
 R = TypeVar("R")
@@ -111,7 +111,8 @@ class RuntimeBase:
         self.due_changed = threading.Condition(self.lock)
         self.jobs_changed: dict[str, threading.Condition] = {}
         self.persistence: Persistence | None = None
-        self.tx: Transaction | None = None  # the command being processed
+        # The command being processed; between commands, one that refuses every change.
+        self.tx: Transaction = NO_TRANSACTION
         # The highest version ever given, by "kind|tenant|id": deleted versions are never given again.
         self.max_versions: dict[str, int] = {}
         self.committed_key = 0  # the last key the store holds
@@ -122,7 +123,7 @@ class RuntimeBase:
         """The version a new deployment of that process, DRG or decision gets: one more than any before."""
         name = f"{kind}|{tenant}|{resource_id}"
         version = self.max_versions.get(name, 0) + 1
-        self.txn.put(self.max_versions, name, version)
+        self.tx.put(self.max_versions, name, version)
         return version
 
     def now(self) -> int:
@@ -241,21 +242,13 @@ class RuntimeBase:
 
     # -- the transaction boundary ----------------------------------------------------------------------
 
-    @property
-    def txn(self) -> Transaction:
-        """The transaction of the command being processed; changing state outside one is a bug."""
-        tx = self.tx
-        if tx is None:
-            raise RuntimeError("the engine's state was changed outside a command")
-        return tx
-
     def write(self, value_type: str, intent: str, key: int, value: dict[str, Any]) -> None:
         """A record of the command being processed, exported once it commits."""
-        self.txn.records.append((value_type, intent, key, value))
+        self.tx.records.append((value_type, intent, key, value))
 
     def element_record(self, intent: str, instance: ElementInstance) -> None:
         if self.records.enabled:
-            self.write("PROCESS_INSTANCE", intent, instance.key, element_value(instance))
+            self.tx.records.append(("PROCESS_INSTANCE", intent, instance.key, element_value(instance)))
 
     def job_record(self, intent: str, job: Job) -> None:
         if self.records.enabled:
@@ -285,12 +278,10 @@ class RuntimeBase:
         ):
             self.persistence.commit(self, tx)
             self.committed_key = self.keys.last
-        self.tx = None
+        self.tx = NO_TRANSACTION
         feel.use_wall_clock()
-        if self.records.enabled:
-            append = self.records.append
-            for value_type, intent, key, value in tx.records:
-                append(value_type, intent, key, value)
+        if tx.records:
+            self.records.extend(tx.records)
         self._compact_heap()
         for action in tx.after:
             action()
@@ -304,13 +295,13 @@ class RuntimeBase:
             try:
                 yield
             finally:
-                self.tx = None
+                self.tx = NO_TRANSACTION
 
     def rollback(self, tx: Transaction) -> None:
         """Put the state back as it was before the command, and forget what it wrote."""
         tx.rollback()
         self.keys.last = tx.first_key
-        self.tx = None
+        self.tx = NO_TRANSACTION
         feel.use_wall_clock()
 
 
@@ -330,7 +321,7 @@ def command(method: Callable[Concatenate[Base, P], R]) -> Callable[Concatenate[B
 
     @functools.wraps(method)
     def run(self: Base, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        if self.tx is not None:
+        if self.tx is not NO_TRANSACTION:
             return method(self, *args, **kwargs)
         with self.lock:
             tx = self.begin()

@@ -117,7 +117,7 @@ class Interpreter(Appliers):
         if instance.state is not ElementState.ACTIVATING or instance.key not in self.instances:
             return
         element = instance.element
-        savepoint = self.txn.savepoint()
+        savepoint = self.tx.savepoint()
         try:
             if element.inputs:
                 scope = self.visible(instance)
@@ -125,10 +125,10 @@ class Interpreter(Appliers):
             self.element_activated(instance)
             self.behave(instance, variables)
         except StepFailed as exc:
-            self.txn.rollback_to(savepoint)
+            self.tx.rollback_to(savepoint)
             self.raise_incident(instance, exc.error_type, str(exc), retry="activate", variables=variables)
         except feel.FeelError as exc:
-            self.txn.rollback_to(savepoint)
+            self.tx.rollback_to(savepoint)
             self.raise_incident(instance, "IO_MAPPING_ERROR", str(exc), retry="activate", variables=variables)
 
     def behave(self, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
@@ -153,7 +153,7 @@ class Interpreter(Appliers):
         element = instance.element
         self.element_completing(instance)
         parent = instance.parent
-        savepoint = self.txn.savepoint()
+        savepoint = self.tx.savepoint()
         try:
             if element.outputs:
                 if variables:
@@ -164,7 +164,7 @@ class Interpreter(Appliers):
             elif variables:
                 self.propagate(instance, variables)
         except feel.FeelError as exc:
-            self.txn.rollback_to(savepoint)
+            self.tx.rollback_to(savepoint)
             self.raise_incident(instance, "IO_MAPPING_ERROR", str(exc), retry="complete", variables=variables)
             return
         self.close_waits(instance)

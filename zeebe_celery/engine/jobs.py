@@ -51,7 +51,7 @@ class Jobs(Events):
     def make_activatable(self, job: Job, intent: str | None = None) -> None:
         """The job can be handed out: to an idle stream of its type first, else to pollers."""
         self.job_activatable(job, intent)
-        tx = self.txn
+        tx = self.tx
         streams = self.streams.get(job.type)
         if streams:
             turn = self._turn.get(job.type, 0)
@@ -77,7 +77,7 @@ class Jobs(Events):
         self.condition_for(stream.job_type).notify_all()
 
     def _notify(self, job_type: str) -> None:
-        tx = self.txn
+        tx = self.tx
         if job_type not in tx.woken:
             tx.woken.add(job_type)
             tx.after.append(lambda: self.condition_for(job_type).notify_all())

@@ -132,7 +132,7 @@ class Runtime(Deployments, Jobs, Waits):
         waiters = self.result_waiters.get(root.key)
         if waiters:
             result = root if root.state is ElementState.COMPLETING else None
-            self.txn.after.append(lambda: self._answer(root.key, result))
+            self.tx.after.append(lambda: self._answer(root.key, result))
         if root.start_key is not None:
             definition = root.definition
             self.start_key_released(root)
@@ -140,7 +140,7 @@ class Runtime(Deployments, Jobs, Waits):
 
     def await_result(self, root: ElementInstance, waiter: Callable[[ElementInstance | None], None]) -> None:
         """Call ``waiter`` once the process instance ends (with the instance if it completed, else None)."""
-        tx = self.txn
+        tx = self.tx
         waiters = self.result_waiters.get(root.key)
         if waiters is None:
             waiters = []

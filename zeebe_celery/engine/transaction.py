@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping, MutableSequence, MutableSet
 from typing import Any
 
-__all__ = ["Savepoint", "Transaction"]
+__all__ = ["NO_TRANSACTION", "Savepoint", "Transaction"]
 
 # The journal's entry kinds, as small ints: a tuple per change is the cheapest undo record.
 _ATTR, _PUT, _DEL, _ADD, _DISCARD, _INSERT, _REMOVE_AT = range(7)
@@ -110,3 +110,22 @@ class Transaction:
 
     def rollback(self) -> None:
         self.rollback_to((0, 0, 0))
+
+
+class _Refused(list[Any]):
+    def append(self, item: Any) -> None:
+        raise RuntimeError("the engine's state was changed outside a command")
+
+
+class _NoTransaction(Transaction):
+    """What the runtime holds between commands: every change through it raises."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.undo = _Refused()
+        self.records = _Refused()
+
+
+NO_TRANSACTION: Transaction = _NoTransaction()

@@ -26,7 +26,7 @@ class ElementAppliers(RuntimeBase):
         self, element: Element, scope: ElementInstance | None, definition: Definition
     ) -> ElementInstance:
         """A new element instance in ``scope`` (None: a process instance of ``definition``)."""
-        tx = self.txn
+        tx = self.tx
         instance = ElementInstance(key=self.keys.next(), element=element, parent=scope, definition=definition)
         if scope is None:
             instance.process_instance_key = instance.key
@@ -58,16 +58,16 @@ class ElementAppliers(RuntimeBase):
 
     def element_reset(self, instance: ElementInstance, state: ElementState) -> None:
         """Put an element back in ``state`` without a record (an incident keeps it there)."""
-        self.txn.set(instance, "state", state)
+        self.tx.set(instance, "state", state)
 
     def _element_state(self, instance: ElementInstance, state: ElementState, intent: str) -> None:
-        tx = self.txn
+        tx = self.tx
         tx.set(instance, "state", state)
         tx.roots.add(instance.process_instance_key)
         self.element_record(intent, instance)
 
     def _element_gone(self, instance: ElementInstance) -> None:
-        tx = self.txn
+        tx = self.tx
         tx.roots.add(instance.process_instance_key)
         tx.pop(self.instances, instance.key)
         parent = instance.parent
@@ -94,7 +94,7 @@ class ElementAppliers(RuntimeBase):
                 },
             )
         if joining:
-            tx = self.txn
+            tx = self.tx
             arrived = Counter(scope.joins.get(flow.target, ()))
             arrived[flow.id] += 1
             tx.put(scope.joins, flow.target, arrived)
@@ -102,7 +102,7 @@ class ElementAppliers(RuntimeBase):
 
     def joins_consumed(self, scope: ElementInstance, gateway: Element) -> None:
         """One token of each incoming flow of ``gateway`` is used up by its activation."""
-        tx = self.txn
+        tx = self.tx
         arrived = Counter(scope.joins.get(gateway.id, ()))
         for flow in gateway.incoming:
             arrived[flow.id] -= 1
@@ -113,27 +113,27 @@ class ElementAppliers(RuntimeBase):
             tx.pop(scope.joins, gateway.id)
 
     def joins_cleared(self, scope: ElementInstance) -> None:
-        self.txn.set(scope, "joins", {})
+        self.tx.set(scope, "joins", {})
 
     def instance_moved(self, instance: ElementInstance, definition: Definition, element: Element) -> None:
         """Migration: the instance now runs ``element`` of ``definition``."""
-        tx = self.txn
+        tx = self.tx
         tx.set(instance, "definition", definition)
         tx.set(instance, "element", element)
         tx.roots.add(instance.process_instance_key)
 
     def definition_running(self, definition: Definition, delta: int) -> None:
-        self.txn.set(definition, "running", definition.running + delta)
+        self.tx.set(definition, "running", definition.running + delta)
 
     def start_key_set(self, root: ElementInstance, correlation_key: str) -> None:
-        tx = self.txn
+        tx = self.tx
         tx.set(root, "start_key", correlation_key)
         definition = root.definition
         tx.add(self.keyed_starts, (definition.tenant_id, definition.bpmn_process_id, correlation_key))
 
     def start_key_released(self, root: ElementInstance) -> None:
         definition = root.definition
-        self.txn.discard(self.keyed_starts, (definition.tenant_id, definition.bpmn_process_id, root.start_key))
+        self.tx.discard(self.keyed_starts, (definition.tenant_id, definition.bpmn_process_id, root.start_key))
 
     # -- variables -------------------------------------------------------------------------------------
 
@@ -150,7 +150,7 @@ class ElementAppliers(RuntimeBase):
             self.variable_set(start, target, name, value)
 
     def variable_set(self, origin: ElementInstance, scope: ElementInstance, name: str, value: Any) -> None:
-        tx = self.txn
+        tx = self.tx
         created = name not in scope.variables
         tx.put(scope.variables, name, value)
         tx.roots.add(origin.process_instance_key)
@@ -170,7 +170,7 @@ class ElementAppliers(RuntimeBase):
         variables: dict[str, Any] | None = None,
         job: Job | None = None,
     ) -> Incident:
-        tx = self.txn
+        tx = self.tx
         incident = Incident(
             key=self.keys.next(),
             error_type=error_type,
@@ -187,7 +187,7 @@ class ElementAppliers(RuntimeBase):
         return incident
 
     def incident_resolved(self, incident: Incident) -> None:
-        tx = self.txn
+        tx = self.tx
         tx.pop(self.incidents, incident.key)
         if incident.instance.incident is incident:
             tx.set(incident.instance, "incident", None)

@@ -18,7 +18,7 @@ class JobAppliers(RuntimeBase):
     # -- jobs ------------------------------------------------------------------------------------------
 
     def job_created(self, instance: ElementInstance, job_type: str, retries: int, headers: str) -> Job:
-        tx = self.txn
+        tx = self.tx
         job = Job(key=self.keys.next(), type=job_type, instance=instance, retries=retries, custom_headers=headers)
         tx.set(instance, "job", job)
         tx.put(self.jobs, job.key, job)
@@ -28,7 +28,7 @@ class JobAppliers(RuntimeBase):
 
     def job_activatable(self, job: Job, intent: str | None = None) -> None:
         """The job can be handed out again (``intent``: the record that says why, if any)."""
-        tx = self.txn
+        tx = self.tx
         tx.set(job, "state", JobState.ACTIVATABLE)
         tx.set(job, "deadline", -1)
         tx.set(job, "worker", "")
@@ -38,7 +38,7 @@ class JobAppliers(RuntimeBase):
 
     def job_pooled(self, job: Job) -> None:
         """The activatable job waits for a poller."""
-        tx = self.txn
+        tx = self.tx
         pool = self.activatable.get(job.type)
         if pool is None:
             pool = SortedDict()
@@ -48,10 +48,10 @@ class JobAppliers(RuntimeBase):
     def job_unpooled(self, job: Job) -> None:
         pool = self.activatable.get(job.type)
         if pool is not None and job.key in pool:
-            self.txn.pop(pool, job.key)
+            self.tx.pop(pool, job.key)
 
     def job_activated(self, job: Job, worker: str, deadline: int) -> None:
-        tx = self.txn
+        tx = self.tx
         self.job_unpooled(job)
         tx.set(job, "state", JobState.ACTIVATED)
         tx.set(job, "worker", worker)
@@ -60,7 +60,7 @@ class JobAppliers(RuntimeBase):
         self.schedule(deadline, "job_timeout", job.key)
 
     def job_failed(self, job: Job, *, retries: int, error_message: str, backoff: int) -> None:
-        tx = self.txn
+        tx = self.tx
         tx.set(job, "retries", retries)
         tx.set(job, "error_message", error_message)
         tx.set(job, "retry_backoff", max(backoff, 0))
@@ -75,7 +75,7 @@ class JobAppliers(RuntimeBase):
             tx.set(job, "state", JobState.FAILED)
 
     def job_error_thrown(self, job: Job, code: str, message: str) -> None:
-        tx = self.txn
+        tx = self.tx
         tx.set(job, "error_code", code)
         tx.set(job, "error_message", message)
         self.job_unpooled(job)
@@ -84,13 +84,13 @@ class JobAppliers(RuntimeBase):
         tx.roots.add(job.instance.process_instance_key)
 
     def job_retries_updated(self, job: Job, retries: int) -> None:
-        tx = self.txn
+        tx = self.tx
         tx.set(job, "retries", retries)
         tx.roots.add(job.instance.process_instance_key)
         self.job_record("RETRIES_UPDATED", job)
 
     def job_timeout_updated(self, job: Job, deadline: int) -> None:
-        tx = self.txn
+        tx = self.tx
         tx.set(job, "deadline", deadline)
         self.schedule(deadline, "job_timeout", job.key)
         tx.roots.add(job.instance.process_instance_key)
@@ -98,7 +98,7 @@ class JobAppliers(RuntimeBase):
 
     def job_ended(self, job: Job, intent: str | None) -> None:
         """The job is completed, cancelled or its error caught (``intent``: its record, if any)."""
-        tx = self.txn
+        tx = self.tx
         if intent is not None:
             self.job_record(intent, job)
         tx.pop(self.jobs, job.key)

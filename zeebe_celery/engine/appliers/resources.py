@@ -18,7 +18,7 @@ class ResourceAppliers(RuntimeBase):
 
     def process_created(self, definition: Definition, *, record: bool = True) -> None:
         """A version of a process (``record``: False when the store loads it again)."""
-        tx = self.txn
+        tx = self.tx
         tx.put(self.definitions, definition.key, definition)
         self.version_seen("process", definition.tenant_id, definition.bpmn_process_id, definition.version)
         group = (definition.tenant_id, definition.bpmn_process_id)
@@ -43,13 +43,13 @@ class ResourceAppliers(RuntimeBase):
             )
 
     def drg_created(self, deployed: DeployedDrg) -> None:
-        tx = self.txn
+        tx = self.tx
         tx.put(self.drgs, deployed.key, deployed)
         self.version_seen("drg", deployed.tenant_id, deployed.drg.id, deployed.version)
         tx.definitions = True
 
     def decision_created(self, entry: DeployedDecision) -> None:
-        tx = self.txn
+        tx = self.tx
         tx.put(self.decisions, entry.key, entry)
         self.version_seen("decision", entry.tenant_id, entry.decision_id, entry.version)
         group = (entry.tenant_id, entry.decision_id)
@@ -61,12 +61,12 @@ class ResourceAppliers(RuntimeBase):
         tx.definitions = True
 
     def process_deleted(self, definition: Definition) -> None:
-        tx = self.txn
+        tx = self.tx
         tx.pop(self.definitions, definition.key)
         tx.definitions = True
 
     def drg_deleted(self, deployed: DeployedDrg) -> None:
-        tx = self.txn
+        tx = self.tx
         tx.pop(self.drgs, deployed.key)
         for entry in [d for d in self.decisions.values() if d.drg is deployed]:
             tx.pop(self.decisions, entry.key)
@@ -74,12 +74,12 @@ class ResourceAppliers(RuntimeBase):
         tx.definitions = True
 
     def message_starts_indexed(self, starts: dict[tuple[str, str], list[Element]]) -> None:
-        self.txn.set(self, "message_starts", starts)
+        self.tx.set(self, "message_starts", starts)
 
     def version_seen(self, kind: str, tenant: str, resource_id: str, version: int) -> None:
         name = f"{kind}|{tenant}|{resource_id}"
         if self.max_versions.get(name, 0) < version:
-            self.txn.put(self.max_versions, name, version)
+            self.tx.put(self.max_versions, name, version)
 
     def deployed_record(self, value_type: str, key: int, value: dict[str, Any], intent: str = "CREATED") -> None:
         if self.records.enabled:

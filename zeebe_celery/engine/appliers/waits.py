@@ -26,7 +26,7 @@ class WaitAppliers(RuntimeBase):
     # -- waits: message subscriptions, timers, signal subscriptions --------------------------------------
 
     def wait_opened(self, instance: ElementInstance, element: Element, kind: WaitKind, **fields: Any) -> Wait:
-        tx = self.txn
+        tx = self.tx
         wait = Wait(key=self.keys.next(), kind=kind, instance=instance, element=element, **fields)
         tx.put(self.waits, wait.key, wait)
         tx.append(instance.waits, wait.key)
@@ -44,7 +44,7 @@ class WaitAppliers(RuntimeBase):
         return wait
 
     def wait_closed(self, wait: Wait) -> None:
-        tx = self.txn
+        tx = self.tx
         if tx.pop(self.waits, wait.key) is None:
             return
         tx.remove(wait.instance.waits, wait.key)
@@ -58,13 +58,13 @@ class WaitAppliers(RuntimeBase):
 
     def wait_moved(self, wait: Wait, element: Element) -> None:
         """Migration: the wait now belongs to ``element`` of the target version."""
-        self.txn.set(wait, "element", element)
+        self.tx.set(wait, "element", element)
 
     def timer_triggered(self, wait: Wait) -> None:
         """The timer fired: it is due again one interval on while its cycle has repetitions left."""
         self.wait_record("TIMER", "TRIGGERED", wait)
         if wait.repetitions != 0 and wait.interval_ms > 0 and wait.repetitions != 1:
-            tx = self.txn
+            tx = self.tx
             if wait.repetitions > 0:
                 tx.set(wait, "repetitions", wait.repetitions - 1)
             tx.set(wait, "due", wait.due + wait.interval_ms)
@@ -74,7 +74,7 @@ class WaitAppliers(RuntimeBase):
             self.wait_closed(wait)
 
     def _index(self, index: dict[Any, dict[int, Wait]], group: Any, wait: Wait) -> None:
-        tx = self.txn
+        tx = self.tx
         members = index.get(group)
         if members is None:
             members = {}
@@ -82,7 +82,7 @@ class WaitAppliers(RuntimeBase):
         tx.put(members, wait.key, wait)
 
     def _unindex(self, index: dict[Any, dict[int, Any]], group: Any, key: int) -> None:
-        tx = self.txn
+        tx = self.tx
         members = index.get(group)
         if members is not None and key in members:
             tx.pop(members, key)
@@ -106,7 +106,7 @@ class WaitAppliers(RuntimeBase):
                 },
             )
         if ttl > 0:
-            tx = self.txn
+            tx = self.tx
             tx.put(self.messages, message.key, message)
             group = (message.tenant_id, message.name, message.correlation_key)
             buffered = self.buffered.get(group)
@@ -121,7 +121,7 @@ class WaitAppliers(RuntimeBase):
 
     def message_correlated(self, message: Message, wait: Wait | None, target: int | str) -> None:
         """``target``: the process instance (or, for a start event, the process id) it correlated to."""
-        tx = self.txn
+        tx = self.tx
         tx.add(message.correlated, target)
         tx.messages.add(message.key)
         if wait is not None and self.records.enabled:
@@ -141,7 +141,7 @@ class WaitAppliers(RuntimeBase):
             )
 
     def message_expired(self, message: Message) -> None:
-        tx = self.txn
+        tx = self.tx
         tx.pop(self.messages, message.key)
         tx.messages.add(message.key)
         self._unindex(self.buffered, (message.tenant_id, message.name, message.correlation_key), message.key)
