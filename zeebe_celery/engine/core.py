@@ -201,45 +201,6 @@ class RuntimeBase:
             merged.update(scope.variables)
         return merged
 
-    # -- what the parts provide ------------------------------------------------------------------------
-    # Declared here, at the root of every part, so that whichever part implements one comes before these
-    # in the method resolution order (a stub on a part would shadow a part listed after it).
-
-    def settle(self) -> None:
-        """Finish what the command set going (the interpreter's agenda) before it commits."""
-
-    def create_job(self, instance: ElementInstance, job_type: str, retries: int) -> Job:
-        raise NotImplementedError
-
-    def cancel_job(self, job: Job) -> None:
-        raise NotImplementedError
-
-    def make_activatable(self, job: Job) -> None:
-        raise NotImplementedError
-
-    def open_wait(self, instance: ElementInstance, element: Element) -> None:
-        raise NotImplementedError
-
-    def close_waits(self, instance: ElementInstance) -> None:
-        raise NotImplementedError
-
-    def throw_error(self, origin: ElementInstance, code: str, message: str, variables: dict[str, Any]) -> bool:
-        raise NotImplementedError
-
-    def finish_instance(self, root: ElementInstance) -> None:
-        raise NotImplementedError
-
-    def latest_definition(self, tenant_id: str, start: Element) -> Definition | None:
-        raise NotImplementedError
-
-    def start_at_event(
-        self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
-    ) -> None:
-        raise NotImplementedError
-
-    def evaluate_called_decision(self, decision_id: str, tenant_id: str, variables: Any) -> Any:
-        raise NotImplementedError
-
     # -- the transaction boundary ----------------------------------------------------------------------
 
     def write(self, value_type: str, intent: str, key: int, value: dict[str, Any]) -> None:
@@ -261,6 +222,9 @@ class RuntimeBase:
     def wait_record(self, value_type: str, intent: str, wait: Wait) -> None:
         if self.records.enabled:
             self.write(value_type, intent, wait.key, wait_value(wait))
+
+    def settle(self) -> None:
+        """Finish what the command set going (the runtime runs the interpreter's agenda) before it commits."""
 
     def begin(self) -> Transaction:
         tx = self.tx = Transaction(self.keys.last)

@@ -11,7 +11,7 @@ from typing import Any
 from zeebe_celery.engine import dmn
 from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.bpmn import BpmnError, parse_bpmn
-from zeebe_celery.engine.core import DeployedDecision, DeployedDrg, command
+from zeebe_celery.engine.core import DeployedDecision, DeployedDrg
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from zeebe_celery.engine.model import Element
 from zeebe_celery.engine.state import DEFAULT_TENANT, Definition
@@ -28,10 +28,14 @@ class Deployment:
     tenant_id: str
 
 
-class Deployments(Appliers):
+class Deployments:
+    """Deployed resources over the state: what is deployed, deleted, found and evaluated."""
+
+    def __init__(self, state: Appliers) -> None:
+        self.state = state
+
     # -- deployment ----------------------------------------------------------------------------------
 
-    @command
     def deploy(self, resources: Sequence[tuple[str, bytes]], *, tenant_id: str = "") -> Deployment:
         tenant = tenant_id or DEFAULT_TENANT
         if not resources:
@@ -54,18 +58,18 @@ class Deployments(Appliers):
             raise InvalidArgument(
                 "Expected to deploy new resources, but encountered the following errors:\n" + "\n".join(problems)
             )
-        deployment = Deployment(self.keys.next(), [], [], [], tenant)
+        deployment = Deployment(self.state.keys.next(), [], [], [], tenant)
         for name, content, processes in parsed_processes:
             checksum = hashlib.sha256(content).hexdigest()
             for process in processes:
-                live = self.live_versions(tenant, process.id)
+                live = self.state.live_versions(tenant, process.id)
                 if live and live[-1].checksum == checksum and live[-1].resource_name == name:
                     deployment.processes.append(live[-1])
                     continue
                 definition = Definition(
-                    key=self.keys.next(),
+                    key=self.state.keys.next(),
                     bpmn_process_id=process.id,
-                    version=self.next_version("process", tenant, process.id),
+                    version=self.state.next_version("process", tenant, process.id),
                     resource_name=name,
                     checksum=checksum,
                     tenant_id=tenant,
@@ -77,85 +81,114 @@ class Deployments(Appliers):
                 deployment.processes.append(definition)
         for name, content, drg in parsed_drgs:
             self._deploy_drg(deployment, name, content, drg)
-        self.deployed_record("DEPLOYMENT", deployment.key, {"tenantId": tenant})
+        self.state.deployed_record("DEPLOYMENT", deployment.key, {"tenantId": tenant})
         return deployment
 
     def add_definition(self, definition: Definition, *, record: bool = True) -> None:
         """Register a version; the message start events of the newest version are the ones that listen."""
-        self.process_created(definition, record=record)
+        self.state.process_created(definition, record=record)
         self._index_message_starts(definition.tenant_id)
 
     def _index_message_starts(self, tenant: str) -> None:
         starts: dict[tuple[str, str], list[Element]] = {}
-        for owner, process_id in list(self.latest):
-            live = self.live_versions(owner, process_id) if owner == tenant else []
+        for owner, process_id in list(self.state.latest):
+            live = self.state.live_versions(owner, process_id) if owner == tenant else []
             if not live:
                 continue
             for start in live[-1].process.message_starts:
                 assert start.message is not None
                 starts.setdefault((tenant, start.message.name.source), []).append(start)
-        self.message_starts_indexed({k: v for k, v in self.message_starts.items() if k[0] != tenant} | starts)
+        self.state.message_starts_indexed(
+            {k: v for k, v in self.state.message_starts.items() if k[0] != tenant} | starts
+        )
 
     def _deploy_drg(self, deployment: Deployment, name: str, content: bytes, drg: dmn.DecisionRequirements) -> None:
         tenant = deployment.tenant_id
         checksum = hashlib.sha256(content).hexdigest()
-        previous = [d for d in self.drgs.values() if d.drg.id == drg.id and d.tenant_id == tenant]
+        previous = [d for d in self.state.drgs.values() if d.drg.id == drg.id and d.tenant_id == tenant]
         if previous and previous[-1].checksum == checksum:
             deployed = previous[-1]
             deployment.drgs.append(deployed)
-            deployment.decisions += [d for d in self.decisions.values() if d.drg is deployed]
+            deployment.decisions += [d for d in self.state.decisions.values() if d.drg is deployed]
             return
         deployed = DeployedDrg(
-            key=self.keys.next(),
+            key=self.state.keys.next(),
             drg=drg,
-            version=self.next_version("drg", tenant, drg.id),
+            version=self.state.next_version("drg", tenant, drg.id),
             resource_name=name,
             checksum=checksum,
             resource=content,
             tenant_id=tenant,
         )
-        self.drg_created(deployed)
+        self.state.drg_created(deployed)
         deployment.drgs.append(deployed)
         for decision in drg.decisions:
             entry = DeployedDecision(
-                key=self.keys.next(),
+                key=self.state.keys.next(),
                 decision_id=decision.id,
                 name=decision.name,
-                version=self.next_version("decision", tenant, decision.id),
+                version=self.state.next_version("decision", tenant, decision.id),
                 drg=deployed,
                 tenant_id=tenant,
             )
-            self.decision_created(entry)
+            self.state.decision_created(entry)
             deployment.decisions.append(entry)
 
-    @command
     def delete_resource(self, key: int) -> None:
-        definition = self.definitions.get(key)
+        definition = self.state.definitions.get(key)
         if definition is not None:
             if definition.running:
                 raise FailedPrecondition(
                     f"Expected to delete resource with key `{key}` but there are still running instances"
                 )
-            self.process_deleted(definition)
+            self.state.process_deleted(definition)
             self._index_message_starts(definition.tenant_id)
-        elif key in self.drgs:
-            self.drg_deleted(self.drgs[key])
+        elif key in self.state.drgs:
+            self.state.drg_deleted(self.state.drgs[key])
         else:
             raise NotFound(f"Expected to delete resource but no resource found with key `{key}`")
-        self.deployed_record("RESOURCE_DELETION", key, {"resourceKey": key})
+        self.state.deployed_record("RESOURCE_DELETION", key, {"resourceKey": key})
+
+    def find_definition(
+        self, *, key: int = 0, process_id: str = "", version: int = -1, tenant_id: str = ""
+    ) -> Definition:
+        tenant = tenant_id or DEFAULT_TENANT
+        if key > 0:
+            definition = self.state.definitions.get(key)
+            if definition is None or (tenant_id and definition.tenant_id != tenant):
+                raise NotFound(f"Expected to find process definition with key '{key}', but none found")
+            return definition
+        live = self.state.live_versions(tenant, process_id)
+        if version > 0:
+            live = [v for v in live if v.version == version]
+            if not live:
+                raise NotFound(
+                    f"Expected to find process definition with process ID '{process_id}' and version '{version}', "
+                    "but none found"
+                )
+        if not live:
+            raise NotFound(f"Expected to find process definition with process ID '{process_id}', but none found")
+        return live[-1]
+
+    def latest_definition(self, tenant_id: str, start: Element) -> Definition | None:
+        root = start
+        while root.parent is not None:
+            root = root.parent
+        live = self.state.live_versions(tenant_id, root.id)
+        return live[-1] if live and live[-1].process.root is root else None
 
     # -- decisions -----------------------------------------------------------------------------------
 
     def find_decision(self, *, key: int = 0, decision_id: str = "", tenant_id: str = "") -> DeployedDecision:
         tenant = tenant_id or DEFAULT_TENANT
         if key > 0:
-            entry = self.decisions.get(key)
+            entry = self.state.decisions.get(key)
             if entry is None:
                 raise InvalidArgument(
                     f"Expected to evaluate decision with key '{key}', but no decision found for key '{key}'"
                 )
             return entry
-        versions = self.latest_decisions.get((tenant, decision_id))
+        versions = self.state.latest_decisions.get((tenant, decision_id))
         if not versions:
             raise InvalidArgument(
                 f"Expected to evaluate decision '{decision_id}', but no decision found for id '{decision_id}'"
@@ -163,7 +196,7 @@ class Deployments(Appliers):
         return versions[-1]
 
     def evaluate_called_decision(self, decision_id: str, tenant_id: str, variables: Any) -> Any:
-        versions = self.latest_decisions.get((tenant_id, decision_id))
+        versions = self.state.latest_decisions.get((tenant_id, decision_id))
         if not versions:
             raise LookupError(
                 f"Expected to evaluate decision '{decision_id}', but no decision found for id '{decision_id}'"

@@ -1,49 +1,53 @@
-"""The BPMN interpreter: how each element kind behaves when it is activated, completed and terminated.
+"""The BPMN interpreter: element instances through their lifecycle (activate, complete, terminate), the
+flows between them, and what every element shares: input and output mappings, boundary events, and the
+incident a failed step becomes. What each element kind does is its processor's (:mod:`.processors`).
 
 An element instance is created in its flow scope at once, so a scope always knows what is still running
 in it; the rest of its step runs from the agenda, which keeps long chains of elements off the call stack.
-A step that fails on an expression raises an incident on the element and stops there; resolving the
+A step that fails is rolled back to where it began and raises an incident on the element; resolving the
 incident runs the step again.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from zeebe_celery.engine import feel
 from zeebe_celery.engine.appliers import Appliers
-from zeebe_celery.engine.behaviours import StepFailed, behaviour_for, json_value
 from zeebe_celery.engine.core import by_key
 from zeebe_celery.engine.model import Element, EventType, Kind, SequenceFlow
-from zeebe_celery.engine.state import (
-    Definition,
-    ElementInstance,
-    ElementState,
-    Incident,
-    Job,
-)
-from zeebe_celery.engine.transaction import Transaction
+from zeebe_celery.engine.parts import Decisions, JobWork, Publication, Subscriptions
+from zeebe_celery.engine.processors import StepFailed, json_value, processor_for
+from zeebe_celery.engine.state import Definition, ElementInstance, ElementState, Incident, Job
+
+__all__ = ["Interpreter"]
 
 
-class Interpreter(Appliers):
-    agenda: deque[Callable[[], None]]
+class Interpreter:
+    """The flow of element instances over the state; the other parts are wired in by the runtime."""
 
-    def init_interpreter(self) -> None:
-        self.agenda = deque()
+    jobs: JobWork
+    subscriptions: Subscriptions
+    publication: Publication
+    decisions: Decisions
+
+    def __init__(self, state: Appliers) -> None:
+        self.state = state
+        self.flow = self
+        self.agenda: deque[Callable[[], None]] = deque()
+
+    def later(self, step: Callable[[], None]) -> None:
+        self.agenda.append(step)
 
     def run_agenda(self) -> None:
         agenda = self.agenda
         while agenda:
             agenda.popleft()()
 
-    def settle(self) -> None:
-        self.run_agenda()
-
-    def rollback(self, tx: Transaction) -> None:
-        self.agenda.clear()
-        super().rollback(tx)
+    def visible(self, instance: ElementInstance) -> Mapping[str, Any]:
+        return self.state.visible(instance)
 
     # -- process instances ---------------------------------------------------------------------------
 
@@ -54,11 +58,12 @@ class Interpreter(Appliers):
         start_at: list[str] | None = None,
         on_created: Callable[[ElementInstance], None] | None = None,
     ) -> ElementInstance:
-        root = self.element_activating(definition.process.root, None, definition)
+        state = self.state
+        root = state.element_activating(definition.process.root, None, definition)
         if on_created is not None:
             on_created(root)
-        self.set_local(root, variables)
-        self.element_activated(root)
+        state.set_local(root, variables)
+        state.element_activated(root)
         if start_at:
             for element_id in start_at:
                 self.activate_within(root, definition.process.elements[element_id])
@@ -68,6 +73,44 @@ class Interpreter(Appliers):
             self.activate(start, root)
         self.run_agenda()
         return root
+
+    def start_at_event(
+        self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
+    ) -> None:
+        state = self.state
+        root = state.element_activating(definition.process.root, None, definition)
+        if correlation_key:
+            state.start_key_set(root, correlation_key)
+        state.element_activated(root)
+        self.activate(start, root, variables)
+
+    def finish_instance(self, root: ElementInstance) -> None:
+        """The process instance ended: answer who waits for its result, and let a message with its
+        correlation key start the next one."""
+        state = self.state
+        if state.result_waiters.get(root.key):
+            result = root if root.state is ElementState.COMPLETING else None
+            state.tx.after.append(lambda: self._answer(root.key, result))
+        if root.start_key is not None:
+            definition = root.definition
+            state.start_key_released(root)
+            self.subscriptions.start_buffered(definition.tenant_id, definition.bpmn_process_id, root.start_key)
+
+    def await_result(self, root: ElementInstance, waiter: Callable[[ElementInstance | None], None]) -> None:
+        """Call ``waiter`` once the process instance ends (with the instance if it completed, else None)."""
+        state = self.state
+        tx = state.tx
+        waiters = state.result_waiters.get(root.key)
+        if waiters is None:
+            waiters = []
+            tx.put(state.result_waiters, root.key, waiters)
+        tx.append(waiters, waiter)
+
+    def _answer(self, key: int, result: ElementInstance | None) -> None:
+        for waiter in self.state.result_waiters.pop(key, []):
+            waiter(result)
+
+    # -- activation ----------------------------------------------------------------------------------
 
     def activate_within(
         self,
@@ -97,8 +140,8 @@ class Interpreter(Appliers):
                 else next((c for c in by_key(scope.children) if c.element is container), None)
             )
             if existing is None:
-                existing = self.element_activating(container, scope, scope.definition)
-                self.element_activated(existing)
+                existing = self.state.element_activating(container, scope, scope.definition)
+                self.state.element_activated(existing)
                 self.open_boundaries(existing)
             scope = path[container.id] = existing
         path[element.id] = self.activate(element, scope, variables)
@@ -107,38 +150,37 @@ class Interpreter(Appliers):
     def activate(
         self, element: Element, scope: ElementInstance, variables: dict[str, Any] | None = None
     ) -> ElementInstance:
-        instance = self.element_activating(element, scope, scope.definition)
+        instance = self.state.element_activating(element, scope, scope.definition)
         self.agenda.append(lambda: self.enter(instance, variables))
         return instance
 
     def enter(self, instance: ElementInstance, variables: dict[str, Any] | None = None) -> None:
-        """Input mappings, then the element's own behaviour; on failure none of the step stays, and the
-        element waits in ACTIVATING with an incident whose resolution runs the step again."""
-        if instance.state is not ElementState.ACTIVATING or instance.key not in self.instances:
+        """Input mappings, boundary events, then the element's own behaviour; on failure none of the step
+        stays, and the element waits in ACTIVATING with an incident whose resolution runs the step again."""
+        state = self.state
+        if instance.state is not ElementState.ACTIVATING or instance.key not in state.instances:
             return
         element = instance.element
-        savepoint = self.tx.savepoint()
+        savepoint = state.tx.savepoint()
         try:
             if element.inputs:
-                scope = self.visible(instance)
-                self.set_local(instance, {m.target: json_value(m.source.evaluate(scope)) for m in element.inputs})
-            self.element_activated(instance)
-            self.behave(instance, variables)
+                scope = state.visible(instance)
+                state.set_local(instance, {m.target: json_value(m.source.evaluate(scope)) for m in element.inputs})
+            state.element_activated(instance)
+            if element.boundaries:
+                self.open_boundaries(instance)
+            processor_for(element).on_activate(self, instance, variables)
         except StepFailed as exc:
-            self.tx.rollback_to(savepoint)
+            state.tx.rollback_to(savepoint)
             self.raise_incident(instance, exc.error_type, str(exc), retry="activate", variables=variables)
         except feel.FeelError as exc:
-            self.tx.rollback_to(savepoint)
+            state.tx.rollback_to(savepoint)
             self.raise_incident(instance, "IO_MAPPING_ERROR", str(exc), retry="activate", variables=variables)
-
-    def behave(self, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
-        """What the element does once it is activated: its kind's behaviour."""
-        behaviour_for(instance.element)(self, instance, variables)
 
     def open_boundaries(self, instance: ElementInstance) -> None:
         for boundary in instance.element.boundaries:
             if boundary.event_type is not EventType.ERROR:
-                self.open_wait(instance, boundary)
+                self.subscriptions.open_wait(instance, boundary)
 
     # -- completion ----------------------------------------------------------------------------------
 
@@ -150,25 +192,31 @@ class Interpreter(Appliers):
         flows: list[SequenceFlow] | None = None,
     ) -> None:
         """Output mappings (or ``variables`` propagated), then the outgoing flows."""
+        state = self.state
         element = instance.element
-        self.element_completing(instance)
+        state.element_completing(instance)
         parent = instance.parent
-        savepoint = self.tx.savepoint()
+        savepoint = state.tx.savepoint()
         try:
+            processor_for(element).on_complete(self, instance)
             if element.outputs:
                 if variables:
-                    self.set_local(instance, variables)
-                scope = self.visible(instance)
+                    state.set_local(instance, variables)
+                scope = state.visible(instance)
                 outputs = {m.target: json_value(m.source.evaluate(scope)) for m in element.outputs}
-                self.propagate(parent or instance, outputs)
+                state.propagate(parent or instance, outputs)
             elif variables:
-                self.propagate(instance, variables)
+                state.propagate(instance, variables)
+        except StepFailed as exc:
+            state.tx.rollback_to(savepoint)
+            self.raise_incident(instance, exc.error_type, str(exc), retry="complete", variables=variables)
+            return
         except feel.FeelError as exc:
-            self.tx.rollback_to(savepoint)
+            state.tx.rollback_to(savepoint)
             self.raise_incident(instance, "IO_MAPPING_ERROR", str(exc), retry="complete", variables=variables)
             return
-        self.close_waits(instance)
-        self.element_completed(instance)
+        self.subscriptions.close_waits(instance)
+        state.element_completed(instance)
         if parent is None:
             self.finish_instance(instance)
             return
@@ -179,13 +227,13 @@ class Interpreter(Appliers):
     def take(self, flow: SequenceFlow, scope: ElementInstance) -> None:
         target = scope.definition.process.elements[flow.target]
         joining = target.kind is Kind.PARALLEL_GATEWAY and len(target.incoming) > 1
-        self.sequence_flow_taken(flow, scope, joining)
+        self.state.sequence_flow_taken(flow, scope, joining)
         if not joining:
             self.activate(target, scope)
             return
         arrived = scope.joins[target.id]
         if all(arrived[f.id] > 0 for f in target.incoming):
-            self.joins_consumed(scope, target)
+            self.state.joins_consumed(scope, target)
             self.activate(target, scope)
 
     def check_scope(self, scope: ElementInstance) -> None:
@@ -194,33 +242,32 @@ class Interpreter(Appliers):
             scope.state is ElementState.ACTIVATED
             and not scope.children
             and not scope.joins
-            and (scope.key in self.instances)
+            and (scope.key in self.state.instances)
         ):
             self.complete(scope)
 
     # -- termination ---------------------------------------------------------------------------------
 
     def terminate(self, instance: ElementInstance) -> None:
-        """End the element and everything in it, with its job, waits and incidents; no flow is taken."""
-        self.element_terminating(instance)
-        for child in by_key(instance.children):
-            self.terminate(child)
-        if instance.job is not None:
-            self.cancel_job(instance.job)
-        self.close_waits(instance)
+        """End the element and everything in it, with its waits and incident; no flow is taken."""
+        state = self.state
+        state.element_terminating(instance)
+        processor_for(instance.element).on_terminate(self, instance)
+        self.subscriptions.close_waits(instance)
         if instance.incident is not None:
-            self.resolve_quietly(instance.incident)
-        self.element_terminated(instance)
+            state.incident_resolved(instance.incident)
+        state.element_terminated(instance)
         if instance.parent is None:
             self.finish_instance(instance)
 
     def terminate_scope(self, end: ElementInstance) -> None:
+        """A terminate end event: everything else in its scope ends, and the scope completes."""
         scope = end.parent
         assert scope is not None
         for child in by_key(scope.children):
             if child is not end:
                 self.terminate(child)
-        self.joins_cleared(scope)
+        self.state.joins_cleared(scope)
         self.complete(end)
 
     # -- incidents -------------------------------------------------------------------------------------
@@ -235,7 +282,4 @@ class Interpreter(Appliers):
         variables: dict[str, Any] | None = None,
         job: Job | None = None,
     ) -> Incident:
-        return self.incident_created(instance, error_type, message, retry=retry, variables=variables, job=job)
-
-    def resolve_quietly(self, incident: Incident) -> None:
-        self.incident_resolved(incident)
+        return self.state.incident_created(instance, error_type, message, retry=retry, variables=variables, job=job)

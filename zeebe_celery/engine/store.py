@@ -149,7 +149,7 @@ class Store:
 
 def _load_process(runtime: Runtime, key: int, fields: dict[str, Any], resource: bytes) -> None:
     process = next(p for p in parse_bpmn(resource, resource_name=fields["name"]) if p.id == fields["id"])
-    runtime.add_definition(
+    runtime.deployments.add_definition(
         record=False,
         definition=Definition(
             key=key,
