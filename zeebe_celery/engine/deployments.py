@@ -14,7 +14,7 @@ from zeebe_celery.engine.bpmn import BpmnError, parse_bpmn
 from zeebe_celery.engine.core import DeployedDecision, DeployedDrg
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from zeebe_celery.engine.model import Element
-from zeebe_celery.engine.state import DEFAULT_TENANT, Definition
+from zeebe_celery.engine.state import DEFAULT_TENANT, Definition, ElementInstance
 
 __all__ = ["Deployment", "Deployments"]
 
@@ -176,6 +176,31 @@ class Deployments:
             root = root.parent
         live = self.state.live_versions(tenant_id, root.id)
         return live[-1] if live and live[-1].process.root is root else None
+
+    def called_process(self, process_id: str, caller: ElementInstance) -> Definition:
+        """The process a call activity starts, by its binding; LookupError says why there is none."""
+        called = caller.element.called
+        assert called is not None
+        tenant = caller.tenant_id
+        live = self.state.live_versions(tenant, process_id)
+        if called.binding == "deployment":
+            deployment = caller.definition.deployment_key
+            live = [v for v in live if v.deployment_key == deployment]
+            if not live:
+                raise LookupError(
+                    f"Expected to call process with BPMN process id '{process_id}' from the same deployment as "
+                    f"the calling process, but no such process found in the deployment with key '{deployment}'."
+                )
+        elif called.binding == "versionTag":
+            live = [v for v in live if v.process.version_tag == called.version_tag]
+            if not live:
+                raise LookupError(
+                    f"Expected to call process with BPMN process id '{process_id}' and version tag "
+                    f"'{called.version_tag}', but no such process found."
+                )
+        if not live:
+            raise LookupError(f"Expected process with BPMN process id '{process_id}' to be deployed, but not found.")
+        return live[-1]
 
     # -- decisions -----------------------------------------------------------------------------------
 

@@ -34,18 +34,22 @@ class EventPublication:
 
     def throw_error(self, origin: ElementInstance, code: str, message: str, variables: dict[str, Any]) -> bool:
         """Catch the error at the nearest matching boundary event; else an incident. True when caught."""
+        # Up the scopes, and from a called process's root on to the call activity that started it.
         host: ElementInstance | None = origin
-        while host is not None and host.parent is not None:
+        while host is not None:
+            scope = host.parent
+            if scope is None:
+                host = host.caller
+                continue
             boundaries = [b for b in host.element.boundaries if b.event_type is EventType.ERROR]
             catch = next((b for b in boundaries if b.error_code == code), None) or next(
                 (b for b in boundaries if b.error_code is None), None
             )
             if catch is not None:
-                scope = host.parent
                 self.flow.terminate(host)
                 self.flow.activate(catch, scope, variables)
                 return True
-            host = host.parent
+            host = scope
         text = f"Expected to throw an error event with the code '{code}'"
         if message:
             text += f" with message '{message}'"

@@ -14,6 +14,7 @@ def element_value(instance: ElementInstance) -> dict[str, Any]:
     element = instance.element
     parent = instance.parent
     definition = instance.definition
+    caller = instance.root().caller
     return {
         # The enum members are strings already: no .value on the hot path.
         "bpmnElementType": element.kind,
@@ -24,8 +25,8 @@ def element_value(instance: ElementInstance) -> dict[str, Any]:
         "processInstanceKey": instance.process_instance_key,
         "flowScopeKey": parent.key if parent is not None else -1,
         "bpmnEventType": element.event_type,
-        "parentProcessInstanceKey": -1,
-        "parentElementInstanceKey": -1,
+        "parentProcessInstanceKey": caller.process_instance_key if caller is not None else -1,
+        "parentElementInstanceKey": caller.key if caller is not None else -1,
         "tenantId": definition.tenant_id,
     }
 

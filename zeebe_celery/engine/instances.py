@@ -62,6 +62,11 @@ class InstanceCommands:
 
     def cancel_instance(self, key: int) -> None:
         root = self.root_instance(key, "cancel")
+        if root.caller is not None:
+            raise FailedPrecondition(
+                f"Expected to cancel a process instance with key '{key}', but it is created by a parent process "
+                f"instance. Cancel the root process instance '{_top(root).process_instance_key}' instead."
+            )
         self.flow.terminate(root)
 
     def set_variables(self, element_instance_key: int, variables: dict[str, Any], *, local: bool) -> int:
@@ -210,3 +215,10 @@ class InstanceCommands:
         if instance is None:
             raise NotFound(f"no element instance with key '{key}'")
         return self.state.merged_variables(instance)
+
+
+def _top(root: ElementInstance) -> ElementInstance:
+    """The root process instance of a call hierarchy."""
+    while root.caller is not None:
+        root = root.caller.root()
+    return root

@@ -18,7 +18,7 @@ from zeebe_celery.engine import feel
 from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.core import by_key
 from zeebe_celery.engine.model import Element, EventType, Kind, SequenceFlow
-from zeebe_celery.engine.parts import Decisions, JobWork, Publication, Subscriptions
+from zeebe_celery.engine.parts import JobWork, Publication, Resources, Subscriptions
 from zeebe_celery.engine.processors import StepFailed, json_value, processor_for
 from zeebe_celery.engine.state import Definition, ElementInstance, ElementState, Incident, Job
 
@@ -31,7 +31,7 @@ class Interpreter:
     jobs: JobWork
     subscriptions: Subscriptions
     publication: Publication
-    decisions: Decisions
+    resources: Resources
 
     def __init__(self, state: Appliers) -> None:
         self.state = state
@@ -74,6 +74,16 @@ class Interpreter:
         self.run_agenda()
         return root
 
+    def start_called(self, definition: Definition, variables: dict[str, Any], caller: ElementInstance) -> None:
+        """A call activity starts a process instance of ``definition`` at its none start event."""
+        state = self.state
+        root = state.element_activating(definition.process.root, None, definition, caller)
+        state.set_local(root, variables)
+        state.element_activated(root)
+        start = definition.process.root.none_start
+        assert start is not None  # the call activity checks it before it calls
+        self.activate(start, root)
+
     def start_at_event(
         self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
     ) -> None:
@@ -88,6 +98,11 @@ class Interpreter:
         """The process instance ended: answer who waits for its result, and let a message with its
         correlation key start the next one."""
         state = self.state
+        caller = root.caller
+        if caller is not None and root.state is ElementState.COMPLETING:
+            # The call activity completes with what the child ended with.
+            variables = dict(root.variables)
+            self.later(lambda: self._returned(caller, variables))
         if state.result_waiters.get(root.key):
             result = root if root.state is ElementState.COMPLETING else None
             state.tx.after.append(lambda: self._answer(root.key, result))
@@ -95,6 +110,14 @@ class Interpreter:
             definition = root.definition
             state.start_key_released(root)
             self.subscriptions.start_buffered(definition.tenant_id, definition.bpmn_process_id, root.start_key)
+
+    def _returned(self, caller: ElementInstance, variables: dict[str, Any]) -> None:
+        if caller.state is not ElementState.ACTIVATED or caller.key not in self.state.instances:
+            return
+        called = caller.element.called
+        assert called is not None
+        # Output mappings read every variable of the child; without them, all come back unless told not to.
+        self.complete(caller, variables if called.propagate_child or caller.element.outputs else None)
 
     def await_result(self, root: ElementInstance, waiter: Callable[[ElementInstance | None], None]) -> None:
         """Call ``waiter`` once the process instance ends (with the instance if it completed, else None)."""

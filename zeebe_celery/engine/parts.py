@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from zeebe_celery.engine.model import Element, SequenceFlow
 from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job, Wait
 
-__all__ = ["Decisions", "Flow", "JobWork", "Publication", "Subscriptions"]
+__all__ = ["Flow", "JobWork", "Publication", "Resources", "Subscriptions"]
 
 
 class Flow(Protocol):
@@ -49,6 +49,8 @@ class Flow(Protocol):
 
     def run_agenda(self) -> None: ...
 
+    def start_called(self, definition: Definition, variables: dict[str, Any], caller: ElementInstance) -> None: ...
+
     def start_at_event(
         self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
     ) -> None: ...
@@ -86,9 +88,11 @@ class Publication(Protocol):
     def retry_after_incident(self, incident: Incident) -> None: ...
 
 
-class Decisions(Protocol):
-    """Deployed decisions, for business rule tasks."""
+class Resources(Protocol):
+    """Deployed processes and decisions, for call activities, business rule tasks and message starts."""
 
     def evaluate_called_decision(self, decision_id: str, tenant_id: str, variables: Any) -> Any: ...
+
+    def called_process(self, process_id: str, caller: ElementInstance) -> Definition: ...
 
     def latest_definition(self, tenant_id: str, start: Element) -> Definition | None: ...

@@ -46,7 +46,7 @@ class Runtime(Appliers):
         interpreter.jobs = publication.jobs = instances.jobs = jobs
         interpreter.subscriptions = publication.subscriptions = instances.subscriptions = subscriptions
         interpreter.publication = jobs.publication = subscriptions.publication = instances.publication = publication
-        interpreter.decisions = subscriptions.decisions = deployments
+        interpreter.resources = subscriptions.resources = deployments
 
     # -- the transaction boundary --------------------------------------------------------------------
 

@@ -141,8 +141,16 @@ class Store:
                 _load_process(runtime, key, fields, resource)
             else:
                 _load_drg(runtime, key, fields, resource)
+        callers: dict[int, int] = {}
         for (data,) in db.execute("SELECT data FROM instances ORDER BY key").fetchall():
-            _Loader(runtime).instance(json.loads(data))
+            tree = json.loads(data)
+            _Loader(runtime).instance(tree)
+            if tree.get("caller") is not None:
+                callers[tree["key"]] = tree["caller"]
+        # A called process instance and the call activity that waits for it, linked once both are loaded.
+        for key, caller_key in callers.items():
+            child, caller = runtime.instances[key], runtime.instances[caller_key]
+            child.caller, caller.called = caller, child
         for (data,) in db.execute("SELECT data FROM messages ORDER BY key").fetchall():
             _load_message(runtime, json.loads(data))
 
@@ -201,6 +209,7 @@ def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str
         "variables": instance.variables,
         "joins": {k: dict(v) for k, v in instance.joins.items()},
         "start_key": instance.start_key,
+        "caller": instance.caller.key if instance.caller is not None else None,
         "children": [instance_tree(instance.children[k], waits) for k in sorted(instance.children)],
         "job": None
         if job is None

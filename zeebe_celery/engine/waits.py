@@ -14,7 +14,7 @@ from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.core import by_key
 from zeebe_celery.engine.errors import AlreadyExists
 from zeebe_celery.engine.model import Element, EventType, Expr, Kind
-from zeebe_celery.engine.parts import Decisions, Flow, Publication
+from zeebe_celery.engine.parts import Flow, Publication, Resources
 from zeebe_celery.engine.processors import StepFailed, feel_type
 from zeebe_celery.engine.state import ElementInstance, Message, Wait, WaitKind
 
@@ -26,7 +26,7 @@ class EventSubscriptions:
 
     flow: Flow
     publication: Publication
-    decisions: Decisions
+    resources: Resources
 
     def __init__(self, state: Appliers) -> None:
         self.state = state
@@ -156,7 +156,7 @@ class EventSubscriptions:
         """Start the latest version at ``start`` unless this message started it already, or (as Zeebe has
         it) an instance another message with the same correlation key started is still active: then the
         message waits in the buffer, and starts the next instance when that one ends."""
-        latest = self.decisions.latest_definition(message.tenant_id, start)
+        latest = self.resources.latest_definition(message.tenant_id, start)
         if latest is None or latest.bpmn_process_id in message.correlated:
             return False
         key = message.correlation_key
@@ -173,7 +173,7 @@ class EventSubscriptions:
             if tenant != tenant_id:
                 continue
             for start in starts:
-                latest = self.decisions.latest_definition(tenant_id, start)
+                latest = self.resources.latest_definition(tenant_id, start)
                 if latest is None or latest.bpmn_process_id != process_id:
                     continue
                 waiting = self.state.buffered.get((tenant_id, name, correlation_key), {})

@@ -38,7 +38,7 @@ def _around(element_id: str, fragment: str, *, messages: dict[str, str] | None =
 @pytest.mark.parametrize(
     ("element_id", "fragment", "complaint"),
     [
-        ("call", '<bpmn:callActivity id="call"/>', "<callActivity> is not supported"),
+        ("call", '<bpmn:callActivity id="call"/>', "'zeebe:calledElement'"),
         ("incl", '<bpmn:inclusiveGateway id="incl"/>', "<inclusiveGateway> is not supported"),
         ("evgw", '<bpmn:eventBasedGateway id="evgw"/>', "<eventBasedGateway> is not supported"),
         (

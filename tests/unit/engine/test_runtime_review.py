@@ -216,6 +216,6 @@ def test_the_runtime_is_a_composition_of_parts_that_share_one_state() -> None:
     assert runtime.interpreter.jobs is runtime.job_behavior
     assert runtime.interpreter.subscriptions is runtime.event_subscriptions
     assert runtime.interpreter.publication is runtime.event_publication
-    assert runtime.interpreter.decisions is runtime.deployments
+    assert runtime.interpreter.resources is runtime.deployments
     assert runtime.job_behavior.flow is runtime.interpreter
     assert runtime.event_publication.jobs is runtime.job_behavior

@@ -23,14 +23,23 @@ class ElementAppliers(RuntimeBase):
     # -- element instances -----------------------------------------------------------------------------
 
     def element_activating(
-        self, element: Element, scope: ElementInstance | None, definition: Definition
+        self,
+        element: Element,
+        scope: ElementInstance | None,
+        definition: Definition,
+        caller: ElementInstance | None = None,
     ) -> ElementInstance:
-        """A new element instance in ``scope`` (None: a process instance of ``definition``)."""
+        """A new element instance in ``scope`` (None: a process instance of ``definition``, started by the
+        call activity ``caller`` if given)."""
         tx = self.tx
         instance = ElementInstance(key=self.keys.next(), element=element, parent=scope, definition=definition)
         if scope is None:
             instance.process_instance_key = instance.key
             tx.set(definition, "running", definition.running + 1)
+            if caller is not None:
+                instance.caller = caller
+                tx.set(caller, "called", instance)
+                tx.roots.add(caller.process_instance_key)
         else:
             instance.process_instance_key = scope.process_instance_key
             tx.put(scope.children, instance.key, instance)

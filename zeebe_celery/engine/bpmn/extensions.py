@@ -26,6 +26,7 @@ _RUN = {
     "subscription",
     "properties",
     "versionTag",
+    "calledElement",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from zeebe_celery.engine.bpmn.activities import called_element, version_tag
 from zeebe_celery.engine.bpmn.document import BPMN, BpmnError, Document, local
 from zeebe_celery.engine.bpmn.events import check_event_kind, event_definitions, message_ref
 from zeebe_celery.engine.bpmn.extensions import check_extensions, io_mappings
@@ -34,6 +35,7 @@ _NODES = {
     "exclusiveGateway": Kind.EXCLUSIVE_GATEWAY,
     "parallelGateway": Kind.PARALLEL_GATEWAY,
     "subProcess": Kind.SUB_PROCESS,
+    "callActivity": Kind.CALL_ACTIVITY,
 }
 # Elements that carry no behaviour of their own: documentation, data and diagram interchange.
 _IGNORED = {
@@ -83,7 +85,7 @@ class _Parser(Document):
         root = Element(id=process_id, kind=Kind.PROCESS, name=node.get("name", ""))
         elements: dict[str, Element] = {}
         self._container(node, root, elements)
-        process = Process(id=process_id, name=root.name, root=root, elements=elements)
+        process = Process(id=process_id, name=root.name, root=root, elements=elements, version_tag=version_tag(node))
         process.message_starts = [
             e for e in root.children.values() if e.kind is Kind.START_EVENT and e.event_type is EventType.MESSAGE
         ]
@@ -169,5 +171,7 @@ class _Parser(Document):
             message_ref(self, node, element, node.get("messageRef"))
         if kind is Kind.EXCLUSIVE_GATEWAY:
             element.default_flow = node.get("default")
+        if kind is Kind.CALL_ACTIVITY:
+            called_element(self, node, element, ext)
         task(self, node, element, ext)
         return element

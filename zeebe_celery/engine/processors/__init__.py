@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from zeebe_celery.engine.model import Element, Kind
 from zeebe_celery.engine.processors.base import Context, Processor, StepFailed, evaluate, feel_type, json_value
+from zeebe_celery.engine.processors.calls import CallActivity
 from zeebe_celery.engine.processors.containers import Container
 from zeebe_celery.engine.processors.events import CatchEvent, EndEvent
 from zeebe_celery.engine.processors.gateways import ExclusiveGateway
@@ -30,6 +31,7 @@ _JOB_WORKER = JobWorkerTask()
 PROCESSORS: dict[Kind, Processor] = {
     Kind.PROCESS: Container(),
     Kind.SUB_PROCESS: Container(),
+    Kind.CALL_ACTIVITY: CallActivity(),
     Kind.START_EVENT: _PASS_THROUGH,
     Kind.INTERMEDIATE_THROW_EVENT: _PASS_THROUGH,
     Kind.BOUNDARY_EVENT: _PASS_THROUGH,

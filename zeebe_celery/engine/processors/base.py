@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from zeebe_celery.engine import feel
 from zeebe_celery.engine.appliers import Appliers
-from zeebe_celery.engine.parts import Decisions, Flow, JobWork, Publication, Subscriptions
+from zeebe_celery.engine.parts import Flow, JobWork, Publication, Resources, Subscriptions
 from zeebe_celery.engine.state import ElementInstance
 
 __all__ = ["Context", "Processor", "StepFailed", "evaluate", "feel_type", "json_value"]
@@ -51,7 +51,7 @@ class Context(Protocol):
     def publication(self) -> Publication: ...
 
     @property
-    def decisions(self) -> Decisions: ...
+    def resources(self) -> Resources: ...
 
     def visible(self, instance: ElementInstance) -> Mapping[str, Any]: ...
 

@@ -43,7 +43,7 @@ class BusinessRuleTask(Processor):
         assert element.result_variable is not None
         decision_id = evaluate(ctx, instance, element.decision_id.evaluate, "EXTRACT_VALUE_ERROR")
         try:
-            output = ctx.decisions.evaluate_called_decision(str(decision_id), instance.tenant_id, ctx.visible(instance))
+            output = ctx.resources.evaluate_called_decision(str(decision_id), instance.tenant_id, ctx.visible(instance))
         except LookupError as exc:
             raise StepFailed("CALLED_DECISION_ERROR", str(exc)) from exc
         except dmn.DmnError as exc:
