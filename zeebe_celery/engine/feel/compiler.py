@@ -21,6 +21,7 @@ from .builtins import BUILTINS, invoke
 from .errors import FeelSyntaxError
 from .nodes import Node, Test, comparison_test, expression_test
 from .temporal import parse_temporal
+from .types import type_predicate
 from .values import FeelFunction, Range, Scope, compare, equals, kind_of
 
 __all__ = ["Compiler"]
@@ -28,6 +29,7 @@ __all__ = ["Compiler"]
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\", "/": "/"}
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{6}|.)")
 _SPACES = re.compile(r"\s+")
+_INSTANCE_OF = re.compile(r"instance\s+of\s+")
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "add": ops.add,
     "sub": ops.subtract,
@@ -46,6 +48,12 @@ def _unescape(token: str) -> str:
         return _ESCAPES.get(code, code)
 
     return _ESCAPE.sub(replace, token[1:-1])
+
+
+def _ident(token: Token | str) -> str:
+    """A name as written: backticks only quote it."""
+    text = str(token)
+    return text[1:-1] if text.startswith("`") else text
 
 
 def _refs(*nodes: Node | Test | None) -> frozenset[str]:
@@ -115,7 +123,10 @@ class Compiler(Transformer[Token, Node]):
 
     # --- literals and names ---
     def number(self, token: Token) -> Node:
-        return Node.constant(Decimal(token) if "." in token else int(token))
+        if token.isdigit():
+            return Node.constant(int(token))
+        value = Decimal(token)
+        return Node.constant(ops.normalize(value) if "e" in token.lower() else value)
 
     def negative_number(self, token: Token) -> Node:
         return Node.constant(ops.negate(self.number(token).literal))
@@ -140,7 +151,7 @@ class Compiler(Transformer[Token, Node]):
         return Node.constant(None)
 
     def name(self, token: Token) -> Node:
-        name = str(token)
+        name = _ident(token)
         return Node(lambda env: env.get(name), frozenset({name}), var=name)
 
     def qualified_name(self, first: Token, *rest: Token) -> Node:
@@ -154,7 +165,7 @@ class Compiler(Transformer[Token, Node]):
         return Node(lambda env: [f(env) for f in fns], _refs(*items))
 
     def entry(self, key: Token, value: Node) -> tuple[str, Node]:
-        return (_unescape(key) if key.type == "STRING" else str(key)), value
+        return (_unescape(key) if key.type == "STRING" else _ident(key)), value
 
     def context(self, *entries: tuple[str, Node] | None) -> Node:
         pairs = [(key, node.fn) for key, node in (e for e in entries if e is not None)]
@@ -242,15 +253,17 @@ class Compiler(Transformer[Token, Node]):
         return Node(disjunction, _refs(left, right))
 
     def instance_of(self, value: Node, token: Token) -> Node:
-        type_name = _SPACES.sub(" ", str(token)).split(" ", 2)[2]
+        type_text = _INSTANCE_OF.sub("", str(token), count=1)
+        try:
+            check = type_predicate(_SPACES.sub(" ", type_text))
+        except ValueError as error:
+            raise FeelSyntaxError(f"invalid type in 'instance of {type_text}': {error}") from None
         fn = value.fn
-        if type_name == "Any":
-            return Node(lambda env: fn(env) is not None, value.refs)
-        return Node(lambda env: kind_of(fn(env)) == type_name, value.refs)
+        return Node(lambda env: check(fn(env)), value.refs)
 
     # --- postfix ---
     def path(self, target: Node, name: Token) -> Node:
-        fn, key = target.fn, str(name)
+        fn, key = target.fn, _ident(name)
         return Node(lambda env: member(fn(env), key), target.refs)
 
     def filter(self, target: Node, condition: Node) -> Node:
@@ -284,7 +297,7 @@ class Compiler(Transformer[Token, Node]):
         return "positional", list(args)
 
     def named(self, *pairs: Token | Node) -> Arguments:
-        names = [str(p) for p in pairs[::2]]
+        names = [_ident(p) for p in pairs[::2] if isinstance(p, Token)]
         nodes = [p for p in pairs[1::2] if isinstance(p, Node)]
         return "named", dict(zip(names, nodes, strict=True))
 
@@ -336,10 +349,10 @@ class Compiler(Transformer[Token, Node]):
                 return None
             return list(range(low, high + 1)) if low <= high else list(range(low, high - 1, -1))
 
-        return str(name), Node(numbers, _refs(start, end))
+        return _ident(name), Node(numbers, _refs(start, end))
 
     def list_iteration(self, name: Token, source: Node) -> tuple[str, Node]:
-        return str(name), source
+        return _ident(name), source
 
     quantified = list_iteration
 
@@ -383,7 +396,7 @@ class Compiler(Transformer[Token, Node]):
 
     def function_def(self, *parts: Any) -> Node:
         *params, body = parts
-        names = [str(p) for p in params if p is not None]
+        names = [_ident(p) for p in params if p is not None]
         bf = body.fn
         return Node(lambda env: FeelFunction(names, bf, env), body.refs - set(names))
 

@@ -14,7 +14,7 @@ from .errors import FeelError, FeelSyntaxError
 __all__ = ["parse"]
 
 _GRAMMAR = resources.files(__package__).joinpath("feel.lark").read_text(encoding="utf-8")
-_PARSER = Lark(_GRAMMAR, parser="lalr", start=["expression", "unary_tests"], propagate_positions=False)
+_PARSER = Lark(_GRAMMAR, parser="lalr", regex=True, start=["expression", "unary_tests"], propagate_positions=False)
 
 
 def _describe(text: str, error: UnexpectedInput) -> str:
