@@ -6,10 +6,8 @@ closures, built once per expression (compiled expressions are cached by the pack
 
 from __future__ import annotations
 
-import inspect
-import itertools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -17,8 +15,9 @@ from lark import Token, Transformer, v_args
 
 from . import ops
 from .access import filter_items, index, member
-from .builtins import BUILTINS, invoke
+from .builtins import BUILTINS, Overload, by_arity, by_names, invoke
 from .errors import FeelSyntaxError
+from .limits import check_size, current_budget
 from .nodes import Node, Test, comparison_test, expression_test
 from .temporal import parse_temporal
 from .types import type_predicate
@@ -69,11 +68,20 @@ def _binary(op: Callable[[Any, Any], Any]) -> Callable[[Any, Node, Node], Node]:
 
 
 Arguments = tuple[str, Any]
+Fn = Callable[[Mapping[str, Any]], Any]
 
 
 @v_args(inline=True)
 class Compiler(Transformer[Token, Node]):
-    """Builds one expression's nodes; the start rules give a Node or a list of Tests."""
+    """Builds one expression's nodes; the start rules give a Node or a list of Tests.
+
+    ``costly`` tells whether the expression loops, filters or calls functions of its own: only such an
+    expression is evaluated under a step budget, so the common condition or mapping pays nothing for it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.costly = False
 
     add = _binary(ops.add)
     sub = _binary(ops.subtract)
@@ -280,6 +288,8 @@ class Compiler(Transformer[Token, Node]):
 
             return Node(at, refs)
 
+        self.costly = True
+
         def select(env: Mapping[str, Any]) -> Any:
             items = tf(env)
             if items is None:
@@ -306,30 +316,32 @@ class Compiler(Transformer[Token, Node]):
         named_args: dict[str, Node] = args if isinstance(args, dict) else {}
         nodes: list[Node] = list(named_args.values()) if kind == "named" else args
         refs = _refs(*nodes)
+        fns = [node.fn for node in nodes]
         builtin_name = _builtin_name(callee)
-        if builtin_name is not None:
-            builtin = BUILTINS.get(builtin_name)
-            if builtin is None:
-                return Node(lambda env: None, refs)
-            if kind == "named":
-                named = [(_python_name(builtin, key), node.fn) for key, node in named_args.items()]
-                return Node(lambda env: invoke(builtin, [], {k: f(env) for k, f in named}), refs)
-            fns = [node.fn for node in nodes]
-            return Node(lambda env: invoke(builtin, [f(env) for f in fns], {}), refs)
+        if builtin_name is not None and builtin_name in BUILTINS:
+            return Node(_builtin_call(BUILTINS[builtin_name], kind, list(named_args), fns), refs)
         if not isinstance(callee, Node):
-            raise FeelSyntaxError(f"unknown function {callee!s}")
-        target, fns = callee.fn, [node.fn for node in nodes]
+            callee = self.name(callee)  # a function value with spaces in its name, e.g. a DMN knowledge model
+        self.costly = True
+        target = callee.fn
         names = list(args) if kind == "named" else None
 
         def call_value(env: Mapping[str, Any]) -> Any:
             function = target(env)
-            if not isinstance(function, FeelFunction):
+            if not callable(function):
                 return None  # feel-scala: calling what is not a function gives null
             values = [f(env) for f in fns]
             if names is not None:
+                params = getattr(function, "params", None)
+                if params is None:
+                    return None
                 by_name = dict(zip(names, values, strict=True))
-                values = [by_name.get(p) for p in function.params]
-            return function(*values)
+                if not by_name.keys() <= set(params):
+                    return None
+                values = [by_name.get(p) for p in params]
+            if isinstance(function, FeelFunction):
+                return function(*values)
+            return invoke(function, values)
 
         return Node(call_value, refs | callee.refs)
 
@@ -347,7 +359,9 @@ class Compiler(Transformer[Token, Node]):
             low, high = sf(env), ef(env)
             if type(low) is not int or type(high) is not int:
                 return None
-            return list(range(low, high + 1)) if low <= high else list(range(low, high - 1, -1))
+            span = range(low, high + 1) if low <= high else range(low, high - 1, -1)
+            check_size(len(span))
+            return span
 
         return _ident(name), Node(numbers, _refs(start, end))
 
@@ -358,19 +372,20 @@ class Compiler(Transformer[Token, Node]):
 
     def for_expr(self, *parts: Any) -> Node:
         *iterations, body = parts
-        sources = [(name, node.fn) for name, node in iterations]
+        self.costly = True
+        sources: list[tuple[str, Fn]] = [(name, node.fn) for name, node in iterations]
         bf = body.fn
 
         def run(env: Mapping[str, Any]) -> Any:
             results: list[Any] = []
-            lists = [source(env) for _, source in sources]
-            if any(type(items) is not list for items in lists):
+            budget = current_budget().get()
+            try:
+                for bound in _combinations(sources, env, {"partial": results}):
+                    if budget is not None:
+                        budget.charge()
+                    results.append(bf(Scope(env, bound)))
+            except _NotIterable:
                 return None
-            names = [name for name, _ in sources]
-            for combination in itertools.product(*lists):
-                local = dict(zip(names, combination, strict=True))
-                local["partial"] = results
-                results.append(bf(Scope(env, local)))
             return results
 
         bound = {name for name, _ in iterations} | {"partial"}
@@ -378,18 +393,21 @@ class Compiler(Transformer[Token, Node]):
 
     def quantified_expr(self, quantifier: Token, *parts: Any) -> Node:
         *iterations, condition = parts
-        sources = [(name, node.fn) for name, node in iterations]
+        self.costly = True
+        sources: list[tuple[str, Fn]] = [(name, node.fn) for name, node in iterations]
         cf, every = condition.fn, quantifier == "every"
 
         def run(env: Mapping[str, Any]) -> Any:
-            lists = [source(env) for _, source in sources]
-            if any(type(items) is not list for items in lists):
+            budget = current_budget().get()
+            try:
+                for bound in _combinations(sources, env, {}):
+                    if budget is not None:
+                        budget.charge()
+                    if (cf(Scope(env, bound)) is True) is not every:
+                        return not every
+            except _NotIterable:
                 return None
-            names = [name for name, _ in sources]
-            outcomes = (
-                cf(Scope(env, dict(zip(names, combo, strict=True)))) is True for combo in itertools.product(*lists)
-            )
-            return all(outcomes) if every else any(outcomes)
+            return every
 
         bound = {name for name, _ in iterations}
         return Node(run, _refs(*(node for _, node in iterations)) | (condition.refs - bound))
@@ -397,8 +415,30 @@ class Compiler(Transformer[Token, Node]):
     def function_def(self, *parts: Any) -> Node:
         *params, body = parts
         names = [_ident(p) for p in params if p is not None]
+        self.costly = True
         bf = body.fn
         return Node(lambda env: FeelFunction(names, bf, env), body.refs - set(names))
+
+
+class _NotIterable(Exception):
+    """An iteration context that is not a list: the whole ``for`` or quantifier is null."""
+
+
+def _combinations(
+    sources: list[tuple[str, Fn]], env: Mapping[str, Any], bound: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """Every binding of the iteration variables, later contexts seeing the earlier variables."""
+    name, source = sources[0]
+    items = source(Scope(env, bound) if bound else env)
+    if type(items) is not list and type(items) is not range:
+        raise _NotIterable
+    rest = sources[1:]
+    for item in items:
+        local = {**bound, name: item}
+        if rest:
+            yield from _combinations(rest, env, local)
+        else:
+            yield local
 
 
 def _builtin_name(callee: Token | Node) -> str | None:
@@ -407,10 +447,32 @@ def _builtin_name(callee: Token | Node) -> str | None:
     return callee.var if callee.var in BUILTINS else None
 
 
-def _python_name(function: Callable[..., Any], name: str) -> str:
-    """The Python parameter for a FEEL argument name: ``from`` and ``list`` are ``from_`` and ``list_``."""
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return name
-    return name if name in parameters or f"{name}_" not in parameters else f"{name}_"
+def _builtin_call(overloads: list[Overload], kind: str, names: list[str], fns: list[Fn]) -> Fn:
+    """The evaluator of a built-in call, its overload chosen now; no overload fits gives null."""
+    if kind == "named":
+        found = by_names(overloads, names)
+        if found is None:
+            return lambda env: None
+        chosen, positions = found
+        width = max(positions, default=-1) + 1
+        last = len(chosen.names) - 1
+        spread_last = chosen.variadic and last in positions
+
+        def call_named(env: Mapping[str, Any]) -> Any:
+            values: list[Any] = [None] * width
+            for place, f in zip(positions, fns, strict=True):
+                values[place] = f(env)
+            if spread_last:
+                rest = values.pop()
+                values.extend(rest if type(rest) is list else [rest])
+            return invoke(chosen.fn, values)
+
+        return call_named
+    positional = by_arity(overloads, len(fns))
+    if positional is None:
+        return lambda env: None
+    function = positional.fn
+    if len(fns) == 1:
+        (only,) = fns
+        return lambda env: invoke(function, [only(env)])
+    return lambda env: invoke(function, [f(env) for f in fns])
