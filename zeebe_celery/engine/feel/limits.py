@@ -60,7 +60,7 @@ class Budget:
 
 
 _DEFAULT = FeelLimits()
-_limits: ContextVar[FeelLimits] = ContextVar("feel_limits", default=_DEFAULT)  # noqa: B039 (frozen)
+_limits: ContextVar[FeelLimits] = ContextVar("feel_limits", default=_DEFAULT)
 _budget: ContextVar[Budget | None] = ContextVar("feel_budget", default=None)
 
 
