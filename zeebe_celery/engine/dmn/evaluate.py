@@ -61,3 +61,14 @@ def _evaluate_one(decision: Decision, variables: Mapping[str, Any]) -> Evaluated
     except FeelError as error:
         raise DmnEvaluationError(decision.id, f"Expected to evaluate decision '{decision.id}', but {error}") from None
     return EvaluatedDecision(decision.id, decision.name, "LITERAL_EXPRESSION", output)
+
+
+def evaluate_by_name(drg: DecisionRequirements, name: str, variables: Mapping[str, Any]) -> Any:
+    for decision in drg.decisions:
+        if decision.name == name:
+            return evaluate_decision(drg, decision.id, variables).output
+    raise DmnEvaluationError(name, f"no decision named '{name}'")
+
+
+def evaluate_service_by_name(drg: DecisionRequirements, name: str, variables: Mapping[str, Any], output: str) -> Any:
+    raise DmnEvaluationError(name, "decision services are not supported")

@@ -60,7 +60,7 @@ class _Reader:
             raise self.fail(element_id, str(error)) from None
 
 
-def parse_dmn(data: bytes, *, resource_name: str) -> DecisionRequirements:
+def parse_dmn(data: bytes, *, resource_name: str, lazy: bool = False) -> DecisionRequirements:
     """Parse a DMN resource; raises DmnParseError naming the element that is wrong."""
     try:
         root = ET.fromstring(data)  # noqa: S314 - see the import
