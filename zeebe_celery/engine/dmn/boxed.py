@@ -1,0 +1,200 @@
+"""DMN 1.5 boxed expressions: each evaluates against a scope of FEEL variables.
+
+Contexts, lists, relations, invocations, function definitions, conditionals, filters and the iterators
+``for``, ``some`` and ``every``; a decision table is boxed as :class:`TableExpression`, a literal expression
+is ``model.LiteralExpression``. What could not be read (a lazily parsed model) is :class:`Unreadable`, which
+fails only when evaluated. Evaluation follows FEEL: a value of the wrong kind gives ``null``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from zeebe_celery.engine.feel.values import FeelFunction, Scope
+
+from .errors import DmnExpressionError
+from .model import Boxed, DecisionTable
+from .tables import table_output
+
+__all__ = [
+    "Conditional",
+    "ContextExpression",
+    "Filter",
+    "FunctionDefinition",
+    "Invocation",
+    "Iterator",
+    "ListExpression",
+    "Relation",
+    "TableExpression",
+    "Unreadable",
+    "call",
+]
+
+
+class Unreadable:
+    """An expression that could not be read; evaluating it fails with why, naming the element."""
+
+    __slots__ = ("problem", "source")
+    kind = "UNKNOWN"
+
+    def __init__(self, problem: str, source: str = "") -> None:
+        self.problem, self.source = problem, source
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        raise DmnExpressionError(self.problem)
+
+    def matches(self, value: Any, variables: Mapping[str, Any]) -> bool:
+        raise DmnExpressionError(self.problem)
+
+
+class TableExpression:
+    __slots__ = ("table",)
+    kind = "DECISION_TABLE"
+
+    def __init__(self, table: DecisionTable) -> None:
+        self.table = table
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        return table_output(self.table, scope)
+
+
+class ContextExpression:
+    """Entries evaluated in order, each seeing those before it; a last entry without a name is the result."""
+
+    __slots__ = ("entries", "result")
+    kind = "CONTEXT"
+
+    def __init__(self, entries: Sequence[tuple[str, Boxed]], result: Boxed | None) -> None:
+        self.entries, self.result = tuple(entries), result
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        local: dict[str, Any] = {}
+        inner = Scope(scope, local)
+        for name, expression in self.entries:
+            local[name] = expression.evaluate(inner)
+        if self.result is not None:
+            return self.result.evaluate(inner)
+        return local
+
+
+class ListExpression:
+    __slots__ = ("items",)
+    kind = "LIST"
+
+    def __init__(self, items: Sequence[Boxed]) -> None:
+        self.items = tuple(items)
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        return [item.evaluate(scope) for item in self.items]
+
+
+class Relation:
+    """A list of contexts, one per row, keyed by the column names."""
+
+    __slots__ = ("columns", "rows")
+    kind = "RELATION"
+
+    def __init__(self, columns: Sequence[str], rows: Sequence[Sequence[Boxed]]) -> None:
+        self.columns, self.rows = tuple(columns), tuple(tuple(row) for row in rows)
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        return [{name: cell.evaluate(scope) for name, cell in zip(self.columns, row, strict=True)} for row in self.rows]
+
+
+class FunctionDefinition:
+    """A FEEL function value closing over the scope it is made in; its body is any boxed expression."""
+
+    __slots__ = ("body", "parameters")
+    kind = "FUNCTION_DEFINITION"
+
+    def __init__(self, parameters: Sequence[str], body: Boxed) -> None:
+        self.parameters, self.body = tuple(parameters), body
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        return FeelFunction(self.parameters, self.body.evaluate, scope)
+
+
+def call(function: Any, arguments: Mapping[str, Any]) -> Any:
+    """Call a FEEL function value with named arguments; a parameter not given is null; not a function gives null."""
+    if not isinstance(function, FeelFunction):
+        return None
+    return function(*(arguments.get(name) for name in function.params))
+
+
+class Invocation:
+    """A call of the function a name stands for (a business knowledge model, mostly), with named bindings."""
+
+    __slots__ = ("bindings", "target")
+    kind = "INVOCATION"
+
+    def __init__(self, target: str, bindings: Sequence[tuple[str, Boxed | None]]) -> None:
+        self.target, self.bindings = target, tuple(bindings)
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        function = scope.get(self.target)
+        if function is None:
+            raise DmnExpressionError(f"no function or business knowledge model named '{self.target}' to invoke")
+        arguments = {name: None if value is None else value.evaluate(scope) for name, value in self.bindings}
+        return call(function, arguments)
+
+
+class Conditional:
+    __slots__ = ("condition", "otherwise", "then")
+    kind = "CONDITIONAL"
+
+    def __init__(self, condition: Boxed, then: Boxed, otherwise: Boxed) -> None:
+        self.condition, self.then, self.otherwise = condition, then, otherwise
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        branch = self.then if self.condition.evaluate(scope) is True else self.otherwise
+        return branch.evaluate(scope)
+
+
+class Filter:
+    """The items of a list for which ``match`` is true, with the item as ``item`` (and a context's entries)."""
+
+    __slots__ = ("match", "source")
+    kind = "FILTER"
+
+    def __init__(self, source: Boxed, match: Boxed) -> None:
+        self.source, self.match = source, match
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        items = self.source.evaluate(scope)
+        if not isinstance(items, list):
+            items = [items]
+        kept = []
+        for item in items:
+            local = dict(item) if isinstance(item, Mapping) else {}
+            local["item"] = item
+            if self.match.evaluate(Scope(scope, local)) is True:
+                kept.append(item)
+        return kept
+
+
+class Iterator:
+    """``for`` (a list of the results), ``some`` or ``every`` (whether the condition holds) over a list."""
+
+    __slots__ = ("body", "quantifier", "source", "variable")
+
+    def __init__(self, quantifier: str, variable: str, source: Boxed, body: Boxed) -> None:
+        self.quantifier, self.variable, self.source, self.body = quantifier, variable, source, body
+
+    @property
+    def kind(self) -> str:
+        return self.quantifier.upper()
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        items = self.source.evaluate(scope)
+        if not isinstance(items, list):
+            return None
+        if self.quantifier == "for":
+            results: list[Any] = []
+            for item in items:
+                results.append(self.body.evaluate(Scope(scope, {self.variable: item, "partial": results})))
+            return results
+        outcomes = (self.body.evaluate(Scope(scope, {self.variable: item})) is True for item in items)
+        if self.quantifier == "every":
+            return all(outcomes)
+        return any(outcomes)
