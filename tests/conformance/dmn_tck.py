@@ -2,7 +2,8 @@
 
 One ``<testCase>`` is one test: it passes only when every ``<resultNode>`` in it matches, by the TCK's rule
 (tck_values.tck_equal). The models are parsed as the TCK's dmn-scala runner builds its engine: lazily, so
-an expression that cannot be read fails only the tests that evaluate it. As in that runner, an evaluation
+an expression that cannot be read fails only the tests that evaluate it, and with the model's names that hold
+spaces or dashes quoted in FEEL. As in that runner, an evaluation
 that fails gives ``null``; a result node with ``errorResult="true"`` passes when the result is ``null``.
 
 Run ``python -m tests.conformance.dmn_tck`` to print the counts, ``--update`` to also rewrite
@@ -86,7 +87,7 @@ def _run_folder(folder: Path) -> FolderResult:
 
 def _parse_model(path: Path) -> Any:
     try:
-        return parse_dmn(path.read_bytes(), resource_name=path.name, lazy=True)
+        return parse_dmn(path.read_bytes(), resource_name=path.name, lazy=True, quote_names=True)
     except (DmnError, OSError) as error:
         return error
 

@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from .boxed import FunctionDefinition
 from .boxed_parser import expression_in, function_body
 from .errors import DmnParseError
+from .names import NameQuoter, model_names
 from .model import BusinessKnowledgeModel, Decision, DecisionRequirements, DecisionService
 from .reader import Reader
 
@@ -30,8 +31,12 @@ NAMESPACES = frozenset(
 )
 
 
-def parse_dmn(data: bytes, *, resource_name: str, lazy: bool = False) -> DecisionRequirements:
-    """Parse a DMN resource; raises DmnParseError naming the element that is wrong."""
+def parse_dmn(
+    data: bytes, *, resource_name: str, lazy: bool = False, quote_names: bool = False
+) -> DecisionRequirements:
+    """Parse a DMN resource; raises DmnParseError naming the element that is wrong. ``lazy`` keeps a model
+    with expressions it cannot read; ``quote_names`` reads the model's names with spaces and dashes in FEEL
+    (Camunda's ``escapeNamesWithSpaces`` and ``escapeNamesWithDashes``)."""
     try:
         root = ET.fromstring(data)  # noqa: S314 - see the import
     except ET.ParseError as error:
@@ -39,7 +44,8 @@ def parse_dmn(data: bytes, *, resource_name: str, lazy: bool = False) -> Decisio
     namespace, _, local = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
     if local != "definitions" or namespace not in NAMESPACES:
         raise DmnParseError(f"'{resource_name}' is not a DMN resource: root element is '{root.tag}'")
-    reader = Reader(namespace, resource_name, lazy=lazy)
+    quote = NameQuoter(model_names(root)) if quote_names else str
+    reader = Reader(namespace, resource_name, lazy=lazy, quote=quote)
     drg_id = root.get("id") or root.get("name") or ""
     if not drg_id:
         raise reader.fail("definitions", "the definitions have neither an id nor a name")

@@ -2,13 +2,15 @@
 
 Strict (the default, and how Zeebe builds its DMN engine): anything that cannot be read refuses the model,
 naming the element. Lazy (how the DMN TCK runs Camunda's engine): an expression that cannot be read becomes
-:class:`~.boxed.Unreadable`, failing only what evaluates it.
+:class:`~.boxed.Unreadable`, failing only what evaluates it. ``quote`` rewrites FEEL text before it is
+compiled (names.NameQuoter, or leaves it as it is).
 """
 
 from __future__ import annotations
 
 # expat (>= 2.4) caps entity expansion, and ElementTree fetches no external entity.
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 
 from zeebe_celery.engine.feel import FeelError, compile_expression, compile_unary_tests
 
@@ -24,8 +26,8 @@ def local_name(element: ET.Element) -> str:
 
 
 class Reader:
-    def __init__(self, namespace: str, resource_name: str, *, lazy: bool) -> None:
-        self.ns, self.resource, self.lazy = namespace, resource_name, lazy
+    def __init__(self, namespace: str, resource_name: str, *, lazy: bool, quote: Callable[[str], str]) -> None:
+        self.ns, self.resource, self.lazy, self.quote = namespace, resource_name, lazy, quote
 
     def all(self, element: ET.Element, name: str) -> list[ET.Element]:
         return element.findall(f"{{{self.ns}}}{name}")
@@ -50,12 +52,12 @@ class Reader:
 
     def expression(self, text: str, element_id: str) -> Evaluable:
         try:
-            return compile_expression(text)
+            return compile_expression(self.quote(text))
         except FeelError as error:
             return self.problem(element_id, str(error), text)
 
     def unary_tests(self, text: str, element_id: str) -> Matcher:
         try:
-            return compile_unary_tests(text)
+            return compile_unary_tests(self.quote(text))
         except FeelError as error:
             return self.problem(element_id, str(error), text)
