@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 from .boxed import FunctionDefinition
 from .boxed_parser import expression_in, function_body
 from .errors import DmnParseError
-from .names import NameQuoter, model_names
 from .model import BusinessKnowledgeModel, Decision, DecisionRequirements, DecisionService
+from .names import NameQuoter, model_names
 from .reader import Reader
 
 __all__ = ["NAMESPACES", "parse_dmn"]
