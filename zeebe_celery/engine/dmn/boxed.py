@@ -8,7 +8,7 @@ fails only when evaluated. Evaluation follows FEEL: a value of the wrong kind gi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from zeebe_celery.engine.feel.values import FeelFunction, Scope
@@ -16,6 +16,7 @@ from zeebe_celery.engine.feel.values import FeelFunction, Scope
 from .errors import DmnExpressionError
 from .model import Boxed, DecisionTable
 from .tables import table_output
+from .types import Types
 
 __all__ = [
     "Conditional",
@@ -27,6 +28,8 @@ __all__ = [
     "ListExpression",
     "Relation",
     "TableExpression",
+    "Typed",
+    "TypedFunction",
     "Unreadable",
     "call",
 ]
@@ -102,16 +105,64 @@ class Relation:
         return [{name: cell.evaluate(scope) for name, cell in zip(self.columns, row, strict=True)} for row in self.rows]
 
 
+class Typed:
+    """A boxed expression with a declared type (``typeRef``): its value converted to it, or a failure."""
+
+    __slots__ = ("inner", "type_ref", "types", "what")
+
+    def __init__(self, inner: Boxed, type_ref: str, types: Types, what: str) -> None:
+        self.inner, self.type_ref, self.types, self.what = inner, type_ref, types, what
+
+    @property
+    def kind(self) -> str:
+        return self.inner.kind
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        return self.types.convert(self.inner.evaluate(scope), self.type_ref, self.what)
+
+
+class TypedFunction(FeelFunction):
+    """A FEEL function whose parameters have declared types: each argument is converted, or the call fails."""
+
+    __slots__ = ("name", "param_types", "types")
+
+    def __init__(
+        self,
+        name: str,
+        params: Sequence[str],
+        param_types: Sequence[str],
+        body: Callable[[Mapping[str, Any]], Any],
+        closure: Mapping[str, Any],
+        types: Types,
+    ) -> None:
+        super().__init__(params, body, closure)
+        self.name, self.param_types, self.types = name, tuple(param_types), types
+
+    def __call__(self, *args: Any) -> Any:
+        if len(args) != len(self.params):
+            return None
+        converted = [
+            self.types.convert(value, type_ref, f"parameter '{param}' of '{self.name}'")
+            for value, type_ref, param in zip(args, self.param_types, self.params, strict=True)
+        ]
+        return super().__call__(*converted)
+
+
 class FunctionDefinition:
     """A FEEL function value closing over the scope it is made in; its body is any boxed expression."""
 
-    __slots__ = ("body", "parameters")
+    __slots__ = ("body", "param_types", "parameters", "types")
     kind = "FUNCTION_DEFINITION"
 
-    def __init__(self, parameters: Sequence[str], body: Boxed) -> None:
+    def __init__(
+        self, parameters: Sequence[str], body: Boxed, param_types: Sequence[str] = (), types: Types | None = None
+    ) -> None:
         self.parameters, self.body = tuple(parameters), body
+        self.param_types, self.types = tuple(param_types) or ("",) * len(self.parameters), types or Types()
 
     def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        if any(self.param_types):
+            return TypedFunction("function", self.parameters, self.param_types, self.body.evaluate, scope, self.types)
         return FeelFunction(self.parameters, self.body.evaluate, scope)
 
 
@@ -136,6 +187,10 @@ class Invocation:
         if function is None:
             raise DmnExpressionError(f"no function or business knowledge model named '{self.target}' to invoke")
         arguments = {name: None if value is None else value.evaluate(scope) for name, value in self.bindings}
+        if isinstance(function, FeelFunction):
+            unknown = [name for name in arguments if name not in function.params]
+            if unknown:
+                raise DmnExpressionError(f"'{self.target}' has no parameter '{unknown[0]}'")
         return call(function, arguments)
 
 

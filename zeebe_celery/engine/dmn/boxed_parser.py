@@ -18,6 +18,7 @@ from .boxed import (
     ListExpression,
     Relation,
     TableExpression,
+    Typed,
 )
 from .errors import DmnExpressionError
 from .model import Boxed, DecisionTable, Input, LiteralExpression, Output, Rule
@@ -61,6 +62,14 @@ def _required(reader: Reader, container: ET.Element | None, owner: str, what: st
 
 
 def _boxed(reader: Reader, element: ET.Element, owner: str) -> Boxed:
+    boxed = _untyped(reader, element, owner)
+    type_ref = element.get("typeRef")
+    if type_ref and local_name(element) != "decisionTable":
+        return Typed(boxed, type_ref, reader.types, f"the expression '{element.get('id') or owner}'")
+    return boxed
+
+
+def _untyped(reader: Reader, element: ET.Element, owner: str) -> Boxed:
     kind = local_name(element)
     element_id = element.get("id") or owner
     if kind == "literalExpression":
@@ -109,8 +118,10 @@ def function_body(reader: Reader, element: ET.Element, element_id: str, what: st
     kind = (element.get("kind") or "FEEL").upper()
     if kind != "FEEL":
         return reader.problem(element_id, f"functions of kind '{kind}' are not supported")
-    parameters = [p.get("name") or "" for p in reader.all(element, "formalParameter")]
-    return FunctionDefinition(parameters, _required(reader, element, element_id, what))
+    formal = reader.all(element, "formalParameter")
+    parameters = [p.get("name") or "" for p in formal]
+    types = [p.get("typeRef") or "" for p in formal]
+    return FunctionDefinition(parameters, _required(reader, element, element_id, what), types, reader.types)
 
 
 def _context(reader: Reader, element: ET.Element, element_id: str) -> Boxed:
@@ -125,7 +136,10 @@ def _context(reader: Reader, element: ET.Element, element_id: str) -> Boxed:
                 return reader.problem(element_id, "only the last context entry may have no name")
             result = value
         else:
-            entries.append((variable.get("name") or "", value))
+            name, type_ref = variable.get("name") or "", variable.get("typeRef")
+            entries.append(
+                (name, Typed(value, type_ref, reader.types, f"context entry '{name}'") if type_ref else value)
+            )
     return ContextExpression(entries, result)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from zeebe_celery.engine.feel import FeelError
 from zeebe_celery.engine.feel.values import FeelFunction, Scope
 
-from .boxed import TableExpression
+from .boxed import TableExpression, TypedFunction
 from .errors import DmnError, DmnEvaluationError, DmnExpressionError
 from .model import (
     BusinessKnowledgeModel,
@@ -23,6 +23,7 @@ from .model import (
     EvaluatedDecision,
 )
 from .tables import evaluate_table
+from .types import Types
 
 __all__ = ["evaluate_by_name", "evaluate_decision", "evaluate_service", "evaluate_service_by_name"]
 
@@ -93,7 +94,7 @@ class _Evaluation:
         self.scope: Mapping[str, Any] = Scope(Scope(self.functions, dict(variables)), self.results)
         self.variables = variables
         for bkm in drg.knowledge_models:
-            self.functions[bkm.name] = _bkm_function(bkm, self.functions)
+            self.functions[bkm.name] = _bkm_function(bkm, self.functions, drg.types)
         for service in drg.services:
             self.functions[service.name] = _service_function(drg, service)
 
@@ -127,31 +128,36 @@ class _Evaluation:
 
     def _evaluate_one(self, decision: Decision) -> EvaluatedDecision:
         logic = decision.logic
-        if isinstance(logic, TableExpression):
-            return evaluate_table(decision, logic.table, self.scope)
         if logic is None:  # no decision logic: the value is given, by the decision's name
             output = self.variables.get(decision.result_name, self.variables.get(decision.name))
             return EvaluatedDecision(decision.id, decision.name, "UNKNOWN", output)
         try:
-            output = logic.evaluate(self.scope)
+            if isinstance(logic, TableExpression):
+                evaluated = evaluate_table(decision, logic.table, self.scope)
+            else:
+                evaluated = EvaluatedDecision(decision.id, decision.name, logic.kind, logic.evaluate(self.scope))
+            evaluated.output = self.drg.types.convert(
+                evaluated.output, decision.type_ref, f"the decision '{decision.id}'"
+            )
         except (FeelError, DmnExpressionError) as error:
             raise DmnEvaluationError(
                 decision.id, f"Expected to evaluate decision '{decision.id}', but {error}"
             ) from None
-        return EvaluatedDecision(decision.id, decision.name, logic.kind, output)
+        return evaluated
 
 
-def _bkm_function(bkm: BusinessKnowledgeModel, functions: Mapping[str, Any]) -> FeelFunction:
+def _bkm_function(bkm: BusinessKnowledgeModel, functions: Mapping[str, Any], types: Types) -> FeelFunction:
     body = bkm.body
     if body is None:
         return FeelFunction(bkm.parameters, lambda scope: None, functions)
-    return FeelFunction(bkm.parameters, body.evaluate, functions)
+    return TypedFunction(bkm.name, bkm.parameters, bkm.parameter_types, body.evaluate, functions, types)
 
 
 def _service_function(drg: DecisionRequirements, service: DecisionService) -> FeelFunction:
-    """A decision service as a FEEL function: its input decisions, then its input data, are the parameters."""
-    names = [d.result_name for ref in service.input_decisions if (d := drg.decision(ref)) is not None]
-    names += list(service.input_data)
+    """A decision service as a FEEL function: its input data, then its input decisions, are the parameters."""
+    decisions = [d for ref in service.input_decisions if (d := drg.decision(ref)) is not None]
+    names = list(service.input_data) + [d.result_name for d in decisions]
+    types = [drg.input_types.get(name, "") for name in service.input_data] + [d.type_ref for d in decisions]
 
     def body(scope: Mapping[str, Any]) -> Any:
         arguments = {name: scope.get(name) for name in names}
@@ -160,4 +166,4 @@ def _service_function(drg: DecisionRequirements, service: DecisionService) -> Fe
         except DmnError as error:
             raise DmnExpressionError(f"the decision service '{service.name}' failed: {error}") from None
 
-    return FeelFunction(names, body, {})
+    return TypedFunction(service.name, names, types, body, {}, drg.types)

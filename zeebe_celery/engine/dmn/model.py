@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .types import Types
+
 __all__ = [
     "Boxed",
     "BusinessKnowledgeModel",
@@ -110,6 +112,7 @@ class Decision:
     logic: Boxed | None  # None: a decision without logic, whose value the caller supplies by name
     required_decisions: tuple[str, ...] = ()  # ids
     variable_name: str = ""  # the name its result goes by in the decisions that require it
+    type_ref: str = ""  # the declared type of its result (its variable's typeRef)
 
     @property
     def decision_type(self) -> str:
@@ -126,6 +129,7 @@ class BusinessKnowledgeModel:
     name: str  # the function's name in FEEL
     parameters: tuple[str, ...]
     body: Boxed | None  # None: no encapsulated logic; calling it gives null
+    parameter_types: tuple[str, ...] = ()  # typeRefs, "" where none is declared
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,8 @@ class DecisionRequirements:
     knowledge_models: tuple[BusinessKnowledgeModel, ...] = ()
     services: tuple[DecisionService, ...] = ()
     input_data: tuple[str, ...] = ()  # names
+    input_types: dict[str, str] = field(default_factory=dict, compare=False)  # input data name -> typeRef
+    types: Types = field(default_factory=Types, compare=False, repr=False)  # the item definitions
     _by_id: dict[str, Decision] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -17,6 +17,7 @@ from .errors import DmnParseError
 from .model import BusinessKnowledgeModel, Decision, DecisionRequirements, DecisionService
 from .names import NameQuoter, model_names
 from .reader import Reader
+from .types import read_types
 
 __all__ = ["NAMESPACES", "parse_dmn"]
 
@@ -45,11 +46,12 @@ def parse_dmn(
     if local != "definitions" or namespace not in NAMESPACES:
         raise DmnParseError(f"'{resource_name}' is not a DMN resource: root element is '{root.tag}'")
     quote = NameQuoter(model_names(root)) if quote_names else str
-    reader = Reader(namespace, resource_name, lazy=lazy, quote=quote)
+    reader = Reader(namespace, resource_name, lazy=lazy, quote=quote, types=read_types(root, namespace))
     drg_id = root.get("id") or root.get("name") or ""
     if not drg_id:
         raise reader.fail("definitions", "the definitions have neither an id nor a name")
     input_data = {_id_of(e): e.get("name") or _id_of(e) for e in reader.all(root, "inputData")}
+    input_types = {e.get("name") or _id_of(e): _variable_type(reader, e) for e in reader.all(root, "inputData")}
     decisions = tuple(_decision(reader, element) for element in reader.all(root, "decision"))
     if not decisions:
         raise reader.fail(drg_id, "the resource contains no decision")
@@ -63,6 +65,8 @@ def parse_dmn(
         knowledge_models=tuple(_knowledge_model(reader, e) for e in reader.all(root, "businessKnowledgeModel")),
         services=tuple(_service(reader, e, input_data) for e in reader.all(root, "decisionService")),
         input_data=tuple(input_data.values()),
+        input_types={name: type_ref for name, type_ref in input_types.items() if type_ref},
+        types=reader.types,
     )
 
 
@@ -78,6 +82,11 @@ def _href(element: ET.Element) -> str:
 def _variable_name(reader: Reader, element: ET.Element) -> str:
     variable = reader.one(element, "variable")
     return (variable.get("name") or "") if variable is not None else ""
+
+
+def _variable_type(reader: Reader, element: ET.Element) -> str:
+    variable = reader.one(element, "variable")
+    return (variable.get("typeRef") or "") if variable is not None else ""
 
 
 def _decision(reader: Reader, element: ET.Element) -> Decision:
@@ -98,6 +107,7 @@ def _decision(reader: Reader, element: ET.Element) -> Decision:
         logic=logic,
         required_decisions=tuple(required),
         variable_name=_variable_name(reader, element),
+        type_ref=_variable_type(reader, element),
     )
 
 
@@ -107,10 +117,10 @@ def _knowledge_model(reader: Reader, element: ET.Element) -> BusinessKnowledgeMo
     logic = reader.one(element, "encapsulatedLogic")
     if logic is None:
         return BusinessKnowledgeModel(bkm_id, name, (), None)
-    parameters = tuple(p.get("name") or "" for p in reader.all(logic, "formalParameter"))
     definition = function_body(reader, logic, bkm_id, "business knowledge model")
-    body = definition.body if isinstance(definition, FunctionDefinition) else definition  # or why it cannot be read
-    return BusinessKnowledgeModel(bkm_id, name, parameters, body)
+    if not isinstance(definition, FunctionDefinition):  # why it cannot be read
+        return BusinessKnowledgeModel(bkm_id, name, (), definition)
+    return BusinessKnowledgeModel(bkm_id, name, definition.parameters, definition.body, definition.param_types)
 
 
 def _service(reader: Reader, element: ET.Element, input_data: dict[str, str]) -> DecisionService:
@@ -137,7 +147,7 @@ def _check_requirements(reader: Reader, decisions: tuple[Decision, ...]) -> tupl
         missing = [required for required in decision.required_decisions if required not in known]
         if missing:
             problem = reader.problem(decision.id, f"the required decision '{missing[0]}' is not in the resource")
-            decision = Decision(decision.id, decision.name, problem, (), decision.variable_name)
+            decision = Decision(decision.id, decision.name, problem, (), decision.variable_name, decision.type_ref)
             known[decision.id] = decision
         checked.append(decision)
     visiting: set[str] = set()

@@ -17,6 +17,7 @@ from zeebe_celery.engine.feel import FeelError, compile_expression, compile_unar
 from .boxed import Unreadable
 from .errors import DmnParseError
 from .model import Evaluable, Matcher
+from .types import Types
 
 __all__ = ["Reader", "local_name"]
 
@@ -26,8 +27,10 @@ def local_name(element: ET.Element) -> str:
 
 
 class Reader:
-    def __init__(self, namespace: str, resource_name: str, *, lazy: bool, quote: Callable[[str], str]) -> None:
-        self.ns, self.resource, self.lazy, self.quote = namespace, resource_name, lazy, quote
+    def __init__(
+        self, namespace: str, resource_name: str, *, lazy: bool, quote: Callable[[str], str], types: Types
+    ) -> None:
+        self.ns, self.resource, self.lazy, self.quote, self.types = namespace, resource_name, lazy, quote, types
 
     def all(self, element: ET.Element, name: str) -> list[ET.Element]:
         return element.findall(f"{{{self.ns}}}{name}")
