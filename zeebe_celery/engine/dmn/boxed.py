@@ -141,11 +141,22 @@ class TypedFunction(FeelFunction):
     def __call__(self, *args: Any) -> Any:
         if len(args) != len(self.params):
             return None
-        converted = [
-            self.types.convert(value, type_ref, f"parameter '{param}' of '{self.name}'")
+        local = {
+            param: self.types.convert(value, type_ref, f"parameter '{param}' of '{self.name}'")
             for value, type_ref, param in zip(args, self.param_types, self.params, strict=True)
-        ]
-        return super().__call__(*converted)
+        }
+        for param in self.params:  # a parameter named "Person.Name" is also read as the path Person.Name
+            if "." in param:
+                *path, last = param.split(".")
+                target = local
+                for step in path:
+                    nested = target.get(step)
+                    target = target.setdefault(step, {}) if nested is None else nested
+                    if not isinstance(target, dict):
+                        break
+                else:
+                    target.setdefault(last, local[param])
+        return self.body(Scope(self.closure, local))
 
 
 class FunctionDefinition:
@@ -202,8 +213,10 @@ class Conditional:
         self.condition, self.then, self.otherwise = condition, then, otherwise
 
     def evaluate(self, scope: Mapping[str, Any]) -> Any:
-        branch = self.then if self.condition.evaluate(scope) is True else self.otherwise
-        return branch.evaluate(scope)
+        condition = self.condition.evaluate(scope)
+        if condition is not None and type(condition) is not bool:
+            return None  # a condition that is not a boolean gives null
+        return (self.then if condition is True else self.otherwise).evaluate(scope)
 
 
 class Filter:
@@ -223,8 +236,11 @@ class Filter:
         for item in items:
             local = dict(item) if isinstance(item, Mapping) else {}
             local["item"] = item
-            if self.match.evaluate(Scope(scope, local)) is True:
+            matched = self.match.evaluate(Scope(scope, local))
+            if matched is True:
                 kept.append(item)
+            elif matched is not None and matched is not False:
+                return None  # a match that is not a boolean gives null
         return kept
 
 
@@ -249,7 +265,9 @@ class Iterator:
             for item in items:
                 results.append(self.body.evaluate(Scope(scope, {self.variable: item, "partial": results})))
             return results
-        outcomes = (self.body.evaluate(Scope(scope, {self.variable: item})) is True for item in items)
+        outcomes = [self.body.evaluate(Scope(scope, {self.variable: item})) for item in items]
+        if any(outcome is not None and type(outcome) is not bool for outcome in outcomes):
+            return None  # a condition that is not a boolean gives null
         if self.quantifier == "every":
-            return all(outcomes)
-        return any(outcomes)
+            return all(outcome is True for outcome in outcomes)
+        return any(outcome is True for outcome in outcomes)

@@ -42,12 +42,23 @@ def evaluate_decision(drg: DecisionRequirements, decision_id: str, variables: Ma
 def evaluate_service(drg: DecisionRequirements, service: DecisionService, variables: Mapping[str, Any]) -> Any:
     """A decision service's result: its one output decision's value, or a context of them by name. The input
     decisions are not evaluated: their values are read from ``variables`` by name, as the input data are."""
-    evaluation = _Evaluation(drg, variables)
-    for decision_id in service.input_decisions:
-        given = drg.decision(decision_id)
-        if given is not None:
-            evaluation.results[given.result_name] = variables.get(given.result_name)
-            evaluation.done.add(given.id)
+    given = dict(variables)
+    try:
+        for name in service.input_data:
+            if name in given:
+                given[name] = drg.types.convert(given[name], drg.input_types.get(name), f"the input '{name}'")
+        evaluation = _Evaluation(drg, given)
+        for decision_id in service.input_decisions:
+            decision = drg.decision(decision_id)
+            if decision is not None:
+                value = given.get(decision.result_name)
+                what = f"the input decision '{decision.name}'"
+                evaluation.results[decision.result_name] = drg.types.convert(value, decision.type_ref, what)
+                evaluation.done.add(decision.id)
+    except DmnExpressionError as error:
+        raise DmnEvaluationError(
+            service.id, f"Expected to evaluate decision service '{service.name}', but {error}"
+        ) from None
     outputs = {}
     for decision_id in service.output_decisions:
         decision = drg.decision(decision_id)
@@ -56,9 +67,13 @@ def evaluate_service(drg: DecisionRequirements, service: DecisionService, variab
                 service.id, f"the decision service '{service.name}' names no decision '{decision_id}'"
             )
         outputs[decision.name] = evaluation.run(decision).output
-    if len(outputs) == 1:
-        return next(iter(outputs.values()))
-    return outputs
+    result = next(iter(outputs.values())) if len(outputs) == 1 else outputs
+    try:
+        return drg.types.convert_result(result, service.type_ref, f"the decision service '{service.name}'")
+    except DmnExpressionError as error:
+        raise DmnEvaluationError(
+            service.id, f"Expected to evaluate decision service '{service.name}', but {error}"
+        ) from None
 
 
 def evaluate_by_name(drg: DecisionRequirements, name: str, variables: Mapping[str, Any]) -> Any:

@@ -140,6 +140,7 @@ class DecisionService:
     encapsulated_decisions: tuple[str, ...]  # ids
     input_decisions: tuple[str, ...]  # ids; with the input data, the function's parameters
     input_data: tuple[str, ...]  # names
+    type_ref: str = ""  # its variable's typeRef: a function type whose output type the result must have
 
 
 @dataclass(frozen=True)

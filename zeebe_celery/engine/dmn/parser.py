@@ -135,6 +135,7 @@ def _service(reader: Reader, element: ET.Element, input_data: dict[str, str]) ->
         encapsulated_decisions=refs("encapsulatedDecision"),
         input_decisions=refs("inputDecision"),
         input_data=tuple(input_data.get(ref, ref) for ref in refs("inputData")),
+        type_ref=_variable_type(reader, element),
     )
 
 

@@ -51,6 +51,7 @@ class ItemType:
     components: dict[str, ItemType] | None = None
     allowed: Any = None  # compiled unary tests, or None
     function: bool = False
+    output: str = ""  # a function's declared result type (functionItem outputTypeRef)
 
 
 @dataclass
@@ -67,6 +68,13 @@ class Types:
         if not ok:
             raise DmnExpressionError(f"{what} is declared '{type_ref}', and its value {value!r} is not one")
         return converted
+
+    def convert_result(self, value: Any, type_ref: str | None, what: str) -> Any:
+        """A function's result, converted to the result type its declared function type gives."""
+        item = self.items.get((type_ref or "").removeprefix("feel:"))
+        if item is None or not item.function or not item.output:
+            return value
+        return self.convert(value, item.output, what)
 
     def _convert(self, value: Any, type_ref: str, depth: int) -> tuple[Any, bool]:
         if value is None or depth > 32:
@@ -151,6 +159,7 @@ def _item_type(element: ET.Element, ns: str) -> ItemType:
     type_ref = (element.findtext(f"{ns}typeRef") or element.get("typeRef") or "").strip()
     components = element.findall(f"{ns}itemComponent")
     allowed_text = (element.findtext(f"{ns}allowedValues/{ns}text") or "").strip()
+    function = element.find(f"{ns}functionItem")
     allowed = None
     if allowed_text:
         try:
@@ -163,5 +172,6 @@ def _item_type(element: ET.Element, ns: str) -> ItemType:
         collection=element.get("isCollection") == "true",
         components={c.get("name") or "": _item_type(c, ns) for c in components} if components else None,
         allowed=allowed,
-        function=element.find(f"{ns}functionItem") is not None,
+        function=function is not None,
+        output=(function.get("outputTypeRef") or "") if function is not None else "",
     )
