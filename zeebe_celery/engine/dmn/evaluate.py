@@ -6,11 +6,12 @@ and every business knowledge model and decision service of the resource as a FEE
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
 
 from zeebe_celery.engine.feel import FeelError
-from zeebe_celery.engine.feel.values import FeelFunction, Scope
+from zeebe_celery.engine.feel.values import FeelFunction
 
 from .boxed import TableExpression, TypedFunction
 from .errors import DmnError, DmnEvaluationError, DmnExpressionError
@@ -98,6 +99,10 @@ def evaluate_service_by_name(drg: DecisionRequirements, name: str, variables: Ma
     return result
 
 
+# The decision types Zeebe reports (dmn-scala's); the DMN 1.4 boxed expressions it lacks report UNKNOWN.
+_ZEEBE_TYPES = frozenset({"DECISION_TABLE", "LITERAL_EXPRESSION", "CONTEXT", "INVOCATION", "LIST", "RELATION"})
+
+
 class _Evaluation:
     """One evaluation: the decisions' results so far, over the variables, over the resource's functions."""
 
@@ -106,8 +111,11 @@ class _Evaluation:
         self.functions: dict[str, Any] = {}
         self.results: dict[str, Any] = {}
         self.done: set[str] = set()
-        self.scope: Mapping[str, Any] = Scope(Scope(self.functions, dict(variables)), self.results)
         self.variables = variables
+        # The variables as they are when nothing shadows them: a lone table reads its cells straight from them.
+        self.scope: Mapping[str, Any] = variables
+        if len(drg.decisions) > 1 or drg.knowledge_models or drg.services:
+            self.scope = ChainMap(self.results, variables, self.functions)  # type: ignore[arg-type]
         for bkm in drg.knowledge_models:
             self.functions[bkm.name] = _bkm_function(bkm, self.functions, drg.types)
         for service in drg.services:
@@ -150,7 +158,8 @@ class _Evaluation:
             if isinstance(logic, TableExpression):
                 evaluated = evaluate_table(decision, logic.table, self.scope)
             else:
-                evaluated = EvaluatedDecision(decision.id, decision.name, logic.kind, logic.evaluate(self.scope))
+                kind = logic.kind if logic.kind in _ZEEBE_TYPES else "UNKNOWN"
+                evaluated = EvaluatedDecision(decision.id, decision.name, kind, logic.evaluate(self.scope))
             evaluated.output = self.drg.types.convert(
                 evaluated.output, decision.type_ref, f"the decision '{decision.id}'"
             )
