@@ -1,5 +1,5 @@
 """The budget one FEEL evaluation may spend, so that a runaway expression fails instead of taking the
-engine down: steps (loop iterations, filter items, function calls), the size of any one value built
+engine down: steps (loop iterations and filter items, one each; calls of FEEL functions, four), the size of any one value built
 (items of a list, characters of a string) and the time one regular expression may run.
 
 The limits are per thread (a context variable): an engine sets its own with :func:`use_limits`.
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .errors import FeelEvaluationError
 
 __all__ = [
+    "CALL_STEPS",
     "Budget",
     "FeelLimitError",
     "FeelLimits",
@@ -23,6 +24,10 @@ __all__ = [
     "current_limits",
     "use_limits",
 ]
+
+
+# A call of a FEEL function costs about four loop iterations; steps are weighted so a budget is time-like.
+CALL_STEPS = 4
 
 
 @dataclass(frozen=True)
