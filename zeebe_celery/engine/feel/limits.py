@@ -1,6 +1,7 @@
 """The budget one FEEL evaluation may spend, so that a runaway expression fails instead of taking the
-engine down: steps (loop iterations and filter items, one each; calls of FEEL functions, four), the size of any one value built
-(items of a list, characters of a string) and the time one regular expression may run.
+engine down: steps (loop iterations and filter items, one each; calls of FEEL functions, four), the
+size of any one value built (items of a list, characters of a string) and the time one regular
+expression may run.
 
 The limits are per thread (a context variable): an engine sets its own with :func:`use_limits`.
 Exceeding one raises :class:`FeelLimitError`, which names the limit and its setting.
