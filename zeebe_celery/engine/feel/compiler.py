@@ -117,6 +117,12 @@ class Compiler(Transformer[Token, Node]):
 
         return Node(negate, inner.refs, tests=list(tests))
 
+    def not_named(self, name: Token, operand: Node) -> Node:
+        """``not(negand: x)``: the built-in ``not`` called by its parameter's name."""
+        if _ident(name) != "negand":
+            return Node(lambda env: None, operand.refs)
+        return self.not_expr(expression_test(operand))
+
     def in_expr(self, left: Node, *tests: Test) -> Node:
         fn, matches = left.fn, [t.match for t in tests]
 

@@ -51,7 +51,7 @@ def search(pattern: str, flags: str, text: str) -> bool:
 
 def _java_replacement(template: str) -> Callable[[Any], str]:
     """Java's replacement text: ``$1`` and ``${name}`` are groups, a backslash escapes the next character."""
-    parts: list[str | int] = []
+    parts: list[str | tuple[str | int]] = []  # literal text, or (group,)
     literal: list[str] = []
     at = 0
     while at < len(template):
@@ -75,7 +75,7 @@ def _java_replacement(template: str) -> Callable[[Any], str]:
                 group = int(template[at + 1 : end])
             parts.append("".join(literal))
             literal = []
-            parts.append(group)
+            parts.append((group,))
             at = end
         else:
             literal.append(char)
@@ -83,7 +83,7 @@ def _java_replacement(template: str) -> Callable[[Any], str]:
     parts.append("".join(literal))
 
     def expand(match: Any) -> str:
-        return "".join(p if isinstance(p, str) else (match.group(p) or "") for p in parts)
+        return "".join(p if isinstance(p, str) else (match.group(p[0]) or "") for p in parts)
 
     return expand
 
