@@ -20,7 +20,7 @@ def feel(text: str) -> Any:
     [
         ("sqrt(number: 16)", 4),
         ("abs(n: -2)", 2),
-        ("abs(number: -2)", 2),
+        ("abs(number: -2)", None),  # the spec names it n; feel-scala also takes number
         ("decimal(n: 1.235, scale: 2)", 1.24),
         ("floor(n: 1.5)", 1),
         ("round up(n: 1.21, scale: 1)", 1.3),

@@ -8,7 +8,7 @@ from typing import Any
 
 from .limits import current_budget
 from .temporal import YearsMonthsDuration
-from .values import Scope, is_number
+from .values import Range, Scope, is_number
 
 __all__ = ["filter_items", "index", "member"]
 
@@ -50,8 +50,19 @@ def member(value: Any, name: str) -> Any:
         return value.get(name)
     if type(value) is list:
         return [member(item, name) for item in value]
+    if isinstance(value, Range):
+        return _range_members(value).get(name)
     members = _temporal_members(value)
     return None if members is None else members.get(name)
+
+
+def _range_members(value: Range) -> dict[str, Any]:
+    return {
+        "start": value.start,
+        "end": value.end,
+        "start included": value.start_closed,
+        "end included": value.end_closed,
+    }
 
 
 def index(items: list[Any], position: Any) -> Any:
@@ -75,8 +86,8 @@ def filter_items(items: list[Any], condition: Callable[[Mapping[str, Any]], Any]
     for item in items:
         if budget is not None:
             budget.charge()
-        local = dict(item) if isinstance(item, Mapping) else {}
-        local["item"] = item
+        # A context item's own entries come first: `[{item: 1}][item > 0]` reads its entry `item`.
+        local = {"item": item, **item} if isinstance(item, Mapping) else {"item": item}
         if condition(Scope(env, local)) is True:
             kept.append(item)
     return kept

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +26,7 @@ from .values import FeelFunction, Range, Scope, compare, equals, kind_of
 
 __all__ = ["Compiler"]
 
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\", "/": "/"}
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\", "/": "/"}
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{6}|.)")
 _SPACES = re.compile(r"\s+")
 _INSTANCE_OF = re.compile(r"instance\s+of\s+")
@@ -44,9 +45,14 @@ def _unescape(token: str) -> str:
         code = m[1]
         if code[0] in "uU" and len(code) > 1:
             return chr(int(code[1:], 16))
-        return _ESCAPES.get(code, code)
+        # Any other escape stays as written, as feel-scala keeps it: "\d+" is a regex's \d.
+        return _ESCAPES.get(code, "\\" + code)
 
-    return _ESCAPE.sub(replace, token[1:-1])
+    text = _ESCAPE.sub(replace, token[1:-1])
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        # \uD83D\uDCA9 is one character, as in Java's UTF-16 strings.
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def _ident(token: Token | str) -> str:
@@ -183,6 +189,9 @@ class Compiler(Transformer[Token, Node]):
 
     def context(self, *entries: tuple[str, Node] | None) -> Node:
         pairs = [(key, node.fn) for key, node in (e for e in entries if e is not None)]
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise FeelSyntaxError(f"a context has the key {next(k for k in keys if keys.count(k) > 1)!r} twice")
 
         def build(env: Mapping[str, Any]) -> dict[str, Any]:
             result: dict[str, Any] = {}
@@ -363,6 +372,11 @@ class Compiler(Transformer[Token, Node]):
 
         def numbers(env: Mapping[str, Any]) -> Any:
             low, high = sf(env), ef(env)
+            if type(low) is date and type(high) is date:  # day by day, as DMN 1.5 iterates dates
+                days = (high - low).days
+                step = 1 if days >= 0 else -1
+                check_size(abs(days) + 1)
+                return [low + timedelta(days=d) for d in range(0, days + step, step)]
             if type(low) is not int or type(high) is not int:
                 return None
             span = range(low, high + 1) if low <= high else range(low, high - 1, -1)
@@ -420,7 +434,7 @@ class Compiler(Transformer[Token, Node]):
 
     def function_def(self, *parts: Any) -> Node:
         *params, body = parts
-        names = [_ident(p) for p in params if p is not None]
+        names = [_ident(p) for p in params if isinstance(p, Token) and p.type != "TYPE"]
         self.costly = True
         bf = body.fn
         return Node(lambda env: FeelFunction(names, bf, env), body.refs - set(names))

@@ -75,7 +75,10 @@ def expression_test(node: Node) -> Test:
     def match(value: Any, env: Mapping[str, Any]) -> bool:
         expected = fn(env)
         if type(expected) is list:
-            return any(equals(value, item) is True for item in expected) or equals(value, expected) is True
+            return any(
+                item.contains(value) is True if isinstance(item, Range) else equals(value, item) is True
+                for item in expected
+            ) or (equals(value, expected) is True)
         if isinstance(expected, Range):
             return expected.contains(value) is True
         if type(expected) is bool and type(value) is not bool:

@@ -51,7 +51,7 @@ _TIME = re.compile(
 )
 _DATE_TIME = re.compile(r"-?\d+-\d+-\d+T")
 _YM = re.compile(r"(-)?P(?=\d)(?:(\d+)Y)?(?:(\d+)M)?")
-_DT = re.compile(r"(-)?P(?=\d|T\d)(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
+_DT = re.compile(r"(-)?P(?=\d|T\d)(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d*)?)S)?)?")
 
 
 def parse_date(text: str) -> date | None:

@@ -114,9 +114,17 @@ def partition(list_: Any, size: Any) -> list[list[Any]]:
 
 def list_replace(list_: Any, position: Any, newItem: Any) -> list[Any]:
     """``position`` is a 1-based (or negative) index, or a function(item, newItem) picking the items to replace."""
-    values = items(list_)
+    values = list_ if type(list_) is list else [list_]
     if callable(position):
-        return [newItem if position(value, newItem) is True else value for value in values]
+        if len(getattr(position, "params", ("item", "newItem"))) != 2:
+            raise TypeError("list replace() takes a function of (item, newItem)")
+        replaced = []
+        for value in values:
+            chosen = position(value, newItem)
+            if type(chosen) is not bool:
+                raise TypeError("the match function of list replace() gives a boolean")
+            replaced.append(newItem if chosen else value)
+        return replaced
     at = _offset(values, position)
     return [*values[:at], newItem, *values[at + 1 :]]
 

@@ -16,11 +16,18 @@ from zeebe_celery.engine.feel.values import compare
 from ._args import integer, number, spread
 from .signature import Overload, overload
 
+# java.math.BigDecimal's scales under DECIMAL128: beyond them a rounding is an error.
+_SCALES = range(-6111, 6177)
+_ROUNDING = decimal.Context(prec=100_000, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+
 
 def _rounder(mode: str) -> Callable[..., Any]:
     def round_to(n: Any, scale: Any = 0) -> int | Decimal:
         places = integer(scale)
-        return normalize(Decimal(number(n)).quantize(Decimal(1).scaleb(-places), rounding=mode))
+        if places not in _SCALES:
+            raise ValueError(f"scale {places} is out of range")
+        exact = Decimal(number(n))
+        return normalize(exact.quantize(Decimal(1).scaleb(-places), rounding=mode, context=_ROUNDING))
 
     return round_to
 
@@ -73,8 +80,11 @@ def mean(*args: Any) -> Any:
 
 
 def product(*args: Any) -> Any:
+    values = spread(args)
+    if not values:
+        return None
     result: int | Decimal = 1
-    for value in (number(v) for v in spread(args)):
+    for value in (number(v) for v in values):
         result = (
             DECIMALS.multiply(result, value) if type(value) is Decimal or type(result) is Decimal else result * value
         )
@@ -149,12 +159,12 @@ def _log(n: Any) -> Any:
     return None if value <= 0 else normalize(DECIMALS.ln(Decimal(value)))
 
 
-def _one(fn: Any, name: str = "n|number") -> list[Overload]:
+def _one(fn: Any, name: str) -> list[Overload]:
     return [overload(fn, name)]
 
 
 def _scaled(mode: str) -> list[Overload]:
-    return [overload(_rounder(mode), "n", "scale|scala?")]
+    return [overload(_rounder(mode), "n", "scale?")]
 
 
 def _list(fn: Any) -> list[Overload]:
@@ -166,19 +176,19 @@ FUNCTIONS: dict[str, list[Overload]] = {
         overload(_rounder(decimal.ROUND_HALF_EVEN), "n", "scale"),
         overload(decimal_in_mode, "n", "scale", "mode"),
     ],
-    "floor": [overload(_rounder(decimal.ROUND_FLOOR), "n", "scale|scala?")],
-    "ceiling": [overload(_rounder(decimal.ROUND_CEILING), "n", "scale|scala?")],
+    "floor": [overload(_rounder(decimal.ROUND_FLOOR), "n", "scale?")],
+    "ceiling": [overload(_rounder(decimal.ROUND_CEILING), "n", "scale?")],
     "round up": _scaled(decimal.ROUND_UP),
     "round down": _scaled(decimal.ROUND_DOWN),
     "round half up": _scaled(decimal.ROUND_HALF_UP),
     "round half down": _scaled(decimal.ROUND_HALF_DOWN),
-    "abs": _one(absolute),
+    "abs": _one(absolute, "n"),
     "modulo": [overload(modulo, "dividend", "divisor")],
-    "sqrt": _one(sqrt, "number|n"),
-    "log": _one(_log, "number|n"),
-    "exp": _one(lambda n: normalize(DECIMALS.exp(Decimal(number(n)))), "number|n"),
-    "odd": _one(lambda n: (whole := _whole(n)) is not None and whole % 2 == 1, "number|n"),
-    "even": _one(lambda n: (whole := _whole(n)) is not None and whole % 2 == 0, "number|n"),
+    "sqrt": _one(sqrt, "number"),
+    "log": _one(_log, "number"),
+    "exp": _one(lambda n: normalize(DECIMALS.exp(Decimal(number(n)))), "number"),
+    "odd": _one(lambda n: (whole := _whole(n)) is not None and whole % 2 == 1, "number"),
+    "even": _one(lambda n: (whole := _whole(n)) is not None and whole % 2 == 0, "number"),
     "random number": [overload(lambda: Decimal(repr(random.random())))],
     "min": _list(lambda *args: _extreme(args, -1)),
     "max": _list(lambda *args: _extreme(args, 1)),

@@ -181,8 +181,9 @@ def range_from(from_: Any) -> Range:
     interval = _INTERVAL.fullmatch(source)
     if interval is not None:
         start, end = _literal(interval[2]), _literal(interval[3])
-        if compare(start, end) is None:
-            raise ValueError("range endpoints of different kinds")
+        order = compare(start, end)
+        if order is None or order > 0:
+            raise ValueError("range endpoints of different kinds, or descending")
         return Range(start, end, start_closed=interval[1] == "[", end_closed=interval[4] == "]")
     comparison = _COMPARISON.fullmatch(source)
     if comparison is None or not comparison[2]:

@@ -22,12 +22,14 @@ class Overload:
     order: tuple[str, ...]
     required: int
     variadic: bool
+    by_name: bool = True
 
     def takes(self, count: int) -> bool:
         return count >= self.required and (self.variadic or count <= len(self.names))
 
 
-def overload(fn: Callable[..., Any], *params: str) -> Overload:
+def overload(fn: Callable[..., Any], *params: str, by_name: bool = True) -> Overload:
+    """``by_name=False``: an overload only a positional call reaches."""
     names, order, required, variadic = [], [], 0, False
     for param in params:
         optional = param.endswith("?")
@@ -38,7 +40,7 @@ def overload(fn: Callable[..., Any], *params: str) -> Overload:
         order.append(alternatives[0])
         if not optional and not variadic:
             required += 1
-    return Overload(fn, tuple(names), tuple(order), required, variadic)
+    return Overload(fn, tuple(names), tuple(order), required, variadic, by_name)
 
 
 def by_arity(overloads: Sequence[Overload], count: int) -> Overload | None:
@@ -56,6 +58,8 @@ def by_names(overloads: Sequence[Overload], names: Sequence[str]) -> tuple[Overl
     """
     found: list[tuple[Overload, list[int]]] = []
     for candidate in overloads:
+        if not candidate.by_name:
+            continue
         positions = []
         for name in names:
             place = next((i for i, accepted in enumerate(candidate.names) if name in accepted), None)
@@ -63,7 +67,8 @@ def by_names(overloads: Sequence[Overload], names: Sequence[str]) -> tuple[Overl
                 break
             positions.append(place)
         else:
-            if len(set(positions)) == len(positions) and all(i in positions for i in range(candidate.required)):
+            # A required parameter left out is null, as the spec says of named invocation.
+            if len(set(positions)) == len(positions):
                 found.append((candidate, positions))
     for candidate, positions in found:
         if positions == sorted(positions):

@@ -12,7 +12,7 @@ from typing import Any
 from zeebe_celery.engine.feel import regexes
 from zeebe_celery.engine.feel.limits import check_size
 
-from ._args import integer, items, text
+from ._args import integer, text
 from .signature import Overload, overload
 
 
@@ -59,7 +59,7 @@ def extract(input: Any, pattern: Any) -> list[str]:
 
 
 def string_join(list_: Any, delimiter: Any = None, prefix: Any = None, suffix: Any = None) -> str:
-    parts = [text(item) for item in items(list_) if item is not None]
+    parts = [text(item) for item in (list_ if type(list_) is list else [text(list_)]) if item is not None]
     joined = (text(delimiter) if delimiter is not None else "").join(parts)
     result = (text(prefix) if prefix is not None else "") + joined + (text(suffix) if suffix is not None else "")
     if len(result) > 4096:
@@ -107,7 +107,10 @@ FUNCTIONS: dict[str, list[Overload]] = {
     "replace": [overload(replace, "input", "pattern", "replacement", "flags?")],
     "split": [overload(split, "string", "delimiter")],
     "extract": [overload(extract, "input", "pattern")],
-    "string join": [overload(string_join, "list", "delimiter?", "prefix?", "suffix?")],
+    "string join": [
+        overload(string_join, "list", "delimiter?"),
+        overload(string_join, "list", "delimiter", "prefix", "suffix"),
+    ],
     "trim": [overload(_java_trim, "string")],
     "is blank": [overload(lambda string: not _java_trim(string), "string")],
     "uuid": [overload(_uuid7)],
