@@ -6,10 +6,11 @@ Decimal arithmetic runs with 34 significant digits, the precision of Java's DECI
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
+from .far import CYCLE_DAYS, FarDate, far, split
 from .limits import check_size
 from .temporal import YearsMonthsDuration, add_months
 from .values import is_number, to_decimal
@@ -57,8 +58,11 @@ def add(left: Any, right: Any) -> Any:
 
 
 def _add_temporal(left: Any, right: Any) -> Any:
-    if type(right) in (date, datetime) and type(left) in (timedelta, YearsMonthsDuration):
+    if type(right) in (date, datetime, FarDate) and type(left) in (timedelta, YearsMonthsDuration):
         left, right = right, left
+    if type(left) is FarDate:
+        moved = _add_temporal(left.value, right)
+        return None if moved is None else far(moved, left.cycles)
     if type(left) is timedelta:
         if type(right) is timedelta:
             return left + right
@@ -84,13 +88,15 @@ def subtract(left: Any, right: Any) -> Any:
         return None
     if is_number(left) and is_number(right):
         return DECIMALS.subtract(to_decimal(left), to_decimal(right))
-    if type(left) is type(right) and type(left) in (date, datetime, timedelta, time):
+    if type(left) in _DAYS and type(right) in _DAYS:
+        return _between(left, right)
+    if type(left) is FarDate and type(right) in (timedelta, YearsMonthsDuration):
+        moved = subtract(left.value, right)
+        return None if moved is None else far(moved, left.cycles)
+    if type(left) is type(right) and type(left) in (timedelta, time):
         if type(left) is time:
             return datetime.combine(date(2000, 1, 1), left) - datetime.combine(date(2000, 1, 1), right)
-        try:
-            return left - right
-        except TypeError:
-            return None  # a naive and an aware date-time
+        return left - right
     if type(right) is YearsMonthsDuration:
         if type(left) is YearsMonthsDuration:
             return YearsMonthsDuration(left.months - right.months)
@@ -100,6 +106,28 @@ def subtract(left: Any, right: Any) -> Any:
     if type(right) is timedelta and (_calendar(left) or type(left) is time):
         return add(left, -right)
     return None
+
+
+_DAYS = (date, datetime, FarDate)
+_CYCLE = timedelta(days=CYCLE_DAYS)
+
+
+def _midnight(day: date, like: Any) -> datetime:
+    """A date as the date-time it is compared with: its midnight, in UTC if that one has a zone."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC if like.tzinfo is not None else None)
+
+
+def _between(left: Any, right: Any) -> timedelta | None:
+    """``left - right`` of dates and date-times; a date against a date-time counts from its midnight."""
+    (left_cycles, left_value), (right_cycles, right_value) = split(left), split(right)
+    if type(left_value) is date and type(right_value) is datetime:
+        left_value = _midnight(left_value, right_value)
+    elif type(right_value) is date and type(left_value) is datetime:
+        right_value = _midnight(right_value, left_value)
+    try:
+        return (left_value - right_value) + (left_cycles - right_cycles) * _CYCLE
+    except TypeError:
+        return None  # a naive and an aware date-time
 
 
 def _scale_delta(delta: timedelta, factor: Any) -> timedelta:

@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .far import FarDate, far, make_date, split
+
 __all__ = [
     "YearsMonthsDuration",
     "add_months",
@@ -60,9 +62,10 @@ def parse_date(text: str) -> date | None:
     if m is None:
         return None
     try:
-        return date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
+        day: date = make_date(int(m[1]), int(m[2]), int(m[3]))
+    except (ValueError, OverflowError):
         return None
+    return day
 
 
 def zone_of(offset: str | None, zone_id: str | None) -> tzinfo | None:
@@ -108,10 +111,18 @@ def parse_datetime(text: str) -> datetime | None:
     day_part, sep, time_part = text.partition("T")
     if not sep:
         return None
+    next_day = time_part.startswith("24:00:00") and not time_part[8:9].isdigit()
+    if next_day:  # 24:00:00 is the midnight that ends the day, as ISO 8601 allows
+        if re.match(r"24:00:00(?:\.0*)?(?:[^.\d]|$)", time_part) is None:
+            return None
+        time_part = "00" + time_part[2:]
     day, moment = parse_date(day_part), parse_time(time_part)
     if day is None or moment is None:
         return None
-    return datetime.combine(day, moment)
+    cycles, base = split(day)
+    combined = datetime.combine(base, moment) + timedelta(days=1 if next_day else 0)
+    value: datetime = far(combined, cycles)
+    return value
 
 
 def parse_duration(text: str) -> timedelta | YearsMonthsDuration | None:
@@ -157,7 +168,15 @@ def add_months(day: date, months: int) -> date:
     return day.replace(year=year, month=month + 1, day=min(day.day, last))
 
 
+def _year(value: date) -> str:
+    year = value.year
+    return f"-{-year:04d}" if year < 0 else f"{year:04d}"
+
+
 def format_date(value: date) -> str:
+    if type(value) is FarDate:
+        cycles, base = split(value)
+        return _year(value) + base.isoformat()[4:]
     return value.isoformat()
 
 
@@ -188,6 +207,10 @@ def format_time(value: time) -> str:
 
 
 def format_datetime(value: datetime) -> str:
+    if type(value) is FarDate:
+        base: datetime = value.value  # type: ignore[attr-defined]
+        day = _year(value) + base.date().isoformat()[4:]
+        return f"{day}T{_format_clock(base)}{_format_offset(base.tzinfo, base)}"
     return f"{value.date().isoformat()}T{_format_clock(value)}{_format_offset(value.tzinfo, value)}"
 
 
