@@ -33,10 +33,10 @@ class FarDate:
         return self.value.isoformat()  # replaced by the serializer's text; kept for repr-like uses
 
 
-def split(value: date) -> tuple[int, date]:
+def split(value: date | FarDate) -> tuple[int, date]:
     """A plain or far date as (cycles, a value in the years 2000-2399)."""
-    if type(value) is FarDate:
-        return value.cycles, value.value  # type: ignore[attr-defined]
+    if isinstance(value, FarDate):
+        return value.cycles, value.value
     shift = (value.year - _BASE) // 400
     return shift, value - shift * _CYCLE
 

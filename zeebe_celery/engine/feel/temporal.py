@@ -168,15 +168,14 @@ def add_months(day: date, months: int) -> date:
     return day.replace(year=year, month=month + 1, day=min(day.day, last))
 
 
-def _year(value: date) -> str:
+def _year(value: date | FarDate) -> str:
     year = value.year
     return f"-{-year:04d}" if year < 0 else f"{year:04d}"
 
 
-def format_date(value: date) -> str:
-    if type(value) is FarDate:
-        cycles, base = split(value)
-        return _year(value) + base.isoformat()[4:]
+def format_date(value: date | FarDate) -> str:
+    if isinstance(value, FarDate):
+        return _year(value) + value.value.isoformat()[4:]
     return value.isoformat()
 
 
@@ -206,9 +205,10 @@ def format_time(value: time) -> str:
     return _format_clock(value) + _format_offset(value.tzinfo, None)
 
 
-def format_datetime(value: datetime) -> str:
-    if type(value) is FarDate:
-        base: datetime = value.value  # type: ignore[attr-defined]
+def format_datetime(value: datetime | FarDate) -> str:
+    if isinstance(value, FarDate):
+        base = value.value
+        assert isinstance(base, datetime)
         day = _year(value) + base.date().isoformat()[4:]
         return f"{day}T{_format_clock(base)}{_format_offset(base.tzinfo, base)}"
     return f"{value.date().isoformat()}T{_format_clock(value)}{_format_offset(value.tzinfo, value)}"
