@@ -8,7 +8,7 @@ from typing import Any
 
 from .limits import current_budget
 from .temporal import YearsMonthsDuration
-from .values import Range, Scope, is_number
+from .values import NULL_END, Range, Scope, is_number
 
 __all__ = ["filter_items", "index", "member"]
 
@@ -58,8 +58,8 @@ def member(value: Any, name: str) -> Any:
 
 def _range_members(value: Range) -> dict[str, Any]:
     return {
-        "start": value.start,
-        "end": value.end,
+        "start": None if value.start is NULL_END else value.start,
+        "end": None if value.end is NULL_END else value.end,
         "start included": value.start_closed,
         "end included": value.end_closed,
     }

@@ -22,7 +22,7 @@ from .limits import check_size, current_budget
 from .nodes import Node, Test, comparison_test, expression_test
 from .temporal import parse_temporal
 from .types import type_predicate
-from .values import FeelFunction, Range, Scope, compare, equals, kind_of
+from .values import NULL_END, FeelFunction, Range, Scope, compare, equals, kind_of
 
 __all__ = ["Compiler"]
 
@@ -138,8 +138,21 @@ class Compiler(Transformer[Token, Node]):
 
         return Node(test, _refs(left, *tests))
 
-    def in_compare(self, left: Node, op: Token, right: Node) -> Node:
-        return self.in_expr(left, comparison_test(str(op), right))
+    def unary_range(self, op: Token, operand: Node) -> Node:
+        """``(< 10)``: the range of the values that pass the comparison (DMN 1.5); ``(!= 10)`` is no range."""
+        fn, kind = operand.fn, str(op)
+
+        def as_range(env: Mapping[str, Any]) -> Any:
+            point = fn(env)
+            if kind == "=":
+                return Range(point, point, start_closed=True, end_closed=True)
+            if kind[0] == "<":
+                return Range(None, point, start_closed=False, end_closed=kind == "<=")
+            if kind[0] == ">":
+                return Range(point, None, start_closed=kind == ">=", end_closed=False)
+            return None
+
+        return Node(as_range, operand.refs, unary=comparison_test(kind, operand))
 
     # --- literals and names ---
     def number(self, token: Token) -> Node:
@@ -206,9 +219,18 @@ class Compiler(Transformer[Token, Node]):
     def interval(self, opening: Token, start: Node, _dots: Token, end: Node, closing: Token) -> Node:
         sf, ef = start.fn, end.fn
         start_closed, end_closed = opening == "[", closing == "]"
-        return Node(
-            lambda env: Range(sf(env), ef(env), start_closed=start_closed, end_closed=end_closed), _refs(start, end)
-        )
+
+        def build(env: Mapping[str, Any]) -> Range:
+            low, high = sf(env), ef(env)
+            # A null endpoint is not an open end (that is `< 10`): nothing is inside or outside it.
+            return Range(
+                NULL_END if low is None else low,
+                NULL_END if high is None else high,
+                start_closed=start_closed,
+                end_closed=end_closed,
+            )
+
+        return Node(build, _refs(start, end))
 
     # --- operators ---
     def neg(self, operand: Node) -> Node:

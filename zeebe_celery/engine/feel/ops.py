@@ -113,18 +113,20 @@ _CYCLE = timedelta(days=CYCLE_DAYS)
 
 
 def _midnight(day: date, like: Any) -> datetime:
-    """A date as the date-time it is compared with: its midnight, in UTC if that one has a zone."""
-    return datetime(day.year, day.month, day.day, tzinfo=UTC if like.tzinfo is not None else None)
+    """A date as the date-time it is subtracted from or to: its midnight in UTC; with a local date-time, an error."""
+    if like.tzinfo is None:
+        raise TypeError("a date and a local date-time have no difference")
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _between(left: Any, right: Any) -> timedelta | None:
     """``left - right`` of dates and date-times; a date against a date-time counts from its midnight."""
     (left_cycles, left_value), (right_cycles, right_value) = split(left), split(right)
-    if type(left_value) is date and type(right_value) is datetime:
-        left_value = _midnight(left_value, right_value)
-    elif type(right_value) is date and type(left_value) is datetime:
-        right_value = _midnight(right_value, left_value)
     try:
+        if type(left_value) is date and type(right_value) is datetime:
+            left_value = _midnight(left_value, right_value)
+        elif type(right_value) is date and type(left_value) is datetime:
+            right_value = _midnight(right_value, left_value)
         return (left_value - right_value) + (left_cycles - right_cycles) * _CYCLE
     except TypeError:
         return None  # a naive and an aware date-time

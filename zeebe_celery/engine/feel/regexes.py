@@ -26,7 +26,9 @@ _T = TypeVar("_T")
 def _compile(pattern: str, flags: str) -> regex.Pattern[str]:
     mode = regex.VERSION0
     for flag in flags:
-        mode |= _FLAGS.get(flag, 0)  # feel-scala ignores flags it does not know
+        if flag not in _FLAGS:  # feel-scala ignores such a flag; the spec (XPath's fn:matches) refuses it
+            raise ValueError(f"unknown regex flag {flag!r}")
+        mode |= _FLAGS[flag]
     try:
         return regex.compile(pattern, mode)
     except regex.error as error:

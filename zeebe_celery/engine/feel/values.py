@@ -17,6 +17,7 @@ from .limits import CALL_STEPS, charge
 from .temporal import YearsMonthsDuration
 
 __all__ = [
+    "NULL_END",
     "FeelFunction",
     "Range",
     "Scope",
@@ -139,6 +140,18 @@ def _far_order(left: Any, right: Any) -> int | None:
     except TypeError:
         return None  # a naive and an aware date-time
     return (delta > timedelta(0)) - (delta < timedelta(0))
+
+
+class _NullEnd:
+    """The endpoint of ``(null..10)``: unlike an open end, it makes membership unknown."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "null"
+
+
+NULL_END: Any = _NullEnd()
 
 
 class Range:

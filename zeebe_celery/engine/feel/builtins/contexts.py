@@ -47,7 +47,9 @@ def from_entries(entries: Any) -> dict[str, Any]:
         key = text(context(entry)["key"])
         if key in result:
             raise ValueError(f"duplicate context key {key!r}")
-        result[key] = context(entry).get("value")
+        if "value" not in context(entry):
+            raise ValueError(f"the entry {key!r} has no value")
+        result[key] = context(entry)["value"]
     return result
 
 

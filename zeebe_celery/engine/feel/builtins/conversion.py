@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from zeebe_celery.engine.feel.far import FarDate, make_date, split
 from zeebe_celery.engine.feel.serialize import feel_string, to_json
 from zeebe_celery.engine.feel.temporal import (
     YearsMonthsDuration,
@@ -44,19 +45,23 @@ def to_number(from_: Any, grouping: Any = None, decimal_separator: Any = None) -
     return int(exact) if re.fullmatch(r"[+-]?\d+", value) else exact
 
 
-def date_from(from_: Any) -> date | None:
+def date_from(from_: Any) -> Any:
     if type(from_) is datetime:
         return from_.date()
     if type(from_) is date:
         return from_
+    if type(from_) is FarDate:
+        return from_ if type(from_.value) is date else FarDate(from_.cycles, from_.value.date())
     return parse_date(text(from_))
 
 
-def date_of(year: Any, month: Any, day: Any) -> date:
-    return date(integer(year), integer(month), integer(day))
+def date_of(year: Any, month: Any, day: Any) -> Any:
+    return make_date(integer(year), integer(month), integer(day))
 
 
 def time_from(from_: Any) -> time | None:
+    if type(from_) is FarDate:
+        from_ = from_.value
     if type(from_) is datetime:
         return from_.timetz()
     if type(from_) is time:
@@ -99,15 +104,18 @@ def datetime_of(day: Any, moment: Any) -> datetime:
 
 
 def years_and_months(from_: Any, to: Any) -> YearsMonthsDuration:
-    start, end = date_from(from_), date_from(to)
-    if start is None or end is None:
+    if type(from_) not in _DAYS or type(to) not in _DAYS:
         raise TypeError("years and months duration() takes two dates")
-    months = (end.year - start.year) * 12 + end.month - start.month
+    (start_cycles, start), (end_cycles, end) = split(date_from(from_)), split(date_from(to))
+    months = (end.year - start.year + 400 * (end_cycles - start_cycles)) * 12 + end.month - start.month
     if months > 0 and end.day < start.day:
         months -= 1
     elif months < 0 and end.day > start.day:
         months += 1
     return YearsMonthsDuration(months)
+
+
+_DAYS = (date, datetime, FarDate)
 
 
 def duration_from(from_: Any) -> timedelta | YearsMonthsDuration | None:

@@ -114,6 +114,8 @@ def partition(list_: Any, size: Any) -> list[list[Any]]:
 
 def list_replace(list_: Any, position: Any, newItem: Any) -> list[Any]:
     """``position`` is a 1-based (or negative) index, or a function(item, newItem) picking the items to replace."""
+    if list_ is None:
+        raise TypeError("list replace() takes a list")
     values = list_ if type(list_) is list else [list_]
     if callable(position):
         if len(getattr(position, "params", ("item", "newItem"))) != 2:
