@@ -51,7 +51,8 @@ def date_from(from_: Any) -> Any:
     if type(from_) is date:
         return from_
     if type(from_) is FarDate:
-        return from_ if type(from_.value) is date else FarDate(from_.cycles, from_.value.date())
+        moment = from_.value
+        return FarDate(from_.cycles, moment.date()) if isinstance(moment, datetime) else from_
     return parse_date(text(from_))
 
 

@@ -32,7 +32,7 @@ _MONTHS = (
 
 def _day(value: Any) -> date:
     day = date_from(value) if type(value) in (date, datetime) else None
-    if day is None:
+    if not isinstance(day, date):
         raise TypeError("expected a date")
     return day
 
