@@ -459,6 +459,22 @@ class Compiler(Transformer[Token, Node]):
         names = [_ident(p) for p in params if isinstance(p, Token) and p.type != "TYPE"]
         self.costly = True
         bf = body.fn
+        typed = {
+            _ident(param): type_predicate(_SPACES.sub(" ", str(declared)))
+            for param, declared in zip(params, params[1:], strict=False)
+            if isinstance(declared, Token) and declared.type == "TYPE"
+        }
+        if typed:
+            untyped = bf
+
+            def bf(scope: Mapping[str, Any]) -> Any:
+                # An argument that is not of its parameter's declared type makes the call null.
+                for name, conforms in typed.items():
+                    value = scope.get(name)
+                    if value is not None and not conforms(value):
+                        return None
+                return untyped(scope)
+
         return Node(lambda env: FeelFunction(names, bf, env), body.refs - set(names))
 
 
