@@ -6,6 +6,7 @@ closures, built once per expression (compiled expressions are cached by the pack
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, timedelta
@@ -461,7 +462,7 @@ class Compiler(Transformer[Token, Node]):
         bf = body.fn
         typed = {
             _ident(param): type_predicate(_SPACES.sub(" ", str(declared)))
-            for param, declared in zip(params, params[1:], strict=False)
+            for param, declared in itertools.pairwise(params)
             if isinstance(declared, Token) and declared.type == "TYPE"
         }
         if typed:
@@ -512,7 +513,7 @@ def _builtin_call(overloads: list[Overload], kind: str, names: list[str], fns: l
         if found is None:
             return lambda env: None
         chosen, positions = found
-        width = max(positions, default=-1) + 1
+        width = max(max(positions, default=-1) + 1, chosen.required)
         last = len(chosen.names) - 1
         spread_last = chosen.variadic and last in positions
 

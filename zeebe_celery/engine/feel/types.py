@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from .values import FeelFunction, Range, kind_of
 
-__all__ = ["type_predicate"]
+__all__ = ["TypeResolver", "type_predicate", "use_type_resolver"]
 
 Predicate = Callable[[Any], bool]
 
@@ -47,10 +48,6 @@ _ALIASES = {
 
 def _any(value: Any) -> bool:
     return value is not None
-
-
-def _never(value: Any) -> bool:
-    return False
 
 
 class _Reader:
@@ -112,8 +109,25 @@ def _named(name: str) -> Predicate:
     if name == "Any":
         return _any
     if name not in _SIMPLE:
-        return _never  # a type the expression cannot know, such as a DMN item definition
+        return lambda value: _user_type(name, value)  # a DMN item definition, say
     return lambda value: kind_of(value) == name
+
+
+TypeResolver = Callable[[str, Any], bool | None]
+_resolver: ContextVar[TypeResolver | None] = ContextVar("feel_types", default=None)
+
+
+def use_type_resolver(resolver: TypeResolver | None) -> None:
+    """Let ``instance of`` know types FEEL does not (a DMN model's item definitions), in this context.
+
+    The resolver answers whether a value is of a named type, or None when it does not know the name.
+    """
+    _resolver.set(resolver)
+
+
+def _user_type(name: str, value: Any) -> bool:
+    resolver = _resolver.get()
+    return resolver is not None and resolver(name, value) is True
 
 
 def _list_of(item: Predicate) -> Predicate:
