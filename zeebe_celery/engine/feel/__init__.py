@@ -24,6 +24,7 @@ from .nodes import Node, Test
 from .parser import parse
 from .serialize import to_json
 from .temporal import YearsMonthsDuration
+from .types import TypeResolver, use_type_resolver
 from .values import Range
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "FeelLimits",
     "FeelSyntaxError",
     "Range",
+    "TypeResolver",
     "UnaryTests",
     "YearsMonthsDuration",
     "compile_expression",
@@ -42,6 +44,7 @@ __all__ = [
     "to_json",
     "use_clock",
     "use_limits",
+    "use_type_resolver",
     "use_wall_clock",
 ]
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterator, Mapping
-from datetime import date, timedelta
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -17,13 +16,14 @@ from lark import Token, Transformer, v_args
 
 from . import ops
 from .access import filter_items, index, member
-from .builtins import BUILTINS, Overload, by_arity, by_names, invoke
+from .builtins import BUILTINS
+from .calls import builtin_call, function_value, value_call
 from .errors import FeelSyntaxError
-from .limits import check_size, current_budget
+from .loops import for_node, quantified_node, range_source
 from .nodes import Node, Test, comparison_test, expression_test
 from .temporal import parse_temporal
 from .types import type_predicate
-from .values import NULL_END, FeelFunction, Range, Scope, compare, equals, kind_of
+from .values import NULL_END, Range, Scope, compare, equals, kind_of
 
 __all__ = ["Compiler"]
 
@@ -353,35 +353,16 @@ class Compiler(Transformer[Token, Node]):
         kind, args = arguments or ("positional", [])
         named_args: dict[str, Node] = args if isinstance(args, dict) else {}
         nodes: list[Node] = list(named_args.values()) if kind == "named" else args
+        names = list(named_args) if kind == "named" else None
         refs = _refs(*nodes)
         fns = [node.fn for node in nodes]
         builtin_name = _builtin_name(callee)
         if builtin_name is not None and builtin_name in BUILTINS:
-            return Node(_builtin_call(BUILTINS[builtin_name], kind, list(named_args), fns), refs)
+            return Node(builtin_call(BUILTINS[builtin_name], names, fns), refs)
         if not isinstance(callee, Node):
             callee = self.name(callee)  # a function value with spaces in its name, e.g. a DMN knowledge model
         self.costly = True
-        target = callee.fn
-        names = list(args) if kind == "named" else None
-
-        def call_value(env: Mapping[str, Any]) -> Any:
-            function = target(env)
-            if not callable(function):
-                return None  # feel-scala: calling what is not a function gives null
-            values = [f(env) for f in fns]
-            if names is not None:
-                params = getattr(function, "params", None)
-                if params is None:
-                    return None
-                by_name = dict(zip(names, values, strict=True))
-                if not by_name.keys() <= set(params):
-                    return None
-                values = [by_name.get(p) for p in params]
-            if isinstance(function, FeelFunction):
-                return function(*values)
-            return invoke(function, values)
-
-        return Node(call_value, refs | callee.refs)
+        return Node(value_call(callee.fn, names, fns), refs | callee.refs)
 
     endpoint_call = call
 
@@ -391,22 +372,7 @@ class Compiler(Transformer[Token, Node]):
         return Node(lambda env: tf(env) if cf(env) is True else of(env), _refs(condition, then, otherwise))
 
     def range_iteration(self, name: Token, start: Node, end: Node) -> tuple[str, Node]:
-        sf, ef = start.fn, end.fn
-
-        def numbers(env: Mapping[str, Any]) -> Any:
-            low, high = sf(env), ef(env)
-            if type(low) is date and type(high) is date:  # day by day, as DMN 1.5 iterates dates
-                days = (high - low).days
-                step = 1 if days >= 0 else -1
-                check_size(abs(days) + 1)
-                return [low + timedelta(days=d) for d in range(0, days + step, step)]
-            if type(low) is not int or type(high) is not int:
-                return None
-            span = range(low, high + 1) if low <= high else range(low, high - 1, -1)
-            check_size(len(span))
-            return span
-
-        return _ident(name), Node(numbers, _refs(start, end))
+        return _ident(name), range_source(start, end)
 
     def list_iteration(self, name: Token, source: Node) -> tuple[str, Node]:
         return _ident(name), source
@@ -416,122 +382,26 @@ class Compiler(Transformer[Token, Node]):
     def for_expr(self, *parts: Any) -> Node:
         *iterations, body = parts
         self.costly = True
-        sources: list[tuple[str, Fn]] = [(name, node.fn) for name, node in iterations]
-        bf = body.fn
-
-        def run(env: Mapping[str, Any]) -> Any:
-            results: list[Any] = []
-            budget = current_budget().get()
-            try:
-                for bound in _combinations(sources, env, {"partial": results}):
-                    if budget is not None:
-                        budget.charge()
-                    results.append(bf(Scope(env, bound)))
-            except _NotIterable:
-                return None
-            return results
-
-        bound = {name for name, _ in iterations} | {"partial"}
-        return Node(run, _refs(*(node for _, node in iterations)) | (body.refs - bound))
+        return for_node(iterations, body)
 
     def quantified_expr(self, quantifier: Token, *parts: Any) -> Node:
         *iterations, condition = parts
         self.costly = True
-        sources: list[tuple[str, Fn]] = [(name, node.fn) for name, node in iterations]
-        cf, every = condition.fn, quantifier == "every"
-
-        def run(env: Mapping[str, Any]) -> Any:
-            budget = current_budget().get()
-            try:
-                for bound in _combinations(sources, env, {}):
-                    if budget is not None:
-                        budget.charge()
-                    if (cf(Scope(env, bound)) is True) is not every:
-                        return not every
-            except _NotIterable:
-                return None
-            return every
-
-        bound = {name for name, _ in iterations}
-        return Node(run, _refs(*(node for _, node in iterations)) | (condition.refs - bound))
+        return quantified_node(quantifier == "every", iterations, condition)
 
     def function_def(self, *parts: Any) -> Node:
         *params, body = parts
         names = [_ident(p) for p in params if isinstance(p, Token) and p.type != "TYPE"]
         self.costly = True
-        bf = body.fn
         typed = {
             _ident(param): type_predicate(_SPACES.sub(" ", str(declared)))
             for param, declared in itertools.pairwise(params)
             if isinstance(declared, Token) and declared.type == "TYPE"
         }
-        if typed:
-            untyped = bf
-
-            def bf(scope: Mapping[str, Any]) -> Any:
-                # An argument that is not of its parameter's declared type makes the call null.
-                for name, conforms in typed.items():
-                    value = scope.get(name)
-                    if value is not None and not conforms(value):
-                        return None
-                return untyped(scope)
-
-        return Node(lambda env: FeelFunction(names, bf, env), body.refs - set(names))
-
-
-class _NotIterable(Exception):
-    """An iteration context that is not a list: the whole ``for`` or quantifier is null."""
-
-
-def _combinations(
-    sources: list[tuple[str, Fn]], env: Mapping[str, Any], bound: dict[str, Any]
-) -> Iterator[dict[str, Any]]:
-    """Every binding of the iteration variables, later contexts seeing the earlier variables."""
-    name, source = sources[0]
-    items = source(Scope(env, bound) if bound else env)
-    if type(items) is not list and type(items) is not range:
-        raise _NotIterable
-    rest = sources[1:]
-    for item in items:
-        local = {**bound, name: item}
-        if rest:
-            yield from _combinations(rest, env, local)
-        else:
-            yield local
+        return Node(function_value(names, typed, body.fn), body.refs - set(names))
 
 
 def _builtin_name(callee: Token | Node) -> str | None:
     if isinstance(callee, Token):
         return _SPACES.sub(" ", str(callee))
     return callee.var if callee.var in BUILTINS else None
-
-
-def _builtin_call(overloads: list[Overload], kind: str, names: list[str], fns: list[Fn]) -> Fn:
-    """The evaluator of a built-in call, its overload chosen now; no overload fits gives null."""
-    if kind == "named":
-        found = by_names(overloads, names)
-        if found is None:
-            return lambda env: None
-        chosen, positions = found
-        width = max(max(positions, default=-1) + 1, chosen.required)
-        last = len(chosen.names) - 1
-        spread_last = chosen.variadic and last in positions
-
-        def call_named(env: Mapping[str, Any]) -> Any:
-            values: list[Any] = [None] * width
-            for place, f in zip(positions, fns, strict=True):
-                values[place] = f(env)
-            if spread_last:
-                rest = values.pop()
-                values.extend(rest if type(rest) is list else [rest])
-            return invoke(chosen.fn, values)
-
-        return call_named
-    positional = by_arity(overloads, len(fns))
-    if positional is None:
-        return lambda env: None
-    function = positional.fn
-    if len(fns) == 1:
-        (only,) = fns
-        return lambda env: invoke(function, [only(env)])
-    return lambda env: invoke(function, [f(env) for f in fns])
