@@ -71,14 +71,19 @@ def _add_temporal(left: Any, right: Any) -> Any:
         return None
     if type(left) is YearsMonthsDuration and type(right) is YearsMonthsDuration:
         return YearsMonthsDuration(left.months + right.months)
-    if _calendar(left):
-        if type(right) is timedelta:
-            return left + right
-        if type(right) is YearsMonthsDuration:
-            return add_months(left, right.months)
+    if _calendar(left) and type(right) in (timedelta, YearsMonthsDuration):
+        try:
+            return _move(left, right)
+        except (OverflowError, ValueError):  # past Python's years: move a value 400-year cycles away
+            cycles, base = split(left)
+            return far(_move(base, right), cycles)
     if type(left) is time and type(right) is timedelta:
         return _shift_time(left, right)
     return None
+
+
+def _move(day: Any, by: Any) -> Any:
+    return day + by if type(by) is timedelta else add_months(day, by.months)
 
 
 def subtract(left: Any, right: Any) -> Any:
@@ -101,7 +106,7 @@ def subtract(left: Any, right: Any) -> Any:
         if type(left) is YearsMonthsDuration:
             return YearsMonthsDuration(left.months - right.months)
         if _calendar(left):
-            return add_months(left, -right.months)
+            return add(left, YearsMonthsDuration(-right.months))
         return None
     if type(right) is timedelta and (_calendar(left) or type(left) is time):
         return add(left, -right)
