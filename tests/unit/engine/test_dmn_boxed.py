@@ -165,3 +165,11 @@ def test_a_decimal_result_keeps_its_exact_value() -> None:
     assert run(decision("d", f"<context>{entry('x', lit('0.1 + 0.2'))}{entry(None, lit('x'))}</context>")) == Decimal(
         "0.3"
     )
+
+
+def test_a_parameter_named_like_a_path_is_readable_as_that_path() -> None:
+    bkm = (
+        '<businessKnowledgeModel id="k" name="describe"><encapsulatedLogic><formalParameter name="Person.Name"/>'
+        f"{lit('Person.Name + &quot;!&quot;')}</encapsulatedLogic></businessKnowledgeModel>"
+    )
+    assert run(bkm + decision("d", lit('describe("Ada")'))) == "Ada!"
