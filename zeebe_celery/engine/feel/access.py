@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from .limits import current_budget
 from .temporal import YearsMonthsDuration
 from .values import Scope, is_number
 
@@ -70,7 +71,10 @@ def index(items: list[Any], position: Any) -> Any:
 def filter_items(items: list[Any], condition: Callable[[Mapping[str, Any]], Any], env: Mapping[str, Any]) -> list[Any]:
     """The items for which the condition is true, with ``item`` and a context item's entries in scope."""
     kept = []
+    budget = current_budget().get()
     for item in items:
+        if budget is not None:
+            budget.charge()
         local = dict(item) if isinstance(item, Mapping) else {}
         local["item"] = item
         if condition(Scope(env, local)) is True:

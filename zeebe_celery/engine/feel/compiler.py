@@ -6,10 +6,8 @@ closures, built once per expression (compiled expressions are cached by the pack
 
 from __future__ import annotations
 
-import inspect
-import itertools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -17,10 +15,12 @@ from lark import Token, Transformer, v_args
 
 from . import ops
 from .access import filter_items, index, member
-from .builtins import BUILTINS, invoke
+from .builtins import BUILTINS, Overload, by_arity, by_names, invoke
 from .errors import FeelSyntaxError
+from .limits import check_size, current_budget
 from .nodes import Node, Test, comparison_test, expression_test
 from .temporal import parse_temporal
+from .types import type_predicate
 from .values import FeelFunction, Range, Scope, compare, equals, kind_of
 
 __all__ = ["Compiler"]
@@ -28,6 +28,7 @@ __all__ = ["Compiler"]
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\", "/": "/"}
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{6}|.)")
 _SPACES = re.compile(r"\s+")
+_INSTANCE_OF = re.compile(r"instance\s+of\s+")
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "add": ops.add,
     "sub": ops.subtract,
@@ -48,6 +49,12 @@ def _unescape(token: str) -> str:
     return _ESCAPE.sub(replace, token[1:-1])
 
 
+def _ident(token: Token | str) -> str:
+    """A name as written: backticks only quote it."""
+    text = str(token)
+    return text[1:-1] if text.startswith("`") else text
+
+
 def _refs(*nodes: Node | Test | None) -> frozenset[str]:
     return frozenset().union(*(n.refs for n in nodes if n is not None))
 
@@ -61,11 +68,20 @@ def _binary(op: Callable[[Any, Any], Any]) -> Callable[[Any, Node, Node], Node]:
 
 
 Arguments = tuple[str, Any]
+Fn = Callable[[Mapping[str, Any]], Any]
 
 
 @v_args(inline=True)
 class Compiler(Transformer[Token, Node]):
-    """Builds one expression's nodes; the start rules give a Node or a list of Tests."""
+    """Builds one expression's nodes; the start rules give a Node or a list of Tests.
+
+    ``costly`` tells whether the expression loops, filters or calls functions of its own: only such an
+    expression is evaluated under a step budget, so the common condition or mapping pays nothing for it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.costly = False
 
     add = _binary(ops.add)
     sub = _binary(ops.subtract)
@@ -115,7 +131,10 @@ class Compiler(Transformer[Token, Node]):
 
     # --- literals and names ---
     def number(self, token: Token) -> Node:
-        return Node.constant(Decimal(token) if "." in token else int(token))
+        if token.isdigit():
+            return Node.constant(int(token))
+        value = Decimal(token)
+        return Node.constant(ops.normalize(value) if "e" in token.lower() else value)
 
     def negative_number(self, token: Token) -> Node:
         return Node.constant(ops.negate(self.number(token).literal))
@@ -140,7 +159,7 @@ class Compiler(Transformer[Token, Node]):
         return Node.constant(None)
 
     def name(self, token: Token) -> Node:
-        name = str(token)
+        name = _ident(token)
         return Node(lambda env: env.get(name), frozenset({name}), var=name)
 
     def qualified_name(self, first: Token, *rest: Token) -> Node:
@@ -154,7 +173,7 @@ class Compiler(Transformer[Token, Node]):
         return Node(lambda env: [f(env) for f in fns], _refs(*items))
 
     def entry(self, key: Token, value: Node) -> tuple[str, Node]:
-        return (_unescape(key) if key.type == "STRING" else str(key)), value
+        return (_unescape(key) if key.type == "STRING" else _ident(key)), value
 
     def context(self, *entries: tuple[str, Node] | None) -> Node:
         pairs = [(key, node.fn) for key, node in (e for e in entries if e is not None)]
@@ -242,15 +261,17 @@ class Compiler(Transformer[Token, Node]):
         return Node(disjunction, _refs(left, right))
 
     def instance_of(self, value: Node, token: Token) -> Node:
-        type_name = _SPACES.sub(" ", str(token)).split(" ", 2)[2]
+        type_text = _INSTANCE_OF.sub("", str(token), count=1)
+        try:
+            check = type_predicate(_SPACES.sub(" ", type_text))
+        except ValueError as error:
+            raise FeelSyntaxError(f"invalid type in 'instance of {type_text}': {error}") from None
         fn = value.fn
-        if type_name == "Any":
-            return Node(lambda env: fn(env) is not None, value.refs)
-        return Node(lambda env: kind_of(fn(env)) == type_name, value.refs)
+        return Node(lambda env: check(fn(env)), value.refs)
 
     # --- postfix ---
     def path(self, target: Node, name: Token) -> Node:
-        fn, key = target.fn, str(name)
+        fn, key = target.fn, _ident(name)
         return Node(lambda env: member(fn(env), key), target.refs)
 
     def filter(self, target: Node, condition: Node) -> Node:
@@ -266,6 +287,8 @@ class Compiler(Transformer[Token, Node]):
                 return index(items if type(items) is list else [items], position)
 
             return Node(at, refs)
+
+        self.costly = True
 
         def select(env: Mapping[str, Any]) -> Any:
             items = tf(env)
@@ -284,7 +307,7 @@ class Compiler(Transformer[Token, Node]):
         return "positional", list(args)
 
     def named(self, *pairs: Token | Node) -> Arguments:
-        names = [str(p) for p in pairs[::2]]
+        names = [_ident(p) for p in pairs[::2] if isinstance(p, Token)]
         nodes = [p for p in pairs[1::2] if isinstance(p, Node)]
         return "named", dict(zip(names, nodes, strict=True))
 
@@ -293,30 +316,32 @@ class Compiler(Transformer[Token, Node]):
         named_args: dict[str, Node] = args if isinstance(args, dict) else {}
         nodes: list[Node] = list(named_args.values()) if kind == "named" else args
         refs = _refs(*nodes)
+        fns = [node.fn for node in nodes]
         builtin_name = _builtin_name(callee)
-        if builtin_name is not None:
-            builtin = BUILTINS.get(builtin_name)
-            if builtin is None:
-                return Node(lambda env: None, refs)
-            if kind == "named":
-                named = [(_python_name(builtin, key), node.fn) for key, node in named_args.items()]
-                return Node(lambda env: invoke(builtin, [], {k: f(env) for k, f in named}), refs)
-            fns = [node.fn for node in nodes]
-            return Node(lambda env: invoke(builtin, [f(env) for f in fns], {}), refs)
+        if builtin_name is not None and builtin_name in BUILTINS:
+            return Node(_builtin_call(BUILTINS[builtin_name], kind, list(named_args), fns), refs)
         if not isinstance(callee, Node):
-            raise FeelSyntaxError(f"unknown function {callee!s}")
-        target, fns = callee.fn, [node.fn for node in nodes]
+            callee = self.name(callee)  # a function value with spaces in its name, e.g. a DMN knowledge model
+        self.costly = True
+        target = callee.fn
         names = list(args) if kind == "named" else None
 
         def call_value(env: Mapping[str, Any]) -> Any:
             function = target(env)
-            if not isinstance(function, FeelFunction):
+            if not callable(function):
                 return None  # feel-scala: calling what is not a function gives null
             values = [f(env) for f in fns]
             if names is not None:
+                params = getattr(function, "params", None)
+                if params is None:
+                    return None
                 by_name = dict(zip(names, values, strict=True))
-                values = [by_name.get(p) for p in function.params]
-            return function(*values)
+                if not by_name.keys() <= set(params):
+                    return None
+                values = [by_name.get(p) for p in params]
+            if isinstance(function, FeelFunction):
+                return function(*values)
+            return invoke(function, values)
 
         return Node(call_value, refs | callee.refs)
 
@@ -334,30 +359,33 @@ class Compiler(Transformer[Token, Node]):
             low, high = sf(env), ef(env)
             if type(low) is not int or type(high) is not int:
                 return None
-            return list(range(low, high + 1)) if low <= high else list(range(low, high - 1, -1))
+            span = range(low, high + 1) if low <= high else range(low, high - 1, -1)
+            check_size(len(span))
+            return span
 
-        return str(name), Node(numbers, _refs(start, end))
+        return _ident(name), Node(numbers, _refs(start, end))
 
     def list_iteration(self, name: Token, source: Node) -> tuple[str, Node]:
-        return str(name), source
+        return _ident(name), source
 
     quantified = list_iteration
 
     def for_expr(self, *parts: Any) -> Node:
         *iterations, body = parts
-        sources = [(name, node.fn) for name, node in iterations]
+        self.costly = True
+        sources: list[tuple[str, Fn]] = [(name, node.fn) for name, node in iterations]
         bf = body.fn
 
         def run(env: Mapping[str, Any]) -> Any:
             results: list[Any] = []
-            lists = [source(env) for _, source in sources]
-            if any(type(items) is not list for items in lists):
+            budget = current_budget().get()
+            try:
+                for bound in _combinations(sources, env, {"partial": results}):
+                    if budget is not None:
+                        budget.charge()
+                    results.append(bf(Scope(env, bound)))
+            except _NotIterable:
                 return None
-            names = [name for name, _ in sources]
-            for combination in itertools.product(*lists):
-                local = dict(zip(names, combination, strict=True))
-                local["partial"] = results
-                results.append(bf(Scope(env, local)))
             return results
 
         bound = {name for name, _ in iterations} | {"partial"}
@@ -365,27 +393,52 @@ class Compiler(Transformer[Token, Node]):
 
     def quantified_expr(self, quantifier: Token, *parts: Any) -> Node:
         *iterations, condition = parts
-        sources = [(name, node.fn) for name, node in iterations]
+        self.costly = True
+        sources: list[tuple[str, Fn]] = [(name, node.fn) for name, node in iterations]
         cf, every = condition.fn, quantifier == "every"
 
         def run(env: Mapping[str, Any]) -> Any:
-            lists = [source(env) for _, source in sources]
-            if any(type(items) is not list for items in lists):
+            budget = current_budget().get()
+            try:
+                for bound in _combinations(sources, env, {}):
+                    if budget is not None:
+                        budget.charge()
+                    if (cf(Scope(env, bound)) is True) is not every:
+                        return not every
+            except _NotIterable:
                 return None
-            names = [name for name, _ in sources]
-            outcomes = (
-                cf(Scope(env, dict(zip(names, combo, strict=True)))) is True for combo in itertools.product(*lists)
-            )
-            return all(outcomes) if every else any(outcomes)
+            return every
 
         bound = {name for name, _ in iterations}
         return Node(run, _refs(*(node for _, node in iterations)) | (condition.refs - bound))
 
     def function_def(self, *parts: Any) -> Node:
         *params, body = parts
-        names = [str(p) for p in params if p is not None]
+        names = [_ident(p) for p in params if p is not None]
+        self.costly = True
         bf = body.fn
         return Node(lambda env: FeelFunction(names, bf, env), body.refs - set(names))
+
+
+class _NotIterable(Exception):
+    """An iteration context that is not a list: the whole ``for`` or quantifier is null."""
+
+
+def _combinations(
+    sources: list[tuple[str, Fn]], env: Mapping[str, Any], bound: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """Every binding of the iteration variables, later contexts seeing the earlier variables."""
+    name, source = sources[0]
+    items = source(Scope(env, bound) if bound else env)
+    if type(items) is not list and type(items) is not range:
+        raise _NotIterable
+    rest = sources[1:]
+    for item in items:
+        local = {**bound, name: item}
+        if rest:
+            yield from _combinations(rest, env, local)
+        else:
+            yield local
 
 
 def _builtin_name(callee: Token | Node) -> str | None:
@@ -394,10 +447,32 @@ def _builtin_name(callee: Token | Node) -> str | None:
     return callee.var if callee.var in BUILTINS else None
 
 
-def _python_name(function: Callable[..., Any], name: str) -> str:
-    """The Python parameter for a FEEL argument name: ``from`` and ``list`` are ``from_`` and ``list_``."""
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return name
-    return name if name in parameters or f"{name}_" not in parameters else f"{name}_"
+def _builtin_call(overloads: list[Overload], kind: str, names: list[str], fns: list[Fn]) -> Fn:
+    """The evaluator of a built-in call, its overload chosen now; no overload fits gives null."""
+    if kind == "named":
+        found = by_names(overloads, names)
+        if found is None:
+            return lambda env: None
+        chosen, positions = found
+        width = max(positions, default=-1) + 1
+        last = len(chosen.names) - 1
+        spread_last = chosen.variadic and last in positions
+
+        def call_named(env: Mapping[str, Any]) -> Any:
+            values: list[Any] = [None] * width
+            for place, f in zip(positions, fns, strict=True):
+                values[place] = f(env)
+            if spread_last:
+                rest = values.pop()
+                values.extend(rest if type(rest) is list else [rest])
+            return invoke(chosen.fn, values)
+
+        return call_named
+    positional = by_arity(overloads, len(fns))
+    if positional is None:
+        return lambda env: None
+    function = positional.fn
+    if len(fns) == 1:
+        (only,) = fns
+        return lambda env: invoke(function, [only(env)])
+    return lambda env: invoke(function, [f(env) for f in fns])

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
+from .limits import check_size
 from .temporal import YearsMonthsDuration, add_months
 from .values import is_number, to_decimal
 
@@ -18,11 +19,15 @@ __all__ = ["DECIMALS", "add", "divide", "multiply", "negate", "normalize", "powe
 DECIMALS = Context(prec=34)
 _MICRO = timedelta(microseconds=1)
 _MAX_EXPONENT = 10_000
+# Values smaller than this are never checked against the size limit: checking costs a lookup.
+_SIZE_CHECKED = 4096
+# Beyond this an int power is computed as a 34-digit decimal, as feel-scala's are: 10**100000 is cheap then.
+_MAX_EXACT_BITS = 1 << 16
 
 
 def normalize(value: Decimal) -> int | Decimal:
-    """An integral decimal as an int, so ``4 / 2`` is the int ``2``."""
-    if value == value.to_integral_value():
+    """An integral decimal as an int, so ``4 / 2`` is the int ``2`` (one of up to 34 digits: ``1E+400`` stays)."""
+    if value.adjusted() < 34 and value == value.to_integral_value():
         return int(value)
     return value
 
@@ -44,7 +49,10 @@ def add(left: Any, right: Any) -> Any:
     if is_number(left) and is_number(right):
         return DECIMALS.add(to_decimal(left), to_decimal(right))
     if type(left) is str and type(right) is str:
-        return left + right
+        joined = left + right
+        if len(joined) > _SIZE_CHECKED:
+            check_size(len(joined))
+        return joined
     return _add_temporal(left, right)
 
 
@@ -142,7 +150,8 @@ def power(left: Any, right: Any) -> Any:
     if not (is_number(left) and is_number(right)):
         return None
     try:
-        if type(left) is int and type(right) is int and 0 <= right <= _MAX_EXPONENT:
+        exact = type(left) is int and type(right) is int and 0 <= right <= _MAX_EXPONENT
+        if exact and left.bit_length() * right <= _MAX_EXACT_BITS:
             return left**right
         return normalize(DECIMALS.power(to_decimal(left), to_decimal(right)))
     except (InvalidOperation, OverflowError, ArithmeticError):

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from .limits import CALL_STEPS, charge
 from .temporal import YearsMonthsDuration
 
 __all__ = [
@@ -176,6 +177,7 @@ class FeelFunction:
     def __call__(self, *args: Any) -> Any:
         if len(args) != len(self.params):
             return None
+        charge(CALL_STEPS)
         return self.body(Scope(self.closure, dict(zip(self.params, args, strict=True))))
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ._args import context, items, spread, text
+from .signature import Overload, overload
 
 
 def _keys(key: Any) -> list[str]:
@@ -47,11 +48,16 @@ def from_entries(entries: Any) -> dict[str, Any]:
     return result
 
 
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "get value": get_value,
-    "get entries": lambda context_value: [{"key": k, "value": v} for k, v in context(context_value).items()],
-    "put": put,
-    "context put": put,
-    "context merge": merge,
-    "context": from_entries,
+def _entries(context_value: Any) -> list[dict[str, Any]]:
+    return [{"key": k, "value": v} for k, v in context(context_value).items()]
+
+
+FUNCTIONS: dict[str, list[Overload]] = {
+    "get value": [overload(get_value, "m|context", "key|keys")],
+    "get entries": [overload(_entries, "m|context")],
+    "context put": [overload(put, "context", "key|keys", "value")],
+    "put": [overload(put, "context", "key|keys", "value")],
+    "context merge": [overload(merge, "contexts|context...")],
+    "put all": [overload(merge, "contexts|context...")],
+    "context": [overload(from_entries, "entries")],
 }
