@@ -122,7 +122,8 @@ class Typed:
 
 
 class TypedFunction(FeelFunction):
-    """A FEEL function whose parameters have declared types: each argument is converted, or the call fails."""
+    """A FEEL function whose parameters have declared types: each argument is converted, or the call fails.
+    A parameter named like a path (``Person.Name``) is also readable as that path."""
 
     __slots__ = ("name", "param_types", "types")
 
@@ -135,28 +136,35 @@ class TypedFunction(FeelFunction):
         closure: Mapping[str, Any],
         types: Types,
     ) -> None:
-        super().__init__(params, body, closure)
+        dotted = [param for param in params if "." in param]
+        super().__init__(params, _with_paths(dotted, body) if dotted else body, closure)
         self.name, self.param_types, self.types = name, tuple(param_types), types
 
     def __call__(self, *args: Any) -> Any:
         if len(args) != len(self.params):
             return None
-        local = {
-            param: self.types.convert(value, type_ref, f"parameter '{param}' of '{self.name}'")
+        converted = [
+            self.types.convert(value, type_ref, f"parameter '{param}' of '{self.name}'")
             for value, type_ref, param in zip(args, self.param_types, self.params, strict=True)
-        }
-        for param in self.params:  # a parameter named "Person.Name" is also read as the path Person.Name
-            if "." in param:
-                *path, last = param.split(".")
-                target = local
-                for step in path:
-                    nested = target.get(step)
-                    target = target.setdefault(step, {}) if nested is None else nested
-                    if not isinstance(target, dict):
-                        break
-                else:
-                    target.setdefault(last, local[param])
-        return self.body(Scope(self.closure, local))
+        ]
+        return super().__call__(*converted)
+
+
+def _with_paths(dotted: list[str], body: Callable[[Mapping[str, Any]], Any]) -> Callable[[Mapping[str, Any]], Any]:
+    def run(scope: Mapping[str, Any]) -> Any:
+        paths: dict[str, Any] = {}
+        for name in dotted:
+            *steps, last = name.split(".")
+            target: Any = paths
+            for step in steps:
+                target = target.setdefault(step, {})
+                if not isinstance(target, dict):
+                    break
+            else:
+                target.setdefault(last, scope.get(name))
+        return body(Scope(scope, {k: v for k, v in paths.items() if k not in scope}))
+
+    return run
 
 
 class FunctionDefinition:

@@ -60,14 +60,15 @@ def _run(table: DecisionTable, variables: Mapping[str, Any]) -> tuple[Row, list[
             raise DmnExpressionError(f"hit policy ANY requires the matching rules to agree, and they differ: [{ids}]")
         rows = rows[:1]
     shaped = [_shape(table, row) for _, row in rows]
-    if defaults is not None:
-        output: Any = _shape(table, defaults) if _single_hit(table) else [_shape(table, defaults)]
+    if defaults is not None:  # no rule matched: the default output entries, unaggregated
+        single = _single_hit(table) or table.aggregation is not None
+        output: Any = _shape(table, defaults) if single else [_shape(table, defaults)]
+    elif table.aggregation is not None:
+        output = _aggregate(table.aggregation, shaped)
     elif _single_hit(table):
         output = shaped[0] if shaped else None
     else:
         output = shaped
-    if table.aggregation is not None:
-        output = _aggregate(table.aggregation, shaped)
     return values, rows, output
 
 
