@@ -87,6 +87,7 @@ class RuntimeBase:
         self.lock = threading.RLock()
         self.keys = KeyGenerator()
         self.records = RecordLog(limit=records_limit, clock=clock)
+        self.feel_limits = feel.FeelLimits()
         self.definitions: dict[int, Definition] = {}
         self.latest: dict[tuple[str, str], list[Definition]] = {}  # (tenant, process id) -> versions
         self.drgs: dict[int, DeployedDrg] = {}
@@ -187,6 +188,7 @@ class RuntimeBase:
         pointed at the engine's clock (a context variable: cheap, and right in whichever thread runs).
         """
         feel.use_clock(self._feel_now)
+        feel.use_limits(self.feel_limits)
         return ChainMap(*(scope.variables for scope in instance.scopes()))
 
     def _feel_now(self) -> datetime.datetime:
