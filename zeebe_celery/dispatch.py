@@ -9,7 +9,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -20,7 +20,7 @@ from zeebe_celery import tracing
 from zeebe_celery.config import BridgeSettings, broker_redis_url
 from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
-from zeebe_celery.job import Job
+from zeebe_celery.job import Job, UserTaskProperties, kind_of, listener_event_type_of
 from zeebe_celery.spec import JobTypeSpec, ZeebeTaskSpec
 
 __all__ = ["AnyJob", "CeleryDispatcher", "Dispatcher", "check_json_only", "queue_name", "task_id"]
@@ -91,28 +91,47 @@ def _camel(name: str) -> str:
     return first + "".join(part.title() for part in rest)
 
 
-def _job_json_template() -> tuple[str, tuple[tuple[str, str], ...]]:
-    """A Job's JSON in the message body, derived from Job's fields: the %-template and, per field, the
-    protobuf attribute it is filled from and how (``int``, ``str`` quoted, ``json`` spliced as it is)."""
-    parts: list[str] = []
-    fields: list[tuple[str, str]] = []
-    for name, info in Job.model_fields.items():
-        kind = "int" if info.annotation is int else "str" if info.annotation is str else "json"
-        parts.append(f'"{name}": %{"d" if kind == "int" else "s"}')
-        fields.append((_camel(name), kind))
-    return "{" + ", ".join(parts) + "}", tuple(fields)
+_Encoder = Callable[[pb.ActivatedJob], str]
 
 
-# Variables and headers are spliced in as the gateway encoded them: they are never parsed on the poller.
-_JOB_JSON, _JOB_FIELDS = _job_json_template()
+def _user_task_json(job: pb.ActivatedJob) -> str:
+    if not job.HasField("userTask"):
+        return "null"
+    return json.dumps(UserTaskProperties.from_pb(job.userTask).model_dump(mode="json"))
+
+
+# The fields whose JSON is not the protobuf attribute of the same (camel-case) name as it is.
+_SPECIAL: dict[str, _Encoder] = {
+    "kind": lambda job: _quote(kind_of(job).value),
+    "listener_event_type": lambda job: _quote(listener_event_type_of(job).value),
+    "user_task": _user_task_json,
+    "tags": lambda job: json.dumps(list(job.tags)),
+}
+
+
+def _plain_encoder(name: str, annotation: object) -> _Encoder:
+    attribute = _camel(name)
+    if annotation is int:
+        return lambda job: str(getattr(job, attribute))
+    if annotation is str:
+        return lambda job: _quote(getattr(job, attribute))
+    # Variables and headers are spliced in as the gateway encoded them: never parsed on the poller.
+    return lambda job: getattr(job, attribute) or "{}"
+
+
+def _job_encoders() -> tuple[tuple[str, _Encoder], ...]:
+    """A Job's JSON in the message body, derived from Job's fields: per field, its name and how its JSON
+    is made from the protobuf."""
+    return tuple(
+        (name, _SPECIAL.get(name) or _plain_encoder(name, info.annotation)) for name, info in Job.model_fields.items()
+    )
+
+
+_JOB_ENCODERS = _job_encoders()
 
 
 def _job_json(job: pb.ActivatedJob) -> str:
-    values: list[object] = []
-    for attribute, kind in _JOB_FIELDS:
-        value = getattr(job, attribute)
-        values.append(value if kind == "int" else _quote(value) if kind == "str" else value or "{}")
-    return _JOB_JSON % tuple(values)
+    return "{" + ", ".join(f'"{name}": {encode(job)}' for name, encode in _JOB_ENCODERS) + "}"
 
 
 class _MessageTemplate:
