@@ -14,7 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["ActivateElement", "AdHocResult", "Corrections", "Deny", "JobResult"]
+from zeebe_celery.job import Job, JobKind
+
+__all__ = ["ActivateElement", "AdHocResult", "Corrections", "Deny", "JobResult", "misfit"]
 
 
 class Deny(BaseModel):
@@ -95,3 +97,14 @@ class AdHocResult(BaseModel):
 
 JobResult = Deny | Corrections | AdHocResult
 """The typed results a handler may return, and :meth:`ZeebeClient.complete_job` may send."""
+
+
+def misfit(job: Job, result: JobResult) -> str | None:
+    """Why ``result`` cannot answer ``job`` (a denial for a service task's job, say); None when it can."""
+    wanted = JobKind.AD_HOC_SUB_PROCESS if isinstance(result, AdHocResult) else JobKind.TASK_LISTENER
+    if job.kind is wanted:
+        return None
+    return (
+        f"{type(result).__name__} answers a {wanted.value} job, but job {job.key} ({job.type}) is a "
+        f"{job.kind.value} job"
+    )
