@@ -242,9 +242,9 @@ def test_results_are_checked_when_they_are_made() -> None:
     with pytest.raises(ValidationError, match="less than or equal to 100"):
         Corrections(priority=101)
     with pytest.raises(ValidationError, match="list of names"):
-        Corrections(candidate_users="ann")  # type: ignore[arg-type]
+        Corrections(candidate_users="ann")
     with pytest.raises(ValidationError, match="at least 1 character"):
-        AdHocResult(activate=[""])  # type: ignore[list-item]
+        AdHocResult(activate=[""])
 
 
 def test_each_result_maps_to_the_job_result_message() -> None:
