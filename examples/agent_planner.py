@@ -39,7 +39,7 @@ class ToolResult(BaseModel):
     result: Any = None
 
 
-@zeebe_task("agent-planner", timeout="1m")
+@zeebe_task("agent-planner", timeout="1m", app=app)
 def plan(question: str, job: Job, tool_results: list[ToolResult] | None = None) -> AdHocResult:
     """Choose the next tools from what the agent knows so far."""
     if job.kind is not JobKind.AD_HOC_SUB_PROCESS:
@@ -65,17 +65,17 @@ def plan(question: str, job: Job, tool_results: list[ToolResult] | None = None) 
     )
 
 
-@zeebe_task("search-kb")
+@zeebe_task("search-kb", app=app)
 def search_kb(query: str) -> dict[str, object]:
     words = query.lower()
     return {"tool": "search_kb", "result": [text for topic, text in KNOWLEDGE.items() if topic in words]}
 
 
-@zeebe_task("draft-reply")
+@zeebe_task("draft-reply", app=app)
 def draft_reply(facts: list[str]) -> dict[str, object]:
     return {"tool": "draft_reply", "result": "Thanks for asking! " + " ".join(facts)}
 
 
-@zeebe_task("escalate")
+@zeebe_task("escalate", app=app)
 def escalate(reason: str) -> dict[str, object]:
     return {"tool": "escalate", "result": f"A colleague will get back to you ({reason})."}

@@ -14,16 +14,40 @@ from collections.abc import Callable
 
 from zeebe_celery.gateway.base import ChannelFactory, JobCall
 from zeebe_celery.gateway.encoding import DurationLike, Variables, dumps_variables
+from zeebe_celery.gateway.instructions import ActivateInstruction, MoveInstruction
 from zeebe_celery.gateway.jobs import JobsMixin, TenantFilter
 from zeebe_celery.gateway.messages import MessagesMixin
 from zeebe_celery.gateway.processes import ProcessesMixin
 from zeebe_celery.gateway.resources import ResourcesMixin
+from zeebe_celery.gateway.types import (
+    ConditionalEvaluation,
+    DecisionEvaluation,
+    DeletedResource,
+    Deployment,
+    ProcessInstance,
+    ProcessInstanceResult,
+    PublishedMessage,
+    Signal,
+    Topology,
+)
 
+# The values the methods take and return are re-exported for the code that imported them from here.
 __all__ = [
+    "ActivateInstruction",
     "ChannelFactory",
+    "ConditionalEvaluation",
+    "DecisionEvaluation",
+    "DeletedResource",
+    "Deployment",
     "DurationLike",
     "JobCall",
+    "MoveInstruction",
+    "ProcessInstance",
+    "ProcessInstanceResult",
+    "PublishedMessage",
+    "Signal",
     "TenantFilter",
+    "Topology",
     "Variables",
     "ZeebeClient",
     "dumps_variables",
