@@ -64,7 +64,8 @@ class ZeebeTaskSpec:
             retry_backoff=self.retry_backoff if self.retry_backoff is not None else bridge.retry_backoff,
             fetch_variables=self.fetch_variables,
             tenant_ids=self.tenant_ids,
-            tenant_filter=self.tenant_filter or bridge.tenant_filter,
+            # A handler that names its tenants keeps them under a bridge-wide "assigned".
+            tenant_filter=self.tenant_filter or ("provided" if self.tenant_ids else bridge.tenant_filter),
         )
 
 

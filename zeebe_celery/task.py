@@ -76,6 +76,8 @@ def zeebe_task(
         raise ValueError(f"max_jobs must be at least 1, got {max_jobs}")
     if tenant_filter not in (None, "provided", "assigned"):
         raise ValueError(f"tenant_filter is 'provided' or 'assigned', not {tenant_filter!r}")
+    if tenant_filter == "assigned" and tenant_ids:
+        raise ValueError("tenant_filter='assigned' takes the client's assigned tenants: give no tenant_ids")
     timeout_s = parse_duration(timeout) if timeout is not None else None
     backoff_s = parse_duration(retry_backoff) if retry_backoff is not None else None
     if timeout_s is not None and timeout_s < 1:

@@ -255,6 +255,8 @@ def test_an_unknown_tenant_filter_is_refused_before_anything_is_sent(
 ) -> None:
     with pytest.raises(ValueError, match="everyone"):
         client.activate_jobs(job_type, worker="w", timeout=60, max_jobs=1, tenant_filter="everyone")
+    with pytest.raises(ValueError, match="give no tenant_ids"):
+        client.stream_activated_jobs(job_type, worker="w", timeout=60, tenant_ids=["a"], tenant_filter="assigned")
     assert faults.calls() == []
 
 

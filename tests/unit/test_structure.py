@@ -152,7 +152,9 @@ def test_resolve_settles_each_option_on_the_handlers_value_or_the_bridge_default
 
     settled, overridden = declared.resolve(bridge), own.resolve(bridge)
     assert (settled.tenant_filter, overridden.tenant_filter) == ("provided", "assigned")
-    assert declared.resolve(bridge.model_copy(update={"tenant_filter": "assigned"})).tenant_filter == "assigned"
+    assigned = bridge.model_copy(update={"tenant_filter": "assigned"})
+    assert own.resolve(assigned).tenant_filter == "assigned"
+    assert declared.resolve(assigned).tenant_filter == "provided"  # it names its tenants
 
     assert (settled.queue, settled.timeout, settled.max_jobs, settled.retry_backoff) == ("q.pay", 60.0, 7, 2.0)
     assert (settled.fetch_variables, settled.tenant_ids) == (("amount",), ("t1",))

@@ -299,3 +299,5 @@ def test_the_poller_activates_the_assigned_tenants_jobs_when_the_handler_asks(
 def test_an_unknown_tenant_filter_is_refused_by_the_decorator(app: Celery) -> None:
     with pytest.raises(ValueError, match="'provided' or 'assigned'"):
         zeebe_task("t", app=app, tenant_filter="all")(returning(None))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="give no tenant_ids"):
+        zeebe_task("t", app=app, tenant_ids=["a"], tenant_filter="assigned")(returning(None))

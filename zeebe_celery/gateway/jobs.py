@@ -71,9 +71,14 @@ def job_result_pb(result: JobResult) -> pb.JobResult:
 
 
 class JobsMixin(ClientBase):
-    def _tenant_filter(self, tenant_filter: TenantFilter | str, rpc: str) -> pb.TenantFilter.ValueType:
-        """Raises ValueError for an unknown filter, UnsupportedByGatewayError for ASSIGNED before 8.9."""
+    def _tenant_filter(
+        self, tenant_filter: TenantFilter | str, tenant_ids: Sequence[str], rpc: str
+    ) -> pb.TenantFilter.ValueType:
+        """Raises ValueError for an unknown filter or for tenant ids with ASSIGNED (which ignores them),
+        UnsupportedByGatewayError for ASSIGNED before 8.9."""
         chosen = TenantFilter(str(tenant_filter).lower())
+        if chosen is TenantFilter.ASSIGNED and tenant_ids:
+            raise ValueError("tenant_filter='assigned' takes the client's assigned tenants: give no tenant_ids")
         if chosen is TenantFilter.ASSIGNED:
             self._require(TENANT_FILTER_ASSIGNED, rpc=rpc)
         return _TENANT_FILTERS[chosen]
@@ -104,7 +109,7 @@ class JobsMixin(ClientBase):
             fetchVariable=list(fetch_variables or ()),
             requestTimeout=poll,
             tenantIds=list(tenant_ids),
-            tenantFilter=self._tenant_filter(tenant_filter, "ActivateJobs"),
+            tenantFilter=self._tenant_filter(tenant_filter, tenant_ids, "ActivateJobs"),
         )
         stub = self._conn.stub()
         token = self._token()
@@ -185,7 +190,7 @@ class JobsMixin(ClientBase):
             timeout=ms(timeout),
             fetchVariable=list(fetch_variables or ()),
             tenantIds=list(tenant_ids),
-            tenantFilter=self._tenant_filter(tenant_filter, "StreamActivatedJobs"),
+            tenantFilter=self._tenant_filter(tenant_filter, tenant_ids, "StreamActivatedJobs"),
         )
         stub = self._conn.stub()
         token = self._token()
