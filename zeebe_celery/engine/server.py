@@ -561,6 +561,18 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
         return self._call("EvaluateDecision", request, context, handle)
 
+    def EvaluateConditional(
+        self, request: pb.EvaluateConditionalRequest, context: grpc.ServicerContext
+    ) -> pb.EvaluateConditionalResponse:
+        # The 8.9 protocol's conditional start events are not run by this engine yet: the call is admitted
+        # (token, faults, back-pressure) like every other and then refused as not implemented.
+        def handle() -> pb.EvaluateConditionalResponse:
+            context.abort(
+                grpc.StatusCode.UNIMPLEMENTED, "EvaluateConditional: this engine does not run conditional start events"
+            )
+
+        return self._call("EvaluateConditional", request, context, handle)
+
 
 class _Handover:
     """Jobs on their way to a poller: given back if the call ends before they went out.
