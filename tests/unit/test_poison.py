@@ -24,7 +24,7 @@ from tests.unit.builders import make_job
 from tests.unit.test_dispatch import BOTH_PATHS, dispatcher_for, spec
 from zeebe_celery import transport
 from zeebe_celery.config import BridgeSettings
-from zeebe_celery.deadletter import DEAD_LETTER_LISTS, DeadLetters, dead_letter_list
+from zeebe_celery.deadletter import DEAD_LETTER_LISTS, DeadLetter, DeadLetters, dead_letter_list
 from zeebe_celery.poison import Poison, PoisonKind, inspect
 from zeebe_celery.task import zeebe_task
 from zeebe_celery.transport import OTHERS_OPTION, PREFIX_OPTION, QUEUES_OPTION, QueueGuard
@@ -182,8 +182,10 @@ def test_every_message_the_dispatcher_publishes_passes(broker_app: Celery, raw: 
 def queue(raw: redis.Redis) -> Iterator[str]:
     name = f"zeebe.poison-{uuid.uuid4().hex[:8]}"
     yield name
-    raw.delete(name, dead_letter_list(name))
+    raw.delete(name, dead_letter_list(name), f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")
     raw.srem(DEAD_LETTER_LISTS, name)
+    for key in raw.scan_iter(f"shop:*{name}*"):
+        raw.delete(key)
 
 
 def dead_lettered(queue: str, kind: str) -> float:
@@ -283,6 +285,21 @@ def test_kombu_through_the_guarded_transport_never_sees_poison(
     kinds = [letter.kind for letter in DeadLetters.from_url(redis_url).entries(queue)]
     assert kinds == ["not_json", "bad_envelope", "bad_header"]
     assert raw.llen(queue) == 0
+
+
+def test_the_guard_works_under_a_global_key_prefix(redis_url: str, queue: str, raw: redis.Redis) -> None:
+    options = {QUEUES_OPTION: {queue: [TASK]}, PREFIX_OPTION: "zeebe.", "global_keyprefix": "shop:"}
+    with Connection(redis_url, transport=transport.Transport, transport_options=options) as connection:
+        simple = connection.SimpleQueue(queue)
+        raw.lpush(f"shop:{queue}", b"garbage", GOOD)
+
+        got = simple.get(block=True, timeout=5)
+        assert got.headers["task"] == TASK
+        got.ack()
+        simple.close()
+    (letter,) = [DeadLetter.parse(item, queue) for item in raw.lrange(f"shop:{queue}.dead", 0, -1)]
+    raw.srem(f"shop:{DEAD_LETTER_LISTS}", queue)
+    assert letter.message == b"garbage"
 
 
 # -- install -----------------------------------------------------------------------------------------------
