@@ -22,9 +22,11 @@ from redis.retry import Retry
 
 from tests.unit.builders import make_job
 from tests.unit.test_dispatch import BOTH_PATHS, dispatcher_for, spec
+from tests.unit.test_job_kinds import USER_TASK, listener_job_pb
 from zeebe_celery import transport
 from zeebe_celery.config import BridgeSettings
 from zeebe_celery.deadletter import DEAD_LETTER_LISTS, DeadLetter, DeadLetters, dead_letter_list
+from zeebe_celery.job import JobKind, ListenerEventType
 from zeebe_celery.poison import Poison, PoisonKind, inspect
 from zeebe_celery.task import zeebe_task
 from zeebe_celery.transport import OTHERS_OPTION, PREFIX_OPTION, QUEUES_OPTION, QueueGuard
@@ -164,15 +166,28 @@ def broker_app(redis_url: str) -> Iterator[Celery]:
 def test_every_message_the_dispatcher_publishes_passes(broker_app: Celery, raw: redis.Redis, direct: bool) -> None:
     job_type = f"charge-{uuid.uuid4().hex[:8]}"
     dispatcher = dispatcher_for(broker_app, spec(job_type), direct=direct)
-    jobs = [make_job(key=k, job_type=job_type, variables={"n": k, "deep": {"a": [1, 2]}}) for k in range(3)]
+    jobs: list[Any] = [make_job(key=k, job_type=job_type, variables={"n": k, "deep": {"a": [1, 2]}}) for k in range(2)]
+    # A task listener's job, as an 8.8+ gateway hands it out and as a parsed Job.
+    jobs.append(listener_job_pb(type=job_type))
+    jobs.append(
+        make_job(
+            key=9,
+            job_type=job_type,
+            kind=JobKind.TASK_LISTENER,
+            listener_event_type=ListenerEventType.ASSIGNING,
+            user_task=USER_TASK,
+            tags=("vip", "région:eu"),
+            variables={"text": "naïve ☃"},
+        )
+    )
     dispatcher.publish(job_type, jobs)
     queue = dispatcher.queue(job_type)
 
     published = raw.lrange(queue, 0, -1)
     raw.delete(queue)
 
-    assert len(published) == 3
-    assert [inspect(item, tasks={f"shop.{job_type}"}) for item in published] == [None, None, None]
+    assert len(published) == 4
+    assert [inspect(item, tasks={f"shop.{job_type}"}) for item in published] == [None] * 4
 
 
 # -- the guard ---------------------------------------------------------------------------------------------
