@@ -99,8 +99,8 @@ class DeadLetter:
             )
 
     def summary(self) -> dict[str, Any]:
-        """The record as JSON-ready fields, with the message as text (undecodable bytes replaced)."""
-        return {
+        """The record as JSON-ready fields, with the message as text; one that is not UTF-8 also in base64."""
+        fields: dict[str, Any] = {
             "id": self.id,
             "queue": self.queue,
             "kind": self.kind,
@@ -109,6 +109,11 @@ class DeadLetter:
             "size": len(self.message),
             "message": self.message.decode("utf-8", errors="replace"),
         }
+        try:
+            self.message.decode("utf-8")
+        except UnicodeDecodeError:
+            fields["message_base64"] = base64.b64encode(self.message).decode("ascii")
+        return fields
 
 
 class DeadLetters:

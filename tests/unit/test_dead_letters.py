@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Iterator
@@ -115,14 +116,16 @@ def test_dead_list_shows_each_message_with_its_id_queue_and_reason(
 def test_dead_list_as_json_carries_each_message_as_it_was(
     capsys: pytest.CaptureFixture[str], store: DeadLetters, redis_url: str, queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_aside(store, queue, b"garbage")
+    set_aside(store, queue, b"garbage", NOT_UTF8)
     monkeypatch.setenv("ZEEBE_CELERY_BROKER_URL", redis_url)
 
     code, out, _ = run(capsys, "dead", "list", "--output", "json")
 
     assert code == ExitCode.OK
-    mine = [entry for entry in json.loads(out) if entry["queue"] == queue]
-    assert [(e["message"], e["kind"], e["size"]) for e in mine] == [("garbage", "not_json", 7)]
+    first, second = [entry for entry in json.loads(out) if entry["queue"] == queue]
+    assert (first["message"], first["kind"], first["size"]) == ("garbage", "not_json", 7)
+    assert "message_base64" not in first
+    assert base64.b64decode(second["message_base64"]) == NOT_UTF8
 
 
 def test_dead_requeue_by_id_prefix_moves_only_that_message(
