@@ -57,5 +57,7 @@ def make_date(year: int, month: int, day: int) -> Any:
     """The date, of any year; raises ValueError for a month or day that does not exist."""
     if 1 <= year <= 9999:
         return date(year, month, day)
+    if abs(year) > 999_999_999:
+        raise ValueError(f"year {year} is beyond FEEL's range")  # java.time's
     shift = (year - _BASE) // 400
     return far(date(year - 400 * shift, month, day), shift)

@@ -157,11 +157,14 @@ NULL_END: Any = _NullEnd()
 class Range:
     """A FEEL range value such as ``[1..10)``; an endpoint of ``None`` is unbounded."""
 
-    __slots__ = ("end", "end_closed", "start", "start_closed")
+    __slots__ = ("end", "end_closed", "operator", "start", "start_closed")
 
-    def __init__(self, start: Any, end: Any, *, start_closed: bool, end_closed: bool) -> None:
+    def __init__(
+        self, start: Any, end: Any, *, start_closed: bool, end_closed: bool, operator: str | None = None
+    ) -> None:
         self.start, self.end = start, end
         self.start_closed, self.end_closed = start_closed, end_closed
+        self.operator = operator  # "=", "<"...: a unary test's range, `(=10)` is not `[10..10]`
 
     def contains(self, value: Any) -> bool | None:
         if self.start is not None:
@@ -181,11 +184,12 @@ class Range:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Range):
             return NotImplemented
-        return (self.start, self.end, self.start_closed, self.end_closed) == (
+        return (self.start, self.end, self.start_closed, self.end_closed, self.operator) == (
             other.start,
             other.end,
             other.start_closed,
             other.end_closed,
+            other.operator,
         )
 
     def __hash__(self) -> int:
