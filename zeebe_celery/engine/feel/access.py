@@ -87,9 +87,9 @@ def filter_items(items: list[Any], condition: Callable[[Mapping[str, Any]], Any]
     """The items for which the condition is true, with ``item`` and a context item's entries in scope."""
     kept = []
     budget = current_budget().get()
+    if budget is not None:
+        budget.charge(len(items))  # one step an item, paid up front
     for item in items:
-        if budget is not None:
-            budget.charge()
         # A context item's own entries come first: `[{item: 1}][item > 0]` reads its entry `item`.
         local = {"item": item, **item} if isinstance(item, Mapping) else {"item": item}
         if condition(Scope(env, local)) is True:
