@@ -9,6 +9,8 @@ import pytest
 
 from tests.unit.engine.bpmn_builders import end_event, flows, process, script_task, start_event
 from tests.unit.engine.harness import Harness
+from zeebe_celery import cli
+from zeebe_celery.cli import engine as cli_engine
 from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.engine.feel import (
     FeelEvaluationError,
@@ -116,3 +118,16 @@ def test_the_engine_takes_its_feel_limits_as_a_setting() -> None:
     limits = FeelLimits(max_steps=7, max_size=8, regex_timeout=0.2)
     assert ZeebeEngine(feel_limits=limits).runtime.feel_limits is limits
     assert ZeebeEngine().runtime.feel_limits == FeelLimits()
+
+
+def test_the_engine_command_passes_its_feel_limit_options_to_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(cli_engine, "serve", lambda **options: seen.update(options))
+    argv = ["engine", "--feel-max-steps", "1000", "--feel-max-size", "2000", "--feel-regex-timeout", "250ms"]
+    assert cli.main(argv) == 0
+    assert seen["feel_limits"] == FeelLimits(max_steps=1000, max_size=2000, regex_timeout=0.25)
+
+
+def test_the_engine_command_refuses_a_zero_regex_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli_engine, "serve", lambda **options: pytest.fail("the engine must not start"))
+    assert cli.main(["engine", "--feel-regex-timeout", "0"]) == 64
