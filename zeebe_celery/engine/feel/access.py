@@ -6,10 +6,10 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from .far import FarDate
 from .limits import current_budget
 from .temporal import YearsMonthsDuration
 from .values import NULL_END, Range, Scope, is_number
+from .wide import WideTemporal
 
 __all__ = ["filter_items", "index", "member"]
 
@@ -31,9 +31,11 @@ def _time_members(value: time | datetime) -> dict[str, Any]:
 
 def _temporal_members(value: Any) -> dict[str, Any] | None:
     kind = type(value)
-    if kind is FarDate:
+    if kind is WideTemporal:
         members = _temporal_members(value.value)
-        return None if members is None else {**members, "year": value.year}
+        if members is None or type(value.value) is time:
+            return members
+        return {**members, "year": value.year}
     if kind is date:
         return _date_members(value)
     if kind is datetime:

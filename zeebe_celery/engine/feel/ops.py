@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
-from .far import CYCLE_DAYS, FarDate, far, split
 from .limits import check_size
 from .temporal import YearsMonthsDuration, add_months
 from .values import is_number, to_decimal
+from .wide import CYCLE_DAYS, WideTemporal, split, widen
 
 __all__ = ["DECIMALS", "add", "divide", "multiply", "negate", "normalize", "power", "subtract"]
 
@@ -58,11 +58,11 @@ def add(left: Any, right: Any) -> Any:
 
 
 def _add_temporal(left: Any, right: Any) -> Any:
-    if type(right) in (date, datetime, FarDate) and type(left) in (timedelta, YearsMonthsDuration):
+    if type(right) in (date, datetime, WideTemporal) and type(left) in (timedelta, YearsMonthsDuration):
         left, right = right, left
-    if type(left) is FarDate:
+    if type(left) is WideTemporal:
         moved = _add_temporal(left.value, right)
-        return None if moved is None else far(moved, left.cycles)
+        return None if moved is None else widen(moved, left.cycles, left.nanos)
     if type(left) is timedelta:
         if type(right) is timedelta:
             return left + right
@@ -76,7 +76,7 @@ def _add_temporal(left: Any, right: Any) -> Any:
             return _move(left, right)
         except (OverflowError, ValueError):  # past Python's years: move a value 400-year cycles away
             cycles, base = split(left)
-            return far(_move(base, right), cycles)
+            return widen(_move(base, right), cycles)
     if type(left) is time and type(right) is timedelta:
         return _shift_time(left, right)
     return None
@@ -95,12 +95,10 @@ def subtract(left: Any, right: Any) -> Any:
         return DECIMALS.subtract(to_decimal(left), to_decimal(right))
     if type(left) in _DAYS and type(right) in _DAYS:
         return _between(left, right)
-    if type(left) is FarDate and type(right) in (timedelta, YearsMonthsDuration):
+    if type(left) is WideTemporal and type(right) in (timedelta, YearsMonthsDuration):
         moved = subtract(left.value, right)
-        return None if moved is None else far(moved, left.cycles)
-    if type(left) is type(right) and type(left) in (timedelta, time):
-        if type(left) is time:
-            return datetime.combine(date(2000, 1, 1), left) - datetime.combine(date(2000, 1, 1), right)
+        return None if moved is None else widen(moved, left.cycles, left.nanos)
+    if type(left) is timedelta and type(right) is timedelta:
         return left - right
     if type(right) is YearsMonthsDuration:
         if type(left) is YearsMonthsDuration:
@@ -113,7 +111,7 @@ def subtract(left: Any, right: Any) -> Any:
     return None
 
 
-_DAYS = (date, datetime, FarDate)
+_DAYS = (date, datetime, time, WideTemporal)
 _CYCLE = timedelta(days=CYCLE_DAYS)
 
 
@@ -124,17 +122,26 @@ def _midnight(day: date, like: Any) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+def _on_any_day(moment: time) -> datetime:
+    return datetime.combine(date(2000, 1, 1), moment)
+
+
 def _between(left: Any, right: Any) -> timedelta | None:
     """``left - right`` of dates and date-times; a date against a date-time counts from its midnight."""
     (left_cycles, left_value), (right_cycles, right_value) = split(left), split(right)
+    if type(left_value) is time or type(right_value) is time:
+        if type(left_value) is not time or type(right_value) is not time:
+            return None
+        left_value, right_value = _on_any_day(left_value), _on_any_day(right_value)
     try:
         if type(left_value) is date and type(right_value) is datetime:
             left_value = _midnight(left_value, right_value)
         elif type(right_value) is date and type(left_value) is datetime:
             right_value = _midnight(right_value, left_value)
-        return (left_value - right_value) + (left_cycles - right_cycles) * _CYCLE
+        difference: timedelta = (left_value - right_value) + (left_cycles - right_cycles) * _CYCLE
     except TypeError:
         return None  # a naive and an aware date-time
+    return difference
 
 
 def _scale_delta(delta: timedelta, factor: Any) -> timedelta:
