@@ -50,10 +50,10 @@ def add(left: Any, right: Any) -> Any:
     if is_number(left) and is_number(right):
         return DECIMALS.add(to_decimal(left), to_decimal(right))
     if type(left) is str and type(right) is str:
-        joined = left + right
-        if len(joined) > _SIZE_CHECKED:
-            check_size(len(joined))
-        return joined
+        size = len(left) + len(right)
+        if size > _SIZE_CHECKED:
+            check_size(size)  # before building it
+        return left + right
     return _add_temporal(left, right)
 
 
