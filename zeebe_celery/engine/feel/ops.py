@@ -150,7 +150,9 @@ def _scale_delta(delta: timedelta, factor: Any) -> timedelta:
 
 def multiply(left: Any, right: Any) -> Any:
     if type(left) is int and type(right) is int:
-        return left * right
+        if left.bit_length() + right.bit_length() <= _MAX_EXACT_BITS:
+            return left * right
+        return DECIMALS.multiply(left, right)  # 34 digits, as feel-scala's: squaring cannot run away
     if left is None or right is None:
         return None
     if is_number(left) and is_number(right):
