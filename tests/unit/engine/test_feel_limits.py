@@ -68,7 +68,8 @@ def test_a_limit_error_is_an_evaluation_error_that_names_the_expression() -> Non
         ("count([1, 2, 3][item > 1])", 2),
         ('string length(string join(for x in 1..1000 return "ab"))', 2000),
         ("10 ** 100000 > 0", True),
-        ("{f: function(n, k) if k = 0 then n else f(n * n, k - 1)}.f(3, 40) > 0", True),
+        # squaring 40 times overflows a decimal's exponent at once instead of growing an int for ever
+        ("{f: function(n, k) if k = 0 then n else f(n * n, k - 1)}.f(3, 40)", None),
     ],
 )
 def test_large_but_bounded_work_stays_within_the_default_limits(text: str, expected: object) -> None:

@@ -6,6 +6,7 @@ Decimal arithmetic runs with 34 significant digits, the precision of Java's DECI
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
@@ -17,7 +18,8 @@ from .wide import CYCLE_DAYS, WideTemporal, split, widen
 
 __all__ = ["DECIMALS", "add", "divide", "multiply", "negate", "normalize", "power", "subtract"]
 
-DECIMALS = Context(prec=34)
+# DECIMAL128 precision; exponents as far as java.math.BigDecimal's 32-bit scale reaches.
+DECIMALS = Context(prec=34, Emax=2_147_483_647, Emin=-2_147_483_648)
 _MICRO = timedelta(microseconds=1)
 _MAX_EXPONENT = 10_000
 # Values smaller than this are never checked against the size limit: checking costs a lookup.
@@ -31,6 +33,14 @@ def normalize(value: Decimal) -> int | Decimal:
     if value.adjusted() < 34 and value == value.to_integral_value():
         return int(value)
     return value
+
+
+def _decimal(operation: Callable[[Any, Any], Decimal], left: Any, right: Any) -> Decimal | None:
+    """A decimal operation; beyond DECIMAL128's exponents the result is null, as feel-scala's."""
+    try:
+        return operation(to_decimal(left), to_decimal(right))
+    except ArithmeticError:
+        return None
 
 
 def _calendar(value: Any) -> bool:
@@ -48,7 +58,7 @@ def add(left: Any, right: Any) -> Any:
     if left is None or right is None:
         return None
     if is_number(left) and is_number(right):
-        return DECIMALS.add(to_decimal(left), to_decimal(right))
+        return _decimal(DECIMALS.add, left, right)
     if type(left) is str and type(right) is str:
         size = len(left) + len(right)
         if size > _SIZE_CHECKED:
@@ -92,7 +102,7 @@ def subtract(left: Any, right: Any) -> Any:
     if left is None or right is None:
         return None
     if is_number(left) and is_number(right):
-        return DECIMALS.subtract(to_decimal(left), to_decimal(right))
+        return _decimal(DECIMALS.subtract, left, right)
     if type(left) in _DAYS and type(right) in _DAYS:
         return _between(left, right)
     if type(left) is WideTemporal and type(right) in (timedelta, YearsMonthsDuration):
@@ -152,11 +162,11 @@ def multiply(left: Any, right: Any) -> Any:
     if type(left) is int and type(right) is int:
         if left.bit_length() + right.bit_length() <= _MAX_EXACT_BITS:
             return left * right
-        return DECIMALS.multiply(left, right)  # 34 digits, as feel-scala's: squaring cannot run away
+        return _decimal(DECIMALS.multiply, left, right)  # 34 digits, as feel-scala's: squaring cannot run away
     if left is None or right is None:
         return None
     if is_number(left) and is_number(right):
-        return DECIMALS.multiply(to_decimal(left), to_decimal(right))
+        return _decimal(DECIMALS.multiply, left, right)
     if is_number(left):
         left, right = right, left
     if not is_number(right):
