@@ -16,6 +16,8 @@ from zeebe_celery.engine.feel import (
     FeelEvaluationError,
     FeelLimitError,
     FeelLimits,
+    FeelSyntaxError,
+    compile_expression,
     compile_unary_tests,
     evaluate,
     use_limits,
@@ -133,3 +135,9 @@ def test_the_engine_command_passes_its_feel_limit_options_to_the_engine(monkeypa
 def test_the_engine_command_refuses_a_zero_regex_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli_engine, "serve", lambda **options: pytest.fail("the engine must not start"))
     assert cli.main(["engine", "--feel-regex-timeout", "0"]) == 64
+
+
+@pytest.mark.parametrize("text", ["[" * 3000 + "1" + "]" * 3000, "-" * 3000 + "1", "not(" * 2000 + "true" + ")" * 2000])
+def test_an_expression_nested_too_deeply_is_refused_when_compiled(text: str) -> None:
+    with pytest.raises(FeelSyntaxError, match="too deeply nested"):
+        compile_expression(text)
