@@ -112,6 +112,11 @@ def poison_target(job: Job) -> dict[str, object]:
     return {"served": True}
 
 
+@zeebe_task("requeued-work", app=app)
+def requeued_work(job: Job) -> dict[str, object]:
+    return {"served_by": "the mended worker"}
+
+
 @zeebe_task("not-run-late", timeout="2s", app=app)
 def not_run_late(job: Job) -> dict[str, object]:
     record("not-run-late", job)

@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 import redis
 
-from tests.integration.bridge.conftest import APP, HERE, PollerFactory, deploy_one_task
+from tests.integration.bridge.conftest import APP, HERE, EngineRecords, PollerFactory, deploy_one_task
+from tests.integration.bridge.test_bridge_time_limits import completed
 from tests.integration.test_worker_metrics import free_port, sample, scrape
-from zeebe_celery.cli import ExitCode
+from zeebe_celery.cli import ExitCode, main
 from zeebe_celery.deadletter import DEAD_LETTER_LISTS, DeadLetters, dead_letter_list
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.stack.fleet import CeleryWorker
@@ -217,3 +218,52 @@ def test_a_worker_of_an_app_that_accepts_more_than_json_refuses_to_start_as_the_
     assert f"zeebe-celery worker: {refusal}\n" in log
     assert " ready." not in log
     assert "Traceback" not in log
+
+
+def test_a_job_set_aside_by_a_worker_without_its_handler_runs_once_requeued_to_one_with_it(
+    bridge_env: dict[str, str],
+    bridge_redis: Any,
+    start_poller: PollerFactory,
+    client: ZeebeClient,
+    unique: Any,
+    store: redis.Redis,
+    records: EngineRecords,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    queue = "zeebe.requeued-work"
+    store.delete(queue, dead_letter_list(queue))
+    # An older deployment of the app: its worker consumes the queue, but has no handler for the type yet.
+    (tmp_path / "older_app.py").write_text(
+        textwrap.dedent(
+            f"""
+            from celery import Celery
+            from zeebe_celery import zeebe_task
+
+            app = Celery("older", broker="{bridge_redis.url}")
+
+            @zeebe_task("something-else", app=app)
+            def something_else() -> None:
+                return None
+            """
+        )
+    )
+    process_id = deploy_one_task(client, unique, "requeued-work")
+    letters = DeadLetters.from_url(bridge_redis.url)
+    with CeleryWorker("older_app", [queue], env=bridge_env, concurrency=1, cwd=tmp_path) as older:
+        start_poller(["requeued-work"])
+        instance = client.create_process_instance(process_id)
+        deadline = time.monotonic() + 30
+        while not letters.entries(queue):
+            assert time.monotonic() < deadline, f"nothing set aside; the worker's log:\n{older.log()[-3000:]}"
+            time.sleep(0.1)
+    (letter,) = letters.entries(queue)
+    assert letter.kind == "unknown_task"
+    assert "'bridge_app.requeued_work' is not a @zeebe_task of this queue" in letter.reason
+
+    with CeleryWorker(APP, [queue], env=bridge_env, concurrency=1, cwd=HERE):
+        assert main(["dead", "requeue", queue, "--all", "--broker", bridge_redis.url]) == ExitCode.OK
+        assert capsys.readouterr().out == f"requeued 1 message(s) on {queue}\n"
+
+        assert completed(records, instance.process_instance_key)["served_by"] == "the mended worker"
+    assert letters.entries(queue) == []
