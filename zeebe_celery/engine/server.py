@@ -139,20 +139,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 deployment = self.runtime.deploy(
                     [(r.name, r.content) for r in request.resources], tenant_id=request.tenantId
                 )
+            # Zeebe's gateway lists processes, then decisions, then decision requirements, then forms.
             items = [pb.Deployment(process=_process_metadata(d)) for d in deployment.processes]
-            items += [
-                pb.Deployment(
-                    decisionRequirements=pb.DecisionRequirementsMetadata(
-                        dmnDecisionRequirementsId=r.drg.id,
-                        dmnDecisionRequirementsName=r.drg.name,
-                        version=r.version,
-                        decisionRequirementsKey=r.key,
-                        resourceName=r.resource_name,
-                        tenantId=r.tenant_id,
-                    )
-                )
-                for r in deployment.drgs
-            ]
             items += [
                 pb.Deployment(
                     decision=pb.DecisionMetadata(
@@ -166,6 +154,19 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                     )
                 )
                 for d in deployment.decisions
+            ]
+            items += [
+                pb.Deployment(
+                    decisionRequirements=pb.DecisionRequirementsMetadata(
+                        dmnDecisionRequirementsId=r.drg.id,
+                        dmnDecisionRequirementsName=r.drg.name,
+                        version=r.version,
+                        decisionRequirementsKey=r.key,
+                        resourceName=r.resource_name,
+                        tenantId=r.tenant_id,
+                    )
+                )
+                for r in deployment.drgs
             ]
             return pb.DeployResourceResponse(key=deployment.key, deployments=items, tenantId=deployment.tenant_id)
 
