@@ -5,30 +5,13 @@ retries and back-off, thrown as BPMN errors, timed out back to activatable, and 
 from __future__ import annotations
 
 import json
-from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from zeebe_celery.engine.events import Events
 from zeebe_celery.engine.state import ElementInstance, Job, JobState
-
-Activated = tuple[Job, str]  # the job and its variables as a JSON document
-
-
-@dataclass(eq=False)
-class JobStream:
-    """An open StreamActivatedJobs call: pushed jobs wait in ``pending`` until its thread sends them."""
-
-    job_type: str
-    worker: str
-    timeout: int
-    fetch: tuple[str, ...]
-    tenant_ids: frozenset[str]
-    pending: deque[Activated] = field(default_factory=deque)
-    ready: bool = False
-    closed: bool = False
+from zeebe_celery.engine.streams import Activated, JobStream
 
 
 class Jobs(Events):
@@ -56,29 +39,56 @@ class Jobs(Events):
         self.make_activatable(job)
         return job
 
-    def make_activatable(self, job: Job) -> None:
-        """The job can be handed out: to an idle stream of its type first, else to pollers."""
+    def make_activatable(self, job: Job, *, push: bool = True) -> None:
+        """The job can be handed out: pushed to an open stream of its type, else left to pollers.
+
+        A job given back (yielded) is left to pollers without a push, as Zeebe yields it.
+        """
+        self._release(job)
+        if push and self._push(job):
+            return
+        self.activatable.setdefault(job.type, {})[job.key] = job
+        self.condition_for(job.type).notify_all()
+
+    def _push(self, job: Job) -> bool:
+        """Push ``job`` to the next stream of its type and tenant in turn that is ready, busy or not.
+
+        As Zeebe does, the job is activated for a stream before the push; when every such stream is full or
+        ending, the push fails and the job is yielded back to polling. False when the job was not pushed.
+        """
+        streams = self.streams.get(job.type)
+        if not streams:
+            return False
+        turn = self._turn.get(job.type, 0)
+        serving = [s for n in range(len(streams)) if (s := streams[(turn + n) % len(streams)]).serves(job)]
+        if not serving:
+            return False
+        stream = next((s for s in serving if s.ready), serving[0])
+        self._turn[job.type] = streams.index(stream) + 1
+        activated = self._hand_out(job, stream.worker, stream.timeout, stream.fetch)
+        self._batch_record(job.type, stream.worker, stream.timeout, [job])
+        if not stream.ready:
+            self.job_record("YIELDED", job)
+            self._release(job)
+            return False
+        stream.put(activated)
+        self.condition_for(job.type).notify_all()
+        return True
+
+    def _release(self, job: Job) -> None:
         job.state = JobState.ACTIVATABLE
         job.deadline = -1
         job.worker = ""
         self.touch(job.instance)
-        streams = self.streams.get(job.type)
-        if streams:
-            turn = self._turn.get(job.type, 0)
-            for offset in range(len(streams)):
-                stream = streams[(turn + offset) % len(streams)]
-                if (
-                    stream.ready
-                    and not stream.closed
-                    and not stream.pending
-                    and self._tenant_ok(job, stream.tenant_ids)
-                ):
-                    self._turn[job.type] = turn + offset + 1
-                    stream.pending.append(self._hand_out(job, stream.worker, stream.timeout, stream.fetch))
-                    self.condition_for(job.type).notify_all()
-                    return
-        self.activatable.setdefault(job.type, {})[job.key] = job
-        self.condition_for(job.type).notify_all()
+
+    def _batch_record(self, job_type: str, worker: str, timeout: int, jobs: list[Job]) -> None:
+        if self.records.enabled:
+            self.records.append(
+                "JOB_BATCH",
+                "ACTIVATED",
+                self.keys.next(),
+                {"type": job_type, "worker": worker, "timeout": timeout, "jobKeys": [j.key for j in jobs]},
+            )
 
     def activate_jobs(
         self,
@@ -114,14 +124,8 @@ class Jobs(Events):
         for job in picked:
             del pool[job.key]
             result.append(self._hand_out(job, worker, timeout, fetch))
-        if result and self.records.enabled:
-            self.records.append(
-                "JOB_BATCH",
-                "ACTIVATED",
-                self.keys.next(),
-                {"type": job_type, "worker": worker, "timeout": timeout, "jobKeys": [j.key for j, _ in result]},
-            )
         if result:
+            self._batch_record(job_type, worker, timeout, [j for j, _ in result])
             self.commit()
         return result
 
@@ -148,22 +152,29 @@ class Jobs(Events):
         self.streams.setdefault(stream.job_type, []).append(stream)
 
     def close_stream(self, stream: JobStream) -> None:
-        """The stream ended: jobs pushed to it but never sent are handed back at once."""
+        """The stream ended: jobs pushed to it but never sent are yielded back to polling at once."""
         stream.closed = True
         streams = self.streams.get(stream.job_type, [])
         if stream in streams:
             streams.remove(stream)
         if not streams:
             self.streams.pop(stream.job_type, None)
-        self.yield_jobs([job for job, _ in stream.pending])
-        stream.pending.clear()
+            self._turn.pop(stream.job_type, None)
+        self.yield_jobs(stream.drain())
+
+    def take_pushed(self, stream: JobStream) -> Activated | None:
+        """The next job in ``stream``'s buffer that is still its to send, or None when it holds none."""
+        while (activated := stream.take()) is not None:
+            if self.jobs.get(activated[0].key) is activated[0]:
+                return activated
+        return None
 
     def yield_jobs(self, jobs: Iterable[Job]) -> None:
-        """Jobs activated for a client that never received them are activatable again at once."""
+        """Jobs activated for a client that never received them are activatable again at once, for pollers."""
         for job in jobs:
             if job.state is JobState.ACTIVATED and self.jobs.get(job.key) is job:
                 self.job_record("YIELDED", job)
-                self.make_activatable(job)
+                self.make_activatable(job, push=False)
         self.commit()
 
     # -- worker commands -----------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from zeebe_celery.engine import dmn, feel
 from zeebe_celery.engine.core import DeployedDecision, parse_variables
 from zeebe_celery.engine.errors import EngineError, InvalidArgument
 from zeebe_celery.engine.faults import BackPressure, Faults
-from zeebe_celery.engine.jobs import Activated, JobStream
 from zeebe_celery.engine.runtime import ActivateInstruction, Runtime
 from zeebe_celery.engine.state import DEFAULT_TENANT, Definition, ElementInstance, Job
+from zeebe_celery.engine.streams import Activated, JobStream
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.gateway.proto import gateway_pb2_grpc
 
@@ -430,14 +430,17 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             runtime.open_stream(stream)
         try:
             while True:
+                # Pushes land in the stream's buffer meanwhile, also while a job is being written below: the
+                # write blocks as long as HTTP/2 flow control holds the call back.
                 with runtime.lock:
-                    stream.ready = True
-                    while not stream.pending and not stream.closed and context.is_active():
+                    while not (activated := runtime.take_pushed(stream)):
+                        if stream.closed or not context.is_active():
+                            return
                         condition.wait(_WAKE_SECONDS)
                     if stream.closed or not context.is_active():
+                        runtime.yield_jobs([activated[0]])
                         return
-                    job, variables = stream.pending.popleft()
-                    stream.ready = False
+                job, variables = activated
                 if not handover.hold([job]):
                     return
                 yield activated_job(job, variables)
