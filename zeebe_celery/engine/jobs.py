@@ -17,10 +17,12 @@ from zeebe_celery.engine.streams import Activated, JobStream
 class Jobs(Events):
     streams: dict[str, list[JobStream]]
     _turn: dict[str, int]
+    _available: set[str]
 
     def init_jobs(self) -> None:
         self.streams = {}
         self._turn = {}
+        self._available = set()
 
     # -- creation and hand-out -----------------------------------------------------------------------
 
@@ -48,7 +50,7 @@ class Jobs(Events):
         if push and self._push(job):
             return
         self.activatable.setdefault(job.type, {})[job.key] = job
-        self.condition_for(job.type).notify_all()
+        self._available.add(job.type)
 
     def _push(self, job: Job) -> bool:
         """Push ``job`` to the next stream of its type and tenant in turn that is ready, busy or not.
@@ -72,8 +74,24 @@ class Jobs(Events):
             self._release(job)
             return False
         stream.put(activated)
-        self.condition_for(job.type).notify_all()
+        self._available.add(job.type)
         return True
+
+    def take_available(self) -> set[str]:
+        """The job types that got jobs (to poll, or pushed) since the last call; the caller announces them."""
+        available, self._available = self._available, set()
+        return available
+
+    def announce(self, job_types: Iterable[str]) -> None:
+        """Wake the long polls and streams waiting on ``job_types``.
+
+        As in Zeebe, where the broker tells the gateway that jobs are available after the command that made
+        them is done, the servicer announces a command's jobs once its answer went out: a client that acts on
+        the answer (cancels the instance it created) comes before the worker that gets the job.
+        """
+        with self.lock:
+            for job_type in job_types:
+                self.condition_for(job_type).notify_all()
 
     def _release(self, job: Job) -> None:
         job.state = JobState.ACTIVATABLE
@@ -176,6 +194,7 @@ class Jobs(Events):
                 self.job_record("YIELDED", job)
                 self.make_activatable(job, push=False)
         self.commit()
+        self.announce(self.take_available())
 
     # -- worker commands -----------------------------------------------------------------------------
 

@@ -75,6 +75,14 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         finally:
             if held:
                 self.back_pressure.release()
+            self._announce_after_answer(context)
+
+    def _announce_after_answer(self, context: grpc.ServicerContext) -> None:
+        """Wake the pollers and streams of the jobs this call made available once its answer has gone out."""
+        with self.runtime.lock:
+            available = self.runtime.take_available()
+        if available and not context.add_callback(lambda: self.runtime.announce(available)):
+            self.runtime.announce(available)
 
     def _run(
         self,
@@ -241,6 +249,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
             with self.runtime.lock:
                 root = self._create(request.request, on_created=register)
+                # The answer waits for the instance's end, so its jobs cannot wait for the answer.
+                self.runtime.announce(self.runtime.take_available())
             timeout_ms = request.requestTimeout or DEFAULT_REQUEST_TIMEOUT_MS
             deadline = time.monotonic() + timeout_ms / 1000
             while not done.wait(min(_WAKE_SECONDS, max(deadline - time.monotonic(), 0))):

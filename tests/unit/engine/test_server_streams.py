@@ -1,5 +1,6 @@
-"""Job push through gRPC: jobs created while a stream is writing reach it, not polling; a stream nobody reads
-keeps a bounded buffer and later jobs are yielded back to polling."""
+"""Job hand-out through gRPC: jobs created while a stream is writing reach it, not polling; a stream nobody
+reads keeps a bounded buffer and later jobs are yielded back to polling; a command's jobs reach waiting
+pollers only once the command is answered."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import pytest
 
 from tests.unit.engine.bpmn_builders import end_event, flows, process, service_task, start_event
 from zeebe_celery.engine import ZeebeEngine
+from zeebe_celery.engine.faults import BackPressure, Faults
+from zeebe_celery.engine.server import GatewayServicer
 from zeebe_celery.engine.streams import STREAM_BUFFER_BYTES
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.gateway.proto.gateway_pb2_grpc import GatewayStub
@@ -121,3 +124,66 @@ def test_a_job_pushed_to_a_stream_whose_call_ends_is_yielded_and_polled_at_once(
     [job] = _poll(stub)
     assert job.processInstanceKey == key
     assert job.worker == "poller"
+
+
+class AnswerContext:
+    """The part of a gRPC call's context the servicer uses, keeping the callbacks gRPC runs once it answered."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[Callable[[], object]] = []
+
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return ()
+
+    def time_remaining(self) -> float | None:
+        return None
+
+    def is_active(self) -> bool:
+        return True
+
+    def add_callback(self, callback: Callable[[], object]) -> bool:
+        self.callbacks.append(callback)
+        return True
+
+    def abort(self, code: grpc.StatusCode, details: str) -> None:
+        raise AssertionError(f"{code}: {details}")
+
+    def answered(self) -> None:
+        for callback in self.callbacks:
+            callback()
+
+
+def test_a_command_wakes_the_waiting_pollers_of_its_jobs_only_once_it_is_answered(engine: ZeebeEngine) -> None:
+    # pyzeebe's own suite cancels the instance it has just created while its worker long-polls for the job.
+    # On Zeebe the answer comes first: the broker tells the gateway of new jobs after the command, and the
+    # gateway only then activates them. Waking the poll during the command let the worker win that race.
+    servicer = GatewayServicer(
+        engine.runtime, host="127.0.0.1", port=lambda: 0, faults=Faults(), back_pressure=BackPressure(None)
+    )
+    deploying = AnswerContext()
+    deploy = pb.DeployResourceRequest(resources=[pb.Resource(name="one.bpmn", content=ONE_TASK)])
+    servicer.DeployResource(deploy, deploying)  # type: ignore[arg-type]
+    deploying.answered()
+    runtime = engine.runtime
+    waiting = threading.Event()
+    woken: list[bool] = []
+
+    def poll() -> None:
+        with runtime.lock:
+            waiting.set()
+            woken.append(runtime.condition_for("work").wait(10))
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    waiting.wait(5)
+    with runtime.lock:  # free only once the poller waits
+        pass
+    creating = AnswerContext()
+
+    servicer.CreateProcessInstance(pb.CreateProcessInstanceRequest(bpmnProcessId="one", version=-1), creating)  # type: ignore[arg-type]
+
+    poller.join(timeout=0.3)
+    assert woken == []
+    creating.answered()
+    poller.join(timeout=5)
+    assert woken == [True]
