@@ -223,7 +223,7 @@ class ZeebeEngine:
                         runtime.fire_due(now)
                     except Exception:
                         logger.exception("Firing due timers failed")
-                    runtime.announce(runtime.take_available())
+                    runtime.answers.answered(runtime.answers.take())
                     continue
                 wait = _MAX_IDLE_SECONDS if next_due is None else min((next_due - now) / 1000, _MAX_IDLE_SECONDS)
                 runtime.due_changed.wait(max(wait, 0.001))

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from zeebe_celery.engine.answers import AnswerOrder
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from zeebe_celery.engine.events import Events
 from zeebe_celery.engine.state import ElementInstance, Job, JobState
@@ -17,12 +18,12 @@ from zeebe_celery.engine.streams import Activated, JobStream
 class Jobs(Events):
     streams: dict[str, list[JobStream]]
     _turn: dict[str, int]
-    _available: set[str]
+    answers: AnswerOrder
 
     def init_jobs(self) -> None:
         self.streams = {}
         self._turn = {}
-        self._available = set()
+        self.answers = AnswerOrder(self.lock, self.condition_for)
 
     # -- creation and hand-out -----------------------------------------------------------------------
 
@@ -50,7 +51,7 @@ class Jobs(Events):
         if push and self._push(job):
             return
         self.activatable.setdefault(job.type, {})[job.key] = job
-        self._available.add(job.type)
+        self.answers.made_available(job.type)
 
     def _push(self, job: Job) -> bool:
         """Push ``job`` to the next stream of its type and tenant in turn that is ready, busy or not.
@@ -74,24 +75,8 @@ class Jobs(Events):
             self._release(job)
             return False
         stream.put(activated)
-        self._available.add(job.type)
+        self.answers.made_available(job.type)
         return True
-
-    def take_available(self) -> set[str]:
-        """The job types that got jobs (to poll, or pushed) since the last call; the caller announces them."""
-        available, self._available = self._available, set()
-        return available
-
-    def announce(self, job_types: Iterable[str]) -> None:
-        """Wake the long polls and streams waiting on ``job_types``.
-
-        As in Zeebe, where the broker tells the gateway that jobs are available after the command that made
-        them is done, the servicer announces a command's jobs once its answer went out: a client that acts on
-        the answer (cancels the instance it created) comes before the worker that gets the job.
-        """
-        with self.lock:
-            for job_type in job_types:
-                self.condition_for(job_type).notify_all()
 
     def _release(self, job: Job) -> None:
         job.state = JobState.ACTIVATABLE
@@ -194,7 +179,8 @@ class Jobs(Events):
                 self.job_record("YIELDED", job)
                 self.make_activatable(job, push=False)
         self.commit()
-        self.announce(self.take_available())
+        # Not a command with an answer of its own: what it gave back goes to the pollers at once.
+        self.answers.answered(self.answers.take())
 
     # -- worker commands -----------------------------------------------------------------------------
 

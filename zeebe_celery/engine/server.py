@@ -32,6 +32,8 @@ DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 MAX_WAITING_CALLS = 400
 # A waiting call wakes this often to notice that its client went away.
 _WAKE_SECONDS = 0.5
+# The longest a hand-out waits for the answers of the commands that made its jobs (they take microseconds).
+_ANSWER_WAIT_SECONDS = 1.0
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -75,14 +77,20 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         finally:
             if held:
                 self.back_pressure.release()
-            self._announce_after_answer(context)
+            self._release_jobs_after_answer(context)
 
-    def _announce_after_answer(self, context: grpc.ServicerContext) -> None:
-        """Wake the pollers and streams of the jobs this call made available once its answer has gone out."""
-        with self.runtime.lock:
-            available = self.runtime.take_available()
-        if available and not context.add_callback(lambda: self.runtime.announce(available)):
-            self.runtime.announce(available)
+    def _release_jobs_after_answer(self, context: grpc.ServicerContext) -> None:
+        """The jobs this call made available go out to workers once its answer has (see answers.py)."""
+        answers = self.runtime.answers
+        tickets = answers.take()
+        if tickets and not context.add_callback(lambda: answers.answered(tickets)):
+            answers.answered(tickets)
+
+    def _after_answers(self, job_type: str) -> None:
+        """Wait, holding the runtime's lock, until the commands that made the jobs of ``job_type`` just handed
+        out have been answered; a bug that leaves one unanswered delays a hand-out, never blocks it."""
+        answers = self.runtime.answers
+        answers.wait_answered(job_type, answers.horizon(), _ANSWER_WAIT_SECONDS)
 
     def _run(
         self,
@@ -250,7 +258,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             with self.runtime.lock:
                 root = self._create(request.request, on_created=register)
                 # The answer waits for the instance's end, so its jobs cannot wait for the answer.
-                self.runtime.announce(self.runtime.take_available())
+                self.runtime.answers.answered(self.runtime.answers.take())
             timeout_ms = request.requestTimeout or DEFAULT_REQUEST_TIMEOUT_MS
             deadline = time.monotonic() + timeout_ms / 1000
             while not done.wait(min(_WAKE_SECONDS, max(deadline - time.monotonic(), 0))):
@@ -384,8 +392,11 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                             fetch=list(request.fetchVariable),
                             tenant_ids=list(request.tenantIds),
                         )
+                        if activated:
+                            self._after_answers(request.type)
+                            return activated
                         left = deadline - time.monotonic()
-                        if activated or left <= 0:
+                        if left <= 0:
                             return activated
                         if not waiting:
                             # Waiting calls hold a server thread each; past the cap a poll answers at once,
@@ -447,6 +458,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                         if stream.closed or not context.is_active():
                             return
                         condition.wait(_WAKE_SECONDS)
+                    self._after_answers(request.type)
                     if stream.closed or not context.is_active():
                         runtime.yield_jobs([activated[0]])
                         return

@@ -67,12 +67,14 @@ def test_jobs_created_in_a_burst_all_go_over_the_open_stream_and_none_to_polling
         with ThreadPoolExecutor(max_workers=8) as pool:
             keys = set(pool.map(lambda _: _create(stub), range(40)))
         streamed = {next(call).processInstanceKey for _ in keys}
+        left_to_poll = _poll(stub, request_timeout=-1)
+        yielded = engine.records.find("JOB", "YIELDED")
     finally:
         call.cancel()
 
     assert streamed == keys
-    assert _poll(stub, request_timeout=-1) == []
-    assert engine.records.find("JOB", "YIELDED") == []
+    assert left_to_poll == []
+    assert yielded == []
 
 
 def test_a_stream_nobody_reads_buffers_a_bounded_amount_and_later_jobs_are_yielded_to_polling(
@@ -187,3 +189,29 @@ def test_a_command_wakes_the_waiting_pollers_of_its_jobs_only_once_it_is_answere
     creating.answered()
     poller.join(timeout=5)
     assert woken == [True]
+
+
+def test_a_poll_that_finds_a_job_of_a_command_not_yet_answered_answers_after_it(engine: ZeebeEngine) -> None:
+    servicer = GatewayServicer(
+        engine.runtime, host="127.0.0.1", port=lambda: 0, faults=Faults(), back_pressure=BackPressure(None)
+    )
+    deploying = AnswerContext()
+    deploy = pb.DeployResourceRequest(resources=[pb.Resource(name="one.bpmn", content=ONE_TASK)])
+    servicer.DeployResource(deploy, deploying)  # type: ignore[arg-type]
+    deploying.answered()
+    creating = AnswerContext()
+    create = pb.CreateProcessInstanceRequest(bpmnProcessId="one", version=-1)
+    key = servicer.CreateProcessInstance(create, creating).processInstanceKey  # type: ignore[arg-type]
+    polled: list[pb.ActivateJobsResponse] = []
+    poll = pb.ActivateJobsRequest(type="work", worker="w", timeout=60_000, maxJobsToActivate=1, requestTimeout=-1)
+
+    # The poll comes in after the command was processed but before its answer went out.
+    poller = threading.Thread(target=lambda: polled.extend(servicer.ActivateJobs(poll, AnswerContext())))  # type: ignore[arg-type]
+    poller.start()
+    poller.join(timeout=0.3)
+    assert polled == []
+    creating.answered()
+    poller.join(timeout=5)
+
+    [answer] = polled
+    assert [job.processInstanceKey for job in answer.jobs] == [key]
