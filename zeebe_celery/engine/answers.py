@@ -29,16 +29,24 @@ class AnswerOrder:
         # A command runs in one thread, from its start to its answer: its tickets are that thread's.
         self._local = threading.local()
 
+    def begin(self) -> None:
+        """A command with an answer starts in this thread: the jobs it makes available wait for that answer."""
+        self._local.tickets = {}
+
     def made_available(self, job_type: str) -> None:
-        """The running command made a job of ``job_type`` activatable (or pushed it); call holding the lock."""
-        mine: Tickets = self._local.__dict__.setdefault("tickets", {})
-        if job_type not in mine:
+        """The running command made jobs of ``job_type`` activatable (or pushed them); call holding the lock.
+
+        Outside :meth:`begin` and :meth:`take` (a due timer, a stream giving back what it held) there is no
+        answer to wait for, and nothing is kept.
+        """
+        mine: Tickets | None = getattr(self._local, "tickets", None)
+        if mine is not None and job_type not in mine:
             self._last += 1
             mine[job_type] = self._last
             self._open.setdefault(job_type, set()).add(self._last)
 
     def take(self) -> Tickets:
-        """The tickets of the command this thread ran; the caller passes them to :meth:`answered`."""
+        """End the command this thread runs; its tickets, which the caller passes to :meth:`answered`."""
         mine: Tickets = self._local.__dict__.pop("tickets", {})
         return mine
 

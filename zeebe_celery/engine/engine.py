@@ -20,6 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from zeebe_celery.engine.core import Clock
 from zeebe_celery.engine.faults import BackPressure, Faults
+from zeebe_celery.engine.feel import FeelLimits
 from zeebe_celery.engine.inspection import incident_view, instance_view
 from zeebe_celery.engine.monitor import Monitor
 from zeebe_celery.engine.records import RecordLog
@@ -73,6 +74,7 @@ class ZeebeEngine:
         monitoring_port: int | None = None,
         records_limit: int = 100_000,
         clock: Clock | None = None,
+        feel_limits: FeelLimits | None = None,
     ) -> None:
         self.host = host
         self.requested_port = port
@@ -82,6 +84,8 @@ class ZeebeEngine:
         self.token = token
         self.monitoring_port_requested = monitoring_port
         self.runtime = Runtime(clock=clock or wall_clock_ms, records_limit=records_limit)
+        if feel_limits is not None:  # how far one FEEL evaluation may go (steps, value size, regex time)
+            self.runtime.feel_limits = feel_limits
         self.faults = Faults()
         self.back_pressure = BackPressure(max_in_flight)
         self._state = _State.NEW
@@ -223,7 +227,6 @@ class ZeebeEngine:
                         runtime.fire_due(now)
                     except Exception:
                         logger.exception("Firing due timers failed")
-                    runtime.answers.answered(runtime.answers.take())
                     continue
                 wait = _MAX_IDLE_SECONDS if next_due is None else min((next_due - now) / 1000, _MAX_IDLE_SECONDS)
                 runtime.due_changed.wait(max(wait, 0.001))

@@ -67,6 +67,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         as Zeebe parks long polls in the gateway rather than among the broker's commands in flight."""
         injected = self._admit(rpc, request, context)
         held = True
+        self.runtime.job_behavior.answers.begin()
         try:
             if waits:
                 self.back_pressure.release()
@@ -81,7 +82,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
     def _release_jobs_after_answer(self, context: grpc.ServicerContext) -> None:
         """The jobs this call made available go out to workers once its answer has (see answers.py)."""
-        answers = self.runtime.answers
+        answers = self.runtime.job_behavior.answers
         tickets = answers.take()
         if tickets and not context.add_callback(lambda: answers.answered(tickets)):
             answers.answered(tickets)
@@ -89,7 +90,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def _after_answers(self, job_type: str) -> None:
         """Wait, holding the runtime's lock, until the commands that made the jobs of ``job_type`` just handed
         out have been answered; a bug that leaves one unanswered delays a hand-out, never blocks it."""
-        answers = self.runtime.answers
+        answers = self.runtime.job_behavior.answers
         answers.wait_answered(job_type, answers.horizon(), _ANSWER_WAIT_SECONDS)
 
     def _run(
@@ -253,12 +254,12 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
             def register(root: ElementInstance) -> None:
                 # Before the instance runs, so one that ends at once is still seen.
-                self.runtime.result_waiters.setdefault(root.key, []).append(finished)
+                self.runtime.await_result(root, finished)
 
             with self.runtime.lock:
                 root = self._create(request.request, on_created=register)
                 # The answer waits for the instance's end, so its jobs cannot wait for the answer.
-                self.runtime.answers.answered(self.runtime.answers.take())
+                self.runtime.job_behavior.answers.answered(self.runtime.job_behavior.answers.take())
             timeout_ms = request.requestTimeout or DEFAULT_REQUEST_TIMEOUT_MS
             deadline = time.monotonic() + timeout_ms / 1000
             while not done.wait(min(_WAKE_SECONDS, max(deadline - time.monotonic(), 0))):
@@ -454,7 +455,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 # Pushes land in the stream's buffer meanwhile, also while a job is being written below: the
                 # write blocks as long as HTTP/2 flow control holds the call back.
                 with runtime.lock:
-                    while not (activated := runtime.take_pushed(stream)):
+                    while not (activated := runtime.job_behavior.take_pushed(stream)):
                         if stream.closed or not context.is_active():
                             return
                         condition.wait(_WAKE_SECONDS)
@@ -586,6 +587,18 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             return _evaluated(entry, variables, instance_key, versions)
 
         return self._call("EvaluateDecision", request, context, handle)
+
+    def EvaluateConditional(
+        self, request: pb.EvaluateConditionalRequest, context: grpc.ServicerContext
+    ) -> pb.EvaluateConditionalResponse:
+        # The 8.9 protocol's conditional start events are not run by this engine yet: the call is admitted
+        # (token, faults, back-pressure) like every other and then refused as not implemented.
+        def handle() -> pb.EvaluateConditionalResponse:
+            context.abort(
+                grpc.StatusCode.UNIMPLEMENTED, "EvaluateConditional: this engine does not run conditional start events"
+            )
+
+        return self._call("EvaluateConditional", request, context, handle)
 
 
 class _Handover:

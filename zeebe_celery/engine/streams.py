@@ -56,11 +56,13 @@ class JobStream:
         """Whether ``job`` is one this stream asked for (its tenants; the type is the caller's)."""
         return not self.tenant_ids or job.tenant_id in self.tenant_ids
 
-    def put(self, activated: Activated) -> None:
+    def put(self, activated: Activated, *, counted: bool = False) -> None:
+        """Buffer a pushed job; ``counted``: its size is in :attr:`buffered` already (the push counted it)."""
         job, variables = activated
         size = pushed_size(job, variables)
         self.pending.append((job, variables, job.deadline, size))
-        self.buffered += size
+        if not counted:
+            self.buffered += size
 
     def take(self) -> Activated | None:
         """The next pushed job that is still activated for this push, or None when the buffer is empty.

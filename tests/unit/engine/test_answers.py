@@ -17,6 +17,7 @@ def order() -> AnswerOrder:
 
 def test_a_command_holds_one_ticket_per_job_type_until_it_is_answered() -> None:
     answers = order()
+    answers.begin()
     answers.made_available("a")
     answers.made_available("a")
     answers.made_available("b")
@@ -34,9 +35,11 @@ def test_a_command_holds_one_ticket_per_job_type_until_it_is_answered() -> None:
 
 def test_a_hand_out_waits_only_for_the_commands_before_it() -> None:
     answers = order()
+    answers.begin()
     answers.made_available("a")
     first = answers.take()
     horizon = answers.horizon()
+    answers.begin()
     answers.made_available("a")  # a later command, not yet answered either
     later = answers.take()
 
@@ -50,17 +53,33 @@ def test_a_hand_out_waits_only_for_the_commands_before_it() -> None:
 
 def test_each_thread_takes_only_the_tickets_of_the_command_it_ran() -> None:
     answers = order()
+    answers.begin()
     answers.made_available("mine")
 
+    def other_command() -> dict[str, int]:
+        answers.begin()
+        answers.made_available("theirs")
+        return answers.take()
+
     with ThreadPoolExecutor(max_workers=1) as other:
-        theirs = other.submit(lambda: (answers.made_available("theirs"), answers.take())[1]).result()
+        theirs = other.submit(other_command).result()
 
     assert list(theirs) == ["theirs"]
     assert list(answers.take()) == ["mine"]
 
 
+def test_work_outside_a_command_with_an_answer_holds_no_ticket() -> None:
+    answers = order()
+
+    answers.made_available("a")  # a due timer, or a stream giving back what it held
+
+    assert answers.answered_up_to("a", answers.horizon())
+    assert answers.take() == {}
+
+
 def test_a_waiting_hand_out_wakes_when_the_command_is_answered() -> None:
     answers = order()
+    answers.begin()
     answers.made_available("a")
     tickets = answers.take()
     horizon = answers.horizon()

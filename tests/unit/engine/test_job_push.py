@@ -37,7 +37,7 @@ def buffered(stream: JobStream) -> list[int]:
 def sent(engine: Harness, stream: JobStream) -> Job | None:
     """What the stream's thread would write to the wire next."""
     with engine.runtime.lock:
-        taken = engine.runtime.take_pushed(stream)
+        taken = engine.runtime.job_behavior.take_pushed(stream)
     return taken[0] if taken else None
 
 

@@ -155,50 +155,44 @@ class AnswerContext:
             callback()
 
 
-def test_a_command_wakes_the_waiting_pollers_of_its_jobs_only_once_it_is_answered(engine: ZeebeEngine) -> None:
-    # pyzeebe's own suite cancels the instance it has just created while its worker long-polls for the job.
-    # On Zeebe the answer comes first: the broker tells the gateway of new jobs after the command, and the
-    # gateway only then activates them. Waking the poll during the command let the worker win that race.
+def _servicer(engine: ZeebeEngine, faults: Faults | None = None) -> GatewayServicer:
+    """The engine's servicer, called directly with :class:`AnswerContext`, with ONE_TASK deployed."""
     servicer = GatewayServicer(
-        engine.runtime, host="127.0.0.1", port=lambda: 0, faults=Faults(), back_pressure=BackPressure(None)
+        engine.runtime, host="127.0.0.1", port=lambda: 0, faults=faults or Faults(), back_pressure=BackPressure(None)
     )
     deploying = AnswerContext()
     deploy = pb.DeployResourceRequest(resources=[pb.Resource(name="one.bpmn", content=ONE_TASK)])
     servicer.DeployResource(deploy, deploying)  # type: ignore[arg-type]
     deploying.answered()
-    runtime = engine.runtime
-    waiting = threading.Event()
-    woken: list[bool] = []
+    return servicer
 
-    def poll() -> None:
-        with runtime.lock:
-            waiting.set()
-            woken.append(runtime.condition_for("work").wait(10))
 
-    poller = threading.Thread(target=poll)
+def test_a_waiting_long_poll_hands_out_a_new_job_only_once_its_command_is_answered(engine: ZeebeEngine) -> None:
+    # pyzeebe's own suite cancels the instance it has just created while its worker long-polls for the job.
+    # On Zeebe the answer comes first: activation is a later command, answered after it. Handing the job out
+    # as soon as the create committed let the worker win that race.
+    faults = Faults()
+    servicer = _servicer(engine, faults)
+    polled: list[pb.ActivateJobsResponse] = []
+    poll = pb.ActivateJobsRequest(type="work", worker="w", timeout=60_000, maxJobsToActivate=1, requestTimeout=20_000)
+    poller = threading.Thread(target=lambda: polled.extend(servicer.ActivateJobs(poll, AnswerContext())))  # type: ignore[arg-type]
     poller.start()
-    waiting.wait(5)
-    with runtime.lock:  # free only once the poller waits
-        pass
+    faults.wait_for_calls("ActivateJobs")
     creating = AnswerContext()
 
-    servicer.CreateProcessInstance(pb.CreateProcessInstanceRequest(bpmnProcessId="one", version=-1), creating)  # type: ignore[arg-type]
+    create = pb.CreateProcessInstanceRequest(bpmnProcessId="one", version=-1)
+    key = servicer.CreateProcessInstance(create, creating).processInstanceKey  # type: ignore[arg-type]
 
     poller.join(timeout=0.3)
-    assert woken == []
+    assert polled == []
     creating.answered()
     poller.join(timeout=5)
-    assert woken == [True]
+    [answer] = polled
+    assert [job.processInstanceKey for job in answer.jobs] == [key]
 
 
 def test_a_poll_that_finds_a_job_of_a_command_not_yet_answered_answers_after_it(engine: ZeebeEngine) -> None:
-    servicer = GatewayServicer(
-        engine.runtime, host="127.0.0.1", port=lambda: 0, faults=Faults(), back_pressure=BackPressure(None)
-    )
-    deploying = AnswerContext()
-    deploy = pb.DeployResourceRequest(resources=[pb.Resource(name="one.bpmn", content=ONE_TASK)])
-    servicer.DeployResource(deploy, deploying)  # type: ignore[arg-type]
-    deploying.answered()
+    servicer = _servicer(engine)
     creating = AnswerContext()
     create = pb.CreateProcessInstanceRequest(bpmnProcessId="one", version=-1)
     key = servicer.CreateProcessInstance(create, creating).processInstanceKey  # type: ignore[arg-type]
