@@ -230,6 +230,8 @@ class Interpreter:
                 state.propagate(parent or instance, outputs)
             elif variables:
                 state.propagate(instance, variables)
+            if parent is not None:
+                processor_for(parent.element).on_child_completing(self, parent, instance)
         except StepFailed as exc:
             state.tx.rollback_to(savepoint)
             self.raise_incident(instance, exc.error_type, str(exc), retry="complete", variables=variables)

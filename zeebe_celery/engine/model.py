@@ -21,6 +21,7 @@ class Kind(enum.StrEnum):
     PROCESS = "PROCESS"
     SUB_PROCESS = "SUB_PROCESS"
     CALL_ACTIVITY = "CALL_ACTIVITY"
+    MULTI_INSTANCE_BODY = "MULTI_INSTANCE_BODY"
     START_EVENT = "START_EVENT"
     END_EVENT = "END_EVENT"
     INTERMEDIATE_CATCH_EVENT = "INTERMEDIATE_CATCH_EVENT"
@@ -116,6 +117,18 @@ class CalledElement:
     propagate_parent: bool = True  # the child starts with every variable the call activity sees
 
 
+@dataclass(frozen=True, slots=True)
+class LoopCharacteristics:
+    """A multi-instance activity's ``zeebe:loopCharacteristics`` and completion condition."""
+
+    sequential: bool
+    input_collection: Expr
+    input_element: str | None = None
+    output_collection: str | None = None
+    output_element: Expr | None = None
+    completion_condition: Expr | None = None
+
+
 @dataclass(slots=True, eq=False)
 class SequenceFlow:
     id: str
@@ -159,6 +172,9 @@ class Element:
     default_flow: str | None = None
     # Call activities.
     called: CalledElement | None = None
+    # A multi-instance body: the activity it runs once per item, and how.
+    inner: Element | None = None
+    loop: LoopCharacteristics | None = None
     # Containers (the process and sub-processes).
     children: dict[str, Element] = field(default_factory=dict)
     none_start: Element | None = None

@@ -294,7 +294,12 @@ class _Loader:
         runtime = self.runtime
         definition = runtime.definitions[data["definition"]]
         process = definition.process
-        element = process.root if parent is None else process.elements[data["element"]]
+        if parent is None:
+            element = process.root
+        elif parent.element.inner is not None and parent.element.inner.id == data["element"]:
+            element = parent.element.inner  # an inner instance of a multi-instance body (the body has its id)
+        else:
+            element = process.elements[data["element"]]
         instance = ElementInstance(
             key=data["key"],
             element=element,
@@ -354,7 +359,11 @@ class _Loader:
             key=data["key"],
             kind=WaitKind(data["kind"]),
             instance=instance,
-            element=instance.definition.process.elements.get(data["element"], instance.element),
+            element=(
+                instance.element
+                if data["element"] == instance.element.id
+                else instance.definition.process.elements.get(data["element"], instance.element)
+            ),
             name=data["name"],
             correlation_key=data["correlation_key"],
             due=data["due"],

@@ -22,6 +22,7 @@ __all__ = [
     "io_mapping",
     "message_catch",
     "message_start",
+    "multi_instance",
     "parallel_gateway",
     "process",
     "receive_task",
@@ -290,3 +291,33 @@ def call_activity(
         attrs += f" versionTag={_attr(version_tag)}"
     ext = _extensions(f"<zeebe:calledElement {attrs}/>", io_mapping(inputs, outputs))
     return f"<bpmn:callActivity id={_attr(element_id)}>{ext}</bpmn:callActivity>"
+
+
+def multi_instance(
+    fragment: str,
+    collection: str,
+    *,
+    element: str | None = None,
+    output: str | None = None,
+    output_element: str | None = None,
+    sequential: bool = False,
+    completion: str | None = None,
+) -> str:
+    """``fragment`` (an activity) made multi-instance over ``collection``."""
+    attrs = f"inputCollection={_attr(collection)}"
+    if element is not None:
+        attrs += f" inputElement={_attr(element)}"
+    if output is not None:
+        attrs += f" outputCollection={_attr(output)}"
+    if output_element is not None:
+        attrs += f" outputElement={_attr(output_element)}"
+    condition = f"<bpmn:completionCondition>{_escape(completion)}</bpmn:completionCondition>" if completion else ""
+    marker = (
+        f'<bpmn:multiInstanceLoopCharacteristics isSequential="{str(sequential).lower()}">'
+        f"{_extensions(f'<zeebe:loopCharacteristics {attrs}/>')}{condition}"
+        "</bpmn:multiInstanceLoopCharacteristics>"
+    )
+    closing = fragment.rindex("</")
+    if fragment.endswith("/>") and closing < fragment.rindex("/>") - 1 and not fragment.rstrip().endswith(">"):
+        raise ValueError("fragment must have a closing tag")
+    return fragment[:closing] + marker + fragment[closing:]

@@ -44,7 +44,7 @@ def _around(element_id: str, fragment: str, *, messages: dict[str, str] | None =
         (
             "many",
             f'<bpmn:serviceTask id="many">{WORK}<bpmn:multiInstanceLoopCharacteristics/></bpmn:serviceTask>',
-            "multi-instance",
+            "Must have an input collection expression",
         ),
         ("bare", '<bpmn:serviceTask id="bare"/>', "zeebe:taskDefinition"),
         (

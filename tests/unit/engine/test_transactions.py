@@ -13,10 +13,12 @@ import pytest
 from tests.unit.engine import snapshots
 from tests.unit.engine.bpmn_builders import (
     boundary,
+    call_activity,
     end_event,
     flow,
     flows,
     message_catch,
+    multi_instance,
     parallel_gateway,
     process,
     script_task,
@@ -144,6 +146,25 @@ def _with_incident(engine: Harness) -> int:
     return key
 
 
+def _multi(engine: Harness) -> int:
+    task = multi_instance(
+        service_task("each", "each"),
+        "=items",
+        element="item",
+        output="out",
+        output_element="=item",
+        completion="=numberOfCompletedInstances >= 2",
+    )
+    call = call_activity("call", "p")
+    engine.deploy(model(), name="child.bpmn")
+    engine.deploy(
+        process("mi", start_event(), task, call, end_event(), flows("start", "each", "call", "end")), name="mi.bpmn"
+    )
+    key = engine.start("mi", {"items": [1, 2, 3], "a": 1, "key": "k"})
+    engine.complete(_job(engine, "each"))
+    return key
+
+
 # (name, prefix, command): the command runs with a failure injected at each of its changes in turn.
 COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] = [
     ("deploy", lambda e: None, lambda e: e.deploy(model())),
@@ -161,16 +182,25 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
     ("set variables", _started, lambda e: e.runtime.set_variables(_root(e), {"v": [1, 2]}, local=False)),
     ("resolve", _with_incident, lambda e: e.resolve(next(iter(e.runtime.incidents)))),
     ("update retries", _started, lambda e: e.runtime.update_job_retries(_job(e, "w"), 5)),
+    ("complete into a completion condition and a call", _multi, lambda e: e.complete(_job(e, "each"))),
+    (
+        "cancel a caller",
+        lambda e: (_multi(e), e.complete(_job(e, "each"))),
+        lambda e: e.runtime.cancel_instance(
+            next(k for k, i in e.runtime.instances.items() if i.parent is None and i.caller is None)
+        ),
+    ),
     ("modify", _started, lambda e: e.runtime.modify_instance(_root(e), activate=[], terminate=[_child(e, "nap")])),
 ]
 
 
 def _job(engine: Harness, job_type: str) -> int:
-    return next(k for k, j in engine.runtime.jobs.items() if j.type == job_type)
+    """The oldest job of that type (by key: a rollback may reorder the jobs dict, never the keys)."""
+    return min(k for k, j in engine.runtime.jobs.items() if j.type == job_type)
 
 
 def _root(engine: Harness) -> int:
-    return next(k for k, i in engine.runtime.instances.items() if i.parent is None)
+    return min(k for k, i in engine.runtime.instances.items() if i.parent is None)
 
 
 @pytest.mark.parametrize(("name", "prefix", "command"), COMMANDS, ids=[c[0] for c in COMMANDS])
@@ -327,4 +357,4 @@ def test_a_store_that_fails_to_write_leaves_memory_and_disk_as_they_were(
 
 
 def _child(engine: Harness, element_id: str) -> int:
-    return next(k for k, i in engine.runtime.instances.items() if i.element.id == element_id)
+    return min(k for k, i in engine.runtime.instances.items() if i.element.id == element_id)

@@ -5,9 +5,23 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from zeebe_celery.engine.bpmn.document import BPMN, ZEEBE, Document
-from zeebe_celery.engine.model import CalledElement, Element
+from zeebe_celery.engine.model import CalledElement, Element, Kind, LoopCharacteristics
 
-__all__ = ["called_element", "version_tag"]
+__all__ = ["called_element", "multi_instance", "version_tag"]
+
+# What Zeebe runs as multi-instance: tasks, sub-processes and call activities.
+_MULTI_INSTANCE = {
+    Kind.SERVICE_TASK,
+    Kind.SEND_TASK,
+    Kind.USER_TASK,
+    Kind.SCRIPT_TASK,
+    Kind.BUSINESS_RULE_TASK,
+    Kind.RECEIVE_TASK,
+    Kind.MANUAL_TASK,
+    Kind.TASK,
+    Kind.SUB_PROCESS,
+    Kind.CALL_ACTIVITY,
+}
 
 _BINDINGS = {"latest", "deployment", "versionTag"}
 
@@ -36,3 +50,43 @@ def version_tag(node: ET.Element) -> str | None:
     """The process's ``zeebe:versionTag``, if it has one."""
     tag = node.find(f"{BPMN}extensionElements/{ZEEBE}versionTag")
     return tag.get("value") if tag is not None else None
+
+
+def multi_instance(doc: Document, node: ET.Element, element: Element) -> Element:
+    """The element as it runs: itself, or a multi-instance body around it that takes its place (its id,
+    flows and boundary events), as Zeebe models one."""
+    if node.find(f"{BPMN}standardLoopCharacteristics") is not None:
+        doc.fail(node, "a loop (standardLoopCharacteristics) is not supported: use multi-instance")
+    marker = node.find(f"{BPMN}multiInstanceLoopCharacteristics")
+    if marker is None:
+        return element
+    if element.kind not in _MULTI_INSTANCE:
+        doc.fail(node, f"a {element.kind.value.lower()} cannot be multi-instance")
+        return element
+    loop = marker.find(f"{BPMN}extensionElements/{ZEEBE}loopCharacteristics")
+    if marker.find(f"{BPMN}loopCardinality") is not None:
+        doc.fail(node, "a loop cardinality is not supported: use zeebe:loopCharacteristics inputCollection")
+    if loop is None or not loop.get("inputCollection"):
+        doc.fail(node, "Must have an input collection expression (zeebe:loopCharacteristics inputCollection)")
+        return element
+    output_collection = loop.get("outputCollection") or None
+    output_element = loop.get("outputElement") or None
+    if output_collection and not output_element:
+        doc.fail(node, "Must have an output element expression if the output collection is defined")
+    condition = marker.find(f"{BPMN}completionCondition")
+    body = Element(id=element.id, kind=Kind.MULTI_INSTANCE_BODY, name=element.name, parent=element.parent)
+    body.inner = element
+    element.parent = body
+    body.loop = LoopCharacteristics(
+        sequential=marker.get("isSequential", "false") == "true",
+        input_collection=doc.expr(node, loop.get("inputCollection", "")),
+        input_element=loop.get("inputElement") or None,
+        output_collection=output_collection,
+        output_element=doc.expr(node, output_element) if output_element else None,
+        completion_condition=(
+            doc.expr(node, condition.text or "", expression=True)
+            if condition is not None and (condition.text or "").strip()
+            else None
+        ),
+    )
+    return body

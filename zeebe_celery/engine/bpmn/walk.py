@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from zeebe_celery.engine.bpmn.activities import called_element, version_tag
+from zeebe_celery.engine.bpmn.activities import called_element, multi_instance, version_tag
 from zeebe_celery.engine.bpmn.document import BPMN, BpmnError, Document, local
 from zeebe_celery.engine.bpmn.events import check_event_kind, event_definitions, message_ref
 from zeebe_celery.engine.bpmn.extensions import check_extensions, io_mappings
@@ -103,8 +103,6 @@ class _Parser(Document):
                 flows.append(child)
                 continue
             if name in _IGNORED:
-                if name == "multiInstanceLoopCharacteristics":
-                    self.fail(node, "multi-instance activities are not supported by this engine")
                 continue
             kind = _NODES.get(name)
             if kind is None:
@@ -113,8 +111,9 @@ class _Parser(Document):
             element = self._element(child, kind, container)
             if element.id in elements:
                 self.fail(child, f"the id '{element.id}' is used twice")
-            elements[element.id] = element
-            container.children[element.id] = element
+            placed = multi_instance(self, child, element)
+            elements[element.id] = placed
+            container.children[element.id] = placed
             if kind is Kind.SUB_PROCESS:
                 if child.get("triggeredByEvent") == "true":
                     self.fail(child, "event sub-processes are not supported by this engine")
@@ -158,9 +157,6 @@ class _Parser(Document):
             # Before the event definition, whose checks depend on it (a cycle needs a non-interrupting one).
             element.attached_to = node.get("attachedToRef")
             element.interrupting = node.get("cancelActivity", "true") != "false"
-        # A sub-process's own children are checked by _container; a task's are only seen here.
-        if kind is not Kind.SUB_PROCESS and node.find(f"{BPMN}multiInstanceLoopCharacteristics") is not None:
-            self.fail(node, "multi-instance activities are not supported by this engine")
         event_definitions(self, node, element)
         check_event_kind(self, node, element)
         if kind is Kind.START_EVENT and element.event_type is EventType.NONE:

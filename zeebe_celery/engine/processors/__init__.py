@@ -12,6 +12,7 @@ from zeebe_celery.engine.processors.calls import CallActivity
 from zeebe_celery.engine.processors.containers import Container
 from zeebe_celery.engine.processors.events import CatchEvent, EndEvent
 from zeebe_celery.engine.processors.gateways import ExclusiveGateway
+from zeebe_celery.engine.processors.multi import MultiInstanceBody
 from zeebe_celery.engine.processors.tasks import BusinessRuleTask, JobWorkerTask, ScriptTask
 
 __all__ = [
@@ -32,6 +33,7 @@ PROCESSORS: dict[Kind, Processor] = {
     Kind.PROCESS: Container(),
     Kind.SUB_PROCESS: Container(),
     Kind.CALL_ACTIVITY: CallActivity(),
+    Kind.MULTI_INSTANCE_BODY: MultiInstanceBody(),
     Kind.START_EVENT: _PASS_THROUGH,
     Kind.INTERMEDIATE_THROW_EVENT: _PASS_THROUGH,
     Kind.BOUNDARY_EVENT: _PASS_THROUGH,
