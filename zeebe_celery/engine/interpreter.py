@@ -24,6 +24,8 @@ from zeebe_celery.engine.state import Definition, ElementInstance, ElementState,
 
 __all__ = ["Interpreter"]
 
+_LISTENED = (EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL)
+
 
 class Interpreter:
     """The flow of element instances over the state; the other parts are wired in by the runtime."""
@@ -64,6 +66,7 @@ class Interpreter:
             on_created(root)
         state.set_local(root, variables)
         state.element_activated(root)
+        self.open_event_subprocesses(root)
         if start_at:
             for element_id in start_at:
                 self.activate_within(root, definition.process.elements[element_id])
@@ -80,6 +83,7 @@ class Interpreter:
         root = state.element_activating(definition.process.root, None, definition, caller)
         state.set_local(root, variables)
         state.element_activated(root)
+        self.open_event_subprocesses(root)
         start = definition.process.root.none_start
         assert start is not None  # the call activity checks it before it calls
         self.activate(start, root)
@@ -92,6 +96,7 @@ class Interpreter:
         if correlation_key:
             state.start_key_set(root, correlation_key)
         state.element_activated(root)
+        self.open_event_subprocesses(root)
         self.activate(start, root, variables)
 
     def finish_instance(self, root: ElementInstance) -> None:
@@ -166,6 +171,7 @@ class Interpreter:
                 existing = self.state.element_activating(container, scope, scope.definition)
                 self.state.element_activated(existing)
                 self.open_boundaries(existing)
+                self.open_event_subprocesses(existing)
             scope = path[container.id] = existing
         path[element.id] = self.activate(element, scope, variables)
         return path
@@ -192,6 +198,8 @@ class Interpreter:
             state.element_activated(instance)
             if element.boundaries:
                 self.open_boundaries(instance)
+            if element.event_subprocesses:
+                self.open_event_subprocesses(instance)
             processor_for(element).on_activate(self, instance, variables)
         except StepFailed as exc:
             state.tx.rollback_to(savepoint)
@@ -199,6 +207,14 @@ class Interpreter:
         except feel.FeelError as exc:
             state.tx.rollback_to(savepoint)
             self.raise_incident(instance, "IO_MAPPING_ERROR", str(exc), retry="activate", variables=variables)
+
+    def open_event_subprocesses(self, instance: ElementInstance) -> None:
+        """The scope listens for the message, timer and signal starts of its event sub-processes (error and
+        escalation starts are found when something is thrown)."""
+        for sub_process in instance.element.event_subprocesses:
+            start = sub_process.event_start
+            if start is not None and start.event_type in _LISTENED:
+                self.subscriptions.open_wait(instance, start)
 
     def open_boundaries(self, instance: ElementInstance) -> None:
         for boundary in instance.element.boundaries:

@@ -22,6 +22,7 @@ class Kind(enum.StrEnum):
     SUB_PROCESS = "SUB_PROCESS"
     CALL_ACTIVITY = "CALL_ACTIVITY"
     MULTI_INSTANCE_BODY = "MULTI_INSTANCE_BODY"
+    EVENT_SUB_PROCESS = "EVENT_SUB_PROCESS"
     START_EVENT = "START_EVENT"
     END_EVENT = "END_EVENT"
     INTERMEDIATE_CATCH_EVENT = "INTERMEDIATE_CATCH_EVENT"
@@ -49,6 +50,7 @@ class EventType(enum.StrEnum):
     ERROR = "ERROR"
     SIGNAL = "SIGNAL"
     TERMINATE = "TERMINATE"
+    ESCALATION = "ESCALATION"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +167,7 @@ class Element:
     timer: TimerDef | None = None
     signal: Expr | None = None
     error_code: str | None = None  # error catch: None catches all; error end event: the code thrown
+    escalation_code: str | None = None  # escalation catch: None catches all; a throw: the code thrown
     interrupting: bool = True
     attached_to: str | None = None
     boundaries: list[Element] = field(default_factory=list)
@@ -178,6 +181,9 @@ class Element:
     # Containers (the process and sub-processes).
     children: dict[str, Element] = field(default_factory=dict)
     none_start: Element | None = None
+    event_subprocesses: list[Element] = field(default_factory=list)
+    # An event sub-process: the one start event that triggers it.
+    event_start: Element | None = None
 
 
 @dataclass(slots=True, eq=False, repr=False)

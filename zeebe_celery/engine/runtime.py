@@ -38,7 +38,7 @@ class Runtime(Appliers):
         self.interpreter = interpreter = Interpreter(self)
         self.job_behavior = jobs = JobBehavior(self)
         self.event_subscriptions = subscriptions = EventSubscriptions(self)
-        self.event_publication = publication = EventPublication()
+        self.event_publication = publication = EventPublication(self)
         self.deployments = deployments = Deployments(self)
         self.instance_commands = instances = InstanceCommands(self, interpreter)
         for part in (interpreter, jobs, subscriptions, publication, instances):

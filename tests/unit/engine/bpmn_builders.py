@@ -16,6 +16,10 @@ __all__ = [
     "call_activity",
     "end_event",
     "error_end",
+    "escalation_end",
+    "escalation_throw",
+    "event_start",
+    "event_sub_process",
     "exclusive_gateway",
     "flow",
     "flows",
@@ -55,6 +59,7 @@ def process(
     signals: Iterable[str] = (),
     executable: bool = True,
     version_tag: str | None = None,
+    escalations: Iterable[str] = (),
 ) -> bytes:
     """A document with one process; ``messages`` maps each message name to its correlation key (or '')."""
     parts = [_HEAD]
@@ -69,6 +74,8 @@ def process(
         parts.append(f"<bpmn:error id={_attr('err-' + code)} name={_attr(code)} errorCode={_attr(code)}/>\n")
     for name in signals:
         parts.append(f"<bpmn:signal id={_attr('sig-' + name)} name={_attr(name)}/>\n")
+    for code in escalations:
+        parts.append(f"<bpmn:escalation id={_attr('esc-' + code)} name={_attr(code)} escalationCode={_attr(code)}/>\n")
     flag = "true" if executable else "false"
     parts.append(f'<bpmn:process id={_attr(process_id)} isExecutable="{flag}">\n')
     if version_tag is not None:
@@ -228,9 +235,16 @@ def boundary(
     cycle: str | None = None,
     signal: str | None = None,
     interrupting: bool = True,
+    escalation: str | None = None,
+    catch_all_escalations: bool = False,
 ) -> str:
-    """A boundary event with one event definition: message, error (by code, or any), timer or signal."""
-    if message is not None:
+    """A boundary event with one event definition: message, error (by code, or any), timer, signal or
+    escalation (by code, or any)."""
+    if escalation is not None:
+        definition = f"<bpmn:escalationEventDefinition escalationRef={_attr('esc-' + escalation)}/>"
+    elif catch_all_escalations:
+        definition = "<bpmn:escalationEventDefinition/>"
+    elif message is not None:
         definition = f"<bpmn:messageEventDefinition messageRef={_attr('msg-' + message)}/>"
     elif error is not None:
         definition = f"<bpmn:errorEventDefinition errorRef={_attr('err-' + error)}/>"
@@ -321,3 +335,54 @@ def multi_instance(
     if fragment.endswith("/>") and closing < fragment.rindex("/>") - 1 and not fragment.rstrip().endswith(">"):
         raise ValueError("fragment must have a closing tag")
     return fragment[:closing] + marker + fragment[closing:]
+
+
+def event_start(
+    element_id: str,
+    *,
+    message: str | None = None,
+    duration: str | None = None,
+    cycle: str | None = None,
+    signal: str | None = None,
+    error: str | None = None,
+    catch_all_errors: bool = False,
+    escalation: str | None = None,
+    catch_all_escalations: bool = False,
+    interrupting: bool = True,
+) -> str:
+    """The start event of an event sub-process, with one event definition."""
+    if message is not None:
+        definition = f"<bpmn:messageEventDefinition messageRef={_attr('msg-' + message)}/>"
+    elif signal is not None:
+        definition = f"<bpmn:signalEventDefinition signalRef={_attr('sig-' + signal)}/>"
+    elif error is not None:
+        definition = f"<bpmn:errorEventDefinition errorRef={_attr('err-' + error)}/>"
+    elif catch_all_errors:
+        definition = "<bpmn:errorEventDefinition/>"
+    elif escalation is not None:
+        definition = f"<bpmn:escalationEventDefinition escalationRef={_attr('esc-' + escalation)}/>"
+    elif catch_all_escalations:
+        definition = "<bpmn:escalationEventDefinition/>"
+    else:
+        definition = _timer(duration=duration, date=None, cycle=cycle)
+    flag = "" if interrupting else ' isInterrupting="false"'
+    return f"<bpmn:startEvent id={_attr(element_id)}{flag}>{definition}</bpmn:startEvent>"
+
+
+def event_sub_process(element_id: str, *body: str) -> str:
+    inner = "\n".join(body)
+    return f'<bpmn:subProcess id={_attr(element_id)} triggeredByEvent="true">\n{inner}\n</bpmn:subProcess>'
+
+
+def escalation_throw(element_id: str, code: str) -> str:
+    return (
+        f"<bpmn:intermediateThrowEvent id={_attr(element_id)}>"
+        f"<bpmn:escalationEventDefinition escalationRef={_attr('esc-' + code)}/></bpmn:intermediateThrowEvent>"
+    )
+
+
+def escalation_end(element_id: str, code: str) -> str:
+    return (
+        f"<bpmn:endEvent id={_attr(element_id)}>"
+        f"<bpmn:escalationEventDefinition escalationRef={_attr('esc-' + code)}/></bpmn:endEvent>"
+    )

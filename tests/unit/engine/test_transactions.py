@@ -15,6 +15,9 @@ from tests.unit.engine.bpmn_builders import (
     boundary,
     call_activity,
     end_event,
+    escalation_throw,
+    event_start,
+    event_sub_process,
     flow,
     flows,
     message_catch,
@@ -165,6 +168,46 @@ def _multi(engine: Harness) -> int:
     return key
 
 
+def _event_sub_process_deployed(engine: Harness) -> None:
+    handler = event_sub_process(
+        "handler",
+        event_start("h-start", message="halt"),
+        service_task("handle", "handle"),
+        end_event("h-end"),
+        flows("h-start", "handle", "h-end"),
+    )
+    inner = sub_process(
+        "sub",
+        start_event("s"),
+        escalation_throw("up", "UP"),
+        service_task("w", "w2"),
+        end_event("e"),
+        flows("s", "up", "w", "e"),
+    )
+    engine.deploy(
+        process(
+            "esp",
+            start_event(),
+            inner,
+            boundary("seen", "sub", escalation="UP", interrupting=False),
+            service_task("t", "t"),
+            end_event(),
+            end_event("seen-end"),
+            flows("start", "sub", "t", "end"),
+            flow("seen", "seen-end"),
+            handler,
+            messages={"halt": "=key"},
+            escalations=["UP"],
+        ),
+        name="esp.bpmn",
+    )
+
+
+def _event_sub_process(engine: Harness) -> int:
+    _event_sub_process_deployed(engine)
+    return engine.start("esp", {"key": "k"})
+
+
 # (name, prefix, command): the command runs with a failure injected at each of its changes in turn.
 COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] = [
     ("deploy", lambda e: None, lambda e: e.deploy(model())),
@@ -190,6 +233,8 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
             next(k for k, i in e.runtime.instances.items() if i.parent is None and i.caller is None)
         ),
     ),
+    ("interrupt into an event sub-process", _event_sub_process, lambda e: e.publish("halt", "k")),
+    ("create into an escalation", _event_sub_process_deployed, lambda e: e.start("esp", {"key": "k"})),
     ("modify", _started, lambda e: e.runtime.modify_instance(_root(e), activate=[], terminate=[_child(e, "nap")])),
 ]
 

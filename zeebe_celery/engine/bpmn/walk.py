@@ -95,6 +95,7 @@ class _Parser(Document):
 
     def _container(self, node: ET.Element, container: Element, elements: dict[str, Element]) -> None:
         flows: list[ET.Element] = []
+        sub_processes: list[tuple[ET.Element, Element]] = []
         for child in node:
             name = local(child.tag)
             if not child.tag.startswith(BPMN):
@@ -105,6 +106,8 @@ class _Parser(Document):
             if name in _IGNORED:
                 continue
             kind = _NODES.get(name)
+            if kind is Kind.SUB_PROCESS and child.get("triggeredByEvent") == "true":
+                kind = Kind.EVENT_SUB_PROCESS
             if kind is None:
                 self.fail(child, f"the element <{name}> is not supported by this engine")
                 continue
@@ -115,13 +118,18 @@ class _Parser(Document):
             elements[element.id] = placed
             container.children[element.id] = placed
             if kind is Kind.SUB_PROCESS:
-                if child.get("triggeredByEvent") == "true":
-                    self.fail(child, "event sub-processes are not supported by this engine")
                 self._container(child, element, elements)
                 if element.none_start is None:
                     self.fail(child, "an embedded sub-process must have exactly one none start event")
+            elif kind is Kind.EVENT_SUB_PROCESS:
+                self._container(child, element, elements)
+                self._event_sub_process(child, element, container)
+                sub_processes.append((child, element))
         for flow in flows:
             self._flow(flow, container)
+        for child, element in sub_processes:
+            if element.incoming or element.outgoing:
+                self.fail(child, "an event sub-process must not have incoming or outgoing sequence flows")
         for element in container.children.values():
             if element.kind is Kind.BOUNDARY_EVENT:
                 host = container.children.get(element.attached_to or "")
@@ -133,6 +141,14 @@ class _Parser(Document):
                 for outgoing in element.outgoing:
                     if outgoing.condition is None and outgoing.id != element.default_flow:
                         self.fail_id(outgoing.id, "Must have a condition or be default flow")
+
+    def _event_sub_process(self, node: ET.Element, element: Element, container: Element) -> None:
+        starts = [c for c in element.children.values() if c.kind is Kind.START_EVENT]
+        if len(starts) != 1 or starts[0].event_type is EventType.NONE:
+            self.fail(node, "an event sub-process must have exactly one start event, with an event definition")
+        else:
+            element.event_start = starts[0]
+            container.event_subprocesses.append(element)
 
     def _flow(self, node: ET.Element, container: Element) -> None:
         source, target = node.get("sourceRef", ""), node.get("targetRef", "")
@@ -157,6 +173,8 @@ class _Parser(Document):
             # Before the event definition, whose checks depend on it (a cycle needs a non-interrupting one).
             element.attached_to = node.get("attachedToRef")
             element.interrupting = node.get("cancelActivity", "true") != "false"
+        if kind is Kind.START_EVENT and container.kind is Kind.EVENT_SUB_PROCESS:
+            element.interrupting = node.get("isInterrupting", "true") != "false"
         event_definitions(self, node, element)
         check_event_kind(self, node, element)
         if kind is Kind.START_EVENT and element.event_type is EventType.NONE:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from zeebe_celery.engine.model import Element, Kind
 from zeebe_celery.engine.processors.base import Context, Processor, StepFailed, evaluate, feel_type, json_value
 from zeebe_celery.engine.processors.calls import CallActivity
-from zeebe_celery.engine.processors.containers import Container
+from zeebe_celery.engine.processors.containers import Container, EventSubProcess
 from zeebe_celery.engine.processors.events import CatchEvent, EndEvent
 from zeebe_celery.engine.processors.gateways import ExclusiveGateway
 from zeebe_celery.engine.processors.multi import MultiInstanceBody
 from zeebe_celery.engine.processors.tasks import BusinessRuleTask, JobWorkerTask, ScriptTask
+from zeebe_celery.engine.processors.throws import IntermediateThrowEvent
 
 __all__ = [
     "PROCESSORS",
@@ -34,8 +35,9 @@ PROCESSORS: dict[Kind, Processor] = {
     Kind.SUB_PROCESS: Container(),
     Kind.CALL_ACTIVITY: CallActivity(),
     Kind.MULTI_INSTANCE_BODY: MultiInstanceBody(),
+    Kind.EVENT_SUB_PROCESS: EventSubProcess(),
     Kind.START_EVENT: _PASS_THROUGH,
-    Kind.INTERMEDIATE_THROW_EVENT: _PASS_THROUGH,
+    Kind.INTERMEDIATE_THROW_EVENT: IntermediateThrowEvent(),
     Kind.BOUNDARY_EVENT: _PASS_THROUGH,
     Kind.END_EVENT: EndEvent(),
     Kind.INTERMEDIATE_CATCH_EVENT: CatchEvent(),
