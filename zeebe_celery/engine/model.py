@@ -131,6 +131,15 @@ class LoopCharacteristics:
     completion_condition: Expr | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """A ``zeebe:executionListener``: a job of ``type`` run when the element starts or ends."""
+
+    event_type: str  # start or end
+    type: Expr
+    retries: Expr
+
+
 @dataclass(slots=True, eq=False)
 class SequenceFlow:
     id: str
@@ -155,6 +164,8 @@ class Element:
     parent: Element | None = None
     inputs: tuple[Mapping_, ...] = ()
     outputs: tuple[Mapping_, ...] = ()
+    start_listeners: tuple[Listener, ...] = ()
+    end_listeners: tuple[Listener, ...] = ()
     # Tasks done by job workers.
     task: TaskDefinition | None = None
     headers: dict[str, str] = field(default_factory=dict)

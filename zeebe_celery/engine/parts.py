@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from zeebe_celery.engine.model import Element, SequenceFlow
+from zeebe_celery.engine.model import Element, Listener, SequenceFlow
 from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job, Wait
 
 __all__ = ["Flow", "JobWork", "Publication", "Resources", "Subscriptions"]
@@ -36,6 +36,17 @@ class Flow(Protocol):
 
     def later(self, step: Callable[[], None]) -> None: ...
 
+    def activate_within(
+        self,
+        root: ElementInstance,
+        element: Element,
+        variables: dict[str, Any] | None = None,
+        *,
+        ancestor: ElementInstance | None = None,
+    ) -> dict[str, ElementInstance]: ...
+
+    def listener_completed(self, job: Job, variables: dict[str, Any]) -> None: ...
+
     def raise_incident(
         self,
         instance: ElementInstance,
@@ -60,6 +71,8 @@ class JobWork(Protocol):
     """Jobs of the elements a job worker does."""
 
     def create_job(self, instance: ElementInstance, job_type: str, retries: int) -> Job: ...
+
+    def create_listener_job(self, instance: ElementInstance, listener: Listener, event_type: str) -> Job: ...
 
     def cancel_job(self, job: Job) -> None: ...
 

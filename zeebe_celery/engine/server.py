@@ -653,6 +653,8 @@ def activated_job(job: Job, variables: str) -> pb.ActivatedJob:
         deadline=job.deadline,
         variables=variables,
         tenantId=definition.tenant_id,
+        kind=pb.ActivatedJob.JobKind.Value(job.kind),
+        listenerEventType=pb.ActivatedJob.ListenerEventType.Value(job.listener_event_type),
     )
 
 

@@ -210,6 +210,9 @@ def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str
         "joins": {k: dict(v) for k, v in instance.joins.items()},
         "start_key": instance.start_key,
         "caller": instance.caller.key if instance.caller is not None else None,
+        "start_at": list(instance.start_at),
+        "listener_index": instance.listener_index,
+        "listener_variables": instance.listener_variables,
         "children": [instance_tree(instance.children[k], waits) for k in sorted(instance.children)],
         "job": None
         if job is None
@@ -225,6 +228,8 @@ def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str
             "retry_backoff": job.retry_backoff,
             "error_message": job.error_message,
             "error_code": job.error_code,
+            "kind": job.kind,
+            "listener_event_type": job.listener_event_type,
         },
         "waits": [_wait(waits[k]) for k in instance.waits if k in waits],
         "incident": None
@@ -310,6 +315,9 @@ class _Loader:
             joins={k: Counter(v) for k, v in data["joins"].items()},
             process_instance_key=parent.process_instance_key if parent is not None else data["key"],
         )
+        instance.start_at = tuple(data.get("start_at", ()))
+        instance.listener_index = data.get("listener_index", 0)
+        instance.listener_variables = data.get("listener_variables")
         runtime.instances[instance.key] = instance
         if parent is None:
             definition.running += 1
@@ -343,6 +351,8 @@ class _Loader:
             retry_backoff=data["retry_backoff"],
             error_message=data["error_message"],
             error_code=data["error_code"],
+            kind=data.get("kind", "BPMN_ELEMENT"),
+            listener_event_type=data.get("listener_event_type", "UNSPECIFIED"),
         )
         instance.job = job
         runtime.jobs[job.key] = job

@@ -24,6 +24,7 @@ __all__ = [
     "flow",
     "flows",
     "io_mapping",
+    "listeners",
     "message_catch",
     "message_start",
     "multi_instance",
@@ -385,4 +386,23 @@ def escalation_end(element_id: str, code: str) -> str:
     return (
         f"<bpmn:endEvent id={_attr(element_id)}>"
         f"<bpmn:escalationEventDefinition escalationRef={_attr('esc-' + code)}/></bpmn:endEvent>"
+    )
+
+
+def listeners(fragment: str, *pairs: tuple[str, str], retries: str = "3") -> str:
+    """``fragment`` with execution listeners: (event type, job type) pairs, in order."""
+    entries = "".join(
+        f"<zeebe:executionListener eventType={_attr(event)} type={_attr(job_type)} retries={_attr(retries)}/>"
+        for event, job_type in pairs
+    )
+    block = f"<zeebe:executionListeners>{entries}</zeebe:executionListeners>"
+    if "<bpmn:extensionElements>" in fragment:
+        return fragment.replace("<bpmn:extensionElements>", f"<bpmn:extensionElements>{block}", 1)
+    tag_end = fragment.index(">")
+    if fragment[tag_end - 1] == "/":
+        head = fragment[: tag_end - 1]
+        name = head.split()[0][1:]
+        return f"{head}><bpmn:extensionElements>{block}</bpmn:extensionElements></{name}>"
+    return (
+        fragment[: tag_end + 1] + f"<bpmn:extensionElements>{block}</bpmn:extensionElements>" + fragment[tag_end + 1 :]
     )

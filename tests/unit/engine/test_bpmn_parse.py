@@ -199,7 +199,6 @@ def test_a_literal_timer_value_the_engine_cannot_read_is_refused_at_deploy(defin
 @pytest.mark.parametrize(
     "extension",
     [
-        '<zeebe:executionListeners><zeebe:executionListener eventType="start" type="a"/></zeebe:executionListeners>',
         '<zeebe:taskListeners><zeebe:taskListener eventType="creating" type="check"/></zeebe:taskListeners>',
         '<zeebe:somethingNew value="1"/>',
     ],

@@ -20,6 +20,7 @@ from tests.unit.engine.bpmn_builders import (
     event_sub_process,
     flow,
     flows,
+    listeners,
     message_catch,
     multi_instance,
     parallel_gateway,
@@ -208,6 +209,14 @@ def _event_sub_process(engine: Harness) -> int:
     return engine.start("esp", {"key": "k"})
 
 
+def _listening(engine: Harness) -> int:
+    task = listeners(service_task("work", "w", outputs={"o": "=1"}), ("start", "l1"), ("end", "l2"))
+    engine.deploy(process("lp", start_event(), task, end_event(), flows("start", "work", "end")), name="lp.bpmn")
+    key = engine.start("lp")
+    engine.complete(_job(engine, "l1"), {"v": 1})
+    return key
+
+
 # (name, prefix, command): the command runs with a failure injected at each of its changes in turn.
 COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] = [
     ("deploy", lambda e: None, lambda e: e.deploy(model())),
@@ -235,6 +244,7 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
     ),
     ("interrupt into an event sub-process", _event_sub_process, lambda e: e.publish("halt", "k")),
     ("create into an escalation", _event_sub_process_deployed, lambda e: e.start("esp", {"key": "k"})),
+    ("complete into an end listener", _listening, lambda e: e.complete(_job(e, "w"), {"r": 2})),
     ("modify", _started, lambda e: e.runtime.modify_instance(_root(e), activate=[], terminate=[_child(e, "nap")])),
 ]
 

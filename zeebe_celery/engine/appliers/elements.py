@@ -134,6 +134,23 @@ class ElementAppliers(RuntimeBase):
     def definition_running(self, definition: Definition, delta: int) -> None:
         self.tx.set(definition, "running", definition.running + delta)
 
+    def start_at_set(self, root: ElementInstance, element_ids: tuple[str, ...]) -> None:
+        self.tx.set(root, "start_at", element_ids)
+
+    def listeners_begun(self, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
+        """The element's first listener of a kind runs; ``variables``: what its activation resumes with."""
+        tx = self.tx
+        tx.set(instance, "listener_index", 0)
+        tx.set(instance, "listener_variables", variables)
+        tx.roots.add(instance.process_instance_key)
+
+    def listener_advanced(self, instance: ElementInstance, index: int) -> None:
+        self.tx.set(instance, "listener_index", index)
+        self.tx.roots.add(instance.process_instance_key)
+
+    def listeners_ended(self, instance: ElementInstance) -> None:
+        self.listeners_begun(instance, None)
+
     def start_key_set(self, root: ElementInstance, correlation_key: str) -> None:
         tx = self.tx
         tx.set(root, "start_key", correlation_key)

@@ -27,6 +27,8 @@ _RUN = {
     "properties",
     "versionTag",
     "calledElement",
+    "executionListeners",
+    "userTaskForm",
 }
 
 

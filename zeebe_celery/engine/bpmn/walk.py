@@ -9,6 +9,7 @@ from zeebe_celery.engine.bpmn.activities import called_element, multi_instance, 
 from zeebe_celery.engine.bpmn.document import BPMN, BpmnError, Document, local
 from zeebe_celery.engine.bpmn.events import check_event_kind, event_definitions, message_ref
 from zeebe_celery.engine.bpmn.extensions import check_extensions, io_mappings
+from zeebe_celery.engine.bpmn.listeners import execution_listeners
 from zeebe_celery.engine.bpmn.tasks import task
 from zeebe_celery.engine.model import Element, EventType, Kind, Process, SequenceFlow
 
@@ -83,6 +84,10 @@ class _Parser(Document):
     def _process(self, node: ET.Element) -> Process:
         process_id = node.get("id", "")
         root = Element(id=process_id, kind=Kind.PROCESS, name=node.get("name", ""))
+        extensions = node.find(f"{BPMN}extensionElements")
+        ext = list(extensions) if extensions is not None else []
+        check_extensions(self, node, ext)
+        execution_listeners(self, node, root, ext)
         elements: dict[str, Element] = {}
         self._container(node, root, elements)
         process = Process(id=process_id, name=root.name, root=root, elements=elements, version_tag=version_tag(node))
@@ -188,4 +193,5 @@ class _Parser(Document):
         if kind is Kind.CALL_ACTIVITY:
             called_element(self, node, element, ext)
         task(self, node, element, ext)
+        execution_listeners(self, node, element, ext)
         return element

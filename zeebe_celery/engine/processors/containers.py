@@ -14,6 +14,12 @@ __all__ = ["Container", "EventSubProcess"]
 
 class Container(Processor):
     def on_activate(self, ctx: Context, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
+        if instance.start_at:
+            # A process instance started at given elements (start instructions, a message start event).
+            elements = instance.definition.process.elements
+            for element_id in instance.start_at:
+                ctx.flow.activate_within(instance, elements[element_id], variables)
+            return
         start = instance.element.none_start
         assert start is not None  # the parser refuses a sub-process without a none start event
         ctx.flow.activate(start, instance)
