@@ -20,6 +20,7 @@ from zeebe_celery.engine.core import by_key
 from zeebe_celery.engine.model import Element, EventType, Kind, SequenceFlow
 from zeebe_celery.engine.parts import JobWork, Publication, Resources, Subscriptions
 from zeebe_celery.engine.processors import StepFailed, json_value, processor_for
+from zeebe_celery.engine.processors.adhoc import AdHocDecision, decide
 from zeebe_celery.engine.state import Definition, ElementInstance, ElementState, Incident, Job
 
 __all__ = ["Interpreter"]
@@ -311,6 +312,13 @@ class Interpreter:
             return
         self._leave(instance, None)
 
+    def ad_hoc_decided(self, job: Job, variables: dict[str, Any], decision: AdHocDecision | None) -> None:
+        """An ad-hoc sub-process's job worker answered: its variables are the sub-process's own."""
+        instance = job.instance
+        if variables:
+            self.state.set_local(instance, variables)
+        decide(self, instance, decision or AdHocDecision())
+
     def take(self, flow: SequenceFlow, scope: ElementInstance) -> None:
         target = scope.definition.process.elements[flow.target]
         joining = target.kind is Kind.PARALLEL_GATEWAY and len(target.incoming) > 1
@@ -327,9 +335,8 @@ class Interpreter:
         """A sub-process or process with nothing left to do completes."""
         if (
             scope.state is ElementState.ACTIVATED
-            and not scope.children
-            and not scope.joins
-            and (scope.key in self.state.instances)
+            and scope.key in self.state.instances
+            and processor_for(scope.element).is_done(scope)
         ):
             self.complete(scope)
 

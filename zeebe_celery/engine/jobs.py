@@ -69,6 +69,29 @@ class JobBehavior:
         self.make_activatable(job)
         return job
 
+    def create_ad_hoc_job(self, instance: ElementInstance) -> Job:
+        """The job that asks an ad-hoc sub-process's worker what to do next."""
+        task = instance.element.task
+        assert task is not None
+        job_type = self._value(instance, task.type)
+        if not isinstance(job_type, str) or not job_type:
+            raise StepFailed(
+                "EXTRACT_VALUE_ERROR",
+                f"Expected result of the expression '{task.type.source}' to be 'STRING', but was "
+                f"'{feel_type(job_type)}'.",
+            )
+        retries = self._value(instance, task.retries)
+        headers = instance.element.headers
+        job = self.state.job_created(
+            instance,
+            job_type,
+            int(retries) if str(retries).isdigit() else 3,
+            json.dumps(headers) if headers else "{}",
+            kind="AD_HOC_SUB_PROCESS",
+        )
+        self.make_activatable(job)
+        return job
+
     def _value(self, instance: ElementInstance, expr: Expr) -> Any:
         try:
             return expr.evaluate(self.state.visible(instance))
@@ -227,12 +250,14 @@ class JobBehavior:
             state = "FAILED" if job.state is JobState.BACKOFF else job.state.value
             raise FailedPrecondition(f"Expected to {action} job with key '{job.key}', but it is in state '{state}'")
 
-    def complete_job(self, key: int, variables: dict[str, Any]) -> None:
+    def complete_job(self, key: int, variables: dict[str, Any], ad_hoc: Any = None) -> None:
         job = self._job(key, "complete")
         self._require(job, "complete", JobState.ACTIVATED, JobState.ACTIVATABLE)
         self.state.job_ended(job, "COMPLETED")
         if job.kind == "EXECUTION_LISTENER":
             self.flow.listener_completed(job, variables)
+        elif job.kind == "AD_HOC_SUB_PROCESS":
+            self.flow.ad_hoc_decided(job, variables, ad_hoc)
         else:
             self.flow.complete(job.instance, variables)
 

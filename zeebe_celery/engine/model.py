@@ -23,6 +23,8 @@ class Kind(enum.StrEnum):
     CALL_ACTIVITY = "CALL_ACTIVITY"
     MULTI_INSTANCE_BODY = "MULTI_INSTANCE_BODY"
     EVENT_SUB_PROCESS = "EVENT_SUB_PROCESS"
+    AD_HOC_SUB_PROCESS = "AD_HOC_SUB_PROCESS"
+    AD_HOC_SUB_PROCESS_INNER_INSTANCE = "AD_HOC_SUB_PROCESS_INNER_INSTANCE"
     START_EVENT = "START_EVENT"
     END_EVENT = "END_EVENT"
     INTERMEDIATE_CATCH_EVENT = "INTERMEDIATE_CATCH_EVENT"
@@ -132,6 +134,17 @@ class LoopCharacteristics:
 
 
 @dataclass(frozen=True, slots=True)
+class AdHoc:
+    """An ad-hoc sub-process's ``zeebe:adHoc``, completion condition and ``cancelRemainingInstances``."""
+
+    active_elements: Expr | None = None
+    completion_condition: Expr | None = None
+    cancel_remaining: bool = True
+    output_collection: str | None = None
+    output_element: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Listener:
     """A ``zeebe:executionListener``: a job of ``type`` run when the element starts or ends."""
 
@@ -186,8 +199,11 @@ class Element:
     default_flow: str | None = None
     # Call activities.
     called: CalledElement | None = None
-    # A multi-instance body: the activity it runs once per item, and how.
+    # A multi-instance body: the activity it runs once per item, and how. An ad-hoc sub-process: the scope
+    # each activation of its elements runs in.
     inner: Element | None = None
+    ad_hoc: AdHoc | None = None
+    documentation: str = ""
     loop: LoopCharacteristics | None = None
     # Containers (the process and sub-processes).
     children: dict[str, Element] = field(default_factory=dict)

@@ -89,6 +89,8 @@ class ElementInstance:
     # activation resumes with.
     listener_index: int = 0
     listener_variables: dict[str, Any] | None = None
+    # An ad-hoc sub-process whose completion condition was fulfilled (it completes once nothing runs in it).
+    fulfilled: bool = False
 
     @property
     def tenant_id(self) -> str:

@@ -29,6 +29,7 @@ _RUN = {
     "calledElement",
     "executionListeners",
     "userTaskForm",
+    "adHoc",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from zeebe_celery.engine.bpmn.activities import called_element, multi_instance, version_tag
+from zeebe_celery.engine.bpmn.activities import ad_hoc, called_element, check_ad_hoc, multi_instance, version_tag
 from zeebe_celery.engine.bpmn.document import BPMN, BpmnError, Document, local
 from zeebe_celery.engine.bpmn.events import check_event_kind, event_definitions, message_ref
 from zeebe_celery.engine.bpmn.extensions import check_extensions, io_mappings
@@ -37,6 +37,7 @@ _NODES = {
     "parallelGateway": Kind.PARALLEL_GATEWAY,
     "subProcess": Kind.SUB_PROCESS,
     "callActivity": Kind.CALL_ACTIVITY,
+    "adHocSubProcess": Kind.AD_HOC_SUB_PROCESS,
 }
 # Elements that carry no behaviour of their own: documentation, data and diagram interchange.
 _IGNORED = {
@@ -56,6 +57,7 @@ _IGNORED = {
     "property",
     "dataInputAssociation",
     "dataOutputAssociation",
+    "completionCondition",
     "multiInstanceLoopCharacteristics",
 }
 
@@ -126,6 +128,9 @@ class _Parser(Document):
                 self._container(child, element, elements)
                 if element.none_start is None:
                     self.fail(child, "an embedded sub-process must have exactly one none start event")
+            elif kind is Kind.AD_HOC_SUB_PROCESS:
+                self._container(child, element, elements)
+                check_ad_hoc(self, child, element)
             elif kind is Kind.EVENT_SUB_PROCESS:
                 self._container(child, element, elements)
                 self._event_sub_process(child, element, container)
@@ -192,6 +197,10 @@ class _Parser(Document):
             element.default_flow = node.get("default")
         if kind is Kind.CALL_ACTIVITY:
             called_element(self, node, element, ext)
+        if kind is Kind.AD_HOC_SUB_PROCESS:
+            ad_hoc(self, node, element, ext)
+        documentation = node.find(f"{BPMN}documentation")
+        element.documentation = (documentation.text or "").strip() if documentation is not None else ""
         task(self, node, element, ext)
         execution_listeners(self, node, element, ext)
         return element
