@@ -12,6 +12,7 @@ from itertools import pairwise
 from xml.sax.saxutils import quoteattr
 
 __all__ = [
+    "ad_hoc_sub_process",
     "boundary",
     "call_activity",
     "end_event",
@@ -406,3 +407,28 @@ def listeners(fragment: str, *pairs: tuple[str, str], retries: str = "3") -> str
     return (
         fragment[: tag_end + 1] + f"<bpmn:extensionElements>{block}</bpmn:extensionElements>" + fragment[tag_end + 1 :]
     )
+
+
+def ad_hoc_sub_process(
+    element_id: str,
+    *body: str,
+    active: str | None = None,
+    completion: str | None = None,
+    cancel_remaining: bool | None = None,
+    output: str | None = None,
+    output_element: str | None = None,
+    job_type: str | None = None,
+) -> str:
+    attrs = ""
+    if active is not None:
+        attrs += f" activeElementsCollection={_attr(active)}"
+    if output is not None:
+        attrs += f" outputCollection={_attr(output)}"
+    if output_element is not None:
+        attrs += f" outputElement={_attr(output_element)}"
+    task = f"<zeebe:taskDefinition type={_attr(job_type)}/>" if job_type else ""
+    ext = _extensions(f"<zeebe:adHoc{attrs}/>" if attrs else "", task)
+    cancel = "" if cancel_remaining is None else f' cancelRemainingInstances="{str(cancel_remaining).lower()}"'
+    condition = f"<bpmn:completionCondition>{_escape(completion)}</bpmn:completionCondition>" if completion else ""
+    inner = "\n".join(body)
+    return f"<bpmn:adHocSubProcess id={_attr(element_id)}{cancel}>{ext}\n{inner}\n{condition}</bpmn:adHocSubProcess>"

@@ -12,6 +12,7 @@ import pytest
 
 from tests.unit.engine import snapshots
 from tests.unit.engine.bpmn_builders import (
+    ad_hoc_sub_process,
     boundary,
     call_activity,
     end_event,
@@ -217,6 +218,20 @@ def _listening(engine: Harness) -> int:
     return key
 
 
+def _ad_hoc(engine: Harness) -> int:
+    tools = ad_hoc_sub_process(
+        "tools",
+        service_task("a", "a"),
+        service_task("b", "b"),
+        active='=["a", "b"]',
+        completion="=true",
+        output="out",
+        output_element="=1",
+    )
+    engine.deploy(process("ah", start_event(), tools, end_event(), flows("start", "tools", "end")), name="ah.bpmn")
+    return engine.start("ah")
+
+
 # (name, prefix, command): the command runs with a failure injected at each of its changes in turn.
 COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] = [
     ("deploy", lambda e: None, lambda e: e.deploy(model())),
@@ -245,6 +260,7 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
     ("interrupt into an event sub-process", _event_sub_process, lambda e: e.publish("halt", "k")),
     ("create into an escalation", _event_sub_process_deployed, lambda e: e.start("esp", {"key": "k"})),
     ("complete into an end listener", _listening, lambda e: e.complete(_job(e, "w"), {"r": 2})),
+    ("complete an ad-hoc activation", _ad_hoc, lambda e: e.complete(_job(e, "a"), {"r": 1})),
     ("modify", _started, lambda e: e.runtime.modify_instance(_root(e), activate=[], terminate=[_child(e, "nap")])),
 ]
 

@@ -86,6 +86,13 @@ class AdHocSubProcess(Container):
         if fulfilled:
             _fulfil(ctx, instance, child, cancel=config.cancel_remaining)
 
+    def on_complete(self, ctx: Context, instance: ElementInstance) -> None:
+        # The output collection is the sub-process's own variable until it completes; then it goes up.
+        config = _config(instance.element)
+        if config.output_collection is not None and instance.parent is not None:
+            name = config.output_collection
+            ctx.state.propagate(instance.parent, {name: instance.variables.get(name)})
+
     def is_done(self, instance: ElementInstance) -> bool:
         if instance.children:
             return False
