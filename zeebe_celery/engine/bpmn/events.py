@@ -18,14 +18,28 @@ EVENT_DEFINITIONS = {
     "signalEventDefinition": EventType.SIGNAL,
     "terminateEventDefinition": EventType.TERMINATE,
     "escalationEventDefinition": EventType.ESCALATION,
+    "compensateEventDefinition": EventType.COMPENSATION,
 }
 # Which event definitions each event kind runs; anything else is refused.
 _ALLOWED_EVENTS = {
     Kind.START_EVENT: {EventType.NONE, EventType.MESSAGE},
-    Kind.END_EVENT: {EventType.NONE, EventType.ERROR, EventType.TERMINATE, EventType.ESCALATION},
+    Kind.END_EVENT: {
+        EventType.NONE,
+        EventType.ERROR,
+        EventType.TERMINATE,
+        EventType.ESCALATION,
+        EventType.COMPENSATION,
+    },
     Kind.INTERMEDIATE_CATCH_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL},
-    Kind.INTERMEDIATE_THROW_EVENT: {EventType.NONE, EventType.ESCALATION},
-    Kind.BOUNDARY_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.ERROR, EventType.SIGNAL, EventType.ESCALATION},
+    Kind.INTERMEDIATE_THROW_EVENT: {EventType.NONE, EventType.ESCALATION, EventType.COMPENSATION},
+    Kind.BOUNDARY_EVENT: {
+        EventType.MESSAGE,
+        EventType.TIMER,
+        EventType.ERROR,
+        EventType.SIGNAL,
+        EventType.ESCALATION,
+        EventType.COMPENSATION,
+    },
 }
 # The start event of an event sub-process runs these instead.
 EVENT_SUB_PROCESS_STARTS = {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.ERROR, EventType.ESCALATION}
@@ -51,6 +65,8 @@ def event_definitions(doc: Document, node: ET.Element, element: Element) -> None
         _error(doc, node, element, definition)
     elif kind is EventType.ESCALATION:
         _escalation(doc, node, element, definition)
+    elif kind is EventType.COMPENSATION:
+        element.compensate_activity = definition.get("activityRef") or None
     elif kind is EventType.SIGNAL:
         signal = doc.signals.get(definition.get("signalRef") or "")
         if signal is None or not signal.get("name"):
