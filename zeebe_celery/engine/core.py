@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 from zeebe_celery.engine import feel
 from zeebe_celery.engine.dmn import DecisionRequirements
-from zeebe_celery.engine.errors import InvalidArgument
 from zeebe_celery.engine.model import Element
 from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.engine.state import (
@@ -349,10 +348,6 @@ class RuntimeBase:
         self.dirty_definitions = False
 
 
-class _NotJson(ValueError):
-    pass
-
-
 def discard(index: dict[Any, dict[int, Any]], group: Any, key: int) -> None:
     """Take ``key`` out of its ``group`` of ``index``, and the group once it is empty."""
     members = index.get(group)
@@ -360,28 +355,3 @@ def discard(index: dict[Any, dict[int, Any]], group: Any, key: int) -> None:
         members.pop(key, None)
         if not members:
             del index[group]
-
-
-def _refuse_constant(name: str) -> Any:
-    # NaN and Infinity are not JSON: Java and Go clients could not read them back.
-    raise _NotJson(f"{name} is not a JSON value")
-
-
-def parse_variables(text: str, *, what: str = "variables") -> dict[str, Any]:
-    """A JSON object from a request; '' is empty. Raises InvalidArgument as the gateway does."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text, parse_constant=_refuse_constant)
-    except _NotJson as exc:
-        raise InvalidArgument(f"Property '{what}' is invalid: {exc}") from exc
-    except ValueError as exc:
-        raise InvalidArgument(
-            f"Property '{what}' is invalid: Expected document to be a root level object, but was '{text[:100]}'"
-        ) from exc
-    if not isinstance(value, dict):
-        raise InvalidArgument(
-            f"Property '{what}' is invalid: Expected document to be a root level object, but was "
-            f"'{type(value).__name__.upper()}'"
-        )
-    return value
