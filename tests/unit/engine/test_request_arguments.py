@@ -50,11 +50,15 @@ def _job_key(stub: GatewayStub) -> int:
     return next(job.key for response in stub.ActivateJobs(request, timeout=10) for job in response.jobs)
 
 
+def _drain(call: Callable[[], object]) -> None:
+    result = call()
+    if isinstance(result, Iterator):
+        list(result)
+
+
 def _status(call: Callable[[], object]) -> tuple[grpc.StatusCode, str]:
     with pytest.raises(grpc.RpcError) as caught:
-        result = call()
-        if isinstance(result, Iterator):
-            list(result)
+        _drain(call)
     error = caught.value
     assert isinstance(error, grpc.Call)
     return error.code(), error.details() or ""
