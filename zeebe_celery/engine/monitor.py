@@ -110,16 +110,21 @@ class _PooledServer(HTTPServer):
     """An HTTPServer that hands each connection to a fixed pool, and refuses what it cannot queue."""
 
     request_queue_size = BACKLOG
+    # None until bound: HTTPServer closes the server itself when binding fails.
+    _pool: ThreadPoolExecutor | None = None
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         super().__init__(address, handler)
-        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="engine-monitor")
+        self._pool = ThreadPoolExecutor(
+            max_workers=WORKERS, thread_name_prefix=f"engine-monitor-{self.server_address[1]}"
+        )
         self._slots = threading.BoundedSemaphore(WORKERS + QUEUED)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):
             self._refuse(request)
             return
+        assert self._pool is not None
         self._pool.submit(self._serve, request, client_address)
 
     def _serve(self, request: Any, client_address: Any) -> None:
@@ -144,7 +149,8 @@ class _PooledServer(HTTPServer):
 
     def server_close(self) -> None:
         super().server_close()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class Monitor:
@@ -226,5 +232,7 @@ class Monitor:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        """Stop serving and close the port (also when never started)."""
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()

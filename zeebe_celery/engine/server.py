@@ -3,6 +3,7 @@ status code. One method per RPC; the runtime knows nothing of gRPC."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import threading
 import time
@@ -97,8 +98,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         """Check the token, play the injected fault and take a back-pressure slot; return the response
         injected in place of the engine's, if any."""
         metadata = context.invocation_metadata()
-        if self.token is not None and (
-            next((v for k, v in metadata if k == "authorization"), None) != f"Bearer {self.token}"
+        if self.token is not None and not hmac.compare_digest(
+            str(next((v for k, v in metadata if k == "authorization"), "")).encode(), f"Bearer {self.token}".encode()
         ):
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "Expected a valid bearer token in 'authorization'")
         fault = self.faults.enter(rpc, request, metadata, time_remaining=context.time_remaining())
