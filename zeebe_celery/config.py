@@ -281,6 +281,9 @@ class BridgeSettings(BaseSettings):
     worker_name: str | None = Field(default=None, description="worker name sent to Zeebe; host:pid if unset")
     stream: bool = Field(default=False, description="also take pushed jobs over StreamActivatedJobs")
     http_port: int | None = Field(default=None, ge=0, le=65535, description="/healthz and /metrics port")
+    http_host: str = Field(
+        default="127.0.0.1", min_length=1, description="/healthz and /metrics address; 0.0.0.0 in a container"
+    )
     log_format: Literal["text", "json"] = Field(default="text")
     log_level: str = Field(default="INFO")
     report_budget: Duration = Field(

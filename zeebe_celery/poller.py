@@ -130,7 +130,7 @@ class Poller:
                 self._spawn(f"stream-{spec.job_type}", self._stream_loop, spec)
         self._spawn("monitor", self._monitor_loop)
         if self.bridge.http_port is not None:
-            self.http = HealthServer(self.health_report, port=self.bridge.http_port)
+            self.http = HealthServer(self.health_report, host=self.bridge.http_host, port=self.bridge.http_port)
             self.http.start()
 
     def stop(self, timeout: float = 8.0) -> None:
