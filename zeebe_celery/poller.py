@@ -31,9 +31,11 @@ from zeebe_celery.errors import (
     ConfigurationError,
     FailedPreconditionError,
     GatewayError,
+    GatewayUnavailableError,
     NotFoundError,
 )
 from zeebe_celery.flow import InflightStore, Reservation
+from zeebe_celery.gateway.channel import tls_failure
 from zeebe_celery.gateway.client import JobCall, ZeebeClient
 from zeebe_celery.gateway.retry import RetryPolicy
 from zeebe_celery.http import HealthServer, PollerHealth
@@ -53,6 +55,8 @@ _FULL_WAIT = 1.0
 _STREAM_HOLD = 5.0
 # A pushed job that waited for a slot this close to its deadline goes back to Zeebe instead.
 _STREAM_MIN_LEFT = 5.0
+# How long the start waits for the TLS handshake with the gateway.
+_TLS_PROBE_SECONDS = 10.0
 
 GIVE_BACK_MESSAGE = "zeebe-celery: handed back unrun by the poller ({reason})"
 
@@ -113,6 +117,7 @@ class Poller:
             specs = {t: specs[t] for t in self._types}
         if not specs:
             raise ConfigurationError("the Celery app has no @zeebe_task handlers; nothing to poll")
+        self._check_tls()
         self.specs = resolve(specs, self.bridge)
         if self._dispatcher is None:
             self._dispatcher = CeleryDispatcher(self.app, self.specs, self.bridge)
@@ -173,6 +178,21 @@ class Poller:
             self.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+    def _check_tls(self) -> None:
+        """A TLS handshake that fails is a setting to fix, not an outage to ride out: raise
+        ConfigurationError naming it. Any other failure is left to the loops, which back off and retry."""
+        settings = self.client.settings
+        if not settings.uses_tls:
+            return
+        try:
+            self.client.topology(timeout=_TLS_PROBE_SECONDS, retry=False)
+        except GatewayUnavailableError as exc:
+            problem = tls_failure(settings, exc.details)
+            if problem is not None:
+                raise ConfigurationError(f"{problem} ({exc.details})") from None
+        except GatewayError:
+            return
 
     @property
     def stopping(self) -> bool:
