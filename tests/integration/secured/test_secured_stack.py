@@ -169,6 +169,7 @@ def wait_for(condition: Callable[[], bool], *, within: float, what: str) -> None
         time.sleep(0.2)
 
 
+@pytest.mark.engine_inspection
 def test_no_secret_appears_in_anything_a_full_run_emits(tmp_path: Path) -> None:
     oauth_secret = f"oauth-secret-{uuid.uuid4().hex}"
     engine_token = f"engine-token-{uuid.uuid4().hex}"
