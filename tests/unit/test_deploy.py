@@ -336,6 +336,18 @@ def test_compose_schema_rejects_what_compose_rejects(
     assert not compose_validator.is_valid(wrong_type)
 
 
+def test_compose_publishes_every_port_on_the_hosts_loopback_only(
+    compose: dict[str, Any], clustered: dict[str, Any]
+) -> None:
+    # The engine, Redis and Flower have no authentication here, and /metrics is no one else's business.
+    for model in (compose, clustered):
+        published = {name: service.get("ports", []) for name, service in model["services"].items()}
+        assert published["redis"], "the stack publishes ports at all"
+        for name, ports in published.items():
+            for port in ports:
+                assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+
+
 def test_compose_has_the_documented_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert set(services) >= {"zeebe", "redis", "poller", "worker", "flower"}
