@@ -31,13 +31,12 @@ from zeebe_celery.errors import (
     ConfigurationError,
     FailedPreconditionError,
     GatewayError,
-    GatewayUnavailableError,
     NotFoundError,
 )
 from zeebe_celery.flow import InflightStore, Reservation
-from zeebe_celery.gateway.channel import tls_failure
 from zeebe_celery.gateway.client import JobCall, ZeebeClient
 from zeebe_celery.gateway.retry import RetryPolicy
+from zeebe_celery.gateway.tls import check_tls
 from zeebe_celery.http import HealthServer, PollerHealth
 from zeebe_celery.spec import JobTypeSpec, resolve, zeebe_task_specs
 
@@ -117,7 +116,7 @@ class Poller:
             specs = {t: specs[t] for t in self._types}
         if not specs:
             raise ConfigurationError("the Celery app has no @zeebe_task handlers; nothing to poll")
-        self._check_tls()
+        check_tls(self.client, timeout=_TLS_PROBE_SECONDS)
         self.specs = resolve(specs, self.bridge)
         if self._dispatcher is None:
             self._dispatcher = CeleryDispatcher(self.app, self.specs, self.bridge)
@@ -178,21 +177,6 @@ class Poller:
             self.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-
-    def _check_tls(self) -> None:
-        """A TLS handshake that fails is a setting to fix, not an outage to ride out: raise
-        ConfigurationError naming it. Any other failure is left to the loops, which back off and retry."""
-        settings = self.client.settings
-        if not settings.uses_tls:
-            return
-        try:
-            self.client.topology(timeout=_TLS_PROBE_SECONDS, retry=False)
-        except GatewayUnavailableError as exc:
-            problem = tls_failure(settings, exc.details)
-            if problem is not None:
-                raise ConfigurationError(f"{problem} ({exc.details})") from None
-        except GatewayError:
-            return
 
     @property
     def stopping(self) -> bool:

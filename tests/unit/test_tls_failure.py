@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from zeebe_celery.config import ZeebeSettings
-from zeebe_celery.gateway.channel import tls_failure
+from zeebe_celery.gateway.tls import tls_failure
 
 PREFIX = "failed to connect to all addresses; last error: UNKNOWN: ipv4:10.1.2.3:26500: "
 

@@ -13,10 +13,7 @@ from zeebe_celery._version import __version__
 from zeebe_celery.config import ZeebeSettings
 from zeebe_celery.gateway.oauth import OAuthInterceptor, OAuthTokenProvider
 
-__all__ = ["build_channel", "build_token_provider", "channel_options", "tls_failure"]
-
-# What gRPC's details say when the TLS handshake itself failed (the wording differs between versions).
-_HANDSHAKE_FAILED = ("Tls handshake failed", "Ssl handshake failed", "Handshake failed")
+__all__ = ["build_channel", "build_token_provider", "channel_options"]
 
 
 def channel_options(settings: ZeebeSettings) -> list[tuple[str, int | str]]:
@@ -46,25 +43,6 @@ def build_token_provider(settings: ZeebeSettings) -> OAuthTokenProvider | None:
         audience=settings.oauth_audience,
         scope=settings.token_scope,
     )
-
-
-def tls_failure(settings: ZeebeSettings, details: str) -> str | None:
-    """What is wrong with TLS to the gateway, in words naming the setting to fix, when ``details`` (of an
-    UNAVAILABLE) tell a handshake that failed; None for any other failure, such as a gateway that is down."""
-    trusted = (
-        f"the CA in ZEEBE_CA_CERTIFICATE_PATH ({settings.ca_certificate_path})"
-        if settings.ca_certificate_path is not None
-        else "the system's trusted CAs (set ZEEBE_CA_CERTIFICATE_PATH to the CA that signed it)"
-    )
-    if "Hostname Verification" in details or "Peer name" in details:
-        return f"the gateway's TLS certificate does not name {settings.gateway_address.rsplit(':', 1)[0]}"
-    if "CERTIFICATE_VERIFY_FAILED" in details:
-        return f"the gateway's TLS certificate is not signed by {trusted}"
-    if "WRONG_VERSION_NUMBER" in details:
-        return "the gateway does not speak TLS (for a plaintext gateway set ZEEBE_INSECURE_CONNECTION=true)"
-    if any(marker.lower() in details.lower() for marker in _HANDSHAKE_FAILED):
-        return "the TLS handshake with the gateway failed"
-    return None
 
 
 def build_channel(settings: ZeebeSettings, token_provider: OAuthTokenProvider | None = None) -> grpc.Channel:
