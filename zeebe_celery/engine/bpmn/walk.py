@@ -97,7 +97,8 @@ class _Parser(Document):
         process.message_starts = [
             e for e in root.children.values() if e.kind is Kind.START_EVENT and e.event_type is EventType.MESSAGE
         ]
-        if root.none_start is None and not process.message_starts:
+        # A start event refused for its kind is named already; this is for a process with none at all.
+        if not any(e.kind is Kind.START_EVENT for e in root.children.values()):
             self.fail(node, "Must have at least one start event")
         return process
 
