@@ -51,6 +51,7 @@ __all__ = [
     "configure",
     "context_for",
     "run_job",
+    "run_one",
     "worker_init",
 ]
 
@@ -279,25 +280,43 @@ def run_job(task: Any, handler: Handler, payload: dict[str, Any]) -> Outcome:
         logger.error("task %s received a malformed job payload: %s", task.name, exc)
         raise
     context = context_for(task.app)
-    spec = context.job_type(task.name)
+    return run_one(task, handler, job, context, context.job_type(task.name), context.reports)
+
+
+def run_one(
+    task: Any,
+    handler: Callable[[Job, Any], Any],
+    job: Job,
+    context: WorkerContext,
+    spec: JobTypeSpec,
+    reports: ReportQueue | None,
+) -> Outcome:
+    """Run ``handler`` for ``job`` and report it, with everything a job has alone: its deadline check, its
+    log fields, span, metrics and slot. With ``reports``, the report goes out in the background."""
     slot = _Slot(context.inflight, job)
     try:
         with bind_job(job):
-            return tracing.run_traced(task, job, _run_and_report, context, spec, handler, job, task, slot)
+            return tracing.run_traced(task, job, _run_and_report, context, spec, handler, job, task, slot, reports)
     finally:
         if not slot.handed_off:
             slot.release()
 
 
 def _run_and_report(
-    context: WorkerContext, spec: JobTypeSpec, handler: Handler, job: Job, task: Any, slot: _Slot
+    context: WorkerContext,
+    spec: JobTypeSpec,
+    handler: Callable[[Job, Any], Any],
+    job: Job,
+    task: Any,
+    slot: _Slot,
+    reports: ReportQueue | None,
 ) -> Outcome:
     if job.is_expired():
         logger.info("job %s (%s) is past its deadline; not running it, Zeebe hands it out again", job.key, job.type)
         metrics.JOBS_EXPIRED.labels(job.type).inc()
         return Outcome.EXPIRED
     client = reporting_client(context.client, job, budget=context.bridge.report_budget)
-    reporter = _Reporter(client, job, queue=context.reports, slot=slot)
+    reporter = _Reporter(client, job, queue=reports, slot=slot)
     started = time.perf_counter()
     try:
         result = handler(job, task)
