@@ -110,14 +110,18 @@ def _run_async(
     interrupted = threading.Event()
 
     def call(job: Job, bound_task: Any) -> Any:
-        if interrupted.is_set():
-            raise RuntimeError("the batch was interrupted before this job's handler started")
         args, kwargs = handler.arguments(job, bound_task)
         # A handler still running at its own job's deadline is stopped there, as a single job is.
         coroutine = asyncio.wait_for(handler.fn(*args, **kwargs), timeout=max(job.seconds_left(), 0.001))
         return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
 
-    one = _in_request(task, lambda job: run_one(task, call, job, context, spec, reports))
+    def run(job: Job) -> Outcome:
+        if interrupted.is_set():
+            # Not run and not reported: Zeebe hands it out again after its timeout.
+            raise _Interrupted(f"the batch was interrupted before job {job.key} started")
+        return run_one(task, call, job, context, spec, reports)
+
+    one = _in_request(task, run)
     size = min(len(jobs), context.bridge.batch_concurrency)
     with ThreadPoolExecutor(size, thread_name_prefix="zeebe-batch") as pool:
         runs = [pool.submit(one, job) for job in jobs]
@@ -133,6 +137,10 @@ def _run_async(
             interrupted.set()
             _unwind(loop, runs)
             raise
+
+
+class _Interrupted(Exception):
+    """A job of an interrupted batch that was not started."""
 
 
 def _unwind(loop: asyncio.AbstractEventLoop, runs: list[Future[Outcome]]) -> None:
