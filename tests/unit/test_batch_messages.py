@@ -115,7 +115,8 @@ def test_the_batch_body_is_what_celery_hands_the_task(broker_app: Celery, raw: r
     (item,) = publish_batches(broker_app, raw, direct=True, batch=4, count=2)
 
     args, kwargs, _ = json.loads(base64.b64decode(item["body"]))
-    assert len(args) == 1 and kwargs == {}
+    assert len(args) == 1
+    assert kwargs == {}
     assert [Job.model_validate(job).key for job in args[0]] == [0, 1]
     # The variables stay out of the repr that monitoring tools show.
     assert item["headers"]["argsrepr"].startswith("(<zeebe batch of 2 ")
