@@ -157,7 +157,8 @@ def test_worker_killed_mid_batch_loses_no_job(
     running = blpop_within(store, "test:batch-crash:running", 30)
     assert running is not None, "".join(w.log()[-3000:] for w in fleet)
     child, message_id = running.decode().split(":", 1)
-    assert message_id.startswith("zeebe-batch-") and message_id.endswith("-4"), message_id
+    assert message_id.startswith("zeebe-batch-"), message_id
+    assert message_id.endswith("-4"), message_id
     assert any(int(child) in worker.child_pids() for worker in fleet)
     # The batch's first job is reported; the second is running; the last two have not started.
     records.wait_for("JOB", "COMPLETED", bpmnProcessId=process_id)
