@@ -1,4 +1,5 @@
-"""The Celery app the zeebe-celery contender runs: a no-op handler and a 50 ms one.
+"""The Celery app the zeebe-celery contender runs: a no-op handler and a 50 ms one, and Celery's floor (a no-op
+Celery task with no Zeebe).
 
 The job types come from the environment (``BENCH_NOOP_TYPE``, ``BENCH_SLEEP_TYPE``); a handler whose
 variable is unset is not registered, so the poller polls exactly the type of the run at hand.
@@ -36,7 +37,14 @@ def nap() -> None:
     time.sleep(SLEEP_SECONDS)
 
 
+@app.task(name="bench.floor", ignore_result=True)
+def floor() -> None:
+    """Celery's floor: a no-op task with no Zeebe (benchmarks.celery_floor)."""
+    return None
+
+
 if os.environ.get("BENCH_NOOP_TYPE"):
-    noop_task = zeebe_task(os.environ["BENCH_NOOP_TYPE"], app=app)(noop)
+    # BENCH_BATCH: the batched contender's jobs per message.
+    noop_task = zeebe_task(os.environ["BENCH_NOOP_TYPE"], app=app, batch=int(os.environ.get("BENCH_BATCH", "1")))(noop)
 if os.environ.get("BENCH_SLEEP_TYPE"):
     nap_task = zeebe_task(os.environ["BENCH_SLEEP_TYPE"], app=app)(nap)

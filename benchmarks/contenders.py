@@ -25,7 +25,7 @@ from benchmarks.stack import HERE, PYZEEBE_PYTHON, Stack, say
 from benchmarks.stats import percentile, rate_between, steady_window
 from zeebe_celery.stack.fleet import _Process
 
-__all__ = ["ContenderPlan", "run_contender", "start_zeebe_celery"]
+__all__ = ["BATCH", "ContenderPlan", "run_contender", "start_zeebe_celery"]
 
 # zeebe-celery's bound of jobs queued or running per type, as in the test stack (pyzeebe's is 32).
 MAX_JOBS = "64"
@@ -43,10 +43,12 @@ class ContenderPlan:
 
 
 REPORT_CONCURRENCY = "32"
+# The batched contender's jobs per Celery message (``@zeebe_task(batch=...)``), as pyzeebe activates 32.
+BATCH = 32
 
 
 def start_zeebe_celery(
-    stack: Stack, job_type: str, *, processes: int, nodes: int = 1, sleep: bool = False
+    stack: Stack, job_type: str, *, processes: int, nodes: int = 1, sleep: bool = False, batch: int = 1
 ) -> tuple[list[_Process], _Process]:
     """Celery prefork worker(s) with ``processes`` pool processes each, then the poller; all ready.
 
@@ -55,6 +57,7 @@ def start_zeebe_celery(
     # Up to 32 reports in flight per pool process, as pyzeebe keeps up to 32 jobs running.
     env = stack.env(max_jobs=MAX_JOBS, report_concurrency=REPORT_CONCURRENCY)
     env["BENCH_SLEEP_TYPE" if sleep else "BENCH_NOOP_TYPE"] = job_type
+    env["BENCH_BATCH"] = str(batch)
     workers = [CeleryWorker(APP, [f"zeebe.{job_type}"], env=env, concurrency=processes, cwd=REPO) for _ in range(nodes)]
     started: list[_Process] = []
     try:
@@ -85,6 +88,8 @@ def _start(stack: Stack, kind: str, job_type: str, processes: int) -> tuple[list
         if kind == "pyzeebe":
             argv += ["--poll-retry-delay", "0"]
         return [Program(kind, argv, ready_marker="worker ready").start()], None
+    if kind == "zeebe_celery_batched":
+        return start_zeebe_celery(stack, job_type, processes=processes, batch=BATCH)
     return start_zeebe_celery(stack, job_type, processes=processes)
 
 
@@ -106,7 +111,7 @@ def run_contender(stack: Stack, kind: str, job_type: str, plan: ContenderPlan, *
     sampler = Sampler(roots, rss_pid=poller.pid if poller else None).start()
     poller_sampler = Sampler([poller.pid]).start() if poller else None
     engine_sampler = Sampler([stack.engine.pid]).start()
-    result: dict[str, Any] = {"processes": processes if kind == "zeebe_celery" else 1}
+    result: dict[str, Any] = {"processes": processes if kind.startswith("zeebe_celery") else 1}
     try:
         drained = stack.wait_completed(job_type, plan.backlog, timeout=plan.timeout)
         backlog_jobs = stack.records.jobs(job_type)
