@@ -1,5 +1,6 @@
 """``ZeebeEngine``: the engine as a service: the gRPC server, the clock that fires due timers, jobs
-timeouts and message TTLs, the optional store and the optional HTTP inspection port.
+timeouts and message TTLs, the optional store, the optional REST API (v2) port and the optional HTTP
+inspection port.
 
 It binds 127.0.0.1 and serves plaintext unless told otherwise. ``with ZeebeEngine() as engine:`` starts it
 and ``engine.address`` is where clients connect.
@@ -23,6 +24,7 @@ from zeebe_celery.engine.feel import FeelLimits
 from zeebe_celery.engine.inspection import incident_view, instance_view
 from zeebe_celery.engine.monitor import Monitor
 from zeebe_celery.engine.records import RecordLog
+from zeebe_celery.engine.rest import RestServer
 from zeebe_celery.engine.runtime import Runtime
 from zeebe_celery.engine.server import MAX_WAITING_CALLS, GatewayServicer
 from zeebe_celery.engine.store import Store
@@ -68,6 +70,7 @@ class ZeebeEngine:
         token: str | None = None,
         max_in_flight: int | None = None,
         monitoring_port: int | None = None,
+        rest_port: int | None = None,
         records_limit: int = 100_000,
         clock: Clock | None = None,
         feel_limits: FeelLimits | None = None,
@@ -79,6 +82,10 @@ class ZeebeEngine:
         self.private_key = private_key
         self.token = token
         self.monitoring_port_requested = monitoring_port
+        if rest_port is not None and records_limit <= 0:
+            # The REST API's searches read what the engine exports, as Camunda's read its exporter's.
+            raise ValueError("the REST API needs the exported records: records_limit must be above 0")
+        self.rest_port_requested = rest_port
         self.runtime = Runtime(clock=clock or wall_clock_ms, records_limit=records_limit)
         if feel_limits is not None:  # how far one FEEL evaluation may go (steps, value size, regex time)
             self.runtime.feel_limits = feel_limits
@@ -91,6 +98,7 @@ class ZeebeEngine:
         self._stopping = threading.Event()
         self._store: Store | None = None
         self._monitor: Monitor | None = None
+        self._rest: RestServer | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -129,6 +137,20 @@ class ZeebeEngine:
             from zeebe_celery.engine.monitor import Monitor
 
             self._monitor = Monitor(self, host=self.host, port=self.monitoring_port_requested).start()
+        if self.rest_port_requested is not None:
+            try:
+                rest = RestServer(
+                    self.runtime,
+                    host=self.host,
+                    port=self.rest_port_requested,
+                    token=self.token,
+                    grpc_port=lambda: self._port,
+                )
+            except OSError as exc:
+                server.stop(0)
+                where = f"{self.host}:{self.rest_port_requested}"
+                raise EngineStateError(f"cannot serve the REST API on {where}: {exc}") from exc
+            self._rest = rest.start()
         self._state = _State.RUNNING
         logger.info("Zeebe-compatible engine listening on %s", self.address)
         return self
@@ -144,6 +166,8 @@ class ZeebeEngine:
             self.runtime.due_changed.notify_all()
         if self._monitor is not None:
             self._monitor.stop()
+        if self._rest is not None:
+            self._rest.stop()
         assert self._server is not None
         self._server.stop(grace).wait(grace + 5)
         if self._timer is not None:
@@ -170,6 +194,17 @@ class ZeebeEngine:
         if self._state is not _State.RUNNING:
             raise EngineStateError("the engine is not running")
         return f"{self.host}:{self._port}"
+
+    @property
+    def rest_port(self) -> int | None:
+        return self._rest.port if self._rest is not None else None
+
+    @property
+    def rest_address(self) -> str:
+        """The REST API's base URL, ``http://host:port/v2``; raises EngineStateError without a REST port."""
+        if self._state is not _State.RUNNING or self._rest is None:
+            raise EngineStateError("the engine serves no REST API (start it with rest_port)")
+        return f"http://{self.host}:{self._rest.port}/v2"
 
     @property
     def monitoring_port(self) -> int | None:

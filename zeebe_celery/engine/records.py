@@ -32,6 +32,14 @@ class RecordLog:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._waiting = 0
+        # Readers kept up to date as records are appended (the REST API's search projection), called
+        # under the log's lock with each batch of new records.
+        self.listeners: list[Callable[[list[Record]], None]] = []
+
+    def listen(self, listener: Callable[[list[Record]], None]) -> None:
+        """Call ``listener`` with every batch of records appended from now on."""
+        with self._lock:
+            self.listeners.append(listener)
 
     @property
     def enabled(self) -> bool:
@@ -56,6 +64,8 @@ class RecordLog:
                     "value": value,
                 }
             )
+            for listener in self.listeners:
+                listener([self._records[-1]])
             if self._waiting:
                 self._changed.notify_all()
 
@@ -84,6 +94,10 @@ class RecordLog:
                     }
                 )
             self._position = position
+            if self.listeners:
+                batch = list(itertools.islice(self._records, max(0, len(self._records) - len(records)), None))
+                for listener in self.listeners:
+                    listener(batch)
             if self._waiting:
                 self._changed.notify_all()
 

@@ -10,24 +10,39 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from zeebe_celery.engine import dmn
 from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.core import Clock, DeployedDecision, command
 from zeebe_celery.engine.deployments import Deployment, Deployments
+from zeebe_celery.engine.errors import NotFound
 from zeebe_celery.engine.events import EventPublication
 from zeebe_celery.engine.instances import ActivateInstruction, InstanceCommands
 from zeebe_celery.engine.interpreter import Interpreter
 from zeebe_celery.engine.jobs import Activated, JobBehavior, JobStream
-from zeebe_celery.engine.state import Definition, ElementInstance, Job
+from zeebe_celery.engine.state import Definition, ElementInstance, Job, Message
 from zeebe_celery.engine.transaction import Transaction
 from zeebe_celery.engine.waits import EventSubscriptions
 
-__all__ = ["ActivateInstruction", "Deployment", "Runtime"]
+__all__ = ["ActivateInstruction", "DecisionEvaluation", "Deployment", "Runtime"]
 
 logger = logging.getLogger(__name__)
 # A due item whose processing failed is tried again this much later.
 _RETRY_DUE_MS = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionEvaluation:
+    """A decision evaluated on request: its result, or the error that stopped it (``failure``)."""
+
+    decision: DeployedDecision
+    key: int
+    # The deployed decisions of its DRG, by decision id (for the keys and versions of required ones).
+    versions: dict[str, DeployedDecision]
+    result: dmn.DecisionResult | None
+    failure: dmn.DmnEvaluationError | None
 
 
 class Runtime(Appliers):
@@ -100,6 +115,19 @@ class Runtime(Appliers):
 
     def find_decision(self, *, key: int = 0, decision_id: str = "", tenant_id: str = "") -> DeployedDecision:
         return self.deployments.find_decision(key=key, decision_id=decision_id, tenant_id=tenant_id)
+
+    @command
+    def evaluate_decision(
+        self, *, key: int = 0, decision_id: str = "", tenant_id: str = "", variables: dict[str, Any]
+    ) -> DecisionEvaluation:
+        decision = self.find_decision(key=key, decision_id=decision_id, tenant_id=tenant_id)
+        evaluation_key = self.keys.next()
+        versions = {d.decision_id: d for d in self.decisions.values() if d.drg is decision.drg}
+        try:
+            result = dmn.evaluate_decision(decision.drg.drg, decision.decision_id, variables)
+        except dmn.DmnEvaluationError as exc:
+            return DecisionEvaluation(decision, evaluation_key, versions, None, exc)
+        return DecisionEvaluation(decision, evaluation_key, versions, result, None)
 
     # -- process instances ---------------------------------------------------------------------------
 
@@ -192,6 +220,14 @@ class Runtime(Appliers):
     def update_job_timeout(self, key: int, timeout: int) -> None:
         self.job_behavior.update_job_timeout(key, timeout)
 
+    @command
+    def update_job(self, key: int, *, retries: int | None, timeout: int | None) -> None:
+        """Both changes or neither."""
+        if retries is not None:
+            self.job_behavior.update_job_retries(key, retries)
+        if timeout is not None:
+            self.job_behavior.update_job_timeout(key, timeout)
+
     # -- messages and signals ------------------------------------------------------------------------
 
     @command
@@ -212,6 +248,32 @@ class Runtime(Appliers):
             message_id=message_id,
             variables=variables,
             tenant_id=tenant_id,
+        )
+
+    @command
+    def correlate_message(
+        self, name: str, *, correlation_key: str, variables: dict[str, Any], tenant_id: str
+    ) -> tuple[Message, int]:
+        """Correlate at once to one waiting subscription or message start event, never buffered; the message
+        and the process instance it reached. Raises NotFound (and changes nothing) when none waits."""
+        message = self.event_subscriptions.publish_message(
+            name, correlation_key=correlation_key, ttl=0, message_id="", variables=variables, tenant_id=tenant_id
+        )
+        reached = [k for k in message.correlated if isinstance(k, int)]
+        if reached:
+            return message, min(reached)
+        started = [
+            value["processInstanceKey"]
+            for value_type, intent, _, value in self.tx.records
+            if value_type == "PROCESS_INSTANCE"
+            and intent == "ELEMENT_ACTIVATING"
+            and value["bpmnElementType"] == "PROCESS"
+        ]
+        if started:
+            return message, started[0]
+        raise NotFound(
+            f"Expected to find subscription for message with name '{name}' and correlation key "
+            f"'{correlation_key}', but none was found."
         )
 
     @command

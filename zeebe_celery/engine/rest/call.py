@@ -1,0 +1,86 @@
+"""One REST request as the handlers see it: its path parameters and body, and the way to run a command on
+the runtime (under its lock, an engine rejection becoming the API's problem document)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from zeebe_celery.engine.errors import EngineError
+from zeebe_celery.engine.rest.body import Body, parse_json, parse_key
+from zeebe_celery.engine.rest.history import History
+from zeebe_celery.engine.rest.problems import Problem, from_engine_error
+from zeebe_celery.engine.runtime import Runtime
+
+__all__ = ["Answer", "Call", "Handler", "Route", "Served"]
+
+R = TypeVar("R")
+# The status and the JSON body (None: no content).
+Answer = tuple[int, Any]
+
+
+@dataclass
+class Served:
+    """What every request shares: the runtime, its searchable history and the engine's facts."""
+
+    runtime: Runtime
+    history: History
+    host: str
+    grpc_port: Callable[[], int]
+    # Long polls hold a pool thread while they wait; past this many, activation answers at once.
+    max_waiting: int
+    waiting: int = 0
+    waiting_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass
+class Call:
+    served: Served
+    path: str
+    params: dict[str, str]
+    raw: bytes
+    content_type: str
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.served.runtime
+
+    def body(self, *, required: bool = True) -> Body:
+        if self.raw.strip() and not self.content_type.startswith("application/json"):
+            raise Problem(415, "Unsupported Media Type", f"Content-Type '{self.content_type}' is not supported")
+        return Body(parse_json(self.raw, required=required))
+
+    def key(self, name: str) -> int:
+        return parse_key(self.params[name], name)
+
+    def run(self, command: Callable[[Runtime], R]) -> R:
+        """Run ``command`` under the runtime's lock; a rejected command becomes its problem document."""
+        try:
+            with self.runtime.lock:
+                return command(self.runtime)
+        except EngineError as exc:
+            raise from_engine_error(exc) from exc
+
+    def read(self, query: Callable[[History], R]) -> R:
+        """Read the history under the runtime's lock (commands feed it as they commit)."""
+        with self.runtime.lock:
+            return query(self.served.history)
+
+
+Handler = Callable[[Call], Answer]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+
+    @classmethod
+    def of(cls, method: str, path: str, handler: Handler) -> Route:
+        """``path`` with ``{name}`` placeholders, each one path segment."""
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
+        return cls(method, re.compile(f"^/v2{regex}$"), handler)

@@ -1,0 +1,139 @@
+"""Jobs: activation (a long poll), completion, failure, BPMN errors and updates."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from zeebe_celery.engine.jobs import Activated
+from zeebe_celery.engine.rest.call import Answer, Call, Route
+from zeebe_celery.engine.rest.problems import invalid
+from zeebe_celery.engine.server import DEFAULT_REQUEST_TIMEOUT_MS
+from zeebe_celery.engine.state import DEFAULT_TENANT, Job
+
+__all__ = ["ROUTES", "activated_job"]
+
+# A waiting activation wakes this often to notice a server that is stopping.
+_WAKE_SECONDS = 0.5
+
+
+def activated_job(job: Job, variables: str) -> dict[str, Any]:
+    instance = job.instance
+    definition = instance.definition
+    return {
+        "type": job.type,
+        "processDefinitionId": definition.bpmn_process_id,
+        "processDefinitionVersion": definition.version,
+        "elementId": instance.element.id,
+        "customHeaders": json.loads(job.custom_headers or "{}"),
+        "worker": job.worker,
+        "retries": job.retries,
+        "deadline": job.deadline,
+        "variables": json.loads(variables or "{}"),
+        "tenantId": definition.tenant_id,
+        "jobKey": str(job.key),
+        "processInstanceKey": str(instance.process_instance_key),
+        "processDefinitionKey": str(definition.key),
+        "elementInstanceKey": str(instance.key),
+        "kind": "BPMN_ELEMENT",
+        "listenerEventType": "UNSPECIFIED",
+        "userTask": None,
+        "tags": [],
+        "rootProcessInstanceKey": str(instance.root().process_instance_key),
+    }
+
+
+def activate(call: Call) -> Answer:
+    body = call.body()
+    job_type = body.text("type", required=True)
+    worker = body.text("worker")
+    timeout = body.integer("timeout", required=True, minimum=1)
+    max_jobs = body.integer("maxJobsToActivate", required=True, minimum=1)
+    fetch = body.strings("fetchVariable")
+    request_timeout = body.integer("requestTimeout", 0)
+    tenant_filter = body.text("tenantFilter", "PROVIDED")
+    if tenant_filter not in ("PROVIDED", "ASSIGNED"):
+        raise invalid(f"The value for tenantFilter is '{tenant_filter}' but must be PROVIDED or ASSIGNED.")
+    # Without identities, a client is assigned the default tenant only.
+    tenants = body.strings("tenantIds") if tenant_filter == "PROVIDED" else [DEFAULT_TENANT]
+    wait_ms = DEFAULT_REQUEST_TIMEOUT_MS if request_timeout == 0 else max(request_timeout, 0)
+    deadline = time.monotonic() + wait_ms / 1000
+    served = call.served
+    runtime = call.runtime
+    waiting = False
+    try:
+        with runtime.lock:
+            condition = runtime.condition_for(job_type)
+            while True:
+                activated: list[Activated] = call.run(
+                    lambda rt: rt.activate_jobs(
+                        job_type, worker=worker, timeout=timeout, max_jobs=max_jobs, fetch=fetch, tenant_ids=tenants
+                    )
+                )
+                left = deadline - time.monotonic()
+                if activated or left <= 0:
+                    break
+                if not waiting:
+                    with served.waiting_lock:
+                        if served.waiting >= served.max_waiting:
+                            break
+                        served.waiting += 1
+                        waiting = True
+                condition.wait(min(left, _WAKE_SECONDS))
+    finally:
+        if waiting:
+            with served.waiting_lock:
+                served.waiting -= 1
+    return 200, {"jobs": [activated_job(job, variables) for job, variables in activated]}
+
+
+def complete(call: Call) -> Answer:
+    key = call.key("jobKey")
+    body = call.body(required=False)
+    body.refuse("result", why="job results (user task corrections, ad-hoc activations) are not run yet")
+    variables = body.variables()
+    call.run(lambda runtime: runtime.complete_job(key, variables))
+    return 204, None
+
+
+def fail(call: Call) -> Answer:
+    key = call.key("jobKey")
+    body = call.body(required=False)
+    retries = body.integer("retries", 0)
+    message, backoff = body.text("errorMessage"), body.integer("retryBackOff", 0, minimum=0)
+    variables = body.variables()
+    call.run(
+        lambda runtime: runtime.fail_job(
+            key, retries=retries, error_message=message, backoff=backoff, variables=variables
+        )
+    )
+    return 204, None
+
+
+def throw_error(call: Call) -> Answer:
+    key = call.key("jobKey")
+    body = call.body()
+    code, message, variables = body.text("errorCode", required=True), body.text("errorMessage"), body.variables()
+    call.run(lambda runtime: runtime.throw_job_error(key, code=code, message=message, variables=variables))
+    return 204, None
+
+
+def update(call: Call) -> Answer:
+    key = call.key("jobKey")
+    changeset = call.body().body("changeset")
+    retries = changeset.integer("retries", minimum=0) if changeset.has("retries") else None
+    timeout = changeset.integer("timeout") if changeset.has("timeout") else None
+    if retries is None and timeout is None:
+        raise invalid("No changeset provided: expected at least one of retries and timeout.")
+    call.run(lambda runtime: runtime.update_job(key, retries=retries, timeout=timeout))
+    return 204, None
+
+
+ROUTES = [
+    Route.of("POST", "/jobs/activation", activate),
+    Route.of("POST", "/jobs/{jobKey}/completion", complete),
+    Route.of("POST", "/jobs/{jobKey}/failure", fail),
+    Route.of("POST", "/jobs/{jobKey}/error", throw_error),
+    Route.of("PATCH", "/jobs/{jobKey}", update),
+]
