@@ -168,6 +168,10 @@ def test_a_bad_expression_is_an_incident_and_the_task_is_created_when_it_is_reso
         ('<zeebe:priorityDefinition priority="101"/>', "Priority must be a number between 0 and 100"),
         ('<zeebe:taskSchedule dueDate="tomorrow"/>', "Expected a valid date-time"),
         ('<zeebe:taskListeners><zeebe:taskListener eventType="whenever" type="x"/></zeebe:taskListeners>', "eventType"),
+        (
+            '<zeebe:taskListeners><zeebe:taskListener eventType="canceling" type="x"/></zeebe:taskListeners>',
+            "canceling task listeners are not supported",
+        ),
     ],
 )
 def test_what_the_engine_cannot_run_on_a_user_task_is_refused_at_deploy(extension: str, message: str) -> None:

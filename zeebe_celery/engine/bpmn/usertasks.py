@@ -99,6 +99,11 @@ def _listeners(doc: Document, node: ET.Element, ext: list[ET.Element]) -> tuple[
             if event_type is None:
                 doc.fail(node, f"a task listener needs an eventType of {sorted(set(_EVENT_TYPES.values()))}")
                 continue
+            if event_type == "canceling":
+                # Zeebe holds the element's termination until they complete; this engine ends an element at
+                # once, so it would run the model wrongly.
+                doc.fail(node, "canceling task listeners are not supported by this engine")
+                continue
             if not listener.get("type"):
                 doc.fail(node, "a task listener needs a job 'type'")
                 continue
