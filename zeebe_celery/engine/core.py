@@ -29,6 +29,7 @@ from zeebe_celery.engine.state import (
     Job,
     KeyGenerator,
     Message,
+    UserTask,
     Wait,
 )
 from zeebe_celery.engine.transaction import NO_TRANSACTION, Transaction
@@ -103,6 +104,11 @@ class RuntimeBase:
         self.buffered: dict[tuple[str, str, str], dict[int, Message]] = {}
         self.message_ids: dict[tuple[str, str, str], int] = {}  # (tenant, name, message id) -> message key
         self.incidents: dict[int, Incident] = {}
+        self.user_tasks: dict[int, UserTask] = {}  # native user tasks, by user task key
+        # Who waits for the outcome of a user task operation (an API call), by user task key; not persisted.
+        self.user_task_waiters: dict[int, Callable[[EngineError | None], None]] = {}
+        # (tenant, process id, business id) -> the active root instance that holds it.
+        self.business_ids: dict[tuple[str, str, str], int] = {}
         self.message_starts: dict[tuple[str, str], list[Element]] = {}  # (tenant, name) -> start events
         # (tenant, process id, correlation key) of the live instances a keyed message started.
         self.keyed_starts: set[tuple[str, str, str]] = set()

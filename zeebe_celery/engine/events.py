@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from zeebe_celery.engine.model import EventType
-from zeebe_celery.engine.parts import Flow, JobWork, Subscriptions
+from zeebe_celery.engine.parts import Flow, JobWork, Subscriptions, UserTaskWork
 from zeebe_celery.engine.processors import StepFailed
 from zeebe_celery.engine.state import ElementInstance, Incident, JobState, Wait
 
@@ -17,6 +17,7 @@ class EventPublication:
     flow: Flow
     jobs: JobWork
     subscriptions: Subscriptions
+    user_tasks: UserTaskWork
 
     def trigger(self, wait: Wait, variables: dict[str, Any]) -> None:
         """A wait's event happened: the catch event completes, or the boundary event fires."""
@@ -66,6 +67,8 @@ class EventPublication:
             self.flow.later(lambda: self.flow.enter(instance, incident.retry_variables))
         elif incident.retry == "complete":
             self.flow.later(lambda: self.flow.complete(instance, incident.retry_variables))
+        elif incident.retry == "listener" and instance.user_task is not None:
+            self.user_tasks.next_listener(instance.user_task)
         elif incident.job is not None and incident.job.state is JobState.FAILED and incident.job.retries > 0:
             self.jobs.make_activatable(incident.job)
         self.flow.run_agenda()

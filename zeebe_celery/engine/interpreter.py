@@ -18,7 +18,7 @@ from zeebe_celery.engine import feel
 from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.core import by_key
 from zeebe_celery.engine.model import Element, EventType, Kind, SequenceFlow
-from zeebe_celery.engine.parts import JobWork, Publication, Resources, Subscriptions
+from zeebe_celery.engine.parts import JobWork, Publication, Resources, Subscriptions, UserTaskWork
 from zeebe_celery.engine.processors import StepFailed, json_value, processor_for
 from zeebe_celery.engine.state import Definition, ElementInstance, ElementState, Incident, Job
 
@@ -32,6 +32,7 @@ class Interpreter:
     subscriptions: Subscriptions
     publication: Publication
     resources: Resources
+    user_tasks: UserTaskWork
 
     def __init__(self, state: Appliers) -> None:
         self.state = state

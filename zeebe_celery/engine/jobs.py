@@ -10,10 +10,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from zeebe_celery.engine import feel
 from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
-from zeebe_celery.engine.parts import Flow, Publication
-from zeebe_celery.engine.state import ElementInstance, Job, JobState
+from zeebe_celery.engine.listeners import check_result
+from zeebe_celery.engine.model import TaskListener
+from zeebe_celery.engine.parts import Flow, Publication, UserTaskWork
+from zeebe_celery.engine.state import ElementInstance, Job, JobKind, JobResult, JobState
 
 Activated = tuple[Job, str]  # the job and its variables as a JSON document
 
@@ -37,6 +40,7 @@ class JobBehavior:
 
     flow: Flow
     publication: Publication
+    user_tasks: UserTaskWork
 
     def __init__(self, state: Appliers) -> None:
         self.state = state
@@ -48,6 +52,30 @@ class JobBehavior:
     def create_job(self, instance: ElementInstance, job_type: str, retries: int) -> Job:
         headers = instance.element.headers
         job = self.state.job_created(instance, job_type, retries, json.dumps(headers) if headers else "{}")
+        self.make_activatable(job)
+        return job
+
+    def create_listener_job(
+        self, instance: ElementInstance, listener: TaskListener, event_type: str, headers: dict[str, str]
+    ) -> Job | None:
+        """A task listener's job for the user task of ``instance``; an incident (tried again when resolved)
+        if its type or retries cannot be evaluated."""
+        try:
+            scope = self.state.visible(instance)
+            job_type = listener.type.evaluate(scope)
+            retries = listener.retries.evaluate(scope)
+            if not isinstance(job_type, str) or not job_type:
+                raise feel.FeelEvaluationError(
+                    f"Expected result of the expression '{listener.type.source}' to be a not-empty string, but "
+                    f"was '{job_type}'."
+                )
+            count = int(retries)
+        except (feel.FeelError, TypeError, ValueError) as exc:
+            self.flow.raise_incident(instance, "EXTRACT_VALUE_ERROR", str(exc), retry="listener")
+            return None
+        job = self.state.job_created(
+            instance, job_type, count, json.dumps(headers), JobKind.TASK_LISTENER, event_type.upper()
+        )
         self.make_activatable(job)
         return job
 
@@ -173,11 +201,15 @@ class JobBehavior:
             state = "FAILED" if job.state is JobState.BACKOFF else job.state.value
             raise FailedPrecondition(f"Expected to {action} job with key '{job.key}', but it is in state '{state}'")
 
-    def complete_job(self, key: int, variables: dict[str, Any]) -> None:
+    def complete_job(self, key: int, variables: dict[str, Any], result: JobResult | None = None) -> None:
         job = self._job(key, "complete")
         self._require(job, "complete", JobState.ACTIVATED, JobState.ACTIVATABLE)
+        check_result(job, variables, result)
         self.state.job_ended(job, "COMPLETED")
-        self.flow.complete(job.instance, variables)
+        if job.kind is JobKind.TASK_LISTENER:
+            self.user_tasks.listener_completed(job, result or JobResult())
+        else:
+            self.flow.complete(job.instance, variables)
 
     def fail_job(self, key: int, *, retries: int, error_message: str, backoff: int, variables: dict[str, Any]) -> None:
         job = self._job(key, "fail")
@@ -188,8 +220,9 @@ class JobBehavior:
         if retries > 0 and backoff <= 0:
             self.make_activatable(job)
         elif retries <= 0:
+            error_type = "TASK_LISTENER_NO_RETRIES" if job.kind is JobKind.TASK_LISTENER else "JOB_NO_RETRIES"
             self.flow.raise_incident(
-                job.instance, "JOB_NO_RETRIES", error_message or "No more retries left.", retry="job", job=job
+                job.instance, error_type, error_message or "No more retries left.", retry="job", job=job
             )
 
     def throw_job_error(self, key: int, *, code: str, message: str, variables: dict[str, Any]) -> None:

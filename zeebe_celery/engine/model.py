@@ -91,6 +91,34 @@ class TaskDefinition:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskListener:
+    """A ``zeebe:taskListener``: a job of ``type`` created when its user task goes through ``event_type``
+    (creating, assigning, updating, completing or canceling)."""
+
+    event_type: str
+    type: Expr
+    retries: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class UserTaskDef:
+    """A native user task (``zeebe:userTask``): what it is assigned to, when it is due, its priority and form
+    link, each a static value or a FEEL expression, and its task listeners in the model's order."""
+
+    assignee: Expr | None = None
+    candidate_groups: Expr | None = None
+    candidate_users: Expr | None = None
+    due_date: Expr | None = None
+    follow_up_date: Expr | None = None
+    priority: Expr | None = None
+    external_reference: Expr | None = None
+    listeners: tuple[TaskListener, ...] = ()
+
+    def listeners_of(self, event_type: str) -> tuple[TaskListener, ...]:
+        return tuple(listener for listener in self.listeners if listener.event_type == event_type)
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRef:
     name: Expr
     correlation_key: Expr | None
@@ -142,6 +170,8 @@ class Element:
     outputs: tuple[Mapping_, ...] = ()
     # Tasks done by job workers.
     task: TaskDefinition | None = None
+    # Native user tasks (zeebe:userTask): a task for people, completed through the API, not a job.
+    user_task: UserTaskDef | None = None
     headers: dict[str, str] = field(default_factory=dict)
     # Script and business rule tasks evaluated by the engine itself.
     script: Expr | None = None

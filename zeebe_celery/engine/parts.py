@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from zeebe_celery.engine.model import Element, SequenceFlow
-from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job, Wait
+from zeebe_celery.engine.model import Element, SequenceFlow, TaskListener
+from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job, JobResult, UserTask, Wait
 
-__all__ = ["Flow", "JobWork", "Publication", "Resources", "Subscriptions"]
+__all__ = ["Flow", "JobWork", "Publication", "Resources", "Subscriptions", "UserTaskWork"]
 
 
 class Flow(Protocol):
@@ -64,6 +64,24 @@ class JobWork(Protocol):
     def cancel_job(self, job: Job) -> None: ...
 
     def make_activatable(self, job: Job, intent: str | None = None) -> None: ...
+
+    def create_listener_job(
+        self, instance: ElementInstance, listener: TaskListener, event_type: str, headers: dict[str, str]
+    ) -> Job | None: ...
+
+
+class UserTaskWork(Protocol):
+    """Native user tasks: created and cancelled with their element, their listeners tried again."""
+
+    def create(
+        self, instance: ElementInstance, values: dict[str, Any], *, external_form_reference: str, assignee: str
+    ) -> UserTask: ...
+
+    def cancel(self, task: UserTask) -> None: ...
+
+    def next_listener(self, task: UserTask) -> None: ...
+
+    def listener_completed(self, job: Job, result: JobResult) -> None: ...
 
 
 class Subscriptions(Protocol):

@@ -22,8 +22,9 @@ from zeebe_celery.engine.events import EventPublication
 from zeebe_celery.engine.instances import ActivateInstruction, InstanceCommands
 from zeebe_celery.engine.interpreter import Interpreter
 from zeebe_celery.engine.jobs import Activated, JobBehavior, JobStream
-from zeebe_celery.engine.state import Definition, ElementInstance, Job, Message
+from zeebe_celery.engine.state import Definition, ElementInstance, Job, JobResult, Message, UserTask
 from zeebe_celery.engine.transaction import Transaction
+from zeebe_celery.engine.usertasks import UserTaskBehavior, Waiter
 from zeebe_celery.engine.waits import EventSubscriptions
 
 __all__ = ["ActivateInstruction", "DecisionEvaluation", "Deployment", "Runtime"]
@@ -56,8 +57,11 @@ class Runtime(Appliers):
         self.event_publication = publication = EventPublication()
         self.deployments = deployments = Deployments(self)
         self.instance_commands = instances = InstanceCommands(self, interpreter)
-        for part in (interpreter, jobs, subscriptions, publication, instances):
+        self.user_task_behavior = user_tasks = UserTaskBehavior(self)
+        for part in (interpreter, jobs, subscriptions, publication, instances, user_tasks):
             part.flow = interpreter
+        user_tasks.jobs = jobs
+        interpreter.user_tasks = jobs.user_tasks = publication.user_tasks = user_tasks
         interpreter.jobs = publication.jobs = instances.jobs = jobs
         interpreter.subscriptions = publication.subscriptions = instances.subscriptions = subscriptions
         interpreter.publication = jobs.publication = subscriptions.publication = instances.publication = publication
@@ -199,8 +203,9 @@ class Runtime(Appliers):
         self.job_behavior.yield_jobs(jobs)
 
     @command
-    def complete_job(self, key: int, variables: dict[str, Any]) -> None:
-        self.job_behavior.complete_job(key, variables)
+    def complete_job(self, key: int, variables: dict[str, Any], result: JobResult | None = None) -> None:
+        """``result``: a task listener's denial or corrections (refused for other jobs' kinds of result)."""
+        self.job_behavior.complete_job(key, variables, result)
 
     @command
     def fail_job(self, key: int, *, retries: int, error_message: str, backoff: int, variables: dict[str, Any]) -> None:
@@ -279,6 +284,54 @@ class Runtime(Appliers):
     @command
     def broadcast_signal(self, name: str, *, variables: dict[str, Any], tenant_id: str) -> int:
         return self.event_subscriptions.broadcast_signal(name, variables=variables, tenant_id=tenant_id)
+
+    # -- native user tasks --------------------------------------------------------------------------------
+    # The API's user task operations. Each is a command: rejected at once (NotFound when there is no such
+    # task, FailedPrecondition when the task is not CREATED, i.e. another operation is under way), or begun.
+    # Task listeners may make an operation outlast its command: ``waiter`` is then called once it is done
+    # (with None) or denied by a listener (with the FailedPrecondition Zeebe answers with), after the
+    # deciding command commits. Without listeners it is called as this command commits.
+
+    @command
+    def complete_user_task(
+        self, key: int, variables: dict[str, Any], *, action: str = "", waiter: Waiter | None = None
+    ) -> None:
+        """Complete the task (``action`` defaults to "complete"); its element completes with ``variables``."""
+        self.user_task_behavior.complete(key, variables, action=action, waiter=waiter)
+
+    @command
+    def assign_user_task(
+        self,
+        key: int,
+        assignee: str,
+        *,
+        action: str = "",
+        allow_override: bool = True,
+        waiter: Waiter | None = None,
+    ) -> None:
+        """Assign the task to ``assignee``; "" unassigns it. With ``allow_override=False`` (a claim) a task
+        assigned to someone else is refused."""
+        self.user_task_behavior.assign(key, assignee, action=action, allow_override=allow_override, waiter=waiter)
+
+    @command
+    def unassign_user_task(self, key: int, *, waiter: Waiter | None = None) -> None:
+        self.user_task_behavior.assign(key, "", action="unassign", waiter=waiter)
+
+    @command
+    def update_user_task(
+        self, key: int, changes: dict[str, Any], *, action: str = "", waiter: Waiter | None = None
+    ) -> None:
+        """Change any of candidateGroupsList, candidateUsersList, dueDate, followUpDate and priority (named as
+        in USER_TASK records; dates as ISO 8601 strings)."""
+        self.user_task_behavior.update(key, changes, action=action, waiter=waiter)
+
+    def user_task(self, key: int) -> UserTask:
+        """The active user task with ``key`` (its ``values``, ``state`` and ``instance``); raises NotFound."""
+        return self.user_task_behavior.task(key, "find")
+
+    def active_user_tasks(self) -> list[UserTask]:
+        """Every active user task, oldest first (completed and cancelled ones are in the records)."""
+        return [self.user_tasks[key] for key in sorted(self.user_tasks)]
 
     # -- inspection ----------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ due timers fire and buffered messages still correlate.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections import Counter
@@ -27,8 +28,11 @@ from zeebe_celery.engine.state import (
     ElementState,
     Incident,
     Job,
+    JobKind,
     JobState,
     Message,
+    Transition,
+    UserTask,
     Wait,
     WaitKind,
 )
@@ -225,7 +229,12 @@ def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str
             "retry_backoff": job.retry_backoff,
             "error_message": job.error_message,
             "error_code": job.error_code,
+            "kind": job.kind.value,
+            "listener_event_type": job.listener_event_type,
         },
+        "user_task": None if instance.user_task is None else _user_task(instance.user_task),
+        "tags": list(instance.tags),
+        "business_id": instance.business_id,
         "waits": [_wait(waits[k]) for k in instance.waits if k in waits],
         "incident": None
         if incident is None
@@ -237,6 +246,19 @@ def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str
             "variables": incident.retry_variables,
             "job": incident.job.key if incident.job is not None else None,
         },
+    }
+
+
+def _user_task(task: UserTask) -> dict[str, Any]:
+    transition = task.transition
+    return {
+        "key": task.key,
+        "values": task.values,
+        "external_form_reference": task.external_form_reference,
+        "creation_timestamp": task.creation_timestamp,
+        "state": task.state,
+        "initial_assignee": task.initial_assignee,
+        "transition": None if transition is None else dataclasses.asdict(transition),
     }
 
 
@@ -315,6 +337,12 @@ class _Loader:
             parent.children[instance.key] = instance
         for child in data["children"]:
             self.instance(child, instance)
+        instance.tags = tuple(data.get("tags", ()))
+        instance.business_id = data.get("business_id", "")
+        if parent is None and instance.business_id:
+            runtime.business_ids[(definition.tenant_id, definition.bpmn_process_id, instance.business_id)] = instance.key
+        if data.get("user_task") is not None:
+            self._user_task(instance, data["user_task"])
         if data["job"] is not None:
             self._job(instance, data["job"])
         for wait in data["waits"]:
@@ -338,6 +366,8 @@ class _Loader:
             retry_backoff=data["retry_backoff"],
             error_message=data["error_message"],
             error_code=data["error_code"],
+            kind=JobKind(data.get("kind", JobKind.BPMN_ELEMENT.value)),
+            listener_event_type=data.get("listener_event_type", "UNSPECIFIED"),
         )
         instance.job = job
         runtime.jobs[job.key] = job
@@ -347,6 +377,23 @@ class _Loader:
             runtime.schedule(job.deadline, "job_timeout", job.key)
         elif job.state is JobState.BACKOFF:
             runtime.schedule(job.backoff_until, "job_backoff", job.key)
+
+    def _user_task(self, instance: ElementInstance, data: dict[str, Any]) -> None:
+        transition = data["transition"]
+        if transition is not None:
+            transition["changed"] = tuple(transition["changed"])
+        task = UserTask(
+            key=data["key"],
+            instance=instance,
+            values=data["values"],
+            external_form_reference=data["external_form_reference"],
+            creation_timestamp=data["creation_timestamp"],
+            state=data["state"],
+            transition=None if transition is None else Transition(**transition),
+            initial_assignee=data["initial_assignee"],
+        )
+        instance.user_task = task
+        self.runtime.user_tasks[task.key] = task
 
     def _wait(self, instance: ElementInstance, data: dict[str, Any]) -> None:
         runtime = self.runtime

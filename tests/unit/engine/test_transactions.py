@@ -17,6 +17,7 @@ from tests.unit.engine.bpmn_builders import (
     flow,
     flows,
     message_catch,
+    native_user_task,
     parallel_gateway,
     process,
     script_task,
@@ -30,6 +31,7 @@ from tests.unit.engine.test_store import Restartable
 from zeebe_celery.engine import core
 from zeebe_celery.engine.errors import InternalError
 from zeebe_celery.engine.model import Expr
+from zeebe_celery.engine.state import JobResult
 from zeebe_celery.engine.transaction import Transaction
 
 
@@ -144,6 +146,50 @@ def _with_incident(engine: Harness) -> int:
     return key
 
 
+def user_task_model() -> bytes:
+    """A native user task with a listener of each kind the engine runs, next to a job worker task."""
+    return process(
+        "u",
+        start_event(),
+        parallel_gateway("fork"),
+        native_user_task(
+            "review",
+            assignee="=owner",
+            candidate_groups="g",
+            listeners=[("creating", "on-create"), ("assigning", "on-assign"), ("updating", "on-update"),
+                       ("completing", "on-complete"), ("completing", "on-complete-2")],
+            outputs={"verdict": "=ok"},
+        ),
+        service_task("side", "side"),
+        parallel_gateway("join"),
+        end_event(),
+        flow("start", "fork"),
+        flow("fork", "review"),
+        flow("fork", "side"),
+        flow("review", "join"),
+        flow("side", "join"),
+        flow("join", "end"),
+    )
+
+
+def _user_task_created(engine: Harness) -> int:
+    engine.deploy(user_task_model())
+    engine.start("u", {"owner": "ann"})
+    engine.complete(_job(engine, "on-create"))
+    engine.complete(_job(engine, "on-assign"))
+    return _task(engine)
+
+
+def _completing(engine: Harness) -> int:
+    key = _user_task_created(engine)
+    engine.runtime.complete_user_task(key, {"ok": True})
+    return key
+
+
+def _task(engine: Harness) -> int:
+    return next(iter(engine.runtime.user_tasks))
+
+
 # (name, prefix, command): the command runs with a failure injected at each of its changes in turn.
 COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] = [
     ("deploy", lambda e: None, lambda e: e.deploy(model())),
@@ -162,6 +208,19 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
     ("resolve", _with_incident, lambda e: e.resolve(next(iter(e.runtime.incidents)))),
     ("update retries", _started, lambda e: e.runtime.update_job_retries(_job(e, "w"), 5)),
     ("modify", _started, lambda e: e.runtime.modify_instance(_root(e), activate=[], terminate=[_child(e, "nap")])),
+    ("create with a user task", lambda e: e.deploy(user_task_model()), lambda e: e.start("u", {"owner": "ann"})),
+    ("complete a creating listener", lambda e: (e.deploy(user_task_model()), e.start("u", {"owner": "ann"})),
+     lambda e: e.complete(_job(e, "on-create"))),
+    ("complete a user task", _user_task_created, lambda e: e.runtime.complete_user_task(_task(e), {"ok": True})),
+    ("assign a user task", _user_task_created, lambda e: e.runtime.assign_user_task(_task(e), "bob")),
+    ("update a user task", _user_task_created, lambda e: e.runtime.update_user_task(_task(e), {"priority": 7})),
+    ("correct by a listener", _completing,
+     lambda e: e.complete_with(_job(e, "on-complete"), JobResult(corrections={"assignee": "c", "priority": 1}))),
+    ("deny by a listener", _completing,
+     lambda e: e.complete_with(_job(e, "on-complete"), JobResult(denied=True, denied_reason="no"))),
+    ("finish a completion", lambda e: (_completing(e), e.complete(_job(e, "on-complete"))),
+     lambda e: e.complete(_job(e, "on-complete-2"))),
+    ("cancel with a user task", _completing, lambda e: e.runtime.cancel_instance(_root(e))),
 ]
 
 

@@ -8,6 +8,7 @@ from zeebe_celery.engine.core import RuntimeBase
 from zeebe_celery.engine.state import (
     ElementInstance,
     Job,
+    JobKind,
     JobState,
 )
 
@@ -17,9 +18,25 @@ __all__ = ["JobAppliers"]
 class JobAppliers(RuntimeBase):
     # -- jobs ------------------------------------------------------------------------------------------
 
-    def job_created(self, instance: ElementInstance, job_type: str, retries: int, headers: str) -> Job:
+    def job_created(
+        self,
+        instance: ElementInstance,
+        job_type: str,
+        retries: int,
+        headers: str,
+        kind: JobKind = JobKind.BPMN_ELEMENT,
+        listener_event_type: str = "UNSPECIFIED",
+    ) -> Job:
         tx = self.tx
-        job = Job(key=self.keys.next(), type=job_type, instance=instance, retries=retries, custom_headers=headers)
+        job = Job(
+            key=self.keys.next(),
+            type=job_type,
+            instance=instance,
+            retries=retries,
+            custom_headers=headers,
+            kind=kind,
+            listener_event_type=listener_event_type,
+        )
         tx.set(instance, "job", job)
         tx.put(self.jobs, job.key, job)
         tx.roots.add(instance.process_instance_key)

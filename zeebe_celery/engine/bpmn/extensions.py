@@ -27,6 +27,9 @@ _RUN = {
     "properties",
     "versionTag",
     "calledElement",
+    "userTask",
+    "priorityDefinition",
+    "taskListeners",
 }
 
 
