@@ -155,9 +155,10 @@ class History:
                 "rootProcessInstanceKey": self._root_of(value["processInstanceKey"]),
             }
         definition = self.runtime.definitions.get(value["processDefinitionKey"])
+        element = definition.process.elements.get(value["elementId"]) if definition is not None else None
         row.update(
             {
-                "name": value.get("elementName") or value.get("name") or None,
+                "name": (element.name or None) if element is not None else None,
                 "state": _USER_TASK_STATES.get(intent) or row.get("state", "CREATED"),
                 "assignee": value.get("assignee") or None,
                 "elementId": value["elementId"],

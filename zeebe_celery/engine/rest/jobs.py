@@ -7,10 +7,11 @@ import time
 from typing import Any
 
 from zeebe_celery.engine.jobs import Activated
+from zeebe_celery.engine.rest.body import Body
 from zeebe_celery.engine.rest.call import Answer, Call, Route
 from zeebe_celery.engine.rest.problems import invalid
 from zeebe_celery.engine.server import DEFAULT_REQUEST_TIMEOUT_MS
-from zeebe_celery.engine.state import DEFAULT_TENANT, Job
+from zeebe_celery.engine.state import DEFAULT_TENANT, Job, JobKind, JobResult
 
 __all__ = ["ROUTES", "activated_job"]
 
@@ -36,12 +37,75 @@ def activated_job(job: Job, variables: str) -> dict[str, Any]:
         "processInstanceKey": str(instance.process_instance_key),
         "processDefinitionKey": str(definition.key),
         "elementInstanceKey": str(instance.key),
-        "kind": "BPMN_ELEMENT",
-        "listenerEventType": "UNSPECIFIED",
-        "userTask": None,
-        "tags": [],
+        "kind": job.kind.value,
+        "listenerEventType": job.listener_event_type,
+        "userTask": _user_task_properties(job),
+        "tags": list(instance.root().tags),
         "rootProcessInstanceKey": str(instance.root().process_instance_key),
     }
+
+
+# The REST API's names of the user task attributes, by the names the records (and the runtime) use.
+REST_NAMES = {
+    "assignee": "assignee",
+    "candidateGroupsList": "candidateGroups",
+    "candidateUsersList": "candidateUsers",
+    "dueDate": "dueDate",
+    "followUpDate": "followUpDate",
+    "priority": "priority",
+}
+RECORD_NAMES = {rest: record for record, rest in REST_NAMES.items()}
+
+
+def _user_task_properties(job: Job) -> dict[str, Any] | None:
+    """What a task listener's job tells of its user task: the task as the operation under way leaves it."""
+    task = job.instance.user_task
+    if job.kind is not JobKind.TASK_LISTENER or task is None:
+        return None
+    transition = task.transition
+    values = transition.values if transition is not None else task.values
+    return {
+        "action": transition.action if transition is not None else "",
+        "assignee": values.get("assignee") or None,
+        "candidateGroups": list(values.get("candidateGroupsList", [])),
+        "candidateUsers": list(values.get("candidateUsersList", [])),
+        "changedAttributes": [REST_NAMES.get(name, name) for name in (transition.changed if transition else ())],
+        "dueDate": values.get("dueDate") or None,
+        "followUpDate": values.get("followUpDate") or None,
+        "formKey": None,
+        "priority": values.get("priority", 50),
+        "userTaskKey": str(task.key),
+    }
+
+
+def _job_result(fields: dict[str, Any]) -> JobResult | None:
+    if not fields:
+        return None
+    body = Body(fields)
+    kind = body.text("type", "userTask")
+    if kind == "userTask":
+        corrections = body.object("corrections")
+        unknown = sorted(set(corrections) - set(RECORD_NAMES) - {"assignee"})
+        if unknown:
+            raise invalid(f"The corrections {unknown} are not user task attributes.")
+        return JobResult(
+            type="userTask",
+            denied=body.boolean("denied"),
+            denied_reason=body.text("deniedReason"),
+            corrections={RECORD_NAMES[k]: v for k, v in corrections.items() if v is not None},
+        )
+    if kind == "adHocSubProcess":
+        activate = []
+        for item in body.fields.get("activateElements") or []:
+            element = Body(item if isinstance(item, dict) else {})
+            activate.append((element.text("elementId", required=True), element.variables()))
+        return JobResult(
+            type="adHocSubProcess",
+            activate_elements=tuple(activate),
+            completion_condition_fulfilled=body.boolean("isCompletionConditionFulfilled"),
+            cancel_remaining_instances=body.boolean("isCancelRemainingInstances"),
+        )
+    raise invalid(f"The value for result.type is '{kind}' but must be userTask or adHocSubProcess.")
 
 
 def activate(call: Call) -> Answer:
@@ -91,9 +155,8 @@ def activate(call: Call) -> Answer:
 def complete(call: Call) -> Answer:
     key = call.key("jobKey")
     body = call.body(required=False)
-    body.refuse("result", why="job results (user task corrections, ad-hoc activations) are not run yet")
-    variables = body.variables()
-    call.run(lambda runtime: runtime.complete_job(key, variables))
+    variables, result = body.variables(), _job_result(body.object("result"))
+    call.run(lambda runtime: runtime.complete_job(key, variables, result))
     return 204, None
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
+from zeebe_celery.engine.errors import EngineError
 from zeebe_celery.engine.rest.call import Answer, Call, Route
 from zeebe_celery.engine.rest.history import History
-from zeebe_celery.engine.rest.problems import Problem
+from zeebe_celery.engine.rest.jobs import RECORD_NAMES
+from zeebe_celery.engine.rest.problems import Problem, from_engine_error, invalid
 from zeebe_celery.engine.rest.search import encode_row, search
+from zeebe_celery.engine.runtime import Runtime
+from zeebe_celery.engine.server import DEFAULT_REQUEST_TIMEOUT_MS
+from zeebe_celery.engine.usertasks import Waiter
 
 __all__ = ["ROUTES"]
 
@@ -75,7 +82,72 @@ def get(call: Call) -> Answer:
     return 200, encode_row(row, USER_TASK_FIELDS)
 
 
+def _operate(call: Call, operation: Callable[[Runtime, Waiter], None]) -> Answer:
+    """Run a user task operation and answer once its task listeners are through (or one denied it)."""
+    done = threading.Event()
+    outcome: list[EngineError | None] = []
+
+    def waiter(rejection: EngineError | None) -> None:
+        outcome.append(rejection)
+        done.set()
+
+    key = call.key("userTaskKey")
+    call.run(lambda runtime: operation(runtime, waiter))
+    if not done.wait(DEFAULT_REQUEST_TIMEOUT_MS / 1000):
+        raise Problem(
+            504,
+            "DEADLINE_EXCEEDED",
+            f"Expected the task listeners of user task '{key}' to finish in time, but they "
+            "did not; the operation goes on",
+        )
+    if outcome[0] is not None:
+        raise from_engine_error(outcome[0])
+    return 204, None
+
+
+def complete(call: Call) -> Answer:
+    key = call.key("userTaskKey")
+    body = call.body(required=False)
+    variables, action = body.variables(), body.text("action")
+    return _operate(
+        call, lambda runtime, waiter: runtime.complete_user_task(key, variables, action=action, waiter=waiter)
+    )
+
+
+def assign(call: Call) -> Answer:
+    key = call.key("userTaskKey")
+    body = call.body()
+    assignee, action = body.text("assignee", required=True), body.text("action")
+    allow_override = body.boolean("allowOverride", True)
+    return _operate(
+        call,
+        lambda runtime, waiter: runtime.assign_user_task(
+            key, assignee, action=action, allow_override=allow_override, waiter=waiter
+        ),
+    )
+
+
+def unassign(call: Call) -> Answer:
+    key = call.key("userTaskKey")
+    return _operate(call, lambda runtime, waiter: runtime.unassign_user_task(key, waiter=waiter))
+
+
+def update(call: Call) -> Answer:
+    key = call.key("userTaskKey")
+    body = call.body(required=False)
+    changeset, action = body.object("changeset"), body.text("action")
+    unknown = sorted(set(changeset) - set(RECORD_NAMES) | ({"assignee"} & set(changeset)))
+    if unknown:
+        raise invalid(f"The changeset fields {unknown} cannot be updated; assign the task to change its assignee.")
+    changes = {RECORD_NAMES[name]: value for name, value in changeset.items() if value is not None}
+    return _operate(call, lambda runtime, waiter: runtime.update_user_task(key, changes, action=action, waiter=waiter))
+
+
 ROUTES = [
     Route.of("POST", "/user-tasks/search", find),
     Route.of("GET", "/user-tasks/{userTaskKey}", get),
+    Route.of("PATCH", "/user-tasks/{userTaskKey}", update),
+    Route.of("POST", "/user-tasks/{userTaskKey}/completion", complete),
+    Route.of("POST", "/user-tasks/{userTaskKey}/assignment", assign),
+    Route.of("DELETE", "/user-tasks/{userTaskKey}/assignee", unassign),
 ]
