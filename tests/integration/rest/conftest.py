@@ -77,6 +77,9 @@ class Workers:
             await self._stop.wait()
             for worker in workers:
                 worker.stop()
+                # The SDK stops each worker's own event loop (kept for thread handlers) but leaves it open.
+                if not worker.worker_loop.is_running():
+                    worker.worker_loop.close()
 
 
 @pytest.fixture
