@@ -9,13 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from camunda_orchestration_sdk import CamundaClient, JobError, JobFailure
 from camunda_orchestration_sdk.models import (
     DecisionEvaluationByID,
     IncidentSearchQuery,
     JobActivationRequest,
-    JobCompletionRequest,
     JobChangeset,
+    JobCompletionRequest,
     JobUpdateRequest,
     MessageCorrelationRequest,
     MessagePublicationRequest,
@@ -28,6 +29,8 @@ from camunda_orchestration_sdk.models import (
 
 from tests.integration.conftest import UniqueNames
 from tests.integration.rest.conftest import Workers, bpmn_file, until
+
+pytestmark = pytest.mark.integration
 
 
 def _state(camunda: CamundaClient, key: str) -> str:

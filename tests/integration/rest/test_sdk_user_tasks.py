@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from camunda_orchestration_sdk import CamundaClient, JobCompletionRequest
 from camunda_orchestration_sdk.models import (
     ProcessCreationById,
@@ -17,6 +18,8 @@ from camunda_orchestration_sdk.models import (
 
 from tests.integration.conftest import UniqueNames
 from tests.integration.rest.conftest import Workers, bpmn_file, until
+
+pytestmark = pytest.mark.integration
 
 
 def test_listener_corrects_the_assignee_and_the_task_is_completed(
