@@ -129,17 +129,10 @@ class ZeebeEngine:
             self._port = server.add_insecure_port(target)
         if self._port == 0:
             raise EngineStateError(f"cannot listen on {target}")
-        server.start()
-        self._server = server
-        self._timer = threading.Thread(target=self._fire_due, name="engine-timers", daemon=True)
-        self._timer.start()
-        if self.monitoring_port_requested is not None:
-            from zeebe_celery.engine.monitor import Monitor
-
-            self._monitor = Monitor(self, host=self.host, port=self.monitoring_port_requested).start()
         if self.rest_port_requested is not None:
+            # Bound before anything starts, so a busy port leaves nothing running.
             try:
-                rest = RestServer(
+                self._rest = RestServer(
                     self.runtime,
                     host=self.host,
                     port=self.rest_port_requested,
@@ -150,7 +143,16 @@ class ZeebeEngine:
                 server.stop(0)
                 where = f"{self.host}:{self.rest_port_requested}"
                 raise EngineStateError(f"cannot serve the REST API on {where}: {exc}") from exc
-            self._rest = rest.start()
+        server.start()
+        self._server = server
+        self._timer = threading.Thread(target=self._fire_due, name="engine-timers", daemon=True)
+        self._timer.start()
+        if self.monitoring_port_requested is not None:
+            from zeebe_celery.engine.monitor import Monitor
+
+            self._monitor = Monitor(self, host=self.host, port=self.monitoring_port_requested).start()
+        if self._rest is not None:
+            self._rest.start()
         self._state = _State.RUNNING
         logger.info("Zeebe-compatible engine listening on %s", self.address)
         return self

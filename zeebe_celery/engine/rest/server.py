@@ -46,8 +46,9 @@ class _PooledHTTPServer(HTTPServer):
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], pool_size: int) -> None:
-        super().__init__(address, handler)
+        # Before binding: a port that cannot be bound closes the server, and with it the pool.
         self.pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="engine-rest")
+        super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         self.pool.submit(self._serve, request, client_address)
