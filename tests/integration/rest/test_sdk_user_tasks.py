@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from camunda_orchestration_sdk import CamundaClient, JobCompletionRequest
+from camunda_orchestration_sdk.errors import ConflictError
 from camunda_orchestration_sdk.models import (
     ProcessCreationById,
     UserTaskAssignmentRequest,
@@ -81,3 +82,30 @@ def test_listener_corrects_the_assignee_and_the_task_is_completed(
     assert done.completion_date is not None
     instance = camunda.get_process_instance(process_instance_key=created.process_instance_key)
     assert instance.state.value == "COMPLETED"
+
+
+def test_a_listener_denial_is_the_assignment_s_conflict(
+    camunda: CamundaClient, workers: Workers, unique: UniqueNames, tmp_path: Path
+) -> None:
+    camunda.deploy_resources_from_files([bpmn_file(tmp_path, unique, "review_task.bpmn", "review", "review-assigning")])
+
+    async def assigning(job: Any) -> JobCompletionRequest:
+        denied = job.user_task.assignee == "mallory"
+        result = {"type": "userTask", "denied": denied, "deniedReason": "not a reviewer" if denied else ""}
+        return JobCompletionRequest.from_dict({"result": result})
+
+    workers.handle(unique("review-assigning"), assigning)
+    workers.start()
+    created = camunda.create_process_instance(
+        data=ProcessCreationById.from_dict({"processDefinitionId": unique("review")})
+    )
+    query = UserTaskSearchQuery.from_dict({"filter": {"processInstanceKey": created.process_instance_key}})
+    task = until(lambda: camunda.search_user_tasks(data=query).items, what="the user task")[0]
+
+    with pytest.raises(ConflictError) as denied:
+        camunda.assign_user_task(user_task_key=task.user_task_key, data=UserTaskAssignmentRequest(assignee="mallory"))
+    assert denied.value.parsed is not None
+    assert (denied.value.parsed.status, denied.value.parsed.title) == (409, "INVALID_STATE")
+    assert "not a reviewer" in str(denied.value.parsed.detail)
+    after = camunda.get_user_task(user_task_key=task.user_task_key)
+    assert (after.state.value, after.assignee) == ("CREATED", None)

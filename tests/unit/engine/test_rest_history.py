@@ -42,10 +42,15 @@ def test_ended_instances_past_the_bound_are_forgotten_with_their_rows() -> None:
     history = History(engine.runtime, retain=2)
     engine.deploy(one_task())
     keys = [engine.start("p", {"n": n}) for n in range(3)]
-    for job in sorted(engine.activate("w"), key=lambda j: j.key):
+    jobs = sorted(engine.activate("w"), key=lambda j: j.key)
+    engine.fail(jobs[0], retries=0, message="broken")
+    engine.runtime.cancel_instance(keys[0])
+    assert [i["state"] for i in history.incidents.values()] == ["RESOLVED"]
+    for job in jobs[1:]:
         engine.complete(job)
     assert sorted(history.process_instances) == keys[1:]
     assert sorted(history.variables) == keys[1:]
+    assert history.incidents == {}
 
 
 def test_a_restarted_engine_is_seen_from_its_state(tmp_path: Path) -> None:

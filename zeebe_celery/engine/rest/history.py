@@ -39,6 +39,8 @@ class History:
         self.user_tasks: dict[int, Row] = {}
         self._ended: deque[int] = deque()
         self._open_incidents: dict[int, int] = {}
+        # The incidents and user tasks of each process instance, forgotten with it.
+        self._owned: dict[int, list[tuple[dict[int, Row], int]]] = {}
         with runtime.lock:
             self._apply(runtime.records.all())
             self._seed_from_state()
@@ -113,6 +115,7 @@ class History:
                 "tenantId": value["tenantId"],
                 "jobKey": _key_or_none(value.get("jobKey", -1)),
             }
+            self._owned.setdefault(pik, []).append((self.incidents, key))
             self._count_incident(pik, +1)
         elif record["intent"] == "RESOLVED" and key in self.incidents:
             self.incidents[key]["state"] = "RESOLVED"
@@ -154,6 +157,7 @@ class History:
                 "completionDate": None,
                 "rootProcessInstanceKey": self._root_of(value["processInstanceKey"]),
             }
+            self._owned.setdefault(value["processInstanceKey"], []).append((self.user_tasks, key))
         definition = self.runtime.definitions.get(value["processDefinitionKey"])
         element = definition.process.elements.get(value["elementId"]) if definition is not None else None
         row.update(
@@ -187,9 +191,8 @@ class History:
         self.process_instances.pop(key, None)
         self.variables.pop(key, None)
         self._open_incidents.pop(key, None)
-        for table in (self.incidents, self.user_tasks):
-            for row_key in [k for k, row in table.items() if row["processInstanceKey"] == key]:
-                del table[row_key]
+        for table, row_key in self._owned.pop(key, []):
+            table.pop(row_key, None)
 
     # -- an engine restarted from its store has state but no records of it --------------------------
 
