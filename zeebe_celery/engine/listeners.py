@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from zeebe_celery.engine.errors import InvalidArgument
-from zeebe_celery.engine.state import JobKind, JobResult, Job
+from zeebe_celery.engine.state import Job, JobKind, JobResult
 
 __all__ = ["DENYING_EVENT_TYPES", "check_result"]
 
