@@ -87,13 +87,14 @@ class Interpreter:
 
     def start_at_event(
         self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
-    ) -> None:
+    ) -> ElementInstance:
         state = self.state
         root = state.element_activating(definition.process.root, None, definition)
         if correlation_key:
             state.start_key_set(root, correlation_key)
         state.element_activated(root)
         self.activate(start, root, variables)
+        return root
 
     def finish_instance(self, root: ElementInstance) -> None:
         """The process instance ended: answer who waits for its result, and let a message with its

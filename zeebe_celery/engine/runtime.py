@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from zeebe_celery.engine.appliers import Appliers
+from zeebe_celery.engine.conditions import ConditionalEvents
 from zeebe_celery.engine.core import Clock, DeployedDecision, command
 from zeebe_celery.engine.deployments import Deployment, Deployments
 from zeebe_celery.engine.events import EventPublication
@@ -43,8 +44,11 @@ class Runtime(Appliers):
         self.deployments = deployments = Deployments(self)
         self.instance_commands = instances = InstanceCommands(self, interpreter)
         self.user_task_behavior = user_tasks = UserTaskBehavior(self)
-        for part in (interpreter, jobs, subscriptions, publication, instances, user_tasks):
+        self.conditional_events = conditions = ConditionalEvents(self)
+        for part in (interpreter, jobs, subscriptions, publication, instances, user_tasks, conditions):
             part.flow = interpreter
+        conditions.publication = publication
+        subscriptions.conditions = conditions
         user_tasks.jobs = jobs
         interpreter.user_tasks = jobs.user_tasks = publication.user_tasks = user_tasks
         interpreter.jobs = publication.jobs = instances.jobs = jobs
@@ -55,7 +59,10 @@ class Runtime(Appliers):
     # -- the transaction boundary --------------------------------------------------------------------
 
     def settle(self) -> None:
+        # Variables changed under open conditional subscriptions make them evaluated, which may go on.
         self.interpreter.run_agenda()
+        while self.conditional_events.variables_changed():
+            self.interpreter.run_agenda()
 
     def rollback(self, tx: Transaction) -> None:
         self.interpreter.agenda.clear()
@@ -258,6 +265,15 @@ class Runtime(Appliers):
             variables=variables,
             tenant_id=tenant_id,
         )
+
+    @command
+    def evaluate_conditional(
+        self, variables: dict[str, Any], *, tenant_id: str = "", definition_key: int | None = None
+    ) -> tuple[int, list[tuple[int, int]]]:
+        """EvaluateConditional (8.9): start an instance at every root-level conditional start event whose
+        condition ``variables`` make true (of ``definition_key``'s process, or of the latest version of each
+        of the tenant's processes). The evaluation's key and each (definition key, instance key) started."""
+        return self.conditional_events.evaluate_start_events(tenant_id, variables, definition_key)
 
     @command
     def broadcast_signal(self, name: str, *, variables: dict[str, Any], tenant_id: str) -> int:

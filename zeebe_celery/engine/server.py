@@ -611,14 +611,24 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def EvaluateConditional(
         self, request: pb.EvaluateConditionalRequest, context: grpc.ServicerContext
     ) -> pb.EvaluateConditionalResponse:
-        # The 8.9 protocol's conditional start events are not run by this engine yet: the call is admitted
-        # (token, faults, back-pressure) like every other and then refused as not implemented.
-        def handle() -> pb.EvaluateConditionalResponse:
-            context.abort(
-                grpc.StatusCode.UNIMPLEMENTED, "EvaluateConditional: this engine does not run conditional start events"
-            )
-
-        return self._call("EvaluateConditional", request, context, handle)
+        tenant = request.tenantId or DEFAULT_TENANT
+        return self._run(
+            "EvaluateConditional",
+            request,
+            context,
+            lambda runtime: runtime.evaluate_conditional(
+                parse_variables(request.variables),
+                tenant_id=tenant,
+                definition_key=request.processDefinitionKey if request.HasField("processDefinitionKey") else None,
+            ),
+            lambda outcome: pb.EvaluateConditionalResponse(
+                conditionalEvaluationKey=outcome[0],
+                tenantId=tenant,
+                processInstances=[
+                    pb.ProcessInstanceReference(processDefinitionKey=d, processInstanceKey=p) for d, p in outcome[1]
+                ],
+            ),
+        )
 
 
 class _Handover:

@@ -228,6 +228,7 @@ class WaitKind(enum.StrEnum):
     MESSAGE = "MESSAGE"
     TIMER = "TIMER"
     SIGNAL = "SIGNAL"
+    CONDITION = "CONDITION"
 
 
 @dataclass(slots=True, eq=False, repr=False)

@@ -419,6 +419,8 @@ class _Loader:
             runtime.subscriptions.setdefault((tenant, wait.name, wait.correlation_key), {})[wait.key] = wait
         elif wait.kind is WaitKind.SIGNAL:
             runtime.signal_waits.setdefault((tenant, wait.name), {})[wait.key] = wait
+        elif wait.kind is WaitKind.CONDITION:
+            runtime.conditional_waits[wait.key] = wait
         else:
             runtime.schedule(wait.due, "timer", wait.key)
 

@@ -1,4 +1,4 @@
-"""The 8.6–8.9 additions to the gateway protocol, through gRPC as a client sends them: Topology's version and
+"""The 8.6-8.9 additions to the gateway protocol, through gRPC as a client sends them: Topology's version and
 cluster id, tags, business ids and runtime instructions on creation, the job kinds and user task properties
 of ActivatedJob, CompleteJob's JobResult for task listeners, tenantFilter, terminate by element id and
 move instructions, deleteHistory and operationReference."""
@@ -18,7 +18,6 @@ from tests.unit.engine.bpmn_builders import (
     process,
     service_task,
     start_event,
-    sub_process,
 )
 from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
@@ -225,10 +224,14 @@ def test_terminate_by_element_id_and_move_instructions(engine: ZeebeEngine, stub
         pb.ModifyProcessInstanceRequest(processInstanceKey=key, terminateInstructions=[terminate])
     )
     engine.records.wait_for("PROCESS_INSTANCE", "ELEMENT_TERMINATED", processInstanceKey=key, bpmnElementType="PROCESS")
+    live = _create(stub).processInstanceKey
+    bad = pb.ModifyProcessInstanceRequest.TerminateInstruction(elementId="nope")
     with pytest.raises(grpc.RpcError) as refused:
-        bad = pb.ModifyProcessInstanceRequest.TerminateInstruction(elementId="nope")
-        stub.ModifyProcessInstance(pb.ModifyProcessInstanceRequest(processInstanceKey=key, terminateInstructions=[bad]))
-    assert _code(refused.value) in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)
+        stub.ModifyProcessInstance(
+            pb.ModifyProcessInstanceRequest(processInstanceKey=live, terminateInstructions=[bad])
+        )
+    assert _code(refused.value) is grpc.StatusCode.INVALID_ARGUMENT
+    assert "'nope'" in refused.value.details()  # type: ignore[attr-defined]
 
 
 def test_delete_history_answers_with_the_batch_operation(stub: GatewayStub) -> None:
@@ -246,3 +249,43 @@ def test_delete_history_answers_with_the_batch_operation(stub: GatewayStub) -> N
     )
     plain = stub.DeleteResource(pb.DeleteResourceRequest(resourceKey=other.deployments[0].process.processDefinitionKey))
     assert not plain.HasField("batchOperation")
+
+
+CONDITIONAL_START = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="cond" isExecutable="true">
+    <bpmn:startEvent id="when"><bpmn:conditionalEventDefinition>
+      <bpmn:condition>=amount &gt; 100</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:startEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f" sourceRef="when" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_evaluate_conditional_starts_the_instances_whose_condition_holds(
+    engine: ZeebeEngine, stub: GatewayStub
+) -> None:
+    deployed = stub.DeployResource(
+        pb.DeployResourceRequest(resources=[pb.Resource(name="c.bpmn", content=CONDITIONAL_START)])
+    )
+    definition_key = deployed.deployments[0].process.processDefinitionKey
+    answer = stub.EvaluateConditional(pb.EvaluateConditionalRequest(variables='{"amount": 150}'))
+    assert answer.conditionalEvaluationKey > 0
+    assert answer.tenantId == "<default>"
+    (started,) = answer.processInstances
+    assert started.processDefinitionKey == definition_key
+    engine.records.wait_for(
+        "PROCESS_INSTANCE",
+        "ELEMENT_COMPLETED",
+        processInstanceKey=started.processInstanceKey,
+        bpmnElementType="PROCESS",
+    )
+    assert (
+        list(stub.EvaluateConditional(pb.EvaluateConditionalRequest(variables='{"amount": 1}')).processInstances) == []
+    )
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.EvaluateConditional(pb.EvaluateConditionalRequest(processDefinitionKey=999, variables="{}"))
+    assert _code(refused.value) is grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as invalid:
+        stub.EvaluateConditional(pb.EvaluateConditionalRequest(variables="[1]"))
+    assert _code(invalid.value) is grpc.StatusCode.INVALID_ARGUMENT

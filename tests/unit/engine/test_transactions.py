@@ -27,6 +27,7 @@ from tests.unit.engine.bpmn_builders import (
     timer_catch,
 )
 from tests.unit.engine.harness import Harness
+from tests.unit.engine.test_runtime_conditionals import conditional_boundary, conditional_catch, conditional_start
 from tests.unit.engine.test_store import Restartable
 from zeebe_celery.engine import core
 from zeebe_celery.engine.errors import InternalError
@@ -195,6 +196,40 @@ def _task(engine: Harness) -> int:
     return next(iter(engine.runtime.user_tasks))
 
 
+def conditional_model() -> bytes:
+    """A conditional catch event next to a task with interrupting and non-interrupting conditional boundary
+    events, and a conditional start event."""
+    return process(
+        "c",
+        start_event(),
+        conditional_start("cond-start", "=go = true"),
+        parallel_gateway("fork"),
+        conditional_catch("until", "=x > 10"),
+        service_task("cw", "cw"),
+        conditional_boundary("again", "cw", "=x > 15", interrupting=False),
+        conditional_boundary("stop", "cw", "=x > 18"),
+        end_event(),
+        end_event("e2"),
+        end_event("e3"),
+        end_event("e4"),
+        end_event("e5"),
+        flow("start", "fork"),
+        flow("cond-start", "e5"),
+        flow("fork", "until"),
+        flow("fork", "cw"),
+        flow("until", "end"),
+        flow("cw", "e2"),
+        flow("again", "e3"),
+        flow("stop", "e4"),
+    )
+
+
+def _conditions_waiting(engine: Harness) -> None:
+    engine.deploy(conditional_model())
+    engine.start("c", {"x": 1})
+    engine.activate("cw")
+
+
 # (name, prefix, command): the command runs with a failure injected at each of its changes in turn.
 COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] = [
     ("deploy", lambda e: None, lambda e: e.deploy(model())),
@@ -238,6 +273,18 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
         lambda e: e.complete(_job(e, "on-complete-2")),
     ),
     ("cancel with a user task", _completing, lambda e: e.runtime.cancel_instance(_root(e))),
+    ("start with conditions", lambda e: e.deploy(conditional_model()), lambda e: e.start("c", {"x": 1})),
+    (
+        "set variables that trigger conditions",
+        _conditions_waiting,
+        lambda e: e.runtime.set_variables(_root(e), {"x": 20}, local=False),
+    ),
+    ("complete a job that triggers conditions", _conditions_waiting, lambda e: e.complete(_job(e, "cw"), {"x": 20})),
+    (
+        "evaluate conditional start events",
+        lambda e: e.deploy(conditional_model()),
+        lambda e: e.runtime.evaluate_conditional({"x": 20, "go": True}),
+    ),
 ]
 
 
