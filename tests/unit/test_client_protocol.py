@@ -16,7 +16,7 @@ from tests.unit.engine_jobs import EngineJobs
 from zeebe_celery.config import ZeebeSettings
 from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.engine.faults import Faults
-from zeebe_celery.errors import TerminalError, UnknownGatewayError, UnsupportedByGatewayError
+from zeebe_celery.errors import TerminalError, UnsupportedByGatewayError
 from zeebe_celery.gateway import MoveInstruction, TenantFilter
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
@@ -202,11 +202,29 @@ def test_evaluate_conditional_sends_its_request_and_reads_the_created_instances(
     )
 
 
-def test_the_engine_refuses_evaluate_conditional_as_not_implemented(faults: Faults, client: ZeebeClient) -> None:
-    gateway(faults, "8.9.0")
+def test_the_engine_starts_conditional_start_events_through_evaluate_conditional(
+    engine: ZeebeEngine, client: ZeebeClient
+) -> None:
+    (definition,) = engine.runtime.deploy([("hot.bpmn", HOT)]).processes
 
-    with pytest.raises(UnknownGatewayError, match="conditional start events"):
-        client.evaluate_conditional({"a": 1})
+    evaluation = client.evaluate_conditional({"temperature": 40})
+    cold = client.evaluate_conditional({"temperature": 4})
+
+    (started,) = evaluation.process_instances
+    assert started.process_definition_key == definition.key
+    assert evaluation.key > 0
+    assert cold.process_instances == ()
+
+
+HOT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="hot" isExecutable="true">
+    <bpmn:startEvent id="when"><bpmn:conditionalEventDefinition>
+      <bpmn:condition>=temperature &gt; 30</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:startEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f" sourceRef="when" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
 
 
 def test_topology_reads_the_cluster_id(faults: Faults, client: ZeebeClient) -> None:
