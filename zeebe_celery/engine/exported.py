@@ -14,7 +14,8 @@ def element_value(instance: ElementInstance) -> dict[str, Any]:
     element = instance.element
     parent = instance.parent
     definition = instance.definition
-    caller = instance.root().caller
+    root = instance.root()
+    caller = root.caller
     return {
         # The enum members are strings already: no .value on the hot path.
         "bpmnElementType": element.kind,
@@ -28,6 +29,8 @@ def element_value(instance: ElementInstance) -> dict[str, Any]:
         "parentProcessInstanceKey": caller.process_instance_key if caller is not None else -1,
         "parentElementInstanceKey": caller.key if caller is not None else -1,
         "tenantId": definition.tenant_id,
+        "tags": list(root.tags),
+        "businessId": root.business_id,
     }
 
 

@@ -87,13 +87,14 @@ class Interpreter:
 
     def start_at_event(
         self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
-    ) -> None:
+    ) -> ElementInstance:
         state = self.state
         root = state.element_activating(definition.process.root, None, definition)
         if correlation_key:
             state.start_key_set(root, correlation_key)
         state.element_activated(root)
         self.activate(start, root, variables)
+        return root
 
     def finish_instance(self, root: ElementInstance) -> None:
         """The process instance ended: answer who waits for its result, and let a message with its
@@ -107,6 +108,8 @@ class Interpreter:
         if state.result_waiters.get(root.key):
             result = root if root.state is ElementState.COMPLETING else None
             state.tx.after.append(lambda: self._answer(root.key, result))
+        if root.business_id:
+            state.business_id_released(root)
         if root.start_key is not None:
             definition = root.definition
             state.start_key_released(root)
@@ -244,6 +247,11 @@ class Interpreter:
         if parent is None:
             self.finish_instance(instance)
             return
+        root = instance.root()
+        if instance.element.id in root.terminate_after:
+            # A runtime instruction of the instance's creation: it ends once this element completes.
+            self.agenda.append(lambda: self._terminate_live(root))
+            return
         for flow in element.outgoing if flows is None else flows:
             self.take(flow, parent)
         self.agenda.append(lambda: self.check_scope(parent))
@@ -283,6 +291,10 @@ class Interpreter:
         state.element_terminated(instance)
         if instance.parent is None:
             self.finish_instance(instance)
+
+    def _terminate_live(self, root: ElementInstance) -> None:
+        if root.key in self.state.instances and root.state is ElementState.ACTIVATED:
+            self.terminate(root)
 
     def terminate_scope(self, end: ElementInstance) -> None:
         """A terminate end event: everything else in its scope ends, and the scope completes."""

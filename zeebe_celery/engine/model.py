@@ -48,6 +48,7 @@ class EventType(enum.StrEnum):
     ERROR = "ERROR"
     SIGNAL = "SIGNAL"
     TERMINATE = "TERMINATE"
+    CONDITIONAL = "CONDITIONAL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,16 @@ class TimerDef:
 
 
 @dataclass(frozen=True, slots=True)
+class ConditionDef:
+    """A conditional event's FEEL condition, and its ``zeebe:conditionalFilter``: the variable names and
+    events (create, update) whose changes make it evaluated again (empty: any)."""
+
+    condition: Expr
+    variable_names: tuple[str, ...] = ()
+    variable_events: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class CalledElement:
     """A call activity's ``zeebe:calledElement``: which process it starts, and which variables cross."""
 
@@ -181,6 +192,7 @@ class Element:
     message: MessageRef | None = None
     timer: TimerDef | None = None
     signal: Expr | None = None
+    condition: ConditionDef | None = None
     error_code: str | None = None  # error catch: None catches all; error end event: the code thrown
     interrupting: bool = True
     attached_to: str | None = None
@@ -206,4 +218,5 @@ class Process:
     root: Element
     elements: dict[str, Element]
     message_starts: list[Element] = field(default_factory=list)
+    conditional_starts: list[Element] = field(default_factory=list)
     version_tag: str | None = None

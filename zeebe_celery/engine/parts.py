@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from zeebe_celery.engine.model import Element, SequenceFlow, TaskListener
 from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job, JobResult, UserTask, Wait
 
-__all__ = ["Flow", "JobWork", "Publication", "Resources", "Subscriptions", "UserTaskWork"]
+__all__ = ["Conditions", "Flow", "JobWork", "Publication", "Resources", "Subscriptions", "UserTaskWork"]
 
 
 class Flow(Protocol):
@@ -53,7 +53,7 @@ class Flow(Protocol):
 
     def start_at_event(
         self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
-    ) -> None: ...
+    ) -> ElementInstance: ...
 
 
 class JobWork(Protocol):
@@ -68,6 +68,12 @@ class JobWork(Protocol):
     def create_listener_job(
         self, instance: ElementInstance, listener: TaskListener, event_type: str, headers: dict[str, str]
     ) -> Job | None: ...
+
+
+class Conditions(Protocol):
+    """Conditional subscriptions: evaluated as they open and as the variables they see change."""
+
+    def open(self, wait: Wait) -> None: ...
 
 
 class UserTaskWork(Protocol):

@@ -15,11 +15,12 @@ from typing import Any
 
 from zeebe_celery.engine import dmn
 from zeebe_celery.engine.appliers import Appliers
+from zeebe_celery.engine.conditions import ConditionalEvents
 from zeebe_celery.engine.core import Clock, DeployedDecision, command
 from zeebe_celery.engine.deployments import Deployment, Deployments
 from zeebe_celery.engine.errors import NotFound
 from zeebe_celery.engine.events import EventPublication
-from zeebe_celery.engine.instances import ActivateInstruction, InstanceCommands
+from zeebe_celery.engine.instances import ActivateInstruction, InstanceCommands, MoveInstruction
 from zeebe_celery.engine.interpreter import Interpreter
 from zeebe_celery.engine.jobs import Activated, JobBehavior, JobStream
 from zeebe_celery.engine.state import Definition, ElementInstance, Job, JobResult, Message, UserTask
@@ -27,7 +28,7 @@ from zeebe_celery.engine.transaction import Transaction
 from zeebe_celery.engine.usertasks import UserTaskBehavior, Waiter
 from zeebe_celery.engine.waits import EventSubscriptions
 
-__all__ = ["ActivateInstruction", "DecisionEvaluation", "Deployment", "Runtime"]
+__all__ = ["ActivateInstruction", "DecisionEvaluation", "Deployment", "MoveInstruction", "Runtime"]
 
 logger = logging.getLogger(__name__)
 # A due item whose processing failed is tried again this much later.
@@ -58,8 +59,11 @@ class Runtime(Appliers):
         self.deployments = deployments = Deployments(self)
         self.instance_commands = instances = InstanceCommands(self, interpreter)
         self.user_task_behavior = user_tasks = UserTaskBehavior(self)
-        for part in (interpreter, jobs, subscriptions, publication, instances, user_tasks):
+        self.conditional_events = conditions = ConditionalEvents(self)
+        for part in (interpreter, jobs, subscriptions, publication, instances, user_tasks, conditions):
             part.flow = interpreter
+        conditions.publication = publication
+        subscriptions.conditions = conditions
         user_tasks.jobs = jobs
         interpreter.user_tasks = jobs.user_tasks = publication.user_tasks = user_tasks
         interpreter.jobs = publication.jobs = instances.jobs = jobs
@@ -70,7 +74,10 @@ class Runtime(Appliers):
     # -- the transaction boundary --------------------------------------------------------------------
 
     def settle(self) -> None:
+        # Variables changed under open conditional subscriptions make them evaluated, which may go on.
         self.interpreter.run_agenda()
+        while self.conditional_events.variables_changed():
+            self.interpreter.run_agenda()
 
     def rollback(self, tx: Transaction) -> None:
         self.interpreter.agenda.clear()
@@ -109,8 +116,23 @@ class Runtime(Appliers):
         return self.deployments.deploy(resources, tenant_id=tenant_id)
 
     @command
-    def delete_resource(self, key: int) -> None:
+    def delete_resource(self, key: int, *, delete_history: bool = False) -> int | None:
+        """Delete a process or DRG. ``delete_history`` (8.9), for a process: the key of the batch operation
+        that deletes its history; this engine keeps no history store besides its exported records, so the
+        operation is created (and recorded) with nothing left to delete. None otherwise."""
+        is_process = key in self.definitions
         self.deployments.delete_resource(key)
+        if not (delete_history and is_process):
+            return None
+        batch = self.keys.next()
+        if self.records.enabled:
+            self.write(
+                "BATCH_OPERATION_CREATION",
+                "CREATED",
+                batch,
+                {"batchOperationKey": batch, "batchOperationType": "DELETE_PROCESS_DEFINITION", "resourceKey": key},
+            )
+        return batch
 
     def find_definition(
         self, *, key: int = 0, process_id: str = "", version: int = -1, tenant_id: str = ""
@@ -143,8 +165,22 @@ class Runtime(Appliers):
         *,
         start_at: Sequence[str] = (),
         on_created: Callable[[ElementInstance], None] | None = None,
+        tags: Sequence[str] = (),
+        business_id: str = "",
+        terminate_after: Sequence[str] = (),
     ) -> ElementInstance:
-        return self.instance_commands.create_instance(definition, variables, start_at=start_at, on_created=on_created)
+        """``tags`` (at most 10, Zeebe's pattern), ``business_id`` (unique among the process's active root
+        instances: AlreadyExists otherwise) and ``terminate_after`` (element ids whose completion terminates
+        the instance: the 8.8 runtime instructions) label the instance."""
+        return self.instance_commands.create_instance(
+            definition,
+            variables,
+            start_at=start_at,
+            on_created=on_created,
+            tags=tags,
+            business_id=business_id,
+            terminate_after=terminate_after,
+        )
 
     def await_result(self, root: ElementInstance, waiter: Callable[[ElementInstance | None], None]) -> None:
         """Within the command that creates ``root``: call ``waiter`` once it ends."""
@@ -163,8 +199,19 @@ class Runtime(Appliers):
         self.instance_commands.resolve_incident(key)
 
     @command
-    def modify_instance(self, key: int, *, activate: Sequence[ActivateInstruction], terminate: Sequence[int]) -> None:
-        self.instance_commands.modify_instance(key, activate=activate, terminate=terminate)
+    def modify_instance(
+        self,
+        key: int,
+        *,
+        activate: Sequence[ActivateInstruction],
+        terminate: Sequence[int],
+        terminate_elements: Sequence[str] = (),
+        move: Sequence[MoveInstruction] = (),
+    ) -> None:
+        """``terminate_elements``: every active instance of these elements (8.9); ``move``: 8.9's moves."""
+        self.instance_commands.modify_instance(
+            key, activate=activate, terminate=terminate, terminate_elements=terminate_elements, move=move
+        )
 
     @command
     def migrate_instance(self, key: int, *, target_key: int, mappings: Sequence[tuple[str, str]]) -> None:
@@ -280,6 +327,15 @@ class Runtime(Appliers):
             f"Expected to find subscription for message with name '{name}' and correlation key "
             f"'{correlation_key}', but none was found."
         )
+
+    @command
+    def evaluate_conditional(
+        self, variables: dict[str, Any], *, tenant_id: str = "", definition_key: int | None = None
+    ) -> tuple[int, list[tuple[int, int]]]:
+        """EvaluateConditional (8.9): start an instance at every root-level conditional start event whose
+        condition ``variables`` make true (of ``definition_key``'s process, or of the latest version of each
+        of the tenant's processes). The evaluation's key and each (definition key, instance key) started."""
+        return self.conditional_events.evaluate_start_events(tenant_id, variables, definition_key)
 
     @command
     def broadcast_signal(self, name: str, *, variables: dict[str, Any], tenant_id: str) -> int:

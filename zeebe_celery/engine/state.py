@@ -87,6 +87,8 @@ class ElementInstance:
     # For the root: the tags and business id it was created with.
     tags: tuple[str, ...] = ()
     business_id: str = ""
+    # For the root: the elements after whose completion it is terminated (its runtime instructions).
+    terminate_after: tuple[str, ...] = ()
 
     @property
     def tenant_id(self) -> str:
@@ -226,6 +228,7 @@ class WaitKind(enum.StrEnum):
     MESSAGE = "MESSAGE"
     TIMER = "TIMER"
     SIGNAL = "SIGNAL"
+    CONDITION = "CONDITION"
 
 
 @dataclass(slots=True, eq=False, repr=False)

@@ -235,6 +235,7 @@ def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str
         "user_task": None if instance.user_task is None else _user_task(instance.user_task),
         "tags": list(instance.tags),
         "business_id": instance.business_id,
+        "terminate_after": list(instance.terminate_after),
         "waits": [_wait(waits[k]) for k in instance.waits if k in waits],
         "incident": None
         if incident is None
@@ -339,8 +340,11 @@ class _Loader:
             self.instance(child, instance)
         instance.tags = tuple(data.get("tags", ()))
         instance.business_id = data.get("business_id", "")
+        instance.terminate_after = tuple(data.get("terminate_after", ()))
         if parent is None and instance.business_id:
-            runtime.business_ids[(definition.tenant_id, definition.bpmn_process_id, instance.business_id)] = instance.key
+            runtime.business_ids[(definition.tenant_id, definition.bpmn_process_id, instance.business_id)] = (
+                instance.key
+            )
         if data.get("user_task") is not None:
             self._user_task(instance, data["user_task"])
         if data["job"] is not None:
@@ -415,6 +419,8 @@ class _Loader:
             runtime.subscriptions.setdefault((tenant, wait.name, wait.correlation_key), {})[wait.key] = wait
         elif wait.kind is WaitKind.SIGNAL:
             runtime.signal_waits.setdefault((tenant, wait.name), {})[wait.key] = wait
+        elif wait.kind is WaitKind.CONDITION:
+            runtime.conditional_waits[wait.key] = wait
         else:
             runtime.schedule(wait.due, "timer", wait.key)
 

@@ -68,7 +68,9 @@ class UserTaskBehavior:
             task, Transition(event_type="canceling", intent="CANCELING", action="", values=task.values)
         )
         self.state.user_task_ended(task, "CANCELED")
-        self._answer(task, NotFound(f"Expected to finish the operation on user task with key '{task.key}', but it was canceled"))
+        self._answer(
+            task, NotFound(f"Expected to finish the operation on user task with key '{task.key}', but it was canceled")
+        )
 
     # -- the API's commands ------------------------------------------------------------------------------
 
@@ -84,9 +86,7 @@ class UserTaskBehavior:
                 f"Expected to {action} user task with key '{task.key}', but it is in state '{task.state}'"
             )
 
-    def complete(
-        self, key: int, variables: dict[str, Any], *, action: str = "", waiter: Waiter | None = None
-    ) -> None:
+    def complete(self, key: int, variables: dict[str, Any], *, action: str = "", waiter: Waiter | None = None) -> None:
         task = self.task(key, "complete")
         self._require_created(task, "complete")
         self._begin(
@@ -126,9 +126,7 @@ class UserTaskBehavior:
             waiter=waiter,
         )
 
-    def update(
-        self, key: int, changes: dict[str, Any], *, action: str = "", waiter: Waiter | None = None
-    ) -> None:
+    def update(self, key: int, changes: dict[str, Any], *, action: str = "", waiter: Waiter | None = None) -> None:
         task = self.task(key, "update")
         self._require_created(task, "update")
         unknown = sorted(set(changes) - set(USER_TASK_ATTRIBUTES) - {"assignee"})
@@ -159,16 +157,17 @@ class UserTaskBehavior:
         if result.denied:
             self.state.user_task_denied(task, _DENIED[transition.event_type], result.denied_reason)
             reason = _DENIAL[transition.event_type].format(key=task.key, reason=result.denied_reason)
-            self._answer(task, FailedPrecondition(f"Command '{_command(transition)}' rejected with code 'INVALID_STATE': {reason}"))
+            self._answer(
+                task,
+                FailedPrecondition(f"Command '{_command(transition)}' rejected with code 'INVALID_STATE': {reason}"),
+            )
             return
         if result.corrections:
             values = {**transition.values, **result.corrections}
             corrected = tuple(name for name in result.corrections if transition.values.get(name) != values[name])
             if corrected:
                 changed = tuple(dict.fromkeys((*transition.changed, *corrected)))
-                self.state.user_task_corrected(
-                    task, _with(transition, values=values, changed=changed), corrected
-                )
+                self.state.user_task_corrected(task, _with(transition, values=values, changed=changed), corrected)
         self.state.user_task_listener_done(task)
         self._next(task)
 
@@ -205,9 +204,7 @@ class UserTaskBehavior:
         listeners = definition.listeners_of(transition.event_type)
         if transition.listeners_done < len(listeners):
             listener = listeners[transition.listeners_done]
-            self.jobs.create_listener_job(
-                task.instance, listener, transition.event_type, _headers(task, transition)
-            )
+            self.jobs.create_listener_job(task.instance, listener, transition.event_type, _headers(task, transition))
         else:
             self._finish(task)
 

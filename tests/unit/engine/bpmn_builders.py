@@ -193,7 +193,11 @@ def native_user_task(
     """A ``zeebe:userTask``; ``listeners`` are (eventType, job type) pairs in order."""
     assignment = "".join(
         f" {name}={_attr(value)}"
-        for name, value in (("assignee", assignee), ("candidateGroups", candidate_groups), ("candidateUsers", candidate_users))
+        for name, value in (
+            ("assignee", assignee),
+            ("candidateGroups", candidate_groups),
+            ("candidateUsers", candidate_users),
+        )
         if value is not None
     )
     schedule = "".join(

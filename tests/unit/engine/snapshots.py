@@ -39,6 +39,7 @@ def memory(runtime: Runtime) -> dict[str, Any]:
         "user_tasks": {k: (t.state, t.values, t.transition) for k, t in runtime.user_tasks.items()},
         "user_task_waiters": sorted(runtime.user_task_waiters),
         "business_ids": {str(k): v for k, v in runtime.business_ids.items()},
+        "conditional_waits": sorted(runtime.conditional_waits),
     }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.engine.bpmn_builders import end_event, flows, native_user_task, process, start_event
+from tests.unit.engine.bpmn_builders import end_event, flows, native_user_task, process, service_task, start_event
 from tests.unit.engine.harness import Harness
 from tests.unit.engine.test_store import Restartable
 from zeebe_celery.engine.errors import EngineError, FailedPrecondition, InvalidArgument
@@ -150,7 +150,6 @@ def test_an_update_waits_for_its_listeners_and_other_operations_are_refused_mean
         ("creating", JobResult(denied=True), {}, "Denying result is not supported for 'CREATING' task listener jobs"),
         ("completing", JobResult(denied=True, corrections={"priority": 1}), {}, "The corrections would be reverted"),
         ("completing", None, {"v": 1}, "Task Listener job completion with variables payload"),
-        ("completing", JobResult(type="adHocSubProcess"), {}, "does not run ad-hoc sub-processes yet"),
     ],
 )
 def test_completions_that_break_zeebes_rules_are_rejected(
@@ -165,6 +164,14 @@ def test_completions_that_break_zeebes_rules_are_rejected(
     with engine.runtime.lock, pytest.raises(InvalidArgument, match=message):
         engine.runtime.complete_job(job.key, variables, result)
     assert job.key in engine.runtime.jobs
+
+
+def test_a_result_for_another_kind_of_job_is_ignored_as_zeebe_ignores_it() -> None:
+    engine = Harness()
+    engine.deploy(process("p", start_event(), service_task("work", "w"), end_event(), flows("start", "work", "end")))
+    key = engine.start("p")
+    engine.complete_with(engine.one_job("w"), JobResult(denied=True, activate_elements=(("x", {}),)))
+    assert engine.completed(key)
 
 
 def test_a_creating_listener_cannot_correct_an_assignee_of_the_model() -> None:

@@ -14,7 +14,9 @@ from zeebe_celery.engine.errors import EngineError, FailedPrecondition, InvalidA
 
 
 def deploy_task(engine: Harness, **task: Any) -> None:
-    engine.deploy(process("p", start_event(), native_user_task("review", **task), end_event(), flows("start", "review", "end")))
+    engine.deploy(
+        process("p", start_event(), native_user_task("review", **task), end_event(), flows("start", "review", "end"))
+    )
 
 
 def intents(engine: Harness) -> list[str]:
@@ -28,9 +30,9 @@ def test_a_native_user_task_waits_with_its_attributes_and_is_no_job() -> None:
         candidate_groups="sales, managers",
         candidate_users="=users",
         due_date="2025-06-01T12:00:00Z",
-        follow_up_date="=date and time(\"2025-05-30T09:00:00+02:00\")",
+        follow_up_date='=date and time("2025-05-30T09:00:00+02:00")',
         priority="=70",
-        external_reference="=\"https://forms.example/\" + id",
+        external_reference='="https://forms.example/" + id',
     )
     key = engine.start("p", {"users": ["ann", "bob"], "id": "42"})
     task = engine.user_task_of(key)
@@ -119,7 +121,10 @@ def test_update_changes_the_given_attributes_only() -> None:
 
 def test_commands_on_a_missing_task_are_not_found() -> None:
     engine = Harness()
-    with engine.runtime.lock, pytest.raises(NotFound, match="Expected to complete user task with key '7', but no such user task was found"):
+    with (
+        engine.runtime.lock,
+        pytest.raises(NotFound, match="Expected to complete user task with key '7', but no such user task was found"),
+    ):
         engine.runtime.complete_user_task(7, {})
     with engine.runtime.lock, pytest.raises(NotFound):
         engine.runtime.assign_user_task(7, "x")
@@ -175,7 +180,10 @@ def test_a_bad_expression_is_an_incident_and_the_task_is_created_when_it_is_reso
     ],
 )
 def test_what_the_engine_cannot_run_on_a_user_task_is_refused_at_deploy(extension: str, message: str) -> None:
-    body = f'<bpmn:userTask id="review"><bpmn:extensionElements><zeebe:userTask/>{extension}</bpmn:extensionElements></bpmn:userTask>'
+    body = (
+        f'<bpmn:userTask id="review"><bpmn:extensionElements><zeebe:userTask/>{extension}'
+        "</bpmn:extensionElements></bpmn:userTask>"
+    )
     with pytest.raises(InvalidArgument, match=message):
         Harness().deploy(process("p", start_event(), body, end_event(), flows("start", "review", "end")))
 

@@ -27,6 +27,7 @@ from tests.unit.engine.bpmn_builders import (
     timer_catch,
 )
 from tests.unit.engine.harness import Harness
+from tests.unit.engine.test_runtime_conditionals import conditional_boundary, conditional_catch, conditional_start
 from tests.unit.engine.test_store import Restartable
 from zeebe_celery.engine import core
 from zeebe_celery.engine.errors import InternalError
@@ -156,8 +157,13 @@ def user_task_model() -> bytes:
             "review",
             assignee="=owner",
             candidate_groups="g",
-            listeners=[("creating", "on-create"), ("assigning", "on-assign"), ("updating", "on-update"),
-                       ("completing", "on-complete"), ("completing", "on-complete-2")],
+            listeners=[
+                ("creating", "on-create"),
+                ("assigning", "on-assign"),
+                ("updating", "on-update"),
+                ("completing", "on-complete"),
+                ("completing", "on-complete-2"),
+            ],
             outputs={"verdict": "=ok"},
         ),
         service_task("side", "side"),
@@ -190,6 +196,40 @@ def _task(engine: Harness) -> int:
     return next(iter(engine.runtime.user_tasks))
 
 
+def conditional_model() -> bytes:
+    """A conditional catch event next to a task with interrupting and non-interrupting conditional boundary
+    events, and a conditional start event."""
+    return process(
+        "c",
+        start_event(),
+        conditional_start("cond-start", "=go = true"),
+        parallel_gateway("fork"),
+        conditional_catch("until", "=x > 10"),
+        service_task("cw", "cw"),
+        conditional_boundary("again", "cw", "=x > 15", interrupting=False),
+        conditional_boundary("stop", "cw", "=x > 18"),
+        end_event(),
+        end_event("e2"),
+        end_event("e3"),
+        end_event("e4"),
+        end_event("e5"),
+        flow("start", "fork"),
+        flow("cond-start", "e5"),
+        flow("fork", "until"),
+        flow("fork", "cw"),
+        flow("until", "end"),
+        flow("cw", "e2"),
+        flow("again", "e3"),
+        flow("stop", "e4"),
+    )
+
+
+def _conditions_waiting(engine: Harness) -> None:
+    engine.deploy(conditional_model())
+    engine.start("c", {"x": 1})
+    engine.activate("cw")
+
+
 # (name, prefix, command): the command runs with a failure injected at each of its changes in turn.
 COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] = [
     ("deploy", lambda e: None, lambda e: e.deploy(model())),
@@ -212,18 +252,42 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
      lambda e: e.runtime.correlate_message("go", correlation_key="k1", variables={"m": 1}, tenant_id="<default>")),
     ("modify", _started, lambda e: e.runtime.modify_instance(_root(e), activate=[], terminate=[_child(e, "nap")])),
     ("create with a user task", lambda e: e.deploy(user_task_model()), lambda e: e.start("u", {"owner": "ann"})),
-    ("complete a creating listener", lambda e: (e.deploy(user_task_model()), e.start("u", {"owner": "ann"})),
-     lambda e: e.complete(_job(e, "on-create"))),
+    (
+        "complete a creating listener",
+        lambda e: (e.deploy(user_task_model()), e.start("u", {"owner": "ann"})),
+        lambda e: e.complete(_job(e, "on-create")),
+    ),
     ("complete a user task", _user_task_created, lambda e: e.runtime.complete_user_task(_task(e), {"ok": True})),
     ("assign a user task", _user_task_created, lambda e: e.runtime.assign_user_task(_task(e), "bob")),
     ("update a user task", _user_task_created, lambda e: e.runtime.update_user_task(_task(e), {"priority": 7})),
-    ("correct by a listener", _completing,
-     lambda e: e.complete_with(_job(e, "on-complete"), JobResult(corrections={"assignee": "c", "priority": 1}))),
-    ("deny by a listener", _completing,
-     lambda e: e.complete_with(_job(e, "on-complete"), JobResult(denied=True, denied_reason="no"))),
-    ("finish a completion", lambda e: (_completing(e), e.complete(_job(e, "on-complete"))),
-     lambda e: e.complete(_job(e, "on-complete-2"))),
+    (
+        "correct by a listener",
+        _completing,
+        lambda e: e.complete_with(_job(e, "on-complete"), JobResult(corrections={"assignee": "c", "priority": 1})),
+    ),
+    (
+        "deny by a listener",
+        _completing,
+        lambda e: e.complete_with(_job(e, "on-complete"), JobResult(denied=True, denied_reason="no")),
+    ),
+    (
+        "finish a completion",
+        lambda e: (_completing(e), e.complete(_job(e, "on-complete"))),
+        lambda e: e.complete(_job(e, "on-complete-2")),
+    ),
     ("cancel with a user task", _completing, lambda e: e.runtime.cancel_instance(_root(e))),
+    ("start with conditions", lambda e: e.deploy(conditional_model()), lambda e: e.start("c", {"x": 1})),
+    (
+        "set variables that trigger conditions",
+        _conditions_waiting,
+        lambda e: e.runtime.set_variables(_root(e), {"x": 20}, local=False),
+    ),
+    ("complete a job that triggers conditions", _conditions_waiting, lambda e: e.complete(_job(e, "cw"), {"x": 20})),
+    (
+        "evaluate conditional start events",
+        lambda e: e.deploy(conditional_model()),
+        lambda e: e.runtime.evaluate_conditional({"x": 20, "go": True}),
+    ),
 ]
 
 

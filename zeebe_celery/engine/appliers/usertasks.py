@@ -57,9 +57,7 @@ class UserTaskAppliers(RuntimeBase):
         tx = self.tx
         tx.set(task, "transition", transition)
         tx.roots.add(task.instance.process_instance_key)
-        self.user_task_record(
-            "CORRECTED", task, values=transition.values, changed=corrected, action=transition.action
-        )
+        self.user_task_record("CORRECTED", task, values=transition.values, changed=corrected, action=transition.action)
 
     def user_task_listener_done(self, task: UserTask) -> None:
         transition = task.transition
@@ -77,9 +75,7 @@ class UserTaskAppliers(RuntimeBase):
         tx.set(task, "state", "CREATED")
         tx.set(task, "transition", None)
         tx.roots.add(task.instance.process_instance_key)
-        self.user_task_record(
-            intent, task, changed=changed if intent != "CREATED" else (), action=transition.action
-        )
+        self.user_task_record(intent, task, changed=changed if intent != "CREATED" else (), action=transition.action)
 
     def user_task_initial_assignee_taken(self, task: UserTask) -> None:
         self.tx.set(task, "initial_assignee", "")

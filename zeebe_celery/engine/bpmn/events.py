@@ -6,6 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from zeebe_celery.engine import timers
+from zeebe_celery.engine.bpmn.conditions import conditional
 from zeebe_celery.engine.bpmn.document import BPMN, ZEEBE, Document, local
 from zeebe_celery.engine.model import Element, EventType, Kind, MessageRef, TimerDef
 
@@ -17,14 +18,21 @@ EVENT_DEFINITIONS = {
     "errorEventDefinition": EventType.ERROR,
     "signalEventDefinition": EventType.SIGNAL,
     "terminateEventDefinition": EventType.TERMINATE,
+    "conditionalEventDefinition": EventType.CONDITIONAL,
 }
 # Which event definitions each event kind runs; anything else is refused.
 _ALLOWED_EVENTS = {
-    Kind.START_EVENT: {EventType.NONE, EventType.MESSAGE},
+    Kind.START_EVENT: {EventType.NONE, EventType.MESSAGE, EventType.CONDITIONAL},
     Kind.END_EVENT: {EventType.NONE, EventType.ERROR, EventType.TERMINATE},
-    Kind.INTERMEDIATE_CATCH_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL},
+    Kind.INTERMEDIATE_CATCH_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.CONDITIONAL},
     Kind.INTERMEDIATE_THROW_EVENT: {EventType.NONE},
-    Kind.BOUNDARY_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.ERROR, EventType.SIGNAL},
+    Kind.BOUNDARY_EVENT: {
+        EventType.MESSAGE,
+        EventType.TIMER,
+        EventType.ERROR,
+        EventType.SIGNAL,
+        EventType.CONDITIONAL,
+    },
 }
 
 
@@ -46,6 +54,8 @@ def event_definitions(doc: Document, node: ET.Element, element: Element) -> None
         _timer(doc, node, element, definition)
     elif kind is EventType.ERROR:
         _error(doc, node, element, definition)
+    elif kind is EventType.CONDITIONAL:
+        conditional(doc, node, element, definition)
     elif kind is EventType.SIGNAL:
         signal = doc.signals.get(definition.get("signalRef") or "")
         if signal is None or not signal.get("name"):

@@ -30,6 +30,7 @@ _RUN = {
     "userTask",
     "priorityDefinition",
     "taskListeners",
+    "conditionalFilter",
 }
 
 

@@ -89,7 +89,17 @@ class _Parser(Document):
         process.message_starts = [
             e for e in root.children.values() if e.kind is Kind.START_EVENT and e.event_type is EventType.MESSAGE
         ]
-        if root.none_start is None and not process.message_starts:
+        process.conditional_starts = [
+            e for e in root.children.values() if e.kind is Kind.START_EVENT and e.event_type is EventType.CONDITIONAL
+        ]
+        for element in elements.values():
+            if (
+                element.event_type is EventType.CONDITIONAL
+                and element.kind is Kind.START_EVENT
+                and element.parent is not root
+            ):
+                self.fail_id(element.id, "a conditional start event is only supported at the process level")
+        if root.none_start is None and not process.message_starts and not process.conditional_starts:
             self.fail(node, "Must have at least one start event")
         return process
 

@@ -102,8 +102,7 @@ def _priority(ctx: Context, instance: ElementInstance, expr: Expr | None) -> int
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100 or value != int(value):
         raise StepFailed(
             "EXTRACT_VALUE_ERROR",
-            f"Expected result of the expression '{expr.source}' to be a number between 0 and 100, but was "
-            f"'{value}'.",
+            f"Expected result of the expression '{expr.source}' to be a number between 0 and 100, but was '{value}'.",
         )
     return int(value)
 
