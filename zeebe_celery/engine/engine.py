@@ -138,6 +138,7 @@ class ZeebeEngine:
                     port=self.rest_port_requested,
                     token=self.token,
                     grpc_port=lambda: self._port,
+                    cluster_id=servicer.cluster_id,
                 )
             except OSError as exc:
                 server.stop(0)

@@ -76,11 +76,14 @@ def test_invalid_arguments(http: httpx.Client) -> None:
     problem(http.post("/jobs/1/completion", json={"result": {"type": "guess"}}), 400, "INVALID_ARGUMENT")
 
 
-def test_unsupported_fields_are_refused_not_ignored(http: httpx.Client) -> None:
-    detail = problem(
-        http.post("/process-instances", json={"processDefinitionId": "a", "tags": ["x"]}), 400, "INVALID_ARGUMENT"
-    )["detail"]
-    assert "tags" in detail
+def test_unsupported_values_are_refused_not_ignored(http: httpx.Client, unique: UniqueNames) -> None:
+    http.post("/deployments", files={"resources": unique.resource("one_task.bpmn", "one-task")})
+    instructions = [{"type": "MOVE_SOMEWHERE", "afterElementId": "work"}]
+    request = {"processDefinitionId": unique("one-task"), "runtimeInstructions": instructions}
+    assert "MOVE_SOMEWHERE" in problem(http.post("/process-instances", json=request), 400, "INVALID_ARGUMENT")["detail"]
+    tags = {"processDefinitionId": unique("one-task"), "tags": ["not a tag!"]}
+    problem(http.post("/process-instances", json=tags), 400, "INVALID_ARGUMENT")
+    problem(http.post("/process-instances/search", json={"filter": {"tags": "rush"}}), 400, "INVALID_ARGUMENT")
 
 
 def test_unsupported_search_requests(http: httpx.Client) -> None:

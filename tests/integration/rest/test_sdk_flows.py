@@ -41,7 +41,8 @@ def test_topology_names_the_engine(camunda: CamundaClient) -> None:
     topology = camunda.get_topology()
     assert topology.cluster_size == 1
     assert topology.brokers[0].partitions[0].role.value == "leader"
-    assert topology.gateway_version == topology.brokers[0].version
+    assert topology.gateway_version == topology.brokers[0].version == "8.9.0"
+    assert topology.cluster_id
 
 
 def test_deploy_create_with_and_without_result_get_search_and_cancel(
@@ -71,13 +72,24 @@ def test_deploy_create_with_and_without_result_get_search_and_cancel(
 
     waiting = camunda.create_process_instance(
         data=ProcessCreationByKey.from_dict(
-            {"processDefinitionKey": processes[unique("one-task")].process_definition_key, "variables": {"n": 1}}
+            {
+                "processDefinitionKey": processes[unique("one-task")].process_definition_key,
+                "variables": {"n": 1},
+                "tags": ["rush"],
+                "businessId": unique("order"),
+            }
         )
     )
     assert waiting.variables.to_dict() == {}
+    assert (waiting.tags, waiting.business_id) == (["rush"], unique("order"))
     got = camunda.get_process_instance(process_instance_key=waiting.process_instance_key)
     assert (got.state.value, got.process_definition_id, got.has_incident) == ("ACTIVE", unique("one-task"), False)
     assert got.end_date is None
+    assert (got.tags, got.business_id) == (["rush"], unique("order"))
+    tagged = camunda.search_process_instances(
+        data=ProcessInstanceSearchQuery.from_dict({"filter": {"tags": ["rush"], "businessId": unique("order")}})
+    )
+    assert [i.process_instance_key for i in tagged.items] == [waiting.process_instance_key]
 
     found = camunda.search_process_instances(
         data=ProcessInstanceSearchQuery.from_dict(

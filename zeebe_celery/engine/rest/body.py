@@ -109,10 +109,3 @@ class Body:
 
     def variables(self) -> dict[str, Any]:
         return self.object("variables")
-
-    def refuse(self, *names: str, why: str = "this engine does not support it") -> None:
-        """A 400 problem for the first of ``names`` the request sets: a field whose effect is not honoured."""
-        for name in names:
-            value = self.fields.get(name)
-            if value not in (None, [], {}):
-                raise invalid(f"The field {name} is not supported: {why}.")

@@ -30,6 +30,7 @@ class Served:
     history: History
     host: str
     grpc_port: Callable[[], int]
+    cluster_id: str
     # Long polls hold a pool thread while they wait; past this many, activation answers at once.
     max_waiting: int
     waiting: int = 0

@@ -61,7 +61,13 @@ class History:
         key, intent = record["key"], record["intent"]
         if intent == "ELEMENT_ACTIVATING":
             self._started(key, value, record["timestamp"])
-        elif intent in ("ELEMENT_COMPLETED", "ELEMENT_TERMINATED") and key in self.process_instances:
+            return
+        row = self.process_instances.get(key)
+        if row is not None:
+            # The instance is labelled (tags, business id) after its first record.
+            row["tags"] = list(value.get("tags", row["tags"]))
+            row["businessId"] = value.get("businessId") or row["businessId"]
+        if intent in ("ELEMENT_COMPLETED", "ELEMENT_TERMINATED") and key in self.process_instances:
             row = self.process_instances[key]
             row["state"] = "COMPLETED" if intent == "ELEMENT_COMPLETED" else "TERMINATED"
             row["endDate"] = record["timestamp"]
@@ -88,8 +94,8 @@ class History:
             "parentProcessInstanceKey": parent_key,
             "parentElementInstanceKey": _key_or_none(value.get("parentElementInstanceKey", -1)),
             "rootProcessInstanceKey": parent["rootProcessInstanceKey"] if parent is not None else key,
-            "tags": [],
-            "businessId": None,
+            "tags": list(value.get("tags", [])),
+            "businessId": value.get("businessId") or None,
         }
 
     def _root_of(self, process_instance_key: int) -> int:
@@ -234,6 +240,8 @@ class History:
                 "tenantId": definition.tenant_id,
                 "parentProcessInstanceKey": caller.process_instance_key if caller is not None else -1,
                 "parentElementInstanceKey": caller.key if caller is not None else -1,
+                "tags": list(root.tags),
+                "businessId": root.business_id,
             },
             now,
         )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from zeebe_celery.engine.rest.body import Body
 from zeebe_celery.engine.rest.call import Answer, Call, Route
 from zeebe_celery.engine.rest.history import History
 from zeebe_celery.engine.rest.problems import Problem, invalid
@@ -33,12 +35,19 @@ PROCESS_INSTANCE_FIELDS = {
     "tags": "raw",
     "businessId": "text",
 }
-_FILTERABLE = [name for name, kind in PROCESS_INSTANCE_FIELDS.items() if kind != "raw" and name != "businessId"]
+_FILTERABLE = [name for name, kind in PROCESS_INSTANCE_FIELDS.items() if kind != "raw"]
+
+
+def _tagged(spec: Any) -> Callable[[Mapping[str, Any]], bool]:
+    """The ``tags`` filter: instances with every tag listed."""
+    if not isinstance(spec, list) or not all(isinstance(t, str) for t in spec):
+        raise invalid(f"The value for tags is '{spec}' but must be an array of strings.")
+    wanted = set(spec)
+    return lambda row: wanted <= set(row.get("tags", []))
 
 
 def create(call: Call) -> Answer:
     body = call.body()
-    body.refuse("runtimeInstructions", "tags", "businessId")
     if body.has("processDefinitionKey") == body.has("processDefinitionId"):
         raise invalid("Expected either a processDefinitionKey or a processDefinitionId, but not both.")
     key, process_id = body.key("processDefinitionKey"), body.text("processDefinitionId")
@@ -50,6 +59,14 @@ def create(call: Call) -> Answer:
         if not isinstance(element_id, str) or not element_id:
             raise invalid("No startInstructions.elementId provided.")
         start_at.append(element_id)
+    terminate_after = []
+    for instruction in body.fields.get("runtimeInstructions") or []:
+        item = Body(instruction if isinstance(instruction, dict) else {})
+        kind = item.text("type", "TERMINATE_PROCESS_INSTANCE")
+        if kind != "TERMINATE_PROCESS_INSTANCE":
+            raise invalid(f"The runtime instruction type '{kind}' is not supported.")
+        terminate_after.append(item.text("afterElementId", required=True))
+    tags, business_id = body.strings("tags"), body.text("businessId")
     await_completion = body.boolean("awaitCompletion")
     fetch = body.strings("fetchVariables")
     timeout_ms = body.integer("requestTimeout", 0, minimum=0) or DEFAULT_REQUEST_TIMEOUT_MS
@@ -67,7 +84,13 @@ def create(call: Call) -> Answer:
     def command(runtime: Runtime) -> ElementInstance:
         definition = runtime.find_definition(key=key, process_id=process_id, version=version, tenant_id=tenant_id)
         return runtime.create_instance(
-            definition, variables, start_at=start_at, on_created=register if await_completion else None
+            definition,
+            variables,
+            start_at=start_at,
+            on_created=register if await_completion else None,
+            tags=tags,
+            business_id=business_id,
+            terminate_after=terminate_after,
         )
 
     root = call.run(command)
@@ -99,8 +122,8 @@ def create(call: Call) -> Answer:
         "processInstanceKey": str(root.key),
         "tenantId": definition.tenant_id or DEFAULT_TENANT,
         "variables": result,
-        "tags": [],
-        "businessId": None,
+        "tags": list(root.tags),
+        "businessId": root.business_id or None,
     }
 
 
@@ -129,6 +152,7 @@ def find(call: Call) -> Answer:
             PROCESS_INSTANCE_FIELDS,
             filterable=_FILTERABLE,
             default_sort="processInstanceKey",
+            extra={"tags": _tagged},
         )
 
     return 200, call.read(run)

@@ -55,26 +55,36 @@ REST_NAMES = {
     "priority": "priority",
 }
 RECORD_NAMES = {rest: record for record, rest in REST_NAMES.items()}
+_HEADER = "io.camunda.zeebe:"
 
 
 def _user_task_properties(job: Job) -> dict[str, Any] | None:
-    """What a task listener's job tells of its user task: the task as the operation under way leaves it."""
-    task = job.instance.user_task
-    if job.kind is not JobKind.TASK_LISTENER or task is None:
+    """What a task listener's job tells of its user task: the task as it was when the job was created, from
+    the job's ``io.camunda.zeebe:`` headers, as Zeebe's gateways read them."""
+    if job.kind is not JobKind.TASK_LISTENER:
         return None
-    transition = task.transition
-    values = transition.values if transition is not None else task.values
+    headers = json.loads(job.custom_headers or "{}")
+
+    def header(name: str) -> str | None:
+        value = headers.get(_HEADER + name)
+        return value if isinstance(value, str) and value else None
+
+    def listed(name: str) -> list[str]:
+        value = header(name)
+        return list(json.loads(value)) if value else []
+
+    priority = header("priority")
     return {
-        "action": transition.action if transition is not None else "",
-        "assignee": values.get("assignee") or None,
-        "candidateGroups": list(values.get("candidateGroupsList", [])),
-        "candidateUsers": list(values.get("candidateUsersList", [])),
-        "changedAttributes": [REST_NAMES.get(name, name) for name in (transition.changed if transition else ())],
-        "dueDate": values.get("dueDate") or None,
-        "followUpDate": values.get("followUpDate") or None,
-        "formKey": None,
-        "priority": values.get("priority", 50),
-        "userTaskKey": str(task.key),
+        "action": header("action") or "",
+        "assignee": header("assignee"),
+        "candidateGroups": listed("candidateGroups"),
+        "candidateUsers": listed("candidateUsers"),
+        "changedAttributes": [REST_NAMES.get(name, name) for name in listed("changedAttributes")],
+        "dueDate": header("dueDate"),
+        "followUpDate": header("followUpDate"),
+        "formKey": header("formKey"),
+        "priority": int(priority) if priority else 50,
+        "userTaskKey": header("userTaskKey"),
     }
 
 

@@ -30,7 +30,7 @@ def topology(call: Call) -> Answer:
     }
     return 200, {
         "brokers": [broker],
-        "clusterId": None,
+        "clusterId": served.cluster_id,
         "clusterSize": 1,
         "partitionsCount": 1,
         "replicationFactor": 1,

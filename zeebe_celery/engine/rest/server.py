@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -163,8 +164,9 @@ class RestServer:
         port: int = 0,
         token: str | None = None,
         grpc_port: Callable[[], int] = lambda: 0,
+        cluster_id: str = "",
     ) -> None:
-        served = Served(runtime, History(runtime), host, grpc_port, max_waiting=_MAX_WAITING)
+        served = Served(runtime, History(runtime), host, grpc_port, cluster_id or str(uuid.uuid4()), _MAX_WAITING)
         self.served = served
         self._server = _PooledHTTPServer((host, port), _handler_class(served, token), _POOL_SIZE)
         self._thread = threading.Thread(target=self._server.serve_forever, name="engine-rest", daemon=True)
