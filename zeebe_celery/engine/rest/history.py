@@ -67,8 +67,7 @@ class History:
             # The instance is labelled (tags, business id) after its first record.
             row["tags"] = list(value.get("tags", row["tags"]))
             row["businessId"] = value.get("businessId") or row["businessId"]
-        if intent in ("ELEMENT_COMPLETED", "ELEMENT_TERMINATED") and key in self.process_instances:
-            row = self.process_instances[key]
+        if row is not None and intent in ("ELEMENT_COMPLETED", "ELEMENT_TERMINATED"):
             row["state"] = "COMPLETED" if intent == "ELEMENT_COMPLETED" else "TERMINATED"
             row["endDate"] = record["timestamp"]
             self._ended.append(key)
