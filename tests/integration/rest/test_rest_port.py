@@ -8,6 +8,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 
 import httpx
 import pytest
@@ -55,3 +57,28 @@ def test_the_rest_port_closes_with_the_engine() -> None:
         httpx.get(f"{address}/topology", timeout=2)
     with pytest.raises(EngineStateError, match="no REST API"):
         _ = ZeebeEngine().rest_address
+
+
+def test_a_long_poll_ends_when_the_engine_stops() -> None:
+    answers: list[int] = []
+    with ZeebeEngine(rest_port=0) as engine:
+        poll = {"type": "never", "worker": "w", "timeout": 1_000, "maxJobsToActivate": 1, "requestTimeout": 60_000}
+        address = engine.rest_address
+
+        def long_poll() -> None:
+            answers.append(httpx.post(f"{address}/jobs/activation", json=poll, timeout=90).status_code)
+
+        poller = threading.Thread(target=long_poll)
+        poller.start()
+        # The poll is waiting once the engine counts it.
+        rest = engine._rest
+        assert rest is not None
+        deadline = time.monotonic() + 10
+        while rest.served.waiting == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert rest.served.waiting == 1
+        started = time.monotonic()
+    poller.join(timeout=10)
+    assert not poller.is_alive()
+    assert time.monotonic() - started < 5
+    assert answers == [200]

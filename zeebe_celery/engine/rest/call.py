@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -18,6 +19,8 @@ from zeebe_celery.engine.runtime import Runtime
 __all__ = ["Answer", "Call", "Handler", "Route", "Served"]
 
 R = TypeVar("R")
+# A waiting call wakes this often to notice a server that is stopping.
+_WAKE_SECONDS = 0.5
 # The status and the JSON body (None: no content).
 Answer = tuple[int, Any]
 
@@ -35,6 +38,16 @@ class Served:
     max_waiting: int
     waiting: int = 0
     waiting_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Set as the server stops: calls that wait (long polls, awaited results) end at once.
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        """Wait for ``event`` up to ``seconds``; False when it did not come, or the server is stopping."""
+        deadline = time.monotonic() + seconds
+        while not event.wait(min(max(deadline - time.monotonic(), 0), _WAKE_SECONDS)):
+            if self.stopping.is_set() or time.monotonic() >= deadline:
+                return False
+        return True
 
 
 @dataclass

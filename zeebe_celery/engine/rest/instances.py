@@ -96,7 +96,7 @@ def create(call: Call) -> Answer:
     root = call.run(command)
     result: dict[str, Any] = {}
     if await_completion:
-        if not done.wait(timeout_ms / 1000):
+        if not call.served.wait(done, timeout_ms / 1000):
             with call.runtime.lock:
                 waiters = call.runtime.result_waiters.get(root.key, [])
                 if finished in waiters:

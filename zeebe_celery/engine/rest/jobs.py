@@ -146,7 +146,7 @@ def activate(call: Call) -> Answer:
                     )
                 )
                 left = deadline - time.monotonic()
-                if activated or left <= 0:
+                if activated or left <= 0 or served.stopping.is_set():
                     break
                 if not waiting:
                     with served.waiting_lock:

@@ -180,5 +180,6 @@ class RestServer:
         return self
 
     def stop(self) -> None:
+        self.served.stopping.set()
         self._server.shutdown()
         self._server.server_close()

@@ -93,7 +93,7 @@ def _operate(call: Call, operation: Callable[[Runtime, Waiter], None]) -> Answer
 
     key = call.key("userTaskKey")
     call.run(lambda runtime: operation(runtime, waiter))
-    if not done.wait(DEFAULT_REQUEST_TIMEOUT_MS / 1000):
+    if not call.served.wait(done, DEFAULT_REQUEST_TIMEOUT_MS / 1000):
         raise Problem(
             504,
             "DEADLINE_EXCEEDED",
