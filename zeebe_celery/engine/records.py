@@ -9,6 +9,7 @@ long-running engine holds a fixed amount of history.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from collections import deque
@@ -18,6 +19,7 @@ from typing import Any
 __all__ = ["RecordLog", "matches"]
 
 Record = dict[str, Any]
+logger = logging.getLogger(__name__)
 
 
 class RecordLog:
@@ -40,6 +42,14 @@ class RecordLog:
         """Call ``listener`` with every batch of records appended from now on."""
         with self._lock:
             self.listeners.append(listener)
+
+    def _tell(self, batch: list[Record]) -> None:
+        # The records are committed already: a reader that fails is logged, never the command's failure.
+        for listener in self.listeners:
+            try:
+                listener(batch)
+            except Exception:
+                logger.exception("A reader of the exported records failed on %d record(s)", len(batch))
 
     @property
     def enabled(self) -> bool:
@@ -64,8 +74,8 @@ class RecordLog:
                     "value": value,
                 }
             )
-            for listener in self.listeners:
-                listener([self._records[-1]])
+            if self.listeners:
+                self._tell([self._records[-1]])
             if self._waiting:
                 self._changed.notify_all()
 
@@ -96,8 +106,7 @@ class RecordLog:
             self._position = position
             if self.listeners:
                 batch = list(itertools.islice(self._records, max(0, len(self._records) - len(records)), None))
-                for listener in self.listeners:
-                    listener(batch)
+                self._tell(batch)
             if self._waiting:
                 self._changed.notify_all()
 
