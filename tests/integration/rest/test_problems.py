@@ -37,7 +37,7 @@ def problem(response: httpx.Response, status: int, title: str) -> dict[str, Any]
 
 
 def test_unknown_endpoint_and_method(http: httpx.Client) -> None:
-    problem(http.get("/no-such-thing"), 404, "NOT_FOUND")
+    problem(http.get("/no-such-thing"), 404, "Not Found")
     problem(http.delete("/topology"), 405, "Method Not Allowed")
 
 

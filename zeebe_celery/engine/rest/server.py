@@ -150,7 +150,7 @@ def _route(method: str, path: str) -> tuple[Route, dict[str, str]]:
         allowed = True
     if allowed:
         raise Problem(405, "Method Not Allowed", f"Method '{method}' is not supported for {path}")
-    raise Problem(404, "NOT_FOUND", f"No endpoint {method} {path} on this engine")
+    raise Problem(404, "Not Found", f"No endpoint {method} {path}.")
 
 
 class RestServer:
