@@ -186,6 +186,12 @@ class Runtime(Appliers):
         """Within the command that creates ``root``: call ``waiter`` once it ends."""
         self.interpreter.await_result(root, waiter)
 
+    def stop_awaiting(self, root_key: int, waiter: Callable[[ElementInstance | None], None]) -> None:
+        """``waiter`` no longer waits for the result of ``root_key`` (its caller's request timed out)."""
+        waiters = self.result_waiters.get(root_key)
+        if waiters and waiter in waiters:
+            waiters.remove(waiter)
+
     @command
     def cancel_instance(self, key: int) -> None:
         self.instance_commands.cancel_instance(key)

@@ -98,9 +98,7 @@ def create(call: Call) -> Answer:
     if await_completion:
         if not call.served.wait(done, timeout_ms / 1000):
             with call.runtime.lock:
-                waiters = call.runtime.result_waiters.get(root.key, [])
-                if finished in waiters:
-                    waiters.remove(finished)
+                call.runtime.stop_awaiting(root.key, finished)
             raise Problem(
                 504,
                 "DEADLINE_EXCEEDED",
