@@ -248,8 +248,11 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
     ("resolve", _with_incident, lambda e: e.resolve(next(iter(e.runtime.incidents)))),
     ("update retries", _started, lambda e: e.runtime.update_job_retries(_job(e, "w"), 5)),
     ("update a job", _with_work_activated, lambda e: e.runtime.update_job(_job(e, "w"), retries=5, timeout=9_000)),
-    ("correlate", _started,
-     lambda e: e.runtime.correlate_message("go", correlation_key="k1", variables={"m": 1}, tenant_id="<default>")),
+    (
+        "correlate",
+        _started,
+        lambda e: e.runtime.correlate_message("go", correlation_key="k1", variables={"m": 1}, tenant_id="<default>"),
+    ),
     ("modify", _started, lambda e: e.runtime.modify_instance(_root(e), activate=[], terminate=[_child(e, "nap")])),
     ("create with a user task", lambda e: e.deploy(user_task_model()), lambda e: e.start("u", {"owner": "ann"})),
     (
