@@ -334,15 +334,33 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         )
 
     def SetVariables(self, request: pb.SetVariablesRequest, context: grpc.ServicerContext) -> pb.SetVariablesResponse:
-        return self._run(
-            "SetVariables",
-            request,
-            context,
-            lambda runtime: runtime.set_variables(
-                request.elementInstanceKey, parse_variables(request.variables), local=request.local
-            ),
-            lambda key: pb.SetVariablesResponse(key=key),
-        )
+        # On a native user task's scope the answer waits for the task's updating listeners (8.8).
+        def handle() -> pb.SetVariablesResponse:
+            variables = parse_variables(request.variables)
+            done = threading.Event()
+            outcome: list[EngineError | None] = []
+
+            def answered(error: EngineError | None) -> None:
+                outcome.append(error)
+                done.set()
+
+            with self.runtime.lock:
+                key = self.runtime.set_variables(
+                    request.elementInstanceKey, variables, local=request.local, waiter=answered
+                )
+            remaining = context.time_remaining()
+            deadline = time.monotonic() + (DEFAULT_REQUEST_TIMEOUT_MS / 1000 if remaining is None else remaining)
+            while not done.wait(min(_WAKE_SECONDS, max(deadline - time.monotonic(), 0))):
+                if time.monotonic() >= deadline or not context.is_active():
+                    with self.runtime.lock:
+                        if self.runtime.user_task_waiters.get(_task_key(self.runtime, request)) is answered:
+                            self.runtime.user_task_waiters.pop(_task_key(self.runtime, request), None)
+                    context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "Time out between gateway and broker")
+            if outcome[0] is not None:
+                raise outcome[0]
+            return pb.SetVariablesResponse(key=key)
+
+        return self._call("SetVariables", request, context, handle)
 
     def ModifyProcessInstance(
         self, request: pb.ModifyProcessInstanceRequest, context: grpc.ServicerContext
@@ -695,6 +713,12 @@ class _Handover:
     def _give_back(self, held: list[tuple[Job, int]]) -> None:
         with self._runtime.lock:
             self._runtime.yield_jobs([job for job, deadline in held if job.deadline == deadline])
+
+
+def _task_key(runtime: Runtime, request: pb.SetVariablesRequest) -> int:
+    instance = runtime.instances.get(request.elementInstanceKey)
+    task = instance.user_task if instance is not None else None
+    return task.key if task is not None else -1
 
 
 def _tenants(tenant_ids: Iterable[str], tenant_filter: int) -> list[str]:
