@@ -4,7 +4,8 @@
 # missing); a virtual environment in .venv with the package and its dev and bench extras (Camunda's Python
 # SDK, camunda-orchestration-sdk 9.x, among them: its pins do not clash with ours); zbctl from npm
 # under .cache/zbctl; the Java client's Maven dependencies in the local Maven repository; and pyzeebe in
-# benchmarks/.venv-pyzeebe. Safe to run again; it only does what is missing.
+# benchmarks/.venv-pyzeebe, with the pytest and testcontainers that pyzeebe's own integration suite needs (the
+# test that runs it fetches the suite itself). Safe to run again; it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -12,7 +12,7 @@ from zeebe_celery.engine.core import by_key
 from zeebe_celery.engine.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from zeebe_celery.engine.interpreter import Interpreter
 from zeebe_celery.engine.model import Element
-from zeebe_celery.engine.parts import JobWork, Publication, Subscriptions
+from zeebe_celery.engine.parts import JobWork, Publication, Subscriptions, UserTaskWork
 from zeebe_celery.engine.state import Definition, ElementInstance, JobState
 
 __all__ = ["MAX_TAGS", "ActivateInstruction", "InstanceCommands", "MoveInstruction", "check_tags"]
@@ -49,6 +49,7 @@ class InstanceCommands:
     jobs: JobWork
     subscriptions: Subscriptions
     publication: Publication
+    user_tasks: UserTaskWork
 
     def __init__(self, state: Appliers, flow: Interpreter) -> None:
         self.state = state
@@ -116,13 +117,26 @@ class InstanceCommands:
             )
         self.flow.terminate(root)
 
-    def set_variables(self, element_instance_key: int, variables: dict[str, Any], *, local: bool) -> int:
+    def set_variables(
+        self,
+        element_instance_key: int,
+        variables: dict[str, Any],
+        *,
+        local: bool,
+        waiter: Callable[[Any], None] | None = None,
+    ) -> int:
         instance = self.state.instances.get(element_instance_key)
         if instance is None:
             raise NotFound(
                 f"Expected to update variables for element with key '{element_instance_key}', but no such element "
                 "was found"
             )
+        if instance.user_task is not None:
+            # The scope of a native user task: an update of the task, through its updating listeners (8.8).
+            self.user_tasks.update_variables(instance.user_task, variables, local=local, waiter=waiter)
+            return self.state.keys.next()
+        if waiter is not None:
+            self.state.tx.after.append(lambda: waiter(None))
         if local:
             self.state.set_local(instance, variables)
         else:

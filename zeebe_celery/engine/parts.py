@@ -89,6 +89,15 @@ class UserTaskWork(Protocol):
 
     def listener_completed(self, job: Job, result: JobResult) -> None: ...
 
+    def update_variables(
+        self,
+        task: UserTask,
+        variables: dict[str, Any],
+        *,
+        local: bool,
+        waiter: Callable[[Any], None] | None = None,
+    ) -> None: ...
+
 
 class Subscriptions(Protocol):
     """What element instances wait for: messages, timers and signals."""

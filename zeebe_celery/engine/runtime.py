@@ -65,7 +65,7 @@ class Runtime(Appliers):
         conditions.publication = publication
         subscriptions.conditions = conditions
         user_tasks.jobs = jobs
-        interpreter.user_tasks = jobs.user_tasks = publication.user_tasks = user_tasks
+        interpreter.user_tasks = jobs.user_tasks = publication.user_tasks = instances.user_tasks = user_tasks
         interpreter.jobs = publication.jobs = instances.jobs = jobs
         interpreter.subscriptions = publication.subscriptions = instances.subscriptions = subscriptions
         interpreter.publication = jobs.publication = subscriptions.publication = instances.publication = publication
@@ -197,8 +197,13 @@ class Runtime(Appliers):
         self.instance_commands.cancel_instance(key)
 
     @command
-    def set_variables(self, element_instance_key: int, variables: dict[str, Any], *, local: bool) -> int:
-        return self.instance_commands.set_variables(element_instance_key, variables, local=local)
+    def set_variables(
+        self, element_instance_key: int, variables: dict[str, Any], *, local: bool, waiter: Waiter | None = None
+    ) -> int:
+        """Set variables on a scope. On a native user task's own scope this is an update of the task (8.8):
+        its updating listeners run first, and the variables are set once they are through; ``waiter`` is
+        called then (None) or when a listener denies it (the rejection), else as this command commits."""
+        return self.instance_commands.set_variables(element_instance_key, variables, local=local, waiter=waiter)
 
     @command
     def resolve_incident(self, key: int) -> None:

@@ -16,9 +16,9 @@ from zeebe_celery.engine import dmn, feel
 from zeebe_celery.engine.core import DeployedDecision, parse_variables
 from zeebe_celery.engine.errors import EngineError, InvalidArgument
 from zeebe_celery.engine.faults import BackPressure, Faults
-from zeebe_celery.engine.jobs import Activated, JobStream
 from zeebe_celery.engine.runtime import ActivateInstruction, MoveInstruction, Runtime
 from zeebe_celery.engine.state import DEFAULT_TENANT, Definition, ElementInstance, Job, JobKind, JobResult
+from zeebe_celery.engine.streams import Activated, JobStream
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.gateway.proto import gateway_pb2_grpc
 
@@ -33,6 +33,8 @@ DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 MAX_WAITING_CALLS = 400
 # A waiting call wakes this often to notice that its client went away.
 _WAKE_SECONDS = 0.5
+# The longest a hand-out waits for the answers of the commands that made its jobs (they take microseconds).
+_ANSWER_WAIT_SECONDS = 1.0
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -68,6 +70,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         as Zeebe parks long polls in the gateway rather than among the broker's commands in flight."""
         injected = self._admit(rpc, request, context)
         held = True
+        self.runtime.job_behavior.answers.begin()
         try:
             if waits:
                 self.back_pressure.release()
@@ -78,6 +81,20 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         finally:
             if held:
                 self.back_pressure.release()
+            self._release_jobs_after_answer(context)
+
+    def _release_jobs_after_answer(self, context: grpc.ServicerContext) -> None:
+        """The jobs this call made available go out to workers once its answer has (see answers.py)."""
+        answers = self.runtime.job_behavior.answers
+        tickets = answers.take()
+        if tickets and not context.add_callback(lambda: answers.answered(tickets)):
+            answers.answered(tickets)
+
+    def _after_answers(self, job_type: str) -> None:
+        """Wait, holding the runtime's lock, until the commands that made the jobs of ``job_type`` just handed
+        out have been answered; a bug that leaves one unanswered delays a hand-out, never blocks it."""
+        answers = self.runtime.job_behavior.answers
+        answers.wait_answered(job_type, answers.horizon(), _ANSWER_WAIT_SECONDS)
 
     def _run(
         self,
@@ -147,20 +164,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 deployment = self.runtime.deploy(
                     [(r.name, r.content) for r in request.resources], tenant_id=request.tenantId
                 )
+            # Zeebe's gateway lists processes, then decisions, then decision requirements, then forms.
             items = [pb.Deployment(process=_process_metadata(d)) for d in deployment.processes]
-            items += [
-                pb.Deployment(
-                    decisionRequirements=pb.DecisionRequirementsMetadata(
-                        dmnDecisionRequirementsId=r.drg.id,
-                        dmnDecisionRequirementsName=r.drg.name,
-                        version=r.version,
-                        decisionRequirementsKey=r.key,
-                        resourceName=r.resource_name,
-                        tenantId=r.tenant_id,
-                    )
-                )
-                for r in deployment.drgs
-            ]
             items += [
                 pb.Deployment(
                     decision=pb.DecisionMetadata(
@@ -174,6 +179,19 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                     )
                 )
                 for d in deployment.decisions
+            ]
+            items += [
+                pb.Deployment(
+                    decisionRequirements=pb.DecisionRequirementsMetadata(
+                        dmnDecisionRequirementsId=r.drg.id,
+                        dmnDecisionRequirementsName=r.drg.name,
+                        version=r.version,
+                        decisionRequirementsKey=r.key,
+                        resourceName=r.resource_name,
+                        tenantId=r.tenant_id,
+                    )
+                )
+                for r in deployment.drgs
             ]
             return pb.DeployResourceResponse(key=deployment.key, deployments=items, tenantId=deployment.tenant_id)
 
@@ -267,6 +285,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
             with self.runtime.lock:
                 root = self._create(request.request, on_created=register)
+                # The answer waits for the instance's end, so its jobs cannot wait for the answer.
+                self.runtime.job_behavior.answers.answered(self.runtime.job_behavior.answers.take())
             timeout_ms = request.requestTimeout or DEFAULT_REQUEST_TIMEOUT_MS
             deadline = time.monotonic() + timeout_ms / 1000
             while not done.wait(min(_WAKE_SECONDS, max(deadline - time.monotonic(), 0))):
@@ -314,15 +334,33 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         )
 
     def SetVariables(self, request: pb.SetVariablesRequest, context: grpc.ServicerContext) -> pb.SetVariablesResponse:
-        return self._run(
-            "SetVariables",
-            request,
-            context,
-            lambda runtime: runtime.set_variables(
-                request.elementInstanceKey, parse_variables(request.variables), local=request.local
-            ),
-            lambda key: pb.SetVariablesResponse(key=key),
-        )
+        # On a native user task's scope the answer waits for the task's updating listeners (8.8).
+        def handle() -> pb.SetVariablesResponse:
+            variables = parse_variables(request.variables)
+            done = threading.Event()
+            outcome: list[EngineError | None] = []
+
+            def answered(error: EngineError | None) -> None:
+                outcome.append(error)
+                done.set()
+
+            with self.runtime.lock:
+                key = self.runtime.set_variables(
+                    request.elementInstanceKey, variables, local=request.local, waiter=answered
+                )
+            remaining = context.time_remaining()
+            deadline = time.monotonic() + (DEFAULT_REQUEST_TIMEOUT_MS / 1000 if remaining is None else remaining)
+            while not done.wait(min(_WAKE_SECONDS, max(deadline - time.monotonic(), 0))):
+                if time.monotonic() >= deadline or not context.is_active():
+                    with self.runtime.lock:
+                        if self.runtime.user_task_waiters.get(_task_key(self.runtime, request)) is answered:
+                            self.runtime.user_task_waiters.pop(_task_key(self.runtime, request), None)
+                    context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "Time out between gateway and broker")
+            if outcome[0] is not None:
+                raise outcome[0]
+            return pb.SetVariablesResponse(key=key)
+
+        return self._call("SetVariables", request, context, handle)
 
     def ModifyProcessInstance(
         self, request: pb.ModifyProcessInstanceRequest, context: grpc.ServicerContext
@@ -416,8 +454,11 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                             fetch=list(request.fetchVariable),
                             tenant_ids=_tenants(request.tenantIds, request.tenantFilter),
                         )
+                        if activated:
+                            self._after_answers(request.type)
+                            return activated
                         left = deadline - time.monotonic()
-                        if activated or left <= 0:
+                        if left <= 0:
                             return activated
                         if not waiting:
                             # Waiting calls hold a server thread each; past the cap a poll answers at once,
@@ -472,14 +513,18 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             runtime.open_stream(stream)
         try:
             while True:
+                # Pushes land in the stream's buffer meanwhile, also while a job is being written below: the
+                # write blocks as long as HTTP/2 flow control holds the call back.
                 with runtime.lock:
-                    stream.ready = True
-                    while not stream.pending and not stream.closed and context.is_active():
+                    while not (activated := runtime.job_behavior.take_pushed(stream)):
+                        if stream.closed or not context.is_active():
+                            return
                         condition.wait(_WAKE_SECONDS)
+                    self._after_answers(request.type)
                     if stream.closed or not context.is_active():
+                        runtime.yield_jobs([activated[0]])
                         return
-                    job, variables = stream.pending.popleft()
-                    stream.ready = False
+                job, variables = activated
                 if not handover.hold([job]):
                     return
                 yield activated_job(job, variables)
@@ -668,6 +713,12 @@ class _Handover:
     def _give_back(self, held: list[tuple[Job, int]]) -> None:
         with self._runtime.lock:
             self._runtime.yield_jobs([job for job, deadline in held if job.deadline == deadline])
+
+
+def _task_key(runtime: Runtime, request: pb.SetVariablesRequest) -> int:
+    instance = runtime.instances.get(request.elementInstanceKey)
+    task = instance.user_task if instance is not None else None
+    return task.key if task is not None else -1
 
 
 def _tenants(tenant_ids: Iterable[str], tenant_filter: int) -> list[str]:

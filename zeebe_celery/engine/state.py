@@ -169,6 +169,8 @@ class Transition:
     changed: tuple[str, ...] = ()
     variables: dict[str, Any] = field(default_factory=dict)
     listeners_done: int = 0
+    # An update of the task's variables (SetVariables on its scope): whether they are set there (local).
+    variables_local: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ as Zeebe answers a user task command only when its listeners are through.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,9 @@ _DENIAL = {
         "Completion of the User Task with key '{key}' was denied by Task Listener. Reason to deny: '{reason}'"
     ),
 }
+_VARIABLES_DENIAL = (
+    "Variable update for user task instance with key '{key}' was denied by Task Listener. Reason to deny: '{reason}'"
+)
 _PREFIX = "io.camunda.zeebe:"
 
 
@@ -126,6 +130,28 @@ class UserTaskBehavior:
             waiter=waiter,
         )
 
+    def update_variables(
+        self, task: UserTask, variables: dict[str, Any], *, local: bool, waiter: Waiter | None = None
+    ) -> None:
+        """SetVariables on the task's own scope (8.8): an update of the task, run through its updating
+        listeners, that sets the variables once they are through."""
+        if task.state != "CREATED":
+            raise FailedPrecondition(
+                f"Expected to trigger update transition for user task with key '{task.key}', but it is in state "
+                f"'{task.state}'"
+            )
+        self._begin(
+            task,
+            "updating",
+            "UPDATING",
+            action="",
+            values=task.values,
+            changed=("variables",),
+            variables=variables,
+            variables_local=local,
+            waiter=waiter,
+        )
+
     def update(self, key: int, changes: dict[str, Any], *, action: str = "", waiter: Waiter | None = None) -> None:
         task = self.task(key, "update")
         self._require_created(task, "update")
@@ -157,6 +183,8 @@ class UserTaskBehavior:
         if result.denied:
             self.state.user_task_denied(task, _DENIED[transition.event_type], result.denied_reason)
             reason = _DENIAL[transition.event_type].format(key=task.key, reason=result.denied_reason)
+            if "variables" in transition.changed:
+                reason = _VARIABLES_DENIAL.format(key=task.instance.key, reason=result.denied_reason)
             self._answer(
                 task,
                 FailedPrecondition(f"Command '{_command(transition)}' rejected with code 'INVALID_STATE': {reason}"),
@@ -181,6 +209,7 @@ class UserTaskBehavior:
         values: dict[str, Any],
         changed: tuple[str, ...],
         variables: dict[str, Any] | None = None,
+        variables_local: bool = True,
         waiter: Waiter | None = None,
     ) -> None:
         transition = Transition(
@@ -190,6 +219,7 @@ class UserTaskBehavior:
             values=values,
             changed=changed,
             variables=variables or {},
+            variables_local=variables_local,
         )
         self.state.user_task_began(task, transition)
         if waiter is not None:
@@ -221,6 +251,11 @@ class UserTaskBehavior:
             self._answer(task, None)
             self.flow.complete(task.instance, transition.variables)
             return
+        if "variables" in transition.changed:
+            if transition.variables_local:
+                self.state.set_local(task.instance, transition.variables)
+            else:
+                self.state.propagate(task.instance, transition.variables)
         self.state.user_task_finished(task, _FINISHED[event_type])
         self._answer(task, None)
         if event_type == "creating" and task.initial_assignee:
@@ -244,15 +279,7 @@ class UserTaskBehavior:
 
 
 def _with(transition: Transition, **changes: Any) -> Transition:
-    return Transition(
-        event_type=transition.event_type,
-        intent=transition.intent,
-        action=transition.action,
-        values=changes.get("values", transition.values),
-        changed=changes.get("changed", transition.changed),
-        variables=transition.variables,
-        listeners_done=transition.listeners_done,
-    )
+    return dataclasses.replace(transition, **changes)
 
 
 def _command(transition: Transition) -> str:

@@ -230,3 +230,49 @@ def test_a_user_task_and_its_operation_under_way_survive_a_restart(tmp_path: Pat
     assert engine.completed(key)
     assert engine.records("USER_TASK", "COMPLETED")[0]["value"]["priority"] == 3
     engine.store.close()
+
+
+def test_variables_set_on_the_task_scope_wait_for_its_updating_listeners() -> None:
+    engine = Harness()
+    key = started(engine, [("updating", "gate")])
+    task = engine.user_task_of(key)
+    outcomes: list[EngineError | None] = []
+    with engine.runtime.lock:
+        engine.runtime.set_variables(task.instance.key, {"note": "hi"}, local=True, waiter=outcomes.append)
+    assert task.state == "UPDATING"
+    assert "note" not in task.instance.variables
+    job = engine.one_job("gate")
+    assert json.loads(job.custom_headers)["io.camunda.zeebe:changedAttributes"] == '["variables"]'
+    engine.complete(job)
+    assert outcomes == [None]
+    assert task.instance.variables == {"note": "hi"}
+    assert intents(engine)[-2:] == ["UPDATING", "UPDATED"]
+
+
+def test_a_denied_variable_update_sets_nothing_and_tells_the_caller() -> None:
+    engine = Harness()
+    key = started(engine, [("updating", "gate")])
+    task = engine.user_task_of(key)
+    outcomes: list[EngineError | None] = []
+    with engine.runtime.lock:
+        engine.runtime.set_variables(task.instance.key, {"note": "hi"}, local=False, waiter=outcomes.append)
+    engine.complete_with(engine.one_job("gate"), JobResult(denied=True, denied_reason="read-only"))
+    (outcome,) = outcomes
+    assert isinstance(outcome, FailedPrecondition)
+    assert f"Variable update for user task instance with key '{task.instance.key}' was denied" in str(outcome)
+    assert "note" not in engine.variables(key)
+    assert task.state == "CREATED"
+
+
+def test_variables_set_on_a_task_without_updating_listeners_are_set_at_once_as_an_update() -> None:
+    engine = Harness()
+    key = started(engine, [])
+    task = engine.user_task_of(key)
+    with engine.runtime.lock:
+        engine.runtime.set_variables(task.instance.key, {"note": "hi"}, local=False)
+    assert engine.variables(key)["note"] == "hi"
+    assert intents(engine)[-2:] == ["UPDATING", "UPDATED"]
+    with engine.runtime.lock:
+        engine.runtime.set_variables(key, {"other": 1}, local=False)  # the instance's scope: no update of the task
+    assert intents(engine)[-1] == "UPDATED"
+    assert len(engine.records("USER_TASK", "UPDATED")) == 1

@@ -289,3 +289,44 @@ def test_evaluate_conditional_starts_the_instances_whose_condition_holds(
     with pytest.raises(grpc.RpcError) as invalid:
         stub.EvaluateConditional(pb.EvaluateConditionalRequest(variables="[1]"))
     assert _code(invalid.value) is grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_set_variables_on_a_user_task_answers_once_its_updating_listener_completes(
+    engine: ZeebeEngine, stub: GatewayStub
+) -> None:
+    stub.DeployResource(
+        pb.DeployResourceRequest(
+            resources=[
+                pb.Resource(
+                    name="u.bpmn",
+                    content=process(
+                        "u",
+                        start_event(),
+                        native_user_task("t", listeners=[("updating", "on-update")]),
+                        end_event(),
+                        flows("start", "t", "end"),
+                    ),
+                )
+            ]
+        )
+    )
+    _create(stub, "u")
+    (task,) = engine.runtime.active_user_tasks()
+    answer = stub.SetVariables.future(
+        pb.SetVariablesRequest(elementInstanceKey=task.instance.key, variables='{"a": 1}', local=True), timeout=10
+    )
+    (job,) = _activate(stub, "on-update")
+    assert not answer.done()
+    stub.CompleteJob(pb.CompleteJobRequest(jobKey=job.key, result=pb.JobResult(denied=True, deniedReason="no")))
+    with pytest.raises(grpc.RpcError) as refused:
+        answer.result()
+    assert _code(refused.value) is grpc.StatusCode.FAILED_PRECONDITION
+    assert "Variable update for user task instance" in refused.value.details()  # type: ignore[attr-defined]
+
+    answer = stub.SetVariables.future(
+        pb.SetVariablesRequest(elementInstanceKey=task.instance.key, variables='{"a": 2}', local=True), timeout=10
+    )
+    (job,) = _activate(stub, "on-update")
+    stub.CompleteJob(pb.CompleteJobRequest(jobKey=job.key))
+    assert answer.result().key > 0
+    assert task.instance.variables == {"a": 2}

@@ -279,6 +279,11 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
         lambda e: e.complete(_job(e, "on-complete-2")),
     ),
     ("cancel with a user task", _completing, lambda e: e.runtime.cancel_instance(_root(e))),
+    (
+        "set variables on a user task",
+        _user_task_created,
+        lambda e: e.runtime.set_variables(e.runtime.user_tasks[_task(e)].instance.key, {"v": 1}, local=True),
+    ),
     ("start with conditions", lambda e: e.deploy(conditional_model()), lambda e: e.start("c", {"x": 1})),
     (
         "set variables that trigger conditions",
