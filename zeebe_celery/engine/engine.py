@@ -145,6 +145,7 @@ class ZeebeEngine:
                     token=self.token,
                     grpc_port=lambda: self._port,
                     cluster_id=servicer.cluster_id,
+                    back_pressure=self.back_pressure,
                 )
             except OSError as exc:
                 server.stop(0)

@@ -82,3 +82,15 @@ def test_a_long_poll_ends_when_the_engine_stops() -> None:
     assert not poller.is_alive()
     assert time.monotonic() - started < 5
     assert answers == [200]
+
+
+def test_back_pressure_refuses_commands_but_never_completions_failures_or_reads() -> None:
+    with ZeebeEngine(rest_port=0, max_in_flight=0) as engine, httpx.Client(base_url=engine.rest_address) as http:
+        refused = http.post("/messages/publication", json={"name": "m"})
+        assert refused.status_code == 503
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["title"] == "RESOURCE_EXHAUSTED"
+        assert http.post("/jobs/1/completion").status_code == 404
+        assert http.post("/jobs/1/failure").status_code == 404
+        assert http.get("/topology").status_code == 200
+        assert http.post("/process-instances/search").status_code == 200

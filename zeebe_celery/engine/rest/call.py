@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from zeebe_celery.engine.errors import EngineError
+from zeebe_celery.engine.faults import BackPressure
 from zeebe_celery.engine.rest.body import Body, parse_json, parse_key
 from zeebe_celery.engine.rest.history import History
 from zeebe_celery.engine.rest.problems import Problem, from_engine_error
@@ -31,6 +32,7 @@ class Served:
 
     runtime: Runtime
     history: History
+    back_pressure: BackPressure
     host: str
     grpc_port: Callable[[], int]
     cluster_id: str
@@ -92,9 +94,13 @@ class Route:
     method: str
     pattern: re.Pattern[str]
     handler: Handler
+    # The gRPC call it stands for, as back-pressure names it ("" for reads, which it never refuses).
+    rpc: str
+    # A long poll: back-pressure checks it as it is admitted but does not count its wait.
+    waits: bool = False
 
     @classmethod
-    def of(cls, method: str, path: str, handler: Handler) -> Route:
+    def of(cls, method: str, path: str, handler: Handler, rpc: str = "", *, waits: bool = False) -> Route:
         """``path`` with ``{name}`` placeholders, each one path segment."""
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
-        return cls(method, re.compile(f"^/v2{regex}$"), handler)
+        return cls(method, re.compile(f"^/v2{regex}$"), handler, rpc, waits)

@@ -49,7 +49,7 @@ def broadcast(call: Call) -> Answer:
 
 
 ROUTES = [
-    Route.of("POST", "/messages/publication", publish),
-    Route.of("POST", "/messages/correlation", correlate),
-    Route.of("POST", "/signals/broadcast", broadcast),
+    Route.of("POST", "/messages/publication", publish, "PublishMessage"),
+    Route.of("POST", "/messages/correlation", correlate, "PublishMessage"),
+    Route.of("POST", "/signals/broadcast", broadcast, "BroadcastSignal"),
 ]

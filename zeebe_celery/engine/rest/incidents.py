@@ -77,6 +77,6 @@ def find_variables(call: Call) -> Answer:
 ROUTES = [
     Route.of("POST", "/incidents/search", find_incidents),
     Route.of("GET", "/incidents/{incidentKey}", get_incident),
-    Route.of("POST", "/incidents/{incidentKey}/resolution", resolve),
+    Route.of("POST", "/incidents/{incidentKey}/resolution", resolve, "ResolveIncident"),
     Route.of("POST", "/variables/search", find_variables),
 ]

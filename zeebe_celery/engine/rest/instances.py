@@ -157,8 +157,8 @@ def find(call: Call) -> Answer:
 
 
 ROUTES = [
-    Route.of("POST", "/process-instances", create),
+    Route.of("POST", "/process-instances", create, "CreateProcessInstance"),
     Route.of("POST", "/process-instances/search", find),
     Route.of("GET", "/process-instances/{processInstanceKey}", get),
-    Route.of("POST", "/process-instances/{processInstanceKey}/cancellation", cancel),
+    Route.of("POST", "/process-instances/{processInstanceKey}/cancellation", cancel, "CancelProcessInstance"),
 ]

@@ -204,9 +204,9 @@ def update(call: Call) -> Answer:
 
 
 ROUTES = [
-    Route.of("POST", "/jobs/activation", activate),
-    Route.of("POST", "/jobs/{jobKey}/completion", complete),
-    Route.of("POST", "/jobs/{jobKey}/failure", fail),
-    Route.of("POST", "/jobs/{jobKey}/error", throw_error),
-    Route.of("PATCH", "/jobs/{jobKey}", update),
+    Route.of("POST", "/jobs/activation", activate, "ActivateJobs", waits=True),
+    Route.of("POST", "/jobs/{jobKey}/completion", complete, "CompleteJob"),
+    Route.of("POST", "/jobs/{jobKey}/failure", fail, "FailJob"),
+    Route.of("POST", "/jobs/{jobKey}/error", throw_error, "ThrowError"),
+    Route.of("PATCH", "/jobs/{jobKey}", update, "UpdateJobRetries"),
 ]

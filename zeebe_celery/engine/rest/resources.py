@@ -185,6 +185,6 @@ def _evaluated(evaluation: DecisionEvaluation) -> dict[str, Any]:
 
 ROUTES = [
     Route.of("GET", "/topology", topology),
-    Route.of("POST", "/deployments", deploy),
-    Route.of("POST", "/decision-definitions/evaluation", evaluate_decision),
+    Route.of("POST", "/deployments", deploy, "DeployResource"),
+    Route.of("POST", "/decision-definitions/evaluation", evaluate_decision, "EvaluateDecision"),
 ]

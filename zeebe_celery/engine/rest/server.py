@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Self
 from urllib.parse import urlsplit
 
+from zeebe_celery.engine.faults import BackPressure
 from zeebe_celery.engine.rest import events, incidents, instances, jobs, resources, user_tasks
 from zeebe_celery.engine.rest.call import Call, Route, Served
 from zeebe_celery.engine.rest.history import History
@@ -107,7 +108,24 @@ def _handler_class(served: Served, token: str | None) -> type[BaseHTTPRequestHan
             route, params = _route(method, path)
             raw = self._read_body()
             call = Call(served, path, params, raw, self.headers.get("Content-Type", "application/json").strip())
-            return route.handler(call)
+            if not route.rpc:
+                return route.handler(call)
+            if not served.back_pressure.acquire(route.rpc):
+                raise Problem(
+                    503,
+                    "RESOURCE_EXHAUSTED",
+                    f"Expected to handle REST API request {method} {path}, but the "
+                    "broker is overloaded (back-pressure)",
+                )
+            held = True
+            try:
+                if route.waits:
+                    served.back_pressure.release()
+                    held = False
+                return route.handler(call)
+            finally:
+                if held:
+                    served.back_pressure.release()
 
         def _read_body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -165,8 +183,17 @@ class RestServer:
         token: str | None = None,
         grpc_port: Callable[[], int] = lambda: 0,
         cluster_id: str = "",
+        back_pressure: BackPressure | None = None,
     ) -> None:
-        served = Served(runtime, History(runtime), host, grpc_port, cluster_id or str(uuid.uuid4()), _MAX_WAITING)
+        served = Served(
+            runtime,
+            History(runtime),
+            back_pressure or BackPressure(),
+            host,
+            grpc_port,
+            cluster_id or str(uuid.uuid4()),
+            _MAX_WAITING,
+        )
         self.served = served
         self._server = _PooledHTTPServer((host, port), _handler_class(served, token), _POOL_SIZE)
         self._thread = threading.Thread(target=self._server.serve_forever, name="engine-rest", daemon=True)

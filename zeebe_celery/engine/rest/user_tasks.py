@@ -146,8 +146,8 @@ def update(call: Call) -> Answer:
 ROUTES = [
     Route.of("POST", "/user-tasks/search", find),
     Route.of("GET", "/user-tasks/{userTaskKey}", get),
-    Route.of("PATCH", "/user-tasks/{userTaskKey}", update),
-    Route.of("POST", "/user-tasks/{userTaskKey}/completion", complete),
-    Route.of("POST", "/user-tasks/{userTaskKey}/assignment", assign),
-    Route.of("DELETE", "/user-tasks/{userTaskKey}/assignee", unassign),
+    Route.of("PATCH", "/user-tasks/{userTaskKey}", update, "UpdateUserTask"),
+    Route.of("POST", "/user-tasks/{userTaskKey}/completion", complete, "CompleteUserTask"),
+    Route.of("POST", "/user-tasks/{userTaskKey}/assignment", assign, "AssignUserTask"),
+    Route.of("DELETE", "/user-tasks/{userTaskKey}/assignee", unassign, "UnassignUserTask"),
 ]
