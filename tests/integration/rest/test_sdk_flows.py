@@ -29,6 +29,7 @@ from camunda_orchestration_sdk.models import (
 
 from tests.integration.conftest import UniqueNames
 from tests.integration.rest.conftest import Workers, bpmn_file, until
+from zeebe_celery.gateway.client import ZeebeClient
 
 pytestmark = pytest.mark.integration
 
@@ -286,3 +287,20 @@ def test_job_worker_completes_fails_and_throws_errors_and_incidents_are_resolved
     camunda.complete_job(job_key=again.jobs[0].job_key, data=JobCompletionRequest())
     assert _state(camunda, failing) == "COMPLETED"
     assert camunda.get_process_instance(process_instance_key=failing).has_incident is False
+
+
+def test_grpc_and_rest_see_one_engine(
+    camunda: CamundaClient, zeebe_client: ZeebeClient, unique: UniqueNames, tmp_path: Path
+) -> None:
+    zeebe_client.deploy_resource(unique.resource("one_task.bpmn", "one-task", "test-work"))
+    created = zeebe_client.create_process_instance(unique("one-task"), variables={"via": "grpc"})
+    got = camunda.get_process_instance(process_instance_key=str(created.process_instance_key))
+    assert (got.state.value, got.process_definition_id) == ("ACTIVE", unique("one-task"))
+    jobs = camunda.activate_jobs(
+        data=JobActivationRequest.from_dict(
+            {"type": unique("test-work"), "timeout": 30_000, "maxJobsToActivate": 1, "worker": "sdk"}
+        )
+    )
+    assert jobs.jobs[0].variables.to_dict() == {"via": "grpc"}
+    camunda.complete_job(job_key=jobs.jobs[0].job_key, data=JobCompletionRequest())
+    assert _state(camunda, str(created.process_instance_key)) == "COMPLETED"
