@@ -58,9 +58,13 @@ def test_a_restarted_engine_is_seen_from_its_state(tmp_path: Path) -> None:
     engine.deploy(one_task())
     key = engine.start("p", {"order": 7})
     engine.fail(engine.one_job("w"), retries=0, message="broken")
+    other = engine.start("p", {"order": 8, "rush": True})
     restarted = engine.restart()
     history = History(restarted.runtime)
     assert history.process_instances[key]["state"] == "ACTIVE"
     assert history.process_instances[key]["hasIncident"] is True
     assert [i["errorMessage"] for i in history.incidents.values()] == ["broken"]
     assert {v["name"]: v["value"] for v in history.variables[key].values()} == {"order": "7"}
+    keys = [v["variableKey"] for rows in history.variables.values() for v in rows.values()]
+    assert len(keys) == len(set(keys)) == 3
+    assert history.process_instances[other]["state"] == "ACTIVE"

@@ -8,6 +8,7 @@ keys as ints and dates as epoch milliseconds; the search layer encodes them.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import deque
 from typing import Any
@@ -39,6 +40,8 @@ class History:
         self.user_tasks: dict[int, Row] = {}
         self._ended: deque[int] = deque()
         self._open_incidents: dict[int, int] = {}
+        # Variables have no key of their own in this engine's records: the history numbers them.
+        self._variable_keys = itertools.count(1)
         # The incidents and user tasks of each process instance, forgotten with it.
         self._owned: dict[int, list[tuple[dict[int, Row], int]]] = {}
         with runtime.lock:
@@ -139,8 +142,7 @@ class History:
         row = rows.get((value["scopeKey"], value["name"]))
         if row is None:
             rows[(value["scopeKey"], value["name"])] = {
-                # A variable's key: the position of the record that created it, unique and stable.
-                "variableKey": record["position"],
+                "variableKey": next(self._variable_keys),
                 "name": value["name"],
                 "value": value["value"],
                 "isTruncated": False,
@@ -217,7 +219,7 @@ class History:
             for name, value in instance.variables.items():
                 if (instance.key, name) not in rows:
                     rows[(instance.key, name)] = {
-                        "variableKey": runtime.keys.base + len(rows),
+                        "variableKey": next(self._variable_keys),
                         "name": name,
                         "value": json.dumps(value),
                         "isTruncated": False,
