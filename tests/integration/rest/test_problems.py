@@ -74,6 +74,11 @@ def test_invalid_arguments(http: httpx.Client) -> None:
     )
     problem(http.patch("/jobs/1", json={"changeset": {}}), 400, "INVALID_ARGUMENT")
     problem(http.post("/jobs/1/completion", json={"result": {"type": "guess"}}), 400, "INVALID_ARGUMENT")
+    corrections = {"result": {"type": "userTask", "corrections": {"name": "x"}}}
+    problem(http.post("/jobs/1/completion", json=corrections), 400, "INVALID_ARGUMENT")
+    detail = problem(http.patch("/user-tasks/1", json={"changeset": {"assignee": "x"}}), 400, "INVALID_ARGUMENT")
+    assert "assign" in detail["detail"]
+    problem(http.post("/user-tasks/1/assignment", json={}), 400, "INVALID_ARGUMENT")
 
 
 def test_unsupported_values_are_refused_not_ignored(http: httpx.Client, unique: UniqueNames) -> None:
