@@ -79,6 +79,20 @@ def test_invalid_arguments(http: httpx.Client) -> None:
     detail = problem(http.patch("/user-tasks/1", json={"changeset": {"assignee": "x"}}), 400, "INVALID_ARGUMENT")
     assert "assign" in detail["detail"]
     problem(http.post("/user-tasks/1/assignment", json={}), 400, "INVALID_ARGUMENT")
+    for changeset in (
+        {"dueDate": "tomorrow"},
+        {"followUpDate": "2026-12-24T10:00"},
+        {"priority": 101},
+        {"priority": "high"},
+        {"candidateGroups": "reviewers"},
+        {"name": "x"},
+    ):
+        problem(http.patch("/user-tasks/1", json={"changeset": changeset}), 400, "INVALID_ARGUMENT")
+    wrong = {"result": {"type": "userTask", "corrections": {"priority": -1}}}
+    problem(http.post("/jobs/1/completion", json=wrong), 400, "INVALID_ARGUMENT")
+    # Well-formed, it reaches the runtime, which has no such task.
+    good = {"dueDate": "2026-12-24T10:00:00Z", "priority": 100, "candidateGroups": ["reviewers"]}
+    problem(http.patch("/user-tasks/1", json={"changeset": good}), 404, "NOT_FOUND")
 
 
 def test_unsupported_values_are_refused_not_ignored(http: httpx.Client, unique: UniqueNames) -> None:

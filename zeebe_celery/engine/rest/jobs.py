@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from typing import Any
@@ -55,6 +56,37 @@ REST_NAMES = {
     "priority": "priority",
 }
 RECORD_NAMES = {rest: record for record, rest in REST_NAMES.items()}
+
+
+def user_task_changes(fields: dict[str, Any], what: str) -> dict[str, Any]:
+    """User task attributes from a changeset or corrections, checked as Camunda's gateway checks them, by
+    the names the runtime uses; a null leaves the attribute as it is."""
+    unknown = sorted(set(fields) - set(RECORD_NAMES))
+    if unknown:
+        raise invalid(f"The {what} fields {unknown} are not user task attributes.")
+    changes: dict[str, Any] = {}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if name == "priority":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+                raise invalid(f"The value for {what}.priority is '{value}' but must be within the [0,100] range.")
+        elif name in ("candidateGroups", "candidateUsers"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise invalid(f"The value for {what}.{name} is '{value}' but must be an array of strings.")
+        elif not isinstance(value, str):
+            raise invalid(f"The value for {what}.{name} is '{value}' but must be a string.")
+        elif name in ("dueDate", "followUpDate") and value:
+            try:
+                moment = datetime.datetime.fromisoformat(value)
+            except ValueError:
+                moment = None
+            if moment is None or moment.tzinfo is None:
+                raise invalid(f"The value for {what}.{name} is '{value}' but must be an RFC 3339 date-time.")
+        changes[RECORD_NAMES[name]] = value
+    return changes
+
+
 _HEADER = "io.camunda.zeebe:"
 
 
@@ -94,15 +126,11 @@ def _job_result(fields: dict[str, Any]) -> JobResult | None:
     body = Body(fields)
     kind = body.text("type", "userTask")
     if kind == "userTask":
-        corrections = body.object("corrections")
-        unknown = sorted(set(corrections) - set(RECORD_NAMES) - {"assignee"})
-        if unknown:
-            raise invalid(f"The corrections {unknown} are not user task attributes.")
         return JobResult(
             type="userTask",
             denied=body.boolean("denied"),
             denied_reason=body.text("deniedReason"),
-            corrections={RECORD_NAMES[k]: v for k, v in corrections.items() if v is not None},
+            corrections=user_task_changes(body.object("corrections"), "result.corrections"),
         )
     if kind == "adHocSubProcess":
         activate = []

@@ -9,7 +9,7 @@ from typing import Any
 from zeebe_celery.engine.errors import EngineError
 from zeebe_celery.engine.rest.call import Answer, Call, Route
 from zeebe_celery.engine.rest.history import History
-from zeebe_celery.engine.rest.jobs import RECORD_NAMES
+from zeebe_celery.engine.rest.jobs import user_task_changes
 from zeebe_celery.engine.rest.problems import Problem, from_engine_error, invalid
 from zeebe_celery.engine.rest.search import encode_row, search
 from zeebe_celery.engine.runtime import Runtime
@@ -136,10 +136,9 @@ def update(call: Call) -> Answer:
     key = call.key("userTaskKey")
     body = call.body(required=False)
     changeset, action = body.object("changeset"), body.text("action")
-    unknown = sorted(set(changeset) - set(RECORD_NAMES) | ({"assignee"} & set(changeset)))
-    if unknown:
-        raise invalid(f"The changeset fields {unknown} cannot be updated; assign the task to change its assignee.")
-    changes = {RECORD_NAMES[name]: value for name, value in changeset.items() if value is not None}
+    if "assignee" in changeset:
+        raise invalid("The changeset cannot change the assignee: assign the task instead.")
+    changes = user_task_changes(changeset, "changeset")
     return _operate(call, lambda runtime, waiter: runtime.update_user_task(key, changes, action=action, waiter=waiter))
 
 
