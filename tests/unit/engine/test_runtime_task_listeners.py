@@ -247,6 +247,7 @@ def test_variables_set_on_the_task_scope_wait_for_its_updating_listeners() -> No
     assert outcomes == [None]
     assert task.instance.variables == {"note": "hi"}
     assert intents(engine)[-2:] == ["UPDATING", "UPDATED"]
+    assert engine.records("USER_TASK", "UPDATED")[0]["value"]["changedAttributes"] == ["variables"]
 
 
 def test_a_denied_variable_update_sets_nothing_and_tells_the_caller() -> None:
