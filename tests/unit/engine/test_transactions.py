@@ -228,6 +228,12 @@ def conditional_model() -> bytes:
         flow("cw", "e2"),
         flow("again", "e3"),
         flow("stop", "e4"),
+        event_sub_process(
+            "on-flag",
+            conditional_start("flagged", "=flag = true", interrupting=False),
+            end_event("flag-end"),
+            flow("flagged", "flag-end"),
+        ),
     )
 
 
@@ -382,7 +388,7 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
     (
         "set variables that trigger conditions",
         _conditions_waiting,
-        lambda e: e.runtime.set_variables(_root(e), {"x": 20}, local=False),
+        lambda e: e.runtime.set_variables(_root(e), {"x": 20, "flag": True}, local=False),
     ),
     ("complete a job that triggers conditions", _conditions_waiting, lambda e: e.complete(_job(e, "cw"), {"x": 20})),
     (
