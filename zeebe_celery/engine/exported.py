@@ -56,6 +56,8 @@ def job_value(job: Job) -> dict[str, Any]:
         "errorMessage": job.error_message,
         "errorCode": job.error_code,
         "retryBackoff": job.retry_backoff,
+        "jobKind": job.kind,
+        "jobListenerEventType": job.listener_event_type,
         "customHeaders": json.loads(job.custom_headers),
         "elementId": instance.element.id,
         "elementInstanceKey": instance.key,
@@ -64,8 +66,6 @@ def job_value(job: Job) -> dict[str, Any]:
         "processDefinitionVersion": instance.definition.version,
         "processDefinitionKey": instance.definition.key,
         "tenantId": instance.tenant_id,
-        "jobKind": job.kind,
-        "jobListenerEventType": job.listener_event_type,
         "tags": list(instance.root().tags),
     }
 

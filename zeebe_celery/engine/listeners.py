@@ -1,9 +1,7 @@
 """The rules a CompleteJob's result must keep, as Zeebe's job completion checks them: a task listener's job
 completes without variables, only assigning, updating and completing listeners may deny, a denial carries
 no corrections, and a creating listener may not correct an assignee that the model set. As in Zeebe, a
-result is read only by the kind of job it is for (a task listener's, an ad-hoc sub-process's) and ignored on
-any other; this engine makes no ad-hoc sub-process jobs yet (it refuses the element at deploy), and refuses
-their result until it does."""
+user task result is read only on a task listener's job and ignored on any other."""
 
 from __future__ import annotations
 
@@ -20,12 +18,7 @@ DENYING_EVENT_TYPES = ("ASSIGNING", "COMPLETING", "UPDATING")
 def check_result(job: Job, variables: dict[str, Any], result: JobResult | None) -> None:
     """Raises InvalidArgument with Zeebe's reason when the completion breaks a rule."""
     ident = f"(job key '{job.key}', type '{job.type}', processInstanceKey '{job.instance.process_instance_key}')"
-    if job.kind is JobKind.AD_HOC_SUB_PROCESS:
-        raise InvalidArgument(
-            f"Expected to complete an ad-hoc sub-process job, but this engine does not run ad-hoc sub-processes "
-            f"yet {ident}"
-        )
-    if job.kind is not JobKind.TASK_LISTENER:
+    if job.kind != JobKind.TASK_LISTENER:
         return
     if variables:
         raise InvalidArgument(

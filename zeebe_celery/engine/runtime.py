@@ -23,6 +23,7 @@ from zeebe_celery.engine.events import EventPublication
 from zeebe_celery.engine.instances import ActivateInstruction, InstanceCommands, MoveInstruction
 from zeebe_celery.engine.interpreter import Interpreter
 from zeebe_celery.engine.jobs import Activated, JobBehavior, JobStream
+from zeebe_celery.engine.processors.adhoc import AdHocDecision
 from zeebe_celery.engine.state import Definition, ElementInstance, Job, JobResult, Message, UserTask
 from zeebe_celery.engine.transaction import Transaction
 from zeebe_celery.engine.usertasks import UserTaskBehavior, Waiter
@@ -55,7 +56,7 @@ class Runtime(Appliers):
         self.interpreter = interpreter = Interpreter(self)
         self.job_behavior = jobs = JobBehavior(self)
         self.event_subscriptions = subscriptions = EventSubscriptions(self)
-        self.event_publication = publication = EventPublication()
+        self.event_publication = publication = EventPublication(self)
         self.deployments = deployments = Deployments(self)
         self.instance_commands = instances = InstanceCommands(self, interpreter)
         self.user_task_behavior = user_tasks = UserTaskBehavior(self)
@@ -261,9 +262,17 @@ class Runtime(Appliers):
         self.job_behavior.yield_jobs(jobs)
 
     @command
-    def complete_job(self, key: int, variables: dict[str, Any], result: JobResult | None = None) -> None:
-        """``result``: a task listener's denial or corrections (refused for other jobs' kinds of result)."""
-        self.job_behavior.complete_job(key, variables, result)
+    def complete_job(
+        self,
+        key: int,
+        variables: dict[str, Any],
+        ad_hoc: AdHocDecision | None = None,
+        *,
+        result: JobResult | None = None,
+    ) -> None:
+        """``ad_hoc``: an ad-hoc sub-process's job worker's answer; ``result``: a task listener's denial or
+        corrections (both from CompleteJob's JobResult; each is ignored on a job of another kind)."""
+        self.job_behavior.complete_job(key, variables, ad_hoc, result)
 
     @command
     def fail_job(self, key: int, *, retries: int, error_message: str, backoff: int, variables: dict[str, Any]) -> None:

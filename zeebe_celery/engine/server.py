@@ -16,6 +16,7 @@ from zeebe_celery.engine import dmn, feel
 from zeebe_celery.engine.core import DeployedDecision, parse_variables
 from zeebe_celery.engine.errors import EngineError, InvalidArgument
 from zeebe_celery.engine.faults import BackPressure, Faults
+from zeebe_celery.engine.processors.adhoc import AdHocDecision
 from zeebe_celery.engine.runtime import ActivateInstruction, MoveInstruction, Runtime
 from zeebe_celery.engine.state import DEFAULT_TENANT, Definition, ElementInstance, Job, JobKind, JobResult
 from zeebe_celery.engine.streams import Activated, JobStream
@@ -546,7 +547,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             lambda runtime: runtime.complete_job(
                 request.jobKey,
                 parse_variables(request.variables),
-                job_result(request.result) if request.HasField("result") else None,
+                ad_hoc_decision(request),
+                result=job_result(request.result) if request.HasField("result") else None,
             ),
             lambda _: pb.CompleteJobResponse(),
         )
@@ -802,7 +804,7 @@ def activated_job(job: Job, variables: str) -> pb.ActivatedJob:
         deadline=job.deadline,
         variables=variables,
         tenantId=definition.tenant_id,
-        kind=pb.ActivatedJob.JobKind.Value(job.kind.value),
+        kind=pb.ActivatedJob.JobKind.Value(job.kind),
         listenerEventType=pb.ActivatedJob.ListenerEventType.Value(job.listener_event_type),
         userTask=_user_task_properties(job),
         tags=instance.root().tags,
@@ -814,7 +816,7 @@ _HEADER = "io.camunda.zeebe:"
 
 def _user_task_properties(job: Job) -> pb.UserTaskProperties | None:
     """A task listener's job: the user task as it was when the listener's job was created (its headers)."""
-    if job.kind is not JobKind.TASK_LISTENER:
+    if job.kind != JobKind.TASK_LISTENER:
         return None
     headers = json.loads(job.custom_headers)
 
@@ -895,3 +897,18 @@ def _evaluated(
             )
         )
     return response
+
+
+def ad_hoc_decision(request: pb.CompleteJobRequest) -> AdHocDecision | None:
+    """The ad-hoc sub-process part of CompleteJob's JobResult, if it has one."""
+    if not request.HasField("result") or request.result.type != "adHocSubProcess":
+        return None
+    result = request.result
+    return AdHocDecision(
+        activate=[
+            (a.elementId, parse_variables(a.variables, what="activateElements.variables"))
+            for a in result.activateElements
+        ],
+        completion_fulfilled=result.isCompletionConditionFulfilled,
+        cancel_remaining=result.isCancelRemainingInstances,
+    )

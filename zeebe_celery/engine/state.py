@@ -89,6 +89,15 @@ class ElementInstance:
     business_id: str = ""
     # For the root: the elements after whose completion it is terminated (its runtime instructions).
     terminate_after: tuple[str, ...] = ()
+    # For a process instance: the elements it starts at (start instructions, a message start event);
+    # none: its none start event.
+    start_at: tuple[str, ...] = ()
+    # Execution listeners: the next one of the running event type, and the variables the paused
+    # activation resumes with.
+    listener_index: int = 0
+    listener_variables: dict[str, Any] | None = None
+    # An ad-hoc sub-process whose completion condition was fulfilled (it completes once nothing runs in it).
+    fulfilled: bool = False
 
     @property
     def tenant_id(self) -> str:
@@ -145,7 +154,8 @@ class Job:
     retry_backoff: int = 0
     error_message: str = ""
     error_code: str = ""
-    kind: JobKind = JobKind.BPMN_ELEMENT
+    # A JobKind: BPMN_ELEMENT, EXECUTION_LISTENER or TASK_LISTENER (with its listener event type), AD_HOC_SUB_PROCESS.
+    kind: str = "BPMN_ELEMENT"
     listener_event_type: str = "UNSPECIFIED"
 
     @property

@@ -9,7 +9,6 @@ due timers fire and buffered messages still correlate.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 from collections import Counter
@@ -28,15 +27,13 @@ from zeebe_celery.engine.state import (
     ElementState,
     Incident,
     Job,
-    JobKind,
     JobState,
     Message,
-    Transition,
-    UserTask,
     Wait,
     WaitKind,
 )
 from zeebe_celery.engine.transaction import Transaction
+from zeebe_celery.engine.usertask_rows import user_task_from_row, user_task_row
 
 __all__ = ["Store", "instance_tree", "message_row"]
 
@@ -214,6 +211,9 @@ def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str
         "joins": {k: dict(v) for k, v in instance.joins.items()},
         "start_key": instance.start_key,
         "caller": instance.caller.key if instance.caller is not None else None,
+        "start_at": list(instance.start_at),
+        "listener_index": instance.listener_index,
+        "listener_variables": instance.listener_variables,
         "children": [instance_tree(instance.children[k], waits) for k in sorted(instance.children)],
         "job": None
         if job is None
@@ -229,10 +229,10 @@ def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str
             "retry_backoff": job.retry_backoff,
             "error_message": job.error_message,
             "error_code": job.error_code,
-            "kind": job.kind.value,
+            "kind": job.kind,
             "listener_event_type": job.listener_event_type,
         },
-        "user_task": None if instance.user_task is None else _user_task(instance.user_task),
+        "user_task": None if instance.user_task is None else user_task_row(instance.user_task),
         "tags": list(instance.tags),
         "business_id": instance.business_id,
         "terminate_after": list(instance.terminate_after),
@@ -247,19 +247,6 @@ def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str
             "variables": incident.retry_variables,
             "job": incident.job.key if incident.job is not None else None,
         },
-    }
-
-
-def _user_task(task: UserTask) -> dict[str, Any]:
-    transition = task.transition
-    return {
-        "key": task.key,
-        "values": task.values,
-        "external_form_reference": task.external_form_reference,
-        "creation_timestamp": task.creation_timestamp,
-        "state": task.state,
-        "initial_assignee": task.initial_assignee,
-        "transition": None if transition is None else dataclasses.asdict(transition),
     }
 
 
@@ -317,7 +304,12 @@ class _Loader:
         runtime = self.runtime
         definition = runtime.definitions[data["definition"]]
         process = definition.process
-        element = process.root if parent is None else process.elements[data["element"]]
+        if parent is None:
+            element = process.root
+        elif parent.element.inner is not None and parent.element.inner.id == data["element"]:
+            element = parent.element.inner  # an inner instance of a multi-instance body (the body has its id)
+        else:
+            element = process.elements[data["element"]]
         instance = ElementInstance(
             key=data["key"],
             element=element,
@@ -328,6 +320,9 @@ class _Loader:
             joins={k: Counter(v) for k, v in data["joins"].items()},
             process_instance_key=parent.process_instance_key if parent is not None else data["key"],
         )
+        instance.start_at = tuple(data.get("start_at", ()))
+        instance.listener_index = data.get("listener_index", 0)
+        instance.listener_variables = data.get("listener_variables")
         runtime.instances[instance.key] = instance
         if parent is None:
             definition.running += 1
@@ -346,7 +341,8 @@ class _Loader:
                 instance.key
             )
         if data.get("user_task") is not None:
-            self._user_task(instance, data["user_task"])
+            task = user_task_from_row(instance, data["user_task"])
+            instance.user_task = runtime.user_tasks[task.key] = task
         if data["job"] is not None:
             self._job(instance, data["job"])
         for wait in data["waits"]:
@@ -370,7 +366,7 @@ class _Loader:
             retry_backoff=data["retry_backoff"],
             error_message=data["error_message"],
             error_code=data["error_code"],
-            kind=JobKind(data.get("kind", JobKind.BPMN_ELEMENT.value)),
+            kind=data.get("kind", "BPMN_ELEMENT"),
             listener_event_type=data.get("listener_event_type", "UNSPECIFIED"),
         )
         instance.job = job
@@ -382,30 +378,17 @@ class _Loader:
         elif job.state is JobState.BACKOFF:
             runtime.schedule(job.backoff_until, "job_backoff", job.key)
 
-    def _user_task(self, instance: ElementInstance, data: dict[str, Any]) -> None:
-        transition = data["transition"]
-        if transition is not None:
-            transition["changed"] = tuple(transition["changed"])
-        task = UserTask(
-            key=data["key"],
-            instance=instance,
-            values=data["values"],
-            external_form_reference=data["external_form_reference"],
-            creation_timestamp=data["creation_timestamp"],
-            state=data["state"],
-            transition=None if transition is None else Transition(**transition),
-            initial_assignee=data["initial_assignee"],
-        )
-        instance.user_task = task
-        self.runtime.user_tasks[task.key] = task
-
     def _wait(self, instance: ElementInstance, data: dict[str, Any]) -> None:
         runtime = self.runtime
         wait = Wait(
             key=data["key"],
             kind=WaitKind(data["kind"]),
             instance=instance,
-            element=instance.definition.process.elements.get(data["element"], instance.element),
+            element=(
+                instance.element
+                if data["element"] == instance.element.id
+                else instance.definition.process.elements.get(data["element"], instance.element)
+            ),
             name=data["name"],
             correlation_key=data["correlation_key"],
             due=data["due"],

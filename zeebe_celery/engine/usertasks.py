@@ -234,7 +234,9 @@ class UserTaskBehavior:
         listeners = definition.listeners_of(transition.event_type)
         if transition.listeners_done < len(listeners):
             listener = listeners[transition.listeners_done]
-            self.jobs.create_listener_job(task.instance, listener, transition.event_type, _headers(task, transition))
+            self.jobs.create_task_listener_job(
+                task.instance, listener, transition.event_type, _headers(task, transition)
+            )
         else:
             self._finish(task)
 

@@ -73,7 +73,7 @@ class Harness:
 
     def complete_with(self, job: Job | int, result: JobResult) -> None:
         with self.runtime.lock:
-            self.runtime.complete_job(_key(job), {}, result)
+            self.runtime.complete_job(_key(job), {}, result=result)
 
     def user_task_of(self, process_instance_key: int) -> UserTask:
         """The one active user task of the instance."""

@@ -9,7 +9,15 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 
-from tests.unit.engine.bpmn_builders import end_event, flow, flows, process, service_task, start_event
+from tests.unit.engine.bpmn_builders import (
+    end_event,
+    event_sub_process,
+    flow,
+    flows,
+    process,
+    service_task,
+    start_event,
+)
 from tests.unit.engine.harness import Harness
 from tests.unit.engine.test_store import Restartable
 from zeebe_celery.engine.errors import InvalidArgument, NotFound
@@ -39,9 +47,10 @@ def conditional_boundary(element_id: str, attached_to: str, condition: str, *, i
     )
 
 
-def conditional_start(element_id: str, condition: str, names: str = "") -> str:
+def conditional_start(element_id: str, condition: str, names: str = "", *, interrupting: bool = True) -> str:
     ext, definition = _definition(condition, names)
-    return f"<bpmn:startEvent id={quoteattr(element_id)}>{ext}{definition}</bpmn:startEvent>"
+    interrupt = "" if interrupting else ' isInterrupting="false"'
+    return f"<bpmn:startEvent id={quoteattr(element_id)}{interrupt}>{ext}{definition}</bpmn:startEvent>"
 
 
 def waiting(engine: Harness, condition: str = "=x > 10", **filters: str) -> int:
@@ -210,6 +219,32 @@ def test_evaluate_conditional_of_one_definition_and_of_a_missing_one() -> None:
     assert len(started) == 1
     with pytest.raises(NotFound):
         engine.runtime.evaluate_conditional({}, definition_key=12345)
+
+
+@pytest.mark.parametrize("interrupting", [True, False])
+def test_a_conditional_event_sub_process_starts_when_its_condition_becomes_true(interrupting: bool) -> None:
+    engine = Harness()
+    engine.deploy(
+        process(
+            "e",
+            start_event(),
+            service_task("work", "w"),
+            end_event(),
+            flows("start", "work", "end"),
+            event_sub_process(
+                "on-cancel",
+                conditional_start("cancelled", "=cancelled = true", interrupting=interrupting),
+                service_task("undo", "undo"),
+                end_event("undone"),
+                flows("cancelled", "undo", "undone"),
+            ),
+        )
+    )
+    key = engine.start("e", {"cancelled": False})
+    job = engine.one_job("w")
+    engine.runtime.set_variables(key, {"cancelled": True}, local=False)
+    assert engine.one_job("undo").instance.process_instance_key == key
+    assert (job.key in engine.runtime.jobs) is not interrupting
 
 
 def test_a_conditional_start_inside_a_sub_process_is_refused() -> None:

@@ -40,7 +40,7 @@ def test_creating_listeners_run_in_order_before_the_task_is_created() -> None:
     assert task.state == "CREATING"
     assert engine.activate("second") == []
     first = engine.one_job("first")
-    assert first.kind is JobKind.TASK_LISTENER
+    assert first.kind == JobKind.TASK_LISTENER
     assert first.listener_event_type == "CREATING"
     engine.complete(first)
     assert task.state == "CREATING"
@@ -162,7 +162,7 @@ def test_completions_that_break_zeebes_rules_are_rejected(
             engine.runtime.complete_user_task(engine.user_task_of(key).key, {})
     job = engine.one_job("l")
     with engine.runtime.lock, pytest.raises(InvalidArgument, match=message):
-        engine.runtime.complete_job(job.key, variables, result)
+        engine.runtime.complete_job(job.key, variables, result=result)
     assert job.key in engine.runtime.jobs
 
 
@@ -179,7 +179,7 @@ def test_a_creating_listener_cannot_correct_an_assignee_of_the_model() -> None:
     key = started(engine, [("creating", "l")], assignee="ann")
     job = engine.one_job("l")
     with engine.runtime.lock, pytest.raises(InvalidArgument, match="correcting the assignee on 'CREATING'"):
-        engine.runtime.complete_job(job.key, {}, JobResult(corrections={"assignee": "bob"}))
+        engine.runtime.complete_job(job.key, {}, result=JobResult(corrections={"assignee": "bob"}))
     engine.complete_with(job, JobResult(corrections={"priority": 5}))
     assert engine.user_task_of(key).values == {**engine.user_task_of(key).values, "assignee": "ann", "priority": 5}
 
@@ -224,7 +224,7 @@ def test_a_user_task_and_its_operation_under_way_survive_a_restart(tmp_path: Pat
     assert task.values["assignee"] == "ann"
     assert task.values["dueDate"] == "2030-01-01T00:00:00Z"
     job = engine.one_job("l2")
-    assert job.kind is JobKind.TASK_LISTENER
+    assert job.kind == JobKind.TASK_LISTENER
     assert job.listener_event_type == "COMPLETING"
     engine.complete(job)
     assert engine.completed(key)
@@ -247,6 +247,7 @@ def test_variables_set_on_the_task_scope_wait_for_its_updating_listeners() -> No
     assert outcomes == [None]
     assert task.instance.variables == {"note": "hi"}
     assert intents(engine)[-2:] == ["UPDATING", "UPDATED"]
+    assert engine.records("USER_TASK", "UPDATED")[0]["value"]["changedAttributes"] == ["variables"]
 
 
 def test_a_denied_variable_update_sets_nothing_and_tells_the_caller() -> None:

@@ -8,7 +8,6 @@ from zeebe_celery.engine.core import RuntimeBase
 from zeebe_celery.engine.state import (
     ElementInstance,
     Job,
-    JobKind,
     JobState,
 )
 
@@ -24,7 +23,8 @@ class JobAppliers(RuntimeBase):
         job_type: str,
         retries: int,
         headers: str,
-        kind: JobKind = JobKind.BPMN_ELEMENT,
+        *,
+        kind: str = "BPMN_ELEMENT",
         listener_event_type: str = "UNSPECIFIED",
     ) -> Job:
         tx = self.tx

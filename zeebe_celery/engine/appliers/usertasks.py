@@ -71,6 +71,8 @@ class UserTaskAppliers(RuntimeBase):
         transition = task.transition
         assert transition is not None
         changed = tuple(name for name in transition.values if transition.values[name] != task.values.get(name))
+        if "variables" in transition.changed:
+            changed += ("variables",)
         tx.set(task, "values", transition.values)
         tx.set(task, "state", "CREATED")
         tx.set(task, "transition", None)

@@ -31,6 +31,9 @@ _RUN = {
     "priorityDefinition",
     "taskListeners",
     "conditionalFilter",
+    "executionListeners",
+    "userTaskForm",
+    "adHoc",
 }
 
 

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from zeebe_celery.engine.jobs import Activated
+from zeebe_celery.engine.processors.adhoc import AdHocDecision
 from zeebe_celery.engine.rest.body import Body
 from zeebe_celery.engine.rest.call import Answer, Call, Route
 from zeebe_celery.engine.rest.problems import invalid
@@ -38,7 +39,7 @@ def activated_job(job: Job, variables: str) -> dict[str, Any]:
         "processInstanceKey": str(instance.process_instance_key),
         "processDefinitionKey": str(definition.key),
         "elementInstanceKey": str(instance.key),
-        "kind": job.kind.value,
+        "kind": job.kind,
         "listenerEventType": job.listener_event_type,
         "userTask": _user_task_properties(job),
         "tags": list(instance.root().tags),
@@ -120,29 +121,27 @@ def _user_task_properties(job: Job) -> dict[str, Any] | None:
     }
 
 
-def _job_result(fields: dict[str, Any]) -> JobResult | None:
+def _job_result(fields: dict[str, Any]) -> tuple[AdHocDecision | None, JobResult | None]:
+    """A completion's ``result``: an ad-hoc sub-process's decision, or a task listener's denial or corrections."""
     if not fields:
-        return None
+        return None, None
     body = Body(fields)
     kind = body.text("type", "userTask")
     if kind == "userTask":
-        return JobResult(
-            type="userTask",
-            denied=body.boolean("denied"),
-            denied_reason=body.text("deniedReason"),
-            corrections=user_task_changes(body.object("corrections"), "result.corrections"),
-        )
+        corrections = user_task_changes(body.object("corrections"), "result.corrections")
+        denied, reason = body.boolean("denied"), body.text("deniedReason")
+        return None, JobResult(type="userTask", denied=denied, denied_reason=reason, corrections=corrections)
     if kind == "adHocSubProcess":
         activate = []
         for item in body.fields.get("activateElements") or []:
             element = Body(item if isinstance(item, dict) else {})
             activate.append((element.text("elementId", required=True), element.variables()))
-        return JobResult(
-            type="adHocSubProcess",
-            activate_elements=tuple(activate),
-            completion_condition_fulfilled=body.boolean("isCompletionConditionFulfilled"),
-            cancel_remaining_instances=body.boolean("isCancelRemainingInstances"),
+        decision = AdHocDecision(
+            activate=activate,
+            completion_fulfilled=body.boolean("isCompletionConditionFulfilled"),
+            cancel_remaining=body.boolean("isCancelRemainingInstances"),
         )
+        return decision, None
     raise invalid(f"The value for result.type is '{kind}' but must be userTask or adHocSubProcess.")
 
 
@@ -193,8 +192,8 @@ def activate(call: Call) -> Answer:
 def complete(call: Call) -> Answer:
     key = call.key("jobKey")
     body = call.body(required=False)
-    variables, result = body.variables(), _job_result(body.object("result"))
-    call.run(lambda runtime: runtime.complete_job(key, variables, result))
+    variables, (ad_hoc, result) = body.variables(), _job_result(body.object("result"))
+    call.run(lambda runtime: runtime.complete_job(key, variables, ad_hoc, result=result))
     return 204, None
 
 
