@@ -22,6 +22,7 @@ def serve(
     data_dir: Path | None = None,
     monitoring_port: int | None = None,
     rest_port: int | None = None,
+    monitoring_host: str = "127.0.0.1",
     certificate: Path | None = None,
     private_key: Path | None = None,
     token: str | None = None,
@@ -29,7 +30,8 @@ def serve(
     feel_limits: FeelLimits | None = None,
     out: IO[str],
 ) -> None:
-    """Serve until a termination signal arrives. Raises EngineStateError when the port cannot be bound."""
+    """Serve until a termination signal arrives. Raises EngineStateError when a port cannot be bound, and
+    DataDirectoryInUse (another engine runs on ``data_dir``) or DataDirectoryError."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -42,6 +44,7 @@ def serve(
         data_dir=data_dir,
         monitoring_port=monitoring_port,
         rest_port=rest_port,
+        monitoring_host=monitoring_host,
         certificate=certificate.read_bytes() if certificate else None,
         private_key=private_key.read_bytes() if private_key else None,
         token=token,
@@ -54,7 +57,7 @@ def serve(
             if engine.rest_port is not None:
                 line += f" (REST API on {engine.rest_address})"
             if engine.monitoring_port is not None:
-                line += f" (inspection on http://{host}:{engine.monitoring_port})"
+                line += f" (inspection on http://{monitoring_host}:{engine.monitoring_port})"
             if data_dir is not None:
                 line += f", state in {data_dir}"
             print(line, file=out, flush=True)

@@ -49,6 +49,20 @@ def test_malformed_bodies(http: httpx.Client) -> None:
     )
     problem(http.post("/process-instances", json=[1, 2]), 400, "Bad Request")
     problem(http.post("/messages/publication"), 400, "Bad Request")
+    # Held to what the gRPC gateway accepts: no NaN, no nesting past 1,000 levels, no duration past 2^62 ms.
+    nan = b'{"name": "m", "variables": {"x": NaN}}'
+    problem(
+        http.post("/messages/publication", content=nan, headers={"Content-Type": "application/json"}),
+        400,
+        "Bad Request",
+    )
+    deep = b'{"name": "m", "variables": ' + b"[" * 1100 + b"]" * 1100 + b"}"
+    problem(
+        http.post("/messages/publication", content=deep, headers={"Content-Type": "application/json"}),
+        400,
+        "Bad Request",
+    )
+    problem(http.post("/messages/publication", json={"name": "m", "timeToLive": 2**63}), 400, "INVALID_ARGUMENT")
     problem(
         http.post("/signals/broadcast", content=b"signalName=x", headers={"Content-Type": "text/plain"}),
         415,

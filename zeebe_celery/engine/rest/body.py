@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from zeebe_celery.engine import decode
+from zeebe_celery.engine.errors import InvalidArgument
 from zeebe_celery.engine.rest.problems import Problem, invalid
 
 __all__ = ["Body", "parse_json", "parse_key"]
@@ -14,18 +15,18 @@ _NO_VALUE = object()
 
 
 def parse_json(raw: bytes, *, required: bool) -> dict[str, Any]:
-    """The request's JSON object; an empty body is ``{}`` unless ``required``."""
+    """The request's JSON object, held to what the gRPC gateway accepts (decode.py: no NaN or Infinity, no
+    nesting past its depth, no endless numbers); an empty body is ``{}`` unless ``required``."""
     if not raw.strip():
         if required:
             raise Problem(400, "Bad Request", "Required request body is missing")
         return {}
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return decode.variables(raw.decode("utf-8"), what="request body")
+    except UnicodeDecodeError as exc:
         raise Problem(400, "Bad Request", f"Failed to read request: {exc}") from exc
-    if not isinstance(value, dict):
-        raise Problem(400, "Bad Request", "Failed to read request: expected a JSON object")
-    return value
+    except InvalidArgument as exc:
+        raise Problem(400, "Bad Request", f"Failed to read request: {exc}") from exc
 
 
 def parse_key(text: Any, name: str) -> int:
@@ -74,6 +75,13 @@ class Body:
             raise invalid(f"The value for {name} is '{value}' but must be an integer.")
         if minimum is not None and value < minimum:
             raise invalid(f"The value for {name} is '{value}' but must be at least {minimum}.")
+        return value
+
+    def duration(self, name: str, default: int = 0, *, required: bool = False, minimum: int | None = None) -> int:
+        """A duration in milliseconds, at most decode.MAX_DURATION_MS."""
+        value = self.integer(name, default, required=required, minimum=minimum)
+        if value > decode.MAX_DURATION_MS:
+            raise invalid(f"The value for {name} is '{value}' but must be at most {decode.MAX_DURATION_MS} ms.")
         return value
 
     def boolean(self, name: str, default: bool = False) -> bool:

@@ -12,7 +12,7 @@ def publish(call: Call) -> Answer:
     body = call.body()
     name = body.text("name", required=True)
     correlation_key, message_id = body.text("correlationKey"), body.text("messageId")
-    ttl = body.integer("timeToLive", 0, minimum=0)
+    ttl = body.duration("timeToLive", 0, minimum=0)
     tenant_id, variables = body.text("tenantId") or DEFAULT_TENANT, body.variables()
     message = call.run(
         lambda runtime: runtime.publish_message(

@@ -69,7 +69,7 @@ def create(call: Call) -> Answer:
     tags, business_id = body.strings("tags"), body.text("businessId")
     await_completion = body.boolean("awaitCompletion")
     fetch = body.strings("fetchVariables")
-    timeout_ms = body.integer("requestTimeout", 0, minimum=0) or DEFAULT_REQUEST_TIMEOUT_MS
+    timeout_ms = body.duration("requestTimeout", 0, minimum=0) or DEFAULT_REQUEST_TIMEOUT_MS
     done = threading.Event()
     outcome: list[dict[str, Any] | None] = []
 

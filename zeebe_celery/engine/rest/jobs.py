@@ -149,10 +149,10 @@ def activate(call: Call) -> Answer:
     body = call.body()
     job_type = body.text("type", required=True)
     worker = body.text("worker")
-    timeout = body.integer("timeout", required=True, minimum=1)
+    timeout = body.duration("timeout", required=True, minimum=1)
     max_jobs = body.integer("maxJobsToActivate", required=True, minimum=1)
     fetch = body.strings("fetchVariable")
-    request_timeout = body.integer("requestTimeout", 0)
+    request_timeout = body.duration("requestTimeout", 0)
     tenant_filter = body.text("tenantFilter", "PROVIDED")
     if tenant_filter not in ("PROVIDED", "ASSIGNED"):
         raise invalid(f"The value for tenantFilter is '{tenant_filter}' but must be PROVIDED or ASSIGNED.")
@@ -201,7 +201,7 @@ def fail(call: Call) -> Answer:
     key = call.key("jobKey")
     body = call.body(required=False)
     retries = body.integer("retries", 0)
-    message, backoff = body.text("errorMessage"), body.integer("retryBackOff", 0, minimum=0)
+    message, backoff = body.text("errorMessage"), body.duration("retryBackOff", 0, minimum=0)
     variables = body.variables()
     call.run(
         lambda runtime: runtime.fail_job(
@@ -223,7 +223,7 @@ def update(call: Call) -> Answer:
     key = call.key("jobKey")
     changeset = call.body().body("changeset")
     retries = changeset.integer("retries", minimum=0) if changeset.has("retries") else None
-    timeout = changeset.integer("timeout") if changeset.has("timeout") else None
+    timeout = changeset.duration("timeout") if changeset.has("timeout") else None
     if retries is None and timeout is None:
         raise invalid("No changeset provided: expected at least one of retries and timeout.")
     call.run(lambda runtime: runtime.update_job(key, retries=retries, timeout=timeout))

@@ -207,6 +207,8 @@ class RestServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving and close the port; a server never started (its engine failed to start) only closes."""
         self.served.stopping.set()
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
