@@ -4,6 +4,8 @@ as plain HTTP. And authentication, which matches the gRPC port's: none, or the b
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -202,3 +204,30 @@ def test_bearer_token_is_required_when_the_engine_has_one() -> None:
         configuration = sdk_configuration(engine.rest_address)
         with CamundaClient(configuration=configuration, auth_provider=Bearer()) as camunda:
             assert camunda.get_topology().cluster_size == 1
+
+
+def _raw(address: str, request: bytes) -> tuple[int, dict[str, Any]]:
+    """Send ``request`` as is; the status and the problem document answered."""
+    host, port = address.removeprefix("http://").split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+def test_oversized_and_chunked_bodies_are_refused_before_they_are_read(zeebe_rest_address: str) -> None:
+    status, document = _raw(
+        zeebe_rest_address,
+        b"POST /v2/messages/publication HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 40000000\r\n\r\n{}",
+    )
+    assert (status, document["title"]) == (413, "Payload Too Large")
+    status, document = _raw(
+        zeebe_rest_address,
+        b"POST /v2/messages/publication HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+    )
+    assert (status, document["title"]) == (411, "Length Required")

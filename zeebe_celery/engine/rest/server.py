@@ -4,6 +4,7 @@ problem documents. Authentication matches the gRPC port's: none, or ``Authorizat
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import threading
@@ -69,6 +70,9 @@ class _PooledHTTPServer(HTTPServer):
 
 
 def _handler_class(served: Served, token: str | None) -> type[BaseHTTPRequestHandler]:
+    # Compared in constant time, as the gRPC port and the inspection port compare it.
+    expected = f"Bearer {token}".encode() if token is not None else None
+
     class Handler(BaseHTTPRequestHandler):
         timeout = _SOCKET_TIMEOUT_SECONDS
         server_version = "zeebe-celery-engine"
@@ -103,7 +107,9 @@ def _handler_class(served: Served, token: str | None) -> type[BaseHTTPRequestHan
             self._send(status, body, "application/json")
 
         def _answer(self, method: str, path: str) -> tuple[int, Any]:
-            if token is not None and self.headers.get("Authorization") != f"Bearer {token}":
+            if expected is not None and not hmac.compare_digest(
+                self.headers.get("Authorization", "").encode(), expected
+            ):
                 raise Problem(401, "Unauthorized", "Expected a valid bearer token in the Authorization header")
             route, params = _route(method, path)
             raw = self._read_body()
