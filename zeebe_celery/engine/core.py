@@ -28,6 +28,7 @@ from zeebe_celery.engine.state import (
     Job,
     KeyGenerator,
     Message,
+    UserTask,
     Wait,
 )
 from zeebe_celery.engine.transaction import NO_TRANSACTION, Transaction
@@ -102,6 +103,16 @@ class RuntimeBase:
         self.buffered: dict[tuple[str, str, str], dict[int, Message]] = {}
         self.message_ids: dict[tuple[str, str, str], int] = {}  # (tenant, name, message id) -> message key
         self.incidents: dict[int, Incident] = {}
+        self.user_tasks: dict[int, UserTask] = {}  # native user tasks, by user task key
+        # Who waits for the outcome of a user task operation (an API call), by user task key; not persisted.
+        self.user_task_waiters: dict[int, Callable[[EngineError | None], None]] = {}
+        # (tenant, process id, business id) -> the active root instance that holds it.
+        self.business_ids: dict[tuple[str, str, str], int] = {}
+        self.conditional_waits: dict[int, Wait] = {}  # open conditional subscriptions, by key
+        # Variables changed by the command since conditions were last evaluated: (scope, name, "create" or
+        # "update"). A scratch list, not state: only kept while conditional subscriptions are open, emptied
+        # as they are evaluated and when the command is rolled back.
+        self.variable_changes: list[tuple[ElementInstance, str, str, int]] = []  # ..., the last key then
         self.message_starts: dict[tuple[str, str], list[Element]] = {}  # (tenant, name) -> start events
         # (tenant, process id, correlation key) of the live instances a keyed message started.
         self.keyed_starts: set[tuple[str, str, str]] = set()
@@ -264,6 +275,7 @@ class RuntimeBase:
 
     def rollback(self, tx: Transaction) -> None:
         """Put the state back as it was before the command, and forget what it wrote."""
+        self.variable_changes.clear()
         tx.rollback()
         self.keys.last = tx.first_key
         self.tx = NO_TRANSACTION

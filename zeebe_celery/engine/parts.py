@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from zeebe_celery.engine.model import Element, Listener, SequenceFlow
-from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job, Wait
+from zeebe_celery.engine.model import Element, Listener, SequenceFlow, TaskListener
+from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job, JobResult, UserTask, Wait
 
-__all__ = ["Flow", "JobWork", "Publication", "Resources", "Subscriptions"]
+__all__ = ["Conditions", "Flow", "JobWork", "Publication", "Resources", "Subscriptions", "UserTaskWork"]
 
 
 class Flow(Protocol):
@@ -68,7 +68,7 @@ class Flow(Protocol):
 
     def start_at_event(
         self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
-    ) -> None: ...
+    ) -> ElementInstance: ...
 
 
 class JobWork(Protocol):
@@ -83,6 +83,39 @@ class JobWork(Protocol):
     def cancel_job(self, job: Job) -> None: ...
 
     def make_activatable(self, job: Job, intent: str | None = None) -> None: ...
+
+    def create_task_listener_job(
+        self, instance: ElementInstance, listener: TaskListener, event_type: str, headers: dict[str, str]
+    ) -> Job | None: ...
+
+
+class Conditions(Protocol):
+    """Conditional subscriptions: evaluated as they open and as the variables they see change."""
+
+    def open(self, wait: Wait) -> None: ...
+
+
+class UserTaskWork(Protocol):
+    """Native user tasks: created and cancelled with their element, their listeners tried again."""
+
+    def create(
+        self, instance: ElementInstance, values: dict[str, Any], *, external_form_reference: str, assignee: str
+    ) -> UserTask: ...
+
+    def cancel(self, task: UserTask) -> None: ...
+
+    def next_listener(self, task: UserTask) -> None: ...
+
+    def listener_completed(self, job: Job, result: JobResult) -> None: ...
+
+    def update_variables(
+        self,
+        task: UserTask,
+        variables: dict[str, Any],
+        *,
+        local: bool,
+        waiter: Callable[[Any], None] | None = None,
+    ) -> None: ...
 
 
 class Subscriptions(Protocol):

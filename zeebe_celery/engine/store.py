@@ -33,6 +33,7 @@ from zeebe_celery.engine.state import (
     WaitKind,
 )
 from zeebe_celery.engine.transaction import Transaction
+from zeebe_celery.engine.usertask_rows import user_task_from_row, user_task_row
 
 __all__ = ["Store", "instance_tree", "message_row"]
 
@@ -234,6 +235,10 @@ def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str
             "kind": job.kind,
             "listener_event_type": job.listener_event_type,
         },
+        "user_task": None if instance.user_task is None else user_task_row(instance.user_task),
+        "tags": list(instance.tags),
+        "business_id": instance.business_id,
+        "terminate_after": list(instance.terminate_after),
         "waits": [_wait(waits[k]) for k in instance.waits if k in waits],
         "incident": None
         if incident is None
@@ -334,6 +339,16 @@ class _Loader:
             parent.children[instance.key] = instance
         for child in data["children"]:
             self.instance(child, instance)
+        instance.tags = tuple(data.get("tags", ()))
+        instance.business_id = data.get("business_id", "")
+        instance.terminate_after = tuple(data.get("terminate_after", ()))
+        if parent is None and instance.business_id:
+            runtime.business_ids[(definition.tenant_id, definition.bpmn_process_id, instance.business_id)] = (
+                instance.key
+            )
+        if data.get("user_task") is not None:
+            task = user_task_from_row(instance, data["user_task"])
+            instance.user_task = runtime.user_tasks[task.key] = task
         if data["job"] is not None:
             self._job(instance, data["job"])
         for wait in data["waits"]:
@@ -393,6 +408,8 @@ class _Loader:
             runtime.subscriptions.setdefault((tenant, wait.name, wait.correlation_key), {})[wait.key] = wait
         elif wait.kind is WaitKind.SIGNAL:
             runtime.signal_waits.setdefault((tenant, wait.name), {})[wait.key] = wait
+        elif wait.kind is WaitKind.CONDITION:
+            runtime.conditional_waits[wait.key] = wait
         else:
             runtime.schedule(wait.due, "timer", wait.key)
 

@@ -14,7 +14,7 @@ from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.core import by_key
 from zeebe_celery.engine.errors import AlreadyExists
 from zeebe_celery.engine.model import Element, EventType, Expr, Kind
-from zeebe_celery.engine.parts import Flow, Publication, Resources
+from zeebe_celery.engine.parts import Conditions, Flow, Publication, Resources
 from zeebe_celery.engine.processors import StepFailed, feel_type
 from zeebe_celery.engine.state import ElementInstance, Message, Wait, WaitKind
 
@@ -27,6 +27,7 @@ class EventSubscriptions:
     flow: Flow
     publication: Publication
     resources: Resources
+    conditions: Conditions
 
     def __init__(self, state: Appliers) -> None:
         self.state = state
@@ -43,6 +44,8 @@ class EventSubscriptions:
             assert element.signal is not None
             name = str(self._expression(instance, element.signal))
             self.state.wait_opened(instance, element, WaitKind.SIGNAL, name=name)
+        elif kind is EventType.CONDITIONAL:
+            self.conditions.open(self.state.wait_opened(instance, element, WaitKind.CONDITION))
 
     def _expression(self, instance: ElementInstance, expr: Expr) -> Any:
         try:

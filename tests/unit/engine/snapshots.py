@@ -36,6 +36,10 @@ def memory(runtime: Runtime) -> dict[str, Any]:
         "message_starts": sorted(runtime.message_starts),
         "result_waiters": {k: len(v) for k, v in runtime.result_waiters.items()},
         "records": len(runtime.records.all()),
+        "user_tasks": {k: (t.state, t.values, t.transition) for k, t in runtime.user_tasks.items()},
+        "user_task_waiters": sorted(runtime.user_task_waiters),
+        "business_ids": {str(k): v for k, v in runtime.business_ids.items()},
+        "conditional_waits": sorted(runtime.conditional_waits),
     }
 
 

@@ -65,9 +65,10 @@ def _around(element_id: str, fragment: str, *, messages: dict[str, str] | None =
         ),
         (
             "camunda-user",
-            '<bpmn:userTask id="camunda-user"><bpmn:extensionElements><zeebe:userTask/></bpmn:extensionElements>'
+            '<bpmn:userTask id="camunda-user"><bpmn:extensionElements><zeebe:userTask/><zeebe:taskListeners>'
+            '<zeebe:taskListener eventType="canceling" type="l"/></zeebe:taskListeners></bpmn:extensionElements>'
             "</bpmn:userTask>",
-            "zeebe:userTask",
+            "canceling task listeners",
         ),
         (
             "script",
@@ -199,7 +200,6 @@ def test_a_literal_timer_value_the_engine_cannot_read_is_refused_at_deploy(defin
 @pytest.mark.parametrize(
     "extension",
     [
-        '<zeebe:taskListeners><zeebe:taskListener eventType="creating" type="check"/></zeebe:taskListeners>',
         '<zeebe:somethingNew value="1"/>',
     ],
 )

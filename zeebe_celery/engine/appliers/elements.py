@@ -225,6 +225,8 @@ class ElementAppliers(RuntimeBase):
         created = name not in scope.variables
         tx.put(scope.variables, name, value)
         tx.roots.add(origin.process_instance_key)
+        if self.conditional_waits:
+            self.variable_changes.append((scope, name, "create" if created else "update", self.keys.last))
         if self.records.enabled:
             intent = "CREATED" if created else "UPDATED"
             self.write("VARIABLE", intent, scope.key, variable_value(origin, scope, name, value))

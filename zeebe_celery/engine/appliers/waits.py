@@ -19,6 +19,7 @@ _WAIT_RECORDS = {
     WaitKind.MESSAGE: ("PROCESS_MESSAGE_SUBSCRIPTION", "DELETED"),
     WaitKind.SIGNAL: ("SIGNAL_SUBSCRIPTION", "DELETED"),
     WaitKind.TIMER: ("TIMER", "CANCELED"),
+    WaitKind.CONDITION: ("CONDITIONAL_SUBSCRIPTION", "DELETED"),
 }
 
 
@@ -38,6 +39,9 @@ class WaitAppliers(RuntimeBase):
         elif kind is WaitKind.SIGNAL:
             self._index(self.signal_waits, (tenant, wait.name), wait)
             self.wait_record("SIGNAL_SUBSCRIPTION", "CREATED", wait)
+        elif kind is WaitKind.CONDITION:
+            tx.put(self.conditional_waits, wait.key, wait)
+            self.wait_record("CONDITIONAL_SUBSCRIPTION", "CREATED", wait)
         else:
             self.schedule(wait.due, "timer", wait.key)
             self.wait_record("TIMER", "CREATED", wait)
@@ -54,6 +58,8 @@ class WaitAppliers(RuntimeBase):
             self._unindex(self.subscriptions, (tenant, wait.name, wait.correlation_key), wait.key)
         elif wait.kind is WaitKind.SIGNAL:
             self._unindex(self.signal_waits, (tenant, wait.name), wait.key)
+        elif wait.kind is WaitKind.CONDITION:
+            tx.pop(self.conditional_waits, wait.key)
         self.wait_record(*_WAIT_RECORDS[wait.kind], wait)
 
     def wait_moved(self, wait: Wait, element: Element) -> None:

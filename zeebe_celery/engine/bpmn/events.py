@@ -6,6 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from zeebe_celery.engine import timers
+from zeebe_celery.engine.bpmn.conditions import conditional
 from zeebe_celery.engine.bpmn.document import BPMN, ZEEBE, Document, local
 from zeebe_celery.engine.model import Element, EventType, Kind, MessageRef, TimerDef
 
@@ -17,12 +18,13 @@ EVENT_DEFINITIONS = {
     "errorEventDefinition": EventType.ERROR,
     "signalEventDefinition": EventType.SIGNAL,
     "terminateEventDefinition": EventType.TERMINATE,
+    "conditionalEventDefinition": EventType.CONDITIONAL,
     "escalationEventDefinition": EventType.ESCALATION,
     "compensateEventDefinition": EventType.COMPENSATION,
 }
 # Which event definitions each event kind runs; anything else is refused.
 _ALLOWED_EVENTS = {
-    Kind.START_EVENT: {EventType.NONE, EventType.MESSAGE},
+    Kind.START_EVENT: {EventType.NONE, EventType.MESSAGE, EventType.CONDITIONAL},
     Kind.END_EVENT: {
         EventType.NONE,
         EventType.ERROR,
@@ -30,7 +32,7 @@ _ALLOWED_EVENTS = {
         EventType.ESCALATION,
         EventType.COMPENSATION,
     },
-    Kind.INTERMEDIATE_CATCH_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL},
+    Kind.INTERMEDIATE_CATCH_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.CONDITIONAL},
     Kind.INTERMEDIATE_THROW_EVENT: {EventType.NONE, EventType.ESCALATION, EventType.COMPENSATION},
     Kind.BOUNDARY_EVENT: {
         EventType.MESSAGE,
@@ -38,11 +40,19 @@ _ALLOWED_EVENTS = {
         EventType.ERROR,
         EventType.SIGNAL,
         EventType.ESCALATION,
+        EventType.CONDITIONAL,
         EventType.COMPENSATION,
     },
 }
 # The start event of an event sub-process runs these instead.
-EVENT_SUB_PROCESS_STARTS = {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.ERROR, EventType.ESCALATION}
+EVENT_SUB_PROCESS_STARTS = {
+    EventType.MESSAGE,
+    EventType.TIMER,
+    EventType.SIGNAL,
+    EventType.ERROR,
+    EventType.ESCALATION,
+    EventType.CONDITIONAL,
+}
 
 
 def event_definitions(doc: Document, node: ET.Element, element: Element) -> None:
@@ -63,6 +73,8 @@ def event_definitions(doc: Document, node: ET.Element, element: Element) -> None
         _timer(doc, node, element, definition)
     elif kind is EventType.ERROR:
         _error(doc, node, element, definition)
+    elif kind is EventType.CONDITIONAL:
+        conditional(doc, node, element, definition)
     elif kind is EventType.ESCALATION:
         _escalation(doc, node, element, definition)
     elif kind is EventType.COMPENSATION:

@@ -6,6 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 
 from zeebe_celery.engine.bpmn.document import ZEEBE, Document, local
+from zeebe_celery.engine.bpmn.usertasks import is_native, native_user_task
 from zeebe_celery.engine.model import Element, Expr, Kind, TaskDefinition
 
 __all__ = ["USER_TASK_JOB_TYPE", "task"]
@@ -26,7 +27,11 @@ def task(doc: Document, node: ET.Element, element: Element, ext: list[ET.Element
         if not definition.get("type"):
             doc.fail(node, "Must have a job type: zeebe:taskDefinition needs a 'type'")
     kind = element.kind
-    if kind is Kind.USER_TASK:
+    if any(e.tag == f"{ZEEBE}taskListeners" for e in ext) and not (kind is Kind.USER_TASK and is_native(ext)):
+        doc.fail(node, "Task listeners are only supported on native user tasks (zeebe:userTask)")
+    if kind is Kind.USER_TASK and is_native(ext):
+        native_user_task(doc, node, element, ext)
+    elif kind is Kind.USER_TASK:
         _user_task(doc, node, element, ext)
     elif kind is Kind.SCRIPT_TASK and element.task is None:
         script = next((e for e in ext if e.tag == f"{ZEEBE}script"), None)
@@ -74,8 +79,6 @@ def _user_task(doc: Document, node: ET.Element, element: Element, ext: list[ET.E
             for attr in ("dueDate", "followUpDate"):
                 if e.get(attr):
                     headers[f"io.camunda.zeebe:{attr}"] = e.get(attr, "")
-        elif tag == "userTask":
-            doc.fail(node, "Camunda user tasks (zeebe:userTask) are not supported; use job-based user tasks")
     element.headers = headers
 
 

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from zeebe_celery.engine.bpmn.activities import ad_hoc, called_element, check_ad_hoc, multi_instance, version_tag
 from zeebe_celery.engine.bpmn.compensation import link_compensation
 from zeebe_celery.engine.bpmn.document import BPMN, BpmnError, Document, local
-from zeebe_celery.engine.bpmn.events import check_event_kind, event_definitions, message_ref
+from zeebe_celery.engine.bpmn.events import check_event_kind, event_definitions, in_event_sub_process, message_ref
 from zeebe_celery.engine.bpmn.extensions import check_extensions, io_mappings
 from zeebe_celery.engine.bpmn.listeners import execution_listeners
 from zeebe_celery.engine.bpmn.tasks import task
@@ -97,6 +97,20 @@ class _Parser(Document):
         process.message_starts = [
             e for e in root.children.values() if e.kind is Kind.START_EVENT and e.event_type is EventType.MESSAGE
         ]
+        process.conditional_starts = [
+            e for e in root.children.values() if e.kind is Kind.START_EVENT and e.event_type is EventType.CONDITIONAL
+        ]
+        for element in elements.values():
+            if (
+                element.event_type is EventType.CONDITIONAL
+                and element.kind is Kind.START_EVENT
+                and element.parent is not root
+                and not in_event_sub_process(element)
+            ):
+                self.fail_id(
+                    element.id,
+                    "a conditional start event is only supported at the process level or in an event sub-process",
+                )
         # A start event refused for its kind is named already; this is for a process with none at all.
         if not any(e.kind is Kind.START_EVENT for e in root.children.values()):
             self.fail(node, "Must have at least one start event")

@@ -16,6 +16,7 @@ from zeebe_celery.engine.processors.gateways import ExclusiveGateway
 from zeebe_celery.engine.processors.multi import MultiInstanceBody
 from zeebe_celery.engine.processors.tasks import BusinessRuleTask, JobWorkerTask, ScriptTask
 from zeebe_celery.engine.processors.throws import IntermediateThrowEvent
+from zeebe_celery.engine.processors.usertasks import NativeUserTask
 
 __all__ = [
     "PROCESSORS",
@@ -49,7 +50,8 @@ PROCESSORS: dict[Kind, Processor] = {
     Kind.TASK: _PASS_THROUGH,
     Kind.SERVICE_TASK: _JOB_WORKER,
     Kind.SEND_TASK: _JOB_WORKER,
-    Kind.USER_TASK: _JOB_WORKER,
+    # A job-based user task has a job definition (and goes to the job worker below).
+    Kind.USER_TASK: NativeUserTask(),
     Kind.SCRIPT_TASK: ScriptTask(),
     Kind.BUSINESS_RULE_TASK: BusinessRuleTask(),
     Kind.EXCLUSIVE_GATEWAY: ExclusiveGateway(),
