@@ -236,6 +236,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"{_f(zc.get('cpu_s'), 2)} CPU seconds (launched via {zc.get('poller_launcher')}).",
         ]
     out += _floor_section(results)
+    out += _async_wait_section(results)
     ceiling = results["dispatch_ceiling"]
     out += [
         "",
@@ -319,6 +320,30 @@ def _floor_section(results: dict[str, Any]) -> list[str]:
             cpu = figures.get("cpu_ms_per_job")
             share = float(cpu) - float(floor_cpu) if _is_number(cpu) and _is_number(floor_cpu) else None
             out.append(f"| {label} | {_f(figures.get('throughput_per_s'))} | {_f(cpu, 3)} | {_f(share, 3)} |")
+    return out
+
+
+def _async_wait_section(results: dict[str, Any]) -> list[str]:
+    """An async handler awaiting on I/O: pyzeebe's loop against a batch on a pool process's loop."""
+    phase = results.get("async_wait")
+    if not phase:
+        return []
+    out = [
+        "",
+        f"## Async handler awaiting {phase.get('wait_ms')} ms",
+        "",
+        f"One process each: pyzeebe runs up to 32 jobs at once on its loop; zeebe-celery sends batches of "
+        f"{phase.get('batch')} jobs, whose handlers run concurrently on the pool process's loop.",
+        "",
+        "| contender | instances/s | p50 ms | p99 ms | CPU ms/job |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, key in (("pyzeebe", "pyzeebe"), ("zeebe-celery, batched", "zeebe_celery_batched")):
+        c = phase.get(key, {})
+        out.append(
+            f"| {label} | {_f(c.get('throughput_per_s'))} | {_f(c.get('p50_ms'))} | {_f(c.get('p99_ms'))} "
+            f"| {_f(c.get('cpu_ms_per_job'), 2)} |"
+        )
     return out
 
 

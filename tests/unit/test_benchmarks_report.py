@@ -231,3 +231,20 @@ def test_the_report_shows_the_floor_and_the_bridges_share_beyond_it(bench: dict[
     rows = [label for label, _ in bench["report"]._contender_rows(results)]
     assert "zeebe-celery, batched (32 jobs per message)" in rows
     assert bench["report"]._floor_section(fabricated()) == []
+
+
+def test_the_async_wait_target_and_section_compare_batched_with_pyzeebe(bench: dict[str, ModuleType]) -> None:
+    results = fabricated()
+    results["async_wait"] = {
+        "wait_ms": 50,
+        "batch": 32,
+        "pyzeebe": {**contender(600.0, 52.0), "cpu_ms_per_job": 0.2},
+        "zeebe_celery_batched": {**contender(570.0, 55.0), "cpu_ms_per_job": 0.4},
+    }
+    targets = {t["name"]: t for t in bench["stats"].evaluate_targets(results)}
+    assert targets["async_wait_vs_pyzeebe"]["value"] == pytest.approx(0.95)
+    assert targets["async_wait_vs_pyzeebe"]["met"] is True
+    section = "\n".join(bench["report"]._async_wait_section(results))
+    assert "## Async handler awaiting 50 ms" in section
+    assert "| zeebe-celery, batched | 570.0 | 55.0 | 165.0 | 0.40 |" in section
+    assert {t["name"]: t["met"] for t in bench["stats"].evaluate_targets(fabricated())}["async_wait_vs_pyzeebe"] is None
