@@ -7,7 +7,8 @@ Celery message, so Celery's per-message features (``rate_limit``, time limits, `
 batch as a whole; the message expires at the latest deadline of its jobs.
 
 Async handlers of a batch run concurrently on the worker process's event loop, at most
-``ZEEBE_CELERY_BATCH_CONCURRENCY`` at a time, each stopped at its own job's deadline. Sync handlers run one
+``ZEEBE_CELERY_BATCH_CONCURRENCY`` at a time, each stopped at its own job's deadline; a time limit that
+breaks into the loop cancels them, and their jobs come back from Zeebe after their timeout. Sync handlers run one
 after another, or on ``batch_threads`` threads when the type asks. Reports go out concurrently on the
 process's gRPC channel (through the process's report queue, or one of the batch's own that the task waits
 for). A worker killed mid-batch reports nothing more: the jobs not yet reported come back from Zeebe after
@@ -18,9 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,14 +29,14 @@ from zeebe_celery.handler import Handler, event_loop
 from zeebe_celery.job import Job
 from zeebe_celery.outcome import Outcome
 from zeebe_celery.spec import JobTypeSpec
-from zeebe_celery.worker import ReportQueue, WorkerContext, context_for, run_one
+from zeebe_celery.worker import ReportQueue, WorkerContext, context_for, release_slot, run_one, run_one_async
 
 __all__ = ["run_batch"]
 
 logger = logging.getLogger(__name__)
 
-# How often a batch interrupted mid-run turns the loop while its handlers unwind.
-_UNWIND_STEP = 0.01
+# The least time a handler is given when its job's deadline is about to pass.
+_LEAST_WAIT = 0.001
 
 
 def run_batch(task: Any, handler: Handler, payloads: Sequence[Any]) -> list[Outcome]:
@@ -101,52 +101,44 @@ def _run_threads(
 def _run_async(
     task: Any, handler: Handler, jobs: list[Job], context: WorkerContext, spec: JobTypeSpec, reports: ReportQueue
 ) -> list[Outcome]:
-    """Each job's run on a thread of the batch, its handler's coroutine on the process's loop.
-
-    The threads carry what is synchronous in a job's run (its checks, span and report); the coroutines run
-    concurrently on the loop, which this (the task's) thread turns until every job has its outcome.
-    """
+    """Each job's run as a coroutine on the process's loop, at most ``ZEEBE_CELERY_BATCH_CONCURRENCY`` at once."""
     loop = event_loop()
-    interrupted = threading.Event()
 
-    def call(job: Job, bound_task: Any) -> Any:
+    async def call(job: Job, bound_task: Any) -> Any:
         args, kwargs = handler.arguments(job, bound_task)
         # A handler still running at its own job's deadline is stopped there, as a single job is.
-        coroutine = asyncio.wait_for(handler.fn(*args, **kwargs), timeout=max(job.seconds_left(), 0.001))
-        return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+        return await asyncio.wait_for(handler.fn(*args, **kwargs), timeout=max(job.seconds_left(), _LEAST_WAIT))
 
-    def run(job: Job) -> Outcome:
-        if interrupted.is_set():
-            # Not run and not reported: Zeebe hands it out again after its timeout.
-            raise _Interrupted(f"the batch was interrupted before job {job.key} started")
-        return run_one(task, call, job, context, spec, reports)
+    async def outcomes() -> list[Outcome]:
+        free = asyncio.Semaphore(context.bridge.batch_concurrency)
 
-    one = _in_request(task, run)
-    size = min(len(jobs), context.bridge.batch_concurrency)
-    with ThreadPoolExecutor(size, thread_name_prefix="zeebe-batch") as pool:
-        runs = [pool.submit(one, job) for job in jobs]
+        async def one(job: Job) -> Outcome:
+            started = False
+            try:
+                async with free:
+                    started = True
+                    return await run_one_async(task, call, job, context, spec, reports)
+            finally:
+                if not started:  # cancelled while it waited for its turn
+                    release_slot(context, job)
 
-        async def outcomes() -> list[Outcome]:
-            return list(await asyncio.gather(*(asyncio.wrap_future(run) for run in runs)))
+        return list(await asyncio.gather(*(one(job) for job in jobs)))
 
-        try:
-            return loop.run_until_complete(outcomes())
-        except BaseException:
-            # A time limit (or anything else) broke into the loop: stop the handlers, let every started run
-            # end (a job past its deadline reports nothing), and leave the rest to come back from Zeebe.
-            interrupted.set()
-            _unwind(loop, runs)
-            raise
-
-
-class _Interrupted(Exception):
-    """A job of an interrupted batch that was not started."""
+    try:
+        return loop.run_until_complete(outcomes())
+    except BaseException:
+        # A time limit (or anything else) broke into the loop: cancel the batch's handlers (their jobs report
+        # nothing and come back from Zeebe after their timeout; their slots are freed) and let them unwind.
+        _unwind(loop)
+        raise
 
 
-def _unwind(loop: asyncio.AbstractEventLoop, runs: list[Future[Outcome]]) -> None:
-    for run in runs:
-        run.cancel()  # those not started
-    while not all(run.done() for run in runs):
-        for pending in asyncio.all_tasks(loop):
-            pending.cancel()
-        loop.run_until_complete(asyncio.sleep(_UNWIND_STEP))
+def _unwind(loop: asyncio.AbstractEventLoop) -> None:
+    pending = asyncio.all_tasks(loop)
+    for running in pending:
+        running.cancel()
+
+    async def settle() -> None:
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    loop.run_until_complete(settle())
