@@ -29,6 +29,7 @@ from zeebe_celery.engine.state import (
     Job,
     KeyGenerator,
     Message,
+    StartTimer,
     Wait,
 )
 from zeebe_celery.engine.transaction import NO_TRANSACTION, Transaction
@@ -103,6 +104,7 @@ class RuntimeBase:
         self.buffered: dict[tuple[str, str, str], dict[int, Message]] = {}
         self.message_ids: dict[tuple[str, str, str], int] = {}  # (tenant, name, message id) -> message key
         self.incidents: dict[int, Incident] = {}
+        self.start_timers: dict[int, StartTimer] = {}  # timers of the latest versions' timer start events
         self.message_starts: dict[tuple[str, str], list[Element]] = {}  # (tenant, name) -> start events
         # (tenant, process id, correlation key) of the live instances a keyed message started.
         self.keyed_starts: set[tuple[str, str, str]] = set()
@@ -145,7 +147,7 @@ class RuntimeBase:
             heapq.heapify(self._heap)
 
     def _live_due_items(self) -> int:
-        return len(self.jobs) + len(self.waits) + len(self.messages)
+        return len(self.jobs) + len(self.waits) + len(self.messages) + len(self.start_timers)
 
     def _is_live(self, entry: tuple[int, int, str, int]) -> bool:
         due, _, kind, key = entry
@@ -158,6 +160,9 @@ class RuntimeBase:
         if kind == "timer":
             wait = self.waits.get(key)
             return wait is not None and wait.due == due
+        if kind == "start_timer":
+            timer = self.start_timers.get(key)
+            return timer is not None and timer.due == due
         message = self.messages.get(key)
         return message is not None and message.expires == due
 
@@ -240,7 +245,7 @@ class RuntimeBase:
         # Keys handed out with nothing else changed (a signal nobody waits for) are kept too, so that a
         # restarted engine never hands them out again.
         if self.persistence is not None and (
-            tx.roots or tx.messages or tx.definitions or self.keys.last != self.committed_key
+            tx.roots or tx.messages or tx.definitions or tx.start_timers or self.keys.last != self.committed_key
         ):
             self.persistence.commit(self, tx)
             self.committed_key = self.keys.last

@@ -177,6 +177,18 @@ class Deployments:
         live = self.state.live_versions(tenant_id, root.id)
         return live[-1] if live and live[-1].process.root is root else None
 
+    def signal_starts(self, tenant_id: str, name: str) -> list[tuple[Definition, Element]]:
+        """The signal start events named ``name`` of the latest version of each process, by process id."""
+        found = []
+        for owner, process_id in sorted(self.state.latest):
+            live = self.state.live_versions(owner, process_id) if owner == tenant_id else []
+            if live:
+                for start in live[-1].process.signal_starts:
+                    assert start.signal is not None
+                    if start.signal.source == name:
+                        found.append((live[-1], start))
+        return found
+
     def called_process(self, process_id: str, caller: ElementInstance) -> Definition:
         """The process a call activity starts, by its binding; LookupError says why there is none."""
         called = caller.element.called

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zeebe_celery.engine.model import EventType
+from zeebe_celery.engine.model import EventType, Kind
 from zeebe_celery.engine.parts import Flow, JobWork, Subscriptions
 from zeebe_celery.engine.processors import StepFailed
 from zeebe_celery.engine.state import ElementInstance, Incident, JobState, Wait
@@ -24,6 +24,14 @@ class EventPublication:
         if element is instance.element:
             self.subscriptions.close_waits(instance)
             self.flow.complete(instance, variables)
+        elif instance.element.kind is Kind.EVENT_BASED_GATEWAY:
+            # The first event after the gateway: the others' waits close, and the flow to it is taken.
+            scope = instance.parent
+            assert scope is not None
+            self.subscriptions.close_waits(instance)
+            self.flow.complete(instance, flows=[])
+            taken = next(f for f in instance.element.outgoing if f.target == element.id)
+            self.flow.take(taken, scope, variables)
         else:
             scope = instance.parent
             assert scope is not None

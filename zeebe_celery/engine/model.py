@@ -36,6 +36,8 @@ class Kind(enum.StrEnum):
     TASK = "TASK"
     EXCLUSIVE_GATEWAY = "EXCLUSIVE_GATEWAY"
     PARALLEL_GATEWAY = "PARALLEL_GATEWAY"
+    INCLUSIVE_GATEWAY = "INCLUSIVE_GATEWAY"
+    EVENT_BASED_GATEWAY = "EVENT_BASED_GATEWAY"
     SEQUENCE_FLOW = "SEQUENCE_FLOW"
 
 
@@ -48,6 +50,7 @@ class EventType(enum.StrEnum):
     ERROR = "ERROR"
     SIGNAL = "SIGNAL"
     TERMINATE = "TERMINATE"
+    LINK = "LINK"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +157,14 @@ class Element:
     error_code: str | None = None  # error catch: None catches all; error end event: the code thrown
     interrupting: bool = True
     attached_to: str | None = None
+    link: str | None = None  # a link event's name; a throw link goes on at the catch link of that name
     boundaries: list[Element] = field(default_factory=list)
     # Gateways.
     default_flow: str | None = None
     # Call activities.
     called: CalledElement | None = None
+    # User tasks: the id of the deployed form (zeebe:formDefinition formId) whose latest version they link.
+    form_id: str | None = None
     # Containers (the process and sub-processes).
     children: dict[str, Element] = field(default_factory=dict)
     none_start: Element | None = None
@@ -176,4 +182,6 @@ class Process:
     root: Element
     elements: dict[str, Element]
     message_starts: list[Element] = field(default_factory=list)
+    timer_starts: list[Element] = field(default_factory=list)
+    signal_starts: list[Element] = field(default_factory=list)
     version_tag: str | None = None

@@ -19,6 +19,7 @@ from zeebe_celery.engine.events import EventPublication
 from zeebe_celery.engine.instances import ActivateInstruction, InstanceCommands
 from zeebe_celery.engine.interpreter import Interpreter
 from zeebe_celery.engine.jobs import Activated, JobBehavior, JobStream
+from zeebe_celery.engine.starts import TimerStarts
 from zeebe_celery.engine.state import Definition, ElementInstance, Job
 from zeebe_celery.engine.transaction import Transaction
 from zeebe_celery.engine.waits import EventSubscriptions
@@ -41,6 +42,8 @@ class Runtime(Appliers):
         self.event_publication = publication = EventPublication()
         self.deployments = deployments = Deployments(self)
         self.instance_commands = instances = InstanceCommands(self, interpreter)
+        self.timer_starts = TimerStarts(self)
+        self.timer_starts.flow = interpreter
         for part in (interpreter, jobs, subscriptions, publication, instances):
             part.flow = interpreter
         interpreter.jobs = publication.jobs = instances.jobs = jobs
@@ -80,6 +83,8 @@ class Runtime(Appliers):
             self.job_behavior.job_backoff_over(key, due)
         elif kind == "timer":
             self.event_subscriptions.timer_due(key, due)
+        elif kind == "start_timer":
+            self.timer_starts.timer_due(key, due)
         else:
             self.event_subscriptions.message_ttl_over(key, due)
 
@@ -87,11 +92,16 @@ class Runtime(Appliers):
 
     @command
     def deploy(self, resources: Sequence[tuple[str, bytes]], *, tenant_id: str = "") -> Deployment:
-        return self.deployments.deploy(resources, tenant_id=tenant_id)
+        deployment = self.deployments.deploy(resources, tenant_id=tenant_id)
+        self.timer_starts.deployed(deployment)
+        return deployment
 
     @command
     def delete_resource(self, key: int) -> None:
+        definition = self.definitions.get(key)
         self.deployments.delete_resource(key)
+        if definition is not None:
+            self.timer_starts.versions_changed(definition.tenant_id, definition.bpmn_process_id)
 
     def find_definition(
         self, *, key: int = 0, process_id: str = "", version: int = -1, tenant_id: str = ""

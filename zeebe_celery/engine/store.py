@@ -29,6 +29,7 @@ from zeebe_celery.engine.state import (
     Job,
     JobState,
     Message,
+    StartTimer,
     Wait,
     WaitKind,
 )
@@ -42,6 +43,7 @@ CREATE TABLE IF NOT EXISTS definitions (key INTEGER PRIMARY KEY, kind TEXT NOT N
                                         resource BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS instances (key INTEGER PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (key INTEGER PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS start_timers (key INTEGER PRIMARY KEY, data TEXT NOT NULL);
 """
 
 
@@ -80,6 +82,12 @@ class Store:
                         "INSERT OR REPLACE INTO instances VALUES (?, ?)",
                         (key, json.dumps(instance_tree(root, runtime.waits))),
                     )
+            if tx.start_timers:
+                db.execute("DELETE FROM start_timers")
+                db.executemany(
+                    "INSERT INTO start_timers VALUES (?, ?)",
+                    [(t.key, json.dumps(start_timer_row(t))) for t in runtime.start_timers.values()],
+                )
             for key in tx.messages:
                 message = runtime.messages.get(key)
                 if message is None:
@@ -153,6 +161,8 @@ class Store:
             child.caller, caller.called = caller, child
         for (data,) in db.execute("SELECT data FROM messages ORDER BY key").fetchall():
             _load_message(runtime, json.loads(data))
+        for (data,) in db.execute("SELECT data FROM start_timers ORDER BY key").fetchall():
+            _load_start_timer(runtime, json.loads(data))
 
 
 def _load_process(runtime: Runtime, key: int, fields: dict[str, Any], resource: bytes) -> None:
@@ -250,7 +260,35 @@ def _wait(wait: Wait) -> dict[str, Any]:
         "due": wait.due,
         "repetitions": wait.repetitions,
         "interval": wait.interval_ms,
+        "cycle": wait.cycle,
     }
+
+
+def start_timer_row(timer: StartTimer) -> dict[str, Any]:
+    return {
+        "key": timer.key,
+        "definition": timer.definition.key,
+        "element": timer.element.id,
+        "due": timer.due,
+        "repetitions": timer.repetitions,
+        "cycle": timer.cycle,
+        "interval": timer.interval_ms,
+    }
+
+
+def _load_start_timer(runtime: Runtime, data: dict[str, Any]) -> None:
+    definition = runtime.definitions[data["definition"]]
+    timer = StartTimer(
+        key=data["key"],
+        definition=definition,
+        element=definition.process.elements[data["element"]],
+        due=data["due"],
+        repetitions=data["repetitions"],
+        cycle=data["cycle"],
+        interval_ms=data["interval"],
+    )
+    runtime.start_timers[timer.key] = timer
+    runtime.schedule(timer.due, "start_timer", timer.key)
 
 
 def message_row(message: Message) -> dict[str, Any]:
@@ -360,6 +398,7 @@ class _Loader:
             due=data["due"],
             repetitions=data["repetitions"],
             interval_ms=data["interval"],
+            cycle=data.get("cycle", ""),
         )
         runtime.waits[wait.key] = wait
         instance.waits.append(wait.key)

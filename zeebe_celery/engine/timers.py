@@ -1,22 +1,34 @@
-"""ISO 8601 durations, dates and repeating intervals, as BPMN timers use them; all times in epoch ms."""
+"""ISO 8601 durations, dates and repeating intervals, and Spring-style cron expressions, as BPMN timers use
+them; all times in epoch ms.
+
+A time cycle is either an ISO 8601 repeating interval (``R5/PT10S``, ``R/PT1M``, ``R3/2026-01-01T00:00:00Z/P1D``)
+or a cron expression as Zeebe reads it with Spring's ``CronExpression``: six fields, seconds first
+(``0 0 9-17 * * MON-FRI``), or one of the macros (``@daily``). Cron cycles repeat forever, in UTC.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["TimerSyntaxError", "cycle", "due_at", "duration_ms"]
+from croniter import croniter
+from croniter.croniter import CroniterError
+
+__all__ = ["Cycle", "TimerSyntaxError", "due_at", "duration_ms", "next_due", "parse_cycle"]
 
 _DURATION = re.compile(
     r"^(?P<sign>-)?P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
 )
 _CYCLE = re.compile(r"^R(?P<count>\d*)/(?P<rest>.+)$")
+# Spring's macros; ``@reboot`` and the like are not Spring's.
+_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 
 
 class TimerSyntaxError(ValueError):
-    """A timer value that is not an ISO 8601 duration, date or repeating interval."""
+    """A timer value that is not an ISO 8601 duration, date or repeating interval, nor a cron expression."""
 
 
 def duration_ms(value: Any) -> int:
@@ -51,11 +63,65 @@ def due_at(value: Any) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def cycle(value: Any) -> tuple[int, int]:
-    """``(repetitions, interval ms)`` of ``R3/PT10S``; ``R/PT1M`` repeats forever (-1)."""
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    """A parsed time cycle: how often it fires (-1: forever) and when, after a given moment."""
+
+    text: str
+    repetitions: int
+    interval_ms: int = 0  # ISO cycles; 0 for cron
+    start: int | None = None  # ISO cycles with a start date
+    cron: str | None = None
+
+    def first_due(self, now: int) -> int:
+        """When the cycle first fires, for a timer opened at ``now``: its start date if that is still to
+        come, else one interval on (a cron cycle: its next match)."""
+        if self.start is not None and self.start > now:
+            return self.start
+        return self.next_due(now)
+
+    def next_due(self, after: int) -> int:
+        """The next time it fires after ``after`` (the previous due time)."""
+        if self.cron is not None:
+            moment = dt.datetime.fromtimestamp(after / 1000, dt.UTC)
+            following = croniter(self.cron, moment, second_at_beginning=True, day_or=False).get_next(dt.datetime)
+            return int(following.timestamp() * 1000)
+        if self.start is not None and self.start <= after and self.interval_ms > 0:
+            steps = (after - self.start) // self.interval_ms + 1
+            return self.start + steps * self.interval_ms
+        return after + self.interval_ms
+
+
+def parse_cycle(value: Any) -> Cycle:
+    """The cycle of ``R3/PT10S``, ``R/2026-01-01T00:00:00Z/P1D`` or a cron expression; raises TimerSyntaxError."""
     text = str(value).strip()
     match = _CYCLE.match(text)
-    if not match:
+    if match:
+        count = match.group("count")
+        repetitions = int(count) if count else -1
+        parts = match.group("rest").split("/")
+        if len(parts) == 1:
+            return Cycle(text, repetitions, duration_ms(parts[0]))
+        if len(parts) == 2 and not parts[0].startswith("P"):
+            return Cycle(text, repetitions, duration_ms(parts[1]), start=due_at(parts[0]))
         raise TimerSyntaxError(f"Invalid time cycle format '{text}' for expression")
-    count = match.group("count")
-    return (int(count) if count else -1), duration_ms(match.group("rest"))
+    fields = text.split()
+    if (len(fields) == 6 or (len(fields) == 1 and text.lower() in _MACROS)) and croniter.is_valid(
+        text, second_at_beginning=True
+    ):
+        try:
+            croniter(text, dt.datetime(2000, 1, 1, tzinfo=dt.UTC), second_at_beginning=True, day_or=False).get_next()
+        except (CroniterError, ValueError) as exc:
+            raise TimerSyntaxError(f"Invalid time cycle format '{text}' for expression") from exc
+        return Cycle(text, -1, cron=text)
+    raise TimerSyntaxError(f"Invalid time cycle format '{text}' for expression")
+
+
+def next_due(due: int, repetitions: int, cycle_text: str, interval_ms: int) -> int | None:
+    """When a timer that fired at ``due`` fires again, or None when that was its last time (a duration or
+    date timer, or a cycle's last repetition)."""
+    if repetitions == 0 or repetitions == 1:
+        return None
+    if cycle_text:
+        return parse_cycle(cycle_text).next_due(due)
+    return due + interval_ms if interval_ms > 0 else None

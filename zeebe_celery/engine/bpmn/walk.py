@@ -9,6 +9,7 @@ from zeebe_celery.engine.bpmn.activities import called_element, version_tag
 from zeebe_celery.engine.bpmn.document import BPMN, BpmnError, Document, local
 from zeebe_celery.engine.bpmn.events import check_event_kind, event_definitions, message_ref
 from zeebe_celery.engine.bpmn.extensions import check_extensions, io_mappings
+from zeebe_celery.engine.bpmn.flows import check_event_gateway, check_links
 from zeebe_celery.engine.bpmn.tasks import task
 from zeebe_celery.engine.model import Element, EventType, Kind, Process, SequenceFlow
 
@@ -34,9 +35,13 @@ _NODES = {
     "boundaryEvent": Kind.BOUNDARY_EVENT,
     "exclusiveGateway": Kind.EXCLUSIVE_GATEWAY,
     "parallelGateway": Kind.PARALLEL_GATEWAY,
+    "inclusiveGateway": Kind.INCLUSIVE_GATEWAY,
+    "eventBasedGateway": Kind.EVENT_BASED_GATEWAY,
     "subProcess": Kind.SUB_PROCESS,
     "callActivity": Kind.CALL_ACTIVITY,
 }
+# Gateways that choose their outgoing flows by condition, with a default flow.
+_CHOOSING = {Kind.EXCLUSIVE_GATEWAY, Kind.INCLUSIVE_GATEWAY}
 # Elements that carry no behaviour of their own: documentation, data and diagram interchange.
 _IGNORED = {
     "sequenceFlow",
@@ -86,10 +91,14 @@ class _Parser(Document):
         elements: dict[str, Element] = {}
         self._container(node, root, elements)
         process = Process(id=process_id, name=root.name, root=root, elements=elements, version_tag=version_tag(node))
-        process.message_starts = [
-            e for e in root.children.values() if e.kind is Kind.START_EVENT and e.event_type is EventType.MESSAGE
-        ]
-        if root.none_start is None and not process.message_starts:
+        starts = [e for e in root.children.values() if e.kind is Kind.START_EVENT]
+        process.message_starts = [e for e in starts if e.event_type is EventType.MESSAGE]
+        process.timer_starts = [e for e in starts if e.event_type is EventType.TIMER]
+        process.signal_starts = [e for e in starts if e.event_type is EventType.SIGNAL]
+        for start in process.signal_starts:
+            if start.signal is not None and not start.signal.is_static:
+                self.fail_id(start.id, "the signal name of a signal start event must be a static value")
+        if not starts:
             self.fail(node, "Must have at least one start event")
         return process
 
@@ -119,10 +128,15 @@ class _Parser(Document):
                 if child.get("triggeredByEvent") == "true":
                     self.fail(child, "event sub-processes are not supported by this engine")
                 self._container(child, element, elements)
+                if child.get("triggeredByEvent") != "true":
+                    for start in element.children.values():
+                        if start.kind is Kind.START_EVENT and start.event_type is not EventType.NONE:
+                            self.fail_id(start.id, "Start events in subprocesses must be of type none")
                 if element.none_start is None:
                     self.fail(child, "an embedded sub-process must have exactly one none start event")
         for flow in flows:
             self._flow(flow, container)
+        check_links(self, node, container)
         for element in container.children.values():
             if element.kind is Kind.BOUNDARY_EVENT:
                 host = container.children.get(element.attached_to or "")
@@ -130,7 +144,9 @@ class _Parser(Document):
                     self.fail_id(element.id, "boundary event is not attached")
                 else:
                     host.boundaries.append(element)
-            if element.kind is Kind.EXCLUSIVE_GATEWAY and len(element.outgoing) > 1:
+            if element.kind is Kind.EVENT_BASED_GATEWAY:
+                check_event_gateway(self, element)
+            if element.kind in _CHOOSING and len(element.outgoing) > 1:
                 for outgoing in element.outgoing:
                     if outgoing.condition is None and outgoing.id != element.default_flow:
                         self.fail_id(outgoing.id, "Must have a condition or be default flow")
@@ -169,7 +185,7 @@ class _Parser(Document):
             container.none_start = element
         if kind is Kind.RECEIVE_TASK:
             message_ref(self, node, element, node.get("messageRef"))
-        if kind is Kind.EXCLUSIVE_GATEWAY:
+        if kind in _CHOOSING:
             element.default_flow = node.get("default")
         if kind is Kind.CALL_ACTIVITY:
             called_element(self, node, element, ext)

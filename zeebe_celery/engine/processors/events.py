@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zeebe_celery.engine.model import EventType
+from zeebe_celery.engine.model import Element, EventType, Kind
 from zeebe_celery.engine.processors.base import Context, Processor
 from zeebe_celery.engine.state import ElementInstance
 
@@ -27,4 +27,15 @@ class CatchEvent(Processor):
     """Intermediate catch events and receive tasks: wait for the message, timer or signal."""
 
     def on_activate(self, ctx: Context, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
-        ctx.subscriptions.open_wait(instance, instance.element)
+        element = instance.element
+        if element.incoming and element.incoming[0].source in _event_gateways(element):
+            # Its event occurred already: the event-based gateway before it waited for it.
+            ctx.flow.complete(instance, variables)
+            return
+        ctx.subscriptions.open_wait(instance, element)
+
+
+def _event_gateways(element: Element) -> set[str]:
+    scope = element.parent
+    assert scope is not None
+    return {f.source for f in element.incoming if scope.children[f.source].kind is Kind.EVENT_BASED_GATEWAY}

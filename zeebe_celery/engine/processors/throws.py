@@ -1,0 +1,49 @@
+"""Events that throw what others catch: signal throw and end events broadcast their signal, and a link
+throw event goes on at the catch link event of its name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zeebe_celery.engine.model import Kind
+from zeebe_celery.engine.processors.base import Context, Processor, StepFailed, evaluate, feel_type
+from zeebe_celery.engine.state import ElementInstance
+
+__all__ = ["LinkThrow", "SignalThrow"]
+
+
+class SignalThrow(Processor):
+    """Broadcasts the signal, with the event's input mappings as its variables (as Zeebe's docs have it),
+    then completes. The broadcast is processed after the event's step, as Zeebe writes it as a command."""
+
+    def on_activate(self, ctx: Context, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
+        signal = instance.element.signal
+        assert signal is not None
+        name = evaluate(ctx, instance, signal.evaluate, "EXTRACT_VALUE_ERROR")
+        if not isinstance(name, str):
+            raise StepFailed(
+                "EXTRACT_VALUE_ERROR",
+                f"Expected result of the expression '{signal.source.lstrip('=')}' to be 'STRING', but was "
+                f"'{feel_type(name)}'.",
+            )
+        payload = dict(instance.variables) if instance.element.inputs else {}
+        tenant = instance.tenant_id
+        ctx.flow.complete(instance)
+        ctx.flow.later(lambda: ctx.subscriptions.broadcast_signal(name, variables=payload, tenant_id=tenant))
+
+
+class LinkThrow(Processor):
+    """Completes, and activates the catch link event of the same name in its scope (the parser checked
+    there is one)."""
+
+    def on_activate(self, ctx: Context, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
+        element = instance.element
+        scope = instance.parent
+        assert scope is not None and element.parent is not None
+        target = next(
+            e
+            for e in element.parent.children.values()
+            if e.kind is Kind.INTERMEDIATE_CATCH_EVENT and e.link == element.link
+        )
+        ctx.flow.complete(instance, flows=[])
+        ctx.flow.activate(target, scope)
