@@ -64,7 +64,12 @@ class TimerStarts:
             else:
                 assert timer.cycle is not None
                 cycle = timers.parse_cycle(timer.cycle.evaluate({}))
-                repetitions, interval, text, due = cycle.repetitions, cycle.interval_ms, cycle.text, cycle.first_due(now)
+                repetitions, interval, text, due = (
+                    cycle.repetitions,
+                    cycle.interval_ms,
+                    cycle.text,
+                    cycle.first_due(now),
+                )
         except (feel.FeelError, timers.TimerSyntaxError) as exc:
             raise InvalidArgument(
                 f"Expected to deploy the process '{definition.bpmn_process_id}', but the timer of its start event "

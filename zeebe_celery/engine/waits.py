@@ -80,7 +80,12 @@ class EventSubscriptions:
             else:
                 assert timer.cycle is not None
                 cycle = timers.parse_cycle(self._expression(instance, timer.cycle))
-                repetitions, interval, text, due = cycle.repetitions, cycle.interval_ms, cycle.text, cycle.first_due(now)
+                repetitions, interval, text, due = (
+                    cycle.repetitions,
+                    cycle.interval_ms,
+                    cycle.text,
+                    cycle.first_due(now),
+                )
         except timers.TimerSyntaxError as exc:
             raise StepFailed("EXTRACT_VALUE_ERROR", str(exc)) from exc
         self.state.wait_opened(

@@ -34,7 +34,8 @@ def _timer(*, duration: str | None, date: str | None, cycle: str | None) -> str:
 def timer_start(
     element_id: str, *, duration: str | None = None, date: str | None = None, cycle: str | None = None
 ) -> str:
-    return f"<bpmn:startEvent id={quoteattr(element_id)}>{_timer(duration=duration, date=date, cycle=cycle)}</bpmn:startEvent>"
+    definition = _timer(duration=duration, date=date, cycle=cycle)
+    return f"<bpmn:startEvent id={quoteattr(element_id)}>{definition}</bpmn:startEvent>"
 
 
 def signal_start(element_id: str, signal: str) -> str:

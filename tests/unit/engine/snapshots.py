@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from zeebe_celery.engine.runtime import Runtime
-from zeebe_celery.engine.store import instance_tree, message_row
+from zeebe_celery.engine.store import instance_tree, message_row, start_timer_row
 
 
 def memory(runtime: Runtime) -> dict[str, Any]:
@@ -24,6 +24,7 @@ def memory(runtime: Runtime) -> dict[str, Any]:
         "subscriptions": {str(k): sorted(v) for k, v in runtime.subscriptions.items()},
         "signal_waits": {str(k): sorted(v) for k, v in runtime.signal_waits.items()},
         "messages": {k: message_row(m) for k, m in runtime.messages.items()},
+        "start_timers": {k: start_timer_row(t) for k, t in runtime.start_timers.items()},
         "buffered": {str(k): sorted(v) for k, v in runtime.buffered.items()},
         "message_ids": {str(k): v for k, v in runtime.message_ids.items()},
         "incidents": sorted(runtime.incidents),

@@ -175,7 +175,12 @@ def test_a_deployment_with_no_resources_is_refused(engine: Harness) -> None:
 
 @pytest.mark.parametrize(
     ("definition", "value"),
-    [("timeDuration", "five minutes"), ("timeDate", "tomorrow"), ("timeCycle", "0 0 9-17 * * FUNDAY"), ("timeCycle", "R/PT")],
+    [
+        ("timeDuration", "five minutes"),
+        ("timeDate", "tomorrow"),
+        ("timeCycle", "0 0 9-17 * * FUNDAY"),
+        ("timeCycle", "R/PT"),
+    ],
 )
 def test_a_literal_timer_value_the_engine_cannot_read_is_refused_at_deploy(definition: str, value: str) -> None:
     timer = f"<bpmn:timerEventDefinition><bpmn:{definition}>{value}</bpmn:{definition}></bpmn:timerEventDefinition>"

@@ -210,7 +210,7 @@ def test_a_message_wins_and_the_other_subscriptions_close(engine: Harness) -> No
     engine.deploy(_racing())
     key = engine.start("race", {"order": "o-1"})
     engine.publish("payment", "o-1", variables={"amount": 5})
-    [(job, variables)] = engine.activate_with_variables("ship")
+    [(_, variables)] = engine.activate_with_variables("ship")
     assert variables == {"order": "o-1", "amount": 5}
     assert engine.records("TIMER", "CANCELED", elementId="late")
     assert engine.records("SIGNAL_SUBSCRIPTION", "DELETED", elementId="stopped")
@@ -233,7 +233,7 @@ def test_a_signal_wins_and_its_variables_arrive(engine: Harness) -> None:
     engine.deploy(_racing())
     engine.start("race", {"order": "o-1"})
     engine.signal("halt", {"why": "stock"})
-    [(job, variables)] = engine.activate_with_variables("cancel")
+    [(_, variables)] = engine.activate_with_variables("cancel")
     assert variables["why"] == "stock"
 
 

@@ -36,7 +36,7 @@ def test_a_signal_broadcast_starts_an_instance_of_each_process_with_a_signal_sta
     engine.deploy(_signal_started("first", "one"))
     engine.deploy(_signal_started("second", "two"))
     engine.signal("alarm", {"level": 3})
-    [(one, variables)] = engine.activate_with_variables("one")
+    [(_, variables)] = engine.activate_with_variables("one")
     assert variables == {"level": 3}
     assert len(engine.activate("two")) == 1
     engine.signal("other")
@@ -95,7 +95,9 @@ def test_a_signal_throw_event_broadcasts_its_input_mappings_as_the_signals_varia
 def test_a_signal_end_event_broadcasts_and_ends_its_instance(engine: Harness) -> None:
     engine.deploy(_signal_started())
     engine.deploy(
-        process("ender", start_event(), signal_throw("bye", "alarm", end=True), flows("start", "bye"), signals=["alarm"])
+        process(
+            "ender", start_event(), signal_throw("bye", "alarm", end=True), flows("start", "bye"), signals=["alarm"]
+        )
     )
     key = engine.start("ender")
     assert engine.completed(key)
@@ -103,9 +105,9 @@ def test_a_signal_end_event_broadcasts_and_ends_its_instance(engine: Harness) ->
 
 
 def test_a_signal_start_event_needs_a_static_signal_name(engine: Harness) -> None:
-    xml = process(
-        "p", signal_start("go", "alarm"), end_event(), flows("go", "end"), signals=["=name"]
-    ).replace(b'id="sig-=name"', b'id="sig-alarm"')
+    xml = process("p", signal_start("go", "alarm"), end_event(), flows("go", "end"), signals=["=name"]).replace(
+        b'id="sig-=name"', b'id="sig-alarm"'
+    )
     with pytest.raises(InvalidArgument, match="static"):
         engine.deploy(xml)
 
@@ -128,7 +130,9 @@ def test_a_message_throw_or_end_event_is_a_job_for_a_worker(engine: Harness, end
 
 def test_a_message_throw_event_without_a_job_definition_is_refused(engine: Harness) -> None:
     with pytest.raises(InvalidArgument, match=r"(?s)send.*zeebe:taskDefinition"):
-        engine.deploy(process("p", start_event(), message_throw("send", None), end_event(), flows("start", "send", "end")))
+        engine.deploy(
+            process("p", start_event(), message_throw("send", None), end_event(), flows("start", "send", "end"))
+        )
 
 
 @pytest.mark.parametrize(("tag", "kind"), [("scriptTask", "SCRIPT_TASK"), ("businessRuleTask", "BUSINESS_RULE_TASK")])
@@ -177,7 +181,9 @@ def test_a_throw_link_without_its_catch_link_is_refused_on_the_scope(engine: Har
 
 def test_two_catch_links_of_one_name_are_refused(engine: Harness) -> None:
     xml = _linked(link_catch("again", "L"), end_event("e2"), flow("again", "e2"))
-    with pytest.raises(InvalidArgument, match="Multiple intermediate catch link event definitions with the same name 'L'"):
+    with pytest.raises(
+        InvalidArgument, match="Multiple intermediate catch link event definitions with the same name 'L'"
+    ):
         engine.deploy(xml)
 
 

@@ -21,7 +21,10 @@ def _ticking(timer: str, job_type: str = "tick") -> bytes:
 
 
 def _created(engine: Harness) -> list[int]:
-    return [r["value"]["processInstanceKey"] for r in engine.records("PROCESS_INSTANCE", "ELEMENT_ACTIVATED", bpmnElementType="PROCESS")]
+    return [
+        r["value"]["processInstanceKey"]
+        for r in engine.records("PROCESS_INSTANCE", "ELEMENT_ACTIVATED", bpmnElementType="PROCESS")
+    ]
 
 
 def test_a_timer_start_event_with_a_date_creates_one_instance_when_due(engine: Harness) -> None:
@@ -137,7 +140,7 @@ def test_a_timer_start_event_lives_alongside_a_none_start_event(engine: Harness)
 
 def test_a_timer_start_event_the_engine_cannot_evaluate_refuses_the_deployment(engine: Harness) -> None:
     with pytest.raises(InvalidArgument, match="tick"):
-        engine.deploy(_ticking(timer_start("tick", cycle="=\"R/\" + \"nonsense\"")))
+        engine.deploy(_ticking(timer_start("tick", cycle='="R/" + "nonsense"')))
     assert engine.runtime.definitions == {}
 
 

@@ -29,7 +29,11 @@ class SignalThrow(Processor):
         payload = dict(instance.variables) if instance.element.inputs else {}
         tenant = instance.tenant_id
         ctx.flow.complete(instance)
-        ctx.flow.later(lambda: ctx.subscriptions.broadcast_signal(name, variables=payload, tenant_id=tenant))
+        ctx.flow.later(lambda: _broadcast(ctx, name, payload, tenant))
+
+
+def _broadcast(ctx: Context, name: str, variables: dict[str, Any], tenant_id: str) -> None:
+    ctx.subscriptions.broadcast_signal(name, variables=variables, tenant_id=tenant_id)
 
 
 class LinkThrow(Processor):
@@ -39,7 +43,8 @@ class LinkThrow(Processor):
     def on_activate(self, ctx: Context, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
         element = instance.element
         scope = instance.parent
-        assert scope is not None and element.parent is not None
+        assert scope is not None
+        assert element.parent is not None
         target = next(
             e
             for e in element.parent.children.values()
