@@ -19,6 +19,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from zeebe_celery.engine import feel
 from zeebe_celery.engine.dmn import DecisionRequirements
 from zeebe_celery.engine.errors import EngineError, InternalError, InvalidArgument
+from zeebe_celery.engine.forms import DeployedForm
 from zeebe_celery.engine.exported import element_value, incident_value, job_value, wait_value
 from zeebe_celery.engine.model import Element
 from zeebe_celery.engine.records import RecordLog
@@ -104,6 +105,8 @@ class RuntimeBase:
         self.buffered: dict[tuple[str, str, str], dict[int, Message]] = {}
         self.message_ids: dict[tuple[str, str, str], int] = {}  # (tenant, name, message id) -> message key
         self.incidents: dict[int, Incident] = {}
+        self.forms: dict[int, DeployedForm] = {}
+        self.latest_forms: dict[tuple[str, str], list[DeployedForm]] = {}  # (tenant, form id) -> versions
         self.start_timers: dict[int, StartTimer] = {}  # timers of the latest versions' timer start events
         self.message_starts: dict[tuple[str, str], list[Element]] = {}  # (tenant, name) -> start events
         # (tenant, process id, correlation key) of the live instances a keyed message started.

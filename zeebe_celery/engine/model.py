@@ -164,7 +164,7 @@ class Element:
     # Call activities.
     called: CalledElement | None = None
     # User tasks: the id of the deployed form (zeebe:formDefinition formId) whose latest version they link.
-    form_id: str | None = None
+    form_id: Expr | None = None
     # Containers (the process and sub-processes).
     children: dict[str, Element] = field(default_factory=dict)
     none_start: Element | None = None

@@ -142,6 +142,20 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             items = [pb.Deployment(process=_process_metadata(d)) for d in deployment.processes]
             items += [
                 pb.Deployment(
+                    decision=pb.DecisionMetadata(
+                        dmnDecisionId=d.decision_id,
+                        dmnDecisionName=d.name,
+                        version=d.version,
+                        decisionKey=d.key,
+                        dmnDecisionRequirementsId=d.drg.drg.id,
+                        decisionRequirementsKey=d.drg_key,
+                        tenantId=d.tenant_id,
+                    )
+                )
+                for d in deployment.decisions
+            ]
+            items += [
+                pb.Deployment(
                     decisionRequirements=pb.DecisionRequirementsMetadata(
                         dmnDecisionRequirementsId=r.drg.id,
                         dmnDecisionRequirementsName=r.drg.name,
@@ -155,17 +169,15 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             ]
             items += [
                 pb.Deployment(
-                    decision=pb.DecisionMetadata(
-                        dmnDecisionId=d.decision_id,
-                        dmnDecisionName=d.name,
-                        version=d.version,
-                        decisionKey=d.key,
-                        dmnDecisionRequirementsId=d.drg.drg.id,
-                        decisionRequirementsKey=d.drg_key,
-                        tenantId=d.tenant_id,
+                    form=pb.FormMetadata(
+                        formId=f.form_id,
+                        version=f.version,
+                        formKey=f.key,
+                        resourceName=f.resource_name,
+                        tenantId=f.tenant_id,
                     )
                 )
-                for d in deployment.decisions
+                for f in deployment.forms
             ]
             return pb.DeployResourceResponse(key=deployment.key, deployments=items, tenantId=deployment.tenant_id)
 

@@ -20,6 +20,7 @@ from sortedcontainers import SortedDict
 from zeebe_celery.engine import dmn
 from zeebe_celery.engine.bpmn import parse_bpmn
 from zeebe_celery.engine.core import DeployedDecision, DeployedDrg, RuntimeBase
+from zeebe_celery.engine.forms import DeployedForm
 from zeebe_celery.engine.runtime import Runtime
 from zeebe_celery.engine.state import (
     Definition,
@@ -126,6 +127,16 @@ class Store:
                 "decisions": decisions,
             }
             db.execute("INSERT INTO definitions VALUES (?, 'drg', ?, ?)", (r.key, json.dumps(data), r.resource))
+        for f in runtime.forms.values():
+            data = {
+                "id": f.form_id,
+                "version": f.version,
+                "name": f.resource_name,
+                "checksum": f.checksum,
+                "tenant": f.tenant_id,
+                "deployment": f.deployment_key,
+            }
+            db.execute("INSERT INTO definitions VALUES (?, 'form', ?, ?)", (f.key, json.dumps(data), f.resource))
 
     # -- loading -------------------------------------------------------------------------------------
 
@@ -147,6 +158,8 @@ class Store:
             fields = json.loads(data)
             if kind == "process":
                 _load_process(runtime, key, fields, resource)
+            elif kind == "form":
+                _load_form(runtime, key, fields, resource)
             else:
                 _load_drg(runtime, key, fields, resource)
         callers: dict[int, int] = {}
@@ -180,6 +193,21 @@ def _load_process(runtime: Runtime, key: int, fields: dict[str, Any], resource: 
             resource=resource,
             deployment_key=fields["deployment"],
         ),
+    )
+
+
+def _load_form(runtime: Runtime, key: int, fields: dict[str, Any], resource: bytes) -> None:
+    runtime.form_created(
+        DeployedForm(
+            key=key,
+            form_id=fields["id"],
+            version=fields["version"],
+            resource_name=fields["name"],
+            checksum=fields["checksum"],
+            tenant_id=fields["tenant"],
+            resource=resource,
+            deployment_key=fields["deployment"],
+        )
     )
 
 

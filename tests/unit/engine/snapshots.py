@@ -33,6 +33,7 @@ def memory(runtime: Runtime) -> dict[str, Any]:
         "latest": {str(k): [d.key for d in v] for k, v in runtime.latest.items()},
         "decisions": sorted(runtime.decisions),
         "drgs": sorted(runtime.drgs),
+        "forms": {k: (f.form_id, f.version) for k, f in runtime.forms.items()},
         "max_versions": dict(runtime.max_versions),
         "message_starts": sorted(runtime.message_starts),
         "result_waiters": {k: len(v) for k, v in runtime.result_waiters.items()},

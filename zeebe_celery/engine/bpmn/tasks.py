@@ -79,7 +79,7 @@ def _user_task(doc: Document, node: ET.Element, element: Element, ext: list[ET.E
             if e.get("formKey"):
                 headers["io.camunda.zeebe:formKey"] = e.get("formKey", "")
             elif e.get("formId"):
-                element.form_id = e.get("formId")
+                element.form_id = doc.expr(node, e.get("formId", ""))
         elif tag == "taskSchedule":
             for attr in ("dueDate", "followUpDate"):
                 if e.get(attr):
