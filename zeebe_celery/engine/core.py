@@ -19,8 +19,8 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from zeebe_celery.engine import feel
 from zeebe_celery.engine.dmn import DecisionRequirements
 from zeebe_celery.engine.errors import EngineError, InternalError, InvalidArgument
-from zeebe_celery.engine.forms import DeployedForm
 from zeebe_celery.engine.exported import element_value, incident_value, job_value, wait_value
+from zeebe_celery.engine.forms import DeployedForm
 from zeebe_celery.engine.model import Element
 from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.engine.state import (
