@@ -20,7 +20,6 @@ from sortedcontainers import SortedDict
 from zeebe_celery.engine import dmn
 from zeebe_celery.engine.bpmn import parse_bpmn
 from zeebe_celery.engine.core import DeployedDecision, DeployedDrg, RuntimeBase
-from zeebe_celery.engine.forms import DeployedForm
 from zeebe_celery.engine.runtime import Runtime
 from zeebe_celery.engine.state import (
     Definition,
@@ -30,10 +29,10 @@ from zeebe_celery.engine.state import (
     Job,
     JobState,
     Message,
-    StartTimer,
     Wait,
     WaitKind,
 )
+from zeebe_celery.engine.stored import load_form, load_start_timer, start_timer_row
 from zeebe_celery.engine.transaction import Transaction
 
 __all__ = ["Store", "instance_tree", "message_row"]
@@ -159,7 +158,7 @@ class Store:
             if kind == "process":
                 _load_process(runtime, key, fields, resource)
             elif kind == "form":
-                _load_form(runtime, key, fields, resource)
+                load_form(runtime, key, fields, resource)
             else:
                 _load_drg(runtime, key, fields, resource)
         callers: dict[int, int] = {}
@@ -175,7 +174,7 @@ class Store:
         for (data,) in db.execute("SELECT data FROM messages ORDER BY key").fetchall():
             _load_message(runtime, json.loads(data))
         for (data,) in db.execute("SELECT data FROM start_timers ORDER BY key").fetchall():
-            _load_start_timer(runtime, json.loads(data))
+            load_start_timer(runtime, json.loads(data))
 
 
 def _load_process(runtime: Runtime, key: int, fields: dict[str, Any], resource: bytes) -> None:
@@ -193,21 +192,6 @@ def _load_process(runtime: Runtime, key: int, fields: dict[str, Any], resource: 
             resource=resource,
             deployment_key=fields["deployment"],
         ),
-    )
-
-
-def _load_form(runtime: Runtime, key: int, fields: dict[str, Any], resource: bytes) -> None:
-    runtime.form_created(
-        DeployedForm(
-            key=key,
-            form_id=fields["id"],
-            version=fields["version"],
-            resource_name=fields["name"],
-            checksum=fields["checksum"],
-            tenant_id=fields["tenant"],
-            resource=resource,
-            deployment_key=fields["deployment"],
-        )
     )
 
 
@@ -290,33 +274,6 @@ def _wait(wait: Wait) -> dict[str, Any]:
         "interval": wait.interval_ms,
         "cycle": wait.cycle,
     }
-
-
-def start_timer_row(timer: StartTimer) -> dict[str, Any]:
-    return {
-        "key": timer.key,
-        "definition": timer.definition.key,
-        "element": timer.element.id,
-        "due": timer.due,
-        "repetitions": timer.repetitions,
-        "cycle": timer.cycle,
-        "interval": timer.interval_ms,
-    }
-
-
-def _load_start_timer(runtime: Runtime, data: dict[str, Any]) -> None:
-    definition = runtime.definitions[data["definition"]]
-    timer = StartTimer(
-        key=data["key"],
-        definition=definition,
-        element=definition.process.elements[data["element"]],
-        due=data["due"],
-        repetitions=data["repetitions"],
-        cycle=data["cycle"],
-        interval_ms=data["interval"],
-    )
-    runtime.start_timers[timer.key] = timer
-    runtime.schedule(timer.due, "start_timer", timer.key)
 
 
 def message_row(message: Message) -> dict[str, Any]:

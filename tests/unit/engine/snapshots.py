@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from zeebe_celery.engine.runtime import Runtime
-from zeebe_celery.engine.store import instance_tree, message_row, start_timer_row
+from zeebe_celery.engine.store import instance_tree, message_row
+from zeebe_celery.engine.stored import start_timer_row
 
 
 def memory(runtime: Runtime) -> dict[str, Any]:

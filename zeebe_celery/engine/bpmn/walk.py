@@ -4,6 +4,7 @@ its kind (events, tasks, extension elements)."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 
 from zeebe_celery.engine.bpmn.activities import called_element, version_tag
 from zeebe_celery.engine.bpmn.document import BPMN, BpmnError, Document, local
@@ -13,7 +14,7 @@ from zeebe_celery.engine.bpmn.flows import check_event_gateway, check_links
 from zeebe_celery.engine.bpmn.tasks import task
 from zeebe_celery.engine.model import Element, EventType, Kind, Process, SequenceFlow
 
-__all__ = ["parse_bpmn"]
+__all__ = ["ELEMENT_KINDS", "NO_BEHAVIOUR", "parse_bpmn"]
 
 
 _TASKS = {
@@ -185,9 +186,19 @@ class _Parser(Document):
             container.none_start = element
         if kind is Kind.RECEIVE_TASK:
             message_ref(self, node, element, node.get("messageRef"))
+            if node.get("instantiate") == "true":
+                self.fail(node, "an instantiating receive task is not supported (Camunda has none either)")
+        if node.find(f"{BPMN}standardLoopCharacteristics") is not None:
+            self.fail(node, "loop activities are not supported (Camunda has none either): use multi-instance")
         if kind in _CHOOSING:
             element.default_flow = node.get("default")
         if kind is Kind.CALL_ACTIVITY:
             called_element(self, node, element, ext)
         task(self, node, element, ext)
         return element
+
+
+# What the README's coverage table is generated from (scripts/bpmn_coverage.py): the BPMN elements the
+# parser reads, by tag, and those it accepts as carrying no behaviour.
+ELEMENT_KINDS: Mapping[str, Kind] = _NODES
+NO_BEHAVIOUR: frozenset[str] = frozenset(_IGNORED)

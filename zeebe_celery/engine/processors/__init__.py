@@ -12,8 +12,9 @@ from zeebe_celery.engine.processors.calls import CallActivity
 from zeebe_celery.engine.processors.containers import Container
 from zeebe_celery.engine.processors.events import CatchEvent, EndEvent
 from zeebe_celery.engine.processors.gateways import EventBasedGateway, ExclusiveGateway, InclusiveGateway
+from zeebe_celery.engine.processors.links import LinkThrow
+from zeebe_celery.engine.processors.signals import SignalThrow
 from zeebe_celery.engine.processors.tasks import BusinessRuleTask, JobWorkerTask, ScriptTask
-from zeebe_celery.engine.processors.throws import LinkThrow, SignalThrow
 
 __all__ = [
     "EVENT_PROCESSORS",

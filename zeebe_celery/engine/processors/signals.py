@@ -1,15 +1,13 @@
-"""Events that throw what others catch: signal throw and end events broadcast their signal, and a link
-throw event goes on at the catch link event of its name."""
+"""Signal throw and end events: they broadcast their signal, as Zeebe's signal throw events do."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from zeebe_celery.engine.model import Kind
 from zeebe_celery.engine.processors.base import Context, Processor, StepFailed, evaluate, feel_type
 from zeebe_celery.engine.state import ElementInstance
 
-__all__ = ["LinkThrow", "SignalThrow"]
+__all__ = ["SignalThrow"]
 
 
 class SignalThrow(Processor):
@@ -34,21 +32,3 @@ class SignalThrow(Processor):
 
 def _broadcast(ctx: Context, name: str, variables: dict[str, Any], tenant_id: str) -> None:
     ctx.subscriptions.broadcast_signal(name, variables=variables, tenant_id=tenant_id)
-
-
-class LinkThrow(Processor):
-    """Completes, and activates the catch link event of the same name in its scope (the parser checked
-    there is one)."""
-
-    def on_activate(self, ctx: Context, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
-        element = instance.element
-        scope = instance.parent
-        assert scope is not None
-        assert element.parent is not None
-        target = next(
-            e
-            for e in element.parent.children.values()
-            if e.kind is Kind.INTERMEDIATE_CATCH_EVENT and e.link == element.link
-        )
-        ctx.flow.complete(instance, flows=[])
-        ctx.flow.activate(target, scope)
