@@ -20,6 +20,7 @@ from tests.unit.engine.bpmn_builders import (
 from tests.unit.engine.flow_builders import event_gateway, inclusive_gateway
 from tests.unit.engine.harness import Harness
 from zeebe_celery.engine.errors import InvalidArgument
+from zeebe_celery.engine.instances import ActivateInstruction
 
 COURSES = ("pasta", "steak", "salad")
 
@@ -266,3 +267,17 @@ def test_an_event_based_gateway_must_lead_to_two_catch_events_or_more(
     )
     with pytest.raises(InvalidArgument, match=complaint):
         engine.deploy(xml)
+
+
+def test_an_event_after_an_event_based_gateway_cannot_be_activated_by_a_modification(engine: Harness) -> None:
+    engine.deploy(_racing())
+    key = engine.start("race", {"order": "o-1"})
+    with engine.runtime.lock, pytest.raises(InvalidArgument, match="belonging to an event-based gateway"):
+        engine.runtime.modify_instance(key, activate=[ActivateInstruction("paid")], terminate=[])
+    assert engine.active(key) == ["which"]
+
+
+def test_an_event_after_an_event_based_gateway_cannot_be_a_start_instruction(engine: Harness) -> None:
+    [definition] = engine.deploy(_racing())
+    with engine.runtime.lock, pytest.raises(InvalidArgument, match="belongs to an event-based gateway"):
+        engine.runtime.create_instance(definition, {}, start_at=["late"])

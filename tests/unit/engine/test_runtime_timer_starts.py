@@ -174,3 +174,26 @@ def test_timer_start_events_survive_a_restart(tmp_path: Path) -> None:
     engine.advance(10_000)
     assert len(engine.activate("tick")) == 3
     assert engine.runtime.start_timers == {}
+
+
+def test_a_cron_boundary_timer_keeps_its_cycle_across_a_restart(tmp_path: Path) -> None:
+    engine = Restartable(tmp_path)
+    engine.deploy(
+        process(
+            "p",
+            start_event(),
+            service_task("work", "w"),
+            boundary("remind", "work", cycle="0 * * * * *", interrupting=False),
+            service_task("reminder", "remind"),
+            end_event(),
+            end_event("r-end"),
+            flows("start", "work", "end"),
+            flows("remind", "reminder", "r-end"),
+        )
+    )
+    engine.start("p")
+    engine = engine.restart()
+    engine.advance(40_000)  # 22:14:00
+    engine = engine.restart()
+    engine.advance(60_000)
+    assert len(engine.activate("remind")) == 2

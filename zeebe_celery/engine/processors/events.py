@@ -9,7 +9,7 @@ from zeebe_celery.engine.model import Element, EventType, Kind
 from zeebe_celery.engine.processors.base import Context, Processor
 from zeebe_celery.engine.state import ElementInstance
 
-__all__ = ["CatchEvent", "EndEvent"]
+__all__ = ["CatchEvent", "EndEvent", "follows_event_gateway"]
 
 
 class EndEvent(Processor):
@@ -28,14 +28,17 @@ class CatchEvent(Processor):
 
     def on_activate(self, ctx: Context, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
         element = instance.element
-        if element.incoming and element.incoming[0].source in _event_gateways(element):
-            # Its event occurred already: the event-based gateway before it waited for it.
+        if follows_event_gateway(element):
+            # Its event occurred already: the event-based gateway before it waited for it (nothing else
+            # activates such an event: modifications and start instructions are refused).
             ctx.flow.complete(instance, variables)
             return
         ctx.subscriptions.open_wait(instance, element)
 
 
-def _event_gateways(element: Element) -> set[str]:
+def follows_event_gateway(element: Element) -> bool:
+    """The element is one of the events an event-based gateway waits for."""
     scope = element.parent
-    assert scope is not None
-    return {f.source for f in element.incoming if scope.children[f.source].kind is Kind.EVENT_BASED_GATEWAY}
+    return scope is not None and any(
+        scope.children[f.source].kind is Kind.EVENT_BASED_GATEWAY for f in element.incoming
+    )
