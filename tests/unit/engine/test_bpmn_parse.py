@@ -60,7 +60,7 @@ def _around(element_id: str, fragment: str, *, messages: dict[str, str] | None =
             "cycle",
             '<bpmn:intermediateCatchEvent id="cycle"><bpmn:timerEventDefinition><bpmn:timeCycle>R/PT1S'
             "</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>",
-            "must have a time duration or a time date",
+            "must have either a time duration or a time date",
         ),
         (
             "camunda-user",

@@ -197,3 +197,24 @@ def test_a_cron_boundary_timer_keeps_its_cycle_across_a_restart(tmp_path: Path) 
     engine = engine.restart()
     engine.advance(60_000)
     assert len(engine.activate("remind")) == 2
+
+
+def test_an_interrupting_timer_boundary_event_with_a_cycle_is_refused_as_zeebe_refuses_it(engine: Harness) -> None:
+    xml = process(
+        "p",
+        start_event(),
+        service_task("work", "w"),
+        boundary("late", "work", cycle="R/PT1M"),
+        end_event(),
+        end_event("late-end"),
+        flows("start", "work", "end"),
+        flow("late", "late-end"),
+    )
+    with pytest.raises(InvalidArgument, match=r"(?s)late.*Interrupting timer event with time cycle is not allowed\."):
+        engine.deploy(xml)
+
+
+@pytest.mark.parametrize("cycle", ["0 0 9 * *", "R/PT1M/2026-01-01T00:00:00Z", "@reboot", "0 0 25 * * *"])
+def test_a_cycle_the_engine_cannot_read_is_refused_at_deploy(engine: Harness, cycle: str) -> None:
+    with pytest.raises(InvalidArgument, match="Invalid time cycle format"):
+        engine.deploy(_ticking(timer_start("tick", cycle=cycle)))

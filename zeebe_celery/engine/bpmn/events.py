@@ -85,12 +85,12 @@ def _timer(doc: Document, node: ET.Element, element: Element, definition: ET.Ele
     if sum(p is not None for p in (timer.duration, timer.date, timer.cycle)) != 1:
         doc.fail(node, "a timer needs exactly one of timeDuration, timeDate and timeCycle")
     _check_static_timer(doc, node, timer)
-    # As Zeebe's docs have it: a cycle repeats, so only what can fire again takes one (a start event, a
+    # As Zeebe validates it: a cycle repeats, so only what can fire again takes one (a start event, a
     # non-interrupting boundary event); an intermediate catch event or interrupting boundary fires once.
     if timer.cycle is not None and element.kind is Kind.INTERMEDIATE_CATCH_EVENT:
-        doc.fail(node, "an intermediate timer catch event must have a time duration or a time date")
+        doc.fail(node, "Intermediate timer catch event must have either a time duration or a time date.")
     if timer.cycle is not None and element.interrupting and element.kind is Kind.BOUNDARY_EVENT:
-        doc.fail(node, "an interrupting timer boundary event must have a time duration or a time date")
+        doc.fail(node, "Interrupting timer event with time cycle is not allowed.")
     element.timer = timer
 
 
