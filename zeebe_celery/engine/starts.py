@@ -91,8 +91,7 @@ class TimerStarts:
         timer = self.state.start_timers.get(key)
         if timer is None or timer.due != due:
             return
-        self.state.start_timer_triggered(
-            timer, timers.next_due(timer.due, timer.repetitions, timer.cycle, timer.interval_ms)
-        )
+        next_due = timers.next_due(timer.due, timer.repetitions, timer.cycle, timer.interval_ms, self.state.now())
+        self.state.start_timer_triggered(timer, next_due)
         self.flow.start_at_event(timer.definition, timer.element, {}, None)
         self.flow.run_agenda()

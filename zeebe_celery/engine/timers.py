@@ -74,22 +74,28 @@ class Cycle:
     cron: str | None = None
 
     def first_due(self, now: int) -> int:
-        """When the cycle first fires, for a timer opened at ``now``: its start date if that is still to
-        come, else one interval on (a cron cycle: its next match)."""
-        if self.start is not None and self.start > now:
-            return self.start
-        return self.next_due(now)
-
-    def next_due(self, after: int) -> int:
-        """The next time it fires after ``after`` (the previous due time)."""
+        """When the cycle first fires, for a timer opened at ``now``: as Zeebe's ``Interval`` has it, at its
+        start date, or at once if that has passed; without one, one interval on (cron: its next match)."""
         if self.cron is not None:
-            moment = dt.datetime.fromtimestamp(after / 1000, dt.UTC)
-            following = croniter(self.cron, moment, second_at_beginning=True, day_or=False).get_next(dt.datetime)
-            return int(following.timestamp() * 1000)
-        if self.start is not None and self.start <= after and self.interval_ms > 0:
-            steps = (after - self.start) // self.interval_ms + 1
-            return self.start + steps * self.interval_ms
-        return after + self.interval_ms
+            return _cron_after(self.cron, now)
+        if self.start is not None:
+            return max(self.start, now)
+        return now + self.interval_ms
+
+    def next_due(self, last_due: int, now: int) -> int:
+        """When it fires next, having fired at ``last_due``: one interval on, or (as Zeebe re-anchors a
+        cycle that missed occurrences, say while the engine was down) one interval after ``now`` if that
+        has passed; a cron cycle's next match after both."""
+        if self.cron is not None:
+            return _cron_after(self.cron, max(last_due, now))
+        natural = last_due + self.interval_ms
+        return natural if natural > now else now + self.interval_ms
+
+
+def _cron_after(expression: str, after: int) -> int:
+    moment = dt.datetime.fromtimestamp(after / 1000, dt.UTC)
+    following = croniter(expression, moment, second_at_beginning=True, day_or=False).get_next(dt.datetime)
+    return int(following.timestamp() * 1000)
 
 
 def parse_cycle(value: Any) -> Cycle:
@@ -117,11 +123,11 @@ def parse_cycle(value: Any) -> Cycle:
     raise TimerSyntaxError(f"Invalid time cycle format '{text}' for expression")
 
 
-def next_due(due: int, repetitions: int, cycle_text: str, interval_ms: int) -> int | None:
-    """When a timer that fired at ``due`` fires again, or None when that was its last time (a duration or
-    date timer, or a cycle's last repetition)."""
+def next_due(due: int, repetitions: int, cycle_text: str, interval_ms: int, now: int) -> int | None:
+    """When a timer that fired at ``due`` (at ``now``) fires again, or None when that was its last time (a
+    duration or date timer, or a cycle's last repetition)."""
     if repetitions == 0 or repetitions == 1:
         return None
     if cycle_text:
-        return parse_cycle(cycle_text).next_due(due)
-    return due + interval_ms if interval_ms > 0 else None
+        return parse_cycle(cycle_text).next_due(due, now)
+    return Cycle("", repetitions, interval_ms).next_due(due, now) if interval_ms > 0 else None

@@ -213,5 +213,6 @@ class EventSubscriptions:
         wait = self.state.waits.get(key)
         if wait is None or wait.due != due:
             return
-        self.state.timer_triggered(wait, timers.next_due(wait.due, wait.repetitions, wait.cycle, wait.interval_ms))
+        next_due = timers.next_due(wait.due, wait.repetitions, wait.cycle, wait.interval_ms, self.state.now())
+        self.state.timer_triggered(wait, next_due)
         self.publication.trigger(wait, {})

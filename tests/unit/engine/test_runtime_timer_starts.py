@@ -218,3 +218,20 @@ def test_an_interrupting_timer_boundary_event_with_a_cycle_is_refused_as_zeebe_r
 def test_a_cycle_the_engine_cannot_read_is_refused_at_deploy(engine: Harness, cycle: str) -> None:
     with pytest.raises(InvalidArgument, match="Invalid time cycle format"):
         engine.deploy(_ticking(timer_start("tick", cycle=cycle)))
+
+
+def test_a_cycle_whose_start_date_has_passed_fires_at_once_then_each_interval_from_then(engine: Harness) -> None:
+    engine.deploy(_ticking(timer_start("tick", cycle="R/2020-01-01T00:00:00Z/PT1H")))
+    [timer] = engine.runtime.start_timers.values()
+    assert timer.due == START_MS
+    engine.advance(0)
+    assert len(_created(engine)) == 1
+    assert timer.due == START_MS + HOUR
+
+
+def test_a_cycle_that_missed_occurrences_fires_once_and_goes_on_from_now(engine: Harness) -> None:
+    engine.deploy(_ticking(timer_start("tick", cycle="R/PT1M")))
+    engine.advance(10 * 60_000)  # nothing fired while, say, the engine was down
+    assert len(_created(engine)) == 1
+    [timer] = engine.runtime.start_timers.values()
+    assert timer.due == START_MS + 11 * 60_000
