@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from zeebe_celery.engine.core import Clock
 from zeebe_celery.engine.faults import BackPressure, Faults
@@ -26,7 +27,7 @@ from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.engine.runtime import Runtime
 from zeebe_celery.engine.server import MAX_WAITING_CALLS, GatewayServicer
 from zeebe_celery.engine.store import Store
-from zeebe_celery.gateway.proto import gateway_pb2_grpc
+from zeebe_celery.gateway.proto import gateway_pb2, gateway_pb2_grpc
 
 __all__ = ["EngineStateError", "ZeebeEngine"]
 
@@ -35,6 +36,9 @@ logger = logging.getLogger(__name__)
 # Each long poll and each job stream holds a server thread while it waits; the servicer lets at most
 # MAX_WAITING_CALLS of them wait, so the rest of the pool is there for every other call.
 _MAX_WORKERS = MAX_WAITING_CALLS + 100
+# The services the standard gRPC health service reports on, as Zeebe's gateway does: the whole server ("")
+# and the gateway protocol.
+HEALTH_SERVICES = ("", gateway_pb2.DESCRIPTOR.services_by_name["Gateway"].full_name)
 # The timer thread sleeps until the next due item, but never longer than this, so a clock that is moved
 # (tests inject one) is noticed.
 _MAX_IDLE_SECONDS = 1.0
@@ -86,6 +90,7 @@ class ZeebeEngine:
         self.back_pressure = BackPressure(max_in_flight)
         self._state = _State.NEW
         self._server: grpc.Server | None = None
+        self._health = health.HealthServicer()
         self._port = 0
         self._timer: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -113,6 +118,7 @@ class ZeebeEngine:
         )
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=_MAX_WORKERS, thread_name_prefix="engine-rpc"))
         gateway_pb2_grpc.add_GatewayServicer_to_server(servicer, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         target = f"{self.host}:{self.requested_port}"
         if self.certificate is not None and self.private_key is not None:
             credentials = grpc.ssl_server_credentials([(self.private_key, self.certificate)])
@@ -121,6 +127,8 @@ class ZeebeEngine:
             self._port = server.add_insecure_port(target)
         if self._port == 0:
             raise EngineStateError(f"cannot listen on {target}")
+        for service in HEALTH_SERVICES:
+            self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
         server.start()
         self._server = server
         self._timer = threading.Thread(target=self._fire_due, name="engine-timers", daemon=True)
@@ -139,6 +147,8 @@ class ZeebeEngine:
             self._state = _State.STOPPED
             return
         self._state = _State.STOPPED
+        # Health checks answer NOT_SERVING while the calls in flight finish, and for good after.
+        self._health.enter_graceful_shutdown()
         self._stopping.set()
         with self.runtime.lock:
             self.runtime.due_changed.notify_all()

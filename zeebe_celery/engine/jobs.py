@@ -5,31 +5,17 @@ retries and back-off, thrown as BPMN errors, timed out back to activatable, and 
 from __future__ import annotations
 
 import json
-from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+from zeebe_celery.engine.answers import AnswerOrder
 from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from zeebe_celery.engine.parts import Flow, Publication
 from zeebe_celery.engine.state import ElementInstance, Job, JobState
+from zeebe_celery.engine.streams import Activated, JobStream, pushed_size
 
-Activated = tuple[Job, str]  # the job and its variables as a JSON document
-
-
-@dataclass(eq=False)
-class JobStream:
-    """An open StreamActivatedJobs call: pushed jobs wait in ``pending`` until its thread sends them."""
-
-    job_type: str
-    worker: str
-    timeout: int
-    fetch: tuple[str, ...]
-    tenant_ids: frozenset[str]
-    pending: deque[Activated] = field(default_factory=deque)
-    ready: bool = False
-    closed: bool = False
+__all__ = ["Activated", "JobBehavior", "JobStream"]
 
 
 class JobBehavior:
@@ -42,6 +28,7 @@ class JobBehavior:
         self.state = state
         self.streams: dict[str, list[JobStream]] = {}
         self._turn: dict[str, int] = {}
+        self.answers = AnswerOrder(state.lock, state.condition_for)
 
     # -- creation and hand-out -----------------------------------------------------------------------
 
@@ -54,39 +41,67 @@ class JobBehavior:
         self.make_activatable(job)
         return job
 
-    def make_activatable(self, job: Job, intent: str | None = None) -> None:
-        """The job can be handed out: to an idle stream of its type first, else to pollers."""
+    def make_activatable(self, job: Job, intent: str | None = None, *, push: bool = True) -> None:
+        """The job can be handed out: pushed to an open stream of its type, else left to pollers.
+
+        A job given back (yielded) is left to pollers without a push, as Zeebe yields it.
+        """
         self.state.job_activatable(job, intent)
-        tx = self.state.tx
-        streams = self.streams.get(job.type)
-        if streams:
-            turn = self._turn.get(job.type, 0)
-            for offset in range(len(streams)):
-                stream = streams[(turn + offset) % len(streams)]
-                if (
-                    stream.ready
-                    and not stream.closed
-                    and not stream.pending
-                    and stream not in tx.pushed
-                    and self._tenant_ok(job, stream.tenant_ids)
-                ):
-                    self._turn[job.type] = turn + offset + 1
-                    pushed = self._hand_out(job, stream.worker, stream.timeout, stream.fetch)
-                    tx.pushed.add(stream)
-                    tx.after.append(lambda: self._push(stream, pushed))  # noqa: B023 -- returns at once
-                    return
+        if push and self._push(job):
+            return
         self.state.job_pooled(job)
         self._notify(job.type)
 
-    def _push(self, stream: JobStream, pushed: Activated) -> None:
-        stream.pending.append(pushed)
+    def _push(self, job: Job) -> bool:
+        """Push ``job`` to the next stream of its type and tenant in turn that is ready, busy or not.
+
+        As Zeebe does, the job is activated for a stream before the push; when every such stream is full or
+        ending, the push fails and the job is yielded back to polling. False when the job was not pushed.
+        The job joins the stream's buffer once the command is committed.
+        """
+        streams = self.streams.get(job.type)
+        if not streams:
+            return False
+        turn = self._turn.get(job.type, 0)
+        serving = [s for n in range(len(streams)) if (s := streams[(turn + n) % len(streams)]).serves(job)]
+        if not serving:
+            return False
+        stream = next((s for s in serving if s.ready), serving[0])
+        self._turn[job.type] = streams.index(stream) + 1
+        pushed = self._hand_out(job, stream.worker, stream.timeout, stream.fetch)
+        self._batch_record(job.type, stream.worker, stream.timeout, [job])
+        if not stream.ready:
+            self.state.job_activatable(job, "YIELDED")
+            return False
+        tx = self.state.tx
+        # Counted at once, so that the rest of this command sees how full the buffer will be.
+        tx.set(stream, "buffered", stream.buffered + pushed_size(*pushed))
+        tx.after.append(lambda: self._deliver(stream, pushed))
+        return True
+
+    def _deliver(self, stream: JobStream, pushed: Activated) -> None:
+        stream.put(pushed, counted=True)
+        self.answers.made_available(stream.job_type)
         self.state.condition_for(stream.job_type).notify_all()
 
     def _notify(self, job_type: str) -> None:
         tx = self.state.tx
         if job_type not in tx.woken:
             tx.woken.add(job_type)
-            tx.after.append(lambda: self.state.condition_for(job_type).notify_all())
+            tx.after.append(lambda: self._wake_pollers(job_type))
+
+    def _wake_pollers(self, job_type: str) -> None:
+        self.answers.made_available(job_type)
+        self.state.condition_for(job_type).notify_all()
+
+    def _batch_record(self, job_type: str, worker: str, timeout: int, jobs: list[Job]) -> None:
+        if self.state.records.enabled:
+            self.state.write(
+                "JOB_BATCH",
+                "ACTIVATED",
+                self.state.keys.next(),
+                {"type": job_type, "worker": worker, "timeout": timeout, "jobKeys": [j.key for j in jobs]},
+            )
 
     def activate_jobs(
         self,
@@ -119,13 +134,8 @@ class JobBehavior:
                     break
         fetch = tuple(fetch)
         result = [self._hand_out(job, worker, timeout, fetch) for job in picked]
-        if result and self.state.records.enabled:
-            self.state.write(
-                "JOB_BATCH",
-                "ACTIVATED",
-                self.state.keys.next(),
-                {"type": job_type, "worker": worker, "timeout": timeout, "jobKeys": [j.key for j, _ in result]},
-            )
+        if result:
+            self._batch_record(job_type, worker, timeout, [j for j, _ in result])
         return result
 
     def _hand_out(self, job: Job, worker: str, timeout: int, fetch: tuple[str, ...]) -> Activated:
@@ -147,21 +157,28 @@ class JobBehavior:
         self.streams.setdefault(stream.job_type, []).append(stream)
 
     def close_stream(self, stream: JobStream) -> None:
-        """The stream ended: jobs pushed to it but never sent are handed back at once."""
+        """The stream ended: jobs pushed to it but never sent are yielded back to polling at once."""
         stream.closed = True
         streams = self.streams.get(stream.job_type, [])
         if stream in streams:
             streams.remove(stream)
         if not streams:
             self.streams.pop(stream.job_type, None)
-        self.yield_jobs([job for job, _ in stream.pending])
-        stream.pending.clear()
+            self._turn.pop(stream.job_type, None)
+        self.yield_jobs(stream.drain())
+
+    def take_pushed(self, stream: JobStream) -> Activated | None:
+        """The next job in ``stream``'s buffer that is still its to send, or None when it holds none."""
+        while (activated := stream.take()) is not None:
+            if self.state.jobs.get(activated[0].key) is activated[0]:
+                return activated
+        return None
 
     def yield_jobs(self, jobs: Iterable[Job]) -> None:
-        """Jobs activated for a client that never received them are activatable again at once."""
+        """Jobs activated for a client that never received them are activatable again at once, for pollers."""
         for job in jobs:
             if job.state is JobState.ACTIVATED and self.state.jobs.get(job.key) is job:
-                self.make_activatable(job, "YIELDED")
+                self.make_activatable(job, "YIELDED", push=False)
 
     # -- worker commands -----------------------------------------------------------------------------
 

@@ -15,9 +15,9 @@ from zeebe_celery.engine import dmn, feel
 from zeebe_celery.engine.core import DeployedDecision, parse_variables
 from zeebe_celery.engine.errors import EngineError, InvalidArgument
 from zeebe_celery.engine.faults import BackPressure, Faults
-from zeebe_celery.engine.jobs import Activated, JobStream
 from zeebe_celery.engine.runtime import ActivateInstruction, Runtime
 from zeebe_celery.engine.state import DEFAULT_TENANT, Definition, ElementInstance, Job
+from zeebe_celery.engine.streams import Activated, JobStream
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.gateway.proto import gateway_pb2_grpc
 
@@ -32,6 +32,8 @@ DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 MAX_WAITING_CALLS = 400
 # A waiting call wakes this often to notice that its client went away.
 _WAKE_SECONDS = 0.5
+# The longest a hand-out waits for the answers of the commands that made its jobs (they take microseconds).
+_ANSWER_WAIT_SECONDS = 1.0
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -65,6 +67,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         as Zeebe parks long polls in the gateway rather than among the broker's commands in flight."""
         injected = self._admit(rpc, request, context)
         held = True
+        self.runtime.job_behavior.answers.begin()
         try:
             if waits:
                 self.back_pressure.release()
@@ -75,6 +78,20 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         finally:
             if held:
                 self.back_pressure.release()
+            self._release_jobs_after_answer(context)
+
+    def _release_jobs_after_answer(self, context: grpc.ServicerContext) -> None:
+        """The jobs this call made available go out to workers once its answer has (see answers.py)."""
+        answers = self.runtime.job_behavior.answers
+        tickets = answers.take()
+        if tickets and not context.add_callback(lambda: answers.answered(tickets)):
+            answers.answered(tickets)
+
+    def _after_answers(self, job_type: str) -> None:
+        """Wait, holding the runtime's lock, until the commands that made the jobs of ``job_type`` just handed
+        out have been answered; a bug that leaves one unanswered delays a hand-out, never blocks it."""
+        answers = self.runtime.job_behavior.answers
+        answers.wait_answered(job_type, answers.horizon(), _ANSWER_WAIT_SECONDS)
 
     def _run(
         self,
@@ -139,6 +156,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 deployment = self.runtime.deploy(
                     [(r.name, r.content) for r in request.resources], tenant_id=request.tenantId
                 )
+            # Zeebe's gateway lists processes, then decisions, then decision requirements, then forms.
             items = [pb.Deployment(process=_process_metadata(d)) for d in deployment.processes]
             items += [
                 pb.Deployment(
@@ -252,6 +270,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
             with self.runtime.lock:
                 root = self._create(request.request, on_created=register)
+                # The answer waits for the instance's end, so its jobs cannot wait for the answer.
+                self.runtime.job_behavior.answers.answered(self.runtime.job_behavior.answers.take())
             timeout_ms = request.requestTimeout or DEFAULT_REQUEST_TIMEOUT_MS
             deadline = time.monotonic() + timeout_ms / 1000
             while not done.wait(min(_WAKE_SECONDS, max(deadline - time.monotonic(), 0))):
@@ -385,8 +405,11 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                             fetch=list(request.fetchVariable),
                             tenant_ids=list(request.tenantIds),
                         )
+                        if activated:
+                            self._after_answers(request.type)
+                            return activated
                         left = deadline - time.monotonic()
-                        if activated or left <= 0:
+                        if left <= 0:
                             return activated
                         if not waiting:
                             # Waiting calls hold a server thread each; past the cap a poll answers at once,
@@ -441,14 +464,18 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             runtime.open_stream(stream)
         try:
             while True:
+                # Pushes land in the stream's buffer meanwhile, also while a job is being written below: the
+                # write blocks as long as HTTP/2 flow control holds the call back.
                 with runtime.lock:
-                    stream.ready = True
-                    while not stream.pending and not stream.closed and context.is_active():
+                    while not (activated := runtime.job_behavior.take_pushed(stream)):
+                        if stream.closed or not context.is_active():
+                            return
                         condition.wait(_WAKE_SECONDS)
+                    self._after_answers(request.type)
                     if stream.closed or not context.is_active():
+                        runtime.yield_jobs([activated[0]])
                         return
-                    job, variables = stream.pending.popleft()
-                    stream.ready = False
+                job, variables = activated
                 if not handover.hold([job]):
                     return
                 yield activated_job(job, variables)
