@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.unit.engine.bpmn_builders import (
@@ -19,6 +21,7 @@ from tests.unit.engine.bpmn_builders import (
 )
 from tests.unit.engine.flow_builders import event_gateway, inclusive_gateway
 from tests.unit.engine.harness import Harness
+from tests.unit.engine.test_store import Restartable
 from zeebe_celery.engine.errors import InvalidArgument
 from zeebe_celery.engine.instances import ActivateInstruction
 
@@ -281,3 +284,21 @@ def test_an_event_after_an_event_based_gateway_cannot_be_a_start_instruction(eng
     [definition] = engine.deploy(_racing())
     with engine.runtime.lock, pytest.raises(InvalidArgument, match="belongs to an event-based gateway"):
         engine.runtime.create_instance(definition, {}, start_at=["late"])
+
+
+def test_an_event_based_gateway_and_an_inclusive_join_survive_a_restart(tmp_path: Path) -> None:
+    engine = Restartable(tmp_path)
+    engine.deploy(_racing())
+    engine.deploy(_lunch(), name="lunch.bpmn")
+    racing = engine.start("race", {"order": "o-1"})
+    lunch = engine.start("lunch", {"courses": ["pasta", "steak"]})
+    engine.complete(engine.one_job("pasta"))
+    engine = engine.restart()
+    engine.advance(3_600_000)
+    assert len(engine.activate("remind")) == 1
+    assert engine.records("TIMER", "TRIGGERED", elementId="late")
+    assert engine.active(racing) == ["remind"]
+    assert engine.activate("clear") == []
+    engine.complete(engine.one_job("steak"))
+    assert len(engine.activate("clear")) == 1
+    assert engine.is_running(lunch)

@@ -104,12 +104,46 @@ def test_a_signal_end_event_broadcasts_and_ends_its_instance(engine: Harness) ->
     assert len(engine.activate("handle")) == 1
 
 
-def test_a_signal_start_event_needs_a_static_signal_name(engine: Harness) -> None:
-    xml = process("p", signal_start("go", "alarm"), end_event(), flows("go", "end"), signals=["=name"]).replace(
-        b'id="sig-=name"', b'id="sig-alarm"'
+def test_a_signal_start_events_name_expression_is_evaluated_when_the_process_is_deployed(engine: Harness) -> None:
+    xml = process(
+        "p",
+        signal_start("go", "alarm"),
+        service_task("work", "handle"),
+        end_event(),
+        flows("go", "work", "end"),
+        signals=["alarm"],
+    ).replace(b'name="alarm"', b'name="=&quot;al&quot; + &quot;arm&quot;"')
+    engine.deploy(xml)
+    engine.signal("alarm")
+    assert len(engine.activate("handle")) == 1
+
+
+def test_a_signal_start_event_whose_name_is_no_string_is_refused(engine: Harness) -> None:
+    xml = process("p", signal_start("go", "alarm"), end_event(), flows("go", "end"), signals=["alarm"]).replace(
+        b'name="alarm"', b'name="=1 + 1"'
     )
-    with pytest.raises(InvalidArgument, match="static"):
+    with pytest.raises(InvalidArgument, match=r"(?s)go.*to be a string"):
         engine.deploy(xml)
+
+
+def test_a_signal_throw_event_name_may_be_an_expression_and_must_give_a_string(engine: Harness) -> None:
+    engine.deploy(_signal_started())
+    engine.deploy(
+        process(
+            "thrower",
+            start_event(),
+            signal_throw("throw", "dyn"),
+            end_event(),
+            flows("start", "throw", "end"),
+            signals=["dyn"],
+        ).replace(b'name="dyn"', b'name="=which"')
+    )
+    engine.start("thrower", {"which": "alarm"})
+    assert len(engine.activate("handle")) == 1
+    key = engine.start("thrower", {"which": 7})
+    [incident] = engine.incidents(key)
+    assert incident.error_type == "EXTRACT_VALUE_ERROR"
+    assert incident.instance.element.id == "throw"
 
 
 @pytest.mark.parametrize("end", [False, True])
@@ -235,4 +269,29 @@ def test_a_terminate_end_event_in_a_sub_process_ends_only_that_sub_process(engin
     assert engine.active(key) == ["after", "outside"]
     engine.complete(engine.one_job("after"))
     engine.complete(engine.one_job("outside"))
+    assert engine.completed(key)
+
+
+def test_links_pair_up_inside_a_sub_process_too(engine: Harness) -> None:
+    engine.deploy(
+        process(
+            "p",
+            start_event(),
+            sub_process(
+                "sub",
+                start_event("s"),
+                link_throw("jump", "L"),
+                link_catch("land", "L"),
+                service_task("inner", "inner"),
+                end_event("se"),
+                flows("s", "jump"),
+                flows("land", "inner", "se"),
+            ),
+            end_event(),
+            flows("start", "sub", "end"),
+        )
+    )
+    key = engine.start("p")
+    assert engine.active(key) == ["inner", "sub"]
+    engine.complete(engine.one_job("inner"))
     assert engine.completed(key)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from zeebe_celery.engine.bpmn.document import Document
-from zeebe_celery.engine.model import Element, EventType, Kind
+from zeebe_celery.engine import feel
+from zeebe_celery.engine.model import Element, EventType, Expr, Kind
 
-__all__ = ["check_event_gateway", "check_links"]
+__all__ = ["check_event_gateway", "check_links", "signal_start_name"]
 
 _GATEWAY_EVENTS = {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL}
 
@@ -54,3 +55,20 @@ def check_event_gateway(doc: Document, gateway: Element) -> None:
             )
         elif len(target.incoming) > 1:
             doc.fail_id(target.id, "an event after an event-based gateway must have no other incoming flow")
+
+
+def signal_start_name(doc: Document, start: Element) -> None:
+    """A signal start event's name is evaluated when the process is deployed, as Zeebe does: an
+    expression becomes the name it gives (with no variables), and one that gives no string is refused."""
+    signal = start.signal
+    if signal is None or signal.is_static:
+        return
+    try:
+        name = signal.evaluate({})
+    except feel.FeelError as exc:
+        doc.fail_id(start.id, f"Expected the name of the signal start event to be evaluated, but failed: {exc}")
+        return
+    if not isinstance(name, str) or not name:
+        doc.fail_id(start.id, f"Expected the name of the signal start event to be a string, but was '{name}'")
+        return
+    start.signal = Expr(name)

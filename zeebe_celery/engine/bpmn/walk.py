@@ -10,7 +10,7 @@ from zeebe_celery.engine.bpmn.activities import called_element, version_tag
 from zeebe_celery.engine.bpmn.document import BPMN, BpmnError, Document, local
 from zeebe_celery.engine.bpmn.events import check_event_kind, event_definitions, message_ref
 from zeebe_celery.engine.bpmn.extensions import check_extensions, io_mappings
-from zeebe_celery.engine.bpmn.flows import check_event_gateway, check_links
+from zeebe_celery.engine.bpmn.flows import check_event_gateway, check_links, signal_start_name
 from zeebe_celery.engine.bpmn.tasks import task
 from zeebe_celery.engine.model import Element, EventType, Kind, Process, SequenceFlow
 
@@ -97,8 +97,7 @@ class _Parser(Document):
         process.timer_starts = [e for e in starts if e.event_type is EventType.TIMER]
         process.signal_starts = [e for e in starts if e.event_type is EventType.SIGNAL]
         for start in process.signal_starts:
-            if start.signal is not None and not start.signal.is_static:
-                self.fail_id(start.id, "the signal name of a signal start event must be a static value")
+            signal_start_name(self, start)
         if not starts:
             self.fail(node, "Must have at least one start event")
         return process

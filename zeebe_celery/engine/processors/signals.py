@@ -11,8 +11,8 @@ __all__ = ["SignalThrow"]
 
 
 class SignalThrow(Processor):
-    """Broadcasts the signal, with the event's input mappings as its variables (as Zeebe's docs have it),
-    then completes. The broadcast is processed after the event's step, as Zeebe writes it as a command."""
+    """Broadcasts the signal, with the event's local variables (its input mappings) as the signal's, then
+    completes. The broadcast is processed after the event's step, as Zeebe writes it as a command."""
 
     def on_activate(self, ctx: Context, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
         signal = instance.element.signal
@@ -24,7 +24,8 @@ class SignalThrow(Processor):
                 f"Expected result of the expression '{signal.source.lstrip('=')}' to be 'STRING', but was "
                 f"'{feel_type(name)}'.",
             )
-        payload = dict(instance.variables) if instance.element.inputs else {}
+        # As Zeebe's docs have it: the signal carries the event's local variables (its input mappings').
+        payload = dict(instance.variables)
         tenant = instance.tenant_id
         ctx.flow.complete(instance)
         ctx.flow.later(lambda: _broadcast(ctx, name, payload, tenant))
