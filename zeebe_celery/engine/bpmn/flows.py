@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from zeebe_celery.engine.bpmn.document import Document
 from zeebe_celery.engine import feel
+from zeebe_celery.engine.bpmn.document import Document
 from zeebe_celery.engine.model import Element, EventType, Expr, Kind
 
 __all__ = ["check_event_gateway", "check_links", "signal_start_name"]
