@@ -29,8 +29,8 @@ _JOINING = {Kind.PARALLEL_GATEWAY, Kind.INCLUSIVE_GATEWAY}
 
 
 def reaches(start: Element, gateway: Element, taken: set[str]) -> bool:
-    """Whether a token at ``start`` can still reach ``gateway`` (through its flows and boundary events),
-    other than through one of its incoming flows in ``taken``."""
+    """Whether a token at ``start`` can still reach ``gateway`` (through its flows, boundary events and
+    links, as Zeebe's inclusive join looks), other than through one of its incoming flows in ``taken``."""
     seen: set[str] = set()
     todo = [start]
     while todo:
@@ -40,6 +40,10 @@ def reaches(start: Element, gateway: Element, taken: set[str]) -> bool:
         seen.add(element.id)
         scope = element.parent
         assert scope is not None
+        if element.kind is Kind.INTERMEDIATE_THROW_EVENT and element.event_type is EventType.LINK:
+            todo += [
+                e for e in scope.children.values() if e.kind is Kind.INTERMEDIATE_CATCH_EVENT and e.link == element.link
+            ]
         for flow in element.outgoing:
             if flow.target == gateway.id:
                 if flow.id not in taken:
@@ -294,6 +298,11 @@ class Interpreter:
             return
         taken = {f for f, count in arrived.items() if count > 0}
         if any(reaches(child.element, gateway, taken) for child in by_key(scope.children)):
+            return
+        # Tokens waiting at another join of the scope are on their way too.
+        elements = scope.definition.process.elements
+        waiting = [elements[g] for g in sorted(scope.joins) if g != gateway.id and +scope.joins[g]]
+        if any(reaches(other, gateway, taken) for other in waiting):
             return
         self.state.joins_consumed(scope, gateway, only=taken)
         self.activate(gateway, scope)

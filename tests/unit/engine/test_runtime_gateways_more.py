@@ -13,13 +13,14 @@ from tests.unit.engine.bpmn_builders import (
     flow,
     flows,
     message_catch,
+    parallel_gateway,
     process,
     service_task,
     signal_catch,
     start_event,
     timer_catch,
 )
-from tests.unit.engine.flow_builders import event_gateway, inclusive_gateway
+from tests.unit.engine.flow_builders import event_gateway, inclusive_gateway, link_catch, link_throw
 from tests.unit.engine.harness import Harness
 from tests.unit.engine.test_store import Restartable
 from zeebe_celery.engine.errors import InvalidArgument
@@ -302,3 +303,67 @@ def test_an_event_based_gateway_and_an_inclusive_join_survive_a_restart(tmp_path
     engine.complete(engine.one_job("steak"))
     assert len(engine.activate("clear")) == 1
     assert engine.is_running(lunch)
+
+
+def test_an_inclusive_join_waits_for_a_token_held_at_a_parallel_join_upstream(engine: Harness) -> None:
+    # fork -> a -> join; fork -> split(b1, b2) -> and-join -> join: b1 done, b2 running.
+    engine.deploy(
+        process(
+            "p",
+            start_event(),
+            inclusive_gateway("fork"),
+            service_task("a", "a"),
+            parallel_gateway("split"),
+            service_task("b1", "b1"),
+            service_task("b2", "b2"),
+            parallel_gateway("and-join"),
+            inclusive_gateway("join"),
+            service_task("after", "after"),
+            end_event(),
+            flow("start", "fork"),
+            flow("fork", "a", condition="=true"),
+            flow("fork", "split", condition="=true"),
+            flow("split", "b1"),
+            flow("split", "b2"),
+            flow("b1", "and-join"),
+            flow("b2", "and-join"),
+            flow("a", "join"),
+            flow("and-join", "join"),
+            flows("join", "after", "end"),
+        )
+    )
+    engine.start("p")
+    engine.complete(engine.one_job("b1"))
+    engine.complete(engine.one_job("a"))
+    assert engine.activate("after") == []
+    engine.complete(engine.one_job("b2"))
+    assert len(engine.activate("after")) == 1
+
+
+def test_an_inclusive_join_follows_links_on_the_way_to_it(engine: Harness) -> None:
+    engine.deploy(
+        process(
+            "p",
+            start_event(),
+            inclusive_gateway("fork"),
+            service_task("a", "a"),
+            service_task("b", "b"),
+            link_throw("jump", "L"),
+            link_catch("land", "L"),
+            inclusive_gateway("join"),
+            service_task("after", "after"),
+            end_event(),
+            flow("start", "fork"),
+            flow("fork", "a", condition="=true"),
+            flow("fork", "b", condition="=true"),
+            flow("a", "join"),
+            flows("b", "jump"),
+            flow("land", "join"),
+            flows("join", "after", "end"),
+        )
+    )
+    engine.start("p")
+    engine.complete(engine.one_job("a"))
+    assert engine.activate("after") == []
+    engine.complete(engine.one_job("b"))
+    assert len(engine.activate("after")) == 1
