@@ -253,7 +253,7 @@ def test_a_buffered_message_wins_at_once(engine: Harness) -> None:
     ("extra", "complaint"),
     [
         ((), "at least 2 outgoing sequence flows"),
-        ((service_task("t", "t"), flow("which", "t")), "other elements than message, timer or signal"),
+        ((service_task("t", "t"), flow("which", "t")), "other elements than message/timer/signal"),
     ],
 )
 def test_an_event_based_gateway_must_lead_to_two_catch_events_or_more(
@@ -367,3 +367,46 @@ def test_an_inclusive_join_follows_links_on_the_way_to_it(engine: Harness) -> No
     assert engine.activate("after") == []
     engine.complete(engine.one_job("b"))
     assert len(engine.activate("after")) == 1
+
+
+def test_an_event_based_gateway_refuses_two_events_of_one_message_name(engine: Harness) -> None:
+    xml = process(
+        "p",
+        start_event(),
+        event_gateway("which"),
+        message_catch("one", "m"),
+        message_catch("two", "m"),
+        end_event("e1"),
+        end_event("e2"),
+        flow("start", "which"),
+        flow("which", "one"),
+        flow("which", "two"),
+        flow("one", "e1"),
+        flow("two", "e2"),
+        messages={"m": "=k"},
+    )
+    with pytest.raises(InvalidArgument, match="Multiple message event definitions with the same name 'm'"):
+        engine.deploy(xml)
+
+
+def test_an_event_after_an_event_based_gateway_has_no_other_incoming_flow(engine: Harness) -> None:
+    xml = process(
+        "p",
+        start_event(),
+        parallel_gateway("split"),
+        event_gateway("which"),
+        timer_catch("late", duration="PT1H"),
+        signal_catch("stop", "s"),
+        end_event("e1"),
+        end_event("e2"),
+        flow("start", "split"),
+        flow("split", "which"),
+        flow("split", "late"),
+        flow("which", "late"),
+        flow("which", "stop"),
+        flow("late", "e1"),
+        flow("stop", "e2"),
+        signals=["s"],
+    )
+    with pytest.raises(InvalidArgument, match="must not have any additional incoming sequence flows"):
+        engine.deploy(xml)

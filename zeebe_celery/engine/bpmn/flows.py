@@ -38,23 +38,31 @@ def check_links(doc: Document, node: ET.Element, container: Element) -> None:
 
 
 def check_event_gateway(doc: Document, gateway: Element) -> None:
-    """Each outgoing flow of an event-based gateway leads to a message, timer or signal catch event that
-    only it leads to, and there are at least two."""
+    """As Zeebe validates an event-based gateway: at least two outgoing flows, each to a message, timer or
+    signal catch event that no other flow leads to, with no message or signal name twice."""
     scope = gateway.parent
     assert scope is not None
     where = f"{gateway.id} (eventBasedGateway)"
     if len(gateway.outgoing) < 2:
         doc.fail_id(where, "Event-based gateway must have at least 2 outgoing sequence flows.")
-    for flow in gateway.outgoing:
-        target = scope.children[flow.target]
-        if target.kind is not Kind.INTERMEDIATE_CATCH_EVENT or target.event_type not in _GATEWAY_EVENTS:
-            doc.fail_id(
-                where,
-                "Event-based gateway must not have an outgoing sequence flow to other elements than message, "
-                "timer or signal intermediate catch events.",
-            )
-        elif len(target.incoming) > 1:
-            doc.fail_id(target.id, "an event after an event-based gateway must have no other incoming flow")
+    targets = [scope.children[flow.target] for flow in gateway.outgoing]
+    if any(t.kind is not Kind.INTERMEDIATE_CATCH_EVENT or t.event_type not in _GATEWAY_EVENTS for t in targets):
+        doc.fail_id(
+            where,
+            "Event-based gateway must not have an outgoing sequence flow to other elements than "
+            "message/timer/signal intermediate catch events.",
+        )
+    if any(len(t.incoming) > 1 for t in targets):
+        doc.fail_id(
+            where,
+            "Target elements of an event gateway must not have any additional incoming sequence flows other than "
+            "that from the event gateway.",
+        )
+    messages = [t.message.name.source for t in targets if t.message is not None]
+    signals = [t.signal.source for t in targets if t.signal is not None]
+    for kind, names in (("message", messages), ("signal", signals)):
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            doc.fail_id(where, f"Multiple {kind} event definitions with the same name '{name}' are not allowed.")
 
 
 def signal_start_name(doc: Document, start: Element) -> None:
