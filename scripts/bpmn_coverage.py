@@ -7,7 +7,7 @@ The rows are Camunda 8.9's BPMN coverage page (docs.camunda.io/docs/components/m
 with what Camunda itself supports. What the engine does comes from the code alone: the element kinds the
 parser reads (``bpmn.walk.ELEMENT_KINDS``) and those it accepts as carrying no behaviour, the processor
 table (``processors.PROCESSORS``), and the event definitions the parser allows on each event kind
-(``bpmn.events.ALLOWED_EVENTS``, and the event sub-process starts when that table exists). A new element
+(``bpmn.events.ALLOWED_EVENTS``, and ``EVENT_SUB_PROCESS_STARTS`` for event sub-processes). A new element
 kind with its processor and parse rule shows up as running without an edit here.
 """
 
@@ -78,8 +78,7 @@ def _allowed(kind: Kind) -> set[str]:
 
 
 def _event_sub_process_starts() -> set[str]:
-    # The event sub-processes' own table of start events, once event sub-processes run.
-    starts = getattr(bpmn_events, "EVENT_SUB_PROCESS_STARTS", set())
+    starts = bpmn_events.EVENT_SUB_PROCESS_STARTS
     return {event.value for event in starts} if "EVENT_SUB_PROCESS" in _kinds() else set()
 
 

@@ -320,10 +320,15 @@ def broker_url(bridge: BridgeSettings, app: Celery) -> str:
     return bridge.broker_url or str(app.conf.broker_url or "")
 
 
+def is_redis_url(url: str) -> bool:
+    """Whether ``url`` names a Redis server (redis://, rediss:// or unix://)."""
+    return url.startswith(_REDIS_SCHEMES)
+
+
 def broker_redis_url(bridge: BridgeSettings, app: Celery) -> str | None:
     """The Celery broker's URL when that broker is Redis, else None."""
     url = broker_url(bridge, app)
-    return url if url.startswith(_REDIS_SCHEMES) else None
+    return url if is_redis_url(url) else None
 
 
 _S = TypeVar("_S", bound=BaseSettings)

@@ -25,7 +25,7 @@ from celery import Celery
 
 from zeebe_celery import metrics
 from zeebe_celery.config import BridgeSettings
-from zeebe_celery.dispatch import AnyJob, CeleryDispatcher, Dispatcher, check_json_only
+from zeebe_celery.dispatch import AnyJob, CeleryDispatcher, Dispatcher
 from zeebe_celery.errors import (
     BrokerUnavailableError,
     ConfigurationError,
@@ -37,6 +37,7 @@ from zeebe_celery.flow import InflightStore, Reservation
 from zeebe_celery.gateway.client import JobCall, ZeebeClient
 from zeebe_celery.gateway.retry import RetryPolicy
 from zeebe_celery.http import HealthServer, PollerHealth
+from zeebe_celery.json_only import check_json_only
 from zeebe_celery.spec import JobTypeSpec, resolve, zeebe_task_specs
 
 __all__ = ["BrokerUnavailableError", "Poller", "PollerHealth"]
@@ -62,7 +63,7 @@ class Poller:
 
     :meth:`start` starts the loops in threads and returns; :meth:`stop` ends them, publishing what was
     already activated or handing it back. :meth:`run` does both around a wait for SIGTERM or SIGINT.
-    Raises ConfigurationError at start when there is nothing to poll or the app accepts pickle.
+    Raises ConfigurationError at start when there is nothing to poll or the app accepts anything but JSON.
     """
 
     def __init__(

@@ -170,7 +170,4 @@ def gateway_failure(exc: GatewayError, address: str) -> CliError:
 
 
 def configuration_failure(exc: ConfigurationError) -> CliError:
-    # "invalid settings:" and one indented line per problem become one line.
-    head, _, rest = str(exc).partition("\n")
-    problems = [line.strip() for line in rest.splitlines() if line.strip()]
-    return CliError(f"{head} {'; '.join(problems)}" if problems else head, ExitCode.CONFIG)
+    return CliError(exc.one_line(), ExitCode.CONFIG)

@@ -11,7 +11,7 @@ import argparse
 from types import ModuleType
 
 from zeebe_celery._version import __version__
-from zeebe_celery.cli import dev, engine, gateway, poller, templates
+from zeebe_celery.cli import dead, dev, engine, gateway, poller, templates
 from zeebe_celery.cli.commands import Commands
 from zeebe_celery.cli.options import common_options
 from zeebe_celery.cli.output import PROG, Parser
@@ -19,7 +19,7 @@ from zeebe_celery.cli.output import PROG, Parser
 __all__ = ["COMMAND_MODULES", "build_parser"]
 
 # The order is the order of `zeebe-celery --help`.
-COMMAND_MODULES: tuple[ModuleType, ...] = (poller, templates, gateway, dev, engine)
+COMMAND_MODULES: tuple[ModuleType, ...] = (poller, dead, templates, gateway, dev, engine)
 
 _EPILOG = """\
 exit codes:

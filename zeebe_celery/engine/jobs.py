@@ -8,10 +8,13 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from zeebe_celery.engine import feel
 from zeebe_celery.engine.answers import AnswerOrder
 from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
+from zeebe_celery.engine.model import Expr, Listener
 from zeebe_celery.engine.parts import Flow, Publication
+from zeebe_celery.engine.processors import StepFailed, feel_type
 from zeebe_celery.engine.state import ElementInstance, Job, JobState
 from zeebe_celery.engine.streams import Activated, JobStream, pushed_size
 
@@ -40,6 +43,63 @@ class JobBehavior:
         job = self.state.job_created(instance, job_type, retries, json.dumps(headers) if headers else "{}")
         self.make_activatable(job)
         return job
+
+    def create_listener_job(self, instance: ElementInstance, listener: Listener, event_type: str) -> Job:
+        """The job of an execution listener (``event_type`` START or END) of the element instance."""
+        job_type = self._value(instance, listener.type)
+        if not isinstance(job_type, str) or not job_type:
+            raise StepFailed(
+                "EXTRACT_VALUE_ERROR",
+                f"Expected result of the expression '{listener.type.source}' to be 'STRING', but was "
+                f"'{feel_type(job_type)}'.",
+            )
+        retries = self._value(instance, listener.retries)
+        if isinstance(retries, bool) or not isinstance(retries, int | float | str) or not str(retries).isdigit():
+            raise StepFailed(
+                "EXTRACT_VALUE_ERROR",
+                f"Expected result of the expression '{listener.retries.source}' to be 'NUMBER', but was "
+                f"'{feel_type(retries)}'.",
+            )
+        headers = instance.element.headers
+        job = self.state.job_created(
+            instance,
+            job_type,
+            int(retries),
+            json.dumps(headers) if headers else "{}",
+            kind="EXECUTION_LISTENER",
+            listener_event_type=event_type,
+        )
+        self.make_activatable(job)
+        return job
+
+    def create_ad_hoc_job(self, instance: ElementInstance) -> Job:
+        """The job that asks an ad-hoc sub-process's worker what to do next."""
+        task = instance.element.task
+        assert task is not None
+        job_type = self._value(instance, task.type)
+        if not isinstance(job_type, str) or not job_type:
+            raise StepFailed(
+                "EXTRACT_VALUE_ERROR",
+                f"Expected result of the expression '{task.type.source}' to be 'STRING', but was "
+                f"'{feel_type(job_type)}'.",
+            )
+        retries = self._value(instance, task.retries)
+        headers = instance.element.headers
+        job = self.state.job_created(
+            instance,
+            job_type,
+            int(retries) if str(retries).isdigit() else 3,
+            json.dumps(headers) if headers else "{}",
+            kind="AD_HOC_SUB_PROCESS",
+        )
+        self.make_activatable(job)
+        return job
+
+    def _value(self, instance: ElementInstance, expr: Expr) -> Any:
+        try:
+            return expr.evaluate(self.state.visible(instance))
+        except feel.FeelError as exc:
+            raise StepFailed("EXTRACT_VALUE_ERROR", str(exc)) from exc
 
     def make_activatable(self, job: Job, intent: str | None = None, *, push: bool = True) -> None:
         """The job can be handed out: pushed to an open stream of its type, else left to pollers.
@@ -193,11 +253,16 @@ class JobBehavior:
             state = "FAILED" if job.state is JobState.BACKOFF else job.state.value
             raise FailedPrecondition(f"Expected to {action} job with key '{job.key}', but it is in state '{state}'")
 
-    def complete_job(self, key: int, variables: dict[str, Any]) -> None:
+    def complete_job(self, key: int, variables: dict[str, Any], ad_hoc: Any = None) -> None:
         job = self._job(key, "complete")
         self._require(job, "complete", JobState.ACTIVATED, JobState.ACTIVATABLE)
         self.state.job_ended(job, "COMPLETED")
-        self.flow.complete(job.instance, variables)
+        if job.kind == "EXECUTION_LISTENER":
+            self.flow.listener_completed(job, variables)
+        elif job.kind == "AD_HOC_SUB_PROCESS":
+            self.flow.ad_hoc_decided(job, variables, ad_hoc)
+        else:
+            self.flow.complete(job.instance, variables)
 
     def fail_job(self, key: int, *, retries: int, error_message: str, backoff: int, variables: dict[str, Any]) -> None:
         job = self._job(key, "fail")
@@ -208,13 +273,19 @@ class JobBehavior:
         if retries > 0 and backoff <= 0:
             self.make_activatable(job)
         elif retries <= 0:
+            error_type = "EXECUTION_LISTENER_NO_RETRIES" if job.kind == "EXECUTION_LISTENER" else "JOB_NO_RETRIES"
             self.flow.raise_incident(
-                job.instance, "JOB_NO_RETRIES", error_message or "No more retries left.", retry="job", job=job
+                job.instance, error_type, error_message or "No more retries left.", retry="job", job=job
             )
 
     def throw_job_error(self, key: int, *, code: str, message: str, variables: dict[str, Any]) -> None:
         job = self._job(key, "throw an error for")
         self._require(job, "throw an error for", JobState.ACTIVATED, JobState.ACTIVATABLE)
+        if job.kind == "EXECUTION_LISTENER":
+            raise FailedPrecondition(
+                f"Expected to throw an error for job with key '{key}', but it is an execution listener job, "
+                "which cannot throw BPMN errors"
+            )
         self.state.job_error_thrown(job, code, message)
         if self.publication.throw_error(job.instance, code, message, variables):
             self.state.job_ended(job, None)

@@ -15,6 +15,7 @@ from zeebe_celery.engine import dmn, feel
 from zeebe_celery.engine.core import DeployedDecision, parse_variables
 from zeebe_celery.engine.errors import EngineError, InvalidArgument
 from zeebe_celery.engine.faults import BackPressure, Faults
+from zeebe_celery.engine.processors.adhoc import AdHocDecision
 from zeebe_celery.engine.runtime import ActivateInstruction, Runtime
 from zeebe_celery.engine.state import DEFAULT_TENANT, Definition, ElementInstance, Job
 from zeebe_celery.engine.streams import Activated, JobStream
@@ -494,7 +495,9 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             "CompleteJob",
             request,
             context,
-            lambda runtime: runtime.complete_job(request.jobKey, parse_variables(request.variables)),
+            lambda runtime: runtime.complete_job(
+                request.jobKey, parse_variables(request.variables), ad_hoc_decision(request)
+            ),
             lambda _: pb.CompleteJobResponse(),
         )
 
@@ -692,6 +695,8 @@ def activated_job(job: Job, variables: str) -> pb.ActivatedJob:
         deadline=job.deadline,
         variables=variables,
         tenantId=definition.tenant_id,
+        kind=pb.ActivatedJob.JobKind.Value(job.kind),
+        listenerEventType=pb.ActivatedJob.ListenerEventType.Value(job.listener_event_type),
     )
 
 
@@ -749,3 +754,18 @@ def _evaluated(
             )
         )
     return response
+
+
+def ad_hoc_decision(request: pb.CompleteJobRequest) -> AdHocDecision | None:
+    """The ad-hoc sub-process part of CompleteJob's JobResult, if it has one."""
+    if not request.HasField("result") or request.result.type != "adHocSubProcess":
+        return None
+    result = request.result
+    return AdHocDecision(
+        activate=[
+            (a.elementId, parse_variables(a.variables, what="activateElements.variables"))
+            for a in result.activateElements
+        ],
+        completion_fulfilled=result.isCompletionConditionFulfilled,
+        cancel_remaining=result.isCancelRemainingInstances,
+    )

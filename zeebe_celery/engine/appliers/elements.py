@@ -7,7 +7,7 @@ from typing import Any
 
 from zeebe_celery.engine.core import RuntimeBase
 from zeebe_celery.engine.exported import variable_value
-from zeebe_celery.engine.model import Element, SequenceFlow
+from zeebe_celery.engine.model import Element, Kind, SequenceFlow
 from zeebe_celery.engine.state import (
     Definition,
     ElementInstance,
@@ -136,6 +136,28 @@ class ElementAppliers(RuntimeBase):
     def definition_running(self, definition: Definition, delta: int) -> None:
         self.tx.set(definition, "running", definition.running + delta)
 
+    def fulfilled(self, instance: ElementInstance) -> None:
+        """An ad-hoc sub-process's completion condition is fulfilled."""
+        self.tx.set(instance, "fulfilled", True)
+        self.tx.roots.add(instance.process_instance_key)
+
+    def start_at_set(self, root: ElementInstance, element_ids: tuple[str, ...]) -> None:
+        self.tx.set(root, "start_at", element_ids)
+
+    def listeners_begun(self, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
+        """The element's first listener of a kind runs; ``variables``: what its activation resumes with."""
+        tx = self.tx
+        tx.set(instance, "listener_index", 0)
+        tx.set(instance, "listener_variables", variables)
+        tx.roots.add(instance.process_instance_key)
+
+    def listener_advanced(self, instance: ElementInstance, index: int) -> None:
+        self.tx.set(instance, "listener_index", index)
+        self.tx.roots.add(instance.process_instance_key)
+
+    def listeners_ended(self, instance: ElementInstance) -> None:
+        self.listeners_begun(instance, None)
+
     def start_key_set(self, root: ElementInstance, correlation_key: str) -> None:
         tx = self.tx
         tx.set(root, "start_key", correlation_key)
@@ -153,9 +175,14 @@ class ElementAppliers(RuntimeBase):
             self.variable_set(instance, instance, name, value)
 
     def propagate(self, start: ElementInstance, variables: dict[str, Any]) -> None:
-        """Set each variable on the nearest scope from ``start`` up that has it, else on the root."""
+        """Set each variable on the nearest scope from ``start`` up that has it, else on the root (or on the
+        activation scope of an ad-hoc sub-process, where propagation stops, as the Camunda docs say)."""
         for name, value in variables.items():
-            target = next((s for s in start.scopes() if name in s.variables), None)
+            target = None
+            for scope in start.scopes():
+                if name in scope.variables or scope.element.kind is Kind.AD_HOC_SUB_PROCESS_INNER_INSTANCE:
+                    target = scope
+                    break
             if target is None:
                 target = start.root()
             self.variable_set(start, target, name, value)

@@ -9,7 +9,14 @@ from zeebe_celery.engine import timers
 from zeebe_celery.engine.bpmn.document import BPMN, ZEEBE, Document, local
 from zeebe_celery.engine.model import Element, EventType, Kind, MessageRef, TimerDef
 
-__all__ = ["ALLOWED_EVENTS", "EVENT_DEFINITIONS", "check_event_kind", "event_definitions", "message_ref"]
+__all__ = [
+    "ALLOWED_EVENTS",
+    "EVENT_DEFINITIONS",
+    "EVENT_SUB_PROCESS_STARTS",
+    "check_event_kind",
+    "event_definitions",
+    "message_ref",
+]
 
 EVENT_DEFINITIONS = {
     "messageEventDefinition": EventType.MESSAGE,
@@ -18,16 +25,32 @@ EVENT_DEFINITIONS = {
     "signalEventDefinition": EventType.SIGNAL,
     "terminateEventDefinition": EventType.TERMINATE,
     "linkEventDefinition": EventType.LINK,
+    "escalationEventDefinition": EventType.ESCALATION,
 }
 _THROWING = {Kind.INTERMEDIATE_THROW_EVENT, Kind.END_EVENT}
 # Which event definitions each event kind runs; anything else is refused.
 ALLOWED_EVENTS = {
     Kind.START_EVENT: {EventType.NONE, EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL},
-    Kind.END_EVENT: {EventType.NONE, EventType.ERROR, EventType.TERMINATE, EventType.MESSAGE, EventType.SIGNAL},
+    Kind.END_EVENT: {
+        EventType.NONE,
+        EventType.ERROR,
+        EventType.TERMINATE,
+        EventType.MESSAGE,
+        EventType.SIGNAL,
+        EventType.ESCALATION,
+    },
     Kind.INTERMEDIATE_CATCH_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.LINK},
-    Kind.INTERMEDIATE_THROW_EVENT: {EventType.NONE, EventType.MESSAGE, EventType.SIGNAL, EventType.LINK},
-    Kind.BOUNDARY_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.ERROR, EventType.SIGNAL},
+    Kind.INTERMEDIATE_THROW_EVENT: {
+        EventType.NONE,
+        EventType.MESSAGE,
+        EventType.SIGNAL,
+        EventType.LINK,
+        EventType.ESCALATION,
+    },
+    Kind.BOUNDARY_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.ERROR, EventType.SIGNAL, EventType.ESCALATION},
 }
+# The start event of an event sub-process runs these instead.
+EVENT_SUB_PROCESS_STARTS = {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.ERROR, EventType.ESCALATION}
 
 
 def event_definitions(doc: Document, node: ET.Element, element: Element) -> None:
@@ -54,6 +77,8 @@ def event_definitions(doc: Document, node: ET.Element, element: Element) -> None
         _timer(doc, node, element, definition)
     elif kind is EventType.ERROR:
         _error(doc, node, element, definition)
+    elif kind is EventType.ESCALATION:
+        _escalation(doc, node, element, definition)
     elif kind is EventType.SIGNAL:
         signal = doc.signals.get(definition.get("signalRef") or "")
         if signal is None or not signal.get("name"):
@@ -65,6 +90,8 @@ def event_definitions(doc: Document, node: ET.Element, element: Element) -> None
 def check_event_kind(doc: Document, node: ET.Element, element: Element) -> None:
     """Refuse an event definition the element's kind does not run here."""
     allowed = ALLOWED_EVENTS.get(element.kind)
+    if in_event_sub_process(element):
+        allowed = EVENT_SUB_PROCESS_STARTS
     if allowed is not None and element.event_type not in allowed:
         doc.fail(
             node,
@@ -73,6 +100,8 @@ def check_event_kind(doc: Document, node: ET.Element, element: Element) -> None:
         )
     if element.kind is Kind.BOUNDARY_EVENT and element.event_type is EventType.ERROR and not element.interrupting:
         doc.fail(node, "an error boundary event must be interrupting")
+    if in_event_sub_process(element) and element.event_type is EventType.ERROR and not element.interrupting:
+        doc.fail(node, "an error start event of an event sub-process must be interrupting")
 
 
 def _timer(doc: Document, node: ET.Element, element: Element, definition: ET.Element) -> None:
@@ -90,6 +119,8 @@ def _timer(doc: Document, node: ET.Element, element: Element, definition: ET.Ele
     if timer.cycle is not None and element.kind is Kind.INTERMEDIATE_CATCH_EVENT:
         doc.fail(node, "Intermediate timer catch event must have either a time duration or a time date.")
     if timer.cycle is not None and element.interrupting and element.kind is Kind.BOUNDARY_EVENT:
+        doc.fail(node, "Interrupting timer event with time cycle is not allowed.")
+    if timer.cycle is not None and in_event_sub_process(element) and element.interrupting:
         doc.fail(node, "Interrupting timer event with time cycle is not allowed.")
     element.timer = timer
 
@@ -131,3 +162,24 @@ def message_ref(doc: Document, node: ET.Element, element: Element, ref: str | No
         name=doc.expr(node, message.get("name", "")),
         correlation_key=doc.expr(node, key) if key else None,
     )
+
+
+def in_event_sub_process(element: Element) -> bool:
+    """The element is the start event of an event sub-process."""
+    return (
+        element.kind is Kind.START_EVENT
+        and element.parent is not None
+        and (element.parent.kind is Kind.EVENT_SUB_PROCESS)
+    )
+
+
+def _escalation(doc: Document, node: ET.Element, element: Element, definition: ET.Element) -> None:
+    ref = definition.get("escalationRef")
+    escalation = doc.escalations.get(ref or "")
+    if ref and escalation is None:
+        doc.fail(node, f"the escalation '{ref}' is not defined")
+    code = escalation.get("escalationCode") if escalation is not None else None
+    throws = element.kind in (Kind.END_EVENT, Kind.INTERMEDIATE_THROW_EVENT)
+    if throws and not code:
+        doc.fail(node, "an escalation throw event must reference an escalation with an escalationCode")
+    element.escalation_code = code or None
