@@ -210,8 +210,6 @@ class _Parser(Document):
             message_ref(self, node, element, node.get("messageRef"))
             if node.get("instantiate") == "true":
                 self.fail(node, "an instantiating receive task is not supported (Camunda has none either)")
-        if node.find(f"{BPMN}standardLoopCharacteristics") is not None:
-            self.fail(node, "loop activities are not supported (Camunda has none either): use multi-instance")
         if kind in _CHOOSING:
             element.default_flow = node.get("default")
         if kind is Kind.CALL_ACTIVITY:
