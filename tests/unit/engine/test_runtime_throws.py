@@ -295,3 +295,18 @@ def test_links_pair_up_inside_a_sub_process_too(engine: Harness) -> None:
     assert engine.active(key) == ["inner", "sub"]
     engine.complete(engine.one_job("inner"))
     assert engine.completed(key)
+
+
+def test_a_typed_start_event_in_an_embedded_sub_process_is_refused_once(engine: Harness) -> None:
+    xml = process(
+        "p",
+        start_event(),
+        sub_process("sub", signal_start("s", "alarm"), end_event("se"), flows("s", "se")),
+        end_event(),
+        flows("start", "sub", "end"),
+        signals=["alarm"],
+    )
+    with pytest.raises(InvalidArgument) as refused:
+        engine.deploy(xml)
+    assert "Start events in subprocesses must be of type none" in str(refused.value)
+    assert "none start event" not in str(refused.value)

@@ -135,10 +135,14 @@ class _Parser(Document):
             container.children[element.id] = placed
             if kind is Kind.SUB_PROCESS:
                 self._container(child, element, elements)
-                for start in element.children.values():
-                    if start.kind is Kind.START_EVENT and start.event_type is not EventType.NONE:
-                        self.fail_id(start.id, "Start events in subprocesses must be of type none")
-                if element.none_start is None:
+                typed = [
+                    e
+                    for e in element.children.values()
+                    if e.kind is Kind.START_EVENT and e.event_type is not EventType.NONE
+                ]
+                for start in typed:
+                    self.fail_id(start.id, "Start events in subprocesses must be of type none")
+                if element.none_start is None and not typed:
                     self.fail(child, "an embedded sub-process must have exactly one none start event")
             elif kind is Kind.AD_HOC_SUB_PROCESS:
                 self._container(child, element, elements)
