@@ -60,7 +60,7 @@ class TimerStarts:
             if timer.date is not None:
                 due = timers.due_at(timer.date.evaluate({}))
             elif timer.duration is not None:
-                due = now + timers.duration_ms(timer.duration.evaluate({}))
+                due = timers.after(now, timer.duration.evaluate({}))
             else:
                 assert timer.cycle is not None
                 cycle = timers.parse_cycle(timer.cycle.evaluate({}))

@@ -8,6 +8,7 @@ or a cron expression as Zeebe reads it with Spring's ``CronExpression``: six fie
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 from croniter import croniter
 from croniter.croniter import CroniterError
 
-__all__ = ["Cycle", "TimerSyntaxError", "due_at", "duration_ms", "next_due", "parse_cycle"]
+__all__ = ["Cycle", "TimerSyntaxError", "after", "due_at", "duration_ms", "next_due", "parse_cycle"]
 
 _DURATION = re.compile(
     r"^(?P<sign>-)?P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -46,6 +47,41 @@ def duration_ms(value: Any) -> int:
     return -ms if match.group("sign") else ms
 
 
+def after(start: int, value: Any) -> int:
+    """Epoch ms one ISO 8601 duration (or timedelta, or FEEL years-and-months duration) after ``start``.
+
+    As Zeebe's ``Interval`` adds a period, years and months are calendar months (January 31st plus a month
+    is the last day of February), in UTC; weeks, days and times are exact.
+    """
+    if isinstance(value, dt.timedelta):
+        return start + int(value.total_seconds() * 1000)
+    text = str(value).strip()
+    match = _DURATION.match(text)
+    if not match or text in ("P", "PT") or text.endswith("T"):
+        raise TimerSyntaxError(f"Invalid duration format '{text}' for expression")
+    parts = {k: float(v) for k, v in match.groupdict().items() if v and k != "sign"}
+    sign = -1 if match.group("sign") else 1
+    months = int(parts.get("years", 0)) * 12 + int(parts.get("months", 0))
+    moment = dt.datetime.fromtimestamp(start / 1000, dt.UTC)
+    if months:
+        moment = _plus_months(moment, sign * months)
+    exact = dt.timedelta(
+        weeks=parts.get("weeks", 0),
+        days=parts.get("days", 0),
+        hours=parts.get("hours", 0),
+        minutes=parts.get("minutes", 0),
+        seconds=parts.get("seconds", 0),
+    )
+    return int(round((moment + sign * exact).timestamp() * 1000))
+
+
+def _plus_months(moment: dt.datetime, months: int) -> dt.datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    last_day = calendar.monthrange(year, month + 1)[1]
+    return moment.replace(year=year, month=month + 1, day=min(moment.day, last_day))
+
+
 def due_at(value: Any) -> int:
     """Epoch ms of an ISO 8601 date and time (``2025-01-01T10:00:00Z``); a date without a zone is UTC."""
     if isinstance(value, dt.datetime):
@@ -69,9 +105,14 @@ class Cycle:
 
     text: str
     repetitions: int
-    interval_ms: int = 0  # ISO cycles; 0 for cron
+    interval: str = ""  # ISO cycles: the duration between two times it fires; "" for cron
     start: int | None = None  # ISO cycles with a start date
     cron: str | None = None
+
+    @property
+    def interval_ms(self) -> int:
+        """The interval as it is from now (months vary: only for the records)."""
+        return duration_ms(self.interval) if self.interval else 0
 
     def first_due(self, now: int) -> int:
         """When the cycle first fires, for a timer opened at ``now``: as Zeebe's ``Interval`` has it, at its
@@ -80,7 +121,7 @@ class Cycle:
             return _cron_after(self.cron, now)
         if self.start is not None:
             return max(self.start, now)
-        return now + self.interval_ms
+        return after(now, self.interval)
 
     def next_due(self, last_due: int, now: int) -> int:
         """When it fires next, having fired at ``last_due``: one interval on, or (as Zeebe re-anchors a
@@ -88,8 +129,8 @@ class Cycle:
         has passed; a cron cycle's next match after both."""
         if self.cron is not None:
             return _cron_after(self.cron, max(last_due, now))
-        natural = last_due + self.interval_ms
-        return natural if natural > now else now + self.interval_ms
+        natural = after(last_due, self.interval)
+        return natural if natural > now else after(now, self.interval)
 
 
 def _cron_after(expression: str, after: int) -> int:
@@ -107,9 +148,9 @@ def parse_cycle(value: Any) -> Cycle:
         repetitions = int(count) if count else -1
         parts = match.group("rest").split("/")
         if len(parts) == 1:
-            return Cycle(text, repetitions, duration_ms(parts[0]))
+            return Cycle(text, repetitions, _checked(parts[0]))
         if len(parts) == 2 and not parts[0].startswith("P"):
-            return Cycle(text, repetitions, duration_ms(parts[1]), start=due_at(parts[0]))
+            return Cycle(text, repetitions, _checked(parts[1]), start=due_at(parts[0]))
         raise TimerSyntaxError(f"Invalid time cycle format '{text}' for expression")
     fields = text.split()
     if (len(fields) == 6 or (len(fields) == 1 and text.lower() in _MACROS)) and croniter.is_valid(
@@ -130,4 +171,14 @@ def next_due(due: int, repetitions: int, cycle_text: str, interval_ms: int, now:
         return None
     if cycle_text:
         return parse_cycle(cycle_text).next_due(due, now)
-    return Cycle("", repetitions, interval_ms).next_due(due, now) if interval_ms > 0 else None
+    # A timer stored before cycles kept their text: its interval in ms.
+    if interval_ms <= 0:
+        return None
+    natural = due + interval_ms
+    return natural if natural > now else now + interval_ms
+
+
+def _checked(interval: str) -> str:
+    """An ISO cycle's interval, once it is known to be a duration (raises TimerSyntaxError)."""
+    duration_ms(interval)
+    return interval

@@ -74,7 +74,7 @@ class EventSubscriptions:
         text = ""
         try:
             if timer.duration is not None:
-                due = now + timers.duration_ms(self._expression(instance, timer.duration))
+                due = timers.after(now, self._expression(instance, timer.duration))
             elif timer.date is not None:
                 due = timers.due_at(self._expression(instance, timer.date))
             else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from zeebe_celery.engine.timers import TimerSyntaxError, due_at, next_due, parse_cycle
+from zeebe_celery.engine.timers import TimerSyntaxError, after, due_at, next_due, parse_cycle
 
 NOW = due_at("2026-03-02T10:00:00Z")  # a Monday
 MINUTE = 60_000
@@ -60,3 +60,24 @@ def test_the_last_repetition_and_one_off_timers_have_no_next_time() -> None:
 def test_what_is_neither_an_iso_cycle_nor_springs_cron_is_refused(text: str) -> None:
     with pytest.raises(TimerSyntaxError, match="Invalid time cycle format"):
         parse_cycle(text)
+
+
+@pytest.mark.parametrize(
+    ("start", "duration", "due"),
+    [
+        ("2026-01-31T09:00:00Z", "P1M", "2026-02-28T09:00:00Z"),
+        ("2024-02-29T00:00:00Z", "P1Y", "2025-02-28T00:00:00Z"),
+        ("2026-01-31T09:00:00Z", "P1M1DT2H", "2026-03-01T11:00:00Z"),
+        ("2026-03-02T10:00:00Z", "PT90M", "2026-03-02T11:30:00Z"),
+        ("2026-03-02T10:00:00Z", "P2W", "2026-03-16T10:00:00Z"),
+    ],
+)
+def test_years_and_months_are_calendar_months_as_zeebe_adds_a_period(start: str, duration: str, due: str) -> None:
+    assert after(due_at(start), duration) == due_at(due)
+
+
+def test_a_monthly_cycle_keeps_to_the_calendar() -> None:
+    cycle = parse_cycle("R/2026-01-31T00:00:00Z/P1M")
+    first = cycle.first_due(due_at("2026-01-01T00:00:00Z"))
+    assert first == due_at("2026-01-31T00:00:00Z")
+    assert cycle.next_due(first, first) == due_at("2026-02-28T00:00:00Z")
