@@ -72,7 +72,7 @@ def after(start: int, value: Any) -> int:
         minutes=parts.get("minutes", 0),
         seconds=parts.get("seconds", 0),
     )
-    return int(round((moment + sign * exact).timestamp() * 1000))
+    return round((moment + sign * exact).timestamp() * 1000)
 
 
 def _plus_months(moment: dt.datetime, months: int) -> dt.datetime:
