@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from zeebe_celery.engine.core import RuntimeBase
-from zeebe_celery.engine.exported import variable_value
+from zeebe_celery.engine.exported import element_value, variable_value
 from zeebe_celery.engine.model import Element, Kind, SequenceFlow
 from zeebe_celery.engine.state import (
     Definition,
@@ -15,6 +15,7 @@ from zeebe_celery.engine.state import (
     Incident,
     Job,
 )
+from zeebe_celery.engine.transaction import ATTR
 
 __all__ = ["ElementAppliers"]
 
@@ -71,9 +72,11 @@ class ElementAppliers(RuntimeBase):
 
     def _element_state(self, instance: ElementInstance, state: ElementState, intent: str) -> None:
         tx = self.tx
-        tx.set(instance, "state", state)
+        tx.undo.append((ATTR, instance, "state", instance.state))  # tx.set, inline: the hottest applier
+        instance.state = state
         tx.roots.add(instance.process_instance_key)
-        self.element_record(intent, instance)
+        if self.records.enabled:
+            tx.records.append(("PROCESS_INSTANCE", intent, instance.key, element_value(instance)))
 
     def _element_gone(self, instance: ElementInstance) -> None:
         tx = self.tx
