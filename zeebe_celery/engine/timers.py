@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,11 @@ from typing import Any
 from croniter import croniter
 from croniter.croniter import CroniterError
 
-__all__ = ["Cycle", "TimerSyntaxError", "after", "due_at", "duration_ms", "next_due", "parse_cycle"]
+__all__ = ["MAX_DURATION_MS", "Cycle", "TimerSyntaxError", "after", "due_at", "duration_ms", "next_due", "parse_cycle"]
+
+# The longest duration the engine schedules: any deadline (now + duration) then stays below 2**63 ms, an
+# int64 on the wire and in SQLite, for the next 146 million years.
+MAX_DURATION_MS = 2**62
 
 _DURATION = re.compile(
     r"^(?P<sign>-)?P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -43,6 +48,8 @@ def duration_ms(value: Any) -> int:
     parts = {k: float(v) for k, v in match.groupdict().items() if v and k != "sign"}
     days = parts.get("years", 0) * 365 + parts.get("months", 0) * 30 + parts.get("weeks", 0) * 7 + parts.get("days", 0)
     seconds = days * 86400 + parts.get("hours", 0) * 3600 + parts.get("minutes", 0) * 60 + parts.get("seconds", 0)
+    if not math.isfinite(seconds) or seconds * 1000 > MAX_DURATION_MS:
+        raise TimerSyntaxError(f"Invalid duration '{text[:60]}' for expression: longer than {MAX_DURATION_MS} ms")
     ms = round(seconds * 1000)
     return -ms if match.group("sign") else ms
 
@@ -53,18 +60,21 @@ def after(start: int, value: Any) -> int:
     As Zeebe's ``Interval`` adds a period, years and months are calendar months (January 31st plus a month
     is the last day of February), in UTC; weeks, days and times are exact.
     """
+    exact_ms = duration_ms(value)  # checks the syntax and the bound
     if isinstance(value, dt.timedelta):
-        return start + int(value.total_seconds() * 1000)
+        return start + exact_ms
     text = str(value).strip()
     match = _DURATION.match(text)
-    if not match or text in ("P", "PT") or text.endswith("T"):
-        raise TimerSyntaxError(f"Invalid duration format '{text}' for expression")
+    assert match is not None
     parts = {k: float(v) for k, v in match.groupdict().items() if v and k != "sign"}
     sign = -1 if match.group("sign") else 1
     months = int(parts.get("years", 0)) * 12 + int(parts.get("months", 0))
-    moment = dt.datetime.fromtimestamp(start / 1000, dt.UTC)
-    if months:
-        moment = _plus_months(moment, sign * months)
+    if not months:
+        return start + exact_ms
+    try:
+        moment = _plus_months(dt.datetime.fromtimestamp(start / 1000, dt.UTC), sign * months)
+    except (ValueError, OverflowError) as exc:
+        raise TimerSyntaxError(f"Invalid duration '{text[:60]}' for expression: beyond the year 9999") from exc
     exact = dt.timedelta(
         weeks=parts.get("weeks", 0),
         days=parts.get("days", 0),
@@ -72,7 +82,10 @@ def after(start: int, value: Any) -> int:
         minutes=parts.get("minutes", 0),
         seconds=parts.get("seconds", 0),
     )
-    return round((moment + sign * exact).timestamp() * 1000)
+    try:
+        return round((moment + sign * exact).timestamp() * 1000)
+    except OverflowError as exc:
+        raise TimerSyntaxError(f"Invalid duration '{text[:60]}' for expression: beyond the year 9999") from exc
 
 
 def _plus_months(moment: dt.datetime, months: int) -> dt.datetime:
@@ -145,6 +158,8 @@ def parse_cycle(value: Any) -> Cycle:
     match = _CYCLE.match(text)
     if match:
         count = match.group("count")
+        if len(count) > 18:
+            raise TimerSyntaxError(f"Invalid time cycle format '{text[:60]}' for expression: too many repetitions")
         repetitions = int(count) if count else -1
         parts = match.group("rest").split("/")
         if len(parts) == 1:

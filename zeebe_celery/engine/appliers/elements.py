@@ -144,6 +144,38 @@ class ElementAppliers(RuntimeBase):
         self.tx.set(instance, "fulfilled", True)
         self.tx.roots.add(instance.process_instance_key)
 
+    def compensable_added(self, scope: ElementInstance, completed: ElementInstance) -> None:
+        """An activity with a compensation handler completed in ``scope``."""
+        tx = self.tx
+        tx.append(scope.compensable, completed.element.id)
+        tx.roots.add(scope.process_instance_key)
+        self._compensation_record("CREATED", scope, completed.element.id)
+
+    def compensation_triggered(
+        self, scope: ElementInstance, element_id: str, handler: ElementInstance, thrower: int
+    ) -> None:
+        """The handler of ``element_id`` runs for the throw event ``thrower``."""
+        tx = self.tx
+        tx.remove(scope.compensable, element_id)
+        tx.set(handler, "compensating", thrower)
+        tx.roots.add(scope.process_instance_key)
+        self._compensation_record("TRIGGERED", scope, element_id)
+
+    def _compensation_record(self, intent: str, scope: ElementInstance, element_id: str) -> None:
+        if self.records.enabled:
+            self.write(
+                "COMPENSATION_SUBSCRIPTION",
+                intent,
+                scope.key,
+                {
+                    "compensableActivityId": element_id,
+                    "compensableActivityScopeKey": scope.key,
+                    "processInstanceKey": scope.process_instance_key,
+                    "bpmnProcessId": scope.definition.bpmn_process_id,
+                    "tenantId": scope.tenant_id,
+                },
+            )
+
     def start_at_set(self, root: ElementInstance, element_ids: tuple[str, ...]) -> None:
         self.tx.set(root, "start_at", element_ids)
 

@@ -26,6 +26,7 @@ EVENT_DEFINITIONS = {
     "terminateEventDefinition": EventType.TERMINATE,
     "linkEventDefinition": EventType.LINK,
     "escalationEventDefinition": EventType.ESCALATION,
+    "compensateEventDefinition": EventType.COMPENSATION,
 }
 _THROWING = {Kind.INTERMEDIATE_THROW_EVENT, Kind.END_EVENT}
 # Which event definitions each event kind runs; anything else is refused.
@@ -38,6 +39,7 @@ ALLOWED_EVENTS = {
         EventType.MESSAGE,
         EventType.SIGNAL,
         EventType.ESCALATION,
+        EventType.COMPENSATION,
     },
     Kind.INTERMEDIATE_CATCH_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.LINK},
     Kind.INTERMEDIATE_THROW_EVENT: {
@@ -46,8 +48,16 @@ ALLOWED_EVENTS = {
         EventType.SIGNAL,
         EventType.LINK,
         EventType.ESCALATION,
+        EventType.COMPENSATION,
     },
-    Kind.BOUNDARY_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.ERROR, EventType.SIGNAL, EventType.ESCALATION},
+    Kind.BOUNDARY_EVENT: {
+        EventType.MESSAGE,
+        EventType.TIMER,
+        EventType.ERROR,
+        EventType.SIGNAL,
+        EventType.ESCALATION,
+        EventType.COMPENSATION,
+    },
 }
 # The start event of an event sub-process runs these instead.
 EVENT_SUB_PROCESS_STARTS = {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.ERROR, EventType.ESCALATION}
@@ -79,6 +89,8 @@ def event_definitions(doc: Document, node: ET.Element, element: Element) -> None
         _error(doc, node, element, definition)
     elif kind is EventType.ESCALATION:
         _escalation(doc, node, element, definition)
+    elif kind is EventType.COMPENSATION:
+        element.compensate_activity = definition.get("activityRef") or None
     elif kind is EventType.SIGNAL:
         signal = doc.signals.get(definition.get("signalRef") or "")
         if signal is None or not signal.get("name"):
