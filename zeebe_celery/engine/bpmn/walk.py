@@ -106,6 +106,7 @@ class _Parser(Document):
         process.signal_starts = [e for e in starts if e.event_type is EventType.SIGNAL]
         for start in process.signal_starts:
             signal_start_name(self, start)
+        # A start event refused for its kind is named already; this is for a process with none at all.
         if not starts:
             self.fail(node, "Must have at least one start event")
         return process
