@@ -21,9 +21,14 @@ from zeebe_celery.engine.model import Element, EventType, Kind, SequenceFlow
 from zeebe_celery.engine.parts import JobWork, Publication, Resources, Subscriptions, UserTaskWork
 from zeebe_celery.engine.processors import StepFailed, json_value, processor_for
 from zeebe_celery.engine.processors.adhoc import AdHocDecision, decide
+from zeebe_celery.engine.processors.joins import inclusive_join
 from zeebe_celery.engine.state import Definition, ElementInstance, ElementState, Incident, Job
 
 __all__ = ["Interpreter"]
+
+# Gateways that wait for tokens on their incoming flows before they activate.
+_JOINING = {Kind.PARALLEL_GATEWAY, Kind.INCLUSIVE_GATEWAY}
+
 
 _LISTENED = (EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.CONDITIONAL)
 
@@ -341,20 +346,27 @@ class Interpreter:
             self.state.set_local(instance, variables)
         decide(self, instance, decision or AdHocDecision())
 
-    def take(self, flow: SequenceFlow, scope: ElementInstance) -> None:
+    def take(self, flow: SequenceFlow, scope: ElementInstance, variables: dict[str, Any] | None = None) -> None:
         target = scope.definition.process.elements[flow.target]
-        joining = target.kind is Kind.PARALLEL_GATEWAY and len(target.incoming) > 1
+        joining = target.kind in _JOINING and len(target.incoming) > 1
         self.state.sequence_flow_taken(flow, scope, joining)
         if not joining:
-            self.activate(target, scope)
+            self.activate(target, scope, variables)
             return
         arrived = scope.joins[target.id]
         if all(arrived[f.id] > 0 for f in target.incoming):
             self.state.joins_consumed(scope, target)
             self.activate(target, scope)
+        elif target.kind is Kind.INCLUSIVE_GATEWAY:
+            self.later(lambda: inclusive_join(self, scope, target))
 
     def check_scope(self, scope: ElementInstance) -> None:
-        """A sub-process or process with nothing left to do completes."""
+        """A sub-process or process with nothing left to do completes; an inclusive join that waits in it
+        for tokens that can no longer come goes on."""
+        for gateway_id in sorted(scope.joins):
+            gateway = scope.definition.process.elements[gateway_id]
+            if gateway.kind is Kind.INCLUSIVE_GATEWAY:
+                inclusive_join(self, scope, gateway)
         if (
             scope.state is ElementState.ACTIVATED
             and scope.key in self.state.instances

@@ -24,6 +24,7 @@ from zeebe_celery.engine.instances import ActivateInstruction, InstanceCommands,
 from zeebe_celery.engine.interpreter import Interpreter
 from zeebe_celery.engine.jobs import Activated, JobBehavior, JobStream
 from zeebe_celery.engine.processors.adhoc import AdHocDecision
+from zeebe_celery.engine.starts import TimerStarts
 from zeebe_celery.engine.state import Definition, ElementInstance, Job, JobResult, Message, UserTask
 from zeebe_celery.engine.transaction import Transaction
 from zeebe_celery.engine.usertasks import UserTaskBehavior, Waiter
@@ -61,6 +62,8 @@ class Runtime(Appliers):
         self.instance_commands = instances = InstanceCommands(self, interpreter)
         self.user_task_behavior = user_tasks = UserTaskBehavior(self)
         self.conditional_events = conditions = ConditionalEvents(self)
+        self.timer_starts = TimerStarts(self)
+        self.timer_starts.flow = interpreter
         for part in (interpreter, jobs, subscriptions, publication, instances, user_tasks, conditions):
             part.flow = interpreter
         conditions.publication = publication
@@ -107,6 +110,8 @@ class Runtime(Appliers):
             self.job_behavior.job_backoff_over(key, due)
         elif kind == "timer":
             self.event_subscriptions.timer_due(key, due)
+        elif kind == "start_timer":
+            self.timer_starts.timer_due(key, due)
         else:
             self.event_subscriptions.message_ttl_over(key, due)
 
@@ -114,16 +119,20 @@ class Runtime(Appliers):
 
     @command
     def deploy(self, resources: Sequence[tuple[str, bytes]], *, tenant_id: str = "") -> Deployment:
-        return self.deployments.deploy(resources, tenant_id=tenant_id)
+        deployment = self.deployments.deploy(resources, tenant_id=tenant_id)
+        self.timer_starts.deployed(deployment)
+        return deployment
 
     @command
     def delete_resource(self, key: int, *, delete_history: bool = False) -> int | None:
         """Delete a process or DRG. ``delete_history`` (8.9), for a process: the key of the batch operation
         that deletes its history; this engine keeps no history store besides its exported records, so the
         operation is created (and recorded) with nothing left to delete. None otherwise."""
-        is_process = key in self.definitions
+        definition = self.definitions.get(key)
         self.deployments.delete_resource(key)
-        if not (delete_history and is_process):
+        if definition is not None:
+            self.timer_starts.versions_changed(definition.tenant_id, definition.bpmn_process_id)
+        if not (delete_history and definition is not None):
             return None
         batch = self.keys.next()
         if self.records.enabled:
