@@ -44,9 +44,10 @@ stamp=.venv/.installed
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev,bench]'
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
+  # requirements.lock pins every dependency (`make lock` regenerates it; `make audit` audits it).
+  .venv/bin/python -m pip install -q --upgrade pip -c requirements.lock
+  .venv/bin/python -m pip install -q -e '.[dev,bench]' -c requirements.lock
   touch "$stamp"
 fi
 

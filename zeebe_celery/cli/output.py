@@ -58,6 +58,7 @@ class ExitCode(enum.IntEnum):
     UNAVAILABLE = 69  # the gateway, Redis or the local stack cannot be reached or started
     SOFTWARE = 70  # an internal error, in zeebe-celery or the gateway
     OSERR = 71  # the operating system refused, e.g. a port already in use
+    CANTCREAT = 73  # a file or directory cannot be created, e.g. the engine's data directory
     TEMPFAIL = 75  # try again: back-pressure, or no answer within the deadline
     NOPERM = 77  # the credentials were refused or are not allowed to do this
     CONFIG = 78  # the settings are invalid (the message names the variable)

@@ -30,7 +30,9 @@ exit codes:
   69  UNAVAILABLE  the gateway, Redis or the local stack cannot be reached or started
   70  SOFTWARE     internal error (in zeebe-celery or the gateway)
   71  OSERR        the operating system refused, e.g. a port already in use
-  75  TEMPFAIL     back-pressure or no answer in time; try again
+  73  CANTCREAT    a file or directory cannot be created, e.g. the engine's data directory
+  75  TEMPFAIL     back-pressure or no answer in time, or the data directory is another
+                   engine's; try again
   77  NOPERM       the credentials were refused or lack permission
   78  CONFIG       invalid settings; the message names the environment variable
 

@@ -1,7 +1,9 @@
 """``ZeebeEngine``: the engine as a service: the gRPC server, the clock that fires due timers, jobs
 timeouts and message TTLs, the optional store and the optional HTTP inspection port.
 
-It binds 127.0.0.1 and serves plaintext unless told otherwise. ``with ZeebeEngine() as engine:`` starts it
+It binds 127.0.0.1 and serves plaintext unless told otherwise; the inspection port binds its own host,
+127.0.0.1 unless told otherwise, and wants the same token as the gateway. A data directory is locked
+while the engine runs (``DataDirectoryInUse`` for a second engine on it). ``with ZeebeEngine() as engine:`` starts it
 and ``engine.address`` is where clients connect.
 """
 
@@ -22,6 +24,7 @@ from zeebe_celery.engine.core import Clock
 from zeebe_celery.engine.faults import BackPressure, Faults
 from zeebe_celery.engine.feel import FeelLimits
 from zeebe_celery.engine.inspection import incident_view, instance_view
+from zeebe_celery.engine.lock import DataDirectoryLock
 from zeebe_celery.engine.monitor import Monitor
 from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.engine.runtime import Runtime
@@ -72,6 +75,7 @@ class ZeebeEngine:
         token: str | None = None,
         max_in_flight: int | None = None,
         monitoring_port: int | None = None,
+        monitoring_host: str = "127.0.0.1",
         records_limit: int = 100_000,
         clock: Clock | None = None,
         feel_limits: FeelLimits | None = None,
@@ -83,6 +87,7 @@ class ZeebeEngine:
         self.private_key = private_key
         self.token = token
         self.monitoring_port_requested = monitoring_port
+        self.monitoring_host = monitoring_host
         self.runtime = Runtime(clock=clock or wall_clock_ms, records_limit=records_limit)
         if feel_limits is not None:  # how far one FEEL evaluation may go (steps, value size, regex time)
             self.runtime.feel_limits = feel_limits
@@ -96,15 +101,27 @@ class ZeebeEngine:
         self._stopping = threading.Event()
         self._store: Store | None = None
         self._monitor: Monitor | None = None
+        self._lock: DataDirectoryLock | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
     def start(self) -> Self:
+        """Start serving. Raises EngineStateError when started twice or a port cannot be bound, and
+        DataDirectoryInUse / DataDirectoryError when the data directory is another engine's or unusable."""
         if self._state is not _State.NEW:
             raise EngineStateError(f"the engine is {self._state.value}; an engine starts once")
-        if self.data_dir is not None:
-            from zeebe_celery.engine.store import Store
+        try:
+            return self._start()
+        except BaseException:
+            self._stopping.set()
+            if self._server is not None:
+                self._server.stop(None)
+            self._release()
+            raise
 
+    def _start(self) -> Self:
+        if self.data_dir is not None:
+            self._lock = DataDirectoryLock(self.data_dir).acquire()
             self._store = Store(self.data_dir)
             self._store.load(self.runtime)
             self.runtime.persistence = self._store
@@ -134,9 +151,14 @@ class ZeebeEngine:
         self._timer = threading.Thread(target=self._fire_due, name="engine-timers", daemon=True)
         self._timer.start()
         if self.monitoring_port_requested is not None:
-            from zeebe_celery.engine.monitor import Monitor
-
-            self._monitor = Monitor(self, host=self.host, port=self.monitoring_port_requested).start()
+            try:
+                monitor = Monitor(
+                    self, host=self.monitoring_host, port=self.monitoring_port_requested, token=self.token
+                )
+            except OSError as exc:
+                where = f"{self.monitoring_host}:{self.monitoring_port_requested}"
+                raise EngineStateError(f"cannot listen on {where} for inspection: {exc.strerror}") from None
+            self._monitor = monitor.start()
         self._state = _State.RUNNING
         logger.info("Zeebe-compatible engine listening on %s", self.address)
         return self
@@ -158,8 +180,15 @@ class ZeebeEngine:
         self._server.stop(grace).wait(grace + 5)
         if self._timer is not None:
             self._timer.join(timeout=5)
+        self._release()
+
+    def _release(self) -> None:
+        """Close the store, then give up the directory's lock: after a stop, or a start that failed."""
         if self._store is not None:
             self._store.close()
+            self._store = None
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -184,6 +213,11 @@ class ZeebeEngine:
     @property
     def monitoring_port(self) -> int | None:
         return self._monitor.port if self._monitor is not None else None
+
+    @property
+    def monitoring_address(self) -> tuple[str, int] | None:
+        """The inspection port's bound ``(host, port)``; None without one."""
+        return (self._monitor.host, self._monitor.port) if self._monitor is not None else None
 
     # -- inspection, for tests -----------------------------------------------------------------------
 

@@ -97,6 +97,25 @@ class EventPublication:
         if catch is not None:
             self._catch(catch, {})
 
+    def throw_compensation(self, thrower: ElementInstance) -> bool:
+        """Run the handlers of the completed activities of the throw event's scope (the one around it, from
+        an event sub-process), or of its activityRef only. True when the throw waits for handlers."""
+        scope = thrower.parent
+        assert scope is not None
+        if scope.element.kind is Kind.EVENT_SUB_PROCESS and scope.parent is not None:
+            scope = scope.parent
+        ref = thrower.element.compensate_activity
+        started = False
+        for element_id in list(scope.compensable):
+            if ref is not None and element_id != ref:
+                continue
+            activity = scope.element.children[element_id]
+            assert activity.compensation_handler is not None
+            handler = self.flow.activate(activity.compensation_handler, scope)
+            self.state.compensation_triggered(scope, element_id, handler, thrower.key)
+            started = True
+        return started
+
     def retry_after_incident(self, incident: Incident) -> None:
         instance = incident.instance
         if incident.retry == "activate":

@@ -221,7 +221,7 @@ class Interpreter:
 
     def open_boundaries(self, instance: ElementInstance) -> None:
         for boundary in instance.element.boundaries:
-            if boundary.event_type is not EventType.ERROR:
+            if boundary.event_type not in (EventType.ERROR, EventType.ESCALATION, EventType.COMPENSATION):
                 self.subscriptions.open_wait(instance, boundary)
 
     # -- completion ----------------------------------------------------------------------------------
@@ -275,6 +275,11 @@ class Interpreter:
         if parent is None:
             self.finish_instance(instance)
             return
+        if element.compensation_handler is not None:
+            # Completed, so compensable: a compensation throw in its scope will run its handler.
+            state.compensable_added(parent, instance)
+        if instance.compensating:
+            self.later(lambda: self._compensated(parent, instance.compensating))
         root = instance.root()
         if instance.element.id in root.terminate_after:
             # A runtime instruction of the instance's creation: it ends once this element completes.
@@ -283,6 +288,14 @@ class Interpreter:
         for flow in element.outgoing if flows is None else flows:
             self.take(flow, parent)
         self.agenda.append(lambda: self.check_scope(parent))
+
+    def _compensated(self, scope: ElementInstance, thrower_key: int) -> None:
+        """A compensation handler completed: its throw event goes on once every handler it started has."""
+        if any(child.compensating == thrower_key for child in scope.children.values()):
+            return
+        thrower = self.state.instances.get(thrower_key)
+        if thrower is not None and thrower.state is ElementState.ACTIVATED:
+            self.complete(thrower)
 
     def listener_completed(self, job: Job, variables: dict[str, Any]) -> None:
         """An execution listener's job completed: the next listener of its kind, or the element goes on

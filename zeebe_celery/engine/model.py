@@ -54,6 +54,7 @@ class EventType(enum.StrEnum):
     TERMINATE = "TERMINATE"
     CONDITIONAL = "CONDITIONAL"
     ESCALATION = "ESCALATION"
+    COMPENSATION = "COMPENSATION"
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +247,11 @@ class Element:
     inner: Element | None = None
     ad_hoc: AdHoc | None = None
     documentation: str = ""
+    # Compensation: a handler (isForCompensation); the handler of an activity with a compensation boundary
+    # event; a compensation throw event's activityRef.
+    for_compensation: bool = False
+    compensation_handler: Element | None = None
+    compensate_activity: str | None = None
     loop: LoopCharacteristics | None = None
     # Containers (the process and sub-processes).
     children: dict[str, Element] = field(default_factory=dict)

@@ -3,6 +3,7 @@ status code. One method per RPC; the runtime knows nothing of gRPC."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import threading
 import time
@@ -12,8 +13,8 @@ from typing import Any, Literal, TypeVar
 
 import grpc
 
-from zeebe_celery.engine import dmn, feel
-from zeebe_celery.engine.core import DeployedDecision, parse_variables
+from zeebe_celery.engine import decode, dmn, feel
+from zeebe_celery.engine.core import DeployedDecision
 from zeebe_celery.engine.errors import EngineError, InvalidArgument
 from zeebe_celery.engine.faults import BackPressure, Faults
 from zeebe_celery.engine.processors.adhoc import AdHocDecision
@@ -118,8 +119,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         """Check the token, play the injected fault and take a back-pressure slot; return the response
         injected in place of the engine's, if any."""
         metadata = context.invocation_metadata()
-        if self.token is not None and (
-            next((v for k, v in metadata if k == "authorization"), None) != f"Bearer {self.token}"
+        if self.token is not None and not hmac.compare_digest(
+            str(next((v for k, v in metadata if k == "authorization"), "")).encode(), f"Bearer {self.token}".encode()
         ):
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "Expected a valid bearer token in 'authorization'")
         fault = self.faults.enter(rpc, request, metadata, time_remaining=context.time_remaining())
@@ -240,7 +241,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         request: pb.CreateProcessInstanceRequest,
         on_created: Callable[[ElementInstance], None] | None = None,
     ) -> ElementInstance:
-        variables = parse_variables(request.variables)
+        variables = decode.variables(request.variables)
         definition = self.runtime.find_definition(
             key=request.processDefinitionKey,
             process_id=request.bpmnProcessId,
@@ -337,7 +338,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def SetVariables(self, request: pb.SetVariablesRequest, context: grpc.ServicerContext) -> pb.SetVariablesResponse:
         # On a native user task's scope the answer waits for the task's updating listeners (8.8).
         def handle() -> pb.SetVariablesResponse:
-            variables = parse_variables(request.variables)
+            variables = decode.variables(request.variables)
             done = threading.Event()
             outcome: list[EngineError | None] = []
 
@@ -371,7 +372,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 ActivateInstruction(
                     element_id=a.elementId,
                     ancestor_key=a.ancestorElementInstanceKey,
-                    variables=[(v.scopeId, parse_variables(v.variables)) for v in a.variableInstructions],
+                    variables=[(v.scopeId, decode.variables(v.variables)) for v in a.variableInstructions],
                 )
                 for a in request.activateInstructions
             ]
@@ -383,7 +384,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                     ancestor_key=m.ancestorElementInstanceKey or -1,
                     infer_ancestor=m.inferAncestorScopeFromSourceHierarchy,
                     source_parent=m.useSourceParentKeyAsAncestorScopeKey,
-                    variables=[(v.scopeId, parse_variables(v.variables)) for v in m.variableInstructions],
+                    variables=[(v.scopeId, decode.variables(v.variables)) for v in m.variableInstructions],
                 )
                 for m in request.moveInstructions
             ]
@@ -437,6 +438,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
         def handle() -> list[Activated]:
             runtime = self.runtime
+            job_timeout = decode.duration(request.timeout, what="the job timeout")
             timeout = request.requestTimeout
             wait_ms = DEFAULT_REQUEST_TIMEOUT_MS if timeout == 0 else max(timeout, 0)
             deadline = time.monotonic() + wait_ms / 1000
@@ -450,7 +452,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                         activated = runtime.activate_jobs(
                             request.type,
                             worker=request.worker,
-                            timeout=request.timeout,
+                            timeout=job_timeout,
                             max_jobs=request.maxJobsToActivate,
                             fetch=list(request.fetchVariable),
                             tenant_ids=_tenants(request.tenantIds, request.tenantFilter),
@@ -482,8 +484,11 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def StreamActivatedJobs(
         self, request: pb.StreamActivatedJobsRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.ActivatedJob]:
-        if not request.type.strip() or not request.worker.strip() or request.timeout < 1:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Expected a non-empty type and worker and a timeout >= 1")
+        if not request.type.strip() or not request.worker.strip() or not 1 <= request.timeout <= decode.MAX_DURATION_MS:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"Expected a non-empty type and worker and a timeout between 1 and {decode.MAX_DURATION_MS} ms",
+            )
         stream = JobStream(
             job_type=request.type,
             worker=request.worker,
@@ -546,7 +551,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             context,
             lambda runtime: runtime.complete_job(
                 request.jobKey,
-                parse_variables(request.variables),
+                decode.variables(request.variables),
                 ad_hoc_decision(request),
                 result=job_result(request.result) if request.HasField("result") else None,
             ),
@@ -562,8 +567,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 request.jobKey,
                 retries=request.retries,
                 error_message=request.errorMessage,
-                backoff=request.retryBackOff,
-                variables=parse_variables(request.variables),
+                backoff=decode.duration(request.retryBackOff, what="the retry back-off"),
+                variables=decode.variables(request.variables),
             ),
             lambda _: pb.FailJobResponse(),
         )
@@ -577,7 +582,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 request.jobKey,
                 code=request.errorCode,
                 message=request.errorMessage,
-                variables=parse_variables(request.variables),
+                variables=decode.variables(request.variables),
             ),
             lambda _: pb.ThrowErrorResponse(),
         )
@@ -600,7 +605,9 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             "UpdateJobTimeout",
             request,
             context,
-            lambda runtime: runtime.update_job_timeout(request.jobKey, request.timeout),
+            lambda runtime: runtime.update_job_timeout(
+                request.jobKey, decode.duration(request.timeout, what="the job timeout")
+            ),
             lambda _: pb.UpdateJobTimeoutResponse(),
         )
 
@@ -612,12 +619,12 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         def handle() -> pb.PublishMessageResponse:
             if not request.name:
                 raise InvalidArgument("Expected to publish a message with a non-empty name")
-            variables = parse_variables(request.variables)
+            variables = decode.variables(request.variables)
             with self.runtime.lock:
                 message = self.runtime.publish_message(
                     request.name,
                     correlation_key=request.correlationKey,
-                    ttl=request.timeToLive,
+                    ttl=decode.duration(request.timeToLive, what="the time to live"),
                     message_id=request.messageId,
                     variables=variables,
                     tenant_id=request.tenantId or DEFAULT_TENANT,
@@ -635,7 +642,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             request,
             context,
             lambda runtime: runtime.broadcast_signal(
-                request.signalName, variables=parse_variables(request.variables), tenant_id=tenant
+                request.signalName, variables=decode.variables(request.variables), tenant_id=tenant
             ),
             lambda key: pb.BroadcastSignalResponse(key=key, tenantId=tenant),
         )
@@ -644,7 +651,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         self, request: pb.EvaluateDecisionRequest, context: grpc.ServicerContext
     ) -> pb.EvaluateDecisionResponse:
         def handle() -> pb.EvaluateDecisionResponse:
-            variables = parse_variables(request.variables)
+            variables = decode.variables(request.variables)
             with self.runtime.lock:
                 entry = self.runtime.find_decision(
                     key=request.decisionKey, decision_id=request.decisionId, tenant_id=request.tenantId
@@ -664,7 +671,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             request,
             context,
             lambda runtime: runtime.evaluate_conditional(
-                parse_variables(request.variables),
+                decode.variables(request.variables),
                 tenant_id=tenant,
                 definition_key=request.processDefinitionKey if request.HasField("processDefinitionKey") else None,
             ),
@@ -756,7 +763,7 @@ def job_result(result: pb.JobResult) -> JobResult:
         denied=result.denied,
         denied_reason=result.deniedReason,
         corrections=corrections,
-        activate_elements=tuple((e.elementId, parse_variables(e.variables)) for e in result.activateElements),
+        activate_elements=tuple((e.elementId, decode.variables(e.variables)) for e in result.activateElements),
         completion_condition_fulfilled=result.isCompletionConditionFulfilled,
         cancel_remaining_instances=result.isCancelRemainingInstances,
     )
@@ -906,7 +913,7 @@ def ad_hoc_decision(request: pb.CompleteJobRequest) -> AdHocDecision | None:
     result = request.result
     return AdHocDecision(
         activate=[
-            (a.elementId, parse_variables(a.variables, what="activateElements.variables"))
+            (a.elementId, decode.variables(a.variables, what="activateElements.variables"))
             for a in result.activateElements
         ],
         completion_fulfilled=result.isCompletionConditionFulfilled,

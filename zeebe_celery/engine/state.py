@@ -98,6 +98,10 @@ class ElementInstance:
     listener_variables: dict[str, Any] | None = None
     # An ad-hoc sub-process whose completion condition was fulfilled (it completes once nothing runs in it).
     fulfilled: bool = False
+    # A scope: the ids of its completed activities that have a compensation handler, in completion order.
+    compensable: list[str] = field(default_factory=list)
+    # A compensation handler: the key of the throw event that waits for it.
+    compensating: int = 0
 
     @property
     def tenant_id(self) -> str:

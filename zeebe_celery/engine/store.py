@@ -214,6 +214,9 @@ def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str
         "start_at": list(instance.start_at),
         "listener_index": instance.listener_index,
         "listener_variables": instance.listener_variables,
+        "fulfilled": instance.fulfilled,
+        "compensable": list(instance.compensable),
+        "compensating": instance.compensating,
         "children": [instance_tree(instance.children[k], waits) for k in sorted(instance.children)],
         "job": None
         if job is None
@@ -323,6 +326,9 @@ class _Loader:
         instance.start_at = tuple(data.get("start_at", ()))
         instance.listener_index = data.get("listener_index", 0)
         instance.listener_variables = data.get("listener_variables")
+        instance.fulfilled = data.get("fulfilled", False)
+        instance.compensable = list(data.get("compensable", ()))
+        instance.compensating = data.get("compensating", 0)
         runtime.instances[instance.key] = instance
         if parent is None:
             definition.running += 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from tests.unit.engine.bpmn_builders import (
     boundary,
+    call_activity,
     end_event,
     error_end,
     escalation_end,
@@ -235,8 +236,6 @@ def test_an_uncaught_escalation_changes_nothing_and_is_recorded(engine: Harness)
 
 
 def test_an_error_end_event_in_a_called_child_is_caught_by_the_parents_event_sub_process(engine: Harness) -> None:
-    from tests.unit.engine.bpmn_builders import call_activity
-
     engine.deploy(
         process("child", start_event(), error_end("fail", "NOPE"), flows("start", "fail"), errors=["NOPE"]),
         name="child.bpmn",

@@ -24,6 +24,7 @@ from tests.unit.engine.bpmn_builders import (
 )
 from tests.unit.engine.harness import Harness
 from tests.unit.engine.test_store import Restartable
+from zeebe_celery.engine.errors import InvalidArgument
 
 
 def model(sequential: bool = False, completion: str | None = None, **options: str) -> bytes:
@@ -180,8 +181,6 @@ def test_a_multi_instance_sub_process_and_call_activity_run_per_item(engine: Har
 
 
 def test_an_input_collection_is_required_at_deploy(engine: Harness) -> None:
-    from zeebe_celery.engine.errors import InvalidArgument
-
     bare = '<bpmn:serviceTask id="each"><bpmn:extensionElements><zeebe:taskDefinition type="t"/>'
     bare += "</bpmn:extensionElements><bpmn:multiInstanceLoopCharacteristics/></bpmn:serviceTask>"
     with pytest.raises(InvalidArgument, match="Must have an input collection expression"):

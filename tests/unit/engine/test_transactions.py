@@ -34,6 +34,7 @@ from tests.unit.engine.bpmn_builders import (
     timer_catch,
 )
 from tests.unit.engine.harness import Harness
+from tests.unit.engine.test_runtime_compensation import compensate, undoable
 from tests.unit.engine.test_runtime_conditionals import conditional_boundary, conditional_catch, conditional_start
 from tests.unit.engine.test_store import Restartable
 from zeebe_celery.engine import core
@@ -324,6 +325,21 @@ def _ad_hoc(engine: Harness) -> int:
     return engine.start("ah")
 
 
+def _compensable(engine: Harness) -> int:
+    engine.deploy(
+        process(
+            "cp",
+            start_event(),
+            undoable("book", "book"),
+            compensate("undo"),
+            end_event(),
+            flows("start", "book", "undo", "end"),
+        ),
+        name="cp.bpmn",
+    )
+    return engine.start("cp")
+
+
 # (name, prefix, command): the command runs with a failure injected at each of its changes in turn.
 COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] = [
     ("deploy", lambda e: None, lambda e: e.deploy(model())),
@@ -353,6 +369,7 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
     ("create into an escalation", _event_sub_process_deployed, lambda e: e.start("esp", {"key": "k"})),
     ("complete into an end listener", _listening, lambda e: e.complete(_job(e, "w"), {"r": 2})),
     ("complete an ad-hoc activation", _ad_hoc, lambda e: e.complete(_job(e, "a"), {"r": 1})),
+    ("complete into a compensation", _compensable, lambda e: e.complete(_job(e, "book"))),
     ("modify", _started, lambda e: e.runtime.modify_instance(_root(e), activate=[], terminate=[_child(e, "nap")])),
     ("create with a user task", lambda e: e.deploy(user_task_model()), lambda e: e.start("u", {"owner": "ann"})),
     (

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from zeebe_celery.engine.core import RuntimeBase
-from zeebe_celery.engine.exported import variable_value
+from zeebe_celery.engine.exported import element_value, variable_value
 from zeebe_celery.engine.model import Element, Kind, SequenceFlow
 from zeebe_celery.engine.state import (
     Definition,
@@ -15,6 +15,7 @@ from zeebe_celery.engine.state import (
     Incident,
     Job,
 )
+from zeebe_celery.engine.transaction import ATTR
 
 __all__ = ["ElementAppliers"]
 
@@ -71,9 +72,11 @@ class ElementAppliers(RuntimeBase):
 
     def _element_state(self, instance: ElementInstance, state: ElementState, intent: str) -> None:
         tx = self.tx
-        tx.set(instance, "state", state)
+        tx.undo.append((ATTR, instance, "state", instance.state))  # tx.set, inline: the hottest applier
+        instance.state = state
         tx.roots.add(instance.process_instance_key)
-        self.element_record(intent, instance)
+        if self.records.enabled:
+            tx.records.append(("PROCESS_INSTANCE", intent, instance.key, element_value(instance)))
 
     def _element_gone(self, instance: ElementInstance) -> None:
         tx = self.tx
@@ -138,6 +141,38 @@ class ElementAppliers(RuntimeBase):
         """An ad-hoc sub-process's completion condition is fulfilled."""
         self.tx.set(instance, "fulfilled", True)
         self.tx.roots.add(instance.process_instance_key)
+
+    def compensable_added(self, scope: ElementInstance, completed: ElementInstance) -> None:
+        """An activity with a compensation handler completed in ``scope``."""
+        tx = self.tx
+        tx.append(scope.compensable, completed.element.id)
+        tx.roots.add(scope.process_instance_key)
+        self._compensation_record("CREATED", scope, completed.element.id)
+
+    def compensation_triggered(
+        self, scope: ElementInstance, element_id: str, handler: ElementInstance, thrower: int
+    ) -> None:
+        """The handler of ``element_id`` runs for the throw event ``thrower``."""
+        tx = self.tx
+        tx.remove(scope.compensable, element_id)
+        tx.set(handler, "compensating", thrower)
+        tx.roots.add(scope.process_instance_key)
+        self._compensation_record("TRIGGERED", scope, element_id)
+
+    def _compensation_record(self, intent: str, scope: ElementInstance, element_id: str) -> None:
+        if self.records.enabled:
+            self.write(
+                "COMPENSATION_SUBSCRIPTION",
+                intent,
+                scope.key,
+                {
+                    "compensableActivityId": element_id,
+                    "compensableActivityScopeKey": scope.key,
+                    "processInstanceKey": scope.process_instance_key,
+                    "bpmnProcessId": scope.definition.bpmn_process_id,
+                    "tenantId": scope.tenant_id,
+                },
+            )
 
     def start_at_set(self, root: ElementInstance, element_ids: tuple[str, ...]) -> None:
         self.tx.set(root, "start_at", element_ids)

@@ -20,13 +20,20 @@ EVENT_DEFINITIONS = {
     "terminateEventDefinition": EventType.TERMINATE,
     "conditionalEventDefinition": EventType.CONDITIONAL,
     "escalationEventDefinition": EventType.ESCALATION,
+    "compensateEventDefinition": EventType.COMPENSATION,
 }
 # Which event definitions each event kind runs; anything else is refused.
 _ALLOWED_EVENTS = {
     Kind.START_EVENT: {EventType.NONE, EventType.MESSAGE, EventType.CONDITIONAL},
-    Kind.END_EVENT: {EventType.NONE, EventType.ERROR, EventType.TERMINATE, EventType.ESCALATION},
+    Kind.END_EVENT: {
+        EventType.NONE,
+        EventType.ERROR,
+        EventType.TERMINATE,
+        EventType.ESCALATION,
+        EventType.COMPENSATION,
+    },
     Kind.INTERMEDIATE_CATCH_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.CONDITIONAL},
-    Kind.INTERMEDIATE_THROW_EVENT: {EventType.NONE, EventType.ESCALATION},
+    Kind.INTERMEDIATE_THROW_EVENT: {EventType.NONE, EventType.ESCALATION, EventType.COMPENSATION},
     Kind.BOUNDARY_EVENT: {
         EventType.MESSAGE,
         EventType.TIMER,
@@ -34,6 +41,7 @@ _ALLOWED_EVENTS = {
         EventType.SIGNAL,
         EventType.ESCALATION,
         EventType.CONDITIONAL,
+        EventType.COMPENSATION,
     },
 }
 # The start event of an event sub-process runs these instead.
@@ -69,6 +77,8 @@ def event_definitions(doc: Document, node: ET.Element, element: Element) -> None
         conditional(doc, node, element, definition)
     elif kind is EventType.ESCALATION:
         _escalation(doc, node, element, definition)
+    elif kind is EventType.COMPENSATION:
+        element.compensate_activity = definition.get("activityRef") or None
     elif kind is EventType.SIGNAL:
         signal = doc.signals.get(definition.get("signalRef") or "")
         if signal is None or not signal.get("name"):

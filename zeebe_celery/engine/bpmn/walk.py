@@ -6,6 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from zeebe_celery.engine.bpmn.activities import ad_hoc, called_element, check_ad_hoc, multi_instance, version_tag
+from zeebe_celery.engine.bpmn.compensation import link_compensation
 from zeebe_celery.engine.bpmn.document import BPMN, BpmnError, Document, local
 from zeebe_celery.engine.bpmn.events import check_event_kind, event_definitions, in_event_sub_process, message_ref
 from zeebe_celery.engine.bpmn.extensions import check_extensions, io_mappings
@@ -117,12 +118,16 @@ class _Parser(Document):
     def _container(self, node: ET.Element, container: Element, elements: dict[str, Element]) -> None:
         flows: list[ET.Element] = []
         sub_processes: list[tuple[ET.Element, Element]] = []
+        associations: list[ET.Element] = []
         for child in node:
             name = local(child.tag)
             if not child.tag.startswith(BPMN):
                 continue
             if name == "sequenceFlow":
                 flows.append(child)
+                continue
+            if name == "association":
+                associations.append(child)
                 continue
             if name in _IGNORED:
                 continue
@@ -165,6 +170,7 @@ class _Parser(Document):
                 for outgoing in element.outgoing:
                     if outgoing.condition is None and outgoing.id != element.default_flow:
                         self.fail_id(outgoing.id, "Must have a condition or be default flow")
+        link_compensation(self, container, associations)
 
     def _event_sub_process(self, node: ET.Element, element: Element, container: Element) -> None:
         starts = [c for c in element.children.values() if c.kind is Kind.START_EVENT]
@@ -189,6 +195,7 @@ class _Parser(Document):
 
     def _element(self, node: ET.Element, kind: Kind, container: Element) -> Element:
         element = Element(id=node.get("id", ""), kind=kind, name=node.get("name", ""), parent=container)
+        element.for_compensation = node.get("isForCompensation") == "true"
         extensions = node.find(f"{BPMN}extensionElements")
         ext = list(extensions) if extensions is not None else []
         element.inputs, element.outputs = io_mappings(self, node, ext)

@@ -19,4 +19,6 @@ class IntermediateThrowEvent(Processor):
             ctx.publication.throw_escalation(instance, element.escalation_code or "")
             if not ctx.publication.still_active(instance):
                 return  # an interrupting catch around it ended it
+        if element.event_type is EventType.COMPENSATION and ctx.publication.throw_compensation(instance):
+            return  # it completes once the handlers it started have
         ctx.flow.complete(instance, variables)
