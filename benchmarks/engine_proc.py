@@ -13,9 +13,10 @@ import re
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Self
 
-from benchmarks.procs import Program
+from benchmarks.procs import REPO, Program
 from zeebe_celery.engine import ZeebeEngine
 
 __all__ = ["DEFAULT_RECORDS_LIMIT", "EngineProcess"]
@@ -28,9 +29,10 @@ DEFAULT_RECORDS_LIMIT = 100_000
 class EngineProcess(Program):
     """The engine as a subprocess; ``address`` (gRPC) and ``monitor_url`` (HTTP) once started."""
 
-    def __init__(self, *, records_limit: int = DEFAULT_RECORDS_LIMIT) -> None:
+    def __init__(self, *, records_limit: int = DEFAULT_RECORDS_LIMIT, cwd: Path = REPO) -> None:
+        """``cwd``: the source tree the engine runs from (``-m`` puts it first on the path)."""
         argv = [sys.executable, "-m", "benchmarks.engine_proc", "--records-limit", str(records_limit)]
-        super().__init__("engine", argv, ready_marker="bench engine ready")
+        super().__init__("engine", argv, ready_marker="bench engine ready", cwd=cwd)
         self.records_limit = records_limit
         self.address = ""
         self.monitor_url = ""

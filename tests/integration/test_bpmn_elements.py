@@ -82,3 +82,20 @@ def test_an_ad_hoc_sub_process_runs_the_chosen_elements_and_collects_their_resul
         done: ProcessInstanceResult = result.result(timeout=30)
     assert done.variables["results"] == ["found", "summary"]
     assert "result" not in done.variables  # an activation's variables stay in its own scope
+
+
+def test_a_compensation_throw_runs_the_handler_of_the_completed_activity_before_going_on(
+    zeebe_client: ZeebeClient, unique, jobs
+) -> None:
+    zeebe_client.deploy_resource(
+        unique.resource("compensation.bpmn", "compensation", "compensation-book", "compensation-cancel")
+    )
+    with ThreadPoolExecutor(1) as pool:
+        result = _with_result(zeebe_client, pool, unique("compensation"))
+        zeebe_client.complete_job(jobs.activate_one(unique("compensation-book")).key, {"booking": "B-1"})
+        cancel = jobs.activate_one(unique("compensation-cancel"))
+        assert cancel.element_id == "cancel-booking"
+        assert cancel.variables["booking"] == "B-1"
+        zeebe_client.complete_job(cancel.key, {"cancelled": True})
+        done: ProcessInstanceResult = result.result(timeout=30)
+    assert done.variables["cancelled"] is True

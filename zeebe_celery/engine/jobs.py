@@ -19,7 +19,12 @@ from zeebe_celery.engine.processors import StepFailed, feel_type
 from zeebe_celery.engine.state import ElementInstance, Job, JobKind, JobResult, JobState
 from zeebe_celery.engine.streams import Activated, JobStream, pushed_size
 
-__all__ = ["Activated", "JobBehavior", "JobStream"]
+__all__ = ["MAX_MESSAGE_BYTES", "Activated", "JobBehavior", "JobStream"]
+
+# The largest activated job a client takes: gRPC's default maximum message size (Zeebe's is the same 4 MB).
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# What an ActivatedJob carries besides its variables and headers, generously.
+_JOB_OVERHEAD_BYTES = 1024
 
 # The incident of a job out of retries, by the kind of job.
 _NO_RETRIES: dict[str, str] = {
@@ -163,7 +168,11 @@ class JobBehavior:
             return False
         stream = next((s for s in serving if s.ready), serving[0])
         self._turn[job.type] = streams.index(stream) + 1
-        pushed = self._hand_out(job, stream.worker, stream.timeout, stream.fetch)
+        variables = self._variables(job, stream.fetch)
+        if _size(job, variables) > MAX_MESSAGE_BYTES:
+            self._too_large(job, _size(job, variables))
+            return True  # handled: an incident, not a push
+        pushed = self._hand_out(job, stream.worker, stream.timeout, variables)
         self._batch_record(job.type, stream.worker, stream.timeout, [job])
         if not stream.ready:
             self.state.job_activatable(job, "YIELDED")
@@ -228,19 +237,43 @@ class JobBehavior:
                 if len(picked) >= max_jobs:
                     break
         fetch = tuple(fetch)
-        result = [self._hand_out(job, worker, timeout, fetch) for job in picked]
+        result: list[Activated] = []
+        total = 0
+        for job in picked:
+            variables = self._variables(job, fetch)
+            size = _size(job, variables)
+            if size > MAX_MESSAGE_BYTES:
+                self._too_large(job, size)
+                continue
+            if total + size > MAX_MESSAGE_BYTES:
+                break  # the batch is full: the rest stay activatable for the next call, as Zeebe's batches do
+            total += size
+            result.append(self._hand_out(job, worker, timeout, variables))
         if result:
             self._batch_record(job_type, worker, timeout, [j for j, _ in result])
         return result
 
-    def _hand_out(self, job: Job, worker: str, timeout: int, fetch: tuple[str, ...]) -> Activated:
-        self.state.job_activated(job, worker, self.state.now() + timeout)
+    def _variables(self, job: Job, fetch: tuple[str, ...]) -> str:
+        """The job's variables as the worker gets them (the fetched ones, or all it sees), as JSON."""
         if fetch:
             scope = self.state.visible(job.instance)
-            variables = {n: scope[n] for n in fetch if n in scope}
-        else:
-            variables = self.state.merged_variables(job.instance)
-        return job, json.dumps(variables)
+            return json.dumps({n: scope[n] for n in fetch if n in scope})
+        return json.dumps(self.state.merged_variables(job.instance))
+
+    def _hand_out(self, job: Job, worker: str, timeout: int, variables: str) -> Activated:
+        self.state.job_activated(job, worker, self.state.now() + timeout)
+        return job, variables
+
+    def _too_large(self, job: Job, size: int) -> None:
+        """A job no worker could receive: an incident, as Zeebe raises one (MESSAGE_SIZE_EXCEEDED)."""
+        message = (
+            f"The job with key '{job.key}' can not be activated, because with the variables it is larger than "
+            f"the configured message size ({size:,} bytes, over {MAX_MESSAGE_BYTES:,}). Try to reduce the size "
+            "by reducing the number of fetched variables or modifying the variable values."
+        )
+        self.state.job_unpooled(job)
+        self.state.job_failed(job, retries=0, error_message=message, backoff=0)
+        self.flow.raise_incident(job.instance, "MESSAGE_SIZE_EXCEEDED", message, retry="job", job=job)
 
     @staticmethod
     def _tenant_ok(job: Job, tenants: frozenset[str]) -> bool:
@@ -359,3 +392,8 @@ class JobBehavior:
         job = self.state.jobs.get(key)
         if job is not None and job.state is JobState.BACKOFF and job.backoff_until == due:
             self.make_activatable(job, "RECURRED_AFTER_BACKOFF")
+
+
+def _size(job: Job, variables: str) -> int:
+    # Both are json.dumps output, ASCII only: characters are bytes.
+    return len(variables) + len(job.custom_headers) + _JOB_OVERHEAD_BYTES

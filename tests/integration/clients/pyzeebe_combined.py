@@ -11,15 +11,10 @@ once its tasks are registered, one JSON line per job, and stops on SIGTERM with 
 # the Job class, which a string annotation never equals.
 import argparse
 import asyncio
-import json
-import signal
 from typing import Any
 
 from pyzeebe import Job, ZeebeWorker, create_insecure_channel
-
-
-def say(**line: Any) -> None:
-    print(json.dumps(line), flush=True)
+from pyzeebe_check import say, serve  # beside this file, which Python puts first on the path
 
 
 async def work(address: str, listener_type: str, ship_type: str) -> None:
@@ -35,18 +30,7 @@ async def work(address: str, listener_type: str, ship_type: str) -> None:
         say(event="job", type=job.type, element=job.element_id, orderId=orderId)
         return {"tracking": f"T-{orderId}"}
 
-    stopping: set[asyncio.Task[None]] = set()
-
-    def stop() -> None:
-        stopping.add(asyncio.ensure_future(worker.stop()))
-
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop)
-    loop.add_signal_handler(signal.SIGINT, stop)
-    say(event="ready")
-    await worker.work()
-    await asyncio.gather(*stopping)
-    say(event="stopped")
+    await serve(worker)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.clients.conftest import Zbctl, json_lines
+from tests.integration.clients.conftest import JavaClient, Zbctl, json_lines
 from tests.integration.conftest import UniqueNames
 from zeebe_celery.gateway.client import ZeebeClient
 
@@ -93,3 +93,23 @@ def test_pyzeebe_workers_run_the_listener_and_shipping_jobs_of_each_called_child
         (unique("child-audit"), "B"),
         (unique("child-ship"), "B"),
     ]
+
+
+def test_the_java_client_runs_the_combined_model_and_sees_the_listener_jobs_kind(
+    java_client: JavaClient, zeebe_address: str, unique: UniqueNames, tmp_path: Path
+) -> None:
+    child, parent = _write(unique, tmp_path)
+    command = java_client.command(
+        zeebe_address, str(child), str(parent), unique("call-parent"), unique("child-audit"), unique("child-ship"),
+        main="CombinedModel",
+    )  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+
+    assert done.returncode == 0, f"the Java client failed:\n{done.stdout}\n{done.stderr}"
+    lines = json_lines(done.stdout)
+    listened = [
+        (line["kind"], line["listenerEventType"], line["orderId"]) for line in lines if line["event"] == "listener-job"
+    ]
+    assert listened == [("EXECUTION_LISTENER", "START", "A"), ("EXECUTION_LISTENER", "START", "B")]
+    [result] = [line for line in lines if line["event"] == "result"]
+    assert result["variables"]["shipped"] == ["T-A", "T-B"]

@@ -214,3 +214,10 @@ def test_a_zeebe_extension_the_engine_does_not_run_is_refused_naming_it(extensio
     name = extension.split()[0].split(">")[0].lstrip("<")
     assert f"the extension element <{name}> is not supported by this engine" in str(refused.value)
     assert "- Element: work (serviceTask)" in str(refused.value)
+
+
+def test_a_refused_start_event_is_the_only_complaint_about_starting(engine: Harness) -> None:
+    start = '<bpmn:startEvent id="start"><bpmn:cancelEventDefinition/></bpmn:startEvent>'  # Zeebe lacks it too
+    reason = _refusal(engine, process("p", start, end_event(), flows("start", "end")))
+    assert "Element: start" in reason
+    assert "Must have at least one start event" not in reason

@@ -111,7 +111,8 @@ class _Parser(Document):
                     element.id,
                     "a conditional start event is only supported at the process level or in an event sub-process",
                 )
-        if root.none_start is None and not process.message_starts and not process.conditional_starts:
+        # A start event refused for its kind is named already; this is for a process with none at all.
+        if not any(e.kind is Kind.START_EVENT for e in root.children.values()):
             self.fail(node, "Must have at least one start event")
         return process
 
