@@ -55,6 +55,14 @@ class EventPublication:
         if element is instance.element:
             self.subscriptions.close_waits(instance)
             self.flow.complete(instance, variables)
+        elif instance.element.kind is Kind.EVENT_BASED_GATEWAY:
+            # The first event after the gateway: the others' waits close, and the flow to it is taken.
+            scope = instance.parent
+            assert scope is not None
+            self.subscriptions.close_waits(instance)
+            self.flow.complete(instance, flows=[])
+            taken = next(f for f in instance.element.outgoing if f.target == element.id)
+            self.flow.take(taken, scope, variables)
         elif element.parent is not None and element.parent.kind is Kind.EVENT_SUB_PROCESS:
             self._catch(_Catch(element.parent, instance), variables)
         else:

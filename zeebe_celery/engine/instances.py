@@ -13,6 +13,7 @@ from zeebe_celery.engine.errors import AlreadyExists, FailedPrecondition, Invali
 from zeebe_celery.engine.interpreter import Interpreter
 from zeebe_celery.engine.model import Element, Kind
 from zeebe_celery.engine.parts import JobWork, Publication, Subscriptions, UserTaskWork
+from zeebe_celery.engine.processors.events import follows_event_gateway
 from zeebe_celery.engine.state import Definition, ElementInstance, JobState
 
 __all__ = ["MAX_TAGS", "ActivateInstruction", "InstanceCommands", "MoveInstruction", "check_tags"]
@@ -95,6 +96,12 @@ class InstanceCommands:
                 raise InvalidArgument(
                     f"Expected to create instance of process with start instructions but no element found with "
                     f"id '{element_id}'."
+                )
+            if follows_event_gateway(definition.process.elements[element_id]):
+                raise InvalidArgument(
+                    f"Expected to create instance of process with start instructions but the element with id "
+                    f"'{element_id}' belongs to an event-based gateway. The creation of elements belonging to an "
+                    "event-based gateway is not supported."
                 )
         if not start_at and definition.process.root.none_start is None:
             raise FailedPrecondition(
@@ -193,6 +200,14 @@ class InstanceCommands:
                     f"or more activate instructions with an element that could not be found: "
                     f"'{instruction.element_id}'"
                 )
+        after_gateway = [i.element_id for i in activate if follows_event_gateway(elements[i.element_id])]
+        if after_gateway:
+            listed = "', '".join(after_gateway)
+            raise InvalidArgument(
+                f"Expected to modify instance of process '{root.definition.bpmn_process_id}' but it contains one or "
+                f"more activate instructions for elements that are unsupported: '{listed}'. "
+                "The activation of events belonging to an event-based gateway is not supported."
+            )
         for element_key in terminate:
             target = self.state.instances.get(element_key)
             if target is None or target.process_instance_key != root.key or target is root:

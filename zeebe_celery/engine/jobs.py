@@ -49,8 +49,11 @@ class JobBehavior:
 
     # -- creation and hand-out -----------------------------------------------------------------------
 
-    def create_job(self, instance: ElementInstance, job_type: str, retries: int) -> Job:
-        headers = instance.element.headers
+    def create_job(
+        self, instance: ElementInstance, job_type: str, retries: int, headers: dict[str, str] | None = None
+    ) -> Job:
+        """``headers``: the job's custom headers, when they are not just its element's."""
+        headers = instance.element.headers if headers is None else headers
         job = self.state.job_created(instance, job_type, retries, json.dumps(headers) if headers else "{}")
         self.make_activatable(job)
         return job

@@ -40,6 +40,8 @@ class Kind(enum.StrEnum):
     TASK = "TASK"
     EXCLUSIVE_GATEWAY = "EXCLUSIVE_GATEWAY"
     PARALLEL_GATEWAY = "PARALLEL_GATEWAY"
+    INCLUSIVE_GATEWAY = "INCLUSIVE_GATEWAY"
+    EVENT_BASED_GATEWAY = "EVENT_BASED_GATEWAY"
     SEQUENCE_FLOW = "SEQUENCE_FLOW"
 
 
@@ -53,6 +55,7 @@ class EventType(enum.StrEnum):
     SIGNAL = "SIGNAL"
     TERMINATE = "TERMINATE"
     CONDITIONAL = "CONDITIONAL"
+    LINK = "LINK"
     ESCALATION = "ESCALATION"
     COMPENSATION = "COMPENSATION"
 
@@ -237,11 +240,14 @@ class Element:
     escalation_code: str | None = None  # escalation catch: None catches all; a throw: the code thrown
     interrupting: bool = True
     attached_to: str | None = None
+    link: str | None = None  # a link event's name; a throw link goes on at the catch link of that name
     boundaries: list[Element] = field(default_factory=list)
     # Gateways.
     default_flow: str | None = None
     # Call activities.
     called: CalledElement | None = None
+    # User tasks: the id of the deployed form (zeebe:formDefinition formId) whose latest version they link.
+    form_id: Expr | None = None
     # A multi-instance body: the activity it runs once per item, and how. An ad-hoc sub-process: the scope
     # each activation of its elements runs in.
     inner: Element | None = None
@@ -274,4 +280,6 @@ class Process:
     elements: dict[str, Element]
     message_starts: list[Element] = field(default_factory=list)
     conditional_starts: list[Element] = field(default_factory=list)
+    timer_starts: list[Element] = field(default_factory=list)
+    signal_starts: list[Element] = field(default_factory=list)
     version_tag: str | None = None

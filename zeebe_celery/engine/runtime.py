@@ -10,27 +10,43 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from zeebe_celery.engine import dmn
 from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.conditions import ConditionalEvents
 from zeebe_celery.engine.core import Clock, DeployedDecision, command
 from zeebe_celery.engine.deployments import Deployment, Deployments
+from zeebe_celery.engine.errors import NotFound
 from zeebe_celery.engine.events import EventPublication
 from zeebe_celery.engine.instances import ActivateInstruction, InstanceCommands, MoveInstruction
 from zeebe_celery.engine.interpreter import Interpreter
 from zeebe_celery.engine.jobs import Activated, JobBehavior, JobStream
 from zeebe_celery.engine.processors.adhoc import AdHocDecision
-from zeebe_celery.engine.state import Definition, ElementInstance, Job, JobResult, UserTask
+from zeebe_celery.engine.starts import TimerStarts
+from zeebe_celery.engine.state import Definition, ElementInstance, Job, JobResult, Message, UserTask
 from zeebe_celery.engine.transaction import Transaction
 from zeebe_celery.engine.usertasks import UserTaskBehavior, Waiter
 from zeebe_celery.engine.waits import EventSubscriptions
 
-__all__ = ["ActivateInstruction", "Deployment", "MoveInstruction", "Runtime"]
+__all__ = ["ActivateInstruction", "DecisionEvaluation", "Deployment", "MoveInstruction", "Runtime"]
 
 logger = logging.getLogger(__name__)
 # A due item whose processing failed is tried again this much later.
 _RETRY_DUE_MS = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionEvaluation:
+    """A decision evaluated on request: its result, or the error that stopped it (``failure``)."""
+
+    decision: DeployedDecision
+    key: int
+    # The deployed decisions of its DRG, by decision id (for the keys and versions of required ones).
+    versions: dict[str, DeployedDecision]
+    result: dmn.DecisionResult | None
+    failure: dmn.DmnEvaluationError | None
 
 
 class Runtime(Appliers):
@@ -46,6 +62,8 @@ class Runtime(Appliers):
         self.instance_commands = instances = InstanceCommands(self, interpreter)
         self.user_task_behavior = user_tasks = UserTaskBehavior(self)
         self.conditional_events = conditions = ConditionalEvents(self)
+        self.timer_starts = TimerStarts(self)
+        self.timer_starts.flow = interpreter
         for part in (interpreter, jobs, subscriptions, publication, instances, user_tasks, conditions):
             part.flow = interpreter
         conditions.publication = publication
@@ -92,6 +110,8 @@ class Runtime(Appliers):
             self.job_behavior.job_backoff_over(key, due)
         elif kind == "timer":
             self.event_subscriptions.timer_due(key, due)
+        elif kind == "start_timer":
+            self.timer_starts.timer_due(key, due)
         else:
             self.event_subscriptions.message_ttl_over(key, due)
 
@@ -99,16 +119,20 @@ class Runtime(Appliers):
 
     @command
     def deploy(self, resources: Sequence[tuple[str, bytes]], *, tenant_id: str = "") -> Deployment:
-        return self.deployments.deploy(resources, tenant_id=tenant_id)
+        deployment = self.deployments.deploy(resources, tenant_id=tenant_id)
+        self.timer_starts.deployed(deployment)
+        return deployment
 
     @command
     def delete_resource(self, key: int, *, delete_history: bool = False) -> int | None:
         """Delete a process or DRG. ``delete_history`` (8.9), for a process: the key of the batch operation
         that deletes its history; this engine keeps no history store besides its exported records, so the
         operation is created (and recorded) with nothing left to delete. None otherwise."""
-        is_process = key in self.definitions
+        definition = self.definitions.get(key)
         self.deployments.delete_resource(key)
-        if not (delete_history and is_process):
+        if definition is not None:
+            self.timer_starts.versions_changed(definition.tenant_id, definition.bpmn_process_id)
+        if not (delete_history and definition is not None):
             return None
         batch = self.keys.next()
         if self.records.enabled:
@@ -127,6 +151,19 @@ class Runtime(Appliers):
 
     def find_decision(self, *, key: int = 0, decision_id: str = "", tenant_id: str = "") -> DeployedDecision:
         return self.deployments.find_decision(key=key, decision_id=decision_id, tenant_id=tenant_id)
+
+    @command
+    def evaluate_decision(
+        self, *, key: int = 0, decision_id: str = "", tenant_id: str = "", variables: dict[str, Any]
+    ) -> DecisionEvaluation:
+        decision = self.find_decision(key=key, decision_id=decision_id, tenant_id=tenant_id)
+        evaluation_key = self.keys.next()
+        versions = {d.decision_id: d for d in self.decisions.values() if d.drg is decision.drg}
+        try:
+            result = dmn.evaluate_decision(decision.drg.drg, decision.decision_id, variables)
+        except dmn.DmnEvaluationError as exc:
+            return DecisionEvaluation(decision, evaluation_key, versions, None, exc)
+        return DecisionEvaluation(decision, evaluation_key, versions, result, None)
 
     # -- process instances ---------------------------------------------------------------------------
 
@@ -158,6 +195,12 @@ class Runtime(Appliers):
     def await_result(self, root: ElementInstance, waiter: Callable[[ElementInstance | None], None]) -> None:
         """Within the command that creates ``root``: call ``waiter`` once it ends."""
         self.interpreter.await_result(root, waiter)
+
+    def stop_awaiting(self, root_key: int, waiter: Callable[[ElementInstance | None], None]) -> None:
+        """``waiter`` no longer waits for the result of ``root_key`` (its caller's request timed out)."""
+        waiters = self.result_waiters.get(root_key)
+        if waiters and waiter in waiters:
+            waiters.remove(waiter)
 
     @command
     def cancel_instance(self, key: int) -> None:
@@ -258,6 +301,14 @@ class Runtime(Appliers):
     def update_job_timeout(self, key: int, timeout: int) -> None:
         self.job_behavior.update_job_timeout(key, timeout)
 
+    @command
+    def update_job(self, key: int, *, retries: int | None, timeout: int | None) -> None:
+        """Both changes or neither."""
+        if retries is not None:
+            self.job_behavior.update_job_retries(key, retries)
+        if timeout is not None:
+            self.job_behavior.update_job_timeout(key, timeout)
+
     # -- messages and signals ------------------------------------------------------------------------
 
     @command
@@ -278,6 +329,32 @@ class Runtime(Appliers):
             message_id=message_id,
             variables=variables,
             tenant_id=tenant_id,
+        )
+
+    @command
+    def correlate_message(
+        self, name: str, *, correlation_key: str, variables: dict[str, Any], tenant_id: str
+    ) -> tuple[Message, int]:
+        """Correlate at once to one waiting subscription or message start event, never buffered; the message
+        and the process instance it reached. Raises NotFound (and changes nothing) when none waits."""
+        message = self.event_subscriptions.publish_message(
+            name, correlation_key=correlation_key, ttl=0, message_id="", variables=variables, tenant_id=tenant_id
+        )
+        reached = [k for k in message.correlated if isinstance(k, int)]
+        if reached:
+            return message, min(reached)
+        started = [
+            value["processInstanceKey"]
+            for value_type, intent, _, value in self.tx.records
+            if value_type == "PROCESS_INSTANCE"
+            and intent == "ELEMENT_ACTIVATING"
+            and value["bpmnElementType"] == "PROCESS"
+        ]
+        if started:
+            return message, started[0]
+        raise NotFound(
+            f"Expected to find subscription for message with name '{name}' and correlation key "
+            f"'{correlation_key}', but none was found."
         )
 
     @command

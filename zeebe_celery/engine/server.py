@@ -195,6 +195,18 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 )
                 for r in deployment.drgs
             ]
+            items += [
+                pb.Deployment(
+                    form=pb.FormMetadata(
+                        formId=f.form_id,
+                        version=f.version,
+                        formKey=f.key,
+                        resourceName=f.resource_name,
+                        tenantId=f.tenant_id,
+                    )
+                )
+                for f in deployment.forms
+            ]
             return pb.DeployResourceResponse(key=deployment.key, deployments=items, tenantId=deployment.tenant_id)
 
         return self._call("DeployResource", request, context, handle)

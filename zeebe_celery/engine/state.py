@@ -266,6 +266,23 @@ class Wait:
     due: int = 0
     repetitions: int = 0  # timer cycles left; -1 for unbounded
     interval_ms: int = 0
+    cycle: str = ""  # a timer's time cycle (ISO or cron), which gives its next due time
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class StartTimer:
+    """The timer of a timer start event of a process's latest version: when due, it creates an instance."""
+
+    def __repr__(self) -> str:
+        return f"StartTimer({self.element.id!r} of {self.definition!r}, key={self.key}, due={self.due})"
+
+    key: int
+    definition: Definition
+    element: Element
+    due: int
+    repetitions: int = 0  # cycles left; -1 for unbounded; 0 for a date or duration (fires once)
+    cycle: str = ""
+    interval_ms: int = 0
 
 
 @dataclass(slots=True, eq=False, repr=False)

@@ -32,6 +32,7 @@ from zeebe_celery.engine.state import (
     Wait,
     WaitKind,
 )
+from zeebe_celery.engine.stored import load_form, load_start_timer, start_timer_row
 from zeebe_celery.engine.transaction import Transaction
 from zeebe_celery.engine.usertask_rows import user_task_from_row, user_task_row
 
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS definitions (key INTEGER PRIMARY KEY, kind TEXT NOT N
                                         resource BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS instances (key INTEGER PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (key INTEGER PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS start_timers (key INTEGER PRIMARY KEY, data TEXT NOT NULL);
 """
 
 
@@ -81,6 +83,12 @@ class Store:
                         "INSERT OR REPLACE INTO instances VALUES (?, ?)",
                         (key, json.dumps(instance_tree(root, runtime.waits))),
                     )
+            if tx.start_timers:
+                db.execute("DELETE FROM start_timers")
+                db.executemany(
+                    "INSERT INTO start_timers VALUES (?, ?)",
+                    [(t.key, json.dumps(start_timer_row(t))) for t in runtime.start_timers.values()],
+                )
             for key in tx.messages:
                 message = runtime.messages.get(key)
                 if message is None:
@@ -119,6 +127,16 @@ class Store:
                 "decisions": decisions,
             }
             db.execute("INSERT INTO definitions VALUES (?, 'drg', ?, ?)", (r.key, json.dumps(data), r.resource))
+        for f in runtime.forms.values():
+            data = {
+                "id": f.form_id,
+                "version": f.version,
+                "name": f.resource_name,
+                "checksum": f.checksum,
+                "tenant": f.tenant_id,
+                "deployment": f.deployment_key,
+            }
+            db.execute("INSERT INTO definitions VALUES (?, 'form', ?, ?)", (f.key, json.dumps(data), f.resource))
 
     # -- loading -------------------------------------------------------------------------------------
 
@@ -140,6 +158,8 @@ class Store:
             fields = json.loads(data)
             if kind == "process":
                 _load_process(runtime, key, fields, resource)
+            elif kind == "form":
+                load_form(runtime, key, fields, resource)
             else:
                 _load_drg(runtime, key, fields, resource)
         callers: dict[int, int] = {}
@@ -154,6 +174,8 @@ class Store:
             child.caller, caller.called = caller, child
         for (data,) in db.execute("SELECT data FROM messages ORDER BY key").fetchall():
             _load_message(runtime, json.loads(data))
+        for (data,) in db.execute("SELECT data FROM start_timers ORDER BY key").fetchall():
+            load_start_timer(runtime, json.loads(data))
 
 
 def _load_process(runtime: Runtime, key: int, fields: dict[str, Any], resource: bytes) -> None:
@@ -263,6 +285,7 @@ def _wait(wait: Wait) -> dict[str, Any]:
         "due": wait.due,
         "repetitions": wait.repetitions,
         "interval": wait.interval_ms,
+        "cycle": wait.cycle,
     }
 
 
@@ -400,6 +423,7 @@ class _Loader:
             due=data["due"],
             repetitions=data["repetitions"],
             interval_ms=data["interval"],
+            cycle=data.get("cycle", ""),
         )
         runtime.waits[wait.key] = wait
         instance.waits.append(wait.key)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.engine import snapshots
+from tests.unit.engine import flow_models, snapshots
 from tests.unit.engine.bpmn_builders import (
     ad_hoc_sub_process,
     boundary,
@@ -357,6 +357,12 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
     ("set variables", _started, lambda e: e.runtime.set_variables(_root(e), {"v": [1, 2]}, local=False)),
     ("resolve", _with_incident, lambda e: e.resolve(next(iter(e.runtime.incidents)))),
     ("update retries", _started, lambda e: e.runtime.update_job_retries(_job(e, "w"), 5)),
+    ("update a job", _with_work_activated, lambda e: e.runtime.update_job(_job(e, "w"), retries=5, timeout=9_000)),
+    (
+        "correlate",
+        _started,
+        lambda e: e.runtime.correlate_message("go", correlation_key="k1", variables={"m": 1}, tenant_id="<default>"),
+    ),
     ("complete into a completion condition and a call", _multi, lambda e: e.complete(_job(e, "each"))),
     (
         "cancel a caller",
@@ -413,6 +419,16 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
         lambda e: e.deploy(conditional_model()),
         lambda e: e.runtime.evaluate_conditional({"x": 20, "go": True}),
     ),
+    # The 8.9 coverage elements: a timer start firing, an inclusive join, an event-based gateway, signals.
+    (
+        "deploy a timer start",
+        lambda e: e.deploy(flow_models.timer_started()),
+        lambda e: e.deploy(flow_models.timer_started("v2")),
+    ),
+    ("fire a timer start", lambda e: e.deploy(flow_models.timer_started()), lambda e: e.advance(60_000)),
+    ("join inclusively", flow_models.inclusive_waiting, lambda e: e.complete(_job(e, "b"))),
+    ("win an event-based gateway", flow_models.racing, lambda e: e.publish("pay", "k1", variables={"m": 1})),
+    ("broadcast to a signal start", flow_models.signal_models, lambda e: e.signal("go", {"s": 1})),
 ]
 
 
@@ -446,7 +462,7 @@ def test_a_failure_at_any_change_of_a_command_leaves_memory_and_disk_as_they_wer
         engine = Restartable(tmp_path / str(change))
         prefix(engine)
         memory, disk = snapshots.memory(engine.runtime), snapshots.disk(engine.data_dir)
-        if name == "fire a timer":
+        if name.startswith("fire"):
             # A due item is its own command: it is rolled back, logged and tried again later.
             with failing_at(monkeypatch, change):
                 command(engine)
@@ -455,7 +471,7 @@ def test_a_failure_at_any_change_of_a_command_leaves_memory_and_disk_as_they_wer
                 command(engine)
         assert snapshots.memory(engine.runtime) == memory, f"{name}: memory changed by a failure at {change}"
         assert snapshots.disk(engine.data_dir) == disk, f"{name}: disk changed by a failure at {change}"
-        if name != "fire a timer":
+        if not name.startswith("fire"):
             # The engine goes on: the same command now succeeds, exactly as it would have.
             command(engine)
             assert snapshots.memory(engine.runtime) == expected

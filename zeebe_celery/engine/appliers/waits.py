@@ -66,14 +66,14 @@ class WaitAppliers(RuntimeBase):
         """Migration: the wait now belongs to ``element`` of the target version."""
         self.tx.set(wait, "element", element)
 
-    def timer_triggered(self, wait: Wait) -> None:
-        """The timer fired: it is due again one interval on while its cycle has repetitions left."""
+    def timer_triggered(self, wait: Wait, next_due: int | None) -> None:
+        """The timer fired: it is due again at ``next_due`` while its cycle has repetitions left (None: done)."""
         self.wait_record("TIMER", "TRIGGERED", wait)
-        if wait.repetitions != 0 and wait.interval_ms > 0 and wait.repetitions != 1:
+        if next_due is not None:
             tx = self.tx
             if wait.repetitions > 0:
                 tx.set(wait, "repetitions", wait.repetitions - 1)
-            tx.set(wait, "due", wait.due + wait.interval_ms)
+            tx.set(wait, "due", next_due)
             tx.roots.add(wait.instance.process_instance_key)
             self.schedule(wait.due, "timer", wait.key)
         else:

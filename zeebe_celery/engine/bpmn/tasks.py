@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 from zeebe_celery.engine.bpmn.document import ZEEBE, Document, local
 from zeebe_celery.engine.bpmn.usertasks import is_native, native_user_task
-from zeebe_celery.engine.model import Element, Expr, Kind, TaskDefinition
+from zeebe_celery.engine.model import Element, EventType, Expr, Kind, TaskDefinition
 
 __all__ = ["USER_TASK_JOB_TYPE", "task"]
 
@@ -55,6 +55,13 @@ def task(doc: Document, node: ET.Element, element: Element, ext: list[ET.Element
             doc.fail(node, "zeebe:calledDecision needs a resultVariable")
     elif kind in (Kind.SERVICE_TASK, Kind.SEND_TASK) and element.task is None:
         doc.fail(node, "Must have exactly one 'zeebe:taskDefinition' extension element")
+    elif (
+        kind in (Kind.INTERMEDIATE_THROW_EVENT, Kind.END_EVENT)
+        and element.event_type is EventType.MESSAGE
+        and element.task is None
+    ):
+        # Zeebe has a job worker send the message: the event is done as a service task is.
+        doc.fail(node, "Must have exactly one 'zeebe:taskDefinition' extension element")
 
 
 def _user_task(doc: Document, node: ET.Element, element: Element, ext: list[ET.Element]) -> None:
@@ -72,9 +79,12 @@ def _user_task(doc: Document, node: ET.Element, element: Element, ext: list[ET.E
                 if e.get(attr):
                     headers[f"io.camunda.zeebe:{header}"] = _list_header(e.get(attr, ""), header != "assignee")
         elif tag == "formDefinition":
-            key = e.get("formKey") or e.get("formId")
-            if key:
-                headers["io.camunda.zeebe:formKey"] = key
+            # A formKey is the user's own reference, passed on as it is; a formId links the latest
+            # deployed form of that id, whose key the job's header gets when the job is created.
+            if e.get("formKey"):
+                headers["io.camunda.zeebe:formKey"] = e.get("formKey", "")
+            elif e.get("formId"):
+                element.form_id = doc.expr(node, e.get("formId", ""))
         elif tag == "taskSchedule":
             for attr in ("dueDate", "followUpDate"):
                 if e.get(attr):
