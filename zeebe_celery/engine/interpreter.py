@@ -21,38 +21,13 @@ from zeebe_celery.engine.model import Element, EventType, Kind, SequenceFlow
 from zeebe_celery.engine.parts import JobWork, Publication, Resources, Subscriptions, UserTaskWork
 from zeebe_celery.engine.processors import StepFailed, json_value, processor_for
 from zeebe_celery.engine.processors.adhoc import AdHocDecision, decide
+from zeebe_celery.engine.processors.joins import inclusive_join
 from zeebe_celery.engine.state import Definition, ElementInstance, ElementState, Incident, Job
 
-__all__ = ["Interpreter", "reaches"]
+__all__ = ["Interpreter"]
 
 # Gateways that wait for tokens on their incoming flows before they activate.
 _JOINING = {Kind.PARALLEL_GATEWAY, Kind.INCLUSIVE_GATEWAY}
-
-
-def reaches(start: Element, gateway: Element, taken: set[str]) -> bool:
-    """Whether a token at ``start`` can still reach ``gateway`` (through its flows, boundary events and
-    links, as Zeebe's inclusive join looks), other than through one of its incoming flows in ``taken``."""
-    seen: set[str] = set()
-    todo = [start]
-    while todo:
-        element = todo.pop()
-        if element.id in seen:
-            continue
-        seen.add(element.id)
-        scope = element.parent
-        assert scope is not None
-        if element.kind is Kind.INTERMEDIATE_THROW_EVENT and element.event_type is EventType.LINK:
-            todo += [
-                e for e in scope.children.values() if e.kind is Kind.INTERMEDIATE_CATCH_EVENT and e.link == element.link
-            ]
-        for flow in element.outgoing:
-            if flow.target == gateway.id:
-                if flow.id not in taken:
-                    return True
-                continue
-            todo.append(scope.children[flow.target])
-        todo.extend(element.boundaries)
-    return False
 
 
 _LISTENED = (EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.CONDITIONAL)
@@ -383,24 +358,7 @@ class Interpreter:
             self.state.joins_consumed(scope, target)
             self.activate(target, scope)
         elif target.kind is Kind.INCLUSIVE_GATEWAY:
-            self.later(lambda: self._inclusive_join(scope, target))
-
-    def _inclusive_join(self, scope: ElementInstance, gateway: Element) -> None:
-        """Zeebe's inclusive join: the gateway also activates, with the tokens that arrived, once no
-        element still active in its scope can reach it (but through a flow that already arrived)."""
-        arrived = scope.joins.get(gateway.id)
-        if not arrived or scope.state is not ElementState.ACTIVATED or scope.key not in self.state.instances:
-            return
-        taken = {f for f, count in arrived.items() if count > 0}
-        if any(reaches(child.element, gateway, taken) for child in by_key(scope.children)):
-            return
-        # Tokens waiting at another join of the scope are on their way too.
-        elements = scope.definition.process.elements
-        waiting = [elements[g] for g in sorted(scope.joins) if g != gateway.id and +scope.joins[g]]
-        if any(reaches(other, gateway, taken) for other in waiting):
-            return
-        self.state.joins_consumed(scope, gateway, only=taken)
-        self.activate(gateway, scope)
+            self.later(lambda: inclusive_join(self, scope, target))
 
     def check_scope(self, scope: ElementInstance) -> None:
         """A sub-process or process with nothing left to do completes; an inclusive join that waits in it
@@ -408,7 +366,7 @@ class Interpreter:
         for gateway_id in sorted(scope.joins):
             gateway = scope.definition.process.elements[gateway_id]
             if gateway.kind is Kind.INCLUSIVE_GATEWAY:
-                self._inclusive_join(scope, gateway)
+                inclusive_join(self, scope, gateway)
         if (
             scope.state is ElementState.ACTIVATED
             and scope.key in self.state.instances
