@@ -322,6 +322,18 @@ class BridgeSettings(BaseSettings):
         le=256,
         description="reports a worker process keeps in flight; 1 reports before the task ends",
     )
+    batch_size: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="default jobs per Celery message (a type's batch= overrides it); 1 sends each job alone",
+    )
+    batch_concurrency: int = Field(
+        default=32,
+        ge=1,
+        le=1000,
+        description="async handlers of one batch running at once on a worker process's loop",
+    )
     activation_threshold: float = Field(
         default=0.25,
         gt=0,

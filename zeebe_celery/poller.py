@@ -196,9 +196,9 @@ class Poller:
         self._await_broker()
         self._release_pending(job_type)
         bound = spec.max_jobs
-        # Like the Go client's poll threshold: under saturation, wait until a share of the bound is free
-        # and activate that many at once, rather than one job per call as each one finishes.
-        least = max(1, math.ceil(bound * self.bridge.activation_threshold))
+        # Like the Go client's poll threshold: under saturation, wait until a share of the bound (for a batched
+        # type, a whole batch) is free and activate that many at once, not one job per call as each finishes.
+        least = max(1, math.ceil(bound * self.bridge.activation_threshold), min(spec.batch, bound))
         reservation = self.inflight.reserve(
             job_type, want=bound, bound=bound, hold=self.bridge.poll_timeout + _RESERVATION_SLACK, least=least
         )

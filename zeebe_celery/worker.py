@@ -15,8 +15,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +34,7 @@ from zeebe_celery.json_only import check_json_only
 from zeebe_celery.logs import apply_format, bind_job
 from zeebe_celery.outcome import Outcome
 from zeebe_celery.report import Reporter, describe, reporting_client
+from zeebe_celery.report_queue import ReportQueue
 from zeebe_celery.results import AdHocResult, Corrections, Deny
 from zeebe_celery.spec import JobTypeSpec, spec_for
 from zeebe_celery.time_limits import JobRequest
@@ -44,13 +44,17 @@ if TYPE_CHECKING:
     from celery import Celery
 
 __all__ = [
+    "ReportQueue",
     "WorkerContext",
     "WorkerSettings",
     "ZeebeJobTask",
     "close_contexts",
     "configure",
     "context_for",
+    "release_slot",
     "run_job",
+    "run_one",
+    "run_one_async",
     "worker_init",
 ]
 
@@ -210,39 +214,6 @@ def close_contexts(app: Celery | None = None) -> None:
         context.close()
 
 
-class ReportQueue:
-    """Reports of one worker process sent from background threads, at most ``size`` at a time.
-
-    With it, a pool process runs its next job while the gateway answers the last report, instead of
-    waiting one round trip per job. A job's slot is freed once its report is done. A full queue makes the
-    next report wait, so a slow gateway still slows the worker down. :meth:`flush` waits for every report.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._free = threading.BoundedSemaphore(size)
-        self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="zeebe-report")
-
-    def submit(self, deliver: Callable[[], object]) -> None:
-        self._free.acquire()
-        try:
-            self._executor.submit(self._run, deliver)
-        except BaseException:
-            self._free.release()
-            raise
-
-    def _run(self, deliver: Callable[[], object]) -> None:
-        try:
-            deliver()
-        except Exception:  # deliver handles gateway errors itself; anything else must not kill the thread
-            logger.exception("a background report failed")
-        finally:
-            self._free.release()
-
-    def flush(self) -> None:
-        """Wait until every submitted report is done; the queue takes no more reports after this."""
-        self._executor.shutdown(wait=True)
-
-
 def _flush_reports(**_: Any) -> None:
     """On worker_process_shutdown: send the reports still in flight before the pool process exits."""
     pid = os.getpid()
@@ -279,50 +250,131 @@ def run_job(task: Any, handler: Handler, payload: dict[str, Any]) -> Outcome:
         logger.error("task %s received a malformed job payload: %s", task.name, exc)
         raise
     context = context_for(task.app)
-    spec = context.job_type(task.name)
+    return run_one(task, handler, job, context, context.job_type(task.name), context.reports)
+
+
+def run_one(
+    task: Any,
+    handler: Callable[[Job, Any], Any],
+    job: Job,
+    context: WorkerContext,
+    spec: JobTypeSpec,
+    reports: ReportQueue | None,
+) -> Outcome:
+    """Run ``handler`` for ``job`` and report it, with everything a job has alone: its deadline check, its
+    log fields, span, metrics and slot. With ``reports``, the report goes out in the background."""
     slot = _Slot(context.inflight, job)
     try:
         with bind_job(job):
-            return tracing.run_traced(task, job, _run_and_report, context, spec, handler, job, task, slot)
+            return tracing.run_traced(task, job, _run_and_report, context, spec, handler, job, task, slot, reports)
+    finally:
+        if not slot.handed_off:
+            slot.release()
+
+
+def release_slot(context: WorkerContext, job: Job) -> None:
+    """Free the slot of a job that will not run here (one of a batch cancelled before it started)."""
+    _Slot(context.inflight, job).release()
+
+
+async def run_one_async(
+    task: Any,
+    handler: Callable[[Job, Any], Awaitable[Any]],
+    job: Job,
+    context: WorkerContext,
+    spec: JobTypeSpec,
+    reports: ReportQueue | None,
+) -> Outcome:
+    """:func:`run_one` with a coroutine handler, on the running loop: the same checks, span, metrics, report
+    and slot. A handler cancelled (its batch interrupted) reports nothing; its slot is freed."""
+    slot = _Slot(context.inflight, job)
+    try:
+        with bind_job(job):
+            return await tracing.run_traced_async(
+                task, job, _run_and_report_async, context, spec, handler, job, task, slot, reports
+            )
     finally:
         if not slot.handed_off:
             slot.release()
 
 
 def _run_and_report(
-    context: WorkerContext, spec: JobTypeSpec, handler: Handler, job: Job, task: Any, slot: _Slot
+    context: WorkerContext,
+    spec: JobTypeSpec,
+    handler: Callable[[Job, Any], Any],
+    job: Job,
+    task: Any,
+    slot: _Slot,
+    reports: ReportQueue | None,
 ) -> Outcome:
-    if job.is_expired():
-        logger.info("job %s (%s) is past its deadline; not running it, Zeebe hands it out again", job.key, job.type)
-        metrics.JOBS_EXPIRED.labels(job.type).inc()
+    if _expired(job):
         return Outcome.EXPIRED
-    client = reporting_client(context.client, job, budget=context.bridge.report_budget)
-    reporter = _Reporter(client, job, queue=context.reports, slot=slot)
+    reporter = _reporter(context, job, slot, reports)
     started = time.perf_counter()
     try:
         result = handler(job, task)
-    except BpmnError as error:
-        metrics.observe_handler(job.type, started)
+    except Exception as error:  # noqa: BLE001 - every handler failure ends in a report (or none, if it is late)
+        return _failed(reporter, spec, job, started, error)
+    return _succeeded(reporter, job, started, result)
+
+
+async def _run_and_report_async(
+    context: WorkerContext,
+    spec: JobTypeSpec,
+    handler: Callable[[Job, Any], Awaitable[Any]],
+    job: Job,
+    task: Any,
+    slot: _Slot,
+    reports: ReportQueue | None,
+) -> Outcome:
+    if _expired(job):
+        return Outcome.EXPIRED
+    reporter = _reporter(context, job, slot, reports)
+    started = time.perf_counter()
+    try:
+        result = await handler(job, task)
+    except Exception as error:  # noqa: BLE001 - every handler failure ends in a report (or none, if it is late)
+        return _failed(reporter, spec, job, started, error)
+    return _succeeded(reporter, job, started, result)
+
+
+def _expired(job: Job) -> bool:
+    if not job.is_expired():
+        return False
+    logger.info("job %s (%s) is past its deadline; not running it, Zeebe hands it out again", job.key, job.type)
+    metrics.JOBS_EXPIRED.labels(job.type).inc()
+    return True
+
+
+def _reporter(context: WorkerContext, job: Job, slot: _Slot, reports: ReportQueue | None) -> _Reporter:
+    client = reporting_client(context.client, job, budget=context.bridge.report_budget)
+    return _Reporter(client, job, queue=reports, slot=slot)
+
+
+def _failed(reporter: _Reporter, spec: JobTypeSpec, job: Job, started: float, error: Exception) -> Outcome:
+    """What a handler's exception means: a thrown BPMN error, an incident, or a failure (none, if it is late)."""
+    metrics.observe_handler(job.type, started)
+    if isinstance(error, BpmnError):
         return reporter.throw(error)
-    except HandlerInputError as error:
-        metrics.observe_handler(job.type, started)
+    if isinstance(error, HandlerInputError):
         return reporter.incident(str(error))
-    except Exception as error:  # noqa: BLE001 - every handler failure becomes a FailJob
-        tracing.record_exception(error)
-        metrics.observe_handler(job.type, started)
-        if job.is_expired():
-            # Stopped at its deadline (Celery's time limit), or failed past it: the job is Zeebe's again, and a
-            # FailJob now would spend a retry of a job that may already run elsewhere.
-            logger.info(
-                "job %s (%s) is gone: its deadline passed while the handler ran (%s); not reporting it, "
-                "Zeebe hands it out again",
-                job.key,
-                job.type,
-                describe(error),
-            )
-            metrics.JOBS_GONE.labels(job.type).inc()
-            return Outcome.GONE
-        return reporter.fail(error, spec.retry_backoff)
+    tracing.record_exception(error)
+    if job.is_expired():
+        # Stopped at its deadline (Celery's time limit), or failed past it: the job is Zeebe's again, and a
+        # FailJob now would spend a retry of a job that may already run elsewhere.
+        logger.info(
+            "job %s (%s) is gone: its deadline passed while the handler ran (%s); not reporting it, "
+            "Zeebe hands it out again",
+            job.key,
+            job.type,
+            describe(error),
+        )
+        metrics.JOBS_GONE.labels(job.type).inc()
+        return Outcome.GONE
+    return reporter.fail(error, spec.retry_backoff)
+
+
+def _succeeded(reporter: _Reporter, job: Job, started: float, result: Any) -> Outcome:
     metrics.observe_handler(job.type, started)
     if isinstance(result, Deny | Corrections | AdHocResult):
         return reporter.complete(None, result=result)
