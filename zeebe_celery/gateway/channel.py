@@ -16,14 +16,29 @@ from zeebe_celery.gateway.oauth import OAuthInterceptor, OAuthTokenProvider
 __all__ = ["build_channel", "build_token_provider", "channel_options"]
 
 
+# After the gateway was away, the channel dials again at most this long after it came back (gRPC's own
+# ceiling is 2 minutes, a long stall after a restart of a few seconds).
+MAX_RECONNECT_BACKOFF_MS = 10_000
+
+
 def channel_options(settings: ZeebeSettings) -> list[tuple[str, int | str]]:
-    """The options every channel gets: keepalive, message size limits, user agent."""
+    """The options every channel gets: keepalive, reconnection, message size limits, user agent.
+
+    Keepalive pings a connection with calls in flight every ``settings.keepalive``; one unanswered for a
+    third of that (at least a second) means the link is dead: the channel drops the connection, fails its
+    calls as UNAVAILABLE (which the retry policy retries) and dials again. Without it, a connection whose
+    peer vanished without a reset (a cut link, a lost NAT entry) holds every call until its deadline, for
+    as long as the operating system keeps the socket: many minutes. An idle connection is not pinged: a
+    gateway may send a client away for pinging without calls ("too_many_pings"), and the first call on a
+    dead connection is noticed by the next ping.
+    """
     keepalive_ms = int(settings.keepalive * 1000)
     return [
         ("grpc.keepalive_time_ms", keepalive_ms),
         ("grpc.keepalive_timeout_ms", max(1000, keepalive_ms // 3)),
-        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.keepalive_permit_without_calls", 0),
         ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
         ("grpc.max_receive_message_length", settings.max_message_size),
         ("grpc.max_send_message_length", settings.max_message_size),
         ("grpc.primary_user_agent", f"zeebe-celery/{__version__}"),
