@@ -124,12 +124,16 @@ class CutProxy:
             return
         up = asyncio.create_task(self._pump(client_reader, upstream_writer, record, upward=True))
         down = asyncio.create_task(self._pump(upstream_reader, client_writer, record, upward=False))
-        await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (up, down):
-            task.cancel()
-        for writer in (client_writer, upstream_writer):
-            with contextlib.suppress(Exception):
-                writer.close()
+        try:
+            await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            pass  # the proxy stops
+        finally:
+            for task in (up, down):
+                task.cancel()
+            for writer in (client_writer, upstream_writer):
+                with contextlib.suppress(Exception):
+                    writer.close()
 
     async def _pump(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, record: Connection, *, upward: bool

@@ -33,9 +33,13 @@ def channel_options(settings: ZeebeSettings) -> list[tuple[str, int | str]]:
     dead connection is noticed by the next ping.
     """
     keepalive_ms = int(settings.keepalive * 1000)
+    timeout_ms = max(1000, keepalive_ms // 3)
     return [
         ("grpc.keepalive_time_ms", keepalive_ms),
-        ("grpc.keepalive_timeout_ms", max(1000, keepalive_ms // 3)),
+        ("grpc.keepalive_timeout_ms", timeout_ms),
+        # gRPC waits this long for any ping's answer, the keepalive's too (a minute by default, which
+        # would make the keepalive timeout moot).
+        ("grpc.http2.ping_timeout_ms", timeout_ms),
         ("grpc.keepalive_permit_without_calls", 0),
         ("grpc.http2.max_pings_without_data", 0),
         ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
