@@ -46,6 +46,7 @@ __all__ = [
     "close_contexts",
     "configure",
     "context_for",
+    "fetch_only_when_free",
     "run_job",
     "worker_init",
 ]
@@ -128,6 +129,7 @@ def worker_init(app: Celery) -> WorkerSettings:
     Celery calls it through :class:`WorkerBoot`, in the worker's main process before the pool forks.
     """
     settings = worker_settings(app)
+    fetch_only_when_free(app, settings.bridge)
     if settings.bridge.log_format == "json":
         # Celery has set up its loggers by the time the worker's boot steps are made.
         for name in ("", "celery.task"):
@@ -135,6 +137,21 @@ def worker_init(app: Celery) -> WorkerSettings:
     worker_process_shutdown.connect(_flush_reports, weak=False, dispatch_uid="zeebe-celery-flush-reports")
     worker_metrics.connect(settings.metrics)
     return settings
+
+
+def fetch_only_when_free(app: Celery, bridge: BridgeSettings) -> None:
+    """On a Redis broker, make the worker take a message only when a pool process is free to run it
+    (Celery's ``worker_disable_prefetch``).
+
+    A prefetched message waits in the worker's memory, where nobody else can take it: when the worker is
+    killed, or loses Redis for a moment (Celery's attempt to put the message back fails while Redis is
+    away), the message is gone and its job waits out its whole timeout in Zeebe. The poller already keeps
+    each queue short, so prefetching gains nothing. (The ``celery worker`` command writes its own default
+    of the option into the app's settings, so a choice of the app cannot be told from it.)
+    """
+    if broker_redis_url(bridge, app) is not None and not app.conf.worker_disable_prefetch:
+        logger.info("worker_disable_prefetch turned on: a message is taken only when a process is free")
+        app.conf.worker_disable_prefetch = True
 
 
 class WorkerBoot(bootsteps.Step):  # type: ignore[misc]

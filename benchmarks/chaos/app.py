@@ -3,8 +3,9 @@
 The job type is ``CHAOS_TYPE``; the handler sleeps ``CHAOS_WORK`` seconds. Each run appends one line to a
 file of its process under ``CHAOS_JOURNAL`` (a directory): job key, the instance's ``n``, pid, start and end
 (epoch seconds) and the job's deadline. The journal lives outside Redis and outside the engine, so it
-survives whatever a scenario does to them; a run whose process was killed has no line. Settings are the
-ones examples/app.py recommends.
+survives whatever a scenario does to them. A run writes a line when it starts (``S key n pid start
+deadline``) and one when it ends (``E key n pid start end deadline``): a run whose process was killed has
+the first only. Settings are the ones examples/app.py recommends.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def _write(line: str) -> None:
 @zeebe_task(JOB_TYPE, app=app)
 def work(job: Job, n: int = -1) -> dict[str, object]:
     started = time.time()
+    _write(f"S {job.key} {n} {os.getpid()} {started:.4f} {job.deadline / 1000:.3f}\n")
     time.sleep(WORK)
     ended = time.time()
-    _write(f"{job.key} {n} {os.getpid()} {started:.4f} {ended:.4f} {job.deadline / 1000:.3f}\n")
+    _write(f"E {job.key} {n} {os.getpid()} {started:.4f} {ended:.4f} {job.deadline / 1000:.3f}\n")
     return {"done": n}

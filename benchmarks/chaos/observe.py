@@ -32,31 +32,37 @@ _INTERVAL = 0.25
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One run of the handler, as the journal has it (epoch seconds)."""
+    """One run of the handler, as the journal has it (epoch seconds); ``end`` is None for a run that was
+    killed."""
 
     key: int
     n: int
     pid: int
     start: float
-    end: float
+    end: float | None
     deadline: float
 
     @property
     def overrun(self) -> float:
-        """Seconds the run went on past its job's deadline (negative: it ended before)."""
-        return self.end - self.deadline
+        """Seconds the run went on past its job's deadline (negative: it ended before; 0 if it never ended)."""
+        return 0.0 if self.end is None else self.end - self.deadline
 
 
 def read_journal(directory: Path) -> list[Run]:
-    runs: list[Run] = []
+    """Every run the journal under ``directory`` records, finished or not."""
+    runs: dict[tuple[int, int, float], Run] = {}
     for path in sorted(directory.glob("runs-*.log")):
         for line in path.read_text().splitlines():
             parts = line.split()
-            if len(parts) != 6:
-                continue  # a line cut short by a kill
-            key, n, pid, start, end, deadline = parts
-            runs.append(Run(int(key), int(n), int(pid), float(start), float(end), float(deadline)))
-    return runs
+            if parts[:1] == ["S"] and len(parts) == 6:
+                key, n, pid, start, deadline = int(parts[1]), int(parts[2]), int(parts[3]), parts[4], parts[5]
+                runs.setdefault((pid, key, float(start)), Run(key, n, pid, float(start), None, float(deadline)))
+            elif parts[:1] == ["E"] and len(parts) == 7:
+                key, n, pid = int(parts[1]), int(parts[2]), int(parts[3])
+                start, end, deadline = float(parts[4]), float(parts[5]), float(parts[6])
+                runs[(pid, key, start)] = Run(key, n, pid, start, end, deadline)
+            # anything else is a line cut short by a kill
+    return list(runs.values())
 
 
 @dataclass

@@ -21,6 +21,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
+
 from benchmarks.chaos.observe import Observer, Run, read_journal
 from benchmarks.chaos.stack import RESERVATION_HOLD, ChaosStack, Plan
 
@@ -112,11 +114,33 @@ def _strike(stack: ChaosStack, faults: list[Fault], t0: float, outcome: Outcome)
         delay = t0 + fault.at - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+        held = _await_jobs_in_flight(stack)
+        outcome.figures.setdefault("jobs_in_flight_at_each_fault", {})[fault.label] = held
         stack.note(f"fault: {fault.label}")
         try:
             fault.act(stack)
         except Exception as exc:  # noqa: BLE001 - reported with the outcome, and the run goes on
             outcome.errors.append(f"{fault.label}: {type(exc).__name__}: {exc}")
+
+
+def _await_jobs_in_flight(stack: ChaosStack, within: float = 5.0) -> int:
+    """Wait (a little) until some job is activated and not yet reported, so the fault strikes work in
+    flight; returns how many there are."""
+    client = stack.redis_client()
+    deadline = time.monotonic() + within
+    try:
+        while True:
+            try:
+                now_ms = time.time() * 1000
+                members = client.zrangebyscore(stack.inflight_key, f"({now_ms}", "+inf")
+                held = sum(1 for m in members if not m.startswith(b"r:"))
+            except redis.RedisError:
+                held = 0
+            if held or time.monotonic() > deadline:
+                return held
+            time.sleep(0.02)
+    finally:
+        client.close()
 
 
 def _feed(stack: ChaosStack, plan: Plan, t0: float, outcome: Outcome) -> dict[int, int]:

@@ -96,7 +96,9 @@ def _storm_figures(stack: ChaosStack, observer: Observer, outcome: Outcome) -> N
     start, end = starts[0], ends[0]
     calls = stack.faults.calls()
     during = [(rpc, at, key) for rpc, at, key in calls if start <= at <= end]
-    before = [(rpc, at) for rpc, at, _ in calls if start - (end - start) <= at < start]
+    # The same length of time before the storm, or what there was of it.
+    quiet = min(end - start, start - min((at for _, at, _ in calls), default=start)) or 1.0
+    before = [(rpc, at) for rpc, at, _ in calls if start - quiet <= at < start]
     completed = sum(1 for at in observer.jobs_completed.values() if start <= at <= end)
     reports = sum(1 for rpc, _, _ in during if rpc == "CompleteJob")
     # A report the engine received after its job's deadline: the retries did not stop in time.
@@ -111,7 +113,7 @@ def _storm_figures(stack: ChaosStack, observer: Observer, outcome: Outcome) -> N
             "complete_calls_during_storm": reports,
             "attempts_per_completion": round(reports / completed, 2) if completed else None,
             "activate_calls_per_s_during_storm": round(_count(during, "ActivateJobs") / (end - start), 2),
-            "activate_calls_per_s_before": round(sum(1 for rpc, _ in before if rpc == "ActivateJobs") / (end - start), 2),
+            "activate_calls_per_s_before": round(sum(1 for rpc, _ in before if rpc == "ActivateJobs") / quiet, 2),
             "reports_after_deadline": late,
         }
     )
@@ -229,8 +231,8 @@ Scenario = tuple[Plan, Callable[[Plan], Outcome]]
 SCENARIOS: dict[str, Scenario] = {
     "network-cut": (Plan("network-cut", proxy=True, keepalive=CUT_KEEPALIVE, job_timeout=8.0), network_cut),
     "back-pressure": (Plan("back-pressure", job_timeout=8.0), back_pressure),
-    "combined": (Plan("combined", instances=240, workers=2), combined),
-    "fleet": (Plan("fleet", pollers=2, workers=4, concurrency=1), fleet),
+    "combined": (Plan("combined", instances=240, workers=2, work=0.25), combined),
+    "fleet": (Plan("fleet", pollers=2, workers=4, concurrency=1, work=0.25), fleet),
 }
 
 

@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from types import TracebackType
@@ -112,7 +113,12 @@ class ChaosStack:
         self.close()
 
     def close(self) -> None:
+        keep = os.environ.get("CHAOS_KEEP")
         for process in [*self.pollers, *self.workers, *self.retired]:
+            process.stop()
+            if keep:
+                with contextlib.suppress(Exception):
+                    (self.dir / f"{process.name}-{process.pid}.log").write_text(process.log())
             process.cleanup()
         if self.load is not None:
             self.load.close()
@@ -122,7 +128,10 @@ class ChaosStack:
             self.redis.stop()
         if self.engine is not None:
             self.engine.cleanup()
-        remove_workdir(self.dir)
+        if keep:
+            print(f"chaos: the run's files are kept in {self.dir}", file=sys.stderr)
+        else:
+            remove_workdir(self.dir)
 
     # -- addresses -----------------------------------------------------------------------------------
 
