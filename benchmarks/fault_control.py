@@ -3,8 +3,8 @@ engine that runs as a process of its own (``benchmarks.engine_proc --faults-port
 
 ``POST /faults`` with ``{"rpc": "ActivateJobs", "code": "RESOURCE_EXHAUSTED", "fraction": 0.3}`` answers
 that share of the RPC's calls with the code; ``DELETE /faults`` ends every rule; ``GET /calls`` lists the
-calls the engine saw, as ``[rpc, epoch seconds, job key]`` (0 for a call about no job; the last 10,000). :class:`FaultsClient` is the
-other end.
+calls the engine saw, as ``[rpc, epoch seconds, job key]`` (0 for a call about no job; the last 10,000).
+:class:`FaultsClient` is the other end.
 """
 
 from __future__ import annotations

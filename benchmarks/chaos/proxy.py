@@ -99,7 +99,8 @@ class CutProxy:
         self._loop.call_soon_threadsafe(self._go_down, now, seconds)
 
     def _go_down(self, now: float, seconds: float) -> None:
-        assert self._link_up is not None and self._loop is not None
+        assert self._link_up is not None
+        assert self._loop is not None
         for connection in self.connections:
             if connection.client_closed is None and connection.killed is None:
                 connection.killed = now

@@ -78,12 +78,21 @@ class Outcome:
 Inspect = Callable[[ChaosStack, Observer, Outcome], None]
 
 
-def run_scenario(plan: Plan, faults: list[Fault], *, inspect: Inspect | None = None) -> Outcome:
-    """Run ``plan`` with ``faults``; ``inspect`` adds the scenario's own figures before the stack stops."""
+def run_scenario(
+    plan: Plan,
+    faults: list[Fault],
+    *,
+    inspect: Inspect | None = None,
+    on_observer: Callable[[Observer], None] | None = None,
+) -> Outcome:
+    """Run ``plan`` with ``faults``; ``inspect`` adds the scenario's own figures before the stack stops, and
+    ``on_observer`` gets the observer as soon as it follows the run."""
     started = time.monotonic()
     outcome = Outcome(plan)
     with ChaosStack(plan) as stack:
         observer = Observer(stack).start()
+        if on_observer is not None:
+            on_observer(observer)
         try:
             t0 = time.monotonic()
             striker = threading.Thread(target=_strike, args=(stack, faults, t0, outcome), name="faults")
@@ -119,7 +128,7 @@ def _strike(stack: ChaosStack, faults: list[Fault], t0: float, outcome: Outcome)
         stack.note(f"fault: {fault.label}")
         try:
             fault.act(stack)
-        except Exception as exc:  # noqa: BLE001 - reported with the outcome, and the run goes on
+        except Exception as exc:
             outcome.errors.append(f"{fault.label}: {type(exc).__name__}: {exc}")
 
 
@@ -158,7 +167,7 @@ def _feed(stack: ChaosStack, plan: Plan, t0: float, outcome: Outcome) -> dict[in
     for n, future in futures.items():
         try:
             keys[n] = future.result()
-        except Exception as exc:  # noqa: BLE001 - an instance never created counts as lost
+        except Exception as exc:
             outcome.errors.append(f"instance {n} not created: {exc}")
     return keys
 

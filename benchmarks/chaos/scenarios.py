@@ -240,4 +240,3 @@ def run(name: str, **overrides: object) -> Outcome:
     """Run the scenario ``name``, with fields of its plan replaced by ``overrides``."""
     plan, scenario = SCENARIOS[name]
     return scenario(replace(plan, **overrides))  # type: ignore[arg-type]
-
