@@ -81,15 +81,17 @@ class CutProxy:
         async def close() -> None:
             if self._server is not None:
                 self._server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(close(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(10)
+        loop.close()
 
     def cut(self, seconds: float) -> None:
         """Blackhole the link now, for ``seconds``; returns at once. Open connections stay dead."""
@@ -115,24 +117,30 @@ class CutProxy:
         record = Connection(opened=time.time())
         self.connections.append(record)
         assert self._link_up is not None
-        # A connection made during a cut reaches nobody until the link is back.
-        await self._link_up.wait()
+        writers = [client_writer]
         try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(LOOPBACK, self.target_port)
-        except OSError:
-            record.client_closed = time.time()
-            client_writer.close()
-            return
-        up = asyncio.create_task(self._pump(client_reader, upstream_writer, record, upward=True))
-        down = asyncio.create_task(self._pump(upstream_reader, client_writer, record, upward=False))
-        try:
-            await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
+            # A connection made during a cut reaches nobody until the link is back.
+            await self._link_up.wait()
+            try:
+                upstream_reader, upstream_writer = await asyncio.open_connection(LOOPBACK, self.target_port)
+            except OSError:
+                record.client_closed = time.time()
+                return
+            writers.append(upstream_writer)
+            pumps = {
+                asyncio.create_task(self._pump(client_reader, upstream_writer, record, upward=True)),
+                asyncio.create_task(self._pump(upstream_reader, client_writer, record, upward=False)),
+            }
+            try:
+                await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in pumps:
+                    task.cancel()
+                await asyncio.gather(*pumps, return_exceptions=True)
         except asyncio.CancelledError:
             pass  # the proxy stops
         finally:
-            for task in (up, down):
-                task.cancel()
-            for writer in (client_writer, upstream_writer):
+            for writer in writers:
                 with contextlib.suppress(Exception):
                     writer.close()
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from zeebe_celery.flow import InflightStore, Reservation
+from zeebe_celery.flow import OWNER_TTL, InflightStore, Reservation
 
 JOB_TYPE = "charge-card"
 
@@ -304,6 +304,30 @@ def test_a_reservation_lapses_after_its_hold_time(store: InflightStore, clock: C
     assert store.in_flight(JOB_TYPE) == 0
     again = store.reserve(JOB_TYPE, want=2, bound=2, hold=30)
     assert granted(again) == 2
+
+
+def test_the_reservation_of_a_poller_gone_silent_is_dropped_by_the_next_reservation(
+    new_store: StoreFactory, clock: Clock
+) -> None:
+    killed, survivor = new_store(), new_store()
+    assert granted(killed.reserve(JOB_TYPE, want=4, bound=4, hold=60)) == 4
+    assert survivor.reserve(JOB_TYPE, want=4, bound=4, hold=60) is None
+
+    clock.advance(OWNER_TTL + 0.5)
+
+    assert granted(survivor.reserve(JOB_TYPE, want=4, bound=4, hold=60)) == 4
+
+
+def test_a_poller_that_keeps_its_heartbeat_keeps_its_reservation(new_store: StoreFactory, clock: Clock) -> None:
+    polling, other = new_store(), new_store()
+    assert granted(polling.reserve(JOB_TYPE, want=4, bound=4, hold=60)) == 4
+
+    for _ in range(3):
+        clock.advance(OWNER_TTL * 0.6)
+        polling.heartbeat()
+
+    assert other.reserve(JOB_TYPE, want=1, bound=4, hold=60) is None
+    assert polling.in_flight(JOB_TYPE) == 4
 
 
 # -- waiting -------------------------------------------------------------------------------------------
