@@ -17,6 +17,7 @@ went silent, so a poller killed in a long poll holds its slots for seconds, not 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -24,12 +25,14 @@ from typing import Any
 
 import redis
 
-__all__ = ["OWNER_TTL", "InflightStore", "Reservation"]
+__all__ = ["OWNER_TTL", "RETRY_RELEASE", "InflightStore", "Reservation"]
 
 logger = logging.getLogger(__name__)
 
 # How long a store's word that it is alive lasts; pollers renew it every few seconds.
 OWNER_TTL = 6.0
+# How often a release that failed is tried again.
+RETRY_RELEASE = 0.5
 
 # KEYS[1] set, KEYS[2] owners, ARGV: now_ms, bound, want, hold_until_ms, token ("owner/random"), least,
 # owner, owner_alive_until_ms
@@ -115,6 +118,9 @@ class InflightStore:
         self._namespace = namespace
         self._clock = clock
         self.owner = uuid.uuid4().hex[:12]
+        self._late: dict[str, set[tuple[int, int]]] = {}
+        self._late_lock = threading.Lock()
+        self._late_thread: threading.Thread | None = None
         self._reserve = client.register_script(_RESERVE)
         self._commit = client.register_script(_COMMIT)
         self._release = client.register_script(_RELEASE)
@@ -179,6 +185,39 @@ class InflightStore:
         if not members:
             return 0
         return int(self._release(keys=[self.key(job_type), self._wake_key(job_type)], args=members))
+
+    def release_later(self, job_type: str, jobs: Iterable[tuple[int, int]]) -> None:
+        """Free these slots from a background thread, trying every :data:`RETRY_RELEASE` seconds until it
+        works (Redis is back) or their deadlines pass (then they have lapsed by themselves).
+
+        For a release that just failed: with Redis persistent, the slots would otherwise stay taken until
+        the jobs' deadlines, capacity lost for minutes after a blink of Redis.
+        """
+        with self._late_lock:
+            self._late.setdefault(job_type, set()).update(jobs)
+            if self._late_thread is None or not self._late_thread.is_alive():
+                self._late_thread = threading.Thread(target=self._release_late, name="late-releases", daemon=True)
+                self._late_thread.start()
+
+    def _release_late(self) -> None:
+        while True:
+            time.sleep(RETRY_RELEASE)
+            now_ms = self._clock() * 1000
+            with self._late_lock:
+                for jobs in self._late.values():
+                    jobs.difference_update({job for job in jobs if job[1] <= now_ms})
+                pending = {job_type: set(jobs) for job_type, jobs in self._late.items() if jobs}
+                if not pending:
+                    self._late.clear()
+                    return
+            for job_type, jobs in pending.items():
+                try:
+                    self.release(job_type, jobs)
+                except redis.RedisError:
+                    continue
+                with self._late_lock:
+                    self._late[job_type].difference_update(jobs)
+                logger.info("freed %d %s slot(s) whose release had failed", len(jobs), job_type)
 
     def in_flight(self, job_type: str) -> int:
         """Live members: jobs in flight plus open reservations."""

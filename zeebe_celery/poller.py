@@ -407,7 +407,7 @@ class Poller:
                 # First, and apart from the gateway's answer: a poller that stays silent longer than
                 # OWNER_TTL loses its reservations to the others.
                 self.inflight.heartbeat()
-            except Exception:  # noqa: BLE001 - Redis is down; nobody can take the slots meanwhile either
+            except Exception:  # Redis is down: nobody can take the slots meanwhile either
                 logger.debug("could not renew this poller's reservations", exc_info=True)
             self.check_health()
             self._stopping.wait(_MONITOR_INTERVAL)

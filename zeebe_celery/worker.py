@@ -262,10 +262,12 @@ class _Slot:
         if self._freed or self._inflight is None:
             return
         self._freed = True
+        slot = [(self._job.key, self._job.deadline)]
         try:
-            self._inflight.release(self._job.type, [(self._job.key, self._job.deadline)])
-        except Exception:  # the slot also frees itself at the deadline
-            logger.warning("could not release the flow-control slot of job %s", self._job.key, exc_info=True)
+            self._inflight.release(self._job.type, slot)
+        except Exception as exc:  # noqa: BLE001 - tried again in the background; it lapses at the deadline anyway
+            logger.warning("could not free the flow-control slot of job %s (%s); trying again", self._job.key, exc)
+            self._inflight.release_later(self._job.type, slot)
 
 
 def run_job(task: Any, handler: Handler, payload: dict[str, Any]) -> Outcome:
