@@ -48,7 +48,8 @@ def test_a_dead_connection_is_given_up_by_keepalive_and_the_next_call_succeeds(p
         # The long poll in flight failed well before its 30 s: a ping went unanswered for a second.
         assert not poll.is_alive()
         [dead] = proxy.killed()
-        assert dead.killed is not None and dead.client_closed is not None
+        assert dead.killed is not None
+        assert dead.client_closed is not None
         assert dead.client_closed - dead.killed <= 2 * KEEPALIVE + 1.5
         assert isinstance(outcome[0], GatewayUnavailableError)
 
