@@ -12,24 +12,33 @@ from zeebe_celery.errors import (
     ZeebeCeleryError,
 )
 from zeebe_celery.gateway import RetryPolicy, ZeebeClient
-from zeebe_celery.job import Job
+from zeebe_celery.job import Job, JobKind, ListenerEventType, UserTaskProperties
+from zeebe_celery.results import ActivateElement, AdHocResult, Corrections, Deny, JobResult
 from zeebe_celery.simple import GatewayClient
 from zeebe_celery.task import zeebe_task
 
 __all__ = [
+    "ActivateElement",
+    "AdHocResult",
     "BpmnError",
     "BridgeSettings",
     "CamundaRuntime",
     "ConfigurationError",
+    "Corrections",
+    "Deny",
     "GatewayClient",
     "GatewayError",
     "InboundConnector",
     "Job",
+    "JobKind",
+    "JobResult",
+    "ListenerEventType",
     "OutboundConnector",
     "RetryPolicy",
     "RunConfig",
     "TerminalError",
     "TransientError",
+    "UserTaskProperties",
     "ZeebeCeleryError",
     "ZeebeClient",
     "ZeebeSettings",

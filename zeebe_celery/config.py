@@ -285,6 +285,10 @@ class BridgeSettings(BaseSettings):
     poll_timeout: Duration = Field(default=10.0, gt=0, description="ActivateJobs long-poll request timeout")
     worker_name: str | None = Field(default=None, description="worker name sent to Zeebe; host:pid if unset")
     stream: bool = Field(default=False, description="also take pushed jobs over StreamActivatedJobs")
+    tenant_filter: Literal["provided", "assigned"] = Field(
+        default="provided",
+        description="activate the jobs of the listed tenants (provided) or of the client's assigned ones (8.9)",
+    )
     http_port: int | None = Field(default=None, ge=0, le=65535, description="/healthz and /metrics port")
     log_format: Literal["text", "json"] = Field(default="text")
     log_level: str = Field(default="INFO")

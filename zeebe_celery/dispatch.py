@@ -6,10 +6,11 @@ import base64
 import itertools
 import json
 import logging
+import operator
 import os
 import socket
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -20,7 +21,7 @@ from zeebe_celery import tracing
 from zeebe_celery.config import BridgeSettings, broker_redis_url
 from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
-from zeebe_celery.job import Job
+from zeebe_celery.job import Job, JobKind, ListenerEventType, UserTaskProperties
 from zeebe_celery.spec import JobTypeSpec, ZeebeTaskSpec
 
 __all__ = ["AnyJob", "CeleryDispatcher", "Dispatcher", "check_json_only", "queue_name", "task_id"]
@@ -91,28 +92,69 @@ def _camel(name: str) -> str:
     return first + "".join(part.title() for part in rest)
 
 
-def _job_json_template() -> tuple[str, tuple[tuple[str, str], ...]]:
-    """A Job's JSON in the message body, derived from Job's fields: the %-template and, per field, the
-    protobuf attribute it is filled from and how (``int``, ``str`` quoted, ``json`` spliced as it is)."""
+_Encoder = Callable[[pb.ActivatedJob], str]
+
+# Enum values as JSON text, by their protobuf number; a number newer than this package reads as the default.
+_KIND_JSON = {number: _quote(kind.value) for number, kind in enumerate(JobKind)}
+_EVENT_JSON = {number: _quote(event.value) for number, event in enumerate(ListenerEventType)}
+_BPMN_ELEMENT = _quote(JobKind.BPMN_ELEMENT.value)
+_UNSPECIFIED = _quote(ListenerEventType.UNSPECIFIED.value)
+_LISTENER_KINDS = frozenset({pb.ActivatedJob.EXECUTION_LISTENER, pb.ActivatedJob.TASK_LISTENER})
+
+
+def _listener_event_json(job: pb.ActivatedJob) -> str:
+    # As Job.from_activated reads it: only a listener's job has an event (0, the default, is ASSIGNING).
+    if job.kind not in _LISTENER_KINDS:
+        return _UNSPECIFIED
+    return _EVENT_JSON.get(job.listenerEventType, _UNSPECIFIED)
+
+
+def _user_task_json(job: pb.ActivatedJob) -> str:
+    if not job.HasField("userTask"):
+        return "null"
+    return json.dumps(UserTaskProperties.from_pb(job.userTask).model_dump(mode="json"))
+
+
+# The fields whose JSON is not the protobuf attribute of the same (camel-case) name as it is.
+_SPECIAL: dict[str, _Encoder] = {
+    "kind": lambda job: _KIND_JSON.get(job.kind, _BPMN_ELEMENT),
+    "listener_event_type": _listener_event_json,
+    "user_task": _user_task_json,
+    "tags": lambda job: json.dumps(list(job.tags)) if job.tags else "[]",
+}
+
+
+def _plain_encoder(name: str, annotation: object) -> _Encoder:
+    attribute = _camel(name)
+    if annotation is int:
+        return operator.attrgetter(attribute)  # %d formats it
+    if annotation is str:
+        get = operator.attrgetter(attribute)
+        return lambda job: _quote(get(job))
+    if annotation == dict[str, Any]:
+        # Variables and headers are spliced in as the gateway encoded them: never parsed on the poller.
+        get = operator.attrgetter(attribute)
+        return lambda job: get(job) or "{}"
+    raise TypeError(f"Job.{name} ({annotation}) needs an encoder in dispatch._SPECIAL")
+
+
+def _job_json_template() -> tuple[str, tuple[_Encoder, ...]]:
+    """A Job's JSON in the message body, derived from Job's fields: the %-template and, per field, how its
+    value is made from the protobuf."""
     parts: list[str] = []
-    fields: list[tuple[str, str]] = []
+    encoders: list[_Encoder] = []
     for name, info in Job.model_fields.items():
-        kind = "int" if info.annotation is int else "str" if info.annotation is str else "json"
-        parts.append(f'"{name}": %{"d" if kind == "int" else "s"}')
-        fields.append((_camel(name), kind))
-    return "{" + ", ".join(parts) + "}", tuple(fields)
+        special = _SPECIAL.get(name)
+        parts.append(f'"{name}": %{"d" if special is None and info.annotation is int else "s"}')
+        encoders.append(special or _plain_encoder(name, info.annotation))
+    return "{" + ", ".join(parts) + "}", tuple(encoders)
 
 
-# Variables and headers are spliced in as the gateway encoded them: they are never parsed on the poller.
-_JOB_JSON, _JOB_FIELDS = _job_json_template()
+_JOB_JSON, _JOB_ENCODERS = _job_json_template()
 
 
 def _job_json(job: pb.ActivatedJob) -> str:
-    values: list[object] = []
-    for attribute, kind in _JOB_FIELDS:
-        value = getattr(job, attribute)
-        values.append(value if kind == "int" else _quote(value) if kind == "str" else value or "{}")
-    return _JOB_JSON % tuple(values)
+    return _JOB_JSON % tuple([encode(job) for encode in _JOB_ENCODERS])
 
 
 class _MessageTemplate:

@@ -26,7 +26,8 @@
                ├── MessageTooLargeError    RESOURCE_EXHAUSTED "message larger than max"
                ├── DeadlineExceededError   DEADLINE_EXCEEDED on a command that may have applied
                ├── CancelledError          CANCELLED
-               └── UnknownGatewayError     any other code
+               ├── UnknownGatewayError     any other code
+               └── UnsupportedByGatewayError  the gateway's version lacks a feature the call uses (not sent)
 
 gRPC errors are translated in one place, :func:`map_grpc_error`.
 """
@@ -63,6 +64,7 @@ __all__ = [
     "TransientError",
     "UnauthenticatedError",
     "UnknownGatewayError",
+    "UnsupportedByGatewayError",
     "ZeebeCeleryError",
     "map_grpc_error",
 ]
@@ -193,6 +195,26 @@ class CancelledError(TerminalError):
 
 class UnknownGatewayError(TerminalError):
     """A status code this client does not interpret."""
+
+
+class UnsupportedByGatewayError(TerminalError):
+    """The call uses a feature that the gateway's version would silently ignore; it was not sent.
+
+    ``feature`` names it, ``required`` is the first gateway version that honours it and ``gateway_version``
+    the version the gateway reported in its Topology.
+    """
+
+    def __init__(self, feature: str, *, required: str, gateway_version: str, rpc: str = "") -> None:
+        reported = gateway_version or "an unknown version"
+        details = (
+            f"{feature} needs a Camunda {required} gateway or newer; this gateway reports {reported} "
+            "and would ignore it, so the request was not sent"
+        )
+        super().__init__(details, rpc=rpc)
+        self.args = (f"{rpc}: {details}" if rpc else details,)
+        self.feature = feature
+        self.required = required
+        self.gateway_version = gateway_version
 
 
 _BY_CODE: dict[grpc.StatusCode, type[GatewayError]] = {

@@ -220,6 +220,7 @@ class Poller:
             # backfill call answers at once.
             request_timeout=-1 if self.bridge.stream else self.bridge.poll_timeout,
             tenant_ids=spec.tenant_ids,
+            tenant_filter=spec.tenant_filter,
         )
         jobs: list[AnyJob] = []
         try:
@@ -353,6 +354,7 @@ class Poller:
             timeout=spec.timeout,
             fetch_variables=spec.fetch_variables,
             tenant_ids=spec.tenant_ids,
+            tenant_filter=spec.tenant_filter,
         )
         with self._open(call):
             for job in call.activated():

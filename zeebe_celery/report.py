@@ -17,8 +17,10 @@ from typing import Any
 from zeebe_celery import metrics
 from zeebe_celery.errors import BpmnError, FailedPreconditionError, GatewayError, NotFoundError, TerminalError
 from zeebe_celery.gateway.client import ZeebeClient, dumps_variables
+from zeebe_celery.gateway.jobs import job_result_pb
 from zeebe_celery.job import Job
 from zeebe_celery.outcome import Outcome
+from zeebe_celery.results import AdHocResult, JobResult, misfit
 
 __all__ = ["DEADLINE_MARGIN", "MAX_ERROR_MESSAGE", "Reporter", "describe", "reporting_client", "truncate"]
 
@@ -61,13 +63,25 @@ class Reporter:
         self.job = job
         self.log = log
 
-    def complete(self, variables: Any) -> Outcome:
-        """CompleteJob with ``variables``; variables that cannot be encoded raise an incident naming them."""
+    def complete(self, variables: Any, *, result: JobResult | None = None) -> Outcome:
+        """CompleteJob with ``variables`` and, for a listener or ad-hoc sub-process job, its ``result``.
+
+        Variables that cannot be encoded, and a result that does not fit the job's kind, raise an incident
+        naming the problem.
+        """
+        if result is not None:
+            problem = misfit(self.job, result)
+            if problem is not None:
+                return self.incident(f"invalid result: {problem}")
+            if isinstance(result, AdHocResult) and variables is None:
+                variables = result.variables
         try:
             encoded = dumps_variables(variables)
+            if result is not None:
+                job_result_pb(result)  # the elements' variables must encode too
         except (TypeError, ValueError) as error:
             return self.incident(f"invalid output: {error}")
-        return self._send(Outcome.COMPLETED, lambda: self.client.complete_job(self.job.key, encoded))
+        return self._send(Outcome.COMPLETED, lambda: self.client.complete_job(self.job.key, encoded, result=result))
 
     def throw(self, error: BpmnError) -> Outcome:
         try:

@@ -23,6 +23,7 @@ from zeebe_celery.config import ZeebeSettings, load_settings
 from zeebe_celery.errors import FailedPreconditionError, GatewayError, NotFoundError, ZeebeCeleryError
 from zeebe_celery.gateway.client import DurationLike, JobCall, Variables, ZeebeClient
 from zeebe_celery.job import Job
+from zeebe_celery.results import JobResult
 
 __all__ = ["GatewayClient"]
 
@@ -200,10 +201,11 @@ class GatewayClient(ZeebeClient):
         self.stop()
         super().close()
 
-    def complete_job(self, job_key: Job | int, variables: Variables = None) -> None:
-        """Complete a job (a task from the callback, or its key) with output ``variables``."""
+    def complete_job(self, job_key: Job | int, variables: Variables = None, *, result: JobResult | None = None) -> None:
+        """Complete a job (a task from the callback, or its key) with output ``variables`` and, for a
+        listener or ad-hoc sub-process job, its ``result``."""
         with self._reporting(_key(job_key)):
-            super().complete_job(_key(job_key), variables)
+            super().complete_job(_key(job_key), variables, result=result)
 
     def throw_error(
         self, job_key: Job | int, error_code: str, *, error_message: str = "", variables: Variables = None

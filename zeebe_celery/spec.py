@@ -2,7 +2,7 @@
 
 A :class:`ZeebeTaskSpec` holds what the decorator was given; options it was not given are None. Its
 :meth:`~ZeebeTaskSpec.resolve` merges them with the bridge's defaults, once, into a :class:`JobTypeSpec`:
-the queue, timeout, bound, back-off, fetch list and tenants every stage (poller, dispatcher, worker, CLI)
+the queue, timeout, bound, back-off, fetch list, tenants and tenant filter every stage (poller, dispatcher, worker, CLI)
 uses. A new per-type option is a field of both classes and a line of ``resolve``.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from zeebe_celery.config import BridgeSettings
 from zeebe_celery.errors import DuplicateHandlerError
@@ -18,7 +18,10 @@ from zeebe_celery.errors import DuplicateHandlerError
 if TYPE_CHECKING:
     from celery import Celery
 
-__all__ = ["JobTypeSpec", "ZeebeTaskSpec", "register", "resolve", "spec_for", "zeebe_task_specs"]
+__all__ = ["JobTypeSpec", "TenantFilterName", "ZeebeTaskSpec", "register", "resolve", "spec_for", "zeebe_task_specs"]
+
+
+TenantFilterName = Literal["provided", "assigned"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class JobTypeSpec:
     retry_backoff: float
     fetch_variables: tuple[str, ...] | None
     tenant_ids: tuple[str, ...]
+    tenant_filter: TenantFilterName = "provided"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,7 @@ class ZeebeTaskSpec:
     fetch_variables: tuple[str, ...] | None
     queue: str | None
     tenant_ids: tuple[str, ...]
+    tenant_filter: TenantFilterName | None = None
 
     def resolve(self, bridge: BridgeSettings) -> JobTypeSpec:
         """The settled options of this job type under ``bridge``: the one place they meet the defaults."""
@@ -59,6 +64,8 @@ class ZeebeTaskSpec:
             retry_backoff=self.retry_backoff if self.retry_backoff is not None else bridge.retry_backoff,
             fetch_variables=self.fetch_variables,
             tenant_ids=self.tenant_ids,
+            # A handler that names its tenants keeps them under a bridge-wide "assigned".
+            tenant_filter=self.tenant_filter or ("provided" if self.tenant_ids else bridge.tenant_filter),
         )
 
 

@@ -16,7 +16,7 @@ from zeebe_celery import worker
 from zeebe_celery.config import parse_duration
 from zeebe_celery.errors import HandlerInputError
 from zeebe_celery.handler import Handler, output_variables
-from zeebe_celery.spec import ZeebeTaskSpec, register, spec_for, zeebe_task_specs
+from zeebe_celery.spec import TenantFilterName, ZeebeTaskSpec, register, spec_for, zeebe_task_specs
 from zeebe_celery.worker import ZeebeJobTask
 
 # HandlerInputError, ZeebeTaskSpec, output_variables, spec_for and zeebe_task_specs are re-exported for the
@@ -55,6 +55,7 @@ def zeebe_task(
     fetch_variables: Sequence[str] | None = None,
     queue: str | None = None,
     tenant_ids: Sequence[str] = (),
+    tenant_filter: TenantFilterName | None = None,
     app: Celery | None = None,
     **celery_options: Any,
 ) -> Callable[[_F], Any]:
@@ -64,12 +65,19 @@ def zeebe_task(
     (``rate_limit``, ``time_limit``, ``bind`` ...) pass through. ``timeout`` is the job activation
     timeout, ``retry_backoff`` the wait before a failed job is retried, ``max_jobs`` this type's bound
     of jobs queued or running, ``fetch_variables`` overrides the list derived from the signature and
-    ``queue`` the routed queue. Raises TypeError for a signature that cannot be bound.
+    ``queue`` the routed queue. ``tenant_ids`` are the tenants whose jobs to activate, or, with
+    ``tenant_filter="assigned"`` (Camunda 8.9), every tenant the client is assigned to; unset, the
+    bridge's ``ZEEBE_CELERY_TENANT_FILTER`` applies. Raises TypeError for a signature that cannot be
+    bound, ValueError for an unknown tenant filter.
     """
     if not job_type or not job_type.strip():
         raise ValueError("a zeebe_task needs a non-empty job type")
     if max_jobs is not None and max_jobs < 1:
         raise ValueError(f"max_jobs must be at least 1, got {max_jobs}")
+    if tenant_filter not in (None, "provided", "assigned"):
+        raise ValueError(f"tenant_filter is 'provided' or 'assigned', not {tenant_filter!r}")
+    if tenant_filter == "assigned" and tenant_ids:
+        raise ValueError("tenant_filter='assigned' takes the client's assigned tenants: give no tenant_ids")
     timeout_s = parse_duration(timeout) if timeout is not None else None
     backoff_s = parse_duration(retry_backoff) if retry_backoff is not None else None
     if timeout_s is not None and timeout_s < 1:
@@ -102,6 +110,7 @@ def zeebe_task(
             fetch_variables=tuple(fetch_variables) if fetch_variables is not None else handler.fetch_variables,
             queue=queue,
             tenant_ids=tuple(tenant_ids),
+            tenant_filter=tenant_filter,
         )
         register(spec)
         task.zeebe_function = fn  # what element templates read the parameters of

@@ -33,6 +33,7 @@ from zeebe_celery.job import Job
 from zeebe_celery.logs import apply_format, bind_job
 from zeebe_celery.outcome import Outcome
 from zeebe_celery.report import Reporter, reporting_client
+from zeebe_celery.results import AdHocResult, Corrections, Deny
 from zeebe_celery.spec import JobTypeSpec, spec_for
 from zeebe_celery.worker_metrics import WorkerMetricsSettings
 
@@ -312,6 +313,8 @@ def _run_and_report(
         metrics.observe_handler(job.type, started)
         return reporter.fail(error, spec.retry_backoff)
     metrics.observe_handler(job.type, started)
+    if isinstance(result, Deny | Corrections | AdHocResult):
+        return reporter.complete(None, result=result)
     try:
         variables = output_variables(result)
     except (TypeError, ValueError) as error:

@@ -103,7 +103,6 @@ class EngineJobs:
             if retries is not None:
                 for job, _ in activated:
                     self.runtime.update_job_retries(job.key, retries)
-            self.runtime.commit()
         assert len(activated) == count, f"{len(activated)} of {count} jobs of {job_type!r} were activatable"
         return [activated_job(job, variables) for job, variables in activated]
 
@@ -153,13 +152,11 @@ class EngineJobs:
         """Complete the job as another worker would, so a later report of it finds it gone."""
         with self.runtime.lock:
             self.runtime.complete_job(key, {})
-            self.runtime.commit()
 
     def fail(self, key: int, *, retries: int = 0) -> None:
         """Fail the job as another worker would; with no retries left it raises an incident."""
         with self.runtime.lock:
             self.runtime.fail_job(key, retries=retries, error_message="failed by the test", backoff=0, variables={})
-            self.runtime.commit()
 
     def completed_variables(self, key: int) -> dict[str, Any]:
         """The variables the job's completion set on its instance, read from the engine's records; fails

@@ -1,12 +1,16 @@
-"""What the package ships: gateway stubs generated from protos/gateway.proto as scripts/gen_protos.py
-makes them today, and a public API whose ``__all__`` lists every name it imports, sorted."""
+"""What the package ships: the 8.9 gateway proto as Maven Central's artifact holds it, gateway stubs generated
+from it as scripts/gen_protos.py makes them today, and a public API whose ``__all__`` lists every name it
+imports, sorted."""
 
 from __future__ import annotations
 import __future__
 
+import hashlib
 import importlib
 import importlib.util
+import io
 import types
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -35,6 +39,30 @@ def test_generated_stubs_match_the_proto(regenerated: Path, name: str) -> None:
     assert shipped.read_bytes() == (regenerated / name).read_bytes(), (
         f"{shipped.relative_to(ROOT)} is stale: run python scripts/gen_protos.py"
     )
+
+
+def test_the_committed_proto_is_the_pinned_one_of_the_8_9_artifact() -> None:
+    gen = load_gen_protos()
+
+    assert gen.VERSION == "8.9.0"
+    assert hashlib.sha256((ROOT / "protos" / "gateway.proto").read_bytes()).hexdigest() == gen.PROTO_SHA256
+    assert gen.jar_url().endswith("/io/camunda/zeebe-gateway-protocol-impl/8.9.0/zeebe-gateway-protocol-impl-8.9.0.jar")
+
+
+def _jar(proto: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("gateway.proto", proto)
+    return buffer.getvalue()
+
+
+def test_the_proto_is_taken_from_the_jar_only_when_its_digest_is_the_pinned_one() -> None:
+    gen = load_gen_protos()
+    proto = (ROOT / "protos" / "gateway.proto").read_bytes()
+
+    assert gen.proto_from_jar(_jar(proto)) == proto
+    with pytest.raises(ValueError, match="expected"):
+        gen.proto_from_jar(_jar(proto + b"// changed"))
 
 
 @pytest.mark.parametrize("package", ["zeebe_celery", "zeebe_celery.gateway"])

@@ -7,9 +7,10 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zeebe_celery.cli.options import int_at_least, port
+from zeebe_celery.cli.options import duration, int_at_least, port
 from zeebe_celery.cli.output import CliError, ExitCode, Output
 from zeebe_celery.engine import EngineStateError
+from zeebe_celery.engine.feel import FeelLimits
 from zeebe_celery.engine.serve import serve
 from zeebe_celery.logs import setup_logging
 
@@ -27,6 +28,12 @@ def cmd_engine(args: argparse.Namespace, out: Output) -> ExitCode:
         if path is not None and not path.is_file():
             raise CliError(f"no such file: {path}", ExitCode.NOINPUT)
     try:
+        feel_limits = FeelLimits(
+            max_steps=args.feel_max_steps, max_size=args.feel_max_size, regex_timeout=args.feel_regex_timeout
+        )
+    except ValueError as exc:
+        raise CliError(str(exc), ExitCode.USAGE) from None
+    try:
         serve(
             host=args.host,
             port=args.port,
@@ -36,6 +43,7 @@ def cmd_engine(args: argparse.Namespace, out: Output) -> ExitCode:
             private_key=args.tls_key,
             token=args.token,
             max_in_flight=args.max_in_flight,
+            feel_limits=feel_limits,
             out=out.stdout,
         )
     except EngineStateError as exc:
@@ -62,5 +70,27 @@ def register(commands: Commands) -> None:
     p.add_argument("--token", help="require this bearer token in the authorization header of every call")
     p.add_argument(
         "--max-in-flight", type=int_at_least(1), metavar="N", help="answer RESOURCE_EXHAUSTED beyond N commands"
+    )
+    limits = FeelLimits()
+    p.add_argument(
+        "--feel-max-steps",
+        type=int_at_least(1),
+        default=limits.max_steps,
+        metavar="N",
+        help=f"fail a FEEL evaluation after N loop iterations, filter items and calls (default {limits.max_steps})",
+    )
+    p.add_argument(
+        "--feel-max-size",
+        type=int_at_least(1),
+        default=limits.max_size,
+        metavar="N",
+        help=f"fail a FEEL evaluation that builds a list or string longer than N (default {limits.max_size})",
+    )
+    p.add_argument(
+        "--feel-regex-timeout",
+        type=duration,
+        default=limits.regex_timeout,
+        metavar="DURATION",
+        help=f"fail a FEEL regular expression running longer (default {limits.regex_timeout})",
     )
     p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="default INFO")

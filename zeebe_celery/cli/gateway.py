@@ -57,11 +57,18 @@ def cmd_deploy(args: argparse.Namespace, out: Output) -> ExitCode:
 
 def cmd_create_instance(args: argparse.Namespace, out: Output) -> ExitCode:
     variables = read_variables(args.variables)
+    options: dict[str, Any] = {
+        "version": args.version,
+        "variables": variables,
+        "tenant_id": args.tenant_id,
+        "tags": args.tags,
+        "business_id": args.business_id,
+    }
     with gateway_client(args) as client:
         if args.with_result:
             try:
                 result: Any = client.create_process_instance_with_result(
-                    args.process_id, version=args.version, variables=variables, request_timeout=args.request_timeout
+                    args.process_id, request_timeout=args.request_timeout, **options
                 )
             except DeadlineExceededError:
                 raise CliError(
@@ -70,7 +77,7 @@ def cmd_create_instance(args: argparse.Namespace, out: Output) -> ExitCode:
                     ExitCode.TEMPFAIL,
                 ) from None
         else:
-            result = client.create_process_instance(args.process_id, version=args.version, variables=variables)
+            result = client.create_process_instance(args.process_id, **options)
     text = (
         f"instance {result.process_instance_key} of {result.bpmn_process_id} version {result.version}"
         f" (process definition {result.process_definition_key})"
@@ -168,6 +175,19 @@ def register(commands: Commands) -> None:
         help="with --with-result, how long to wait, e.g. 30s or 2m (default 60s)",
     )
     p.add_argument("--tenant-id", metavar="ID", help="the tenant (multi-tenancy only)")
+    p.add_argument(
+        "--tag",
+        dest="tags",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="attach this tag to the instance; repeat for more (Camunda 8.8+)",
+    )
+    p.add_argument(
+        "--business-id",
+        metavar="ID",
+        help="the instance's business id, unique among active instances if the cluster enforces it (8.9+)",
+    )
 
     p = commands.add(
         "publish",

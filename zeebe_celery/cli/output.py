@@ -28,6 +28,7 @@ from zeebe_celery.errors import (
     NotFoundError,
     PermissionDeniedError,
     UnauthenticatedError,
+    UnsupportedByGatewayError,
 )
 
 __all__ = [
@@ -157,6 +158,8 @@ def gateway_failure(exc: GatewayError, address: str) -> CliError:
         return CliError(f"rejected by the gateway: {details}", ExitCode.DATAERR)
     if isinstance(exc, NotFoundError):
         return CliError(f"not found: {details}", ExitCode.NOINPUT)
+    if isinstance(exc, UnsupportedByGatewayError):  # raised on our side, before anything was sent
+        return CliError(f"not sent: {details}", ExitCode.USAGE)
     if isinstance(exc, FailedPreconditionError | AlreadyExistsError):
         return CliError(f"refused by the gateway: {details}", ExitCode.DATAERR)
     if isinstance(exc, DeadlineExceededError | GatewayTimeoutError):

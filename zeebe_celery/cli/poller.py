@@ -128,6 +128,7 @@ def cmd_worker_types(args: argparse.Namespace, out: Output) -> ExitCode:
             "fetch_variables": list(spec.fetch_variables) if spec.fetch_variables is not None else None,
             "retry_backoff": spec.retry_backoff,
             "tenant_ids": list(spec.tenant_ids),
+            "tenant_filter": spec.tenant_filter,
         }
         for spec in settled
     ]

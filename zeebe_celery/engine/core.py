@@ -4,18 +4,22 @@ fakeredis groups its commands over one shared state."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import functools
 import heapq
 import itertools
 import json
+import logging
 import threading
 from collections import ChainMap
-from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from zeebe_celery.engine import feel
 from zeebe_celery.engine.dmn import DecisionRequirements
-from zeebe_celery.engine.errors import InvalidArgument
+from zeebe_celery.engine.errors import EngineError, InternalError, InvalidArgument
+from zeebe_celery.engine.exported import element_value, incident_value, job_value, wait_value
 from zeebe_celery.engine.model import Element
 from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.engine.state import (
@@ -27,8 +31,14 @@ from zeebe_celery.engine.state import (
     Message,
     Wait,
 )
+from zeebe_celery.engine.transaction import NO_TRANSACTION, Transaction
 
 Clock = Callable[[], int]
+R = TypeVar("R")
+T = TypeVar("T")
+P = ParamSpec("P")
+Base = TypeVar("Base", bound="RuntimeBase")
+logger = logging.getLogger(__name__)
 # Below this many entries the due-time heap is never compacted: stale entries are cheap until then.
 _COMPACT_FLOOR = 10_000
 
@@ -36,7 +46,7 @@ _COMPACT_FLOOR = 10_000
 class Persistence(Protocol):
     """Where committed changes go; the in-memory engine has none."""
 
-    def commit(self, runtime: RuntimeBase) -> None: ...
+    def commit(self, runtime: RuntimeBase, tx: Transaction) -> None: ...
 
 
 class DeployedDecision:
@@ -77,6 +87,7 @@ class RuntimeBase:
         self.lock = threading.RLock()
         self.keys = KeyGenerator()
         self.records = RecordLog(limit=records_limit, clock=clock)
+        self.feel_limits = feel.FeelLimits()
         self.definitions: dict[int, Definition] = {}
         self.latest: dict[tuple[str, str], list[Definition]] = {}  # (tenant, process id) -> versions
         self.drgs: dict[int, DeployedDrg] = {}
@@ -101,9 +112,8 @@ class RuntimeBase:
         self.due_changed = threading.Condition(self.lock)
         self.jobs_changed: dict[str, threading.Condition] = {}
         self.persistence: Persistence | None = None
-        self.dirty: set[int] = set()  # process instance keys changed by the current command
-        self.dirty_messages: set[int] = set()
-        self.dirty_definitions = False
+        # The command being processed; between commands, one that refuses every change.
+        self.tx: Transaction = NO_TRANSACTION
         # The highest version ever given, by "kind|tenant|id": deleted versions are never given again.
         self.max_versions: dict[str, int] = {}
         self.committed_key = 0  # the last key the store holds
@@ -114,7 +124,7 @@ class RuntimeBase:
         """The version a new deployment of that process, DRG or decision gets: one more than any before."""
         name = f"{kind}|{tenant}|{resource_id}"
         version = self.max_versions.get(name, 0) + 1
-        self.max_versions[name] = version
+        self.tx.put(self.max_versions, name, version)
         return version
 
     def now(self) -> int:
@@ -125,8 +135,11 @@ class RuntimeBase:
         heapq.heappush(self._heap, (due, next(self._seq), kind, key))
         if self._heap[0][3] == key:
             self.due_changed.notify_all()
+
+    def _compact_heap(self) -> None:
         # A completed job leaves its timeout behind until it is due; with long timeouts and many jobs those
         # stale entries would pile up, so the heap is rebuilt from what is live when they far outnumber it.
+        # Only between commands: within one, an entry may look stale to a change that is rolled back.
         if len(self._heap) > _COMPACT_FLOOR and len(self._heap) > 4 * self._live_due_items():
             self._heap = [entry for entry in self._heap if self._is_live(entry)]
             heapq.heapify(self._heap)
@@ -175,6 +188,7 @@ class RuntimeBase:
         pointed at the engine's clock (a context variable: cheap, and right in whichever thread runs).
         """
         feel.use_clock(self._feel_now)
+        feel.use_limits(self.feel_limits)
         return ChainMap(*(scope.variables for scope in instance.scopes()))
 
     def _feel_now(self) -> datetime.datetime:
@@ -189,177 +203,114 @@ class RuntimeBase:
             merged.update(scope.variables)
         return merged
 
-    def set_local(self, instance: ElementInstance, variables: dict[str, Any]) -> None:
-        for name, value in variables.items():
-            instance.variables[name] = value
-            self.variable_record(instance, instance, name, value)
+    # -- the transaction boundary ----------------------------------------------------------------------
 
-    def propagate(self, start: ElementInstance, variables: dict[str, Any]) -> None:
-        """Set each variable on the nearest scope from ``start`` up that has it, else on the root."""
-        for name, value in variables.items():
-            target = next((s for s in start.scopes() if name in s.variables), None)
-            if target is None:
-                target = start.root()
-            target.variables[name] = value
-            self.variable_record(start, target, name, value)
-
-    def variable_record(self, origin: ElementInstance, scope: ElementInstance, name: str, value: Any) -> None:
-        if self.records.enabled:
-            self.records.append(
-                "VARIABLE",
-                "CREATED",
-                scope.key,
-                {
-                    "name": name,
-                    "value": json.dumps(value),
-                    "scopeKey": scope.key,
-                    "processInstanceKey": origin.process_instance_key,
-                    "processDefinitionKey": origin.definition.key,
-                    "bpmnProcessId": origin.definition.bpmn_process_id,
-                    "tenantId": origin.tenant_id,
-                },
-            )
-
-    # -- what the parts provide ------------------------------------------------------------------------
-    # Declared here, at the root of every part, so that whichever part implements one comes before these
-    # in the method resolution order (a stub on a part would shadow a part listed after it).
-
-    def create_job(self, instance: ElementInstance, job_type: str, retries: int) -> Job:
-        raise NotImplementedError
-
-    def cancel_job(self, job: Job) -> None:
-        raise NotImplementedError
-
-    def make_activatable(self, job: Job) -> None:
-        raise NotImplementedError
-
-    def open_wait(self, instance: ElementInstance, element: Element) -> None:
-        raise NotImplementedError
-
-    def close_waits(self, instance: ElementInstance) -> None:
-        raise NotImplementedError
-
-    def throw_error(self, origin: ElementInstance, code: str, message: str, variables: dict[str, Any]) -> bool:
-        raise NotImplementedError
-
-    def finish_instance(self, root: ElementInstance) -> None:
-        raise NotImplementedError
-
-    def latest_definition(self, tenant_id: str, start: Element) -> Definition | None:
-        raise NotImplementedError
-
-    def start_at_event(
-        self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
-    ) -> None:
-        raise NotImplementedError
-
-    def evaluate_called_decision(self, decision_id: str, tenant_id: str, variables: Any) -> Any:
-        raise NotImplementedError
-
-    # -- records -----------------------------------------------------------------------------------
+    def write(self, value_type: str, intent: str, key: int, value: dict[str, Any]) -> None:
+        """A record of the command being processed, exported once it commits."""
+        self.tx.records.append((value_type, intent, key, value))
 
     def element_record(self, intent: str, instance: ElementInstance) -> None:
-        if not self.records.enabled:
-            return
-        element = instance.element
-        parent = instance.parent
-        self.records.append(
-            "PROCESS_INSTANCE",
-            intent,
-            instance.key,
-            {
-                # The enum members are strings already: no .value on the hot path.
-                "bpmnElementType": element.kind,
-                "elementId": element.id,
-                "bpmnProcessId": instance.definition.bpmn_process_id,
-                "version": instance.definition.version,
-                "processDefinitionKey": instance.definition.key,
-                "processInstanceKey": instance.process_instance_key,
-                "flowScopeKey": parent.key if parent is not None else -1,
-                "bpmnEventType": element.event_type,
-                "parentProcessInstanceKey": -1,
-                "parentElementInstanceKey": -1,
-                "tenantId": instance.tenant_id,
-            },
-        )
+        if self.records.enabled:
+            self.tx.records.append(("PROCESS_INSTANCE", intent, instance.key, element_value(instance)))
 
     def job_record(self, intent: str, job: Job) -> None:
         if self.records.enabled:
-            self.records.append("JOB", intent, job.key, self.job_value(job))
-
-    def job_value(self, job: Job) -> dict[str, Any]:
-        instance = job.instance
-        return {
-            "type": job.type,
-            "worker": job.worker,
-            "retries": job.retries,
-            "deadline": job.deadline,
-            "errorMessage": job.error_message,
-            "errorCode": job.error_code,
-            "retryBackoff": job.retry_backoff,
-            "customHeaders": json.loads(job.custom_headers),
-            "elementId": instance.element.id,
-            "elementInstanceKey": instance.key,
-            "processInstanceKey": instance.process_instance_key,
-            "bpmnProcessId": instance.definition.bpmn_process_id,
-            "processDefinitionVersion": instance.definition.version,
-            "processDefinitionKey": instance.definition.key,
-            "tenantId": instance.tenant_id,
-        }
+            self.write("JOB", intent, job.key, job_value(job))
 
     def incident_record(self, intent: str, incident: Incident) -> None:
-        if not self.records.enabled:
-            return
-        instance = incident.instance
-        self.records.append(
-            "INCIDENT",
-            intent,
-            incident.key,
-            {
-                "errorType": incident.error_type,
-                "errorMessage": incident.error_message,
-                "bpmnProcessId": instance.definition.bpmn_process_id,
-                "processDefinitionKey": instance.definition.key,
-                "processInstanceKey": instance.process_instance_key,
-                "elementId": instance.element.id,
-                "elementInstanceKey": instance.key,
-                "jobKey": incident.job.key if incident.job is not None else -1,
-                "variableScopeKey": instance.key,
-                "tenantId": instance.tenant_id,
-            },
-        )
+        if self.records.enabled:
+            self.write("INCIDENT", intent, incident.key, incident_value(incident))
 
-    def touch(self, instance: ElementInstance) -> None:
-        """Mark the instance's process instance as changed by this command (for persistence)."""
-        if self.persistence is not None:
-            self.dirty.add(instance.process_instance_key)
+    def wait_record(self, value_type: str, intent: str, wait: Wait) -> None:
+        if self.records.enabled:
+            self.write(value_type, intent, wait.key, wait_value(wait))
 
-    def commit(self) -> None:
-        """Write this command's changes before it is answered; FEEL's clock is the wall clock again."""
-        feel.use_wall_clock()
+    def settle(self) -> None:
+        """Finish what the command set going (the runtime runs the interpreter's agenda) before it commits."""
+
+    def begin(self) -> Transaction:
+        tx = self.tx = Transaction(self.keys.last)
+        return tx
+
+    def commit(self, tx: Transaction) -> None:
+        """Persist the command's changes, then export its records and do what waited for the commit.
+
+        Raises what the store raises; the caller then rolls the command back.
+        """
         # Keys handed out with nothing else changed (a signal nobody waits for) are kept too, so that a
         # restarted engine never hands them out again.
         if self.persistence is not None and (
-            self.dirty or self.dirty_messages or self.dirty_definitions or self.keys.last != self.committed_key
+            tx.roots or tx.messages or tx.definitions or self.keys.last != self.committed_key
         ):
-            self.persistence.commit(self)
+            self.persistence.commit(self, tx)
             self.committed_key = self.keys.last
-        self.dirty.clear()
-        self.dirty_messages.clear()
-        self.dirty_definitions = False
+        self.tx = NO_TRANSACTION
+        feel.use_wall_clock()
+        if tx.records:
+            self.records.extend(tx.records)
+        self._compact_heap()
+        for action in tx.after:
+            action()
+
+    @contextlib.contextmanager
+    def recovering(self) -> Iterator[None]:
+        """Rebuild state from the store: applied like a command's changes, but neither persisted nor
+        exported (they are the store's already)."""
+        with self.lock:
+            self.begin()
+            try:
+                yield
+            finally:
+                self.tx = NO_TRANSACTION
+
+    def rollback(self, tx: Transaction) -> None:
+        """Put the state back as it was before the command, and forget what it wrote."""
+        tx.rollback()
+        self.keys.last = tx.first_key
+        self.tx = NO_TRANSACTION
+        feel.use_wall_clock()
+
+
+def by_key(members: dict[int, T]) -> list[T]:
+    """The values in key order, which is creation order: iteration that decides an outcome uses this, not
+    the dict's order (a rolled-back removal puts an entry back at the end)."""
+    return [members[key] for key in sorted(members)]
+
+
+def command(method: Callable[Concatenate[Base, P], R]) -> Callable[Concatenate[Base, P], R]:
+    """Run ``method`` as one command: one transaction, committed (and persisted) before it returns, or
+    rolled back whole if anything raises, as Zeebe rejects a command whose processing fails.
+
+    A rejection (an :class:`EngineError`) goes to the caller as it is; anything else is the engine's own
+    bug: logged with its traceback and rejected as INTERNAL. A command run by another is part of it.
+    """
+
+    @functools.wraps(method)
+    def run(self: Base, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if self.tx is not NO_TRANSACTION:
+            return method(self, *args, **kwargs)
+        with self.lock:
+            tx = self.begin()
+            try:
+                result = method(self, *args, **kwargs)
+                self.settle()
+                self.commit(tx)
+            except EngineError:
+                self.rollback(tx)
+                raise
+            except Exception as exc:
+                self.rollback(tx)
+                logger.exception("Processing %s failed; the command was rolled back", method.__name__)
+                raise InternalError(
+                    f"Expected to process {method.__name__}, but it failed with {type(exc).__name__}: {exc}"
+                ) from exc
+            return result
+
+    return run
 
 
 class _NotJson(ValueError):
     pass
-
-
-def discard(index: dict[Any, dict[int, Any]], group: Any, key: int) -> None:
-    """Take ``key`` out of its ``group`` of ``index``, and the group once it is empty."""
-    members = index.get(group)
-    if members is not None:
-        members.pop(key, None)
-        if not members:
-            del index[group]
 
 
 def _refuse_constant(name: str) -> Any:

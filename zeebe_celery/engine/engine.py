@@ -19,6 +19,7 @@ import grpc
 
 from zeebe_celery.engine.core import Clock
 from zeebe_celery.engine.faults import BackPressure, Faults
+from zeebe_celery.engine.feel import FeelLimits
 from zeebe_celery.engine.inspection import incident_view, instance_view
 from zeebe_celery.engine.monitor import Monitor
 from zeebe_celery.engine.records import RecordLog
@@ -77,6 +78,7 @@ class ZeebeEngine:
         monitoring_port: int | None = None,
         records_limit: int = 100_000,
         clock: Clock | None = None,
+        feel_limits: FeelLimits | None = None,
     ) -> None:
         self.host = host
         self.requested_port = port
@@ -86,6 +88,8 @@ class ZeebeEngine:
         self.token = token
         self.monitoring_port_requested = monitoring_port
         self.runtime = Runtime(clock=clock or wall_clock_ms, records_limit=records_limit)
+        if feel_limits is not None:  # how far one FEEL evaluation may go (steps, value size, regex time)
+            self.runtime.feel_limits = feel_limits
         self.faults = Faults()
         self.back_pressure = BackPressure(max_in_flight)
         self._state = _State.NEW

@@ -7,7 +7,8 @@
     ├── FailedPrecondition    (FAILED_PRECONDITION)
     ├── InvalidArgument       (INVALID_ARGUMENT)
     ├── AlreadyExists         (ALREADY_EXISTS)
-    └── ResourceExhausted     (RESOURCE_EXHAUSTED)
+    ├── ResourceExhausted     (RESOURCE_EXHAUSTED)
+    └── InternalError         (INTERNAL: the engine's own bug; the command was rolled back)
 
 The engine is a product of its own and never imports the bridge, so it keeps its own small tree; the
 servicer turns each into the status code Zeebe's gateway answers with.
@@ -19,6 +20,7 @@ __all__ = [
     "AlreadyExists",
     "EngineError",
     "FailedPrecondition",
+    "InternalError",
     "InvalidArgument",
     "NotFound",
     "ResourceExhausted",
@@ -49,3 +51,7 @@ class AlreadyExists(EngineError):
 
 class ResourceExhausted(EngineError):
     status = "RESOURCE_EXHAUSTED"
+
+
+class InternalError(EngineError):
+    status = "INTERNAL"

@@ -1,40 +1,53 @@
-"""The BPMN interpreter: how each element kind behaves when it is activated, completed and terminated.
+"""The BPMN interpreter: element instances through their lifecycle (activate, complete, terminate), the
+flows between them, and what every element shares: input and output mappings, boundary events, and the
+incident a failed step becomes. What each element kind does is its processor's (:mod:`.processors`).
 
 An element instance is created in its flow scope at once, so a scope always knows what is still running
 in it; the rest of its step runs from the agenda, which keeps long chains of elements off the call stack.
-A step that fails on an expression raises an incident on the element and stops there; resolving the
+A step that fails is rolled back to where it began and raises an incident on the element; resolving the
 incident runs the step again.
 """
 
 from __future__ import annotations
 
-from collections import Counter, deque
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from zeebe_celery.engine import feel
-from zeebe_celery.engine.behaviours import StepFailed, behaviour_for, json_value
-from zeebe_celery.engine.core import RuntimeBase
+from zeebe_celery.engine.appliers import Appliers
+from zeebe_celery.engine.core import by_key
 from zeebe_celery.engine.model import Element, EventType, Kind, SequenceFlow
-from zeebe_celery.engine.state import (
-    Definition,
-    ElementInstance,
-    ElementState,
-    Incident,
-    Job,
-)
+from zeebe_celery.engine.parts import JobWork, Publication, Resources, Subscriptions
+from zeebe_celery.engine.processors import StepFailed, json_value, processor_for
+from zeebe_celery.engine.state import Definition, ElementInstance, ElementState, Incident, Job
+
+__all__ = ["Interpreter"]
 
 
-class Interpreter(RuntimeBase):
-    agenda: deque[Callable[[], None]]
+class Interpreter:
+    """The flow of element instances over the state; the other parts are wired in by the runtime."""
 
-    def init_interpreter(self) -> None:
-        self.agenda = deque()
+    jobs: JobWork
+    subscriptions: Subscriptions
+    publication: Publication
+    resources: Resources
+
+    def __init__(self, state: Appliers) -> None:
+        self.state = state
+        self.flow = self
+        self.agenda: deque[Callable[[], None]] = deque()
+
+    def later(self, step: Callable[[], None]) -> None:
+        self.agenda.append(step)
 
     def run_agenda(self) -> None:
         agenda = self.agenda
         while agenda:
             agenda.popleft()()
+
+    def visible(self, instance: ElementInstance) -> Mapping[str, Any]:
+        return self.state.visible(instance)
 
     # -- process instances ---------------------------------------------------------------------------
 
@@ -45,19 +58,12 @@ class Interpreter(RuntimeBase):
         start_at: list[str] | None = None,
         on_created: Callable[[ElementInstance], None] | None = None,
     ) -> ElementInstance:
-        root = ElementInstance(
-            key=self.keys.next(), element=definition.process.root, parent=None, definition=definition
-        )
-        root.process_instance_key = root.key
-        self.instances[root.key] = root
+        state = self.state
+        root = state.element_activating(definition.process.root, None, definition)
         if on_created is not None:
             on_created(root)
-        definition.running += 1
-        self.touch(root)
-        self.element_record("ELEMENT_ACTIVATING", root)
-        self.set_local(root, variables)
-        root.state = ElementState.ACTIVATED
-        self.element_record("ELEMENT_ACTIVATED", root)
+        state.set_local(root, variables)
+        state.element_activated(root)
         if start_at:
             for element_id in start_at:
                 self.activate_within(root, definition.process.elements[element_id])
@@ -67,6 +73,67 @@ class Interpreter(RuntimeBase):
             self.activate(start, root)
         self.run_agenda()
         return root
+
+    def start_called(self, definition: Definition, variables: dict[str, Any], caller: ElementInstance) -> None:
+        """A call activity starts a process instance of ``definition`` at its none start event."""
+        state = self.state
+        root = state.element_activating(definition.process.root, None, definition, caller)
+        state.set_local(root, variables)
+        state.element_activated(root)
+        start = definition.process.root.none_start
+        assert start is not None  # the call activity checks it before it calls
+        self.activate(start, root)
+
+    def start_at_event(
+        self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
+    ) -> None:
+        state = self.state
+        root = state.element_activating(definition.process.root, None, definition)
+        if correlation_key:
+            state.start_key_set(root, correlation_key)
+        state.element_activated(root)
+        self.activate(start, root, variables)
+
+    def finish_instance(self, root: ElementInstance) -> None:
+        """The process instance ended: answer who waits for its result, and let a message with its
+        correlation key start the next one."""
+        state = self.state
+        caller = root.caller
+        if caller is not None and root.state is ElementState.COMPLETING:
+            # The call activity completes with what the child ended with.
+            variables = dict(root.variables)
+            self.later(lambda: self._returned(caller, variables))
+        if state.result_waiters.get(root.key):
+            result = root if root.state is ElementState.COMPLETING else None
+            state.tx.after.append(lambda: self._answer(root.key, result))
+        if root.start_key is not None:
+            definition = root.definition
+            state.start_key_released(root)
+            self.subscriptions.start_buffered(definition.tenant_id, definition.bpmn_process_id, root.start_key)
+
+    def _returned(self, caller: ElementInstance, variables: dict[str, Any]) -> None:
+        if caller.state is not ElementState.ACTIVATED or caller.key not in self.state.instances:
+            return
+        called = caller.element.called
+        assert called is not None
+        # Output mappings read every variable of the child; without them, all come back unless told not to.
+        self.complete(caller, variables if called.propagate_child or caller.element.outputs else None)
+
+    def await_result(self, root: ElementInstance, waiter: Callable[[ElementInstance | None], None]) -> None:
+        """Call ``waiter`` once the process instance ends (with the instance if it completed, else None)."""
+        state = self.state
+        tx = state.tx
+        waiters = state.result_waiters.get(root.key)
+        if waiters is None:
+            waiters = []
+            tx.put(state.result_waiters, root.key, waiters)
+        tx.append(waiters, waiter)
+
+    def _answer(self, key: int, result: ElementInstance | None) -> None:
+        for waiter in self.state.result_waiters.pop(key, []):
+            waiter(result)
+
+    # -- activation ----------------------------------------------------------------------------------
 
     def activate_within(
         self,
@@ -93,71 +160,50 @@ class Interpreter(RuntimeBase):
             existing = (
                 None
                 if ancestor is not None
-                else next((c for c in scope.children.values() if c.element is container), None)
+                else next((c for c in by_key(scope.children) if c.element is container), None)
             )
             if existing is None:
-                existing = self.new_instance(container, scope)
-                existing.state = ElementState.ACTIVATED
-                self.element_record("ELEMENT_ACTIVATED", existing)
+                existing = self.state.element_activating(container, scope, scope.definition)
+                self.state.element_activated(existing)
                 self.open_boundaries(existing)
             scope = path[container.id] = existing
         path[element.id] = self.activate(element, scope, variables)
         return path
 
-    def new_instance(self, element: Element, scope: ElementInstance) -> ElementInstance:
-        instance = ElementInstance(
-            key=self.keys.next(),
-            element=element,
-            parent=scope,
-            definition=scope.definition,
-            process_instance_key=scope.process_instance_key,
-        )
-        scope.children[instance.key] = instance
-        self.instances[instance.key] = instance
-        self.element_record("ELEMENT_ACTIVATING", instance)
-        return instance
-
     def activate(
         self, element: Element, scope: ElementInstance, variables: dict[str, Any] | None = None
     ) -> ElementInstance:
-        instance = self.new_instance(element, scope)
+        instance = self.state.element_activating(element, scope, scope.definition)
         self.agenda.append(lambda: self.enter(instance, variables))
         return instance
 
     def enter(self, instance: ElementInstance, variables: dict[str, Any] | None = None) -> None:
-        """Input mappings, then the element's own behaviour; an incident on failure."""
-        if instance.state is not ElementState.ACTIVATING or instance.key not in self.instances:
+        """Input mappings, boundary events, then the element's own behaviour; on failure none of the step
+        stays, and the element waits in ACTIVATING with an incident whose resolution runs the step again."""
+        state = self.state
+        if instance.state is not ElementState.ACTIVATING or instance.key not in state.instances:
             return
-        self.touch(instance)
         element = instance.element
+        savepoint = state.tx.savepoint()
         try:
             if element.inputs:
-                scope = self.visible(instance)
-                self.set_local(instance, {m.target: json_value(m.source.evaluate(scope)) for m in element.inputs})
-            instance.state = ElementState.ACTIVATED
-            self.element_record("ELEMENT_ACTIVATED", instance)
-            self.behave(instance, variables)
+                scope = state.visible(instance)
+                state.set_local(instance, {m.target: json_value(m.source.evaluate(scope)) for m in element.inputs})
+            state.element_activated(instance)
+            if element.boundaries:
+                self.open_boundaries(instance)
+            processor_for(element).on_activate(self, instance, variables)
         except StepFailed as exc:
-            self._activation_failed(instance, exc.error_type, str(exc), variables)
+            state.tx.rollback_to(savepoint)
+            self.raise_incident(instance, exc.error_type, str(exc), retry="activate", variables=variables)
         except feel.FeelError as exc:
-            self._activation_failed(instance, "IO_MAPPING_ERROR", str(exc), variables)
-
-    def _activation_failed(
-        self, instance: ElementInstance, error_type: str, message: str, variables: dict[str, Any] | None
-    ) -> None:
-        # The waits the failed step opened (its boundary events) go: resolving runs the whole step again.
-        self.close_waits(instance)
-        instance.state = ElementState.ACTIVATING
-        self.raise_incident(instance, error_type, message, retry="activate", variables=variables)
-
-    def behave(self, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
-        """What the element does once it is activated: its kind's behaviour."""
-        behaviour_for(instance.element)(self, instance, variables)
+            state.tx.rollback_to(savepoint)
+            self.raise_incident(instance, "IO_MAPPING_ERROR", str(exc), retry="activate", variables=variables)
 
     def open_boundaries(self, instance: ElementInstance) -> None:
         for boundary in instance.element.boundaries:
             if boundary.event_type is not EventType.ERROR:
-                self.open_wait(instance, boundary)
+                self.subscriptions.open_wait(instance, boundary)
 
     # -- completion ----------------------------------------------------------------------------------
 
@@ -169,62 +215,49 @@ class Interpreter(RuntimeBase):
         flows: list[SequenceFlow] | None = None,
     ) -> None:
         """Output mappings (or ``variables`` propagated), then the outgoing flows."""
-        self.touch(instance)
+        state = self.state
         element = instance.element
-        instance.state = ElementState.COMPLETING
-        self.element_record("ELEMENT_COMPLETING", instance)
+        state.element_completing(instance)
         parent = instance.parent
+        savepoint = state.tx.savepoint()
         try:
+            processor_for(element).on_complete(self, instance)
             if element.outputs:
                 if variables:
-                    self.set_local(instance, variables)
-                scope = self.visible(instance)
+                    state.set_local(instance, variables)
+                scope = state.visible(instance)
                 outputs = {m.target: json_value(m.source.evaluate(scope)) for m in element.outputs}
-                self.propagate(parent or instance, outputs)
+                state.propagate(parent or instance, outputs)
             elif variables:
-                self.propagate(instance, variables)
+                state.propagate(instance, variables)
+        except StepFailed as exc:
+            state.tx.rollback_to(savepoint)
+            self.raise_incident(instance, exc.error_type, str(exc), retry="complete", variables=variables)
+            return
         except feel.FeelError as exc:
+            state.tx.rollback_to(savepoint)
             self.raise_incident(instance, "IO_MAPPING_ERROR", str(exc), retry="complete", variables=variables)
             return
-        self.close_waits(instance)
-        self.element_record("ELEMENT_COMPLETED", instance)
+        self.subscriptions.close_waits(instance)
+        state.element_completed(instance)
         if parent is None:
             self.finish_instance(instance)
             return
-        del parent.children[instance.key]
-        del self.instances[instance.key]
         for flow in element.outgoing if flows is None else flows:
             self.take(flow, parent)
         self.agenda.append(lambda: self.check_scope(parent))
 
     def take(self, flow: SequenceFlow, scope: ElementInstance) -> None:
-        if self.records.enabled:
-            self.records.append(
-                "PROCESS_INSTANCE",
-                "SEQUENCE_FLOW_TAKEN",
-                self.keys.next(),
-                {
-                    "bpmnElementType": "SEQUENCE_FLOW",
-                    "elementId": flow.id,
-                    "bpmnProcessId": scope.definition.bpmn_process_id,
-                    "processInstanceKey": scope.process_instance_key,
-                    "flowScopeKey": scope.key,
-                    "tenantId": scope.tenant_id,
-                },
-            )
         target = scope.definition.process.elements[flow.target]
-        if target.kind is Kind.PARALLEL_GATEWAY and len(target.incoming) > 1:
-            arrived = scope.joins.setdefault(target.id, Counter())
-            arrived[flow.id] += 1
-            if all(arrived[f.id] > 0 for f in target.incoming):
-                for f in target.incoming:
-                    arrived[f.id] -= 1
-                scope.joins[target.id] = +arrived
-                if not scope.joins[target.id]:
-                    del scope.joins[target.id]
-                self.activate(target, scope)
+        joining = target.kind is Kind.PARALLEL_GATEWAY and len(target.incoming) > 1
+        self.state.sequence_flow_taken(flow, scope, joining)
+        if not joining:
+            self.activate(target, scope)
             return
-        self.activate(target, scope)
+        arrived = scope.joins[target.id]
+        if all(arrived[f.id] > 0 for f in target.incoming):
+            self.state.joins_consumed(scope, target)
+            self.activate(target, scope)
 
     def check_scope(self, scope: ElementInstance) -> None:
         """A sub-process or process with nothing left to do completes."""
@@ -232,38 +265,32 @@ class Interpreter(RuntimeBase):
             scope.state is ElementState.ACTIVATED
             and not scope.children
             and not scope.joins
-            and (scope.key in self.instances)
+            and (scope.key in self.state.instances)
         ):
             self.complete(scope)
 
     # -- termination ---------------------------------------------------------------------------------
 
     def terminate(self, instance: ElementInstance) -> None:
-        """End the element and everything in it, with its job, waits and incidents; no flow is taken."""
-        self.touch(instance)
-        instance.state = ElementState.TERMINATING
-        self.element_record("ELEMENT_TERMINATING", instance)
-        for child in list(instance.children.values()):
-            self.terminate(child)
-        if instance.job is not None:
-            self.cancel_job(instance.job)
-        self.close_waits(instance)
+        """End the element and everything in it, with its waits and incident; no flow is taken."""
+        state = self.state
+        state.element_terminating(instance)
+        processor_for(instance.element).on_terminate(self, instance)
+        self.subscriptions.close_waits(instance)
         if instance.incident is not None:
-            self.resolve_quietly(instance.incident)
-        self.element_record("ELEMENT_TERMINATED", instance)
-        if instance.parent is not None:
-            self.instances.pop(instance.key, None)
-            instance.parent.children.pop(instance.key, None)
-        else:
+            state.incident_resolved(instance.incident)
+        state.element_terminated(instance)
+        if instance.parent is None:
             self.finish_instance(instance)
 
     def terminate_scope(self, end: ElementInstance) -> None:
+        """A terminate end event: everything else in its scope ends, and the scope completes."""
         scope = end.parent
         assert scope is not None
-        for child in list(scope.children.values()):
+        for child in by_key(scope.children):
             if child is not end:
                 self.terminate(child)
-        scope.joins.clear()
+        self.state.joins_cleared(scope)
         self.complete(end)
 
     # -- incidents -------------------------------------------------------------------------------------
@@ -278,23 +305,4 @@ class Interpreter(RuntimeBase):
         variables: dict[str, Any] | None = None,
         job: Job | None = None,
     ) -> Incident:
-        incident = Incident(
-            key=self.keys.next(),
-            error_type=error_type,
-            error_message=message,
-            instance=instance,
-            job=job,
-            retry=retry,
-            retry_variables=variables,
-        )
-        instance.incident = incident
-        self.incidents[incident.key] = incident
-        self.touch(instance)
-        self.incident_record("CREATED", incident)
-        return incident
-
-    def resolve_quietly(self, incident: Incident) -> None:
-        self.touch(incident.instance)
-        self.incidents.pop(incident.key, None)
-        incident.instance.incident = None
-        self.incident_record("RESOLVED", incident)
+        return self.state.incident_created(instance, error_type, message, retry=retry, variables=variables, job=job)

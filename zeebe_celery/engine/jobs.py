@@ -10,8 +10,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
-from zeebe_celery.engine.events import Events
+from zeebe_celery.engine.parts import Flow, Publication
 from zeebe_celery.engine.state import ElementInstance, Job, JobState
 
 Activated = tuple[Job, str]  # the job and its variables as a JSON document
@@ -31,37 +32,29 @@ class JobStream:
     closed: bool = False
 
 
-class Jobs(Events):
-    streams: dict[str, list[JobStream]]
-    _turn: dict[str, int]
+class JobBehavior:
+    """Jobs over the state; the interpreter and event publication are wired in by the runtime."""
 
-    def init_jobs(self) -> None:
-        self.streams = {}
-        self._turn = {}
+    flow: Flow
+    publication: Publication
+
+    def __init__(self, state: Appliers) -> None:
+        self.state = state
+        self.streams: dict[str, list[JobStream]] = {}
+        self._turn: dict[str, int] = {}
 
     # -- creation and hand-out -----------------------------------------------------------------------
 
     def create_job(self, instance: ElementInstance, job_type: str, retries: int) -> Job:
         headers = instance.element.headers
-        job = Job(
-            key=self.keys.next(),
-            type=job_type,
-            instance=instance,
-            retries=retries,
-            custom_headers=json.dumps(headers) if headers else "{}",
-        )
-        instance.job = job
-        self.jobs[job.key] = job
-        self.job_record("CREATED", job)
+        job = self.state.job_created(instance, job_type, retries, json.dumps(headers) if headers else "{}")
         self.make_activatable(job)
         return job
 
-    def make_activatable(self, job: Job) -> None:
+    def make_activatable(self, job: Job, intent: str | None = None) -> None:
         """The job can be handed out: to an idle stream of its type first, else to pollers."""
-        job.state = JobState.ACTIVATABLE
-        job.deadline = -1
-        job.worker = ""
-        self.touch(job.instance)
+        self.state.job_activatable(job, intent)
+        tx = self.state.tx
         streams = self.streams.get(job.type)
         if streams:
             turn = self._turn.get(job.type, 0)
@@ -71,14 +64,26 @@ class Jobs(Events):
                     stream.ready
                     and not stream.closed
                     and not stream.pending
+                    and stream not in tx.pushed
                     and self._tenant_ok(job, stream.tenant_ids)
                 ):
                     self._turn[job.type] = turn + offset + 1
-                    stream.pending.append(self._hand_out(job, stream.worker, stream.timeout, stream.fetch))
-                    self.condition_for(job.type).notify_all()
+                    pushed = self._hand_out(job, stream.worker, stream.timeout, stream.fetch)
+                    tx.pushed.add(stream)
+                    tx.after.append(lambda: self._push(stream, pushed))  # noqa: B023 -- returns at once
                     return
-        self.activatable.setdefault(job.type, {})[job.key] = job
-        self.condition_for(job.type).notify_all()
+        self.state.job_pooled(job)
+        self._notify(job.type)
+
+    def _push(self, stream: JobStream, pushed: Activated) -> None:
+        stream.pending.append(pushed)
+        self.state.condition_for(stream.job_type).notify_all()
+
+    def _notify(self, job_type: str) -> None:
+        tx = self.state.tx
+        if job_type not in tx.woken:
+            tx.woken.add(job_type)
+            tx.after.append(lambda: self.state.condition_for(job_type).notify_all())
 
     def activate_jobs(
         self,
@@ -99,7 +104,7 @@ class Jobs(Events):
             raise InvalidArgument(f"Expected to activate jobs with a timeout of at least 1 ms, but was {timeout}")
         if max_jobs < 1:
             raise InvalidArgument(f"Expected to activate at least 1 job, but the maximum amount was {max_jobs}")
-        pool = self.activatable.get(job_type)
+        pool = self.state.activatable.get(job_type)
         if not pool:
             return []
         tenants = frozenset(tenant_ids)
@@ -110,32 +115,23 @@ class Jobs(Events):
                 if len(picked) >= max_jobs:
                     break
         fetch = tuple(fetch)
-        result = []
-        for job in picked:
-            del pool[job.key]
-            result.append(self._hand_out(job, worker, timeout, fetch))
-        if result and self.records.enabled:
-            self.records.append(
+        result = [self._hand_out(job, worker, timeout, fetch) for job in picked]
+        if result and self.state.records.enabled:
+            self.state.write(
                 "JOB_BATCH",
                 "ACTIVATED",
-                self.keys.next(),
+                self.state.keys.next(),
                 {"type": job_type, "worker": worker, "timeout": timeout, "jobKeys": [j.key for j, _ in result]},
             )
-        if result:
-            self.commit()
         return result
 
     def _hand_out(self, job: Job, worker: str, timeout: int, fetch: tuple[str, ...]) -> Activated:
-        job.state = JobState.ACTIVATED
-        job.worker = worker
-        job.deadline = self.now() + timeout
-        self.schedule(job.deadline, "job_timeout", job.key)
-        self.touch(job.instance)
+        self.state.job_activated(job, worker, self.state.now() + timeout)
         if fetch:
-            scope = self.visible(job.instance)
+            scope = self.state.visible(job.instance)
             variables = {n: scope[n] for n in fetch if n in scope}
         else:
-            variables = self.merged_variables(job.instance)
+            variables = self.state.merged_variables(job.instance)
         return job, json.dumps(variables)
 
     @staticmethod
@@ -161,15 +157,13 @@ class Jobs(Events):
     def yield_jobs(self, jobs: Iterable[Job]) -> None:
         """Jobs activated for a client that never received them are activatable again at once."""
         for job in jobs:
-            if job.state is JobState.ACTIVATED and self.jobs.get(job.key) is job:
-                self.job_record("YIELDED", job)
-                self.make_activatable(job)
-        self.commit()
+            if job.state is JobState.ACTIVATED and self.state.jobs.get(job.key) is job:
+                self.make_activatable(job, "YIELDED")
 
     # -- worker commands -----------------------------------------------------------------------------
 
     def _job(self, key: int, action: str) -> Job:
-        job = self.jobs.get(key)
+        job = self.state.jobs.get(key)
         if job is None:
             raise NotFound(f"Expected to {action} job with key '{key}', but no such job was found")
         return job
@@ -182,48 +176,28 @@ class Jobs(Events):
     def complete_job(self, key: int, variables: dict[str, Any]) -> None:
         job = self._job(key, "complete")
         self._require(job, "complete", JobState.ACTIVATED, JobState.ACTIVATABLE)
-        self._drop(job)
-        self.job_record("COMPLETED", job)
-        self.complete(job.instance, variables)
-        self.run_agenda()
-        self.commit()
+        self.state.job_ended(job, "COMPLETED")
+        self.flow.complete(job.instance, variables)
 
     def fail_job(self, key: int, *, retries: int, error_message: str, backoff: int, variables: dict[str, Any]) -> None:
         job = self._job(key, "fail")
         self._require(job, "fail", JobState.ACTIVATED)
-        job.retries = retries
-        job.error_message = error_message
-        job.retry_backoff = max(backoff, 0)
-        self.touch(job.instance)
         if variables:
-            self.set_local(job.instance, variables)
-        self.job_record("FAILED", job)
-        job.deadline = -1
-        if retries > 0 and backoff > 0:
-            job.state = JobState.BACKOFF
-            job.backoff_until = self.now() + backoff
-            self.schedule(job.backoff_until, "job_backoff", job.key)
-        elif retries > 0:
+            self.state.set_local(job.instance, variables)
+        self.state.job_failed(job, retries=retries, error_message=error_message, backoff=backoff)
+        if retries > 0 and backoff <= 0:
             self.make_activatable(job)
-        else:
-            job.state = JobState.FAILED
-            self.raise_incident(
+        elif retries <= 0:
+            self.flow.raise_incident(
                 job.instance, "JOB_NO_RETRIES", error_message or "No more retries left.", retry="job", job=job
             )
-        self.commit()
 
     def throw_job_error(self, key: int, *, code: str, message: str, variables: dict[str, Any]) -> None:
         job = self._job(key, "throw an error for")
         self._require(job, "throw an error for", JobState.ACTIVATED, JobState.ACTIVATABLE)
-        job.error_code, job.error_message = code, message
-        self.activatable.get(job.type, {}).pop(job.key, None)
-        self.job_record("ERROR_THROWN", job)
-        self.touch(job.instance)
-        job.state = JobState.ERROR_THROWN
-        if self.throw_error(job.instance, code, message, variables):
-            self._drop(job)
-        self.run_agenda()
-        self.commit()
+        self.state.job_error_thrown(job, code, message)
+        if self.publication.throw_error(job.instance, code, message, variables):
+            self.state.job_ended(job, None)
 
     def update_job_retries(self, key: int, retries: int) -> None:
         job = self._job(key, "update retries of")
@@ -231,44 +205,26 @@ class Jobs(Events):
             raise InvalidArgument(
                 f"Expected to update retries of job with key '{key}' to a positive amount, but was {retries}"
             )
-        job.retries = retries
-        self.touch(job.instance)
-        self.job_record("RETRIES_UPDATED", job)
-        self.commit()
+        self.state.job_retries_updated(job, retries)
 
     def update_job_timeout(self, key: int, timeout: int) -> None:
         job = self._job(key, "update the timeout of")
         if job.state is not JobState.ACTIVATED:
             raise NotFound(f"Expected to update the timeout of job with key '{key}', but it is not active")
-        job.deadline = self.now() + timeout
-        self.schedule(job.deadline, "job_timeout", job.key)
-        self.touch(job.instance)
-        self.job_record("TIMEOUT_UPDATED", job)
-        self.commit()
+        self.state.job_timeout_updated(job, self.state.now() + timeout)
 
     def cancel_job(self, job: Job) -> None:
-        self._drop(job)
         # A job whose error is being caught ends with ERROR_THROWN, as in Zeebe's records, not CANCELED.
-        if job.state is not JobState.ERROR_THROWN:
-            self.job_record("CANCELED", job)
-
-    def _drop(self, job: Job) -> None:
-        self.jobs.pop(job.key, None)
-        self.activatable.get(job.type, {}).pop(job.key, None)
-        if job.instance.job is job:
-            job.instance.job = None
-        self.touch(job.instance)
+        self.state.job_ended(job, None if job.state is JobState.ERROR_THROWN else "CANCELED")
 
     # -- due items -----------------------------------------------------------------------------------
 
     def job_timed_out(self, key: int, due: int) -> None:
-        job = self.jobs.get(key)
+        job = self.state.jobs.get(key)
         if job is not None and job.state is JobState.ACTIVATED and job.deadline == due:
-            self.job_record("TIMED_OUT", job)
-            self.make_activatable(job)
+            self.make_activatable(job, "TIMED_OUT")
 
     def job_backoff_over(self, key: int, due: int) -> None:
-        job = self.jobs.get(key)
+        job = self.state.jobs.get(key)
         if job is not None and job.state is JobState.BACKOFF and job.backoff_until == due:
-            self.job_record("RECURRED_AFTER_BACKOFF", job)
-            self.make_activatable(job)
+            self.make_activatable(job, "RECURRED_AFTER_BACKOFF")

@@ -20,6 +20,7 @@ class Kind(enum.StrEnum):
 
     PROCESS = "PROCESS"
     SUB_PROCESS = "SUB_PROCESS"
+    CALL_ACTIVITY = "CALL_ACTIVITY"
     START_EVENT = "START_EVENT"
     END_EVENT = "END_EVENT"
     INTERMEDIATE_CATCH_EVENT = "INTERMEDIATE_CATCH_EVENT"
@@ -104,6 +105,17 @@ class TimerDef:
     cycle: Expr | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CalledElement:
+    """A call activity's ``zeebe:calledElement``: which process it starts, and which variables cross."""
+
+    process_id: Expr
+    binding: str = "latest"  # latest, deployment or versionTag
+    version_tag: str | None = None
+    propagate_child: bool = True  # all of the child's variables come back (unless output mappings say which)
+    propagate_parent: bool = True  # the child starts with every variable the call activity sees
+
+
 @dataclass(slots=True, eq=False)
 class SequenceFlow:
     id: str
@@ -145,6 +157,8 @@ class Element:
     boundaries: list[Element] = field(default_factory=list)
     # Gateways.
     default_flow: str | None = None
+    # Call activities.
+    called: CalledElement | None = None
     # Containers (the process and sub-processes).
     children: dict[str, Element] = field(default_factory=dict)
     none_start: Element | None = None
@@ -162,3 +176,4 @@ class Process:
     root: Element
     elements: dict[str, Element]
     message_starts: list[Element] = field(default_factory=list)
+    version_tag: str | None = None

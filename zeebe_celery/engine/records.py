@@ -59,6 +59,34 @@ class RecordLog:
             if self._waiting:
                 self._changed.notify_all()
 
+    def extend(self, records: list[tuple[str, str, int, dict[str, Any]]]) -> None:
+        """Append a committed command's records (value type, intent, key, value), under one lock."""
+        if not self.limit:
+            return
+        with self._lock:
+            now = self._clock()
+            position = self._position
+            append = self._records.append
+            for value_type, intent, key, value in records:
+                position += 1
+                append(
+                    {
+                        "position": position,
+                        "key": key,
+                        "timestamp": now,
+                        "recordType": "EVENT",
+                        "valueType": value_type,
+                        "intent": intent,
+                        "partitionId": 1,
+                        "rejectionType": "NULL_VAL",
+                        "rejectionReason": "",
+                        "value": value,
+                    }
+                )
+            self._position = position
+            if self._waiting:
+                self._changed.notify_all()
+
     def all(self) -> list[Record]:
         with self._changed:
             return list(self._records)

@@ -10,6 +10,7 @@ from types import FrameType
 from typing import IO
 
 from zeebe_celery.engine.engine import ZeebeEngine
+from zeebe_celery.engine.feel import FeelLimits
 
 __all__ = ["serve"]
 
@@ -24,6 +25,7 @@ def serve(
     private_key: Path | None = None,
     token: str | None = None,
     max_in_flight: int | None = None,
+    feel_limits: FeelLimits | None = None,
     out: IO[str],
 ) -> None:
     """Serve until a termination signal arrives. Raises EngineStateError when the port cannot be bound."""
@@ -42,6 +44,7 @@ def serve(
         private_key=private_key.read_bytes() if private_key else None,
         token=token,
         max_in_flight=max_in_flight,
+        feel_limits=feel_limits,
     )
     try:
         with engine:

@@ -236,7 +236,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
             def register(root: ElementInstance) -> None:
                 # Before the instance runs, so one that ends at once is still seen.
-                self.runtime.result_waiters.setdefault(root.key, []).append(finished)
+                self.runtime.await_result(root, finished)
 
             with self.runtime.lock:
                 root = self._create(request.request, on_created=register)
@@ -560,6 +560,18 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             return _evaluated(entry, variables, instance_key, versions)
 
         return self._call("EvaluateDecision", request, context, handle)
+
+    def EvaluateConditional(
+        self, request: pb.EvaluateConditionalRequest, context: grpc.ServicerContext
+    ) -> pb.EvaluateConditionalResponse:
+        # The 8.9 protocol's conditional start events are not run by this engine yet: the call is admitted
+        # (token, faults, back-pressure) like every other and then refused as not implemented.
+        def handle() -> pb.EvaluateConditionalResponse:
+            context.abort(
+                grpc.StatusCode.UNIMPLEMENTED, "EvaluateConditional: this engine does not run conditional start events"
+            )
+
+        return self._call("EvaluateConditional", request, context, handle)
 
 
 class _Handover:

@@ -78,6 +78,10 @@ class ElementInstance:
     process_instance_key: int = 0
     # For a root started by a message with a correlation key: that key (one such instance at a time).
     start_key: str | None = None
+    # For a root started by a call activity: that call activity's instance in the parent process.
+    caller: ElementInstance | None = None
+    # For a call activity: the process instance it started.
+    called: ElementInstance | None = None
 
     @property
     def tenant_id(self) -> str:

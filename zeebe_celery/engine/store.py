@@ -15,6 +15,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from sortedcontainers import SortedDict
+
 from zeebe_celery.engine import dmn
 from zeebe_celery.engine.bpmn import parse_bpmn
 from zeebe_celery.engine.core import DeployedDecision, DeployedDrg, RuntimeBase
@@ -30,8 +32,9 @@ from zeebe_celery.engine.state import (
     Wait,
     WaitKind,
 )
+from zeebe_celery.engine.transaction import Transaction
 
-__all__ = ["Store"]
+__all__ = ["Store", "instance_tree", "message_row"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -59,28 +62,30 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------------
 
-    def commit(self, runtime: RuntimeBase) -> None:
+    def commit(self, runtime: RuntimeBase, tx: Transaction) -> None:
+        """Write one command's changes in one SQLite transaction (all or nothing)."""
         db = self._db
         db.execute("BEGIN")
         try:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('last_key', ?)", (str(runtime.keys.last),))
-            if runtime.dirty_definitions:
+            if tx.definitions:
                 self._write_definitions(runtime)
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('versions', ?)", (json.dumps(runtime.max_versions),))
-            for key in runtime.dirty:
+            for key in tx.roots:
                 root = runtime.instances.get(key)
                 if root is None:
                     db.execute("DELETE FROM instances WHERE key = ?", (key,))
                 else:
                     db.execute(
-                        "INSERT OR REPLACE INTO instances VALUES (?, ?)", (key, json.dumps(_tree(root, runtime.waits)))
+                        "INSERT OR REPLACE INTO instances VALUES (?, ?)",
+                        (key, json.dumps(instance_tree(root, runtime.waits))),
                     )
-            for key in runtime.dirty_messages:
+            for key in tx.messages:
                 message = runtime.messages.get(key)
                 if message is None:
                     db.execute("DELETE FROM messages WHERE key = ?", (key,))
                 else:
-                    db.execute("INSERT OR REPLACE INTO messages VALUES (?, ?)", (key, json.dumps(_message(message))))
+                    db.execute("INSERT OR REPLACE INTO messages VALUES (?, ?)", (key, json.dumps(message_row(message))))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -118,7 +123,7 @@ class Store:
 
     def load(self, runtime: Runtime) -> None:
         """Rebuild ``runtime`` from the database (a new database leaves it empty)."""
-        with runtime.lock:
+        with runtime.recovering():
             self._load(runtime)
 
     def _load(self, runtime: Runtime) -> None:
@@ -136,16 +141,25 @@ class Store:
                 _load_process(runtime, key, fields, resource)
             else:
                 _load_drg(runtime, key, fields, resource)
+        callers: dict[int, int] = {}
         for (data,) in db.execute("SELECT data FROM instances ORDER BY key").fetchall():
-            _Loader(runtime).instance(json.loads(data))
+            tree = json.loads(data)
+            _Loader(runtime).instance(tree)
+            if tree.get("caller") is not None:
+                callers[tree["key"]] = tree["caller"]
+        # A called process instance and the call activity that waits for it, linked once both are loaded.
+        for key, caller_key in callers.items():
+            child, caller = runtime.instances[key], runtime.instances[caller_key]
+            child.caller, caller.called = caller, child
         for (data,) in db.execute("SELECT data FROM messages ORDER BY key").fetchall():
             _load_message(runtime, json.loads(data))
 
 
 def _load_process(runtime: Runtime, key: int, fields: dict[str, Any], resource: bytes) -> None:
     process = next(p for p in parse_bpmn(resource, resource_name=fields["name"]) if p.id == fields["id"])
-    runtime.add_definition(
-        Definition(
+    runtime.deployments.add_definition(
+        record=False,
+        definition=Definition(
             key=key,
             bpmn_process_id=fields["id"],
             version=fields["version"],
@@ -155,7 +169,7 @@ def _load_process(runtime: Runtime, key: int, fields: dict[str, Any], resource: 
             process=process,
             resource=resource,
             deployment_key=fields["deployment"],
-        )
+        ),
     )
 
 
@@ -170,9 +184,9 @@ def _load_drg(runtime: Runtime, key: int, fields: dict[str, Any], resource: byte
         resource=resource,
         tenant_id=fields["tenant"],
     )
-    runtime.add_drg(deployed)
+    runtime.drg_created(deployed)
     for d in fields["decisions"]:
-        runtime.add_decision(
+        runtime.decision_created(
             DeployedDecision(
                 key=d["key"],
                 decision_id=d["id"],
@@ -184,7 +198,7 @@ def _load_drg(runtime: Runtime, key: int, fields: dict[str, Any], resource: byte
         )
 
 
-def _tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str, Any]:
+def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str, Any]:
     job = instance.job
     incident = instance.incident
     return {
@@ -195,7 +209,8 @@ def _tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str, Any]:
         "variables": instance.variables,
         "joins": {k: dict(v) for k, v in instance.joins.items()},
         "start_key": instance.start_key,
-        "children": [_tree(c, waits) for c in instance.children.values()],
+        "caller": instance.caller.key if instance.caller is not None else None,
+        "children": [instance_tree(instance.children[k], waits) for k in sorted(instance.children)],
         "job": None
         if job is None
         else {
@@ -238,7 +253,7 @@ def _wait(wait: Wait) -> dict[str, Any]:
     }
 
 
-def _message(message: Message) -> dict[str, Any]:
+def message_row(message: Message) -> dict[str, Any]:
     return {
         "key": message.key,
         "name": message.name,
@@ -327,7 +342,7 @@ class _Loader:
         instance.job = job
         runtime.jobs[job.key] = job
         if job.state is JobState.ACTIVATABLE:
-            runtime.activatable.setdefault(job.type, {})[job.key] = job
+            runtime.activatable.setdefault(job.type, SortedDict())[job.key] = job
         elif job.state is JobState.ACTIVATED:
             runtime.schedule(job.deadline, "job_timeout", job.key)
         elif job.state is JobState.BACKOFF:

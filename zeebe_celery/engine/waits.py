@@ -9,16 +9,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from zeebe_celery.engine import timers
-from zeebe_celery.engine.behaviours import StepFailed, evaluate, feel_type
-from zeebe_celery.engine.core import discard
+from zeebe_celery.engine import feel, timers
+from zeebe_celery.engine.appliers import Appliers
+from zeebe_celery.engine.core import by_key
 from zeebe_celery.engine.errors import AlreadyExists
-from zeebe_celery.engine.events import Events
 from zeebe_celery.engine.model import Element, EventType, Expr, Kind
+from zeebe_celery.engine.parts import Flow, Publication, Resources
+from zeebe_celery.engine.processors import StepFailed, feel_type
 from zeebe_celery.engine.state import ElementInstance, Message, Wait, WaitKind
 
+__all__ = ["EventSubscriptions"]
 
-class Waits(Events):
+
+class EventSubscriptions:
+    """Message subscriptions, timers and signal subscriptions over the state."""
+
+    flow: Flow
+    publication: Publication
+    resources: Resources
+
+    def __init__(self, state: Appliers) -> None:
+        self.state = state
+
     # -- opening and closing -------------------------------------------------------------------------
 
     def open_wait(self, instance: ElementInstance, element: Element) -> None:
@@ -30,19 +42,13 @@ class Waits(Events):
         elif kind is EventType.SIGNAL:
             assert element.signal is not None
             name = str(self._expression(instance, element.signal))
-            wait = self._register(instance, element, WaitKind.SIGNAL, name=name)
-            self.signal_waits.setdefault((instance.tenant_id, name), {})[wait.key] = wait
-            self._wait_record("SIGNAL_SUBSCRIPTION", "CREATED", wait)
+            self.state.wait_opened(instance, element, WaitKind.SIGNAL, name=name)
 
     def _expression(self, instance: ElementInstance, expr: Expr) -> Any:
-        return evaluate(self, instance, expr.evaluate, "EXTRACT_VALUE_ERROR")
-
-    def _register(self, instance: ElementInstance, element: Element, kind: WaitKind, **fields: Any) -> Wait:
-        wait = Wait(key=self.keys.next(), kind=kind, instance=instance, element=element, **fields)
-        self.waits[wait.key] = wait
-        instance.waits.append(wait.key)
-        self.touch(instance)
-        return wait
+        try:
+            return expr.evaluate(self.state.visible(instance))
+        except feel.FeelError as exc:
+            raise StepFailed("EXTRACT_VALUE_ERROR", str(exc)) from exc
 
     def _open_message(self, instance: ElementInstance, element: Element) -> None:
         assert element.message is not None
@@ -57,15 +63,13 @@ class Waits(Events):
                 f"be either a string or a number, but was '{feel_type(key)}'.",
             )
         correlation_key = str(int(key)) if isinstance(key, float) and key.is_integer() else str(key)
-        wait = self._register(instance, element, WaitKind.MESSAGE, name=name, correlation_key=correlation_key)
-        self.subscriptions.setdefault((instance.tenant_id, name, correlation_key), {})[wait.key] = wait
-        self._wait_record("PROCESS_MESSAGE_SUBSCRIPTION", "CREATED", wait)
-        self.agenda.append(lambda: self._correlate_buffered(wait))
+        wait = self.state.wait_opened(instance, element, WaitKind.MESSAGE, name=name, correlation_key=correlation_key)
+        self.flow.later(lambda: self._correlate_buffered(wait))
 
     def _open_timer(self, instance: ElementInstance, element: Element) -> None:
         timer = element.timer
         assert timer is not None
-        now = self.now()
+        now = self.state.now()
         repetitions = interval = 0
         try:
             if timer.duration is not None:
@@ -78,33 +82,18 @@ class Waits(Events):
                 due = now + interval
         except timers.TimerSyntaxError as exc:
             raise StepFailed("EXTRACT_VALUE_ERROR", str(exc)) from exc
-        wait = self._register(instance, element, WaitKind.TIMER, due=due, repetitions=repetitions, interval_ms=interval)
-        self.schedule(due, "timer", wait.key)
-        self._wait_record("TIMER", "CREATED", wait)
+        self.state.wait_opened(
+            instance, element, WaitKind.TIMER, due=due, repetitions=repetitions, interval_ms=interval
+        )
 
     def close_waits(self, instance: ElementInstance) -> None:
-        for key in instance.waits:
-            wait = self.waits.pop(key, None)
+        for key in list(instance.waits):
+            wait = self.state.waits.get(key)
             if wait is not None:
-                self._unindex(wait)
-        instance.waits.clear()
+                self.state.wait_closed(wait)
 
     def close_wait(self, wait: Wait) -> None:
-        self.waits.pop(wait.key, None)
-        if wait.key in wait.instance.waits:
-            wait.instance.waits.remove(wait.key)
-        self._unindex(wait)
-
-    def _unindex(self, wait: Wait) -> None:
-        tenant = wait.instance.tenant_id
-        if wait.kind is WaitKind.MESSAGE:
-            discard(self.subscriptions, (tenant, wait.name, wait.correlation_key), wait.key)
-            self._wait_record("PROCESS_MESSAGE_SUBSCRIPTION", "DELETED", wait)
-        elif wait.kind is WaitKind.SIGNAL:
-            discard(self.signal_waits, (tenant, wait.name), wait.key)
-            self._wait_record("SIGNAL_SUBSCRIPTION", "DELETED", wait)
-        else:
-            self._wait_record("TIMER", "CANCELED", wait)
+        self.state.wait_closed(wait)
 
     # -- messages ------------------------------------------------------------------------------------
 
@@ -118,174 +107,101 @@ class Waits(Events):
         variables: dict[str, Any],
         tenant_id: str,
     ) -> Message:
-        if message_id and (tenant_id, name, message_id) in self.message_ids:
+        if message_id and (tenant_id, name, message_id) in self.state.message_ids:
             raise AlreadyExists(
                 f"Expected to publish a new message with id '{message_id}', but a message with that id was "
                 "already published"
             )
         message = Message(
-            key=self.keys.next(),
+            key=self.state.keys.next(),
             name=name,
             correlation_key=correlation_key,
-            expires=self.now() + max(ttl, 0),
+            expires=self.state.now() + max(ttl, 0),
             message_id=message_id,
             variables=variables,
             tenant_id=tenant_id,
         )
-        if self.records.enabled:
-            self.records.append(
-                "MESSAGE",
-                "PUBLISHED",
-                message.key,
-                {
-                    "name": name,
-                    "correlationKey": correlation_key,
-                    "messageId": message_id,
-                    "timeToLive": ttl,
-                    "tenantId": tenant_id,
-                },
-            )
-        subs = self.subscriptions.get((tenant_id, name, correlation_key))
-        for wait in list(subs.values()) if subs else ():
-            if wait.key in self.waits and wait.instance.process_instance_key not in message.correlated:
+        self.state.message_published(message, ttl)
+        subs = self.state.subscriptions.get((tenant_id, name, correlation_key))
+        for wait in by_key(subs) if subs else ():
+            if wait.key in self.state.waits and wait.instance.process_instance_key not in message.correlated:
                 self._correlate(message, wait)
         self._start_by_message(message)
-        if ttl > 0:
-            self.messages[message.key] = message
-            self.buffered.setdefault((tenant_id, name, correlation_key), {})[message.key] = message
-            if message_id:
-                self.message_ids[(tenant_id, name, message_id)] = message.key
-            self.schedule(message.expires, "message_ttl", message.key)
-            self.dirty_messages.add(message.key)
-        self.run_agenda()
-        self.commit()
+        self.flow.run_agenda()
         return message
 
     def _correlate(self, message: Message, wait: Wait) -> None:
-        message.correlated.add(wait.instance.process_instance_key)
-        self.dirty_messages.add(message.key)
-        if self.records.enabled:
-            self.records.append(
-                "PROCESS_MESSAGE_SUBSCRIPTION",
-                "CORRELATED",
-                wait.key,
-                {
-                    "messageName": message.name,
-                    "correlationKey": message.correlation_key,
-                    "messageKey": message.key,
-                    "elementId": wait.element.id,
-                    "processInstanceKey": wait.instance.process_instance_key,
-                    "bpmnProcessId": wait.instance.definition.bpmn_process_id,
-                    "tenantId": message.tenant_id,
-                },
-            )
-        if wait.element is not wait.instance.element and not wait.element.interrupting:
-            pass  # a non-interrupting boundary keeps its subscription for the next message
-        else:
-            self.close_wait(wait)
-        self.trigger(wait, dict(message.variables))
+        self.state.message_correlated(message, wait, wait.instance.process_instance_key)
+        if wait.element is wait.instance.element or wait.element.interrupting:
+            self.state.wait_closed(wait)
+        # else: a non-interrupting boundary keeps its subscription for the next message
+        self.publication.trigger(wait, dict(message.variables))
 
     def _correlate_buffered(self, wait: Wait) -> None:
-        if wait.key not in self.waits:
+        if wait.key not in self.state.waits:
             return
         tenant = wait.instance.tenant_id
-        buffered = self.buffered.get((tenant, wait.name, wait.correlation_key))
-        now = self.now()
-        for message in list(buffered.values()) if buffered else ():
+        buffered = self.state.buffered.get((tenant, wait.name, wait.correlation_key))
+        now = self.state.now()
+        for message in by_key(buffered) if buffered else ():
             if message.expires > now and wait.instance.process_instance_key not in message.correlated:
                 self._correlate(message, wait)
                 return
 
     def _start_by_message(self, message: Message) -> None:
-        for start in list(self.message_starts.get((message.tenant_id, message.name), ())):
+        for start in list(self.state.message_starts.get((message.tenant_id, message.name), ())):
             self._start_one(message, start)
 
     def _start_one(self, message: Message, start: Element) -> bool:
         """Start the latest version at ``start`` unless this message started it already, or (as Zeebe has
         it) an instance another message with the same correlation key started is still active: then the
         message waits in the buffer, and starts the next instance when that one ends."""
-        latest = self.latest_definition(message.tenant_id, start)
+        latest = self.resources.latest_definition(message.tenant_id, start)
         if latest is None or latest.bpmn_process_id in message.correlated:
             return False
         key = message.correlation_key
-        if key and (message.tenant_id, latest.bpmn_process_id, key) in self.keyed_starts:
+        if key and (message.tenant_id, latest.bpmn_process_id, key) in self.state.keyed_starts:
             return False
-        message.correlated.add(latest.bpmn_process_id)
-        self.dirty_messages.add(message.key)
-        self.start_at_event(latest, start, dict(message.variables), key or None)
+        self.state.message_correlated(message, None, latest.bpmn_process_id)
+        self.flow.start_at_event(latest, start, dict(message.variables), key or None)
         return True
 
     def start_buffered(self, tenant_id: str, process_id: str, correlation_key: str) -> None:
         """An instance a keyed message started ended: the oldest buffered message with that key starts the next."""
-        now = self.now()
-        for (tenant, name), starts in list(self.message_starts.items()):
+        now = self.state.now()
+        for (tenant, name), starts in list(self.state.message_starts.items()):
             if tenant != tenant_id:
                 continue
             for start in starts:
-                latest = self.latest_definition(tenant_id, start)
+                latest = self.resources.latest_definition(tenant_id, start)
                 if latest is None or latest.bpmn_process_id != process_id:
                     continue
-                waiting = self.buffered.get((tenant_id, name, correlation_key), {})
+                waiting = self.state.buffered.get((tenant_id, name, correlation_key), {})
                 for message in sorted(waiting.values(), key=lambda m: m.key):
                     if message.expires > now and self._start_one(message, start):
                         return
 
-    def message_expired(self, key: int, due: int) -> None:
-        message = self.messages.get(key)
-        if message is None or message.expires != due:
-            return
-        del self.messages[key]
-        self.dirty_messages.add(key)
-        discard(self.buffered, (message.tenant_id, message.name, message.correlation_key), key)
-        if message.message_id:
-            self.message_ids.pop((message.tenant_id, message.name, message.message_id), None)
-        if self.records.enabled:
-            self.records.append("MESSAGE", "EXPIRED", key, {"name": message.name, "tenantId": message.tenant_id})
+    def message_ttl_over(self, key: int, due: int) -> None:
+        message = self.state.messages.get(key)
+        if message is not None and message.expires == due:
+            self.state.message_expired(message)
 
     # -- signals and timers --------------------------------------------------------------------------
 
     def broadcast_signal(self, name: str, *, variables: dict[str, Any], tenant_id: str) -> int:
-        key = self.keys.next()
-        if self.records.enabled:
-            self.records.append("SIGNAL", "BROADCASTED", key, {"signalName": name, "tenantId": tenant_id})
-        for wait in list(self.signal_waits.get((tenant_id, name), {}).values()):
-            if wait.key in self.waits:
+        key = self.state.keys.next()
+        if self.state.records.enabled:
+            self.state.write("SIGNAL", "BROADCASTED", key, {"signalName": name, "tenantId": tenant_id})
+        for wait in by_key(self.state.signal_waits.get((tenant_id, name), {})):
+            if wait.key in self.state.waits:
                 if wait.element is wait.instance.element or wait.element.interrupting:
-                    self.close_wait(wait)
-                self.trigger(wait, dict(variables))
-        self.commit()
+                    self.state.wait_closed(wait)
+                self.publication.trigger(wait, dict(variables))
         return key
 
     def timer_due(self, key: int, due: int) -> None:
-        wait = self.waits.get(key)
+        wait = self.state.waits.get(key)
         if wait is None or wait.due != due:
             return
-        self._wait_record("TIMER", "TRIGGERED", wait)
-        if wait.repetitions != 0 and wait.interval_ms > 0 and wait.repetitions != 1:
-            if wait.repetitions > 0:
-                wait.repetitions -= 1
-            wait.due = due + wait.interval_ms
-            self.schedule(wait.due, "timer", wait.key)
-        else:
-            self.close_wait(wait)
-        self.trigger(wait, {})
-
-    def _wait_record(self, value_type: str, intent: str, wait: Wait) -> None:
-        if self.records.enabled:
-            instance = wait.instance
-            self.records.append(
-                value_type,
-                intent,
-                wait.key,
-                {
-                    "elementId": wait.element.id,
-                    "elementInstanceKey": instance.key,
-                    "name": wait.name,
-                    "messageName": wait.name,
-                    "correlationKey": wait.correlation_key,
-                    "dueDate": wait.due,
-                    "processInstanceKey": instance.process_instance_key,
-                    "bpmnProcessId": instance.definition.bpmn_process_id,
-                    "tenantId": instance.tenant_id,
-                },
-            )
+        self.state.timer_triggered(wait)
+        self.publication.trigger(wait, {})

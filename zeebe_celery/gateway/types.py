@@ -7,14 +7,18 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from zeebe_celery.gateway.instructions import ActivateInstruction
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 
 __all__ = [
     "ActivateInstruction",
+    "BatchOperation",
     "BrokerInfo",
+    "ConditionalEvaluation",
     "DecisionEvaluation",
     "DecisionMetadata",
     "DecisionRequirementsMetadata",
+    "DeletedResource",
     "Deployment",
     "EvaluatedDecision",
     "FormMetadata",
@@ -23,6 +27,7 @@ __all__ = [
     "PartitionInfo",
     "PartitionRole",
     "ProcessInstance",
+    "ProcessInstanceReference",
     "ProcessInstanceResult",
     "ProcessMetadata",
     "PublishedMessage",
@@ -76,6 +81,7 @@ class Topology:
     partitions_count: int
     replication_factor: int
     gateway_version: str
+    cluster_id: str = ""  # sent by 8.9 gateways
 
     @classmethod
     def from_pb(cls, response: pb.TopologyResponse) -> Topology:
@@ -97,6 +103,7 @@ class Topology:
             partitions_count=response.partitionsCount,
             replication_factor=response.replicationFactor,
             gateway_version=response.gatewayVersion,
+            cluster_id=response.clusterId,
         )
 
     def healthy_leaders(self) -> set[int]:
@@ -214,11 +221,27 @@ class Deployment:
 
 @dataclass(frozen=True, slots=True)
 class ProcessInstance:
+    """A created instance; ``tags`` (8.8) and ``business_id`` (8.9) as the gateway echoed them."""
+
     process_instance_key: int
     process_definition_key: int
     bpmn_process_id: str
     version: int
     tenant_id: str
+    tags: tuple[str, ...] = ()
+    business_id: str | None = None
+
+    @classmethod
+    def from_pb(cls, r: pb.CreateProcessInstanceResponse) -> ProcessInstance:
+        return cls(
+            process_instance_key=r.processInstanceKey,
+            process_definition_key=r.processDefinitionKey,
+            bpmn_process_id=r.bpmnProcessId,
+            version=r.version,
+            tenant_id=r.tenantId,
+            tags=tuple(r.tags),
+            business_id=r.businessId if r.HasField("businessId") else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +254,21 @@ class ProcessInstanceResult:
     version: int
     tenant_id: str
     variables: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    business_id: str | None = None
+
+    @classmethod
+    def from_pb(cls, r: pb.CreateProcessInstanceWithResultResponse) -> ProcessInstanceResult:
+        return cls(
+            process_instance_key=r.processInstanceKey,
+            process_definition_key=r.processDefinitionKey,
+            bpmn_process_id=r.bpmnProcessId,
+            version=r.version,
+            tenant_id=r.tenantId,
+            variables=loads_object(r.variables),
+            tags=tuple(r.tags),
+            business_id=r.businessId if r.HasField("businessId") else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +300,7 @@ class EvaluatedDecision:
     output: Any
     inputs: dict[str, Any]
     matched_rules: tuple[MatchedRule, ...]
+    decision_evaluation_instance_key: str = ""  # sent by 8.8 gateways
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +319,7 @@ class DecisionEvaluation:
     failed_decision_id: str
     failure_message: str
     tenant_id: str
+    decision_evaluation_key: int = 0  # sent by 8.8 gateways; decision_instance_key is its deprecated name
 
     @classmethod
     def from_pb(cls, r: pb.EvaluateDecisionResponse) -> DecisionEvaluation:
@@ -312,22 +352,62 @@ class DecisionEvaluation:
                         )
                         for m in d.matchedRules
                     ),
+                    decision_evaluation_instance_key=d.decisionEvaluationInstanceKey,
                 )
                 for d in r.evaluatedDecisions
             ),
             failed_decision_id=r.failedDecisionId,
             failure_message=r.failureMessage,
             tenant_id=r.tenantId,
+            decision_evaluation_key=r.decisionEvaluationKey,
         )
 
 
 @dataclass(frozen=True, slots=True)
-class ActivateInstruction:
-    """Activate ``element_id`` in a process instance modification, optionally with variables.
+class BatchOperation:
+    """A batch operation the gateway started, e.g. deleting a process's history."""
 
-    ``variables`` maps a scope element id ("" for the instance) to the variables set there.
-    """
+    key: str
+    type: str
 
-    element_id: str
-    ancestor_element_instance_key: int = 0
-    variables: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+@dataclass(frozen=True, slots=True)
+class DeletedResource:
+    """What DeleteResource answered: the key (8.9 gateways echo it) and the history-deleting batch
+    operation, when ``delete_history`` started one."""
+
+    resource_key: str
+    batch_operation: BatchOperation | None = None
+
+    @classmethod
+    def from_pb(cls, r: pb.DeleteResourceResponse) -> DeletedResource:
+        batch = None
+        if r.HasField("batchOperation"):
+            kind = pb.BatchOperationCreatedResult.BatchOperationTypeEnum.Name(r.batchOperation.batchOperationType)
+            batch = BatchOperation(key=r.batchOperation.batchOperationKey, type=kind)
+        return cls(resource_key=r.resourceKey, batch_operation=batch)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessInstanceReference:
+    process_definition_key: int
+    process_instance_key: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionalEvaluation:
+    """What EvaluateConditional answered: the instances its root conditional start events created."""
+
+    key: int
+    tenant_id: str
+    process_instances: tuple[ProcessInstanceReference, ...] = ()
+
+    @classmethod
+    def from_pb(cls, r: pb.EvaluateConditionalResponse) -> ConditionalEvaluation:
+        return cls(
+            key=r.conditionalEvaluationKey,
+            tenant_id=r.tenantId,
+            process_instances=tuple(
+                ProcessInstanceReference(p.processDefinitionKey, p.processInstanceKey) for p in r.processInstances
+            ),
+        )

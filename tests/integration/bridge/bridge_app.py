@@ -40,7 +40,12 @@ class Customer(BaseModel):
 
 @zeebe_task("sum-numbers", app=app)
 def sum_numbers(a: int, b: int, job: Job) -> dict[str, object]:
-    return {"sum": a + b, "seen_retries": job.retries, "tier": job.custom_headers.get("tier")}
+    return {
+        "sum": a + b,
+        "seen_retries": job.retries,
+        "tier": job.custom_headers.get("tier"),
+        "seen_job": [job.kind.value, job.listener_event_type.value, job.user_task, list(job.tags), job.tenant_id],
+    }
 
 
 @zeebe_task("greet-customer", app=app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -32,6 +33,10 @@ def test_hundreds_of_instances_complete_with_their_variables(
     assert [r["sum"] for r in results] == [i + 1000 for i in range(300)]
     assert {r["tier"] for r in results} == {"gold"}  # custom headers reach the Job
     assert {r["seen_retries"] for r in results} == {3}
+    # The 8.8 job fields reach the handler through real workers (a service task's job, on the engine's tenant).
+    assert {json.dumps(r["seen_job"]) for r in results} == {
+        json.dumps(["BPMN_ELEMENT", "UNSPECIFIED", None, [], "<default>"])
+    }
 
 
 def test_invalid_input_is_an_incident_naming_the_field_without_retries(

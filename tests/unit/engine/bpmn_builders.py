@@ -13,6 +13,7 @@ from xml.sax.saxutils import quoteattr
 
 __all__ = [
     "boundary",
+    "call_activity",
     "end_event",
     "error_end",
     "exclusive_gateway",
@@ -52,6 +53,7 @@ def process(
     errors: Iterable[str] = (),
     signals: Iterable[str] = (),
     executable: bool = True,
+    version_tag: str | None = None,
 ) -> bytes:
     """A document with one process; ``messages`` maps each message name to its correlation key (or '')."""
     parts = [_HEAD]
@@ -68,6 +70,8 @@ def process(
         parts.append(f"<bpmn:signal id={_attr('sig-' + name)} name={_attr(name)}/>\n")
     flag = "true" if executable else "false"
     parts.append(f'<bpmn:process id={_attr(process_id)} isExecutable="{flag}">\n')
+    if version_tag is not None:
+        parts.append(_extensions(f"<zeebe:versionTag value={_attr(version_tag)}/>") + "\n")
     parts.extend(f"{fragment}\n" for fragment in body)
     parts.append("</bpmn:process>\n</bpmn:definitions>\n")
     return "".join(parts).encode()
@@ -262,3 +266,27 @@ def sub_process(
         f"<bpmn:subProcess id={_attr(element_id)}>{_extensions(io_mapping(inputs, outputs))}\n"
         f"{inner}\n</bpmn:subProcess>"
     )
+
+
+def call_activity(
+    element_id: str,
+    process_id: str,
+    *,
+    inputs: Mapping[str, str] | None = None,
+    outputs: Mapping[str, str] | None = None,
+    propagate_child: bool | None = None,
+    propagate_parent: bool | None = None,
+    binding: str | None = None,
+    version_tag: str | None = None,
+) -> str:
+    attrs = f"processId={_attr(process_id)}"
+    if propagate_child is not None:
+        attrs += f' propagateAllChildVariables="{str(propagate_child).lower()}"'
+    if propagate_parent is not None:
+        attrs += f' propagateAllParentVariables="{str(propagate_parent).lower()}"'
+    if binding is not None:
+        attrs += f" bindingType={_attr(binding)}"
+    if version_tag is not None:
+        attrs += f" versionTag={_attr(version_tag)}"
+    ext = _extensions(f"<zeebe:calledElement {attrs}/>", io_mapping(inputs, outputs))
+    return f"<bpmn:callActivity id={_attr(element_id)}>{ext}</bpmn:callActivity>"

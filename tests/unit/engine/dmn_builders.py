@@ -1,4 +1,4 @@
-"""Small builders for DMN documents in tests: one table, its rules as rows of cell texts."""
+"""Small builders for DMN documents in tests: one table, its rules as rows of cell texts; boxed expressions."""
 
 from __future__ import annotations
 
@@ -63,3 +63,25 @@ def document(*decisions: str, namespace: str = DMN13) -> bytes:
         + "".join(decisions)
         + "</definitions>"
     ).encode()
+
+
+def model(body: str) -> bytes:
+    return f'<definitions xmlns="{DMN13}" id="drg" name="Boxed" namespace="t">{body}</definitions>'.encode()
+
+
+def lit(text: str, type_ref: str = "") -> str:
+    typed = f' typeRef="{type_ref}"' if type_ref else ""
+    return f"<literalExpression{typed}><text>{text}</text></literalExpression>"
+
+
+def decision(name: str, logic: str, *, type_ref: str = "", requires: tuple[str, ...] = ()) -> str:
+    needs = "".join(
+        f'<informationRequirement><requiredDecision href="#{r}"/></informationRequirement>' for r in requires
+    )
+    typed = f' typeRef="{type_ref}"' if type_ref else ""
+    return f'<decision id="{name}" name="{name}">{needs}<variable name="{name}"{typed}/>{logic}</decision>'
+
+
+def entry(name: str | None, expression: str) -> str:
+    variable = f'<variable name="{name}"/>' if name is not None else ""
+    return f"<contextEntry>{variable}{expression}</contextEntry>"

@@ -98,8 +98,6 @@ class Harness:
                 variables=dict(variables or {}),
                 tenant_id=tenant_id,
             )
-            self.runtime.run_agenda()
-            self.runtime.commit()
         return message.key
 
     def signal(self, name: str, variables: dict[str, Any] | None = None, *, tenant_id: str = "<default>") -> None:

@@ -38,7 +38,7 @@ def _around(element_id: str, fragment: str, *, messages: dict[str, str] | None =
 @pytest.mark.parametrize(
     ("element_id", "fragment", "complaint"),
     [
-        ("call", '<bpmn:callActivity id="call"/>', "<callActivity> is not supported"),
+        ("call", '<bpmn:callActivity id="call"/>', "'zeebe:calledElement'"),
         ("incl", '<bpmn:inclusiveGateway id="incl"/>', "<inclusiveGateway> is not supported"),
         ("evgw", '<bpmn:eventBasedGateway id="evgw"/>', "<eventBasedGateway> is not supported"),
         (
@@ -194,3 +194,24 @@ def test_a_literal_timer_value_the_engine_cannot_read_is_refused_at_deploy(defin
 
     with pytest.raises(BpmnError, match=r"(?s)late.*Invalid"):
         parse_bpmn(xml, resource_name="timers.bpmn")
+
+
+@pytest.mark.parametrize(
+    "extension",
+    [
+        '<zeebe:executionListeners><zeebe:executionListener eventType="start" type="a"/></zeebe:executionListeners>',
+        '<zeebe:taskListeners><zeebe:taskListener eventType="creating" type="check"/></zeebe:taskListeners>',
+        '<zeebe:somethingNew value="1"/>',
+    ],
+)
+def test_a_zeebe_extension_the_engine_does_not_run_is_refused_naming_it(extension: str) -> None:
+    task = (
+        '<bpmn:serviceTask id="work"><bpmn:extensionElements><zeebe:taskDefinition type="w"/>'
+        f"{extension}</bpmn:extensionElements></bpmn:serviceTask>"
+    )
+    xml = process("p", start_event(), task, end_event(), flows("start", "work", "end"))
+    with pytest.raises(BpmnError) as refused:
+        parse_bpmn(xml, resource_name="listeners.bpmn")
+    name = extension.split()[0].split(">")[0].lstrip("<")
+    assert f"the extension element <{name}> is not supported by this engine" in str(refused.value)
+    assert "- Element: work (serviceTask)" in str(refused.value)

@@ -80,7 +80,7 @@ def test_evaluating_an_unknown_decision_fails() -> None:
         (document(), "contains no decision"),
         (
             document('<decision id="empty" name="Empty"/>'),
-            "element 'empty': the decision has neither a decision table nor a literal expression",
+            "element 'empty': the decision has no decision logic",
         ),
         (document(literal_decision("a", "1 +")), "element 'a': failed to parse FEEL expression '1 +'"),
         (

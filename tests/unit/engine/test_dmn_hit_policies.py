@@ -9,7 +9,7 @@ import pytest
 
 from zeebe_celery.engine.dmn import DmnEvaluationError, evaluate_decision, parse_dmn
 
-from .dmn_builders import document, table_decision
+from .dmn_builders import decision, document, model, table_decision
 
 DISCOUNT = Path(__file__).parents[2] / "bpmn" / "discount.dmn"
 
@@ -153,3 +153,21 @@ def test_input_expressions_are_feel_expressions() -> None:
     result = run(table, {"order": {"amount": 60}})
     assert result.output is True
     assert result.evaluated[0].inputs[0].value == 120
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [('hitPolicy="UNIQUE"', 0), ('hitPolicy="COLLECT" aggregation="MAX"', 0), ('hitPolicy="COLLECT"', [0])],
+)
+def test_when_no_rule_matches_the_default_output_entry_is_the_output(policy: str, expected: object) -> None:
+    table = (
+        f'<decisionTable id="t" {policy}><input id="i"><inputExpression><text>x</text></inputExpression></input>'
+        '<output id="o"><defaultOutputEntry><text>0</text></defaultOutputEntry></output>'
+        '<rule id="r"><inputEntry><text>&gt; 10</text></inputEntry><outputEntry><text>5</text></outputEntry></rule>'
+        "</decisionTable>"
+    )
+    drg = parse_dmn(model(decision("d", table)), resource_name="defaults.dmn")
+    assert evaluate_decision(drg, "d", {"x": 1}).output == expected
+    assert evaluate_decision(drg, "d", {"x": 11}).output == (
+        5 if "aggregation" in policy or "UNIQUE" in policy else [5]
+    )

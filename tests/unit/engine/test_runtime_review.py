@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from tests.unit.engine.bpmn_builders import (
@@ -20,13 +18,10 @@ from tests.unit.engine.bpmn_builders import (
     timer_catch,
 )
 from tests.unit.engine.harness import Harness
-from zeebe_celery.engine.core import RuntimeBase, parse_variables
-from zeebe_celery.engine.deployments import Deployments
+from zeebe_celery.engine.core import parse_variables
 from zeebe_celery.engine.errors import InvalidArgument
-from zeebe_celery.engine.jobs import Jobs
-from zeebe_celery.engine.runtime import ActivateInstruction
+from zeebe_celery.engine.runtime import ActivateInstruction, Runtime
 from zeebe_celery.engine.state import JobState
-from zeebe_celery.engine.waits import Waits
 
 
 def test_resolving_an_activation_incident_opens_the_boundary_events_once(engine: Harness) -> None:
@@ -106,7 +101,7 @@ def test_one_failing_due_item_does_not_drop_the_others_of_its_batch(
     def broken(key: int, due: int) -> None:
         raise RuntimeError("a handler that fails")
 
-    monkeypatch.setattr(engine.runtime, "timer_due", broken)
+    monkeypatch.setattr(engine.runtime.event_subscriptions, "timer_due", broken)
     engine.advance(60_000)
 
     # The timer's failure stays with the timer: the job's timeout in the same batch still fired.
@@ -203,18 +198,24 @@ def test_a_message_start_runs_one_instance_per_correlation_key_at_a_time(engine:
     assert engine.variables(second.instance.key)["n"] == 2
 
 
-def test_the_runtimes_parts_compose_in_any_order() -> None:
-    # Each part's hooks are declared on the shared base, so no part's stub can shadow another part's method.
-
-    provided = {
-        "create_job": Jobs,
-        "make_activatable": Jobs,
-        "open_wait": Waits,
-        "throw_error": Waits,
-        "evaluate_called_decision": Deployments,
-    }
-    for order in itertools.permutations((Deployments, Jobs, Waits)):
-        composed = type("Composed", order, {})
-        for name, part in provided.items():
-            assert getattr(composed, name) is not getattr(RuntimeBase, name), (order, name)
-            assert getattr(composed, name).__qualname__.split(".")[0] in {part.__name__, "Events"}
+def test_the_runtime_is_a_composition_of_parts_that_share_one_state() -> None:
+    runtime = Runtime(clock=lambda: 0)
+    parts = [
+        runtime.interpreter,
+        runtime.job_behavior,
+        runtime.event_subscriptions,
+        runtime.event_publication,
+        runtime.deployments,
+        runtime.instance_commands,
+    ]
+    # Objects, not mixins: no part is the runtime or another part.
+    assert len({type(part) for part in parts}) == len(parts)
+    assert not any(isinstance(part, Runtime) for part in parts)
+    assert all(getattr(part, "state", runtime) is runtime for part in parts)
+    # Each is wired to the others, through the protocols of engine/parts.py.
+    assert runtime.interpreter.jobs is runtime.job_behavior
+    assert runtime.interpreter.subscriptions is runtime.event_subscriptions
+    assert runtime.interpreter.publication is runtime.event_publication
+    assert runtime.interpreter.resources is runtime.deployments
+    assert runtime.job_behavior.flow is runtime.interpreter
+    assert runtime.event_publication.jobs is runtime.job_behavior

@@ -4,12 +4,13 @@
 
     DmnError
      ├── DmnParseError        the resource is not DMN we can run; the message names the element id
-     └── DmnEvaluationError   a decision failed to evaluate (.decision_id); Zeebe raises an incident
+     ├── DmnEvaluationError   a decision failed to evaluate (.decision_id); Zeebe raises an incident
+     └── DmnExpressionError   an expression inside a decision failed (its decision turns it into the above)
 """
 
 from __future__ import annotations
 
-__all__ = ["DmnError", "DmnEvaluationError", "DmnParseError"]
+__all__ = ["DmnError", "DmnEvaluationError", "DmnExpressionError", "DmnParseError"]
 
 
 class DmnError(Exception):
@@ -26,3 +27,8 @@ class DmnEvaluationError(DmnError):
     def __init__(self, decision_id: str, message: str) -> None:
         super().__init__(message)
         self.decision_id = decision_id
+
+
+class DmnExpressionError(DmnError):
+    """An expression failed: it could not be read when the model was parsed lazily, or its evaluation failed
+    (a hit policy violated, a function of an unsupported kind called). The message names the element."""

@@ -9,34 +9,20 @@ from zeebe_celery.engine.feel import FeelError
 from zeebe_celery.engine.feel.ops import add
 from zeebe_celery.engine.feel.values import compare, equals
 
-from .errors import DmnEvaluationError
+from .errors import DmnEvaluationError, DmnExpressionError
 from .model import Decision, DecisionTable, EvaluatedDecision, EvaluatedInput, EvaluatedOutput, MatchedRule, Rule
 
-__all__ = ["evaluate_table"]
+__all__ = ["evaluate_table", "table_output"]
 
-
-def _fail(decision: Decision, problem: str) -> DmnEvaluationError:
-    return DmnEvaluationError(decision.id, f"Expected to evaluate decision '{decision.id}', but {problem}")
+Row = list[Any]
 
 
 def evaluate_table(decision: Decision, table: DecisionTable, variables: Mapping[str, Any]) -> EvaluatedDecision:
-    """Evaluate the table; raises DmnEvaluationError for a hit-policy violation or a failed expression."""
+    """Evaluate a decision's table; raises DmnEvaluationError for a hit-policy violation or a failed expression."""
     try:
-        values = [i.expression.evaluate(variables) for i in table.inputs]
-        matched = [rule for rule in table.rules if _matches(rule, values, variables)]
-        chosen = _select(decision, table, matched, variables)
-        rows = [(rule, _outputs(table, rule, variables)) for rule in chosen]
-    except FeelError as error:
-        raise _fail(decision, str(error)) from None
-    if table.hit_policy in ("ANY", "UNIQUE", "FIRST", "PRIORITY"):
-        if table.hit_policy == "ANY" and any(not _same(rows[0][1], row) for _, row in rows[1:]):
-            ids = ", ".join(rule.id for rule, _ in rows)
-            raise _fail(decision, f"hit policy ANY requires the matching rules to agree, and they differ: [{ids}]")
-        rows = rows[:1]
-    shaped = [_shape(table, row) for _, row in rows]
-    output = shaped[0] if rows and _single_hit(table) else (None if _single_hit(table) else shaped)
-    if table.aggregation is not None:
-        output = _aggregate(decision, table.aggregation, shaped)
+        values, rows, output = _run(table, variables)
+    except DmnExpressionError as error:
+        raise DmnEvaluationError(decision.id, f"Expected to evaluate decision '{decision.id}', but {error}") from None
     return EvaluatedDecision(
         decision_id=decision.id,
         decision_name=decision.name,
@@ -54,6 +40,45 @@ def evaluate_table(decision: Decision, table: DecisionTable, variables: Mapping[
     )
 
 
+def table_output(table: DecisionTable, variables: Mapping[str, Any]) -> Any:
+    """The output of a table nested in a boxed expression; raises DmnExpressionError."""
+    return _run(table, variables)[2]
+
+
+def _run(table: DecisionTable, variables: Mapping[str, Any]) -> tuple[Row, list[tuple[Rule, Row]], Any]:
+    try:
+        values = [i.expression.evaluate(variables) for i in table.inputs]
+        matched = [rule for rule in table.rules if _matches(rule, values, variables)]
+        chosen = _select(table, matched, variables)
+        rows = [(rule, _outputs(table, rule, variables)) for rule in chosen]
+        defaults = None if rows else _defaults(table, variables)
+    except FeelError as error:
+        raise DmnExpressionError(str(error)) from None
+    if table.hit_policy in ("ANY", "UNIQUE", "FIRST", "PRIORITY"):
+        if table.hit_policy == "ANY" and any(not _same(rows[0][1], row) for _, row in rows[1:]):
+            ids = ", ".join(rule.id for rule, _ in rows)
+            raise DmnExpressionError(f"hit policy ANY requires the matching rules to agree, and they differ: [{ids}]")
+        rows = rows[:1]
+    shaped = [_shape(table, row) for _, row in rows]
+    if defaults is not None:  # no rule matched: the default output entries, unaggregated
+        single = _single_hit(table) or table.aggregation is not None
+        output: Any = _shape(table, defaults) if single else [_shape(table, defaults)]
+    elif table.aggregation is not None:
+        output = _aggregate(table.aggregation, shaped)
+    elif _single_hit(table):
+        output = shaped[0] if shaped else None
+    else:
+        output = shaped
+    return values, rows, output
+
+
+def _defaults(table: DecisionTable, variables: Mapping[str, Any]) -> Row | None:
+    """The default output entries, when the table has any (and no rule matched)."""
+    if all(output.default is None for output in table.outputs):
+        return None
+    return [None if o.default is None else o.default.evaluate(variables) for o in table.outputs]
+
+
 def _single_hit(table: DecisionTable) -> bool:
     return table.hit_policy in ("UNIQUE", "FIRST", "PRIORITY", "ANY")
 
@@ -65,25 +90,25 @@ def _matches(rule: Rule, values: list[Any], variables: Mapping[str, Any]) -> boo
     return True
 
 
-def _outputs(table: DecisionTable, rule: Rule, variables: Mapping[str, Any]) -> list[Any]:
+def _outputs(table: DecisionTable, rule: Rule, variables: Mapping[str, Any]) -> Row:
     return [None if entry is None else entry.evaluate(variables) for entry in rule.output_entries]
 
 
-def _same(left: list[Any], right: list[Any]) -> bool:
+def _same(left: Row, right: Row) -> bool:
     return all(equals(a, b) is True for a, b in zip(left, right, strict=True))
 
 
-def _shape(table: DecisionTable, row: list[Any]) -> Any:
+def _shape(table: DecisionTable, row: Row) -> Any:
     if len(table.outputs) == 1:
         return row[0]
     return {output.name: value for output, value in zip(table.outputs, row, strict=True)}
 
 
-def _select(decision: Decision, table: DecisionTable, matched: list[Rule], variables: Mapping[str, Any]) -> list[Rule]:
+def _select(table: DecisionTable, matched: list[Rule], variables: Mapping[str, Any]) -> list[Rule]:
     policy = table.hit_policy
     if policy == "UNIQUE" and len(matched) > 1:
         ids = ", ".join(rule.id for rule in matched)
-        raise _fail(decision, f"hit policy UNIQUE allows one matching rule, and {len(matched)} matched: [{ids}]")
+        raise DmnExpressionError(f"hit policy UNIQUE allows one matching rule, and {len(matched)} matched: [{ids}]")
     if policy == "FIRST":
         return matched[:1]
     if policy in ("PRIORITY", "OUTPUT ORDER"):
@@ -104,7 +129,7 @@ def _priority(table: DecisionTable, variables: Mapping[str, Any]) -> Callable[[R
     return rank
 
 
-def _aggregate(decision: Decision, aggregation: str, values: list[Any]) -> Any:
+def _aggregate(aggregation: str, values: list[Any]) -> Any:
     present = [v for v in values if v is not None]
     if aggregation == "COUNT":
         return len(present)
@@ -115,13 +140,13 @@ def _aggregate(decision: Decision, aggregation: str, values: list[Any]) -> Any:
         for value in present[1:]:
             total = add(total, value)
         if total is None:
-            raise _fail(decision, f"COLLECT SUM needs numbers, got {present!r}")
+            raise DmnExpressionError(f"COLLECT SUM needs numbers, got {present!r}")
         return total
     best = present[0]
     for value in present[1:]:
         order = compare(value, best)
         if order is None:
-            raise _fail(decision, f"COLLECT {aggregation} needs comparable values, got {present!r}")
+            raise DmnExpressionError(f"COLLECT {aggregation} needs comparable values, got {present!r}")
         if order == (-1 if aggregation == "MIN" else 1):
             best = value
     return best

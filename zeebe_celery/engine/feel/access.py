@@ -6,8 +6,10 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from .far import FarDate
+from .limits import current_budget
 from .temporal import YearsMonthsDuration
-from .values import Scope, is_number
+from .values import NULL_END, Range, Scope, is_number
 
 __all__ = ["filter_items", "index", "member"]
 
@@ -29,6 +31,9 @@ def _time_members(value: time | datetime) -> dict[str, Any]:
 
 def _temporal_members(value: Any) -> dict[str, Any] | None:
     kind = type(value)
+    if kind is FarDate:
+        members = _temporal_members(value.value)
+        return None if members is None else {**members, "year": value.year}
     if kind is date:
         return _date_members(value)
     if kind is datetime:
@@ -49,8 +54,19 @@ def member(value: Any, name: str) -> Any:
         return value.get(name)
     if type(value) is list:
         return [member(item, name) for item in value]
+    if isinstance(value, Range):
+        return _range_members(value).get(name)
     members = _temporal_members(value)
     return None if members is None else members.get(name)
+
+
+def _range_members(value: Range) -> dict[str, Any]:
+    return {
+        "start": None if value.start is NULL_END else value.start,
+        "end": None if value.end is NULL_END else value.end,
+        "start included": value.start_closed,
+        "end included": value.end_closed,
+    }
 
 
 def index(items: list[Any], position: Any) -> Any:
@@ -70,9 +86,12 @@ def index(items: list[Any], position: Any) -> Any:
 def filter_items(items: list[Any], condition: Callable[[Mapping[str, Any]], Any], env: Mapping[str, Any]) -> list[Any]:
     """The items for which the condition is true, with ``item`` and a context item's entries in scope."""
     kept = []
+    budget = current_budget().get()
     for item in items:
-        local = dict(item) if isinstance(item, Mapping) else {}
-        local["item"] = item
+        if budget is not None:
+            budget.charge()
+        # A context item's own entries come first: `[{item: 1}][item > 0]` reads its entry `item`.
+        local = {"item": item, **item} if isinstance(item, Mapping) else {"item": item}
         if condition(Scope(env, local)) is True:
             kept.append(item)
     return kept

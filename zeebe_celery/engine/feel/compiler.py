@@ -6,7 +6,6 @@ closures, built once per expression (compiled expressions are cached by the pack
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import re
 from collections.abc import Callable, Mapping
@@ -17,17 +16,21 @@ from lark import Token, Transformer, v_args
 
 from . import ops
 from .access import filter_items, index, member
-from .builtins import BUILTINS, invoke
+from .builtins import BUILTINS
+from .calls import builtin_call, function_value, value_call
 from .errors import FeelSyntaxError
+from .loops import for_node, quantified_node, range_source
 from .nodes import Node, Test, comparison_test, expression_test
 from .temporal import parse_temporal
-from .values import FeelFunction, Range, Scope, compare, equals, kind_of
+from .types import type_predicate
+from .values import NULL_END, Range, Scope, compare, equals, kind_of
 
 __all__ = ["Compiler"]
 
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\", "/": "/"}
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\", "/": "/"}
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{6}|.)")
 _SPACES = re.compile(r"\s+")
+_INSTANCE_OF = re.compile(r"instance\s+of\s+")
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "add": ops.add,
     "sub": ops.subtract,
@@ -43,9 +46,20 @@ def _unescape(token: str) -> str:
         code = m[1]
         if code[0] in "uU" and len(code) > 1:
             return chr(int(code[1:], 16))
-        return _ESCAPES.get(code, code)
+        # Any other escape stays as written, as feel-scala keeps it: "\d+" is a regex's \d.
+        return _ESCAPES.get(code, "\\" + code)
 
-    return _ESCAPE.sub(replace, token[1:-1])
+    text = _ESCAPE.sub(replace, token[1:-1])
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        # \uD83D\uDCA9 is one character, as in Java's UTF-16 strings.
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def _ident(token: Token | str) -> str:
+    """A name as written: backticks only quote it."""
+    text = str(token)
+    return text[1:-1] if text.startswith("`") else text
 
 
 def _refs(*nodes: Node | Test | None) -> frozenset[str]:
@@ -61,11 +75,20 @@ def _binary(op: Callable[[Any, Any], Any]) -> Callable[[Any, Node, Node], Node]:
 
 
 Arguments = tuple[str, Any]
+Fn = Callable[[Mapping[str, Any]], Any]
 
 
 @v_args(inline=True)
 class Compiler(Transformer[Token, Node]):
-    """Builds one expression's nodes; the start rules give a Node or a list of Tests."""
+    """Builds one expression's nodes; the start rules give a Node or a list of Tests.
+
+    ``costly`` tells whether the expression loops, filters or calls functions of its own: only such an
+    expression is evaluated under a step budget, so the common condition or mapping pays nothing for it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.costly = False
 
     add = _binary(ops.add)
     sub = _binary(ops.subtract)
@@ -101,6 +124,12 @@ class Compiler(Transformer[Token, Node]):
 
         return Node(negate, inner.refs, tests=list(tests))
 
+    def not_named(self, name: Token, operand: Node) -> Node:
+        """``not(negand: x)``: the built-in ``not`` called by its parameter's name."""
+        if _ident(name) != "negand":
+            return Node(lambda env: None, operand.refs)
+        return self.not_expr(expression_test(operand))
+
     def in_expr(self, left: Node, *tests: Test) -> Node:
         fn, matches = left.fn, [t.match for t in tests]
 
@@ -110,12 +139,28 @@ class Compiler(Transformer[Token, Node]):
 
         return Node(test, _refs(left, *tests))
 
-    def in_compare(self, left: Node, op: Token, right: Node) -> Node:
-        return self.in_expr(left, comparison_test(str(op), right))
+    def unary_range(self, op: Token, operand: Node) -> Node:
+        """``(< 10)``: the range of the values that pass the comparison (DMN 1.5); ``(!= 10)`` is no range."""
+        fn, kind = operand.fn, str(op)
+
+        def as_range(env: Mapping[str, Any]) -> Any:
+            point = fn(env)
+            if kind == "=":
+                return Range(point, point, start_closed=True, end_closed=True)
+            if kind[0] == "<":
+                return Range(None, point, start_closed=False, end_closed=kind == "<=")
+            if kind[0] == ">":
+                return Range(point, None, start_closed=kind == ">=", end_closed=False)
+            return None
+
+        return Node(as_range, operand.refs, unary=comparison_test(kind, operand))
 
     # --- literals and names ---
     def number(self, token: Token) -> Node:
-        return Node.constant(Decimal(token) if "." in token else int(token))
+        if token.isdigit():
+            return Node.constant(int(token))
+        value = Decimal(token)
+        return Node.constant(ops.normalize(value) if "e" in token.lower() else value)
 
     def negative_number(self, token: Token) -> Node:
         return Node.constant(ops.negate(self.number(token).literal))
@@ -140,7 +185,7 @@ class Compiler(Transformer[Token, Node]):
         return Node.constant(None)
 
     def name(self, token: Token) -> Node:
-        name = str(token)
+        name = _ident(token)
         return Node(lambda env: env.get(name), frozenset({name}), var=name)
 
     def qualified_name(self, first: Token, *rest: Token) -> Node:
@@ -154,10 +199,13 @@ class Compiler(Transformer[Token, Node]):
         return Node(lambda env: [f(env) for f in fns], _refs(*items))
 
     def entry(self, key: Token, value: Node) -> tuple[str, Node]:
-        return (_unescape(key) if key.type == "STRING" else str(key)), value
+        return (_unescape(key) if key.type == "STRING" else _ident(key)), value
 
     def context(self, *entries: tuple[str, Node] | None) -> Node:
         pairs = [(key, node.fn) for key, node in (e for e in entries if e is not None)]
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise FeelSyntaxError(f"a context has the key {next(k for k in keys if keys.count(k) > 1)!r} twice")
 
         def build(env: Mapping[str, Any]) -> dict[str, Any]:
             result: dict[str, Any] = {}
@@ -172,9 +220,18 @@ class Compiler(Transformer[Token, Node]):
     def interval(self, opening: Token, start: Node, _dots: Token, end: Node, closing: Token) -> Node:
         sf, ef = start.fn, end.fn
         start_closed, end_closed = opening == "[", closing == "]"
-        return Node(
-            lambda env: Range(sf(env), ef(env), start_closed=start_closed, end_closed=end_closed), _refs(start, end)
-        )
+
+        def build(env: Mapping[str, Any]) -> Range:
+            low, high = sf(env), ef(env)
+            # A null endpoint is not an open end (that is `< 10`): nothing is inside or outside it.
+            return Range(
+                NULL_END if low is None else low,
+                NULL_END if high is None else high,
+                start_closed=start_closed,
+                end_closed=end_closed,
+            )
+
+        return Node(build, _refs(start, end))
 
     # --- operators ---
     def neg(self, operand: Node) -> Node:
@@ -242,15 +299,17 @@ class Compiler(Transformer[Token, Node]):
         return Node(disjunction, _refs(left, right))
 
     def instance_of(self, value: Node, token: Token) -> Node:
-        type_name = _SPACES.sub(" ", str(token)).split(" ", 2)[2]
+        type_text = _INSTANCE_OF.sub("", str(token), count=1)
+        try:
+            check = type_predicate(_SPACES.sub(" ", type_text))
+        except ValueError as error:
+            raise FeelSyntaxError(f"invalid type in 'instance of {type_text}': {error}") from None
         fn = value.fn
-        if type_name == "Any":
-            return Node(lambda env: fn(env) is not None, value.refs)
-        return Node(lambda env: kind_of(fn(env)) == type_name, value.refs)
+        return Node(lambda env: check(fn(env)), value.refs)
 
     # --- postfix ---
     def path(self, target: Node, name: Token) -> Node:
-        fn, key = target.fn, str(name)
+        fn, key = target.fn, _ident(name)
         return Node(lambda env: member(fn(env), key), target.refs)
 
     def filter(self, target: Node, condition: Node) -> Node:
@@ -266,6 +325,8 @@ class Compiler(Transformer[Token, Node]):
                 return index(items if type(items) is list else [items], position)
 
             return Node(at, refs)
+
+        self.costly = True
 
         def select(env: Mapping[str, Any]) -> Any:
             items = tf(env)
@@ -284,7 +345,7 @@ class Compiler(Transformer[Token, Node]):
         return "positional", list(args)
 
     def named(self, *pairs: Token | Node) -> Arguments:
-        names = [str(p) for p in pairs[::2]]
+        names = [_ident(p) for p in pairs[::2] if isinstance(p, Token)]
         nodes = [p for p in pairs[1::2] if isinstance(p, Node)]
         return "named", dict(zip(names, nodes, strict=True))
 
@@ -292,33 +353,16 @@ class Compiler(Transformer[Token, Node]):
         kind, args = arguments or ("positional", [])
         named_args: dict[str, Node] = args if isinstance(args, dict) else {}
         nodes: list[Node] = list(named_args.values()) if kind == "named" else args
+        names = list(named_args) if kind == "named" else None
         refs = _refs(*nodes)
+        fns = [node.fn for node in nodes]
         builtin_name = _builtin_name(callee)
-        if builtin_name is not None:
-            builtin = BUILTINS.get(builtin_name)
-            if builtin is None:
-                return Node(lambda env: None, refs)
-            if kind == "named":
-                named = [(_python_name(builtin, key), node.fn) for key, node in named_args.items()]
-                return Node(lambda env: invoke(builtin, [], {k: f(env) for k, f in named}), refs)
-            fns = [node.fn for node in nodes]
-            return Node(lambda env: invoke(builtin, [f(env) for f in fns], {}), refs)
+        if builtin_name is not None and builtin_name in BUILTINS:
+            return Node(builtin_call(BUILTINS[builtin_name], names, fns), refs)
         if not isinstance(callee, Node):
-            raise FeelSyntaxError(f"unknown function {callee!s}")
-        target, fns = callee.fn, [node.fn for node in nodes]
-        names = list(args) if kind == "named" else None
-
-        def call_value(env: Mapping[str, Any]) -> Any:
-            function = target(env)
-            if not isinstance(function, FeelFunction):
-                return None  # feel-scala: calling what is not a function gives null
-            values = [f(env) for f in fns]
-            if names is not None:
-                by_name = dict(zip(names, values, strict=True))
-                values = [by_name.get(p) for p in function.params]
-            return function(*values)
-
-        return Node(call_value, refs | callee.refs)
+            callee = self.name(callee)  # a function value with spaces in its name, e.g. a DMN knowledge model
+        self.costly = True
+        return Node(value_call(callee.fn, names, fns), refs | callee.refs)
 
     endpoint_call = call
 
@@ -328,76 +372,36 @@ class Compiler(Transformer[Token, Node]):
         return Node(lambda env: tf(env) if cf(env) is True else of(env), _refs(condition, then, otherwise))
 
     def range_iteration(self, name: Token, start: Node, end: Node) -> tuple[str, Node]:
-        sf, ef = start.fn, end.fn
-
-        def numbers(env: Mapping[str, Any]) -> Any:
-            low, high = sf(env), ef(env)
-            if type(low) is not int or type(high) is not int:
-                return None
-            return list(range(low, high + 1)) if low <= high else list(range(low, high - 1, -1))
-
-        return str(name), Node(numbers, _refs(start, end))
+        return _ident(name), range_source(start, end)
 
     def list_iteration(self, name: Token, source: Node) -> tuple[str, Node]:
-        return str(name), source
+        return _ident(name), source
 
     quantified = list_iteration
 
     def for_expr(self, *parts: Any) -> Node:
         *iterations, body = parts
-        sources = [(name, node.fn) for name, node in iterations]
-        bf = body.fn
-
-        def run(env: Mapping[str, Any]) -> Any:
-            results: list[Any] = []
-            lists = [source(env) for _, source in sources]
-            if any(type(items) is not list for items in lists):
-                return None
-            names = [name for name, _ in sources]
-            for combination in itertools.product(*lists):
-                local = dict(zip(names, combination, strict=True))
-                local["partial"] = results
-                results.append(bf(Scope(env, local)))
-            return results
-
-        bound = {name for name, _ in iterations} | {"partial"}
-        return Node(run, _refs(*(node for _, node in iterations)) | (body.refs - bound))
+        self.costly = True
+        return for_node(iterations, body)
 
     def quantified_expr(self, quantifier: Token, *parts: Any) -> Node:
         *iterations, condition = parts
-        sources = [(name, node.fn) for name, node in iterations]
-        cf, every = condition.fn, quantifier == "every"
-
-        def run(env: Mapping[str, Any]) -> Any:
-            lists = [source(env) for _, source in sources]
-            if any(type(items) is not list for items in lists):
-                return None
-            names = [name for name, _ in sources]
-            outcomes = (
-                cf(Scope(env, dict(zip(names, combo, strict=True)))) is True for combo in itertools.product(*lists)
-            )
-            return all(outcomes) if every else any(outcomes)
-
-        bound = {name for name, _ in iterations}
-        return Node(run, _refs(*(node for _, node in iterations)) | (condition.refs - bound))
+        self.costly = True
+        return quantified_node(quantifier == "every", iterations, condition)
 
     def function_def(self, *parts: Any) -> Node:
         *params, body = parts
-        names = [str(p) for p in params if p is not None]
-        bf = body.fn
-        return Node(lambda env: FeelFunction(names, bf, env), body.refs - set(names))
+        names = [_ident(p) for p in params if isinstance(p, Token) and p.type != "TYPE"]
+        self.costly = True
+        typed = {
+            _ident(param): type_predicate(_SPACES.sub(" ", str(declared)))
+            for param, declared in itertools.pairwise(params)
+            if isinstance(declared, Token) and declared.type == "TYPE"
+        }
+        return Node(function_value(names, typed, body.fn), body.refs - set(names))
 
 
 def _builtin_name(callee: Token | Node) -> str | None:
     if isinstance(callee, Token):
         return _SPACES.sub(" ", str(callee))
     return callee.var if callee.var in BUILTINS else None
-
-
-def _python_name(function: Callable[..., Any], name: str) -> str:
-    """The Python parameter for a FEEL argument name: ``from`` and ``list`` are ``from_`` and ``list_``."""
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return name
-    return name if name in parameters or f"{name}_" not in parameters else f"{name}_"

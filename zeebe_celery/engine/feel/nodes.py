@@ -21,7 +21,7 @@ Match = Callable[[Any, Mapping[str, Any]], bool]
 class Node:
     """One compiled expression: its evaluator, the names it reads, its value if a literal, its name if a name."""
 
-    __slots__ = ("fn", "literal", "refs", "tests", "var")
+    __slots__ = ("fn", "literal", "refs", "tests", "unary", "var")
 
     def __init__(
         self,
@@ -31,8 +31,10 @@ class Node:
         literal: Any = NO_LITERAL,
         tests: list[Test] | None = None,
         var: str | None = None,
+        unary: Test | None = None,
     ) -> None:
         self.fn, self.refs, self.literal, self.tests, self.var = fn, refs, literal, tests, var
+        self.unary = unary  # `(< 10)`: as a test, the comparison itself
 
     @classmethod
     def constant(cls, value: Any) -> Node:
@@ -68,6 +70,8 @@ def expression_test(node: Node) -> Test:
     """
     if node.tests is not None:
         return negated_test(node.tests)
+    if node.unary is not None:
+        return node.unary
     fn = node.fn
     if "?" in node.refs:
         return Test(lambda value, env: fn(Scope(env, {"?": value})) is True, node.refs - {"?"}, node)
@@ -75,7 +79,10 @@ def expression_test(node: Node) -> Test:
     def match(value: Any, env: Mapping[str, Any]) -> bool:
         expected = fn(env)
         if type(expected) is list:
-            return any(equals(value, item) is True for item in expected) or equals(value, expected) is True
+            return any(
+                item.contains(value) is True if isinstance(item, Range) else equals(value, item) is True
+                for item in expected
+            ) or (equals(value, expected) is True)
         if isinstance(expected, Range):
             return expected.contains(value) is True
         if type(expected) is bool and type(value) is not bool:

@@ -6,10 +6,12 @@ Decimal arithmetic runs with 34 significant digits, the precision of Java's DECI
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
+from .far import CYCLE_DAYS, FarDate, far, split
+from .limits import check_size
 from .temporal import YearsMonthsDuration, add_months
 from .values import is_number, to_decimal
 
@@ -18,11 +20,15 @@ __all__ = ["DECIMALS", "add", "divide", "multiply", "negate", "normalize", "powe
 DECIMALS = Context(prec=34)
 _MICRO = timedelta(microseconds=1)
 _MAX_EXPONENT = 10_000
+# Values smaller than this are never checked against the size limit: checking costs a lookup.
+_SIZE_CHECKED = 4096
+# Beyond this an int power is computed as a 34-digit decimal, as feel-scala's are: 10**100000 is cheap then.
+_MAX_EXACT_BITS = 1 << 16
 
 
 def normalize(value: Decimal) -> int | Decimal:
-    """An integral decimal as an int, so ``4 / 2`` is the int ``2``."""
-    if value == value.to_integral_value():
+    """An integral decimal as an int, so ``4 / 2`` is the int ``2`` (one of up to 34 digits: ``1E+400`` stays)."""
+    if value.adjusted() < 34 and value == value.to_integral_value():
         return int(value)
     return value
 
@@ -44,13 +50,19 @@ def add(left: Any, right: Any) -> Any:
     if is_number(left) and is_number(right):
         return DECIMALS.add(to_decimal(left), to_decimal(right))
     if type(left) is str and type(right) is str:
-        return left + right
+        joined = left + right
+        if len(joined) > _SIZE_CHECKED:
+            check_size(len(joined))
+        return joined
     return _add_temporal(left, right)
 
 
 def _add_temporal(left: Any, right: Any) -> Any:
-    if type(right) in (date, datetime) and type(left) in (timedelta, YearsMonthsDuration):
+    if type(right) in (date, datetime, FarDate) and type(left) in (timedelta, YearsMonthsDuration):
         left, right = right, left
+    if type(left) is FarDate:
+        moved = _add_temporal(left.value, right)
+        return None if moved is None else far(moved, left.cycles)
     if type(left) is timedelta:
         if type(right) is timedelta:
             return left + right
@@ -59,14 +71,19 @@ def _add_temporal(left: Any, right: Any) -> Any:
         return None
     if type(left) is YearsMonthsDuration and type(right) is YearsMonthsDuration:
         return YearsMonthsDuration(left.months + right.months)
-    if _calendar(left):
-        if type(right) is timedelta:
-            return left + right
-        if type(right) is YearsMonthsDuration:
-            return add_months(left, right.months)
+    if _calendar(left) and type(right) in (timedelta, YearsMonthsDuration):
+        try:
+            return _move(left, right)
+        except (OverflowError, ValueError):  # past Python's years: move a value 400-year cycles away
+            cycles, base = split(left)
+            return far(_move(base, right), cycles)
     if type(left) is time and type(right) is timedelta:
         return _shift_time(left, right)
     return None
+
+
+def _move(day: Any, by: Any) -> Any:
+    return day + by if type(by) is timedelta else add_months(day, by.months)
 
 
 def subtract(left: Any, right: Any) -> Any:
@@ -76,22 +93,48 @@ def subtract(left: Any, right: Any) -> Any:
         return None
     if is_number(left) and is_number(right):
         return DECIMALS.subtract(to_decimal(left), to_decimal(right))
-    if type(left) is type(right) and type(left) in (date, datetime, timedelta, time):
+    if type(left) in _DAYS and type(right) in _DAYS:
+        return _between(left, right)
+    if type(left) is FarDate and type(right) in (timedelta, YearsMonthsDuration):
+        moved = subtract(left.value, right)
+        return None if moved is None else far(moved, left.cycles)
+    if type(left) is type(right) and type(left) in (timedelta, time):
         if type(left) is time:
             return datetime.combine(date(2000, 1, 1), left) - datetime.combine(date(2000, 1, 1), right)
-        try:
-            return left - right
-        except TypeError:
-            return None  # a naive and an aware date-time
+        return left - right
     if type(right) is YearsMonthsDuration:
         if type(left) is YearsMonthsDuration:
             return YearsMonthsDuration(left.months - right.months)
         if _calendar(left):
-            return add_months(left, -right.months)
+            return add(left, YearsMonthsDuration(-right.months))
         return None
     if type(right) is timedelta and (_calendar(left) or type(left) is time):
         return add(left, -right)
     return None
+
+
+_DAYS = (date, datetime, FarDate)
+_CYCLE = timedelta(days=CYCLE_DAYS)
+
+
+def _midnight(day: date, like: Any) -> datetime:
+    """A date as the date-time it is subtracted from or to: its midnight in UTC; with a local date-time, an error."""
+    if like.tzinfo is None:
+        raise TypeError("a date and a local date-time have no difference")
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _between(left: Any, right: Any) -> timedelta | None:
+    """``left - right`` of dates and date-times; a date against a date-time counts from its midnight."""
+    (left_cycles, left_value), (right_cycles, right_value) = split(left), split(right)
+    try:
+        if type(left_value) is date and type(right_value) is datetime:
+            left_value = _midnight(left_value, right_value)
+        elif type(right_value) is date and type(left_value) is datetime:
+            right_value = _midnight(right_value, left_value)
+        return (left_value - right_value) + (left_cycles - right_cycles) * _CYCLE
+    except TypeError:
+        return None  # a naive and an aware date-time
 
 
 def _scale_delta(delta: timedelta, factor: Any) -> timedelta:
@@ -142,7 +185,8 @@ def power(left: Any, right: Any) -> Any:
     if not (is_number(left) and is_number(right)):
         return None
     try:
-        if type(left) is int and type(right) is int and 0 <= right <= _MAX_EXPONENT:
+        exact = type(left) is int and type(right) is int and 0 <= right <= _MAX_EXPONENT
+        if exact and left.bit_length() * right <= _MAX_EXACT_BITS:
             return left**right
         return normalize(DECIMALS.power(to_decimal(left), to_decimal(right)))
     except (InvalidOperation, OverflowError, ArithmeticError):

@@ -14,7 +14,7 @@ from .errors import FeelError, FeelSyntaxError
 __all__ = ["parse"]
 
 _GRAMMAR = resources.files(__package__).joinpath("feel.lark").read_text(encoding="utf-8")
-_PARSER = Lark(_GRAMMAR, parser="lalr", start=["expression", "unary_tests"], propagate_positions=False)
+_PARSER = Lark(_GRAMMAR, parser="lalr", regex=True, start=["expression", "unary_tests"], propagate_positions=False)
 
 
 def _describe(text: str, error: UnexpectedInput) -> str:
@@ -28,8 +28,9 @@ def _describe(text: str, error: UnexpectedInput) -> str:
     return f"failed to parse FEEL expression '{text}' at {where}"
 
 
-def parse(text: str, start: str) -> Any:
-    """The compiled form of ``text``: a Node for ``expression``, a list of Tests for ``unary_tests``.
+def parse(text: str, start: str) -> tuple[Any, bool]:
+    """The compiled form of ``text`` (a Node for ``expression``, a list of Tests for ``unary_tests``) and
+    whether it is costly: whether it loops, filters or calls functions, and so needs a step budget.
 
     Raises FeelSyntaxError with the position of the first token that does not fit.
     """
@@ -38,7 +39,8 @@ def parse(text: str, start: str) -> Any:
     except UnexpectedInput as error:
         raise FeelSyntaxError(_describe(text, error)) from None
     try:
-        return Compiler().transform(tree)
+        compiler = Compiler()
+        return compiler.transform(tree), compiler.costly
     except VisitError as error:
         if isinstance(error.orig_exc, FeelError):
             raise FeelSyntaxError(f"invalid FEEL expression '{text}': {error.orig_exc}") from None

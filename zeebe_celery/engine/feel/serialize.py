@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from .far import FarDate
 from .temporal import YearsMonthsDuration, format_date, format_datetime, format_duration, format_time
 
 __all__ = ["feel_string", "to_json"]
@@ -25,6 +26,8 @@ def _temporal_text(value: Any) -> str | None:
         return format_date(value)
     if kind is time:
         return format_time(value)
+    if kind is FarDate:
+        return format_datetime(value) if type(value.value) is datetime else format_date(value)
     if kind is timedelta or kind is YearsMonthsDuration:
         return format_duration(value)
     return None

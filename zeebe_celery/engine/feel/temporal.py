@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .far import FarDate, far, make_date, split
+
 __all__ = [
     "YearsMonthsDuration",
     "add_months",
@@ -43,10 +45,15 @@ class YearsMonthsDuration:
         return format_duration(self)
 
 
-_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_TIME = re.compile(r"(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2}(?::\d{2})?)?(?:@([A-Za-z0-9_/+-]+))?")
+# Strict forms: two-digit fields, a year of four digits (more only without a leading zero), offsets
+# within +-18:00, and an offset or a zone id but not both. A year Python cannot hold reads as null.
+_DATE = re.compile(r"(-?(?:\d{4}|[1-9]\d{4,8}))-(\d{2})-(\d{2})")
+_TIME = re.compile(
+    r"(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:(Z|[+-]\d{2}:\d{2}(?::\d{2})?)|@([A-Za-z][A-Za-z0-9_/+-]*))?"
+)
+_DATE_TIME = re.compile(r"-?\d+-\d+-\d+T")
 _YM = re.compile(r"(-)?P(?=\d)(?:(\d+)Y)?(?:(\d+)M)?")
-_DT = re.compile(r"(-)?P(?=\d|T\d)(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
+_DT = re.compile(r"(-)?P(?=\d|T\d)(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d*)?)S)?)?")
 
 
 def parse_date(text: str) -> date | None:
@@ -55,9 +62,10 @@ def parse_date(text: str) -> date | None:
     if m is None:
         return None
     try:
-        return date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
+        day: date = make_date(int(m[1]), int(m[2]), int(m[3]))
+    except (ValueError, OverflowError):
         return None
+    return day
 
 
 def zone_of(offset: str | None, zone_id: str | None) -> tzinfo | None:
@@ -73,8 +81,17 @@ def zone_of(offset: str | None, zone_id: str | None) -> tzinfo | None:
         return UTC
     sign = -1 if offset[0] == "-" else 1
     parts = [int(p) for p in offset[1:].split(":")]
+    if parts[1] > 59 or (len(parts) > 2 and parts[2] > 59):
+        raise ValueError(f"invalid offset {offset!r}")
     delta = timedelta(hours=parts[0], minutes=parts[1], seconds=parts[2] if len(parts) > 2 else 0)
-    return timezone(sign * delta) if delta else UTC
+    return offset_zone(sign * delta)
+
+
+def offset_zone(delta: timedelta) -> tzinfo:
+    """The fixed zone of an offset; java.time allows up to 18 hours either way."""
+    if abs(delta) > timedelta(hours=18):
+        raise ValueError(f"offset {delta} is beyond 18 hours")
+    return timezone(delta) if delta else UTC
 
 
 def parse_time(text: str) -> time | None:
@@ -84,7 +101,7 @@ def parse_time(text: str) -> time | None:
         return None
     micro = int((m[4] or "0").ljust(6, "0")[:6])
     try:
-        return time(int(m[1]), int(m[2]), int(m[3]), micro, tzinfo=zone_of(m[5], m[6]))
+        return time(int(m[1]), int(m[2]), int(m[3] or 0), micro, tzinfo=zone_of(m[5], m[6]))
     except ValueError:
         return None
 
@@ -94,10 +111,18 @@ def parse_datetime(text: str) -> datetime | None:
     day_part, sep, time_part = text.partition("T")
     if not sep:
         return None
+    next_day = time_part.startswith("24:00:00") and not time_part[8:9].isdigit()
+    if next_day:  # 24:00:00 is the midnight that ends the day, as ISO 8601 allows
+        if re.match(r"24:00:00(?:\.0*)?(?:[^.\d]|$)", time_part) is None:
+            return None
+        time_part = "00" + time_part[2:]
     day, moment = parse_date(day_part), parse_time(time_part)
     if day is None or moment is None:
         return None
-    return datetime.combine(day, moment)
+    cycles, base = split(day)
+    combined = datetime.combine(base, moment) + timedelta(days=1 if next_day else 0)
+    value: datetime = far(combined, cycles)
+    return value
 
 
 def parse_duration(text: str) -> timedelta | YearsMonthsDuration | None:
@@ -110,14 +135,17 @@ def parse_duration(text: str) -> timedelta | YearsMonthsDuration | None:
     if m is None:
         return None
     seconds = Decimal(m[6] or 0)
-    delta = timedelta(
-        weeks=int(m[2] or 0),
-        days=int(m[3] or 0),
-        hours=int(m[4] or 0),
-        minutes=int(m[5] or 0),
-        seconds=int(seconds),
-        microseconds=int((seconds % 1) * 1_000_000),
-    )
+    try:
+        delta = timedelta(
+            weeks=int(m[2] or 0),
+            days=int(m[3] or 0),
+            hours=int(m[4] or 0),
+            minutes=int(m[5] or 0),
+            seconds=int(seconds),
+            microseconds=int((seconds % 1) * 1_000_000),
+        )
+    except OverflowError:
+        return None  # beyond what a timedelta holds
     return -delta if m[1] else delta
 
 
@@ -125,7 +153,7 @@ def parse_temporal(text: str) -> date | time | datetime | timedelta | YearsMonth
     """The value of an ``@"..."`` literal: a date, time, date-time or duration, whichever the text is."""
     if text.startswith(("P", "-P")):
         return parse_duration(text)
-    if "T" in text:
+    if _DATE_TIME.match(text):
         return parse_datetime(text)
     if ":" in text:
         return parse_time(text)
@@ -140,7 +168,14 @@ def add_months(day: date, months: int) -> date:
     return day.replace(year=year, month=month + 1, day=min(day.day, last))
 
 
-def format_date(value: date) -> str:
+def _year(value: date | FarDate) -> str:
+    year = value.year
+    return f"-{-year:04d}" if year < 0 else f"{year:04d}"
+
+
+def format_date(value: date | FarDate) -> str:
+    if isinstance(value, FarDate):
+        return _year(value) + value.value.isoformat()[4:]
     return value.isoformat()
 
 
@@ -170,7 +205,12 @@ def format_time(value: time) -> str:
     return _format_clock(value) + _format_offset(value.tzinfo, None)
 
 
-def format_datetime(value: datetime) -> str:
+def format_datetime(value: datetime | FarDate) -> str:
+    if isinstance(value, FarDate):
+        base = value.value
+        assert isinstance(base, datetime)
+        day = _year(value) + base.date().isoformat()[4:]
+        return f"{day}T{_format_clock(base)}{_format_offset(base.tzinfo, base)}"
     return f"{value.date().isoformat()}T{_format_clock(value)}{_format_offset(value.tzinfo, value)}"
 
 

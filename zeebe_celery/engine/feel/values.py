@@ -12,9 +12,12 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from .far import CYCLE_DAYS, FarDate, split
+from .limits import CALL_STEPS, charge
 from .temporal import YearsMonthsDuration
 
 __all__ = [
+    "NULL_END",
     "FeelFunction",
     "Range",
     "Scope",
@@ -63,6 +66,8 @@ def kind_of(value: Any) -> str:
     kind = _KINDS.get(type(value))
     if kind is not None:
         return kind
+    if type(value) is FarDate:
+        return "date" if type(value.value) is date else "date and time"
     if isinstance(value, Mapping):
         return "context"
     if isinstance(value, FeelFunction) or callable(value):
@@ -94,6 +99,9 @@ def equals(left: Any, right: Any) -> bool | None:
         if left.keys() != right.keys():
             return False
         return all(equals(left[k], right[k]) is True for k in left)
+    if type(left) is FarDate or type(right) is FarDate:
+        order = _far_order(left, right)
+        return None if order is None else order == 0
     if kind == "date and time" and (left.tzinfo is None) != (right.tzinfo is None):
         return None
     try:
@@ -116,10 +124,34 @@ def compare(left: Any, right: Any) -> int | None:
         return None
     if kind == "number":
         left, right = to_decimal(left), to_decimal(right)
+    elif type(left) is FarDate or type(right) is FarDate:
+        return _far_order(left, right)
     try:
         return int(left > right) - int(left < right)
     except TypeError:
         return None  # a naive and an aware date-time, for one
+
+
+def _far_order(left: Any, right: Any) -> int | None:
+    """The order of two dates or date-times, one of them beyond Python's years."""
+    (left_cycles, left_value), (right_cycles, right_value) = split(left), split(right)
+    try:
+        delta = (left_value - right_value) + (left_cycles - right_cycles) * timedelta(days=CYCLE_DAYS)
+    except TypeError:
+        return None  # a naive and an aware date-time
+    return (delta > timedelta(0)) - (delta < timedelta(0))
+
+
+class _NullEnd:
+    """The endpoint of ``(null..10)``: unlike an open end, it makes membership unknown."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "null"
+
+
+NULL_END: Any = _NullEnd()
 
 
 class Range:
@@ -176,6 +208,7 @@ class FeelFunction:
     def __call__(self, *args: Any) -> Any:
         if len(args) != len(self.params):
             return None
+        charge(CALL_STEPS)
         return self.body(Scope(self.closure, dict(zip(self.params, args, strict=True))))
 
 

@@ -24,10 +24,30 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _TenantFilter:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TenantFilterEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TenantFilter.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PROVIDED: _TenantFilter.ValueType  # 0
+    """Use the tenant IDs provided in the request"""
+    ASSIGNED: _TenantFilter.ValueType  # 1
+    """Use the tenant IDs assigned to the authenticated user/identity"""
+
+class TenantFilter(_TenantFilter, metaclass=_TenantFilterEnumTypeWrapper):
+    """Describes the tenant filtering strategy for job activation"""
+
+PROVIDED: TenantFilter.ValueType  # 0
+"""Use the tenant IDs provided in the request"""
+ASSIGNED: TenantFilter.ValueType  # 1
+"""Use the tenant IDs assigned to the authenticated user/identity"""
+Global___TenantFilter: _TypeAlias = TenantFilter  # noqa: Y015
+
 @_typing.final
 class StreamActivatedJobsRequest(_message.Message):
     """For a more complete documentation, refer to Zeebe documentation at:
-    https://docs.camunda.io/docs/reference/grpc
+    https://docs.camunda.io/docs/apis-tools/zeebe-api/gateway-service/
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -37,6 +57,7 @@ class StreamActivatedJobsRequest(_message.Message):
     TIMEOUT_FIELD_NUMBER: _builtins.int
     FETCHVARIABLE_FIELD_NUMBER: _builtins.int
     TENANTIDS_FIELD_NUMBER: _builtins.int
+    TENANTFILTER_FIELD_NUMBER: _builtins.int
     type: _builtins.str
     """the job type, as defined in the BPMN process (e.g. <zeebe:taskDefinition
     type="payment-service" />)
@@ -47,6 +68,8 @@ class StreamActivatedJobsRequest(_message.Message):
     """a job returned after this call will not be activated by another call until the
     timeout (in ms) has been reached
     """
+    tenantFilter: Global___TenantFilter.ValueType
+    """the tenant filtering strategy - determines whether to use provided tenant IDs or assigned tenant IDs"""
     @_builtins.property
     def fetchVariable(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """a list of variables to fetch as the job variables; if empty, all visible variables at
@@ -65,10 +88,11 @@ class StreamActivatedJobsRequest(_message.Message):
         timeout: _builtins.int = ...,
         fetchVariable: _abc.Iterable[_builtins.str] | None = ...,
         tenantIds: _abc.Iterable[_builtins.str] | None = ...,
+        tenantFilter: Global___TenantFilter.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fetchVariable", b"fetchVariable", "tenantIds", b"tenantIds", "timeout", b"timeout", "type", b"type", "worker", b"worker"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fetchVariable", b"fetchVariable", "tenantFilter", b"tenantFilter", "tenantIds", b"tenantIds", "timeout", b"timeout", "type", b"type", "worker", b"worker"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -85,6 +109,7 @@ class ActivateJobsRequest(_message.Message):
     FETCHVARIABLE_FIELD_NUMBER: _builtins.int
     REQUESTTIMEOUT_FIELD_NUMBER: _builtins.int
     TENANTIDS_FIELD_NUMBER: _builtins.int
+    TENANTFILTER_FIELD_NUMBER: _builtins.int
     type: _builtins.str
     """the job type, as defined in the BPMN process (e.g. <zeebe:taskDefinition
     type="payment-service" />)
@@ -102,6 +127,8 @@ class ActivateJobsRequest(_message.Message):
     if the requestTimeout = 0, a default timeout is used.
     if the requestTimeout < 0, long polling is disabled and the request is completed immediately, even when no job is activated.
     """
+    tenantFilter: Global___TenantFilter.ValueType
+    """the tenant filtering strategy - determines whether to use provided tenant IDs or assigned tenant IDs"""
     @_builtins.property
     def fetchVariable(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """a list of variables to fetch as the job variables; if empty, all visible variables at
@@ -122,10 +149,11 @@ class ActivateJobsRequest(_message.Message):
         fetchVariable: _abc.Iterable[_builtins.str] | None = ...,
         requestTimeout: _builtins.int = ...,
         tenantIds: _abc.Iterable[_builtins.str] | None = ...,
+        tenantFilter: Global___TenantFilter.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fetchVariable", b"fetchVariable", "maxJobsToActivate", b"maxJobsToActivate", "requestTimeout", b"requestTimeout", "tenantIds", b"tenantIds", "timeout", b"timeout", "type", b"type", "worker", b"worker"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fetchVariable", b"fetchVariable", "maxJobsToActivate", b"maxJobsToActivate", "requestTimeout", b"requestTimeout", "tenantFilter", b"tenantFilter", "tenantIds", b"tenantIds", "timeout", b"timeout", "type", b"type", "worker", b"worker"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -157,6 +185,52 @@ Global___ActivateJobsResponse: _TypeAlias = ActivateJobsResponse  # noqa: Y015
 class ActivatedJob(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    class _JobKind:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _JobKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[ActivatedJob._JobKind.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        BPMN_ELEMENT: ActivatedJob._JobKind.ValueType  # 0
+        EXECUTION_LISTENER: ActivatedJob._JobKind.ValueType  # 1
+        TASK_LISTENER: ActivatedJob._JobKind.ValueType  # 2
+        AD_HOC_SUB_PROCESS: ActivatedJob._JobKind.ValueType  # 3
+
+    class JobKind(_JobKind, metaclass=_JobKindEnumTypeWrapper):
+        """Describes the kind of job."""
+
+    BPMN_ELEMENT: ActivatedJob.JobKind.ValueType  # 0
+    EXECUTION_LISTENER: ActivatedJob.JobKind.ValueType  # 1
+    TASK_LISTENER: ActivatedJob.JobKind.ValueType  # 2
+    AD_HOC_SUB_PROCESS: ActivatedJob.JobKind.ValueType  # 3
+
+    class _ListenerEventType:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _ListenerEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[ActivatedJob._ListenerEventType.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        ASSIGNING: ActivatedJob._ListenerEventType.ValueType  # 0
+        CANCELING: ActivatedJob._ListenerEventType.ValueType  # 1
+        COMPLETING: ActivatedJob._ListenerEventType.ValueType  # 2
+        CREATING: ActivatedJob._ListenerEventType.ValueType  # 3
+        END: ActivatedJob._ListenerEventType.ValueType  # 4
+        START: ActivatedJob._ListenerEventType.ValueType  # 5
+        UNSPECIFIED: ActivatedJob._ListenerEventType.ValueType  # 6
+        UPDATING: ActivatedJob._ListenerEventType.ValueType  # 7
+
+    class ListenerEventType(_ListenerEventType, metaclass=_ListenerEventTypeEnumTypeWrapper):
+        """Describes the listener event type of the job."""
+
+    ASSIGNING: ActivatedJob.ListenerEventType.ValueType  # 0
+    CANCELING: ActivatedJob.ListenerEventType.ValueType  # 1
+    COMPLETING: ActivatedJob.ListenerEventType.ValueType  # 2
+    CREATING: ActivatedJob.ListenerEventType.ValueType  # 3
+    END: ActivatedJob.ListenerEventType.ValueType  # 4
+    START: ActivatedJob.ListenerEventType.ValueType  # 5
+    UNSPECIFIED: ActivatedJob.ListenerEventType.ValueType  # 6
+    UPDATING: ActivatedJob.ListenerEventType.ValueType  # 7
+
     KEY_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
     PROCESSINSTANCEKEY_FIELD_NUMBER: _builtins.int
@@ -171,6 +245,10 @@ class ActivatedJob(_message.Message):
     DEADLINE_FIELD_NUMBER: _builtins.int
     VARIABLES_FIELD_NUMBER: _builtins.int
     TENANTID_FIELD_NUMBER: _builtins.int
+    USERTASK_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    LISTENEREVENTTYPE_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
     key: _builtins.int
     """the key, a unique identifier for the job"""
     type: _builtins.str
@@ -205,6 +283,18 @@ class ActivatedJob(_message.Message):
     """
     tenantId: _builtins.str
     """the id of the tenant that owns the job"""
+    kind: Global___ActivatedJob.JobKind.ValueType
+    """the kind of the job."""
+    listenerEventType: Global___ActivatedJob.ListenerEventType.ValueType
+    """the listener event type of the job."""
+    @_builtins.property
+    def userTask(self) -> Global___UserTaskProperties:
+        """Contains user task properties if the job is of kind TASK_LISTENER"""
+
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """the list of tags"""
+
     def __init__(
         self,
         *,
@@ -222,34 +312,135 @@ class ActivatedJob(_message.Message):
         deadline: _builtins.int = ...,
         variables: _builtins.str = ...,
         tenantId: _builtins.str = ...,
+        userTask: Global___UserTaskProperties | None = ...,
+        kind: Global___ActivatedJob.JobKind.ValueType = ...,
+        listenerEventType: Global___ActivatedJob.ListenerEventType.ValueType = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_userTask", b"_userTask", "userTask", b"userTask"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bpmnProcessId", b"bpmnProcessId", "customHeaders", b"customHeaders", "deadline", b"deadline", "elementId", b"elementId", "elementInstanceKey", b"elementInstanceKey", "key", b"key", "processDefinitionKey", b"processDefinitionKey", "processDefinitionVersion", b"processDefinitionVersion", "processInstanceKey", b"processInstanceKey", "retries", b"retries", "tenantId", b"tenantId", "type", b"type", "variables", b"variables", "worker", b"worker"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_userTask", b"_userTask", "bpmnProcessId", b"bpmnProcessId", "customHeaders", b"customHeaders", "deadline", b"deadline", "elementId", b"elementId", "elementInstanceKey", b"elementInstanceKey", "key", b"key", "kind", b"kind", "listenerEventType", b"listenerEventType", "processDefinitionKey", b"processDefinitionKey", "processDefinitionVersion", b"processDefinitionVersion", "processInstanceKey", b"processInstanceKey", "retries", b"retries", "tags", b"tags", "tenantId", b"tenantId", "type", b"type", "userTask", b"userTask", "variables", b"variables", "worker", b"worker"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__userTask: _TypeAlias = _typing.Literal["userTask"]  # noqa: Y015
+    _WhichOneofArgType__userTask: _TypeAlias = _typing.Literal["_userTask", b"_userTask"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__userTask) -> _WhichOneofReturnType__userTask | None: ...
 
 Global___ActivatedJob: _TypeAlias = ActivatedJob  # noqa: Y015
+
+@_typing.final
+class UserTaskProperties(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_FIELD_NUMBER: _builtins.int
+    ASSIGNEE_FIELD_NUMBER: _builtins.int
+    CANDIDATEGROUPS_FIELD_NUMBER: _builtins.int
+    CANDIDATEUSERS_FIELD_NUMBER: _builtins.int
+    CHANGEDATTRIBUTES_FIELD_NUMBER: _builtins.int
+    DUEDATE_FIELD_NUMBER: _builtins.int
+    FOLLOWUPDATE_FIELD_NUMBER: _builtins.int
+    FORMKEY_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    USERTASKKEY_FIELD_NUMBER: _builtins.int
+    action: _builtins.str
+    """The action performed on the user task (e.g., "claim", "update", "complete")."""
+    assignee: _builtins.str
+    """The user assigned to the task."""
+    dueDate: _builtins.str
+    """The due date of the user task in ISO 8601 format."""
+    followUpDate: _builtins.str
+    """The follow-up date of the user task in ISO 8601 format."""
+    formKey: _builtins.int
+    """The key of the form associated with the user task."""
+    priority: _builtins.int
+    """The priority of the user task (0-100)."""
+    userTaskKey: _builtins.int
+    """The unique key identifying the user task."""
+    @_builtins.property
+    def candidateGroups(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The list of candidate groups for the user task."""
+
+    @_builtins.property
+    def candidateUsers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The list of candidate users for the user task."""
+
+    @_builtins.property
+    def changedAttributes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The list of attributes that were changed in the user task."""
+
+    def __init__(
+        self,
+        *,
+        action: _builtins.str | None = ...,
+        assignee: _builtins.str | None = ...,
+        candidateGroups: _abc.Iterable[_builtins.str] | None = ...,
+        candidateUsers: _abc.Iterable[_builtins.str] | None = ...,
+        changedAttributes: _abc.Iterable[_builtins.str] | None = ...,
+        dueDate: _builtins.str | None = ...,
+        followUpDate: _builtins.str | None = ...,
+        formKey: _builtins.int | None = ...,
+        priority: _builtins.int | None = ...,
+        userTaskKey: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_action", b"_action", "_assignee", b"_assignee", "_dueDate", b"_dueDate", "_followUpDate", b"_followUpDate", "_formKey", b"_formKey", "_priority", b"_priority", "_userTaskKey", b"_userTaskKey", "action", b"action", "assignee", b"assignee", "dueDate", b"dueDate", "followUpDate", b"followUpDate", "formKey", b"formKey", "priority", b"priority", "userTaskKey", b"userTaskKey"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_action", b"_action", "_assignee", b"_assignee", "_dueDate", b"_dueDate", "_followUpDate", b"_followUpDate", "_formKey", b"_formKey", "_priority", b"_priority", "_userTaskKey", b"_userTaskKey", "action", b"action", "assignee", b"assignee", "candidateGroups", b"candidateGroups", "candidateUsers", b"candidateUsers", "changedAttributes", b"changedAttributes", "dueDate", b"dueDate", "followUpDate", b"followUpDate", "formKey", b"formKey", "priority", b"priority", "userTaskKey", b"userTaskKey"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__action: _TypeAlias = _typing.Literal["action"]  # noqa: Y015
+    _WhichOneofArgType__action: _TypeAlias = _typing.Literal["_action", b"_action"]  # noqa: Y015
+    _WhichOneofReturnType__assignee: _TypeAlias = _typing.Literal["assignee"]  # noqa: Y015
+    _WhichOneofArgType__assignee: _TypeAlias = _typing.Literal["_assignee", b"_assignee"]  # noqa: Y015
+    _WhichOneofReturnType__dueDate: _TypeAlias = _typing.Literal["dueDate"]  # noqa: Y015
+    _WhichOneofArgType__dueDate: _TypeAlias = _typing.Literal["_dueDate", b"_dueDate"]  # noqa: Y015
+    _WhichOneofReturnType__followUpDate: _TypeAlias = _typing.Literal["followUpDate"]  # noqa: Y015
+    _WhichOneofArgType__followUpDate: _TypeAlias = _typing.Literal["_followUpDate", b"_followUpDate"]  # noqa: Y015
+    _WhichOneofReturnType__formKey: _TypeAlias = _typing.Literal["formKey"]  # noqa: Y015
+    _WhichOneofArgType__formKey: _TypeAlias = _typing.Literal["_formKey", b"_formKey"]  # noqa: Y015
+    _WhichOneofReturnType__priority: _TypeAlias = _typing.Literal["priority"]  # noqa: Y015
+    _WhichOneofArgType__priority: _TypeAlias = _typing.Literal["_priority", b"_priority"]  # noqa: Y015
+    _WhichOneofReturnType__userTaskKey: _TypeAlias = _typing.Literal["userTaskKey"]  # noqa: Y015
+    _WhichOneofArgType__userTaskKey: _TypeAlias = _typing.Literal["_userTaskKey", b"_userTaskKey"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__action) -> _WhichOneofReturnType__action | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__assignee) -> _WhichOneofReturnType__assignee | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__dueDate) -> _WhichOneofReturnType__dueDate | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__followUpDate) -> _WhichOneofReturnType__followUpDate | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__formKey) -> _WhichOneofReturnType__formKey | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__priority) -> _WhichOneofReturnType__priority | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__userTaskKey) -> _WhichOneofReturnType__userTaskKey | None: ...
+
+Global___UserTaskProperties: _TypeAlias = UserTaskProperties  # noqa: Y015
 
 @_typing.final
 class CancelProcessInstanceRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PROCESSINSTANCEKEY_FIELD_NUMBER: _builtins.int
+    OPERATIONREFERENCE_FIELD_NUMBER: _builtins.int
     processInstanceKey: _builtins.int
     """the process instance key (as, for example, obtained from
     CreateProcessInstanceResponse)
     """
+    operationReference: _builtins.int
+    """a reference key chosen by the user and will be part of all records resulted from this operation"""
     def __init__(
         self,
         *,
         processInstanceKey: _builtins.int = ...,
+        operationReference: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference", "operationReference", b"operationReference"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["processInstanceKey", b"processInstanceKey"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference", "operationReference", b"operationReference", "processInstanceKey", b"processInstanceKey"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__operationReference: _TypeAlias = _typing.Literal["operationReference"]  # noqa: Y015
+    _WhichOneofArgType__operationReference: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__operationReference) -> _WhichOneofReturnType__operationReference | None: ...
 
 Global___CancelProcessInstanceRequest: _TypeAlias = CancelProcessInstanceRequest  # noqa: Y015
 
@@ -274,23 +465,234 @@ class CompleteJobRequest(_message.Message):
 
     JOBKEY_FIELD_NUMBER: _builtins.int
     VARIABLES_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
     jobKey: _builtins.int
     """the unique job identifier, as obtained from ActivateJobsResponse"""
     variables: _builtins.str
     """a JSON document representing the variables in the current task scope"""
+    @_builtins.property
+    def result(self) -> Global___JobResult:
+        """The result of the completed job as determined by the worker.
+        This functionality is currently supported only by user task listeners.
+        """
+
     def __init__(
         self,
         *,
         jobKey: _builtins.int = ...,
         variables: _builtins.str = ...,
+        result: Global___JobResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_result", b"_result", "result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_result", b"_result", "jobKey", b"jobKey", "result", b"result", "variables", b"variables"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__result: _TypeAlias = _typing.Literal["result"]  # noqa: Y015
+    _WhichOneofArgType__result: _TypeAlias = _typing.Literal["_result", b"_result"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__result) -> _WhichOneofReturnType__result | None: ...
+
+Global___CompleteJobRequest: _TypeAlias = CompleteJobRequest  # noqa: Y015
+
+@_typing.final
+class JobResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DENIED_FIELD_NUMBER: _builtins.int
+    CORRECTIONS_FIELD_NUMBER: _builtins.int
+    DENIEDREASON_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    ACTIVATEELEMENTS_FIELD_NUMBER: _builtins.int
+    ISCOMPLETIONCONDITIONFULFILLED_FIELD_NUMBER: _builtins.int
+    ISCANCELREMAININGINSTANCES_FIELD_NUMBER: _builtins.int
+    denied: _builtins.bool
+    """Indicates whether the worker denies the work, i.e. explicitly doesn't approve it.
+    For example, a user task listener can deny the completion of a user task by setting this flag to true.
+    In this example, the completion of a task is represented by a job that the worker can complete as denied.
+    As a result, the completion request is rejected and the task remains active.
+    Defaults to false.
+    """
+    deniedReason: _builtins.str
+    """The reason provided by the user task listener for denying the work."""
+    type: _builtins.str
+    """Used to distinguish between different types of job results. Must be one of ["userTask", "adHocSubProcess"]. If not set, defaults to "userTask"."""
+    isCompletionConditionFulfilled: _builtins.bool
+    """Indicates whether the completion condition of the job is fulfilled. Only relevant for ad-hoc subprocesses."""
+    isCancelRemainingInstances: _builtins.bool
+    """Indicates whether active instances of the ad-hoc subprocess should be cancelled. Only relevant for ad-hoc subprocesses."""
+    @_builtins.property
+    def corrections(self) -> Global___JobResultCorrections:
+        """Attributes that were corrected by the worker.
+        The following attributes can be corrected, additional attributes will be ignored:
+          * `assignee` - clear by providing an empty string
+          * `dueDate` - clear by providing an empty string
+          * `followUpDate` - clear by providing an empty string
+          * `candidateGroups` - clear by providing an empty list
+          * `candidateUsers` - clear by providing an empty list
+          * `priority` - minimum 0, maximum 100, default 50
+         Omitting any of the attributes will preserve the persisted attribute's value.
+        """
+
+    @_builtins.property
+    def activateElements(self) -> _containers.RepeatedCompositeFieldContainer[Global___JobResultActivateElement]:
+        """The list of elements that should be activated after the job is completed. Only relevant for ad-hoc subprocesses."""
+
+    def __init__(
+        self,
+        *,
+        denied: _builtins.bool | None = ...,
+        corrections: Global___JobResultCorrections | None = ...,
+        deniedReason: _builtins.str | None = ...,
+        type: _builtins.str | None = ...,
+        activateElements: _abc.Iterable[Global___JobResultActivateElement] | None = ...,
+        isCompletionConditionFulfilled: _builtins.bool | None = ...,
+        isCancelRemainingInstances: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_corrections", b"_corrections", "_denied", b"_denied", "_deniedReason", b"_deniedReason", "_isCancelRemainingInstances", b"_isCancelRemainingInstances", "_isCompletionConditionFulfilled", b"_isCompletionConditionFulfilled", "_type", b"_type", "corrections", b"corrections", "denied", b"denied", "deniedReason", b"deniedReason", "isCancelRemainingInstances", b"isCancelRemainingInstances", "isCompletionConditionFulfilled", b"isCompletionConditionFulfilled", "type", b"type"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_corrections", b"_corrections", "_denied", b"_denied", "_deniedReason", b"_deniedReason", "_isCancelRemainingInstances", b"_isCancelRemainingInstances", "_isCompletionConditionFulfilled", b"_isCompletionConditionFulfilled", "_type", b"_type", "activateElements", b"activateElements", "corrections", b"corrections", "denied", b"denied", "deniedReason", b"deniedReason", "isCancelRemainingInstances", b"isCancelRemainingInstances", "isCompletionConditionFulfilled", b"isCompletionConditionFulfilled", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__corrections: _TypeAlias = _typing.Literal["corrections"]  # noqa: Y015
+    _WhichOneofArgType__corrections: _TypeAlias = _typing.Literal["_corrections", b"_corrections"]  # noqa: Y015
+    _WhichOneofReturnType__denied: _TypeAlias = _typing.Literal["denied"]  # noqa: Y015
+    _WhichOneofArgType__denied: _TypeAlias = _typing.Literal["_denied", b"_denied"]  # noqa: Y015
+    _WhichOneofReturnType__deniedReason: _TypeAlias = _typing.Literal["deniedReason"]  # noqa: Y015
+    _WhichOneofArgType__deniedReason: _TypeAlias = _typing.Literal["_deniedReason", b"_deniedReason"]  # noqa: Y015
+    _WhichOneofReturnType__isCancelRemainingInstances: _TypeAlias = _typing.Literal["isCancelRemainingInstances"]  # noqa: Y015
+    _WhichOneofArgType__isCancelRemainingInstances: _TypeAlias = _typing.Literal["_isCancelRemainingInstances", b"_isCancelRemainingInstances"]  # noqa: Y015
+    _WhichOneofReturnType__isCompletionConditionFulfilled: _TypeAlias = _typing.Literal["isCompletionConditionFulfilled"]  # noqa: Y015
+    _WhichOneofArgType__isCompletionConditionFulfilled: _TypeAlias = _typing.Literal["_isCompletionConditionFulfilled", b"_isCompletionConditionFulfilled"]  # noqa: Y015
+    _WhichOneofReturnType__type: _TypeAlias = _typing.Literal["type"]  # noqa: Y015
+    _WhichOneofArgType__type: _TypeAlias = _typing.Literal["_type", b"_type"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__corrections) -> _WhichOneofReturnType__corrections | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__denied) -> _WhichOneofReturnType__denied | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__deniedReason) -> _WhichOneofReturnType__deniedReason | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__isCancelRemainingInstances) -> _WhichOneofReturnType__isCancelRemainingInstances | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__isCompletionConditionFulfilled) -> _WhichOneofReturnType__isCompletionConditionFulfilled | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__type) -> _WhichOneofReturnType__type | None: ...
+
+Global___JobResult: _TypeAlias = JobResult  # noqa: Y015
+
+@_typing.final
+class JobResultCorrections(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ASSIGNEE_FIELD_NUMBER: _builtins.int
+    DUEDATE_FIELD_NUMBER: _builtins.int
+    FOLLOWUPDATE_FIELD_NUMBER: _builtins.int
+    CANDIDATEUSERS_FIELD_NUMBER: _builtins.int
+    CANDIDATEGROUPS_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    assignee: _builtins.str
+    """The assignee of the task."""
+    dueDate: _builtins.str
+    """The due date of the task."""
+    followUpDate: _builtins.str
+    """The follow-up date of the task."""
+    priority: _builtins.int
+    """The priority of the task."""
+    @_builtins.property
+    def candidateUsers(self) -> Global___StringList:
+        """The list of candidate users of the task."""
+
+    @_builtins.property
+    def candidateGroups(self) -> Global___StringList:
+        """The list of candidate groups of the task."""
+
+    def __init__(
+        self,
+        *,
+        assignee: _builtins.str | None = ...,
+        dueDate: _builtins.str | None = ...,
+        followUpDate: _builtins.str | None = ...,
+        candidateUsers: Global___StringList | None = ...,
+        candidateGroups: Global___StringList | None = ...,
+        priority: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee", b"_assignee", "_candidateGroups", b"_candidateGroups", "_candidateUsers", b"_candidateUsers", "_dueDate", b"_dueDate", "_followUpDate", b"_followUpDate", "_priority", b"_priority", "assignee", b"assignee", "candidateGroups", b"candidateGroups", "candidateUsers", b"candidateUsers", "dueDate", b"dueDate", "followUpDate", b"followUpDate", "priority", b"priority"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee", b"_assignee", "_candidateGroups", b"_candidateGroups", "_candidateUsers", b"_candidateUsers", "_dueDate", b"_dueDate", "_followUpDate", b"_followUpDate", "_priority", b"_priority", "assignee", b"assignee", "candidateGroups", b"candidateGroups", "candidateUsers", b"candidateUsers", "dueDate", b"dueDate", "followUpDate", b"followUpDate", "priority", b"priority"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__assignee: _TypeAlias = _typing.Literal["assignee"]  # noqa: Y015
+    _WhichOneofArgType__assignee: _TypeAlias = _typing.Literal["_assignee", b"_assignee"]  # noqa: Y015
+    _WhichOneofReturnType__candidateGroups: _TypeAlias = _typing.Literal["candidateGroups"]  # noqa: Y015
+    _WhichOneofArgType__candidateGroups: _TypeAlias = _typing.Literal["_candidateGroups", b"_candidateGroups"]  # noqa: Y015
+    _WhichOneofReturnType__candidateUsers: _TypeAlias = _typing.Literal["candidateUsers"]  # noqa: Y015
+    _WhichOneofArgType__candidateUsers: _TypeAlias = _typing.Literal["_candidateUsers", b"_candidateUsers"]  # noqa: Y015
+    _WhichOneofReturnType__dueDate: _TypeAlias = _typing.Literal["dueDate"]  # noqa: Y015
+    _WhichOneofArgType__dueDate: _TypeAlias = _typing.Literal["_dueDate", b"_dueDate"]  # noqa: Y015
+    _WhichOneofReturnType__followUpDate: _TypeAlias = _typing.Literal["followUpDate"]  # noqa: Y015
+    _WhichOneofArgType__followUpDate: _TypeAlias = _typing.Literal["_followUpDate", b"_followUpDate"]  # noqa: Y015
+    _WhichOneofReturnType__priority: _TypeAlias = _typing.Literal["priority"]  # noqa: Y015
+    _WhichOneofArgType__priority: _TypeAlias = _typing.Literal["_priority", b"_priority"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__assignee) -> _WhichOneofReturnType__assignee | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__candidateGroups) -> _WhichOneofReturnType__candidateGroups | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__candidateUsers) -> _WhichOneofReturnType__candidateUsers | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__dueDate) -> _WhichOneofReturnType__dueDate | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__followUpDate) -> _WhichOneofReturnType__followUpDate | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__priority) -> _WhichOneofReturnType__priority | None: ...
+
+Global___JobResultCorrections: _TypeAlias = JobResultCorrections  # noqa: Y015
+
+@_typing.final
+class JobResultActivateElement(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ELEMENTID_FIELD_NUMBER: _builtins.int
+    VARIABLES_FIELD_NUMBER: _builtins.int
+    elementId: _builtins.str
+    """The id of the element to activate"""
+    variables: _builtins.str
+    """JSON document of variables that will be created on the scope of the activated element.
+    It must be a JSON object, as variables will be mapped in a key-value fashion.
+    e.g. { "a": 1, "b": 2 } will create two variables, named "a" and
+    "b" respectively, with their associated values. [{ "a": 1, "b": 2 }] would not be a
+    valid argument, as the root of the JSON document is an array and not an object.
+    """
+    def __init__(
+        self,
+        *,
+        elementId: _builtins.str = ...,
+        variables: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["jobKey", b"jobKey", "variables", b"variables"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["elementId", b"elementId", "variables", b"variables"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___CompleteJobRequest: _TypeAlias = CompleteJobRequest  # noqa: Y015
+Global___JobResultActivateElement: _TypeAlias = JobResultActivateElement  # noqa: Y015
+
+@_typing.final
+class StringList(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VALUES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        values: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["values", b"values"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StringList: _TypeAlias = StringList  # noqa: Y015
 
 @_typing.final
 class CompleteJobResponse(_message.Message):
@@ -317,6 +719,10 @@ class CreateProcessInstanceRequest(_message.Message):
     VARIABLES_FIELD_NUMBER: _builtins.int
     STARTINSTRUCTIONS_FIELD_NUMBER: _builtins.int
     TENANTID_FIELD_NUMBER: _builtins.int
+    OPERATIONREFERENCE_FIELD_NUMBER: _builtins.int
+    RUNTIMEINSTRUCTIONS_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    BUSINESSID_FIELD_NUMBER: _builtins.int
     processDefinitionKey: _builtins.int
     """the unique key identifying the process definition (e.g. returned from a process
     in the DeployProcessResponse message)
@@ -334,12 +740,32 @@ class CreateProcessInstanceRequest(_message.Message):
     """
     tenantId: _builtins.str
     """the tenant id of the process definition"""
+    operationReference: _builtins.int
+    """a reference key chosen by the user and will be part of all records resulted from this operation"""
+    businessId: _builtins.str
+    """an optional, user-defined string identifier that identifies the process instance
+    within the scope of the process definition (scoped by tenant). If provided and uniqueness
+    enforcement is enabled, the engine will reject creation if another root process instance
+    with the same business id is already active for the same process definition.
+    Note that any active child process instances with the same business id are not taken into account.
+    """
     @_builtins.property
     def startInstructions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProcessInstanceCreationStartInstruction]:
         """List of start instructions. If empty (default) the process instance
         will start at the start event. If non-empty the process instance will apply start
         instructions after it has been created
         """
+
+    @_builtins.property
+    def runtimeInstructions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProcessInstanceCreationRuntimeInstruction]:
+        """a list of runtime instruction that can modify the behavior of the process
+        instance during its execution
+        if empty (default), the process instance will be executed normally
+        """
+
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """a list of tags that can be attached as meta-data to process instances"""
 
     def __init__(
         self,
@@ -350,12 +776,23 @@ class CreateProcessInstanceRequest(_message.Message):
         variables: _builtins.str = ...,
         startInstructions: _abc.Iterable[Global___ProcessInstanceCreationStartInstruction] | None = ...,
         tenantId: _builtins.str = ...,
+        operationReference: _builtins.int | None = ...,
+        runtimeInstructions: _abc.Iterable[Global___ProcessInstanceCreationRuntimeInstruction] | None = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
+        businessId: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_businessId", b"_businessId", "_operationReference", b"_operationReference", "businessId", b"businessId", "operationReference", b"operationReference"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bpmnProcessId", b"bpmnProcessId", "processDefinitionKey", b"processDefinitionKey", "startInstructions", b"startInstructions", "tenantId", b"tenantId", "variables", b"variables", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_businessId", b"_businessId", "_operationReference", b"_operationReference", "bpmnProcessId", b"bpmnProcessId", "businessId", b"businessId", "operationReference", b"operationReference", "processDefinitionKey", b"processDefinitionKey", "runtimeInstructions", b"runtimeInstructions", "startInstructions", b"startInstructions", "tags", b"tags", "tenantId", b"tenantId", "variables", b"variables", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__businessId: _TypeAlias = _typing.Literal["businessId"]  # noqa: Y015
+    _WhichOneofArgType__businessId: _TypeAlias = _typing.Literal["_businessId", b"_businessId"]  # noqa: Y015
+    _WhichOneofReturnType__operationReference: _TypeAlias = _typing.Literal["operationReference"]  # noqa: Y015
+    _WhichOneofArgType__operationReference: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__businessId) -> _WhichOneofReturnType__businessId | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__operationReference) -> _WhichOneofReturnType__operationReference | None: ...
 
 Global___CreateProcessInstanceRequest: _TypeAlias = CreateProcessInstanceRequest  # noqa: Y015
 
@@ -384,6 +821,50 @@ class ProcessInstanceCreationStartInstruction(_message.Message):
 Global___ProcessInstanceCreationStartInstruction: _TypeAlias = ProcessInstanceCreationStartInstruction  # noqa: Y015
 
 @_typing.final
+class ProcessInstanceCreationRuntimeInstruction(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TERMINATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def terminate(self) -> Global___TerminateProcessInstanceInstruction: ...
+    def __init__(
+        self,
+        *,
+        terminate: Global___TerminateProcessInstanceInstruction | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["instruction", b"instruction", "terminate", b"terminate"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instruction", b"instruction", "terminate", b"terminate"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_instruction: _TypeAlias = _typing.Literal["terminate"]  # noqa: Y015
+    _WhichOneofArgType_instruction: _TypeAlias = _typing.Literal["instruction", b"instruction"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_instruction) -> _WhichOneofReturnType_instruction | None: ...
+
+Global___ProcessInstanceCreationRuntimeInstruction: _TypeAlias = ProcessInstanceCreationRuntimeInstruction  # noqa: Y015
+
+@_typing.final
+class TerminateProcessInstanceInstruction(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTERELEMENTID_FIELD_NUMBER: _builtins.int
+    afterElementId: _builtins.str
+    """the ID of the process element after which the process instance should be
+    terminated
+    """
+    def __init__(
+        self,
+        *,
+        afterElementId: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["afterElementId", b"afterElementId"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TerminateProcessInstanceInstruction: _TypeAlias = TerminateProcessInstanceInstruction  # noqa: Y015
+
+@_typing.final
 class CreateProcessInstanceResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -392,6 +873,8 @@ class CreateProcessInstanceResponse(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     PROCESSINSTANCEKEY_FIELD_NUMBER: _builtins.int
     TENANTID_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    BUSINESSID_FIELD_NUMBER: _builtins.int
     processDefinitionKey: _builtins.int
     """the key of the process definition which was used to create the process instance"""
     bpmnProcessId: _builtins.str
@@ -406,6 +889,12 @@ class CreateProcessInstanceResponse(_message.Message):
     """
     tenantId: _builtins.str
     """the tenant identifier of the created process instance"""
+    businessId: _builtins.str
+    """the business id of the created process instance"""
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """tags attached to a process instance"""
+
     def __init__(
         self,
         *,
@@ -414,12 +903,16 @@ class CreateProcessInstanceResponse(_message.Message):
         version: _builtins.int = ...,
         processInstanceKey: _builtins.int = ...,
         tenantId: _builtins.str = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
+        businessId: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_businessId", b"_businessId", "businessId", b"businessId"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bpmnProcessId", b"bpmnProcessId", "processDefinitionKey", b"processDefinitionKey", "processInstanceKey", b"processInstanceKey", "tenantId", b"tenantId", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_businessId", b"_businessId", "bpmnProcessId", b"bpmnProcessId", "businessId", b"businessId", "processDefinitionKey", b"processDefinitionKey", "processInstanceKey", b"processInstanceKey", "tags", b"tags", "tenantId", b"tenantId", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__businessId: _TypeAlias = _typing.Literal["businessId"]  # noqa: Y015
+    _WhichOneofArgType__businessId: _TypeAlias = _typing.Literal["_businessId", b"_businessId"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__businessId) -> _WhichOneofReturnType__businessId | None: ...
 
 Global___CreateProcessInstanceResponse: _TypeAlias = CreateProcessInstanceResponse  # noqa: Y015
 
@@ -468,6 +961,8 @@ class CreateProcessInstanceWithResultResponse(_message.Message):
     PROCESSINSTANCEKEY_FIELD_NUMBER: _builtins.int
     VARIABLES_FIELD_NUMBER: _builtins.int
     TENANTID_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    BUSINESSID_FIELD_NUMBER: _builtins.int
     processDefinitionKey: _builtins.int
     """the key of the process definition which was used to create the process instance"""
     bpmnProcessId: _builtins.str
@@ -486,6 +981,12 @@ class CreateProcessInstanceWithResultResponse(_message.Message):
     """
     tenantId: _builtins.str
     """the tenant identifier of the process definition"""
+    businessId: _builtins.str
+    """the business id of the created process instance"""
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """tags attached to a process instance"""
+
     def __init__(
         self,
         *,
@@ -495,12 +996,16 @@ class CreateProcessInstanceWithResultResponse(_message.Message):
         processInstanceKey: _builtins.int = ...,
         variables: _builtins.str = ...,
         tenantId: _builtins.str = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
+        businessId: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_businessId", b"_businessId", "businessId", b"businessId"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bpmnProcessId", b"bpmnProcessId", "processDefinitionKey", b"processDefinitionKey", "processInstanceKey", b"processInstanceKey", "tenantId", b"tenantId", "variables", b"variables", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_businessId", b"_businessId", "bpmnProcessId", b"bpmnProcessId", "businessId", b"businessId", "processDefinitionKey", b"processDefinitionKey", "processInstanceKey", b"processInstanceKey", "tags", b"tags", "tenantId", b"tenantId", "variables", b"variables", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__businessId: _TypeAlias = _typing.Literal["businessId"]  # noqa: Y015
+    _WhichOneofArgType__businessId: _TypeAlias = _typing.Literal["_businessId", b"_businessId"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__businessId) -> _WhichOneofReturnType__businessId | None: ...
 
 Global___CreateProcessInstanceWithResultResponse: _TypeAlias = CreateProcessInstanceWithResultResponse  # noqa: Y015
 
@@ -560,6 +1065,7 @@ class EvaluateDecisionResponse(_message.Message):
     FAILUREMESSAGE_FIELD_NUMBER: _builtins.int
     TENANTID_FIELD_NUMBER: _builtins.int
     DECISIONINSTANCEKEY_FIELD_NUMBER: _builtins.int
+    DECISIONEVALUATIONKEY_FIELD_NUMBER: _builtins.int
     decisionKey: _builtins.int
     """the unique key identifying the decision which was evaluated (e.g. returned
     from a decision in the DeployResourceResponse message)
@@ -592,6 +1098,8 @@ class EvaluateDecisionResponse(_message.Message):
     tenantId: _builtins.str
     """the tenant identifier of the evaluated decision"""
     decisionInstanceKey: _builtins.int
+    """deprecated, please refer to decisionEvaluationKey"""
+    decisionEvaluationKey: _builtins.int
     """the unique key identifying this decision evaluation"""
     @_builtins.property
     def evaluatedDecisions(self) -> _containers.RepeatedCompositeFieldContainer[Global___EvaluatedDecision]:
@@ -612,10 +1120,11 @@ class EvaluateDecisionResponse(_message.Message):
         failureMessage: _builtins.str = ...,
         tenantId: _builtins.str = ...,
         decisionInstanceKey: _builtins.int = ...,
+        decisionEvaluationKey: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decisionId", b"decisionId", "decisionInstanceKey", b"decisionInstanceKey", "decisionKey", b"decisionKey", "decisionName", b"decisionName", "decisionOutput", b"decisionOutput", "decisionRequirementsId", b"decisionRequirementsId", "decisionRequirementsKey", b"decisionRequirementsKey", "decisionVersion", b"decisionVersion", "evaluatedDecisions", b"evaluatedDecisions", "failedDecisionId", b"failedDecisionId", "failureMessage", b"failureMessage", "tenantId", b"tenantId"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decisionEvaluationKey", b"decisionEvaluationKey", "decisionId", b"decisionId", "decisionInstanceKey", b"decisionInstanceKey", "decisionKey", b"decisionKey", "decisionName", b"decisionName", "decisionOutput", b"decisionOutput", "decisionRequirementsId", b"decisionRequirementsId", "decisionRequirementsKey", b"decisionRequirementsKey", "decisionVersion", b"decisionVersion", "evaluatedDecisions", b"evaluatedDecisions", "failedDecisionId", b"failedDecisionId", "failureMessage", b"failureMessage", "tenantId", b"tenantId"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -634,6 +1143,7 @@ class EvaluatedDecision(_message.Message):
     MATCHEDRULES_FIELD_NUMBER: _builtins.int
     EVALUATEDINPUTS_FIELD_NUMBER: _builtins.int
     TENANTID_FIELD_NUMBER: _builtins.int
+    DECISIONEVALUATIONINSTANCEKEY_FIELD_NUMBER: _builtins.int
     decisionKey: _builtins.int
     """the unique key identifying the decision which was evaluated (e.g. returned
     from a decision in the DeployResourceResponse message)
@@ -653,6 +1163,8 @@ class EvaluatedDecision(_message.Message):
     """
     tenantId: _builtins.str
     """the tenant identifier of the evaluated decision"""
+    decisionEvaluationInstanceKey: _builtins.str
+    """the key of the decision evaluation instance"""
     @_builtins.property
     def matchedRules(self) -> _containers.RepeatedCompositeFieldContainer[Global___MatchedDecisionRule]:
         """the decision rules that matched within this decision evaluation"""
@@ -673,10 +1185,11 @@ class EvaluatedDecision(_message.Message):
         matchedRules: _abc.Iterable[Global___MatchedDecisionRule] | None = ...,
         evaluatedInputs: _abc.Iterable[Global___EvaluatedDecisionInput] | None = ...,
         tenantId: _builtins.str = ...,
+        decisionEvaluationInstanceKey: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decisionId", b"decisionId", "decisionKey", b"decisionKey", "decisionName", b"decisionName", "decisionOutput", b"decisionOutput", "decisionType", b"decisionType", "decisionVersion", b"decisionVersion", "evaluatedInputs", b"evaluatedInputs", "matchedRules", b"matchedRules", "tenantId", b"tenantId"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decisionEvaluationInstanceKey", b"decisionEvaluationInstanceKey", "decisionId", b"decisionId", "decisionKey", b"decisionKey", "decisionName", b"decisionName", "decisionOutput", b"decisionOutput", "decisionType", b"decisionType", "decisionVersion", b"decisionVersion", "evaluatedInputs", b"evaluatedInputs", "matchedRules", b"matchedRules", "tenantId", b"tenantId"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1325,18 +1838,24 @@ class ResolveIncidentRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     INCIDENTKEY_FIELD_NUMBER: _builtins.int
+    OPERATIONREFERENCE_FIELD_NUMBER: _builtins.int
     incidentKey: _builtins.int
     """the unique ID of the incident to resolve"""
+    operationReference: _builtins.int
+    """a reference key chosen by the user and will be part of all records resulted from this operation"""
     def __init__(
         self,
         *,
         incidentKey: _builtins.int = ...,
+        operationReference: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference", "operationReference", b"operationReference"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["incidentKey", b"incidentKey"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference", "incidentKey", b"incidentKey", "operationReference", b"operationReference"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__operationReference: _TypeAlias = _typing.Literal["operationReference"]  # noqa: Y015
+    _WhichOneofArgType__operationReference: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__operationReference) -> _WhichOneofReturnType__operationReference | None: ...
 
 Global___ResolveIncidentRequest: _TypeAlias = ResolveIncidentRequest  # noqa: Y015
 
@@ -1379,6 +1898,7 @@ class TopologyResponse(_message.Message):
     PARTITIONSCOUNT_FIELD_NUMBER: _builtins.int
     REPLICATIONFACTOR_FIELD_NUMBER: _builtins.int
     GATEWAYVERSION_FIELD_NUMBER: _builtins.int
+    CLUSTERID_FIELD_NUMBER: _builtins.int
     clusterSize: _builtins.int
     """how many nodes are in the cluster"""
     partitionsCount: _builtins.int
@@ -1387,6 +1907,8 @@ class TopologyResponse(_message.Message):
     """configured replication factor for this cluster"""
     gatewayVersion: _builtins.str
     """gateway version"""
+    clusterId: _builtins.str
+    """the cluster's unique ID"""
     @_builtins.property
     def brokers(self) -> _containers.RepeatedCompositeFieldContainer[Global___BrokerInfo]:
         """list of brokers part of this cluster"""
@@ -1399,10 +1921,11 @@ class TopologyResponse(_message.Message):
         partitionsCount: _builtins.int = ...,
         replicationFactor: _builtins.int = ...,
         gatewayVersion: _builtins.str = ...,
+        clusterId: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["brokers", b"brokers", "clusterSize", b"clusterSize", "gatewayVersion", b"gatewayVersion", "partitionsCount", b"partitionsCount", "replicationFactor", b"replicationFactor"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["brokers", b"brokers", "clusterId", b"clusterId", "clusterSize", b"clusterSize", "gatewayVersion", b"gatewayVersion", "partitionsCount", b"partitionsCount", "replicationFactor", b"replicationFactor"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1514,21 +2037,27 @@ class UpdateJobRetriesRequest(_message.Message):
 
     JOBKEY_FIELD_NUMBER: _builtins.int
     RETRIES_FIELD_NUMBER: _builtins.int
+    OPERATIONREFERENCE_FIELD_NUMBER: _builtins.int
     jobKey: _builtins.int
     """the unique job identifier, as obtained through ActivateJobs"""
     retries: _builtins.int
     """the new amount of retries for the job; must be positive"""
+    operationReference: _builtins.int
+    """a reference key chosen by the user and will be part of all records resulted from this operation"""
     def __init__(
         self,
         *,
         jobKey: _builtins.int = ...,
         retries: _builtins.int = ...,
+        operationReference: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference", "operationReference", b"operationReference"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["jobKey", b"jobKey", "retries", b"retries"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference", "jobKey", b"jobKey", "operationReference", b"operationReference", "retries", b"retries"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__operationReference: _TypeAlias = _typing.Literal["operationReference"]  # noqa: Y015
+    _WhichOneofArgType__operationReference: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__operationReference) -> _WhichOneofReturnType__operationReference | None: ...
 
 Global___UpdateJobRetriesRequest: _TypeAlias = UpdateJobRetriesRequest  # noqa: Y015
 
@@ -1553,21 +2082,27 @@ class UpdateJobTimeoutRequest(_message.Message):
 
     JOBKEY_FIELD_NUMBER: _builtins.int
     TIMEOUT_FIELD_NUMBER: _builtins.int
+    OPERATIONREFERENCE_FIELD_NUMBER: _builtins.int
     jobKey: _builtins.int
     """the unique job identifier, as obtained from ActivateJobsResponse"""
     timeout: _builtins.int
     """the duration of the new timeout in ms, starting from the current moment"""
+    operationReference: _builtins.int
+    """a reference key chosen by the user and will be part of all records resulted from this operation"""
     def __init__(
         self,
         *,
         jobKey: _builtins.int = ...,
         timeout: _builtins.int = ...,
+        operationReference: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference", "operationReference", b"operationReference"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["jobKey", b"jobKey", "timeout", b"timeout"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference", "jobKey", b"jobKey", "operationReference", b"operationReference", "timeout", b"timeout"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__operationReference: _TypeAlias = _typing.Literal["operationReference"]  # noqa: Y015
+    _WhichOneofArgType__operationReference: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__operationReference) -> _WhichOneofReturnType__operationReference | None: ...
 
 Global___UpdateJobTimeoutRequest: _TypeAlias = UpdateJobTimeoutRequest  # noqa: Y015
 
@@ -1593,6 +2128,7 @@ class SetVariablesRequest(_message.Message):
     ELEMENTINSTANCEKEY_FIELD_NUMBER: _builtins.int
     VARIABLES_FIELD_NUMBER: _builtins.int
     LOCAL_FIELD_NUMBER: _builtins.int
+    OPERATIONREFERENCE_FIELD_NUMBER: _builtins.int
     elementInstanceKey: _builtins.int
     """the unique identifier of a particular element; can be the process instance key (as
     obtained during instance creation), or a given element, such as a service task (see
@@ -1611,18 +2147,23 @@ class SetVariablesRequest(_message.Message):
     be unchanged, and scope 2 will now be `{ "bar" : 1, "foo" 5 }`. if local was false, however,
     then scope 1 would be `{ "foo": 5 }`, and scope 2 would be `{ "bar" : 1 }`.
     """
+    operationReference: _builtins.int
+    """a reference key chosen by the user and will be part of all records resulted from this operation"""
     def __init__(
         self,
         *,
         elementInstanceKey: _builtins.int = ...,
         variables: _builtins.str = ...,
         local: _builtins.bool = ...,
+        operationReference: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference", "operationReference", b"operationReference"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["elementInstanceKey", b"elementInstanceKey", "local", b"local", "variables", b"variables"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference", "elementInstanceKey", b"elementInstanceKey", "local", b"local", "operationReference", b"operationReference", "variables", b"variables"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__operationReference: _TypeAlias = _typing.Literal["operationReference"]  # noqa: Y015
+    _WhichOneofArgType__operationReference: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__operationReference) -> _WhichOneofReturnType__operationReference | None: ...
 
 Global___SetVariablesRequest: _TypeAlias = SetVariablesRequest  # noqa: Y015
 
@@ -1715,24 +2256,84 @@ class ModifyProcessInstanceRequest(_message.Message):
         DESCRIPTOR: _descriptor.Descriptor
 
         ELEMENTINSTANCEKEY_FIELD_NUMBER: _builtins.int
+        ELEMENTID_FIELD_NUMBER: _builtins.int
         elementInstanceKey: _builtins.int
-        """the id of the element that should be terminated"""
+        """the key of the element instance that should be terminated"""
+        elementId: _builtins.str
+        """the id of the elements that should be terminated"""
         def __init__(
             self,
             *,
             elementInstanceKey: _builtins.int = ...,
+            elementId: _builtins.str = ...,
         ) -> None: ...
         _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["elementInstanceKey", b"elementInstanceKey"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["elementId", b"elementId", "elementInstanceKey", b"elementInstanceKey"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class MoveInstruction(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        SOURCEELEMENTINSTANCEKEY_FIELD_NUMBER: _builtins.int
+        SOURCEELEMENTID_FIELD_NUMBER: _builtins.int
+        TARGETELEMENTID_FIELD_NUMBER: _builtins.int
+        VARIABLEINSTRUCTIONS_FIELD_NUMBER: _builtins.int
+        ANCESTORELEMENTINSTANCEKEY_FIELD_NUMBER: _builtins.int
+        INFERANCESTORSCOPEFROMSOURCEHIERARCHY_FIELD_NUMBER: _builtins.int
+        USESOURCEPARENTKEYASANCESTORSCOPEKEY_FIELD_NUMBER: _builtins.int
+        sourceElementInstanceKey: _builtins.int
+        """the key of the element instance that should be moved"""
+        sourceElementId: _builtins.str
+        """the id of the elements that should be moved"""
+        targetElementId: _builtins.str
+        """the id of the element scope that the elements should be moved to"""
+        ancestorElementInstanceKey: _builtins.int
+        """the key of the ancestor scope the element instance should be created in;
+        set to -1 to create the new element instance within an existing element
+        instance of the flow scope
+        """
+        inferAncestorScopeFromSourceHierarchy: _builtins.bool
+        """whether to use the source element hierarchy to infer the ancestor element
+        instance key
+        """
+        useSourceParentKeyAsAncestorScopeKey: _builtins.bool
+        """whether to use the source's direct parent key as the ancestor scope key;
+        this is a simpler alternative to inferAncestorScopeFromSourceHierarchy
+        that skips hierarchy traversal and directly uses the source's parent key
+        """
+        @_builtins.property
+        def variableInstructions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ModifyProcessInstanceRequest.VariableInstruction]:
+            """instructions describing which variables should be created"""
+
+        def __init__(
+            self,
+            *,
+            sourceElementInstanceKey: _builtins.int = ...,
+            sourceElementId: _builtins.str = ...,
+            targetElementId: _builtins.str = ...,
+            variableInstructions: _abc.Iterable[Global___ModifyProcessInstanceRequest.VariableInstruction] | None = ...,
+            ancestorElementInstanceKey: _builtins.int = ...,
+            inferAncestorScopeFromSourceHierarchy: _builtins.bool = ...,
+            useSourceParentKeyAsAncestorScopeKey: _builtins.bool = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["ancestorElementInstanceKey", b"ancestorElementInstanceKey", "inferAncestorScopeFromSourceHierarchy", b"inferAncestorScopeFromSourceHierarchy", "sourceElementId", b"sourceElementId", "sourceElementInstanceKey", b"sourceElementInstanceKey", "targetElementId", b"targetElementId", "useSourceParentKeyAsAncestorScopeKey", b"useSourceParentKeyAsAncestorScopeKey", "variableInstructions", b"variableInstructions"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
     PROCESSINSTANCEKEY_FIELD_NUMBER: _builtins.int
     ACTIVATEINSTRUCTIONS_FIELD_NUMBER: _builtins.int
     TERMINATEINSTRUCTIONS_FIELD_NUMBER: _builtins.int
+    OPERATIONREFERENCE_FIELD_NUMBER: _builtins.int
+    MOVEINSTRUCTIONS_FIELD_NUMBER: _builtins.int
     processInstanceKey: _builtins.int
     """the key of the process instance that should be modified"""
+    operationReference: _builtins.int
+    """a reference key chosen by the user and will be part of all records resulted from this operation"""
     @_builtins.property
     def activateInstructions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ModifyProcessInstanceRequest.ActivateInstruction]:
         """instructions describing which elements should be activated in which scopes,
@@ -1743,18 +2344,26 @@ class ModifyProcessInstanceRequest(_message.Message):
     def terminateInstructions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ModifyProcessInstanceRequest.TerminateInstruction]:
         """instructions describing which elements should be terminated"""
 
+    @_builtins.property
+    def moveInstructions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ModifyProcessInstanceRequest.MoveInstruction]:
+        """instructions describing which elements should be moved from one scope to another."""
+
     def __init__(
         self,
         *,
         processInstanceKey: _builtins.int = ...,
         activateInstructions: _abc.Iterable[Global___ModifyProcessInstanceRequest.ActivateInstruction] | None = ...,
         terminateInstructions: _abc.Iterable[Global___ModifyProcessInstanceRequest.TerminateInstruction] | None = ...,
+        operationReference: _builtins.int | None = ...,
+        moveInstructions: _abc.Iterable[Global___ModifyProcessInstanceRequest.MoveInstruction] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference", "operationReference", b"operationReference"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activateInstructions", b"activateInstructions", "processInstanceKey", b"processInstanceKey", "terminateInstructions", b"terminateInstructions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference", "activateInstructions", b"activateInstructions", "moveInstructions", b"moveInstructions", "operationReference", b"operationReference", "processInstanceKey", b"processInstanceKey", "terminateInstructions", b"terminateInstructions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__operationReference: _TypeAlias = _typing.Literal["operationReference"]  # noqa: Y015
+    _WhichOneofArgType__operationReference: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__operationReference) -> _WhichOneofReturnType__operationReference | None: ...
 
 Global___ModifyProcessInstanceRequest: _TypeAlias = ModifyProcessInstanceRequest  # noqa: Y015
 
@@ -1825,8 +2434,11 @@ class MigrateProcessInstanceRequest(_message.Message):
 
     PROCESSINSTANCEKEY_FIELD_NUMBER: _builtins.int
     MIGRATIONPLAN_FIELD_NUMBER: _builtins.int
+    OPERATIONREFERENCE_FIELD_NUMBER: _builtins.int
     processInstanceKey: _builtins.int
     """key of the process instance to migrate"""
+    operationReference: _builtins.int
+    """a reference key chosen by the user and will be part of all records resulted from this operation"""
     @_builtins.property
     def migrationPlan(self) -> Global___MigrateProcessInstanceRequest.MigrationPlan:
         """the migration plan that defines target process and element mappings"""
@@ -1836,12 +2448,15 @@ class MigrateProcessInstanceRequest(_message.Message):
         *,
         processInstanceKey: _builtins.int = ...,
         migrationPlan: Global___MigrateProcessInstanceRequest.MigrationPlan | None = ...,
+        operationReference: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["migrationPlan", b"migrationPlan"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference", "migrationPlan", b"migrationPlan", "operationReference", b"operationReference"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["migrationPlan", b"migrationPlan", "processInstanceKey", b"processInstanceKey"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference", "migrationPlan", b"migrationPlan", "operationReference", b"operationReference", "processInstanceKey", b"processInstanceKey"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__operationReference: _TypeAlias = _typing.Literal["operationReference"]  # noqa: Y015
+    _WhichOneofArgType__operationReference: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__operationReference) -> _WhichOneofReturnType__operationReference | None: ...
 
 Global___MigrateProcessInstanceRequest: _TypeAlias = MigrateProcessInstanceRequest  # noqa: Y015
 
@@ -1865,20 +2480,42 @@ class DeleteResourceRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RESOURCEKEY_FIELD_NUMBER: _builtins.int
+    OPERATIONREFERENCE_FIELD_NUMBER: _builtins.int
+    DELETEHISTORY_FIELD_NUMBER: _builtins.int
     resourceKey: _builtins.int
     """The key of the resource that should be deleted. This can either be the key
     of a process definition, the key of a decision requirements definition or the key of a form.
+    """
+    operationReference: _builtins.int
+    """a reference key chosen by the user and will be part of all records resulted from this operation"""
+    deleteHistory: _builtins.bool
+    """Indicates if the historic data of a process resource should be deleted via a
+    batch operation asynchronously.
+
+    This flag is only effective for process resources. For other resource types
+    (decisions, forms, generic resources), this flag is ignored and no history
+    will be deleted. In those cases, the `batchOperation` field in the response
+    will not be populated.
     """
     def __init__(
         self,
         *,
         resourceKey: _builtins.int = ...,
+        operationReference: _builtins.int | None = ...,
+        deleteHistory: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_deleteHistory", b"_deleteHistory", "_operationReference", b"_operationReference", "deleteHistory", b"deleteHistory", "operationReference", b"operationReference"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["resourceKey", b"resourceKey"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_deleteHistory", b"_deleteHistory", "_operationReference", b"_operationReference", "deleteHistory", b"deleteHistory", "operationReference", b"operationReference", "resourceKey", b"resourceKey"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__deleteHistory: _TypeAlias = _typing.Literal["deleteHistory"]  # noqa: Y015
+    _WhichOneofArgType__deleteHistory: _TypeAlias = _typing.Literal["_deleteHistory", b"_deleteHistory"]  # noqa: Y015
+    _WhichOneofReturnType__operationReference: _TypeAlias = _typing.Literal["operationReference"]  # noqa: Y015
+    _WhichOneofArgType__operationReference: _TypeAlias = _typing.Literal["_operationReference", b"_operationReference"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__deleteHistory) -> _WhichOneofReturnType__deleteHistory | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__operationReference) -> _WhichOneofReturnType__operationReference | None: ...
 
 Global___DeleteResourceRequest: _TypeAlias = DeleteResourceRequest  # noqa: Y015
 
@@ -1886,16 +2523,86 @@ Global___DeleteResourceRequest: _TypeAlias = DeleteResourceRequest  # noqa: Y015
 class DeleteResourceResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    RESOURCEKEY_FIELD_NUMBER: _builtins.int
+    BATCHOPERATION_FIELD_NUMBER: _builtins.int
+    resourceKey: _builtins.str
+    """The system-assigned key for this resource, requested to be deleted."""
+    @_builtins.property
+    def batchOperation(self) -> Global___BatchOperationCreatedResult:
+        """The batch operation created for asynchronously deleting the historic data.
+
+        This field is only populated when the request `deleteHistory` is set to `true` and the resource
+        is a process definition. For other resource types (decisions, forms, generic resources),
+        this field will not be present in the response.
+        """
+
     def __init__(
         self,
+        *,
+        resourceKey: _builtins.str = ...,
+        batchOperation: Global___BatchOperationCreatedResult | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["batchOperation", b"batchOperation"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batchOperation", b"batchOperation", "resourceKey", b"resourceKey"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteResourceResponse: _TypeAlias = DeleteResourceResponse  # noqa: Y015
+
+@_typing.final
+class BatchOperationCreatedResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _BatchOperationTypeEnum:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _BatchOperationTypeEnumEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[BatchOperationCreatedResult._BatchOperationTypeEnum.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        ADD_VARIABLE: BatchOperationCreatedResult._BatchOperationTypeEnum.ValueType  # 0
+        CANCEL_PROCESS_INSTANCE: BatchOperationCreatedResult._BatchOperationTypeEnum.ValueType  # 1
+        DELETE_DECISION_DEFINITION: BatchOperationCreatedResult._BatchOperationTypeEnum.ValueType  # 2
+        DELETE_PROCESS_DEFINITION: BatchOperationCreatedResult._BatchOperationTypeEnum.ValueType  # 3
+        DELETE_PROCESS_INSTANCE: BatchOperationCreatedResult._BatchOperationTypeEnum.ValueType  # 4
+        MIGRATE_PROCESS_INSTANCE: BatchOperationCreatedResult._BatchOperationTypeEnum.ValueType  # 5
+        MODIFY_PROCESS_INSTANCE: BatchOperationCreatedResult._BatchOperationTypeEnum.ValueType  # 6
+        RESOLVE_INCIDENT: BatchOperationCreatedResult._BatchOperationTypeEnum.ValueType  # 7
+        UPDATE_VARIABLE: BatchOperationCreatedResult._BatchOperationTypeEnum.ValueType  # 8
+        DELETE_DECISION_INSTANCE: BatchOperationCreatedResult._BatchOperationTypeEnum.ValueType  # 9
+
+    class BatchOperationTypeEnum(_BatchOperationTypeEnum, metaclass=_BatchOperationTypeEnumEnumTypeWrapper):
+        """The batch operation type"""
+
+    ADD_VARIABLE: BatchOperationCreatedResult.BatchOperationTypeEnum.ValueType  # 0
+    CANCEL_PROCESS_INSTANCE: BatchOperationCreatedResult.BatchOperationTypeEnum.ValueType  # 1
+    DELETE_DECISION_DEFINITION: BatchOperationCreatedResult.BatchOperationTypeEnum.ValueType  # 2
+    DELETE_PROCESS_DEFINITION: BatchOperationCreatedResult.BatchOperationTypeEnum.ValueType  # 3
+    DELETE_PROCESS_INSTANCE: BatchOperationCreatedResult.BatchOperationTypeEnum.ValueType  # 4
+    MIGRATE_PROCESS_INSTANCE: BatchOperationCreatedResult.BatchOperationTypeEnum.ValueType  # 5
+    MODIFY_PROCESS_INSTANCE: BatchOperationCreatedResult.BatchOperationTypeEnum.ValueType  # 6
+    RESOLVE_INCIDENT: BatchOperationCreatedResult.BatchOperationTypeEnum.ValueType  # 7
+    UPDATE_VARIABLE: BatchOperationCreatedResult.BatchOperationTypeEnum.ValueType  # 8
+    DELETE_DECISION_INSTANCE: BatchOperationCreatedResult.BatchOperationTypeEnum.ValueType  # 9
+
+    BATCHOPERATIONKEY_FIELD_NUMBER: _builtins.int
+    BATCHOPERATIONTYPE_FIELD_NUMBER: _builtins.int
+    batchOperationKey: _builtins.str
+    """The batch operation key created to delete the resource."""
+    batchOperationType: Global___BatchOperationCreatedResult.BatchOperationTypeEnum.ValueType
+    def __init__(
+        self,
+        *,
+        batchOperationKey: _builtins.str = ...,
+        batchOperationType: Global___BatchOperationCreatedResult.BatchOperationTypeEnum.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batchOperationKey", b"batchOperationKey", "batchOperationType", b"batchOperationType"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchOperationCreatedResult: _TypeAlias = BatchOperationCreatedResult  # noqa: Y015
 
 @_typing.final
 class BroadcastSignalRequest(_message.Message):
@@ -1950,3 +2657,89 @@ class BroadcastSignalResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___BroadcastSignalResponse: _TypeAlias = BroadcastSignalResponse  # noqa: Y015
+
+@_typing.final
+class EvaluateConditionalRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANTID_FIELD_NUMBER: _builtins.int
+    PROCESSDEFINITIONKEY_FIELD_NUMBER: _builtins.int
+    VARIABLES_FIELD_NUMBER: _builtins.int
+    tenantId: _builtins.str
+    """Used to evaluate root-level conditional start events for a tenant with the given ID.
+    This will only evaluate root-level conditional start events of process definitions which belong to the tenant.
+    """
+    processDefinitionKey: _builtins.int
+    """Used to evaluate root-level conditional start events of the process definition with the given key."""
+    variables: _builtins.str
+    """Serialised JSON object representing the variables to use for evaluation of the conditions and to pass to the process instances that have been triggered."""
+    def __init__(
+        self,
+        *,
+        tenantId: _builtins.str = ...,
+        processDefinitionKey: _builtins.int | None = ...,
+        variables: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_processDefinitionKey", b"_processDefinitionKey", "processDefinitionKey", b"processDefinitionKey"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_processDefinitionKey", b"_processDefinitionKey", "processDefinitionKey", b"processDefinitionKey", "tenantId", b"tenantId", "variables", b"variables"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__processDefinitionKey: _TypeAlias = _typing.Literal["processDefinitionKey"]  # noqa: Y015
+    _WhichOneofArgType__processDefinitionKey: _TypeAlias = _typing.Literal["_processDefinitionKey", b"_processDefinitionKey"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__processDefinitionKey) -> _WhichOneofReturnType__processDefinitionKey | None: ...
+
+Global___EvaluateConditionalRequest: _TypeAlias = EvaluateConditionalRequest  # noqa: Y015
+
+@_typing.final
+class ProcessInstanceReference(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROCESSDEFINITIONKEY_FIELD_NUMBER: _builtins.int
+    PROCESSINSTANCEKEY_FIELD_NUMBER: _builtins.int
+    processDefinitionKey: _builtins.int
+    """The key of the process definition."""
+    processInstanceKey: _builtins.int
+    """The key of the created process instance."""
+    def __init__(
+        self,
+        *,
+        processDefinitionKey: _builtins.int = ...,
+        processInstanceKey: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["processDefinitionKey", b"processDefinitionKey", "processInstanceKey", b"processInstanceKey"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProcessInstanceReference: _TypeAlias = ProcessInstanceReference  # noqa: Y015
+
+@_typing.final
+class EvaluateConditionalResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROCESSINSTANCES_FIELD_NUMBER: _builtins.int
+    CONDITIONALEVALUATIONKEY_FIELD_NUMBER: _builtins.int
+    TENANTID_FIELD_NUMBER: _builtins.int
+    conditionalEvaluationKey: _builtins.int
+    """The unique key of the conditional evaluation operation."""
+    tenantId: _builtins.str
+    """The tenant ID of the conditional evaluation operation."""
+    @_builtins.property
+    def processInstances(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProcessInstanceReference]:
+        """List of process instances created. If no root-level conditional start events evaluated to true, the list will be empty."""
+
+    def __init__(
+        self,
+        *,
+        processInstances: _abc.Iterable[Global___ProcessInstanceReference] | None = ...,
+        conditionalEvaluationKey: _builtins.int = ...,
+        tenantId: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conditionalEvaluationKey", b"conditionalEvaluationKey", "processInstances", b"processInstances", "tenantId", b"tenantId"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EvaluateConditionalResponse: _TypeAlias = EvaluateConditionalResponse  # noqa: Y015

@@ -139,6 +139,11 @@ class GatewayStub:
                 request_serializer=zeebe__celery_dot_gateway_dot_proto_dot_gateway__pb2.BroadcastSignalRequest.SerializeToString,
                 response_deserializer=zeebe__celery_dot_gateway_dot_proto_dot_gateway__pb2.BroadcastSignalResponse.FromString,
                 _registered_method=True)
+        self.EvaluateConditional = channel.unary_unary(
+                '/gateway_protocol.Gateway/EvaluateConditional',
+                request_serializer=zeebe__celery_dot_gateway_dot_proto_dot_gateway__pb2.EvaluateConditionalRequest.SerializeToString,
+                response_deserializer=zeebe__celery_dot_gateway_dot_proto_dot_gateway__pb2.EvaluateConditionalResponse.FromString,
+                _registered_method=True)
 
 
 class GatewayServicer:
@@ -169,7 +174,7 @@ class GatewayServicer:
         INVALID_ARGUMENT:
         - type is blank (empty string, null)
         - timeout less than 1
-        - If multi-tenancy is enabled, and tenantIds is empty (empty list)
+        - If multi-tenancy is enabled, tenantFilter is PROVIDED (default value) and tenantIds is empty (empty list)
         - If multi-tenancy is enabled, and an invalid tenant ID is provided. A tenant ID is considered invalid if:
         - The tenant ID is blank (empty string, null)
         - The tenant ID is longer than 31 characters
@@ -230,6 +235,11 @@ class GatewayServicer:
         INVALID_ARGUMENT:
         - the given variables argument is not a valid JSON document; it is expected to be a valid
         JSON document where the root node is an object.
+
+        ALREADY_EXISTS:
+        - Business ID Uniqueness Control is enabled, and an active root process instance
+        with the provided businessId already exists
+        for the same process definition and tenant.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -238,6 +248,12 @@ class GatewayServicer:
     def CreateProcessInstanceWithResult(self, request, context):
         """
         Behaves similarly to `rpc CreateProcessInstance`, except that a successful response is received when the process completes successfully.
+
+        Errors:
+        ALREADY_EXISTS:
+        - Business ID Uniqueness Control is enabled, and an active root process instance
+        with the provided businessId already exists
+        for the same process definition and tenant.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -370,6 +386,14 @@ class GatewayServicer:
         INVALID_ARGUMENT:
         - the given variables document is not a valid JSON document; valid documents are expected to
         be JSON documents where the root node is an object.
+        DEADLINE_EXCEEDED:
+        - the request timed out between the gateway and the broker. This can happen for general
+        timeout reasons (for example transient communication delays). On user-task-listener-
+        related operations, this can additionally happen when the corresponding listener job is
+        not completed within the request timeout.
+
+        If this happens repeatedly, retry with backoff and check listener worker availability and
+        health.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -433,9 +457,12 @@ class GatewayServicer:
         FAILED_PRECONDITION:
         - not all active elements in the given process instance are mapped to the elements in the target process definition
         - a mapping instruction changes the type of an element or event
+        - a mapping instruction changes the implementation of a task
+        - a mapping instruction detaches a boundary event from an active element
         - a mapping instruction refers to an unsupported element (i.e. some elements will be supported later on)
         - a mapping instruction refers to element in unsupported scenarios.
         (i.e. migration is not supported when process instance or target process elements contains event subscriptions)
+        - multiple mapping instructions target the same boundary event
 
         INVALID_ARGUMENT:
         - A `sourceElementId` does not refer to an element in the process instance's process definition
@@ -492,6 +519,26 @@ class GatewayServicer:
     def BroadcastSignal(self, request, context):
         """
         Broadcasts a signal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EvaluateConditional(self, request, context):
+        """
+        Evaluates root-level conditional start events for process definitions.
+        If the evaluation is successful, it will return the keys of all created process instances, along with their associated process definition key.
+        Multiple root-level conditional start events of the same process definition can trigger if their conditions evaluate to true.
+
+        Errors:
+        INVALID_ARGUMENT:
+        - The provided data is not valid
+        NOT_FOUND:
+        - The process definition was not found for the given processDefinitionKey
+        PERMISSION_DENIED:
+        - The client is not authorized to start process instances for the specified process definition
+        - If a processDefinitionKey is not provided, this indicates that the client is not authorized
+        to start process instances for at least one of the matched process definitions
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -604,6 +651,11 @@ def add_GatewayServicer_to_server(servicer, server):
                     servicer.BroadcastSignal,
                     request_deserializer=zeebe__celery_dot_gateway_dot_proto_dot_gateway__pb2.BroadcastSignalRequest.FromString,
                     response_serializer=zeebe__celery_dot_gateway_dot_proto_dot_gateway__pb2.BroadcastSignalResponse.SerializeToString,
+            ),
+            'EvaluateConditional': grpc.unary_unary_rpc_method_handler(
+                    servicer.EvaluateConditional,
+                    request_deserializer=zeebe__celery_dot_gateway_dot_proto_dot_gateway__pb2.EvaluateConditionalRequest.FromString,
+                    response_serializer=zeebe__celery_dot_gateway_dot_proto_dot_gateway__pb2.EvaluateConditionalResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1173,6 +1225,33 @@ class Gateway:
             '/gateway_protocol.Gateway/BroadcastSignal',
             zeebe__celery_dot_gateway_dot_proto_dot_gateway__pb2.BroadcastSignalRequest.SerializeToString,
             zeebe__celery_dot_gateway_dot_proto_dot_gateway__pb2.BroadcastSignalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EvaluateConditional(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gateway_protocol.Gateway/EvaluateConditional',
+            zeebe__celery_dot_gateway_dot_proto_dot_gateway__pb2.EvaluateConditionalRequest.SerializeToString,
+            zeebe__celery_dot_gateway_dot_proto_dot_gateway__pb2.EvaluateConditionalResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -58,7 +58,7 @@ class GatewayStub:
     INVALID_ARGUMENT:
     - type is blank (empty string, null)
     - timeout less than 1
-    - If multi-tenancy is enabled, and tenantIds is empty (empty list)
+    - If multi-tenancy is enabled, tenantFilter is PROVIDED (default value) and tenantIds is empty (empty list)
     - If multi-tenancy is enabled, and an invalid tenant ID is provided. A tenant ID is considered invalid if:
     - The tenant ID is blank (empty string, null)
     - The tenant ID is longer than 31 characters
@@ -107,10 +107,21 @@ class GatewayStub:
     INVALID_ARGUMENT:
     - the given variables argument is not a valid JSON document; it is expected to be a valid
     JSON document where the root node is an object.
+
+    ALREADY_EXISTS:
+    - Business ID Uniqueness Control is enabled, and an active root process instance
+    with the provided businessId already exists
+    for the same process definition and tenant.
     """
     CreateProcessInstanceWithResult: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.CreateProcessInstanceWithResultRequest, _gateway_pb2.CreateProcessInstanceWithResultResponse]
     """
     Behaves similarly to `rpc CreateProcessInstance`, except that a successful response is received when the process completes successfully.
+
+    Errors:
+    ALREADY_EXISTS:
+    - Business ID Uniqueness Control is enabled, and an active root process instance
+    with the provided businessId already exists
+    for the same process definition and tenant.
     """
     EvaluateDecision: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.EvaluateDecisionRequest, _gateway_pb2.EvaluateDecisionResponse]
     """
@@ -213,6 +224,14 @@ class GatewayStub:
     INVALID_ARGUMENT:
     - the given variables document is not a valid JSON document; valid documents are expected to
     be JSON documents where the root node is an object.
+    DEADLINE_EXCEEDED:
+    - the request timed out between the gateway and the broker. This can happen for general
+    timeout reasons (for example transient communication delays). On user-task-listener-
+    related operations, this can additionally happen when the corresponding listener job is
+    not completed within the request timeout.
+
+    If this happens repeatedly, retry with backoff and check listener worker availability and
+    health.
     """
     Topology: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.TopologyRequest, _gateway_pb2.TopologyResponse]
     """
@@ -260,9 +279,12 @@ class GatewayStub:
     FAILED_PRECONDITION:
     - not all active elements in the given process instance are mapped to the elements in the target process definition
     - a mapping instruction changes the type of an element or event
+    - a mapping instruction changes the implementation of a task
+    - a mapping instruction detaches a boundary event from an active element
     - a mapping instruction refers to an unsupported element (i.e. some elements will be supported later on)
     - a mapping instruction refers to element in unsupported scenarios.
     (i.e. migration is not supported when process instance or target process elements contains event subscriptions)
+    - multiple mapping instructions target the same boundary event
 
     INVALID_ARGUMENT:
     - A `sourceElementId` does not refer to an element in the process instance's process definition
@@ -307,6 +329,22 @@ class GatewayStub:
     """
     Broadcasts a signal.
     """
+    EvaluateConditional: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.EvaluateConditionalRequest, _gateway_pb2.EvaluateConditionalResponse]
+    """
+    Evaluates root-level conditional start events for process definitions.
+    If the evaluation is successful, it will return the keys of all created process instances, along with their associated process definition key.
+    Multiple root-level conditional start events of the same process definition can trigger if their conditions evaluate to true.
+
+    Errors:
+    INVALID_ARGUMENT:
+    - The provided data is not valid
+    NOT_FOUND:
+    - The process definition was not found for the given processDefinitionKey
+    PERMISSION_DENIED:
+    - The client is not authorized to start process instances for the specified process definition
+    - If a processDefinitionKey is not provided, this indicates that the client is not authorized
+    to start process instances for at least one of the matched process definitions
+    """
 
 @_typing.type_check_only
 class GatewayAsyncStub(GatewayStub):
@@ -332,7 +370,7 @@ class GatewayAsyncStub(GatewayStub):
     INVALID_ARGUMENT:
     - type is blank (empty string, null)
     - timeout less than 1
-    - If multi-tenancy is enabled, and tenantIds is empty (empty list)
+    - If multi-tenancy is enabled, tenantFilter is PROVIDED (default value) and tenantIds is empty (empty list)
     - If multi-tenancy is enabled, and an invalid tenant ID is provided. A tenant ID is considered invalid if:
     - The tenant ID is blank (empty string, null)
     - The tenant ID is longer than 31 characters
@@ -381,10 +419,21 @@ class GatewayAsyncStub(GatewayStub):
     INVALID_ARGUMENT:
     - the given variables argument is not a valid JSON document; it is expected to be a valid
     JSON document where the root node is an object.
+
+    ALREADY_EXISTS:
+    - Business ID Uniqueness Control is enabled, and an active root process instance
+    with the provided businessId already exists
+    for the same process definition and tenant.
     """
     CreateProcessInstanceWithResult: _aio.UnaryUnaryMultiCallable[_gateway_pb2.CreateProcessInstanceWithResultRequest, _gateway_pb2.CreateProcessInstanceWithResultResponse]  # type: ignore[assignment]
     """
     Behaves similarly to `rpc CreateProcessInstance`, except that a successful response is received when the process completes successfully.
+
+    Errors:
+    ALREADY_EXISTS:
+    - Business ID Uniqueness Control is enabled, and an active root process instance
+    with the provided businessId already exists
+    for the same process definition and tenant.
     """
     EvaluateDecision: _aio.UnaryUnaryMultiCallable[_gateway_pb2.EvaluateDecisionRequest, _gateway_pb2.EvaluateDecisionResponse]  # type: ignore[assignment]
     """
@@ -487,6 +536,14 @@ class GatewayAsyncStub(GatewayStub):
     INVALID_ARGUMENT:
     - the given variables document is not a valid JSON document; valid documents are expected to
     be JSON documents where the root node is an object.
+    DEADLINE_EXCEEDED:
+    - the request timed out between the gateway and the broker. This can happen for general
+    timeout reasons (for example transient communication delays). On user-task-listener-
+    related operations, this can additionally happen when the corresponding listener job is
+    not completed within the request timeout.
+
+    If this happens repeatedly, retry with backoff and check listener worker availability and
+    health.
     """
     Topology: _aio.UnaryUnaryMultiCallable[_gateway_pb2.TopologyRequest, _gateway_pb2.TopologyResponse]  # type: ignore[assignment]
     """
@@ -534,9 +591,12 @@ class GatewayAsyncStub(GatewayStub):
     FAILED_PRECONDITION:
     - not all active elements in the given process instance are mapped to the elements in the target process definition
     - a mapping instruction changes the type of an element or event
+    - a mapping instruction changes the implementation of a task
+    - a mapping instruction detaches a boundary event from an active element
     - a mapping instruction refers to an unsupported element (i.e. some elements will be supported later on)
     - a mapping instruction refers to element in unsupported scenarios.
     (i.e. migration is not supported when process instance or target process elements contains event subscriptions)
+    - multiple mapping instructions target the same boundary event
 
     INVALID_ARGUMENT:
     - A `sourceElementId` does not refer to an element in the process instance's process definition
@@ -581,6 +641,22 @@ class GatewayAsyncStub(GatewayStub):
     """
     Broadcasts a signal.
     """
+    EvaluateConditional: _aio.UnaryUnaryMultiCallable[_gateway_pb2.EvaluateConditionalRequest, _gateway_pb2.EvaluateConditionalResponse]  # type: ignore[assignment]
+    """
+    Evaluates root-level conditional start events for process definitions.
+    If the evaluation is successful, it will return the keys of all created process instances, along with their associated process definition key.
+    Multiple root-level conditional start events of the same process definition can trigger if their conditions evaluate to true.
+
+    Errors:
+    INVALID_ARGUMENT:
+    - The provided data is not valid
+    NOT_FOUND:
+    - The process definition was not found for the given processDefinitionKey
+    PERMISSION_DENIED:
+    - The client is not authorized to start process instances for the specified process definition
+    - If a processDefinitionKey is not provided, this indicates that the client is not authorized
+    to start process instances for at least one of the matched process definitions
+    """
 
 class GatewayServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -615,7 +691,7 @@ class GatewayServicer(metaclass=_abc_1.ABCMeta):
         INVALID_ARGUMENT:
         - type is blank (empty string, null)
         - timeout less than 1
-        - If multi-tenancy is enabled, and tenantIds is empty (empty list)
+        - If multi-tenancy is enabled, tenantFilter is PROVIDED (default value) and tenantIds is empty (empty list)
         - If multi-tenancy is enabled, and an invalid tenant ID is provided. A tenant ID is considered invalid if:
         - The tenant ID is blank (empty string, null)
         - The tenant ID is longer than 31 characters
@@ -682,6 +758,11 @@ class GatewayServicer(metaclass=_abc_1.ABCMeta):
         INVALID_ARGUMENT:
         - the given variables argument is not a valid JSON document; it is expected to be a valid
         JSON document where the root node is an object.
+
+        ALREADY_EXISTS:
+        - Business ID Uniqueness Control is enabled, and an active root process instance
+        with the provided businessId already exists
+        for the same process definition and tenant.
         """
 
     @_abc_1.abstractmethod
@@ -692,6 +773,12 @@ class GatewayServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_gateway_pb2.CreateProcessInstanceWithResultResponse, _abc.Awaitable[_gateway_pb2.CreateProcessInstanceWithResultResponse]]:
         """
         Behaves similarly to `rpc CreateProcessInstance`, except that a successful response is received when the process completes successfully.
+
+        Errors:
+        ALREADY_EXISTS:
+        - Business ID Uniqueness Control is enabled, and an active root process instance
+        with the provided businessId already exists
+        for the same process definition and tenant.
         """
 
     @_abc_1.abstractmethod
@@ -841,6 +928,14 @@ class GatewayServicer(metaclass=_abc_1.ABCMeta):
         INVALID_ARGUMENT:
         - the given variables document is not a valid JSON document; valid documents are expected to
         be JSON documents where the root node is an object.
+        DEADLINE_EXCEEDED:
+        - the request timed out between the gateway and the broker. This can happen for general
+        timeout reasons (for example transient communication delays). On user-task-listener-
+        related operations, this can additionally happen when the corresponding listener job is
+        not completed within the request timeout.
+
+        If this happens repeatedly, retry with backoff and check listener worker availability and
+        health.
         """
 
     @_abc_1.abstractmethod
@@ -912,9 +1007,12 @@ class GatewayServicer(metaclass=_abc_1.ABCMeta):
         FAILED_PRECONDITION:
         - not all active elements in the given process instance are mapped to the elements in the target process definition
         - a mapping instruction changes the type of an element or event
+        - a mapping instruction changes the implementation of a task
+        - a mapping instruction detaches a boundary event from an active element
         - a mapping instruction refers to an unsupported element (i.e. some elements will be supported later on)
         - a mapping instruction refers to element in unsupported scenarios.
         (i.e. migration is not supported when process instance or target process elements contains event subscriptions)
+        - multiple mapping instructions target the same boundary event
 
         INVALID_ARGUMENT:
         - A `sourceElementId` does not refer to an element in the process instance's process definition
@@ -976,6 +1074,28 @@ class GatewayServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_gateway_pb2.BroadcastSignalResponse, _abc.Awaitable[_gateway_pb2.BroadcastSignalResponse]]:
         """
         Broadcasts a signal.
+        """
+
+    @_abc_1.abstractmethod
+    def EvaluateConditional(
+        self,
+        request: _gateway_pb2.EvaluateConditionalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.EvaluateConditionalResponse, _abc.Awaitable[_gateway_pb2.EvaluateConditionalResponse]]:
+        """
+        Evaluates root-level conditional start events for process definitions.
+        If the evaluation is successful, it will return the keys of all created process instances, along with their associated process definition key.
+        Multiple root-level conditional start events of the same process definition can trigger if their conditions evaluate to true.
+
+        Errors:
+        INVALID_ARGUMENT:
+        - The provided data is not valid
+        NOT_FOUND:
+        - The process definition was not found for the given processDefinitionKey
+        PERMISSION_DENIED:
+        - The client is not authorized to start process instances for the specified process definition
+        - If a processDefinitionKey is not provided, this indicates that the client is not authorized
+        to start process instances for at least one of the matched process definitions
         """
 
 def add_GatewayServicer_to_server(servicer: GatewayServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,30 +1,40 @@
-"""FEEL's conversion functions: ``string``, ``number`` and the temporal constructors."""
+"""FEEL's conversion functions: ``string``, ``number``, JSON and the temporal constructors."""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from zeebe_celery.engine.feel.serialize import feel_string
+from zeebe_celery.engine.feel.far import FarDate, make_date, split
+from zeebe_celery.engine.feel.serialize import feel_string, to_json
 from zeebe_celery.engine.feel.temporal import (
     YearsMonthsDuration,
+    offset_zone,
     parse_date,
     parse_datetime,
     parse_duration,
     parse_time,
     zone_of,
 )
+from zeebe_celery.engine.feel.values import to_decimal
 
-from ._args import integer, text
+from ._args import integer, number, text
+from .signature import Overload, overload
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_SEPARATORS = frozenset({" ", ",", ".", "'"})
 
 
 def to_number(from_: Any, grouping: Any = None, decimal_separator: Any = None) -> int | Decimal | None:
     value = text(from_)
+    for separator in (grouping, decimal_separator):
+        if separator is not None and text(separator) not in _SEPARATORS:
+            return None
+    if grouping is not None and grouping == decimal_separator:
+        return None
     if grouping is not None:
         value = value.replace(text(grouping), "")
     if decimal_separator is not None:
@@ -35,51 +45,70 @@ def to_number(from_: Any, grouping: Any = None, decimal_separator: Any = None) -
     return int(exact) if re.fullmatch(r"[+-]?\d+", value) else exact
 
 
-def to_date(*args: Any) -> date | None:
-    if len(args) == 3:
-        return date(integer(args[0]), integer(args[1]), integer(args[2]))
-    (value,) = args
-    if type(value) is datetime:
-        return value.date()
-    if type(value) is date:
-        return value
-    return parse_date(text(value))
+def date_from(from_: Any) -> Any:
+    if type(from_) is datetime:
+        return from_.date()
+    if type(from_) is date:
+        return from_
+    if type(from_) is FarDate:
+        moment = from_.value
+        return FarDate(from_.cycles, moment.date()) if isinstance(moment, datetime) else from_
+    return parse_date(text(from_))
 
 
-def to_time(*args: Any) -> time | None:
-    if len(args) in (3, 4):
-        hour, minute, second = (integer(a) for a in args[:3])
-        return time(hour, minute, second)
-    (value,) = args
-    if type(value) is datetime:
-        return value.timetz()
-    if type(value) is time:
-        return value
-    return parse_time(text(value))
+def date_of(year: Any, month: Any, day: Any) -> Any:
+    return make_date(integer(year), integer(month), integer(day))
 
 
-def to_datetime(*args: Any) -> datetime | None:
-    if len(args) == 2:
-        day, moment = args
-        if type(day) is date and type(moment) is time:
-            return datetime.combine(day, moment)
-        if type(day) is datetime and type(moment) is str:
-            zone = zone_of(None, moment)
-            return day.astimezone(zone) if day.tzinfo else day.replace(tzinfo=zone)
+def time_from(from_: Any) -> time | None:
+    if type(from_) is FarDate:
+        from_ = from_.value
+    if type(from_) is datetime:
+        return from_.timetz()
+    if type(from_) is time:
+        return from_
+    if type(from_) is date:
+        return time(0, 0, tzinfo=UTC)
+    return parse_time(text(from_))
+
+
+def time_of(hour: Any, minute: Any, second: Any, offset: Any = None) -> time:
+    whole = number(second)
+    micro = int((to_decimal(whole) - int(whole)) * 1_000_000) if type(whole) is Decimal else 0
+    if offset is not None and type(offset) is not timedelta:
+        raise TypeError("the offset of time() is a days and time duration")
+    zone = None if offset is None else offset_zone(offset)
+    return time(integer(hour), integer(minute), int(whole), micro, tzinfo=zone)
+
+
+def datetime_from(from_: Any) -> datetime | None:
+    if type(from_) is datetime:
+        return from_
+    if type(from_) is date:
+        return datetime(from_.year, from_.month, from_.day)
+    value = text(from_)
+    day = parse_date(value)
+    if day is not None:  # a date alone is its midnight, as feel-scala reads it
+        return datetime(day.year, day.month, day.day)
+    return parse_datetime(value)
+
+
+def datetime_of(day: Any, moment: Any) -> datetime:
+    """``date and time(date, time)``, or a date-time moved into a zone: ``date and time(dt, "Europe/Paris")``."""
+    if type(day) is datetime and type(moment) is str:
+        zone = zone_of(None, moment)
+        return day.astimezone(zone) if day.tzinfo else day.replace(tzinfo=zone)
+    if type(day) not in (date, datetime) or type(moment) is not time:
         raise TypeError("date and time() takes a date and a time")
-    (value,) = args
-    if type(value) is datetime:
-        return value
-    if type(value) is date:
-        return datetime(value.year, value.month, value.day)
-    return parse_datetime(text(value))
+    start = day.date() if type(day) is datetime else day
+    return datetime.combine(start, moment)
 
 
 def years_and_months(from_: Any, to: Any) -> YearsMonthsDuration:
-    start, end = to_date(from_), to_date(to)
-    if start is None or end is None:
+    if type(from_) not in _DAYS or type(to) not in _DAYS:
         raise TypeError("years and months duration() takes two dates")
-    months = (end.year - start.year) * 12 + end.month - start.month
+    (start_cycles, start), (end_cycles, end) = split(date_from(from_)), split(date_from(to))
+    months = (end.year - start.year + 400 * (end_cycles - start_cycles)) * 12 + end.month - start.month
     if months > 0 and end.day < start.day:
         months -= 1
     elif months < 0 and end.day > start.day:
@@ -87,12 +116,31 @@ def years_and_months(from_: Any, to: Any) -> YearsMonthsDuration:
     return YearsMonthsDuration(months)
 
 
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "string": lambda from_: feel_string(from_),
-    "number": to_number,
-    "date": to_date,
-    "time": to_time,
-    "date and time": to_datetime,
-    "duration": lambda from_: parse_duration(text(from_)),
-    "years and months duration": years_and_months,
+_DAYS = (date, datetime, FarDate)
+
+
+def duration_from(from_: Any) -> timedelta | YearsMonthsDuration | None:
+    if type(from_) is timedelta or type(from_) is YearsMonthsDuration:
+        return from_
+    return parse_duration(text(from_))
+
+
+def _from_json(value: Any) -> Any:
+    return json.loads(text(value), parse_float=Decimal)
+
+
+FUNCTIONS: dict[str, list[Overload]] = {
+    "string": [overload(lambda from_: feel_string(from_), "from")],
+    "number": [overload(to_number, "from", "grouping separator?", "decimal separator?")],
+    "date": [overload(date_from, "from"), overload(date_of, "year", "month", "day")],
+    "time": [overload(time_from, "from"), overload(time_of, "hour", "minute", "second", "offset?")],
+    "date and time": [
+        overload(datetime_from, "from"),
+        overload(datetime_of, "date", "time"),
+        overload(datetime_of, "date", "timezone"),
+    ],
+    "duration": [overload(duration_from, "from")],
+    "years and months duration": [overload(years_and_months, "from", "to")],
+    "from json": [overload(_from_json, "json")],
+    "to json": [overload(lambda value: json.dumps(to_json(value), separators=(",", ":")), "value")],
 }

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import Any
 
-from zeebe_celery.engine.feel.values import FeelFunction, compare, equals
+from zeebe_celery.engine.feel.limits import check_size
+from zeebe_celery.engine.feel.values import compare, equals
 
 from ._args import integer, items, spread
+from .signature import Overload, overload
 
 
 def _contains(values: list[Any], element: Any) -> bool:
@@ -53,7 +54,13 @@ def flatten(list_: Any) -> list[Any]:
     flat: list[Any] = []
     for value in items(list_):
         flat.extend(flatten(value) if type(value) is list else [value])
-    return flat
+    return _sized(flat)
+
+
+def _sized(values: list[Any]) -> list[Any]:
+    if len(values) > 4096:
+        check_size(len(values))
+    return values
 
 
 def sort(list_: Any, precedes: Any = None) -> list[Any]:
@@ -68,7 +75,7 @@ def sort(list_: Any, precedes: Any = None) -> list[Any]:
 
         ordered: list[Any] = sorted(values, key=functools.cmp_to_key(natural))
         return ordered
-    if not isinstance(precedes, FeelFunction):
+    if not callable(precedes):
         raise TypeError("sort() takes a function as its second argument")
 
     def by_function(a: Any, b: Any) -> int:
@@ -98,22 +105,69 @@ def _duplicates(list_: Any) -> list[Any]:
     return _distinct([v for i, v in enumerate(values) if _contains(values[:i] + values[i + 1 :], v)])
 
 
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "list contains": lambda list_, element: _contains(items(list_), element),
-    "count": lambda list_: len(items(list_)),
-    "append": lambda list_, *item: [*items(list_), *item],
-    "concatenate": lambda *lists: [value for values in lists for value in items(values)],
-    "insert before": insert_before,
-    "remove": remove,
-    "reverse": lambda list_: items(list_)[::-1],
-    "index of": lambda list_, match: [i + 1 for i, v in enumerate(items(list_)) if equals(v, match) is True],
-    "union": lambda *lists: _distinct([value for values in lists for value in items(values)]),
-    "distinct values": lambda list_: _distinct(items(list_)),
-    "duplicate values": _duplicates,
-    "flatten": flatten,
-    "sort": sort,
-    "sublist": sublist,
-    "is empty": lambda list_: not items(list_),
-    "all": _all,
-    "any": _any,
+def partition(list_: Any, size: Any) -> list[list[Any]]:
+    values, step = items(list_), integer(size)
+    if step <= 0:
+        raise ValueError("partition size must be positive")
+    return [values[at : at + step] for at in range(0, len(values), step)]
+
+
+def list_replace(list_: Any, position: Any, newItem: Any) -> list[Any]:
+    """``position`` is a 1-based (or negative) index, or a function(item, newItem) picking the items to replace."""
+    if list_ is None:
+        raise TypeError("list replace() takes a list")
+    values = list_ if type(list_) is list else [list_]
+    if callable(position):
+        if len(getattr(position, "params", ("item", "newItem"))) != 2:
+            raise TypeError("list replace() takes a function of (item, newItem)")
+        replaced = []
+        for value in values:
+            chosen = position(value, newItem)
+            if type(chosen) is not bool:
+                raise TypeError("the match function of list replace() gives a boolean")
+            replaced.append(newItem if chosen else value)
+        return replaced
+    at = _offset(values, position)
+    return [*values[:at], newItem, *values[at + 1 :]]
+
+
+def _lists(*lists: Any) -> list[Any]:
+    return _sized([value for values in lists for value in items(values)])
+
+
+def _first_list(fn: Any) -> list[Overload]:
+    return [overload(fn, "list")]
+
+
+FUNCTIONS: dict[str, list[Overload]] = {
+    "list contains": [overload(lambda list_, element: _contains(items(list_), element), "list", "element")],
+    "count": _first_list(lambda list_: len(items(list_))),
+    "append": [overload(lambda list_, *item: _sized([*items(list_), *item]), "list", "items|item...")],
+    "concatenate": [overload(_lists, "lists|list...")],
+    "insert before": [overload(insert_before, "list", "position", "newItem")],
+    "remove": [overload(remove, "list", "position")],
+    "reverse": _first_list(lambda list_: items(list_)[::-1]),
+    "index of": [
+        overload(
+            lambda list_, match: [i + 1 for i, v in enumerate(items(list_)) if equals(v, match) is True],
+            "list",
+            "match",
+        )
+    ],
+    "union": [overload(lambda *lists: _distinct(_lists(*lists)), "lists|list...")],
+    "distinct values": _first_list(lambda list_: _distinct(items(list_))),
+    "duplicate values": _first_list(_duplicates),
+    "flatten": _first_list(flatten),
+    "sort": [overload(sort, "list", "precedes?")],
+    "sublist": [overload(sublist, "list", "start position|start", "length?")],
+    "is empty": _first_list(lambda list_: not items(list_)),
+    "partition": [overload(partition, "list", "size")],
+    "list replace": [
+        overload(list_replace, "list", "position", "newItem"),
+        overload(list_replace, "list", "match", "newItem"),
+    ],
+    "all": [overload(_all, "list...")],
+    "and": [overload(_all, "list...")],
+    "any": [overload(_any, "list...")],
+    "or": [overload(_any, "list...")],
 }

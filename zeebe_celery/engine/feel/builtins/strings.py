@@ -2,87 +2,118 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+import base64
+import binascii
+import os
+import time
+import uuid
 from typing import Any
 
-from ._args import integer, items, text
+from zeebe_celery.engine.feel import regexes
+from zeebe_celery.engine.feel.limits import check_size
 
-_FLAGS = {"i": re.IGNORECASE, "s": re.DOTALL, "m": re.MULTILINE, "x": re.VERBOSE}
-
-
-def _regex(pattern: Any, flags: Any) -> re.Pattern[str]:
-    mode = 0
-    for flag in text(flags) if flags is not None else "":
-        if flag not in _FLAGS:
-            raise ValueError(f"unknown regex flag {flag!r}")
-        mode |= _FLAGS[flag]
-    return re.compile(text(pattern), mode)
+from ._args import integer, text
+from .signature import Overload, overload
 
 
 def substring(string: Any, start: Any, length: Any = None) -> str:
     value, begin = text(string), integer(start)
     offset = begin - 1 if begin > 0 else max(len(value) + begin, 0)
+    # Lengths count code points, as Python's str does (feel-scala counts them too since 1.17).
     return value[offset:] if length is None else value[offset : offset + integer(length)]
 
 
 def substring_before(string: Any, match: Any) -> str:
-    value, found = text(string), value_index(string, match)
+    value, needle = text(string), text(match)
+    found = value.find(needle)
     return "" if found < 0 else value[:found]
 
 
 def substring_after(string: Any, match: Any) -> str:
-    value, found = text(string), value_index(string, match)
-    return "" if found < 0 else value[found + len(text(match)) :]
+    value, needle = text(string), text(match)
+    found = value.find(needle)
+    return "" if found < 0 else value[found + len(needle) :]
 
 
-def value_index(string: Any, match: Any) -> int:
-    needle = text(match)
-    return text(string).find(needle) if needle else -1
+def _flags(flags: Any) -> str:
+    return "" if flags is None else text(flags)
 
 
 def matches(input: Any, pattern: Any, flags: Any = None) -> bool:
-    return _regex(pattern, flags).search(text(input)) is not None
-
-
-def _replacement(template: str) -> str:
-    # XPath writes groups as $1; Python's re wants \g<1>, and a literal backslash doubled.
-    return re.sub(r"\$(\d+)", r"\\g<\1>", template.replace("\\", "\\\\"))
+    return regexes.search(text(pattern), _flags(flags), text(input))
 
 
 def replace(input: Any, pattern: Any, replacement: Any, flags: Any = None) -> str:
-    return _regex(pattern, flags).sub(_replacement(text(replacement)), text(input))
+    result = regexes.replace_all(text(pattern), _flags(flags), text(input), text(replacement))
+    if len(result) > 4096:
+        check_size(len(result))
+    return result
 
 
 def split(string: Any, delimiter: Any) -> list[str]:
-    return re.split(text(delimiter), text(string))
+    return regexes.split(text(delimiter), text(string))
+
+
+def extract(input: Any, pattern: Any) -> list[str]:
+    return regexes.find_all(text(pattern), text(input))
 
 
 def string_join(list_: Any, delimiter: Any = None, prefix: Any = None, suffix: Any = None) -> str:
-    parts = [text(item) for item in items(list_) if item is not None]
+    parts = [text(item) for item in (list_ if type(list_) is list else [text(list_)]) if item is not None]
     joined = (text(delimiter) if delimiter is not None else "").join(parts)
-    return (text(prefix) if prefix is not None else "") + joined + (text(suffix) if suffix is not None else "")
+    result = (text(prefix) if prefix is not None else "") + joined + (text(suffix) if suffix is not None else "")
+    if len(result) > 4096:
+        check_size(len(result))
+    return result
 
 
-def extract(string: Any, pattern: Any) -> list[str]:
-    return [m.group(0) for m in _regex(pattern, None).finditer(text(string))]
+def _uuid7() -> str:
+    """A time-ordered random UUID (version 7), the kind feel-scala's ``uuid()`` makes."""
+    millis = time.time_ns() // 1_000_000
+    raw = bytearray(millis.to_bytes(6, "big") + os.urandom(10))
+    raw[6] = (raw[6] & 0x0F) | 0x70
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(raw)))
 
 
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "string length": lambda string: len(text(string)),
-    "substring": substring,
-    "substring before": substring_before,
-    "substring after": substring_after,
-    "upper case": lambda string: text(string).upper(),
-    "lower case": lambda string: text(string).lower(),
-    "contains": lambda string, match: text(match) in text(string),
-    "starts with": lambda string, match: text(string).startswith(text(match)),
-    "ends with": lambda string, match: text(string).endswith(text(match)),
-    "matches": matches,
-    "replace": replace,
-    "split": split,
-    "string join": string_join,
-    "trim": lambda string: text(string).strip(),
-    "is blank": lambda string: not text(string).strip(),
-    "extract": extract,
+def from_base64(value: Any) -> str | None:
+    try:
+        return base64.b64decode(text(value), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def _java_trim(string: Any) -> str:
+    value = text(string)
+    start, end = 0, len(value)
+    while start < end and value[start] <= " ":
+        start += 1
+    while end > start and value[end - 1] <= " ":
+        end -= 1
+    return value[start:end]
+
+
+FUNCTIONS: dict[str, list[Overload]] = {
+    "string length": [overload(lambda string: len(text(string)), "string")],
+    "substring": [overload(substring, "string", "start position|start", "length?")],
+    "substring before": [overload(substring_before, "string", "match")],
+    "substring after": [overload(substring_after, "string", "match")],
+    "upper case": [overload(lambda string: text(string).upper(), "string")],
+    "lower case": [overload(lambda string: text(string).lower(), "string")],
+    "contains": [overload(lambda string, match: text(match) in text(string), "string", "match")],
+    "starts with": [overload(lambda string, match: text(string).startswith(text(match)), "string", "match")],
+    "ends with": [overload(lambda string, match: text(string).endswith(text(match)), "string", "match")],
+    "matches": [overload(matches, "input", "pattern", "flags?")],
+    "replace": [overload(replace, "input", "pattern", "replacement", "flags?")],
+    "split": [overload(split, "string", "delimiter")],
+    "extract": [overload(extract, "input", "pattern")],
+    "string join": [
+        overload(string_join, "list", "delimiter?"),
+        overload(string_join, "list", "delimiter", "prefix", "suffix"),
+    ],
+    "trim": [overload(_java_trim, "string")],
+    "is blank": [overload(lambda string: not _java_trim(string), "string")],
+    "uuid": [overload(_uuid7)],
+    "to base64": [overload(lambda value: base64.b64encode(text(value).encode("utf-8")).decode("ascii"), "value")],
+    "from base64": [overload(from_base64, "value")],
 }

@@ -1,0 +1,46 @@
+"""A canonical picture of everything a runtime holds, in memory and in its store, so that a test can say
+"nothing changed" about the whole engine rather than about the few fields it thought of."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from zeebe_celery.engine.runtime import Runtime
+from zeebe_celery.engine.store import instance_tree, message_row
+
+
+def memory(runtime: Runtime) -> dict[str, Any]:
+    """The runtime's state and indexes as plain values (keys, trees, counts)."""
+    roots = [i for i in runtime.instances.values() if i.parent is None]
+    return {
+        "last_key": runtime.keys.last,
+        "instances": sorted(runtime.instances),
+        "trees": {root.key: instance_tree(root, runtime.waits) for root in roots},
+        "jobs": {k: (j.type, j.state.value, j.retries, j.deadline, j.worker) for k, j in runtime.jobs.items()},
+        "activatable": {t: list(pool) for t, pool in runtime.activatable.items()},
+        "waits": sorted(runtime.waits),
+        "subscriptions": {str(k): sorted(v) for k, v in runtime.subscriptions.items()},
+        "signal_waits": {str(k): sorted(v) for k, v in runtime.signal_waits.items()},
+        "messages": {k: message_row(m) for k, m in runtime.messages.items()},
+        "buffered": {str(k): sorted(v) for k, v in runtime.buffered.items()},
+        "message_ids": {str(k): v for k, v in runtime.message_ids.items()},
+        "incidents": sorted(runtime.incidents),
+        "keyed_starts": sorted(runtime.keyed_starts),
+        "definitions": {k: d.running for k, d in runtime.definitions.items()},
+        "latest": {str(k): [d.key for d in v] for k, v in runtime.latest.items()},
+        "decisions": sorted(runtime.decisions),
+        "drgs": sorted(runtime.drgs),
+        "max_versions": dict(runtime.max_versions),
+        "message_starts": sorted(runtime.message_starts),
+        "result_waiters": {k: len(v) for k, v in runtime.result_waiters.items()},
+        "records": len(runtime.records.all()),
+    }
+
+
+def disk(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the store, table by table (read through a connection of its own)."""
+    with sqlite3.connect(data_dir / "engine.db") as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {table: sorted(db.execute(f"SELECT * FROM {table}").fetchall()) for table in tables}  # noqa: S608

@@ -1,0 +1,330 @@
+"""Every command is a transaction: a command whose processing raises leaves memory and disk exactly as they
+were, is rejected as INTERNAL, and the engine goes on serving; what Zeebe makes an incident stays one."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.engine import snapshots
+from tests.unit.engine.bpmn_builders import (
+    boundary,
+    end_event,
+    flow,
+    flows,
+    message_catch,
+    parallel_gateway,
+    process,
+    script_task,
+    service_task,
+    start_event,
+    sub_process,
+    timer_catch,
+)
+from tests.unit.engine.harness import Harness
+from tests.unit.engine.test_store import Restartable
+from zeebe_celery.engine import core
+from zeebe_celery.engine.errors import InternalError
+from zeebe_celery.engine.model import Expr
+from zeebe_celery.engine.transaction import Transaction
+
+
+class Injected(RuntimeError):
+    """The failure a test injects into a command's processing."""
+
+
+class _Exploding(Transaction):
+    """A transaction that raises at its ``countdown``-th change (0: never), counting the changes made."""
+
+    countdown = 0
+    changes = 0
+
+    def _tick(self) -> None:
+        cls = type(self)
+        cls.changes += 1
+        if cls.changes == cls.countdown:
+            raise Injected(f"injected at change {cls.changes}")
+
+    def set(self, obj: Any, name: str, value: Any) -> None:
+        self._tick()
+        super().set(obj, name, value)
+
+    def put(self, mapping: Any, key: Any, value: Any) -> None:
+        self._tick()
+        super().put(mapping, key, value)
+
+    def pop(self, mapping: Any, key: Any) -> Any:
+        self._tick()
+        return super().pop(mapping, key)
+
+    def add(self, members: Any, item: Any) -> None:
+        self._tick()
+        super().add(members, item)
+
+    def discard(self, members: Any, item: Any) -> None:
+        self._tick()
+        super().discard(members, item)
+
+    def append(self, items: Any, item: Any) -> None:
+        self._tick()
+        super().append(items, item)
+
+    def remove(self, items: Any, item: Any) -> None:
+        self._tick()
+        super().remove(items, item)
+
+
+@contextlib.contextmanager
+def failing_at(monkeypatch: pytest.MonkeyPatch, change: int) -> Iterator[type[_Exploding]]:
+    """Commands run in the block raise at their ``change``-th change of state (0: they only count)."""
+    counter = type("Exploding", (_Exploding,), {"countdown": change, "changes": 0})
+    with monkeypatch.context() as patch:
+        patch.setattr(core, "Transaction", counter)
+        yield counter
+
+
+def model() -> bytes:
+    """Something of everything: a fork into a job with boundary events, a message wait, a script, a timer
+    and a sub-process, joined again."""
+    return process(
+        "p",
+        start_event(),
+        parallel_gateway("fork"),
+        service_task("work", "w", outputs={"done": "=true"}),
+        boundary("late", "work", duration="PT1M", interrupting=False),
+        boundary("cancel", "work", message="stop"),
+        boundary("oops", "work", error="E"),
+        message_catch("wait", "go"),
+        script_task("calc", "=a + 1", "b"),
+        timer_catch("nap", duration="PT10S"),
+        sub_process(
+            "sub",
+            start_event("s-start"),
+            service_task("inner", "i"),
+            end_event("s-end"),
+            flows("s-start", "inner", "s-end"),
+        ),
+        parallel_gateway("join"),
+        end_event(),
+        service_task("after-late", "late-work"),
+        end_event("cancelled"),
+        end_event("caught"),
+        end_event("late-end"),
+        flow("start", "fork"),
+        *(flow("fork", target) for target in ("work", "wait", "calc", "nap", "sub")),
+        *(flow(source, "join") for source in ("work", "wait", "calc", "nap", "sub")),
+        flow("join", "end"),
+        flow("late", "after-late"),
+        flow("after-late", "late-end"),
+        flow("cancel", "cancelled"),
+        flow("oops", "caught"),
+        messages={"go": "=key", "stop": "=key"},
+        errors=["E"],
+    )
+
+
+def _started(engine: Harness) -> int:
+    engine.deploy(model())
+    return engine.start("p", {"a": 1, "key": "k1"})
+
+
+def _with_work_activated(engine: Harness) -> int:
+    key = _started(engine)
+    engine.one_job("w")
+    return key
+
+
+def _with_incident(engine: Harness) -> int:
+    key = _started(engine)
+    engine.fail(engine.one_job("w"), retries=0, message="boom")
+    return key
+
+
+# (name, prefix, command): the command runs with a failure injected at each of its changes in turn.
+COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] = [
+    ("deploy", lambda e: None, lambda e: e.deploy(model())),
+    ("create", lambda e: e.deploy(model()), lambda e: e.start("p", {"a": 1, "key": "k1"})),
+    ("activate", _started, lambda e: e.activate("w")),
+    ("complete", _with_work_activated, lambda e: e.complete(_job(e, "w"), {"x": 1})),
+    ("fail to an incident", _with_work_activated, lambda e: e.fail(_job(e, "w"), retries=0, message="no")),
+    ("fail with back-off", _with_work_activated, lambda e: e.fail(_job(e, "w"), retries=2, backoff=1000)),
+    ("throw a caught error", _with_work_activated, lambda e: e.throw(_job(e, "w"), "E", "caught")),
+    ("throw an uncaught error", _with_work_activated, lambda e: e.throw(_job(e, "w"), "X", "uncaught")),
+    ("publish", _started, lambda e: e.publish("go", "k1", variables={"m": 1})),
+    ("publish to a boundary", _started, lambda e: e.publish("stop", "k1", ttl=10_000)),
+    ("fire a timer", _started, lambda e: e.advance(10_000)),
+    ("cancel", _started, lambda e: e.runtime.cancel_instance(_root(e))),
+    ("set variables", _started, lambda e: e.runtime.set_variables(_root(e), {"v": [1, 2]}, local=False)),
+    ("resolve", _with_incident, lambda e: e.resolve(next(iter(e.runtime.incidents)))),
+    ("update retries", _started, lambda e: e.runtime.update_job_retries(_job(e, "w"), 5)),
+    ("modify", _started, lambda e: e.runtime.modify_instance(_root(e), activate=[], terminate=[_child(e, "nap")])),
+]
+
+
+def _job(engine: Harness, job_type: str) -> int:
+    return next(k for k, j in engine.runtime.jobs.items() if j.type == job_type)
+
+
+def _root(engine: Harness) -> int:
+    return next(k for k, i in engine.runtime.instances.items() if i.parent is None)
+
+
+@pytest.mark.parametrize(("name", "prefix", "command"), COMMANDS, ids=[c[0] for c in COMMANDS])
+def test_a_failure_at_any_change_of_a_command_leaves_memory_and_disk_as_they_were(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    prefix: Callable[[Harness], Any],
+    command: Callable[[Harness], Any],
+) -> None:
+    # A clean run first: how many changes the command makes, and what it leaves.
+    reference = Restartable(tmp_path / "reference")
+    prefix(reference)
+    with failing_at(monkeypatch, 0) as counter:
+        command(reference)
+    total = counter.changes
+    assert total > 0, f"{name} changed nothing"
+    expected = snapshots.memory(reference.runtime)
+
+    for change in range(1, total + 1):
+        engine = Restartable(tmp_path / str(change))
+        prefix(engine)
+        memory, disk = snapshots.memory(engine.runtime), snapshots.disk(engine.data_dir)
+        if name == "fire a timer":
+            # A due item is its own command: it is rolled back, logged and tried again later.
+            with failing_at(monkeypatch, change):
+                command(engine)
+        else:
+            with failing_at(monkeypatch, change), pytest.raises(InternalError, match="injected"):
+                command(engine)
+        assert snapshots.memory(engine.runtime) == memory, f"{name}: memory changed by a failure at {change}"
+        assert snapshots.disk(engine.data_dir) == disk, f"{name}: disk changed by a failure at {change}"
+        if name != "fire a timer":
+            # The engine goes on: the same command now succeeds, exactly as it would have.
+            command(engine)
+            assert snapshots.memory(engine.runtime) == expected
+        engine.store.close()
+    reference.store.close()
+
+
+def test_a_failed_due_timer_changes_nothing_and_fires_when_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Restartable(tmp_path)
+    engine.deploy(
+        process("t", start_event(), timer_catch("nap", duration="PT10S"), end_event(), flows("start", "nap", "end"))
+    )
+    key = engine.start("t")
+    before = snapshots.memory(engine.runtime), snapshots.disk(tmp_path)
+    with failing_at(monkeypatch, 3):
+        engine.advance(10_000)
+    assert (snapshots.memory(engine.runtime), snapshots.disk(tmp_path)) == before
+    assert engine.is_running(key)
+
+    engine.advance(5_000)  # tried again
+    assert not engine.is_running(key)
+    assert engine.completed(key)
+
+
+def test_a_fork_into_a_failing_script_changes_nothing_and_the_next_instance_gets_only_its_own_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reported case: a parallel fork into a script whose evaluation raises (a bug, not a FEEL error)
+    answered an error but kept the instance, and the next command created its job."""
+    engine = Restartable(tmp_path)
+    engine.deploy(
+        process(
+            "fork",
+            start_event(),
+            parallel_gateway("split"),
+            script_task("calc", "=exp(x)", "y"),
+            service_task("work", "forked"),
+            end_event("a"),
+            end_event("b"),
+            flows("start", "split"),
+            flow("split", "calc"),
+            flow("split", "work"),
+            flow("calc", "a"),
+            flow("work", "b"),
+        ),
+        process(
+            "other",
+            start_event(),
+            service_task("t", "other"),
+            end_event(),
+            flows("start", "t", "end"),
+        ),
+    )
+    before = snapshots.memory(engine.runtime), snapshots.disk(tmp_path)
+
+    def broken(self: Expr, variables: Any) -> Any:
+        raise ArithmeticError("a bug in the expression's evaluation")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Expr, "evaluate", broken)
+        with pytest.raises(InternalError, match="ArithmeticError"):
+            engine.start("fork", {"x": 100_000})
+    assert (snapshots.memory(engine.runtime), snapshots.disk(tmp_path)) == before
+
+    other = engine.start("other")
+    assert [j.type for j in engine.runtime.jobs.values()] == ["other"]
+    assert engine.runtime.jobs[_job(engine, "other")].instance.process_instance_key == other
+    assert not engine.activate("forked")
+
+
+def test_a_script_result_no_variable_can_hold_is_an_incident_and_later_commands_still_commit(
+    tmp_path: Path,
+) -> None:
+    engine = Restartable(tmp_path)
+    engine.deploy(
+        process(
+            "big",
+            start_event(),
+            script_task("calc", '=number("1e5000")', "y"),
+            end_event(),
+            flows("start", "calc", "end"),
+        )
+    )
+    engine.deploy(
+        process("small", start_event(), service_task("t", "small"), end_event(), flows("start", "t", "end")),
+        name="small.bpmn",
+    )
+    key = engine.start("big")
+    (incident,) = engine.runtime.incidents.values()
+    assert incident.error_type == "EXTRACT_VALUE_ERROR"
+    assert "out of range" in incident.error_message
+
+    small = engine.start("small")
+    engine.complete(engine.one_job("small"))
+    assert engine.completed(small)
+    restarted = engine.restart()
+    assert key in restarted.runtime.instances
+    assert len(restarted.runtime.incidents) == 1
+    assert small not in restarted.runtime.instances
+
+
+def test_a_store_that_fails_to_write_leaves_memory_and_disk_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Restartable(tmp_path)
+    engine.deploy(model())
+    before = snapshots.memory(engine.runtime), snapshots.disk(tmp_path)
+
+    def full(*args: Any) -> None:
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(engine.store, "_write_definitions", full)
+        with pytest.raises(InternalError, match="disk full"):
+            engine.deploy(model(), name="again.bpmn")
+    assert (snapshots.memory(engine.runtime), snapshots.disk(tmp_path)) == before
+    engine.start("p", {"a": 1, "key": "k"})
+    assert engine.restart().runtime.instances
+
+
+def _child(engine: Harness, element_id: str) -> int:
+    return next(k for k, i in engine.runtime.instances.items() if i.element.id == element_id)

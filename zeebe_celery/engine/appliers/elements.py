@@ -1,0 +1,204 @@
+"""Appliers of element instance, sequence flow, variable and incident records."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from zeebe_celery.engine.core import RuntimeBase
+from zeebe_celery.engine.exported import variable_value
+from zeebe_celery.engine.model import Element, SequenceFlow
+from zeebe_celery.engine.state import (
+    Definition,
+    ElementInstance,
+    ElementState,
+    Incident,
+    Job,
+)
+
+__all__ = ["ElementAppliers"]
+
+
+class ElementAppliers(RuntimeBase):
+    # -- element instances -----------------------------------------------------------------------------
+
+    def element_activating(
+        self,
+        element: Element,
+        scope: ElementInstance | None,
+        definition: Definition,
+        caller: ElementInstance | None = None,
+    ) -> ElementInstance:
+        """A new element instance in ``scope`` (None: a process instance of ``definition``, started by the
+        call activity ``caller`` if given)."""
+        tx = self.tx
+        instance = ElementInstance(key=self.keys.next(), element=element, parent=scope, definition=definition)
+        if scope is None:
+            instance.process_instance_key = instance.key
+            tx.set(definition, "running", definition.running + 1)
+            if caller is not None:
+                instance.caller = caller
+                tx.set(caller, "called", instance)
+                tx.roots.add(caller.process_instance_key)
+        else:
+            instance.process_instance_key = scope.process_instance_key
+            tx.put(scope.children, instance.key, instance)
+        tx.put(self.instances, instance.key, instance)
+        tx.roots.add(instance.process_instance_key)
+        self.element_record("ELEMENT_ACTIVATING", instance)
+        return instance
+
+    def element_activated(self, instance: ElementInstance) -> None:
+        self._element_state(instance, ElementState.ACTIVATED, "ELEMENT_ACTIVATED")
+
+    def element_completing(self, instance: ElementInstance) -> None:
+        self._element_state(instance, ElementState.COMPLETING, "ELEMENT_COMPLETING")
+
+    def element_terminating(self, instance: ElementInstance) -> None:
+        self._element_state(instance, ElementState.TERMINATING, "ELEMENT_TERMINATING")
+
+    def element_completed(self, instance: ElementInstance) -> None:
+        self.element_record("ELEMENT_COMPLETED", instance)
+        self._element_gone(instance)
+
+    def element_terminated(self, instance: ElementInstance) -> None:
+        self.element_record("ELEMENT_TERMINATED", instance)
+        self._element_gone(instance)
+
+    def element_reset(self, instance: ElementInstance, state: ElementState) -> None:
+        """Put an element back in ``state`` without a record (an incident keeps it there)."""
+        self.tx.set(instance, "state", state)
+
+    def _element_state(self, instance: ElementInstance, state: ElementState, intent: str) -> None:
+        tx = self.tx
+        tx.set(instance, "state", state)
+        tx.roots.add(instance.process_instance_key)
+        self.element_record(intent, instance)
+
+    def _element_gone(self, instance: ElementInstance) -> None:
+        tx = self.tx
+        tx.roots.add(instance.process_instance_key)
+        tx.pop(self.instances, instance.key)
+        parent = instance.parent
+        if parent is not None:
+            tx.pop(parent.children, instance.key)
+        else:
+            definition = instance.definition
+            tx.set(definition, "running", definition.running - 1)
+
+    def sequence_flow_taken(self, flow: SequenceFlow, scope: ElementInstance, joining: bool) -> None:
+        """``joining``: the flow leads into a parallel gateway that waits for all its incoming flows."""
+        if self.records.enabled:
+            self.write(
+                "PROCESS_INSTANCE",
+                "SEQUENCE_FLOW_TAKEN",
+                self.keys.next(),
+                {
+                    "bpmnElementType": "SEQUENCE_FLOW",
+                    "elementId": flow.id,
+                    "bpmnProcessId": scope.definition.bpmn_process_id,
+                    "processInstanceKey": scope.process_instance_key,
+                    "flowScopeKey": scope.key,
+                    "tenantId": scope.tenant_id,
+                },
+            )
+        if joining:
+            tx = self.tx
+            arrived = Counter(scope.joins.get(flow.target, ()))
+            arrived[flow.id] += 1
+            tx.put(scope.joins, flow.target, arrived)
+            tx.roots.add(scope.process_instance_key)
+
+    def joins_consumed(self, scope: ElementInstance, gateway: Element) -> None:
+        """One token of each incoming flow of ``gateway`` is used up by its activation."""
+        tx = self.tx
+        arrived = Counter(scope.joins.get(gateway.id, ()))
+        for flow in gateway.incoming:
+            arrived[flow.id] -= 1
+        left = +arrived
+        if left:
+            tx.put(scope.joins, gateway.id, left)
+        else:
+            tx.pop(scope.joins, gateway.id)
+
+    def joins_cleared(self, scope: ElementInstance) -> None:
+        self.tx.set(scope, "joins", {})
+
+    def instance_moved(self, instance: ElementInstance, definition: Definition, element: Element) -> None:
+        """Migration: the instance now runs ``element`` of ``definition``."""
+        tx = self.tx
+        tx.set(instance, "definition", definition)
+        tx.set(instance, "element", element)
+        tx.roots.add(instance.process_instance_key)
+
+    def definition_running(self, definition: Definition, delta: int) -> None:
+        self.tx.set(definition, "running", definition.running + delta)
+
+    def start_key_set(self, root: ElementInstance, correlation_key: str) -> None:
+        tx = self.tx
+        tx.set(root, "start_key", correlation_key)
+        definition = root.definition
+        tx.add(self.keyed_starts, (definition.tenant_id, definition.bpmn_process_id, correlation_key))
+
+    def start_key_released(self, root: ElementInstance) -> None:
+        definition = root.definition
+        self.tx.discard(self.keyed_starts, (definition.tenant_id, definition.bpmn_process_id, root.start_key))
+
+    # -- variables -------------------------------------------------------------------------------------
+
+    def set_local(self, instance: ElementInstance, variables: dict[str, Any]) -> None:
+        for name, value in variables.items():
+            self.variable_set(instance, instance, name, value)
+
+    def propagate(self, start: ElementInstance, variables: dict[str, Any]) -> None:
+        """Set each variable on the nearest scope from ``start`` up that has it, else on the root."""
+        for name, value in variables.items():
+            target = next((s for s in start.scopes() if name in s.variables), None)
+            if target is None:
+                target = start.root()
+            self.variable_set(start, target, name, value)
+
+    def variable_set(self, origin: ElementInstance, scope: ElementInstance, name: str, value: Any) -> None:
+        tx = self.tx
+        created = name not in scope.variables
+        tx.put(scope.variables, name, value)
+        tx.roots.add(origin.process_instance_key)
+        if self.records.enabled:
+            intent = "CREATED" if created else "UPDATED"
+            self.write("VARIABLE", intent, scope.key, variable_value(origin, scope, name, value))
+
+    # -- incidents -------------------------------------------------------------------------------------
+
+    def incident_created(
+        self,
+        instance: ElementInstance,
+        error_type: str,
+        message: str,
+        *,
+        retry: str,
+        variables: dict[str, Any] | None = None,
+        job: Job | None = None,
+    ) -> Incident:
+        tx = self.tx
+        incident = Incident(
+            key=self.keys.next(),
+            error_type=error_type,
+            error_message=message,
+            instance=instance,
+            job=job,
+            retry=retry,
+            retry_variables=variables,
+        )
+        tx.set(instance, "incident", incident)
+        tx.put(self.incidents, incident.key, incident)
+        tx.roots.add(instance.process_instance_key)
+        self.incident_record("CREATED", incident)
+        return incident
+
+    def incident_resolved(self, incident: Incident) -> None:
+        tx = self.tx
+        tx.pop(self.incidents, incident.key)
+        if incident.instance.incident is incident:
+            tx.set(incident.instance, "incident", None)
+        tx.roots.add(incident.instance.process_instance_key)
+        self.incident_record("RESOLVED", incident)

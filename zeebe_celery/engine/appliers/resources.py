@@ -1,0 +1,86 @@
+"""Appliers of deployed resource records: processes, decision requirements and decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zeebe_celery.engine.core import DeployedDecision, DeployedDrg, RuntimeBase
+from zeebe_celery.engine.model import Element
+from zeebe_celery.engine.state import (
+    Definition,
+)
+
+__all__ = ["ResourceAppliers"]
+
+
+class ResourceAppliers(RuntimeBase):
+    # -- deployed resources ----------------------------------------------------------------------------
+
+    def process_created(self, definition: Definition, *, record: bool = True) -> None:
+        """A version of a process (``record``: False when the store loads it again)."""
+        tx = self.tx
+        tx.put(self.definitions, definition.key, definition)
+        self.version_seen("process", definition.tenant_id, definition.bpmn_process_id, definition.version)
+        group = (definition.tenant_id, definition.bpmn_process_id)
+        versions = self.latest.get(group)
+        if versions is None:
+            versions = []
+            tx.put(self.latest, group, versions)
+        if definition not in versions:
+            tx.append(versions, definition)
+        tx.definitions = True
+        if record and self.records.enabled:
+            self.write(
+                "PROCESS",
+                "CREATED",
+                definition.key,
+                {
+                    "bpmnProcessId": definition.bpmn_process_id,
+                    "version": definition.version,
+                    "resourceName": definition.resource_name,
+                    "tenantId": definition.tenant_id,
+                },
+            )
+
+    def drg_created(self, deployed: DeployedDrg) -> None:
+        tx = self.tx
+        tx.put(self.drgs, deployed.key, deployed)
+        self.version_seen("drg", deployed.tenant_id, deployed.drg.id, deployed.version)
+        tx.definitions = True
+
+    def decision_created(self, entry: DeployedDecision) -> None:
+        tx = self.tx
+        tx.put(self.decisions, entry.key, entry)
+        self.version_seen("decision", entry.tenant_id, entry.decision_id, entry.version)
+        group = (entry.tenant_id, entry.decision_id)
+        versions = self.latest_decisions.get(group)
+        if versions is None:
+            versions = []
+            tx.put(self.latest_decisions, group, versions)
+        tx.append(versions, entry)
+        tx.definitions = True
+
+    def process_deleted(self, definition: Definition) -> None:
+        tx = self.tx
+        tx.pop(self.definitions, definition.key)
+        tx.definitions = True
+
+    def drg_deleted(self, deployed: DeployedDrg) -> None:
+        tx = self.tx
+        tx.pop(self.drgs, deployed.key)
+        for entry in [d for d in self.decisions.values() if d.drg is deployed]:
+            tx.pop(self.decisions, entry.key)
+            tx.remove(self.latest_decisions[(entry.tenant_id, entry.decision_id)], entry)
+        tx.definitions = True
+
+    def message_starts_indexed(self, starts: dict[tuple[str, str], list[Element]]) -> None:
+        self.tx.set(self, "message_starts", starts)
+
+    def version_seen(self, kind: str, tenant: str, resource_id: str, version: int) -> None:
+        name = f"{kind}|{tenant}|{resource_id}"
+        if self.max_versions.get(name, 0) < version:
+            self.tx.put(self.max_versions, name, version)
+
+    def deployed_record(self, value_type: str, key: int, value: dict[str, Any], intent: str = "CREATED") -> None:
+        if self.records.enabled:
+            self.write(value_type, intent, key, value)

@@ -1,0 +1,177 @@
+"""The document walk: processes, their containers, sequence flows, and each element through the rules of
+its kind (events, tasks, extension elements)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from zeebe_celery.engine.bpmn.activities import called_element, version_tag
+from zeebe_celery.engine.bpmn.document import BPMN, BpmnError, Document, local
+from zeebe_celery.engine.bpmn.events import check_event_kind, event_definitions, message_ref
+from zeebe_celery.engine.bpmn.extensions import check_extensions, io_mappings
+from zeebe_celery.engine.bpmn.tasks import task
+from zeebe_celery.engine.model import Element, EventType, Kind, Process, SequenceFlow
+
+__all__ = ["parse_bpmn"]
+
+
+_TASKS = {
+    "serviceTask": Kind.SERVICE_TASK,
+    "sendTask": Kind.SEND_TASK,
+    "userTask": Kind.USER_TASK,
+    "scriptTask": Kind.SCRIPT_TASK,
+    "businessRuleTask": Kind.BUSINESS_RULE_TASK,
+    "receiveTask": Kind.RECEIVE_TASK,
+    "manualTask": Kind.MANUAL_TASK,
+    "task": Kind.TASK,
+}
+_NODES = {
+    **_TASKS,
+    "startEvent": Kind.START_EVENT,
+    "endEvent": Kind.END_EVENT,
+    "intermediateCatchEvent": Kind.INTERMEDIATE_CATCH_EVENT,
+    "intermediateThrowEvent": Kind.INTERMEDIATE_THROW_EVENT,
+    "boundaryEvent": Kind.BOUNDARY_EVENT,
+    "exclusiveGateway": Kind.EXCLUSIVE_GATEWAY,
+    "parallelGateway": Kind.PARALLEL_GATEWAY,
+    "subProcess": Kind.SUB_PROCESS,
+    "callActivity": Kind.CALL_ACTIVITY,
+}
+# Elements that carry no behaviour of their own: documentation, data and diagram interchange.
+_IGNORED = {
+    "sequenceFlow",
+    "documentation",
+    "extensionElements",
+    "incoming",
+    "outgoing",
+    "laneSet",
+    "dataObject",
+    "dataObjectReference",
+    "dataStoreReference",
+    "textAnnotation",
+    "association",
+    "group",
+    "ioSpecification",
+    "property",
+    "dataInputAssociation",
+    "dataOutputAssociation",
+    "multiInstanceLoopCharacteristics",
+}
+
+
+def parse_bpmn(data: bytes, *, resource_name: str) -> list[Process]:
+    """Every executable process of the resource, in document order. Raises BpmnError."""
+    try:
+        root = ET.fromstring(data)  # noqa: S314 -- resources come from the engine's own users, on loopback
+    except ET.ParseError as exc:
+        raise BpmnError(f"'{resource_name}': the resource is not well-formed XML: {exc}") from exc
+    if root.tag != f"{BPMN}definitions":
+        raise BpmnError(f"'{resource_name}': expected a BPMN 2.0 <definitions> element, found <{local(root.tag)}>")
+    return _Parser(root, resource_name).processes()
+
+
+class _Parser(Document):
+    def processes(self) -> list[Process]:
+        found = [p for p in self.root.findall(f"{BPMN}process") if p.get("isExecutable", "false") == "true"]
+        if not found:
+            raise BpmnError(f"'{self.resource}': Must contain at least one executable process")
+        result = [self._process(node) for node in found]
+        if self.problems:
+            raise BpmnError(f"'{self.resource}':\n" + "\n".join(self.problems))
+        return result
+
+    def _process(self, node: ET.Element) -> Process:
+        process_id = node.get("id", "")
+        root = Element(id=process_id, kind=Kind.PROCESS, name=node.get("name", ""))
+        elements: dict[str, Element] = {}
+        self._container(node, root, elements)
+        process = Process(id=process_id, name=root.name, root=root, elements=elements, version_tag=version_tag(node))
+        process.message_starts = [
+            e for e in root.children.values() if e.kind is Kind.START_EVENT and e.event_type is EventType.MESSAGE
+        ]
+        if root.none_start is None and not process.message_starts:
+            self.fail(node, "Must have at least one start event")
+        return process
+
+    def _container(self, node: ET.Element, container: Element, elements: dict[str, Element]) -> None:
+        flows: list[ET.Element] = []
+        for child in node:
+            name = local(child.tag)
+            if not child.tag.startswith(BPMN):
+                continue
+            if name == "sequenceFlow":
+                flows.append(child)
+                continue
+            if name in _IGNORED:
+                if name == "multiInstanceLoopCharacteristics":
+                    self.fail(node, "multi-instance activities are not supported by this engine")
+                continue
+            kind = _NODES.get(name)
+            if kind is None:
+                self.fail(child, f"the element <{name}> is not supported by this engine")
+                continue
+            element = self._element(child, kind, container)
+            if element.id in elements:
+                self.fail(child, f"the id '{element.id}' is used twice")
+            elements[element.id] = element
+            container.children[element.id] = element
+            if kind is Kind.SUB_PROCESS:
+                if child.get("triggeredByEvent") == "true":
+                    self.fail(child, "event sub-processes are not supported by this engine")
+                self._container(child, element, elements)
+                if element.none_start is None:
+                    self.fail(child, "an embedded sub-process must have exactly one none start event")
+        for flow in flows:
+            self._flow(flow, container)
+        for element in container.children.values():
+            if element.kind is Kind.BOUNDARY_EVENT:
+                host = container.children.get(element.attached_to or "")
+                if host is None:
+                    self.fail_id(element.id, "boundary event is not attached")
+                else:
+                    host.boundaries.append(element)
+            if element.kind is Kind.EXCLUSIVE_GATEWAY and len(element.outgoing) > 1:
+                for outgoing in element.outgoing:
+                    if outgoing.condition is None and outgoing.id != element.default_flow:
+                        self.fail_id(outgoing.id, "Must have a condition or be default flow")
+
+    def _flow(self, node: ET.Element, container: Element) -> None:
+        source, target = node.get("sourceRef", ""), node.get("targetRef", "")
+        if source not in container.children or target not in container.children:
+            self.fail(node, "a sequence flow must connect two elements of the same scope")
+            return
+        condition_node = node.find(f"{BPMN}conditionExpression")
+        condition = None
+        if condition_node is not None and (condition_node.text or "").strip():
+            condition = self.expr(node, condition_node.text or "", expression=True)
+        flow = SequenceFlow(id=node.get("id", ""), source=source, target=target, condition=condition)
+        container.children[source].outgoing.append(flow)
+        container.children[target].incoming.append(flow)
+
+    def _element(self, node: ET.Element, kind: Kind, container: Element) -> Element:
+        element = Element(id=node.get("id", ""), kind=kind, name=node.get("name", ""), parent=container)
+        extensions = node.find(f"{BPMN}extensionElements")
+        ext = list(extensions) if extensions is not None else []
+        element.inputs, element.outputs = io_mappings(self, node, ext)
+        check_extensions(self, node, ext)
+        if kind is Kind.BOUNDARY_EVENT:
+            # Before the event definition, whose checks depend on it (a cycle needs a non-interrupting one).
+            element.attached_to = node.get("attachedToRef")
+            element.interrupting = node.get("cancelActivity", "true") != "false"
+        # A sub-process's own children are checked by _container; a task's are only seen here.
+        if kind is not Kind.SUB_PROCESS and node.find(f"{BPMN}multiInstanceLoopCharacteristics") is not None:
+            self.fail(node, "multi-instance activities are not supported by this engine")
+        event_definitions(self, node, element)
+        check_event_kind(self, node, element)
+        if kind is Kind.START_EVENT and element.event_type is EventType.NONE:
+            if container.none_start is not None:
+                self.fail(node, "Multiple none start events are not allowed")
+            container.none_start = element
+        if kind is Kind.RECEIVE_TASK:
+            message_ref(self, node, element, node.get("messageRef"))
+        if kind is Kind.EXCLUSIVE_GATEWAY:
+            element.default_flow = node.get("default")
+        if kind is Kind.CALL_ACTIVITY:
+            called_element(self, node, element, ext)
+        task(self, node, element, ext)
+        return element

@@ -1,0 +1,98 @@
+"""What the runtime's parts ask of each other. The parts (the interpreter, jobs, event subscriptions, event
+publication, deployments) are objects over the one state, wired together by the :class:`Runtime` façade;
+each knows the others only through these protocols, so no part imports another."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from zeebe_celery.engine.model import Element, SequenceFlow
+from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job, Wait
+
+__all__ = ["Flow", "JobWork", "Publication", "Resources", "Subscriptions"]
+
+
+class Flow(Protocol):
+    """The interpreter: element instances through their lifecycle."""
+
+    def activate(
+        self, element: Element, scope: ElementInstance, variables: dict[str, Any] | None = None
+    ) -> ElementInstance: ...
+
+    def complete(
+        self,
+        instance: ElementInstance,
+        variables: dict[str, Any] | None = None,
+        *,
+        flows: list[SequenceFlow] | None = None,
+    ) -> None: ...
+
+    def terminate(self, instance: ElementInstance) -> None: ...
+
+    def terminate_scope(self, end: ElementInstance) -> None: ...
+
+    def enter(self, instance: ElementInstance, variables: dict[str, Any] | None = None) -> None: ...
+
+    def later(self, step: Callable[[], None]) -> None: ...
+
+    def raise_incident(
+        self,
+        instance: ElementInstance,
+        error_type: str,
+        message: str,
+        *,
+        retry: str,
+        variables: dict[str, Any] | None = None,
+        job: Job | None = None,
+    ) -> Incident: ...
+
+    def run_agenda(self) -> None: ...
+
+    def start_called(self, definition: Definition, variables: dict[str, Any], caller: ElementInstance) -> None: ...
+
+    def start_at_event(
+        self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
+    ) -> None: ...
+
+
+class JobWork(Protocol):
+    """Jobs of the elements a job worker does."""
+
+    def create_job(self, instance: ElementInstance, job_type: str, retries: int) -> Job: ...
+
+    def cancel_job(self, job: Job) -> None: ...
+
+    def make_activatable(self, job: Job, intent: str | None = None) -> None: ...
+
+
+class Subscriptions(Protocol):
+    """What element instances wait for: messages, timers and signals."""
+
+    def open_wait(self, instance: ElementInstance, element: Element) -> None: ...
+
+    def close_waits(self, instance: ElementInstance) -> None: ...
+
+    def close_wait(self, wait: Wait) -> None: ...
+
+    def start_buffered(self, tenant_id: str, process_id: str, correlation_key: str) -> None: ...
+
+
+class Publication(Protocol):
+    """Events thrown into an instance: a wait's event, a BPMN error, an incident's resolution."""
+
+    def trigger(self, wait: Wait, variables: dict[str, Any]) -> None: ...
+
+    def throw_error(self, origin: ElementInstance, code: str, message: str, variables: dict[str, Any]) -> bool: ...
+
+    def retry_after_incident(self, incident: Incident) -> None: ...
+
+
+class Resources(Protocol):
+    """Deployed processes and decisions, for call activities, business rule tasks and message starts."""
+
+    def evaluate_called_decision(self, decision_id: str, tenant_id: str, variables: Any) -> Any: ...
+
+    def called_process(self, process_id: str, caller: ElementInstance) -> Definition: ...
+
+    def latest_definition(self, tenant_id: str, start: Element) -> Definition | None: ...

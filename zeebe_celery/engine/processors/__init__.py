@@ -1,0 +1,57 @@
+"""Element processors: one per BPMN element kind, as Zeebe's engine has one ``BpmnElementProcessor`` each.
+
+:data:`PROCESSORS` is the table the interpreter dispatches on, and the source of the README's coverage
+table; a new element kind is one processor here plus its parse rule in :mod:`zeebe_celery.engine.bpmn`.
+"""
+
+from __future__ import annotations
+
+from zeebe_celery.engine.model import Element, Kind
+from zeebe_celery.engine.processors.base import Context, Processor, StepFailed, evaluate, feel_type, json_value
+from zeebe_celery.engine.processors.calls import CallActivity
+from zeebe_celery.engine.processors.containers import Container
+from zeebe_celery.engine.processors.events import CatchEvent, EndEvent
+from zeebe_celery.engine.processors.gateways import ExclusiveGateway
+from zeebe_celery.engine.processors.tasks import BusinessRuleTask, JobWorkerTask, ScriptTask
+
+__all__ = [
+    "PROCESSORS",
+    "Context",
+    "Processor",
+    "StepFailed",
+    "evaluate",
+    "feel_type",
+    "json_value",
+    "processor_for",
+]
+
+_PASS_THROUGH = Processor()
+_JOB_WORKER = JobWorkerTask()
+
+PROCESSORS: dict[Kind, Processor] = {
+    Kind.PROCESS: Container(),
+    Kind.SUB_PROCESS: Container(),
+    Kind.CALL_ACTIVITY: CallActivity(),
+    Kind.START_EVENT: _PASS_THROUGH,
+    Kind.INTERMEDIATE_THROW_EVENT: _PASS_THROUGH,
+    Kind.BOUNDARY_EVENT: _PASS_THROUGH,
+    Kind.END_EVENT: EndEvent(),
+    Kind.INTERMEDIATE_CATCH_EVENT: CatchEvent(),
+    Kind.RECEIVE_TASK: CatchEvent(),
+    Kind.MANUAL_TASK: _PASS_THROUGH,
+    Kind.TASK: _PASS_THROUGH,
+    Kind.SERVICE_TASK: _JOB_WORKER,
+    Kind.SEND_TASK: _JOB_WORKER,
+    Kind.USER_TASK: _JOB_WORKER,
+    Kind.SCRIPT_TASK: ScriptTask(),
+    Kind.BUSINESS_RULE_TASK: BusinessRuleTask(),
+    Kind.EXCLUSIVE_GATEWAY: ExclusiveGateway(),
+    Kind.PARALLEL_GATEWAY: _PASS_THROUGH,
+}
+
+
+def processor_for(element: Element) -> Processor:
+    # A task with a zeebe:taskDefinition is done by a job worker, whatever its kind.
+    if element.task is not None:
+        return _JOB_WORKER
+    return PROCESSORS[element.kind]

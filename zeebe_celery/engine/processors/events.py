@@ -1,0 +1,30 @@
+"""Events: end events, and the catch events and receive tasks that wait for a message, timer or signal.
+Start events, none throw events and a fired boundary event pass through (the default behaviour)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zeebe_celery.engine.model import EventType
+from zeebe_celery.engine.processors.base import Context, Processor
+from zeebe_celery.engine.state import ElementInstance
+
+__all__ = ["CatchEvent", "EndEvent"]
+
+
+class EndEvent(Processor):
+    def on_activate(self, ctx: Context, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
+        element = instance.element
+        if element.event_type is EventType.ERROR:
+            ctx.publication.throw_error(instance, element.error_code or "", "", {})
+        elif element.event_type is EventType.TERMINATE:
+            ctx.flow.terminate_scope(instance)
+        else:
+            ctx.flow.complete(instance)
+
+
+class CatchEvent(Processor):
+    """Intermediate catch events and receive tasks: wait for the message, timer or signal."""
+
+    def on_activate(self, ctx: Context, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
+        ctx.subscriptions.open_wait(instance, instance.element)
