@@ -405,12 +405,9 @@ class Poller:
 
     def _monitor_loop(self) -> None:
         while not self._stopping.is_set():
-            try:
-                # First, and apart from the gateway's answer: a poller that stays silent longer than
-                # OWNER_TTL loses its reservations to the others.
+            # First, whatever the gateway answers: a poller silent for OWNER_TTL loses its reservations.
+            with contextlib.suppress(Exception):  # Redis is down: nobody can take the slots either
                 self.inflight.heartbeat()
-            except Exception:  # Redis is down: nobody can take the slots meanwhile either
-                logger.debug("could not renew this poller's reservations", exc_info=True)
             self.check_health()
             self._stopping.wait(_MONITOR_INTERVAL)
 
