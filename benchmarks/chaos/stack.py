@@ -230,13 +230,25 @@ class ChaosStack:
         one stopped had AOF too); without, it comes back empty."""
         assert self.redis is not None
         kept = self.redis_aof and aof
+        before = self._holdings()
         self.redis.stop()
         args = ["--appendonly", "yes", "--dir", str(self.dir / "redis")] if aof else []
         if aof:
             (self.dir / "redis").mkdir(exist_ok=True)
         self.redis = RedisServer(port=self._redis_port, args=args).start()
         self.redis_aof = aof
-        self.note(f"Redis restarted ({'data kept, AOF' if kept else 'data lost'})")
+        self.note(
+            f"Redis restarted ({'data kept, AOF' if kept else 'data lost'}): queued messages and flow-control "
+            f"members {before} before, {self._holdings()} after"
+        )
+
+    def _holdings(self) -> tuple[int, int]:
+        """(messages in the job type's queue, members of its flow-control set) in Redis now."""
+        client = self.redis_client()
+        try:
+            return int(client.llen(self.queue)), int(client.zcard(self.inflight_key))
+        finally:
+            client.close()
 
     def push_raw(self, messages: list[bytes]) -> None:
         """LPUSH raw messages onto the job type's queue, as a stray producer would."""
