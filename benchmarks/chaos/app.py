@@ -5,7 +5,8 @@ file of its process under ``CHAOS_JOURNAL`` (a directory): job key, the instance
 (epoch seconds) and the job's deadline. The journal lives outside Redis and outside the engine, so it
 survives whatever a scenario does to them. A run writes a line when it starts (``S key n pid start
 deadline``) and one when it ends (``E key n pid start end deadline``): a run whose process was killed has
-the first only. Settings are the ones examples/app.py recommends.
+the first only. Once the task is over (its report sent and its flow-control slot freed), a third line says
+so (``R key deadline_ms pid at``). Settings are the ones examples/app.py recommends.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import task_postrun
 
 from zeebe_celery import Job, zeebe_task
 
@@ -46,3 +48,10 @@ def work(job: Job, n: int = -1) -> dict[str, object]:
     ended = time.time()
     _write(f"E {job.key} {n} {os.getpid()} {started:.4f} {ended:.4f} {job.deadline / 1000:.3f}\n")
     return {"done": n}
+
+
+@task_postrun.connect
+def _task_over(args: tuple[object, ...] | None = None, **_: object) -> None:
+    job = args[0] if args else None
+    if isinstance(job, dict) and isinstance(job.get("key"), int) and isinstance(job.get("deadline"), int):
+        _write(f"R {job['key']} {job['deadline']} {os.getpid()} {time.time():.4f}\n")

@@ -2,8 +2,10 @@
 
 :class:`Observer` follows the engine's exported records (instances ended, jobs completed and timed out;
 after the engine restarts, its record log starts again from nothing, and so does the follower) and samples
-the flow-control set in Redis. A slot is *leaked* when a job holds it more than :data:`LEAK_GRACE` seconds
-after the engine completed that job: nobody will free it before its deadline, so it is capacity lost.
+the flow-control set in Redis. A slot is *leaked* when it is still held :data:`LEAK_GRACE` seconds after the
+task that ran its job was over (report sent or given up, as the journal's ``R`` line says; with one report
+in flight per process, the default, the slot is freed before the task ends): nobody will free it before its
+deadline, so it is capacity lost.
 :func:`read_journal` reads the runs the handler wrote down (:mod:`benchmarks.chaos.app`).
 """
 
@@ -25,7 +27,7 @@ from benchmarks.chaos.stack import ChaosStack
 
 __all__ = ["LEAK_GRACE", "Observer", "Run", "read_journal"]
 
-# A report is sent and its slot freed within milliseconds of the completion; a second is plenty.
+# A slot is freed before the task is over; the grace covers the sampling and a busy machine.
 LEAK_GRACE = 2.0
 _INTERVAL = 0.25
 
@@ -76,6 +78,9 @@ class Observer:
     leaked: dict[str, float] = field(default_factory=dict)
     """Slot member -> when it was first seen held by a completed job."""
     samples: int = 0
+    tasks_over: dict[str, float] = field(default_factory=dict)
+    """Slot member (``key:deadline_ms``) -> when the task that ran it was over."""
+    _offsets: dict[Path, int] = field(default_factory=dict)
     _since: dict[str, int] = field(default_factory=dict)
     _generation: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -144,15 +149,29 @@ class Observer:
             members = self._redis.zrange(self.stack.inflight_key, 0, -1, withscores=True)
         except redis.RedisError:
             return
+        self._read_tasks_over()
         now = time.time()
         self.samples += 1
         for raw, score in members:
             member = raw.decode()
             if member.startswith("r:") or score <= now * 1000:
                 continue
-            completed = self.jobs_completed.get(int(member.split(":")[0]))
-            if completed is not None and now > completed + LEAK_GRACE:
+            over = self.tasks_over.get(member)
+            if over is not None and now > over + LEAK_GRACE:
                 self.leaked.setdefault(member, now)
+
+    def _read_tasks_over(self) -> None:
+        """Take the journal's new ``R`` lines (tasks over), reading each file from where it was left."""
+        for path in self.stack.journal.glob("runs-*.log"):
+            with path.open("rb") as journal:
+                journal.seek(self._offsets.get(path, 0))
+                chunk = journal.read()
+            complete = chunk[: chunk.rfind(b"\n") + 1]
+            self._offsets[path] = self._offsets.get(path, 0) + len(complete)
+            for line in complete.decode().splitlines():
+                parts = line.split()
+                if parts[:1] == ["R"] and len(parts) == 5:
+                    self.tasks_over[f"{parts[1]}:{parts[2]}"] = float(parts[4])
 
     def live_slots(self) -> list[tuple[str, float]]:
         """The members of the flow-control set whose time has not passed: (member, score in epoch seconds)."""
