@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
 # One image for both halves of zeebe-celery, and for the project's own engine:
-#   poller:  docker run IMAGE poller -A examples.app --http-port 9100
+#   poller:  docker run IMAGE poller -A examples.app --http-port 9100 --http-host 0.0.0.0
 #   worker:  docker run --entrypoint celery IMAGE -A examples.app worker -Q zeebe.charge-card
 #   engine:  docker run -v zeebe-data:/data IMAGE engine --host 0.0.0.0 --data-dir /data --monitoring-port 9600
 #            (the Zeebe-compatible engine for development and tests: pure Python, no Java)

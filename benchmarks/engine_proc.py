@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Self
 
 from benchmarks.fault_control import FaultControl
-from benchmarks.procs import Program
+from benchmarks.procs import REPO, Program
 from zeebe_celery.engine import ZeebeEngine
 
 __all__ = ["DEFAULT_RECORDS_LIMIT", "EngineProcess"]
@@ -44,14 +44,16 @@ class EngineProcess(Program):
         monitoring_port: int = 0,
         data_dir: Path | None = None,
         faults_port: int | None = None,
+        cwd: Path = REPO,
     ) -> None:
+        """``cwd``: the source tree the engine runs from (``-m`` puts it first on the path)."""
         argv = [sys.executable, "-m", "benchmarks.engine_proc", "--records-limit", str(records_limit)]
         argv += ["--port", str(port), "--monitoring-port", str(monitoring_port)]
         if data_dir is not None:
             argv += ["--data-dir", str(data_dir)]
         if faults_port is not None:
             argv += ["--faults-port", str(faults_port)]
-        super().__init__("engine", argv, ready_marker="bench engine ready")
+        super().__init__("engine", argv, ready_marker="bench engine ready", cwd=cwd)
         self.records_limit = records_limit
         self.address = ""
         self.monitor_url = ""

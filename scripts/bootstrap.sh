@@ -3,7 +3,8 @@
 # engine with clients nobody here wrote a JDK, Maven and npm, from Debian's packages (each only when it is
 # missing); a virtual environment in .venv with the package and its dev and bench extras; zbctl from npm
 # under .cache/zbctl; the Java client's Maven dependencies in the local Maven repository; and pyzeebe in
-# benchmarks/.venv-pyzeebe. Safe to run again; it only does what is missing.
+# benchmarks/.venv-pyzeebe, with the pytest and testcontainers that pyzeebe's own integration suite needs (the
+# test that runs it fetches the suite itself). Safe to run again; it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,9 +44,10 @@ stamp=.venv/.installed
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev,bench]'
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
+  # requirements.lock pins every dependency (`make lock` regenerates it; `make audit` audits it).
+  .venv/bin/python -m pip install -q --upgrade pip -c requirements.lock
+  .venv/bin/python -m pip install -q -e '.[dev,bench]' -c requirements.lock
   touch "$stamp"
 fi
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +33,7 @@ __all__ = [
     "broker_url",
     "load_settings",
     "parse_duration",
+    "redact_url",
 ]
 
 SAAS_AUTHORIZATION_SERVER_URL = "https://login.cloud.camunda.io/oauth/token"
@@ -265,8 +268,23 @@ class ZeebeSettings(BaseSettings):
         return self.gateway_address.rsplit(":", 1)[0]
 
 
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user part masked (``redis://:***@host:6379/0``), for reprs and logs."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "<a URL that cannot be read>"
+    if not password:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
 class BridgeSettings(BaseSettings):
-    """The bridge's own options, read from ``ZEEBE_CELERY_*`` variables."""
+    """The bridge's own options, read from ``ZEEBE_CELERY_*`` variables. Its repr masks the passwords in
+    the broker and Redis URLs."""
 
     model_config = SettingsConfigDict(
         env_prefix="ZEEBE_CELERY_", env_file=".env", extra="ignore", populate_by_name=True
@@ -279,6 +297,11 @@ class BridgeSettings(BaseSettings):
         default=None, description="Redis for flow control; defaults to the Celery broker when it is Redis"
     )
     queue_prefix: str = Field(default="zeebe.", description="queue name = prefix + job type")
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if name in ("broker_url", "redis_url") and value else value
+
     max_jobs: int = Field(default=32, gt=0, description="per-type bound of jobs queued or running")
     job_timeout: Duration = Field(default=300.0, gt=0, description="default job activation timeout")
     retry_backoff: Duration = Field(default=0.0, description="default back-off when a handler fails")
@@ -290,6 +313,9 @@ class BridgeSettings(BaseSettings):
         description="activate the jobs of the listed tenants (provided) or of the client's assigned ones (8.9)",
     )
     http_port: int | None = Field(default=None, ge=0, le=65535, description="/healthz and /metrics port")
+    http_host: str = Field(
+        default="127.0.0.1", min_length=1, description="/healthz and /metrics address; 0.0.0.0 in a container"
+    )
     log_format: Literal["text", "json"] = Field(default="text")
     log_level: str = Field(default="INFO")
     report_budget: Duration = Field(
@@ -325,10 +351,15 @@ def broker_url(bridge: BridgeSettings, app: Celery) -> str:
     return bridge.broker_url or str(app.conf.broker_url or "")
 
 
+def is_redis_url(url: str) -> bool:
+    """Whether ``url`` names a Redis server (redis://, rediss:// or unix://)."""
+    return url.startswith(_REDIS_SCHEMES)
+
+
 def broker_redis_url(bridge: BridgeSettings, app: Celery) -> str | None:
     """The Celery broker's URL when that broker is Redis, else None."""
     url = broker_url(bridge, app)
-    return url if url.startswith(_REDIS_SCHEMES) else None
+    return url if is_redis_url(url) else None
 
 
 _S = TypeVar("_S", bound=BaseSettings)

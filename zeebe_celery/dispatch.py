@@ -24,22 +24,9 @@ from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.job import Job, JobKind, ListenerEventType, UserTaskProperties
 from zeebe_celery.spec import JobTypeSpec, ZeebeTaskSpec
 
-__all__ = ["AnyJob", "CeleryDispatcher", "Dispatcher", "check_json_only", "queue_name", "task_id"]
+__all__ = ["AnyJob", "CeleryDispatcher", "Dispatcher", "queue_name", "task_id"]
 
 logger = logging.getLogger(__name__)
-
-_PICKLE = ("pickle", "application/x-python-serialize")
-
-
-def check_json_only(app: Celery) -> None:
-    """Refuse a Celery app configured for pickle: job messages are JSON, and nothing else is accepted."""
-    serializer = str(app.conf.task_serializer or "json")
-    accepted = [str(c) for c in (app.conf.accept_content or ())]
-    if serializer in _PICKLE or any(c in _PICKLE for c in accepted):
-        raise ConfigurationError(
-            "the Celery app accepts pickle (task_serializer/accept_content); zeebe-celery sends JSON only. "
-            "Set task_serializer='json' and accept_content=['json']."
-        )
 
 
 def queue_name(spec: ZeebeTaskSpec, bridge: BridgeSettings) -> str:

@@ -77,6 +77,12 @@ class ZeebeCeleryError(Exception):
 class ConfigurationError(ZeebeCeleryError):
     """Settings are contradictory, incomplete or malformed; the message names the variable."""
 
+    def one_line(self) -> str:
+        """The message on one line: "invalid settings:" and its indented problems joined by "; "."""
+        head, _, rest = str(self).partition("\n")
+        problems = [line.strip() for line in rest.splitlines() if line.strip()]
+        return f"{head} {'; '.join(problems)}" if problems else head
+
 
 class DuplicateHandlerError(ConfigurationError):
     """Two ``@zeebe_task`` handlers of one app claim the same job type."""

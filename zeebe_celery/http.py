@@ -33,7 +33,8 @@ class PollerHealth:
 
 
 class HealthServer:
-    """Serves health and metrics on ``host:port`` from a daemon thread; port 0 picks a free port.
+    """Serves health and metrics on ``host:port`` from a daemon thread; port 0 picks a free port. It binds
+    loopback unless told otherwise: a container whose probes come from outside passes ``0.0.0.0``.
 
     ``health`` returns (ok, details); /healthz answers 200 when ok and 503 otherwise, with the details
     as JSON.
@@ -43,7 +44,7 @@ class HealthServer:
         self,
         health: Callable[[], tuple[bool, dict[str, Any]]],
         *,
-        host: str = "0.0.0.0",  # noqa: S104 - probes and Prometheus scrape from outside the pod
+        host: str = "127.0.0.1",
         port: int = 9100,
         registry: CollectorRegistry = REGISTRY,
     ) -> None:
@@ -66,10 +67,15 @@ class HealthServer:
     def port(self) -> int:
         return int(self._server.server_address[1])
 
+    @property
+    def host(self) -> str:
+        """The address bound."""
+        return str(self._server.server_address[0])
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
         self._thread.start()
-        logger.info("serving /healthz and /metrics on port %d", self.port)
+        logger.info("serving /healthz and /metrics on %s:%d", self.host, self.port)
 
     def stop(self) -> None:
         """Stop serving; safe to call twice."""

@@ -17,6 +17,7 @@ __all__ = [
     "JOBS_GONE",
     "JOBS_REPORTED",
     "JOBS_UNREPORTED",
+    "MESSAGES_DEAD_LETTERED",
     "POLL_ERRORS",
     "QUEUE_DEPTH",
     "REPORT_RETRIES",
@@ -55,6 +56,11 @@ JOBS_UNREPORTED = Counter(
 REPORT_RETRIES = Counter(
     "zeebe_celery_report_retries", "Report attempts retried after a transient error (back-pressure, outage)", ["type"]
 )
+MESSAGES_DEAD_LETTERED = Counter(
+    "zeebe_celery_messages_dead_lettered",
+    "Poison messages of a bridge queue set aside on its dead-letter list, by what was wrong",
+    ["queue", "kind"],
+)  # kind: not_json, bad_envelope, bad_header, bad_body, unknown_task
 HANDLER_DURATION = Histogram(
     "zeebe_celery_handler_seconds",
     "Time spent in handlers",

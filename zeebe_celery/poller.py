@@ -25,7 +25,7 @@ from celery import Celery
 
 from zeebe_celery import metrics
 from zeebe_celery.config import BridgeSettings
-from zeebe_celery.dispatch import AnyJob, CeleryDispatcher, Dispatcher, check_json_only
+from zeebe_celery.dispatch import AnyJob, CeleryDispatcher, Dispatcher
 from zeebe_celery.errors import (
     BrokerUnavailableError,
     ConfigurationError,
@@ -36,7 +36,9 @@ from zeebe_celery.errors import (
 from zeebe_celery.flow import InflightStore, Reservation
 from zeebe_celery.gateway.client import JobCall, ZeebeClient
 from zeebe_celery.gateway.retry import RetryPolicy
+from zeebe_celery.gateway.tls import check_tls
 from zeebe_celery.http import HealthServer, PollerHealth
+from zeebe_celery.json_only import check_json_only
 from zeebe_celery.spec import JobTypeSpec, resolve, zeebe_task_specs
 
 __all__ = ["BrokerUnavailableError", "Poller", "PollerHealth"]
@@ -53,6 +55,8 @@ _FULL_WAIT = 1.0
 _STREAM_HOLD = 5.0
 # A pushed job that waited for a slot this close to its deadline goes back to Zeebe instead.
 _STREAM_MIN_LEFT = 5.0
+# How long the start waits for the TLS handshake with the gateway.
+_TLS_PROBE_SECONDS = 10.0
 
 GIVE_BACK_MESSAGE = "zeebe-celery: handed back unrun by the poller ({reason})"
 
@@ -62,7 +66,7 @@ class Poller:
 
     :meth:`start` starts the loops in threads and returns; :meth:`stop` ends them, publishing what was
     already activated or handing it back. :meth:`run` does both around a wait for SIGTERM or SIGINT.
-    Raises ConfigurationError at start when there is nothing to poll or the app accepts pickle.
+    Raises ConfigurationError at start when there is nothing to poll or the app accepts anything but JSON.
     """
 
     def __init__(
@@ -113,6 +117,7 @@ class Poller:
             specs = {t: specs[t] for t in self._types}
         if not specs:
             raise ConfigurationError("the Celery app has no @zeebe_task handlers; nothing to poll")
+        check_tls(self.client, timeout=_TLS_PROBE_SECONDS)
         self.specs = resolve(specs, self.bridge)
         if self._dispatcher is None:
             self._dispatcher = CeleryDispatcher(self.app, self.specs, self.bridge)
@@ -130,7 +135,7 @@ class Poller:
                 self._spawn(f"stream-{spec.job_type}", self._stream_loop, spec)
         self._spawn("monitor", self._monitor_loop)
         if self.bridge.http_port is not None:
-            self.http = HealthServer(self.health_report, port=self.bridge.http_port)
+            self.http = HealthServer(self.health_report, host=self.bridge.http_host, port=self.bridge.http_port)
             self.http.start()
 
     def stop(self, timeout: float = 8.0) -> None:

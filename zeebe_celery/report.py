@@ -11,18 +11,34 @@ deadline (see :func:`reporting_client`).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
 from zeebe_celery import metrics
-from zeebe_celery.errors import BpmnError, FailedPreconditionError, GatewayError, NotFoundError, TerminalError
+from zeebe_celery.errors import (
+    BpmnError,
+    FailedPreconditionError,
+    GatewayError,
+    MessageTooLargeError,
+    NotFoundError,
+    TerminalError,
+)
 from zeebe_celery.gateway.client import ZeebeClient, dumps_variables
 from zeebe_celery.gateway.jobs import job_result_pb
 from zeebe_celery.job import Job
 from zeebe_celery.outcome import Outcome
 from zeebe_celery.results import AdHocResult, JobResult, misfit
 
-__all__ = ["DEADLINE_MARGIN", "MAX_ERROR_MESSAGE", "Reporter", "describe", "reporting_client", "truncate"]
+__all__ = [
+    "DEADLINE_MARGIN",
+    "MAX_ERROR_MESSAGE",
+    "Reporter",
+    "describe",
+    "reporting_client",
+    "too_large",
+    "truncate",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -31,14 +47,32 @@ MAX_ERROR_MESSAGE = 1000
 DEADLINE_MARGIN = 0.5
 
 
+# gRPC states the sizes when it refuses a message: "... larger than max (5242893 vs. 4194304)".
+_SIZES = re.compile(r"\((\d+) vs\.? (\d+)\)")
+
+
 def truncate(text: str, limit: int = MAX_ERROR_MESSAGE) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``text`` cut to at most ``limit`` characters, and safe to send: what UTF-8 cannot encode (lone
+    surrogates, from bytes that were not UTF-8) is escaped as ``\\udcff``."""
+    safe = text[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(safe) < len(text) or len(safe) > limit:
+        return safe[: limit - 1] + "…"
+    return safe
 
 
 def describe(exc: BaseException) -> str:
-    """``Type: message``, the failure text Zeebe shows for a failed job."""
-    message = str(exc)
-    return truncate(f"{type(exc).__name__}: {message}" if message else type(exc).__name__)
+    """``Type: message``, the failure text Zeebe shows for a failed job: truncated and safe to send."""
+    name = type(exc).__name__
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not stop the report
+        message = "(its message could not be read)"
+    return truncate(f"{name}: {message}" if message else name)
+
+
+def too_large(what: str, size: int, limit: int) -> str:
+    """The incident text for ``what`` of ``size`` bytes that the gateway's ``limit`` does not let through."""
+    return f"{what} is {size:,} bytes, over the gateway's maximum message size of {limit:,} bytes"
 
 
 def reporting_client(client: ZeebeClient, job: Job, *, budget: float | None = None) -> ZeebeClient:
@@ -81,6 +115,9 @@ class Reporter:
                 job_result_pb(result)  # the elements' variables must encode too
         except (TypeError, ValueError) as error:
             return self.incident(f"invalid output: {error}")
+        oversize = self._oversize("the output", encoded)
+        if oversize:
+            return self.incident(oversize)
         return self._send(Outcome.COMPLETED, lambda: self.client.complete_job(self.job.key, encoded, result=result))
 
     def throw(self, error: BpmnError) -> Outcome:
@@ -88,10 +125,14 @@ class Reporter:
             variables = dumps_variables(error.variables)
         except (TypeError, ValueError) as invalid:
             return self.incident(f"invalid BpmnError {error.code!r}: {invalid}")
+        oversize = self._oversize(f"the variables of BpmnError {error.code!r}", variables)
+        if oversize:
+            return self.incident(oversize)
+        code = truncate(error.code)
         return self._send(
             Outcome.THROWN,
             lambda: self.client.throw_error(
-                self.job.key, error.code, error_message=truncate(error.message), variables=variables
+                self.job.key, code, error_message=truncate(error.message), variables=variables
             ),
         )
 
@@ -109,6 +150,18 @@ class Reporter:
         """FailJob with no retries left: an incident a human can see, since a retry would fail again."""
         self.log.warning("job %s (%s) raises an incident: %s", self.job.key, self.job.type, message)
         return self._send(Outcome.INCIDENT, self._incident_call(message))
+
+    def _oversize(self, what: str, encoded: str) -> str | None:
+        """The incident text when ``encoded`` variables alone exceed the gateway's maximum message size.
+
+        Sending them would fail the same way on every try; the gateway's own refusal of a report that is
+        larger only with its other fields is stated the same way (see :meth:`_deliver`).
+        """
+        limit = self.client.settings.max_message_size
+        if len(encoded) <= limit // 4:  # no character takes more than 4 bytes in UTF-8
+            return None
+        size = len(encoded.encode("utf-8", "surrogatepass"))
+        return too_large(what, size, limit) if size > limit else None
 
     def _incident_call(self, message: str) -> Callable[[], None]:
         return lambda: self.client.fail_job(self.job.key, retries=0, error_message=truncate(message))
@@ -132,7 +185,11 @@ class Reporter:
                 metrics.JOBS_UNREPORTED.labels(job.type).inc()
                 return Outcome.UNREPORTED
             # The report itself cannot succeed (e.g. variables too large): make it an incident, not a loss.
-            message = f"could not report the job as {outcome}: {error}"
+            sizes = _SIZES.search(error.details) if isinstance(error, MessageTooLargeError) else None
+            if sizes:
+                message = too_large(f"the {outcome} report", int(sizes[1]), int(sizes[2]))
+            else:
+                message = f"could not report the job as {outcome}: {error}"
             self.log.warning("job %s (%s) raises an incident: %s", job.key, job.type, message)
             return self._deliver(Outcome.INCIDENT, self._incident_call(message))
         except GatewayError:

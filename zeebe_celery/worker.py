@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -23,18 +24,20 @@ from celery import Task, bootsteps
 from celery.signals import worker_process_shutdown
 from pydantic import ValidationError
 
-from zeebe_celery import metrics, tracing, worker_metrics
+from zeebe_celery import metrics, tracing, transport, worker_metrics
 from zeebe_celery.config import BridgeSettings, ZeebeSettings, broker_redis_url, load_settings
-from zeebe_celery.errors import BpmnError, HandlerInputError
+from zeebe_celery.errors import BpmnError, ConfigurationError, HandlerInputError
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.handler import Handler, output_variables
 from zeebe_celery.job import Job
+from zeebe_celery.json_only import check_json_only
 from zeebe_celery.logs import apply_format, bind_job
 from zeebe_celery.outcome import Outcome
-from zeebe_celery.report import Reporter, reporting_client
+from zeebe_celery.report import Reporter, describe, reporting_client
 from zeebe_celery.results import AdHocResult, Corrections, Deny
 from zeebe_celery.spec import JobTypeSpec, spec_for
+from zeebe_celery.time_limits import JobRequest
 from zeebe_celery.worker_metrics import WorkerMetricsSettings
 
 if TYPE_CHECKING:
@@ -125,11 +128,16 @@ def worker_settings(app: Celery) -> WorkerSettings:
 
 def worker_init(app: Celery) -> WorkerSettings:
     """Boot a Celery worker of ``app``: load its settings (so bad ones fail now, not at the first job),
-    apply the log format, and connect the worker's signals. Raises ConfigurationError.
+    refuse an app that accepts anything but JSON, guard the bridge's queues against poison messages
+    (:mod:`zeebe_celery.transport`), on Redis take a message only when a process is free
+    (:func:`fetch_only_when_free`), apply the log format, and connect the worker's signals. Raises
+    ConfigurationError.
 
     Celery calls it through :class:`WorkerBoot`, in the worker's main process before the pool forks.
     """
     settings = worker_settings(app)
+    check_json_only(app)
+    transport.install(app, settings.bridge)
     fetch_only_when_free(app, settings.bridge)
     if settings.bridge.log_format == "json":
         # Celery has set up its loggers by the time the worker's boot steps are made.
@@ -156,12 +164,20 @@ def fetch_only_when_free(app: Celery, bridge: BridgeSettings) -> None:
 
 
 class WorkerBoot(bootsteps.Step):  # type: ignore[misc]
-    """The worker boot step of every app with a ``@zeebe_task``: runs :func:`worker_init`."""
+    """The worker boot step of every app with a ``@zeebe_task``: runs :func:`worker_init`.
+
+    Invalid settings, or an app that accepts more than JSON, stop the worker before it consumes anything:
+    one line on stderr, as the poller writes it, and the poller's exit code (EX_CONFIG, 78).
+    """
 
     name = "zeebe-celery"
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
-        worker_init(parent.app)
+        try:
+            worker_init(parent.app)
+        except ConfigurationError as error:
+            sys.stderr.write(f"zeebe-celery worker: {error.one_line()}\n")
+            raise SystemExit(os.EX_CONFIG) from None
         super().__init__(parent, **kwargs)
 
 
@@ -169,8 +185,11 @@ class ZeebeJobTask(Task):  # type: ignore[misc]
     """The Celery task class of every ``@zeebe_task``.
 
     Binding it to an app adds :class:`WorkerBoot` to the app's worker, so the worker signals are connected
-    in a Celery worker only, never by importing a handler module (in the poller, say).
+    in a Celery worker only, never by importing a handler module (in the poller, say). Its requests stop
+    a handler at its job's deadline (:class:`~zeebe_celery.time_limits.JobRequest`).
     """
+
+    Request = JobRequest
 
     @classmethod
     def on_bound(cls, app: Celery) -> None:
@@ -311,6 +330,18 @@ def _run_and_report(
     except Exception as error:  # noqa: BLE001 - every handler failure becomes a FailJob
         tracing.record_exception(error)
         metrics.observe_handler(job.type, started)
+        if job.is_expired():
+            # Stopped at its deadline (Celery's time limit), or failed past it: the job is Zeebe's again, and a
+            # FailJob now would spend a retry of a job that may already run elsewhere.
+            logger.info(
+                "job %s (%s) is gone: its deadline passed while the handler ran (%s); not reporting it, "
+                "Zeebe hands it out again",
+                job.key,
+                job.type,
+                describe(error),
+            )
+            metrics.JOBS_GONE.labels(job.type).inc()
+            return Outcome.GONE
         return reporter.fail(error, spec.retry_backoff)
     metrics.observe_handler(job.type, started)
     if isinstance(result, Deny | Corrections | AdHocResult):

@@ -39,13 +39,15 @@ CLIENT_ID = "zeebe-celery-tests"
 class TokenEndpoint:
     """A real OAuth2 client-credentials token endpoint on 127.0.0.1 that records every request.
 
-    It issues ``token-1``, ``token-2``, ... valid ``expires_in`` seconds, answering each request after
-    ``delay`` seconds, and refuses unknown credentials with HTTP 401.
+    It issues ``token-1``, ``token-2``, ... (or always ``access_token``, when given: the one a gateway
+    checks) valid ``expires_in`` seconds, answering each request after ``delay`` seconds, and refuses
+    unknown credentials with HTTP 401.
     """
 
-    def __init__(self, *, client_id: str, client_secret: str) -> None:
+    def __init__(self, *, client_id: str, client_secret: str, access_token: str | None = None) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
+        self.access_token = access_token
         self.expires_in = 3600.0
         self.delay = 0.0
         self.requests: list[dict[str, str]] = []
@@ -91,7 +93,7 @@ class TokenEndpoint:
         if valid:
             status = 200
             body: dict[str, Any] = {
-                "access_token": f"token-{number}",
+                "access_token": self.access_token or f"token-{number}",
                 "expires_in": self.expires_in,
                 "token_type": "Bearer",
             }

@@ -75,6 +75,7 @@ def test_exit_codes_are_the_sysexits_values() -> None:
         "UNAVAILABLE": 69,
         "SOFTWARE": 70,
         "OSERR": 71,
+        "CANTCREAT": 73,
         "TEMPFAIL": 75,
         "NOPERM": 77,
         "CONFIG": 78,

@@ -408,3 +408,9 @@ def test_topology_of_the_engine_is_one_healthy_leader(client: ZeebeClient) -> No
 
     assert topology.is_healthy
     assert topology.healthy_leaders() == {1}
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")], ids=["inf", "-inf", "nan"])
+def test_dumps_variables_refuses_non_finite_numbers_naming_the_variable(value: float) -> None:
+    with pytest.raises(TypeError, match="variable 'total' is not JSON-serialisable: Out of range float"):
+        dumps_variables({"ok": 1.5, "total": [value]})

@@ -16,6 +16,7 @@ from zeebe_celery.config import (
     ZeebeSettings,
     load_settings,
     parse_duration,
+    redact_url,
 )
 from zeebe_celery.errors import ConfigurationError
 
@@ -305,6 +306,7 @@ def test_bridge_options_are_read_from_zeebe_celery_variables(monkeypatch: pytest
         "ZEEBE_CELERY_STREAM": "true",
         "ZEEBE_CELERY_TENANT_FILTER": "assigned",
         "ZEEBE_CELERY_HTTP_PORT": "9100",
+        "ZEEBE_CELERY_HTTP_HOST": "10.0.0.7",
         "ZEEBE_CELERY_LOG_FORMAT": "json",
         "ZEEBE_CELERY_REPORT_BUDGET": "1h",
         "ZEEBE_CELERY_ACTIVATION_THRESHOLD": "0.5",
@@ -326,6 +328,7 @@ def test_bridge_options_are_read_from_zeebe_celery_variables(monkeypatch: pytest
         "stream": True,
         "tenant_filter": "assigned",
         "http_port": 9100,
+        "http_host": "10.0.0.7",
         "log_format": "json",
         "log_level": "INFO",
         "report_budget": 3600.0,
@@ -453,3 +456,27 @@ def test_a_missing_secret_is_named_in_the_spelling_of_the_client_id_the_user_set
     message = configuration_error(monkeypatch, CAMUNDA_CLUSTER_ID="c", CAMUNDA_CLIENT_ID="y")
 
     assert "CAMUNDA_CLIENT_SECRET is required when CAMUNDA_CLIENT_ID is set" in message
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:hunter2@redis:6379/0", "redis://:***@redis:6379/0"),
+        (
+            "rediss://user:hunter2@redis:6380/1?ssl_cert_reqs=required",
+            "rediss://user:***@redis:6380/1?ssl_cert_reqs=required",
+        ),
+        ("redis://redis:6379/0", "redis://redis:6379/0"),
+        ("redis://:hunter2@[::1", "<a URL that cannot be read>"),
+    ],
+)
+def test_redact_url_masks_the_password(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+def test_bridge_settings_repr_and_str_mask_the_redis_passwords(clean_env: Path) -> None:
+    bridge = BridgeSettings(broker_url="redis://:hunter2@broker:6379/0", redis_url="redis://:hunter2@flow:6379/1")
+    for text in (repr(bridge), str(bridge)):
+        assert "hunter2" not in text
+        assert "redis://:***@broker:6379/0" in text
+    assert bridge.broker_url == "redis://:hunter2@broker:6379/0"

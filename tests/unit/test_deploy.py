@@ -103,6 +103,8 @@ ENGINE_COMMAND = [
     "/data",
     "--monitoring-port",
     "9600",
+    "--monitoring-host",
+    ENGINE_HOST,
 ]
 
 # What the cluster override passes through from the shell: the gateway and its OAuth client.
@@ -334,6 +336,18 @@ def test_compose_schema_rejects_what_compose_rejects(
     assert not compose_validator.is_valid(wrong_type)
 
 
+def test_compose_publishes_every_port_on_the_hosts_loopback_only(
+    compose: dict[str, Any], clustered: dict[str, Any]
+) -> None:
+    # The engine, Redis and Flower have no authentication here, and /metrics is no one else's business.
+    for model in (compose, clustered):
+        published = {name: service.get("ports", []) for name, service in model["services"].items()}
+        assert published["redis"], "the stack publishes ports at all"
+        for name, ports in published.items():
+            for port in ports:
+                assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+
+
 def test_compose_has_the_documented_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert set(services) >= {"zeebe", "redis", "poller", "worker", "flower"}
@@ -345,9 +359,18 @@ def test_compose_has_the_documented_services(compose: dict[str, Any]) -> None:
         # The schema only says "string"; Docker knows these.
         assert re.fullmatch(r"no|always|unless-stopped|on-failure(:\d+)?", service.get("restart", "no")), name
     assert services["poller"]["build"] == "."
-    assert services["poller"]["command"] == ["poller", "-A", "examples.app", "--http-port", "9100"]
-    # The engine has no authentication: its ports go to the host's loopback only.
+    assert services["poller"]["command"] == [
+        "poller",
+        "-A",
+        "examples.app",
+        "--http-port",
+        "9100",
+        "--http-host",
+        "0.0.0.0",  # noqa: S104 - inside the container, published on the host's loopback
+    ]
+    # The engine has no authentication: its ports go to the host's loopback only, and so do the poller's.
     assert {"127.0.0.1:26500:26500", "127.0.0.1:9600:9600"} <= set(services["zeebe"]["ports"])
+    assert services["poller"]["ports"] == ["127.0.0.1:9100:9100"]
 
 
 def test_every_compose_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
@@ -1028,6 +1051,8 @@ def test_poller_deployment(rendered: Rendered) -> None:
     args = container.get("command", []) + container["args"]
     assert args[:3] == ["poller", "-A", "examples.app"]
     http_port = int(option_value(args, "--http-port"))
+    # Probes come from the kubelet, outside the container: the port binds the pod's addresses.
+    assert option_value(args, "--http-host") == "0.0.0.0"  # noqa: S104
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     assert ports["metrics"] == http_port
     probes = http_probes(container)

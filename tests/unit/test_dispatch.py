@@ -18,7 +18,7 @@ from kombu.exceptions import OperationalError
 
 from tests.unit.builders import make_job
 from zeebe_celery.config import BridgeSettings
-from zeebe_celery.dispatch import CeleryDispatcher, check_json_only, queue_name, task_id
+from zeebe_celery.dispatch import CeleryDispatcher, queue_name, task_id
 from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.job import Job
 from zeebe_celery.spec import ZeebeTaskSpec
@@ -83,42 +83,6 @@ def messages(raw: redis.Redis, queue: str) -> list[dict[str, Any]]:
 
 def body(message: dict[str, Any]) -> Any:
     return json.loads(base64.b64decode(message["body"]))
-
-
-# -- JSON only -----------------------------------------------------------------------------------------
-
-
-def test_an_app_with_celerys_defaults_is_accepted() -> None:
-    check_json_only(Celery("json", set_as_current=False))
-
-
-def test_pickle_task_serializer_is_refused_saying_what_to_set() -> None:
-    app = Celery("pickle", set_as_current=False)
-    app.conf.task_serializer = "pickle"
-
-    with pytest.raises(ConfigurationError) as caught:
-        check_json_only(app)
-
-    assert "task_serializer='json'" in str(caught.value)
-    assert "accept_content=['json']" in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    "accepted", [["json", "pickle"], ["application/x-python-serialize"]], ids=["name", "content-type"]
-)
-def test_accepting_pickle_is_refused(accepted: list[str]) -> None:
-    app = Celery("accepts-pickle", set_as_current=False)
-    app.conf.accept_content = accepted
-
-    with pytest.raises(ConfigurationError, match="accept_content=\\['json'\\]"):
-        check_json_only(app)
-
-
-def test_accepting_json_and_yaml_is_accepted() -> None:
-    app = Celery("json-and-yaml", set_as_current=False)
-    app.conf.accept_content = ["json", "yaml"]
-
-    check_json_only(app)
 
 
 # -- names ---------------------------------------------------------------------------------------------

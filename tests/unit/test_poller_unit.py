@@ -515,3 +515,27 @@ def test_a_pushed_job_goes_back_when_the_flow_control_store_is_down(
     assert give_back.request.jobKey == key
     assert give_back.request.retries == 3
     assert "handed back unrun" in give_back.request.errorMessage
+
+
+# -- the health and metrics port -----------------------------------------------------------------------
+
+
+def test_the_health_port_binds_loopback_unless_told_otherwise(
+    app: Celery, job_type: str, bridge: BridgeSettings, new_poller: PollerFactory
+) -> None:
+    handler_of(app, job_type)
+    assert bridge.http_host == "127.0.0.1"
+    poller = new_poller(bridge=bridge.model_copy(update={"http_port": 0}))
+    poller.start()
+    assert poller.http is not None
+    assert poller.http.host == "127.0.0.1"
+
+
+def test_the_health_port_binds_the_address_it_is_given(
+    app: Celery, job_type: str, bridge: BridgeSettings, new_poller: PollerFactory
+) -> None:
+    handler_of(app, job_type)
+    poller = new_poller(bridge=bridge.model_copy(update={"http_port": 0, "http_host": "0.0.0.0"}))  # noqa: S104
+    poller.start()
+    assert poller.http is not None
+    assert poller.http.host == "0.0.0.0"  # noqa: S104

@@ -335,10 +335,18 @@ def test_output_that_is_not_a_dict_model_or_none_raises_an_incident(
 
 
 @pytest.mark.parametrize(
-    ("code", "details"), [(S.RESOURCE_EXHAUSTED, TOO_LARGE), (S.INVALID_ARGUMENT, "bad variables")]
+    ("code", "details", "stated"),
+    [
+        (
+            S.RESOURCE_EXHAUSTED,
+            TOO_LARGE,
+            "the completed report is 5,242,880 bytes, over the gateway's maximum message size of 4,194,304 bytes",
+        ),
+        (S.INVALID_ARGUMENT, "bad variables", "bad variables"),
+    ],
 )
 def test_completion_refused_for_good_becomes_an_incident(
-    app: Celery, faults: Faults, jobs: EngineJobs, job_type: str, code: grpc.StatusCode, details: str
+    app: Celery, faults: Faults, jobs: EngineJobs, job_type: str, code: grpc.StatusCode, details: str, stated: str
 ) -> None:
     faults.fail("CompleteJob", code.name, details)
 
@@ -352,7 +360,7 @@ def test_completion_refused_for_good_becomes_an_incident(
     assert len(faults.calls("CompleteJob")) == 1
     (fail,) = faults.calls("FailJob")
     assert fail.request.retries == 0
-    assert details in fail.request.errorMessage
+    assert stated in fail.request.errorMessage
     assert jobs.state(job["key"]) is JobState.FAILED
 
 

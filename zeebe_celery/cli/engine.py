@@ -1,9 +1,16 @@
-"""``zeebe-celery engine``: the project's Zeebe-compatible engine in the foreground, until SIGTERM."""
+"""``zeebe-celery engine``: the project's Zeebe-compatible engine in the foreground, until SIGTERM.
+
+The bearer token comes from ``--token-file``, else ``ZEEBE_CELERY_ENGINE_TOKEN``; ``--token`` still works
+but shows in ``ps`` and ``/proc/PID/cmdline``. A data directory another engine holds ends the command with
+EX_TEMPFAIL (75): the lock frees as soon as that engine stops (a rolling restart, say), so a supervisor
+that retries later is right to; a directory or lock file that cannot be made is EX_CANTCREAT (73).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,13 +18,41 @@ from zeebe_celery.cli.options import duration, int_at_least, port
 from zeebe_celery.cli.output import CliError, ExitCode, Output
 from zeebe_celery.engine import EngineStateError
 from zeebe_celery.engine.feel import FeelLimits
+from zeebe_celery.engine.lock import DataDirectoryError, DataDirectoryInUse
 from zeebe_celery.engine.serve import serve
 from zeebe_celery.logs import setup_logging
 
 if TYPE_CHECKING:
     from zeebe_celery.cli.commands import Commands
 
-__all__ = ["cmd_engine", "register"]
+__all__ = ["TOKEN_VARIABLE", "cmd_engine", "engine_token", "register"]
+
+TOKEN_VARIABLE = "ZEEBE_CELERY_ENGINE_TOKEN"  # noqa: S105 - the variable's name, not a token
+
+
+def engine_token(args: argparse.Namespace, environ: dict[str, str] | os._Environ[str]) -> str | None:
+    """The bearer token the engine requires, from ``--token``, ``--token-file`` or the environment; None for
+    none. Raises CliError for two sources at once, a missing file or an empty token."""
+    if args.token is not None and args.token_file is not None:
+        raise CliError("--token and --token-file go alone: give one", ExitCode.USAGE)
+    token: str
+    if args.token_file is not None:
+        try:
+            token = args.token_file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise CliError(f"no such file: {args.token_file}", ExitCode.NOINPUT) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read the token file {args.token_file}: {exc}", ExitCode.NOINPUT) from None
+        source = f"the token file {args.token_file}"
+    elif args.token is not None:
+        token, source = str(args.token), "--token"
+    elif TOKEN_VARIABLE in environ:
+        token, source = environ[TOKEN_VARIABLE].strip(), TOKEN_VARIABLE
+    else:
+        return None
+    if not token or any(c.isspace() for c in token):
+        raise CliError(f"the token from {source} is empty or holds whitespace", ExitCode.CONFIG)
+    return token
 
 
 def cmd_engine(args: argparse.Namespace, out: Output) -> ExitCode:
@@ -27,6 +62,7 @@ def cmd_engine(args: argparse.Namespace, out: Output) -> ExitCode:
     for path in (args.tls_cert, args.tls_key):
         if path is not None and not path.is_file():
             raise CliError(f"no such file: {path}", ExitCode.NOINPUT)
+    token = engine_token(args, os.environ)
     try:
         feel_limits = FeelLimits(
             max_steps=args.feel_max_steps, max_size=args.feel_max_size, regex_timeout=args.feel_regex_timeout
@@ -39,13 +75,18 @@ def cmd_engine(args: argparse.Namespace, out: Output) -> ExitCode:
             port=args.port,
             data_dir=args.data_dir,
             monitoring_port=args.monitoring_port,
+            monitoring_host=args.monitoring_host,
             certificate=args.tls_cert,
             private_key=args.tls_key,
-            token=args.token,
+            token=token,
             max_in_flight=args.max_in_flight,
             feel_limits=feel_limits,
             out=out.stdout,
         )
+    except DataDirectoryInUse as exc:
+        raise CliError(f"the engine cannot start: {exc}", ExitCode.TEMPFAIL) from None
+    except DataDirectoryError as exc:
+        raise CliError(f"the engine cannot start: {exc}", ExitCode.CANTCREAT) from None
     except EngineStateError as exc:
         raise CliError(f"the engine cannot start: {exc}", ExitCode.UNAVAILABLE) from None
     logging.getLogger(__name__).info("engine stopped")
@@ -64,10 +105,24 @@ def register(commands: Commands) -> None:
     p.add_argument("--host", default="127.0.0.1", help="the address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=port, default=26500, help="the gateway port (default 26500; 0 picks one)")
     p.add_argument("--data-dir", type=Path, metavar="DIR", help="keep state in DIR (SQLite); default: in memory")
-    p.add_argument("--monitoring-port", type=port, metavar="N", help="serve inspection JSON over HTTP on N")
+    p.add_argument(
+        "--monitoring-port",
+        type=port,
+        metavar="N",
+        help="serve inspection JSON over HTTP on N (it shows every variable; it wants the token when one is set)",
+    )
+    p.add_argument(
+        "--monitoring-host", default="127.0.0.1", help="the address the inspection port binds (default 127.0.0.1)"
+    )
     p.add_argument("--tls-cert", type=Path, metavar="PEM", help="serve TLS with this certificate chain")
     p.add_argument("--tls-key", type=Path, metavar="PEM", help="... and this private key")
-    p.add_argument("--token", help="require this bearer token in the authorization header of every call")
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help=f"require the bearer token in FILE on every call and on the inspection port (or set {TOKEN_VARIABLE})",
+    )
+    p.add_argument("--token", help="... or this token (visible to every user in ps; prefer --token-file)")
     p.add_argument(
         "--max-in-flight", type=int_at_least(1), metavar="N", help="answer RESOURCE_EXHAUSTED beyond N commands"
     )

@@ -58,6 +58,7 @@ class ExitCode(enum.IntEnum):
     UNAVAILABLE = 69  # the gateway, Redis or the local stack cannot be reached or started
     SOFTWARE = 70  # an internal error, in zeebe-celery or the gateway
     OSERR = 71  # the operating system refused, e.g. a port already in use
+    CANTCREAT = 73  # a file or directory cannot be created, e.g. the engine's data directory
     TEMPFAIL = 75  # try again: back-pressure, or no answer within the deadline
     NOPERM = 77  # the credentials were refused or are not allowed to do this
     CONFIG = 78  # the settings are invalid (the message names the variable)
@@ -170,7 +171,4 @@ def gateway_failure(exc: GatewayError, address: str) -> CliError:
 
 
 def configuration_failure(exc: ConfigurationError) -> CliError:
-    # "invalid settings:" and one indented line per problem become one line.
-    head, _, rest = str(exc).partition("\n")
-    problems = [line.strip() for line in rest.splitlines() if line.strip()]
-    return CliError(f"{head} {'; '.join(problems)}" if problems else head, ExitCode.CONFIG)
+    return CliError(exc.one_line(), ExitCode.CONFIG)

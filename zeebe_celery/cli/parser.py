@@ -11,7 +11,7 @@ import argparse
 from types import ModuleType
 
 from zeebe_celery._version import __version__
-from zeebe_celery.cli import dev, engine, gateway, poller, templates
+from zeebe_celery.cli import dead, dev, engine, gateway, poller, templates
 from zeebe_celery.cli.commands import Commands
 from zeebe_celery.cli.options import common_options
 from zeebe_celery.cli.output import PROG, Parser
@@ -19,7 +19,7 @@ from zeebe_celery.cli.output import PROG, Parser
 __all__ = ["COMMAND_MODULES", "build_parser"]
 
 # The order is the order of `zeebe-celery --help`.
-COMMAND_MODULES: tuple[ModuleType, ...] = (poller, templates, gateway, dev, engine)
+COMMAND_MODULES: tuple[ModuleType, ...] = (poller, dead, templates, gateway, dev, engine)
 
 _EPILOG = """\
 exit codes:
@@ -30,7 +30,9 @@ exit codes:
   69  UNAVAILABLE  the gateway, Redis or the local stack cannot be reached or started
   70  SOFTWARE     internal error (in zeebe-celery or the gateway)
   71  OSERR        the operating system refused, e.g. a port already in use
-  75  TEMPFAIL     back-pressure or no answer in time; try again
+  73  CANTCREAT    a file or directory cannot be created, e.g. the engine's data directory
+  75  TEMPFAIL     back-pressure or no answer in time, or the data directory is another
+                   engine's; try again
   77  NOPERM       the credentials were refused or lack permission
   78  CONFIG       invalid settings; the message names the environment variable
 

@@ -80,6 +80,7 @@ def cmd_poller(args: argparse.Namespace, out: Output) -> ExitCode:
     overrides: dict[str, Any] = {
         "stream": args.stream,
         "http_port": args.http_port,
+        "http_host": args.http_host,
         "max_jobs": args.max_jobs,
         "log_format": args.log_format,
         "log_level": args.log_level,
@@ -105,7 +106,7 @@ def cmd_poller(args: argparse.Namespace, out: Output) -> ExitCode:
     try:
         poller.run()
     except OSError as exc:
-        what = f"cannot serve on port {bridge.http_port}" if bridge.http_port is not None else "failed"
+        what = f"cannot serve on {bridge.http_host}:{bridge.http_port}" if bridge.http_port is not None else "failed"
         raise CliError(f"{what}: {exc.strerror or exc}", ExitCode.OSERR) from None
     finally:
         client.close()
@@ -181,6 +182,12 @@ def register(commands: Commands) -> None:
     )
     p.add_argument(
         "--http-port", type=port, metavar="N", help="serve /healthz and /metrics on port N ($ZEEBE_CELERY_HTTP_PORT)"
+    )
+    p.add_argument(
+        "--http-host",
+        metavar="ADDRESS",
+        help="... on this address (default 127.0.0.1; 0.0.0.0 for probes from outside a container, "
+        "$ZEEBE_CELERY_HTTP_HOST)",
     )
     p.add_argument(
         "--max-jobs",

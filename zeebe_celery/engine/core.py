@@ -9,7 +9,6 @@ import datetime
 import functools
 import heapq
 import itertools
-import json
 import logging
 import threading
 from collections import ChainMap
@@ -18,7 +17,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from zeebe_celery.engine import feel
 from zeebe_celery.engine.dmn import DecisionRequirements
-from zeebe_celery.engine.errors import EngineError, InternalError, InvalidArgument
+from zeebe_celery.engine.errors import EngineError, InternalError
 from zeebe_celery.engine.exported import element_value, incident_value, job_value, wait_value
 from zeebe_celery.engine.model import Element
 from zeebe_celery.engine.records import RecordLog
@@ -307,32 +306,3 @@ def command(method: Callable[Concatenate[Base, P], R]) -> Callable[Concatenate[B
             return result
 
     return run
-
-
-class _NotJson(ValueError):
-    pass
-
-
-def _refuse_constant(name: str) -> Any:
-    # NaN and Infinity are not JSON: Java and Go clients could not read them back.
-    raise _NotJson(f"{name} is not a JSON value")
-
-
-def parse_variables(text: str, *, what: str = "variables") -> dict[str, Any]:
-    """A JSON object from a request; '' is empty. Raises InvalidArgument as the gateway does."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text, parse_constant=_refuse_constant)
-    except _NotJson as exc:
-        raise InvalidArgument(f"Property '{what}' is invalid: {exc}") from exc
-    except ValueError as exc:
-        raise InvalidArgument(
-            f"Property '{what}' is invalid: Expected document to be a root level object, but was '{text[:100]}'"
-        ) from exc
-    if not isinstance(value, dict):
-        raise InvalidArgument(
-            f"Property '{what}' is invalid: Expected document to be a root level object, but was "
-            f"'{type(value).__name__.upper()}'"
-        )
-    return value

@@ -1,7 +1,9 @@
 """``ZeebeEngine``: the engine as a service: the gRPC server, the clock that fires due timers, jobs
 timeouts and message TTLs, the optional store and the optional HTTP inspection port.
 
-It binds 127.0.0.1 and serves plaintext unless told otherwise. ``with ZeebeEngine() as engine:`` starts it
+It binds 127.0.0.1 and serves plaintext unless told otherwise; the inspection port binds its own host,
+127.0.0.1 unless told otherwise, and wants the same token as the gateway. A data directory is locked
+while the engine runs (``DataDirectoryInUse`` for a second engine on it). ``with ZeebeEngine() as engine:`` starts it
 and ``engine.address`` is where clients connect.
 """
 
@@ -16,17 +18,19 @@ from pathlib import Path
 from typing import Any, Self
 
 import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from zeebe_celery.engine.core import Clock
 from zeebe_celery.engine.faults import BackPressure, Faults
 from zeebe_celery.engine.feel import FeelLimits
 from zeebe_celery.engine.inspection import incident_view, instance_view
+from zeebe_celery.engine.lock import DataDirectoryLock
 from zeebe_celery.engine.monitor import Monitor
 from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.engine.runtime import Runtime
 from zeebe_celery.engine.server import MAX_WAITING_CALLS, GatewayServicer
 from zeebe_celery.engine.store import Store
-from zeebe_celery.gateway.proto import gateway_pb2_grpc
+from zeebe_celery.gateway.proto import gateway_pb2, gateway_pb2_grpc
 
 __all__ = ["EngineStateError", "ZeebeEngine"]
 
@@ -35,6 +39,9 @@ logger = logging.getLogger(__name__)
 # Each long poll and each job stream holds a server thread while it waits; the servicer lets at most
 # MAX_WAITING_CALLS of them wait, so the rest of the pool is there for every other call.
 _MAX_WORKERS = MAX_WAITING_CALLS + 100
+# The services the standard gRPC health service reports on, as Zeebe's gateway does: the whole server ("")
+# and the gateway protocol.
+HEALTH_SERVICES = ("", gateway_pb2.DESCRIPTOR.services_by_name["Gateway"].full_name)
 # The timer thread sleeps until the next due item, but never longer than this, so a clock that is moved
 # (tests inject one) is noticed.
 _MAX_IDLE_SECONDS = 1.0
@@ -76,6 +83,7 @@ class ZeebeEngine:
         token: str | None = None,
         max_in_flight: int | None = None,
         monitoring_port: int | None = None,
+        monitoring_host: str = "127.0.0.1",
         records_limit: int = 100_000,
         clock: Clock | None = None,
         feel_limits: FeelLimits | None = None,
@@ -87,6 +95,7 @@ class ZeebeEngine:
         self.private_key = private_key
         self.token = token
         self.monitoring_port_requested = monitoring_port
+        self.monitoring_host = monitoring_host
         self.runtime = Runtime(clock=clock or wall_clock_ms, records_limit=records_limit)
         if feel_limits is not None:  # how far one FEEL evaluation may go (steps, value size, regex time)
             self.runtime.feel_limits = feel_limits
@@ -94,20 +103,33 @@ class ZeebeEngine:
         self.back_pressure = BackPressure(max_in_flight)
         self._state = _State.NEW
         self._server: grpc.Server | None = None
+        self._health = health.HealthServicer()
         self._port = 0
         self._timer: threading.Thread | None = None
         self._stopping = threading.Event()
         self._store: Store | None = None
         self._monitor: Monitor | None = None
+        self._lock: DataDirectoryLock | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
     def start(self) -> Self:
+        """Start serving. Raises EngineStateError when started twice or a port cannot be bound, and
+        DataDirectoryInUse / DataDirectoryError when the data directory is another engine's or unusable."""
         if self._state is not _State.NEW:
             raise EngineStateError(f"the engine is {self._state.value}; an engine starts once")
-        if self.data_dir is not None:
-            from zeebe_celery.engine.store import Store
+        try:
+            return self._start()
+        except BaseException:
+            self._stopping.set()
+            if self._server is not None:
+                self._server.stop(None)
+            self._release()
+            raise
 
+    def _start(self) -> Self:
+        if self.data_dir is not None:
+            self._lock = DataDirectoryLock(self.data_dir).acquire()
             self._store = Store(self.data_dir)
             self._store.load(self.runtime)
             self.runtime.persistence = self._store
@@ -124,6 +146,7 @@ class ZeebeEngine:
             options=_SERVER_OPTIONS,
         )
         gateway_pb2_grpc.add_GatewayServicer_to_server(servicer, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         target = f"{self.host}:{self.requested_port}"
         if self.certificate is not None and self.private_key is not None:
             credentials = grpc.ssl_server_credentials([(self.private_key, self.certificate)])
@@ -132,14 +155,21 @@ class ZeebeEngine:
             self._port = server.add_insecure_port(target)
         if self._port == 0:
             raise EngineStateError(f"cannot listen on {target}")
+        for service in HEALTH_SERVICES:
+            self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
         server.start()
         self._server = server
         self._timer = threading.Thread(target=self._fire_due, name="engine-timers", daemon=True)
         self._timer.start()
         if self.monitoring_port_requested is not None:
-            from zeebe_celery.engine.monitor import Monitor
-
-            self._monitor = Monitor(self, host=self.host, port=self.monitoring_port_requested).start()
+            try:
+                monitor = Monitor(
+                    self, host=self.monitoring_host, port=self.monitoring_port_requested, token=self.token
+                )
+            except OSError as exc:
+                where = f"{self.monitoring_host}:{self.monitoring_port_requested}"
+                raise EngineStateError(f"cannot listen on {where} for inspection: {exc.strerror}") from None
+            self._monitor = monitor.start()
         self._state = _State.RUNNING
         logger.info("Zeebe-compatible engine listening on %s", self.address)
         return self
@@ -150,6 +180,8 @@ class ZeebeEngine:
             self._state = _State.STOPPED
             return
         self._state = _State.STOPPED
+        # Health checks answer NOT_SERVING while the calls in flight finish, and for good after.
+        self._health.enter_graceful_shutdown()
         self._stopping.set()
         with self.runtime.lock:
             self.runtime.due_changed.notify_all()
@@ -159,8 +191,15 @@ class ZeebeEngine:
         self._server.stop(grace).wait(grace + 5)
         if self._timer is not None:
             self._timer.join(timeout=5)
+        self._release()
+
+    def _release(self) -> None:
+        """Close the store, then give up the directory's lock: after a stop, or a start that failed."""
         if self._store is not None:
             self._store.close()
+            self._store = None
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -185,6 +224,11 @@ class ZeebeEngine:
     @property
     def monitoring_port(self) -> int | None:
         return self._monitor.port if self._monitor is not None else None
+
+    @property
+    def monitoring_address(self) -> tuple[str, int] | None:
+        """The inspection port's bound ``(host, port)``; None without one."""
+        return (self._monitor.host, self._monitor.port) if self._monitor is not None else None
 
     # -- inspection, for tests -----------------------------------------------------------------------
 

@@ -1,16 +1,42 @@
-"""Events thrown into an instance: a wait's event (message, timer, signal) arriving, a BPMN error thrown and
-caught, and an incident being resolved."""
+"""Events thrown into an instance: a wait's event (message, timer, signal) arriving, a BPMN error or an
+escalation thrown and caught (by a boundary event or an event sub-process), and an incident being resolved.
+
+A thrown error or escalation is caught by the nearest catch event from where it was thrown: at each level,
+the boundary events of the element, then the event sub-processes of its flow scope; from a called
+process's root on to the call activity that started it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from zeebe_celery.engine.model import EventType
+from zeebe_celery.engine.appliers import Appliers
+from zeebe_celery.engine.core import by_key
+from zeebe_celery.engine.model import Element, EventType, Kind
 from zeebe_celery.engine.parts import Flow, JobWork, Subscriptions
 from zeebe_celery.engine.processors import StepFailed
-from zeebe_celery.engine.state import ElementInstance, Incident, JobState, Wait
+from zeebe_celery.engine.state import ElementInstance, ElementState, Incident, JobState, Wait
 
 __all__ = ["EventPublication"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Catch:
+    """Where a thrown event is caught: ``element`` (a boundary event of ``host``, or an event sub-process
+    of the flow scope ``host``)."""
+
+    element: Element
+    host: ElementInstance
+
+    @property
+    def by_event_sub_process(self) -> bool:
+        return self.element.kind is Kind.EVENT_SUB_PROCESS
+
+    @property
+    def interrupting(self) -> bool:
+        start = self.element.event_start
+        return (start if start is not None else self.element).interrupting
 
 
 class EventPublication:
@@ -18,38 +44,28 @@ class EventPublication:
     jobs: JobWork
     subscriptions: Subscriptions
 
+    def __init__(self, state: Appliers) -> None:
+        self.state = state
+
     def trigger(self, wait: Wait, variables: dict[str, Any]) -> None:
-        """A wait's event happened: the catch event completes, or the boundary event fires."""
+        """A wait's event happened: the catch event completes, the boundary event fires, or the event
+        sub-process starts."""
         instance, element = wait.instance, wait.element
         if element is instance.element:
             self.subscriptions.close_waits(instance)
             self.flow.complete(instance, variables)
+        elif element.parent is not None and element.parent.kind is Kind.EVENT_SUB_PROCESS:
+            self._catch(_Catch(element.parent, instance), variables)
         else:
-            scope = instance.parent
-            assert scope is not None
-            if element.interrupting:
-                self.flow.terminate(instance)
-            self.flow.activate(element, scope, variables)
+            self._catch(_Catch(element, instance), variables)
         self.flow.run_agenda()
 
     def throw_error(self, origin: ElementInstance, code: str, message: str, variables: dict[str, Any]) -> bool:
-        """Catch the error at the nearest matching boundary event; else an incident. True when caught."""
-        # Up the scopes, and from a called process's root on to the call activity that started it.
-        host: ElementInstance | None = origin
-        while host is not None:
-            scope = host.parent
-            if scope is None:
-                host = host.caller
-                continue
-            boundaries = [b for b in host.element.boundaries if b.event_type is EventType.ERROR]
-            catch = next((b for b in boundaries if b.error_code == code), None) or next(
-                (b for b in boundaries if b.error_code is None), None
-            )
-            if catch is not None:
-                self.flow.terminate(host)
-                self.flow.activate(catch, scope, variables)
-                return True
-            host = scope
+        """Catch the error at the nearest matching catch event; else an incident. True when caught."""
+        catch = self._find(origin, EventType.ERROR, code)
+        if catch is not None:
+            self._catch(catch, variables)
+            return True
         text = f"Expected to throw an error event with the code '{code}'"
         if message:
             text += f" with message '{message}'"
@@ -60,6 +76,45 @@ class EventPublication:
         self.flow.raise_incident(origin, "UNHANDLED_ERROR_EVENT", text, retry="none", job=origin.job)
         return False
 
+    def throw_escalation(self, origin: ElementInstance, code: str) -> None:
+        """Catch the escalation at the nearest matching catch event; uncaught, it changes nothing (as Zeebe
+        has it, the throwing event carries on)."""
+        catch = self._find(origin, EventType.ESCALATION, code)
+        if self.state.records.enabled:
+            self.state.write(
+                "ESCALATION",
+                "ESCALATED" if catch is not None else "NOT_ESCALATED",
+                self.state.keys.next(),
+                {
+                    "escalationCode": code,
+                    "throwElementId": origin.element.id,
+                    "catchElementId": catch.element.id if catch is not None else "",
+                    "processInstanceKey": origin.process_instance_key,
+                    "tenantId": origin.tenant_id,
+                },
+            )
+        if catch is not None:
+            self._catch(catch, {})
+
+    def throw_compensation(self, thrower: ElementInstance) -> bool:
+        """Run the handlers of the completed activities of the throw event's scope (the one around it, from
+        an event sub-process), or of its activityRef only. True when the throw waits for handlers."""
+        scope = thrower.parent
+        assert scope is not None
+        if scope.element.kind is Kind.EVENT_SUB_PROCESS and scope.parent is not None:
+            scope = scope.parent
+        ref = thrower.element.compensate_activity
+        started = False
+        for element_id in list(scope.compensable):
+            if ref is not None and element_id != ref:
+                continue
+            activity = scope.element.children[element_id]
+            assert activity.compensation_handler is not None
+            handler = self.flow.activate(activity.compensation_handler, scope)
+            self.state.compensation_triggered(scope, element_id, handler, thrower.key)
+            started = True
+        return started
+
     def retry_after_incident(self, incident: Incident) -> None:
         instance = incident.instance
         if incident.retry == "activate":
@@ -69,3 +124,60 @@ class EventPublication:
         elif incident.job is not None and incident.job.state is JobState.FAILED and incident.job.retries > 0:
             self.jobs.make_activatable(incident.job)
         self.flow.run_agenda()
+
+    # -- finding and taking a catch event ------------------------------------------------------------------
+
+    def _find(self, origin: ElementInstance, event_type: EventType, code: str) -> _Catch | None:
+        node: ElementInstance | None = origin
+        while node is not None:
+            scope = node.parent
+            if scope is None:
+                node = node.caller
+                continue
+            boundary = _matching(node.element.boundaries, event_type, code)
+            if boundary is not None:
+                return _Catch(boundary, node)
+            # An event sub-process does not catch what is thrown inside itself.
+            starts = [e.event_start for e in scope.element.event_subprocesses if e is not node.element]
+            start = _matching([s for s in starts if s is not None], event_type, code)
+            if start is not None:
+                assert start.parent is not None
+                return _Catch(start.parent, scope)
+            node = scope
+        return None
+
+    def _catch(self, catch: _Catch, variables: dict[str, Any]) -> None:
+        flow, host = self.flow, catch.host
+        if catch.by_event_sub_process:
+            if catch.interrupting:
+                # Everything else in the scope ends, and its other event sub-processes stop listening.
+                for child in by_key(host.children):
+                    flow.terminate(child)
+                self.state.joins_cleared(host)
+                for key in list(host.waits):
+                    wait = self.state.waits.get(key)
+                    if wait is not None and _starts_event_sub_process(wait.element):
+                        self.subscriptions.close_wait(wait)
+            flow.activate(catch.element, host, variables)
+            return
+        scope = host.parent
+        assert scope is not None
+        if catch.interrupting:
+            flow.terminate(host)
+        flow.activate(catch.element, scope, variables)
+
+    def still_active(self, instance: ElementInstance) -> bool:
+        """The instance was not ended by what it threw (an interrupting catch around it)."""
+        return instance.key in self.state.instances and instance.state is ElementState.ACTIVATED
+
+
+def _matching(candidates: list[Element], event_type: EventType, code: str) -> Element | None:
+    """The catch event for ``code``: one with that code first, else one that catches every code."""
+    typed = [c for c in candidates if c.event_type is event_type]
+    codes = [c.error_code if event_type is EventType.ERROR else c.escalation_code for c in typed]
+    exact = next((c for c, catches in zip(typed, codes, strict=True) if catches == code), None)
+    return exact or next((c for c, catches in zip(typed, codes, strict=True) if catches is None), None)
+
+
+def _starts_event_sub_process(element: Element) -> bool:
+    return element.parent is not None and element.parent.kind is Kind.EVENT_SUB_PROCESS

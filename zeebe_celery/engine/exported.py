@@ -53,6 +53,8 @@ def job_value(job: Job) -> dict[str, Any]:
         "errorMessage": job.error_message,
         "errorCode": job.error_code,
         "retryBackoff": job.retry_backoff,
+        "jobKind": job.kind,
+        "jobListenerEventType": job.listener_event_type,
         "customHeaders": json.loads(job.custom_headers),
         "elementId": instance.element.id,
         "elementInstanceKey": instance.key,

@@ -9,7 +9,7 @@ from typing import Any
 from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from zeebe_celery.engine.interpreter import Interpreter
-from zeebe_celery.engine.model import Element
+from zeebe_celery.engine.model import Element, Kind
 from zeebe_celery.engine.parts import JobWork, Publication, Subscriptions
 from zeebe_celery.engine.state import Definition, ElementInstance, JobState
 
@@ -116,6 +116,16 @@ class InstanceCommands:
                     f"or more terminate instructions with an element instance that could not be found: "
                     f"'{element_key}'"
                 )
+        for instruction in activate:
+            container = elements[instruction.element_id].parent
+            while container is not None:
+                if container.kind is Kind.MULTI_INSTANCE_BODY:
+                    raise InvalidArgument(
+                        f"Expected to modify instance of process '{root.definition.bpmn_process_id}' but it "
+                        f"contains one or more activate instructions for an element inside a multi-instance "
+                        f"body: '{instruction.element_id}'"
+                    )
+                container = container.parent
         # Everything is checked before anything changes: a refused modification leaves the instance as it was.
         ancestors = [self._ancestor(root, instruction) for instruction in activate]
         for instruction in activate:

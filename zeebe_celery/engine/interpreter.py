@@ -20,9 +20,12 @@ from zeebe_celery.engine.core import by_key
 from zeebe_celery.engine.model import Element, EventType, Kind, SequenceFlow
 from zeebe_celery.engine.parts import JobWork, Publication, Resources, Subscriptions
 from zeebe_celery.engine.processors import StepFailed, json_value, processor_for
+from zeebe_celery.engine.processors.adhoc import AdHocDecision, decide
 from zeebe_celery.engine.state import Definition, ElementInstance, ElementState, Incident, Job
 
 __all__ = ["Interpreter"]
+
+_LISTENED = (EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL)
 
 
 class Interpreter:
@@ -62,15 +65,10 @@ class Interpreter:
         root = state.element_activating(definition.process.root, None, definition)
         if on_created is not None:
             on_created(root)
-        state.set_local(root, variables)
-        state.element_activated(root)
         if start_at:
-            for element_id in start_at:
-                self.activate_within(root, definition.process.elements[element_id])
-        else:
-            start = definition.process.root.none_start
-            assert start is not None  # the parser refuses a process without a way to start it
-            self.activate(start, root)
+            state.start_at_set(root, tuple(start_at))
+        state.set_local(root, variables)
+        self.enter(root)
         self.run_agenda()
         return root
 
@@ -79,10 +77,7 @@ class Interpreter:
         state = self.state
         root = state.element_activating(definition.process.root, None, definition, caller)
         state.set_local(root, variables)
-        state.element_activated(root)
-        start = definition.process.root.none_start
-        assert start is not None  # the call activity checks it before it calls
-        self.activate(start, root)
+        self.enter(root)
 
     def start_at_event(
         self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
@@ -91,8 +86,8 @@ class Interpreter:
         root = state.element_activating(definition.process.root, None, definition)
         if correlation_key:
             state.start_key_set(root, correlation_key)
-        state.element_activated(root)
-        self.activate(start, root, variables)
+        state.start_at_set(root, (start.id,))
+        self.enter(root, variables)
 
     def finish_instance(self, root: ElementInstance) -> None:
         """The process instance ended: answer who waits for its result, and let a message with its
@@ -166,6 +161,7 @@ class Interpreter:
                 existing = self.state.element_activating(container, scope, scope.definition)
                 self.state.element_activated(existing)
                 self.open_boundaries(existing)
+                self.open_event_subprocesses(existing)
             scope = path[container.id] = existing
         path[element.id] = self.activate(element, scope, variables)
         return path
@@ -189,10 +185,12 @@ class Interpreter:
             if element.inputs:
                 scope = state.visible(instance)
                 state.set_local(instance, {m.target: json_value(m.source.evaluate(scope)) for m in element.inputs})
-            state.element_activated(instance)
-            if element.boundaries:
-                self.open_boundaries(instance)
-            processor_for(element).on_activate(self, instance, variables)
+            if element.start_listeners:
+                # Start listeners run before the element does anything of its own, one after another.
+                state.listeners_begun(instance, variables)
+                self.jobs.create_listener_job(instance, element.start_listeners[0], "START")
+                return
+            self._activated(instance, variables)
         except StepFailed as exc:
             state.tx.rollback_to(savepoint)
             self.raise_incident(instance, exc.error_type, str(exc), retry="activate", variables=variables)
@@ -200,9 +198,26 @@ class Interpreter:
             state.tx.rollback_to(savepoint)
             self.raise_incident(instance, "IO_MAPPING_ERROR", str(exc), retry="activate", variables=variables)
 
+    def _activated(self, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
+        element = instance.element
+        self.state.element_activated(instance)
+        if element.boundaries:
+            self.open_boundaries(instance)
+        if element.event_subprocesses:
+            self.open_event_subprocesses(instance)
+        processor_for(element).on_activate(self, instance, variables)
+
+    def open_event_subprocesses(self, instance: ElementInstance) -> None:
+        """The scope listens for the message, timer and signal starts of its event sub-processes (error and
+        escalation starts are found when something is thrown)."""
+        for sub_process in instance.element.event_subprocesses:
+            start = sub_process.event_start
+            if start is not None and start.event_type in _LISTENED:
+                self.subscriptions.open_wait(instance, start)
+
     def open_boundaries(self, instance: ElementInstance) -> None:
         for boundary in instance.element.boundaries:
-            if boundary.event_type is not EventType.ERROR:
+            if boundary.event_type not in (EventType.ERROR, EventType.ESCALATION, EventType.COMPENSATION):
                 self.subscriptions.open_wait(instance, boundary)
 
     # -- completion ----------------------------------------------------------------------------------
@@ -230,6 +245,13 @@ class Interpreter:
                 state.propagate(parent or instance, outputs)
             elif variables:
                 state.propagate(instance, variables)
+            if element.end_listeners:
+                # End listeners run after the output mappings, before the element leaves.
+                state.listeners_begun(instance, None)
+                self.jobs.create_listener_job(instance, element.end_listeners[0], "END")
+                return
+            if parent is not None:
+                processor_for(parent.element).on_child_completing(self, parent, instance)
         except StepFailed as exc:
             state.tx.rollback_to(savepoint)
             self.raise_incident(instance, exc.error_type, str(exc), retry="complete", variables=variables)
@@ -238,14 +260,77 @@ class Interpreter:
             state.tx.rollback_to(savepoint)
             self.raise_incident(instance, "IO_MAPPING_ERROR", str(exc), retry="complete", variables=variables)
             return
+        self._leave(instance, flows)
+
+    def _leave(self, instance: ElementInstance, flows: list[SequenceFlow] | None) -> None:
+        state = self.state
+        element = instance.element
+        parent = instance.parent
         self.subscriptions.close_waits(instance)
         state.element_completed(instance)
         if parent is None:
             self.finish_instance(instance)
             return
+        if element.compensation_handler is not None:
+            # Completed, so compensable: a compensation throw in its scope will run its handler.
+            state.compensable_added(parent, instance)
+        if instance.compensating:
+            self.later(lambda: self._compensated(parent, instance.compensating))
         for flow in element.outgoing if flows is None else flows:
             self.take(flow, parent)
         self.agenda.append(lambda: self.check_scope(parent))
+
+    def _compensated(self, scope: ElementInstance, thrower_key: int) -> None:
+        """A compensation handler completed: its throw event goes on once every handler it started has."""
+        if any(child.compensating == thrower_key for child in scope.children.values()):
+            return
+        thrower = self.state.instances.get(thrower_key)
+        if thrower is not None and thrower.state is ElementState.ACTIVATED:
+            self.complete(thrower)
+
+    def listener_completed(self, job: Job, variables: dict[str, Any]) -> None:
+        """An execution listener's job completed: the next listener of its kind, or the element goes on
+        (a start listener's variables are the element's own; an end listener's go up, as output mappings')."""
+        state = self.state
+        instance = job.instance
+        element = instance.element
+        starting = job.listener_event_type == "START"
+        listeners = element.start_listeners if starting else element.end_listeners
+        resume = instance.listener_variables
+        savepoint = state.tx.savepoint()
+        try:
+            if variables:
+                if starting:
+                    state.set_local(instance, variables)
+                else:
+                    state.propagate(instance.parent or instance, variables)
+            following = instance.listener_index + 1
+            if following < len(listeners):
+                state.listener_advanced(instance, following)
+                self.jobs.create_listener_job(instance, listeners[following], job.listener_event_type)
+                return
+            state.listeners_ended(instance)
+            if starting:
+                self._activated(instance, resume)
+                return
+            parent = instance.parent
+            if parent is not None:
+                processor_for(parent.element).on_child_completing(self, parent, instance)
+        except (StepFailed, feel.FeelError) as exc:
+            state.tx.rollback_to(savepoint)
+            error_type = exc.error_type if isinstance(exc, StepFailed) else "IO_MAPPING_ERROR"
+            # Resolving runs every listener of that kind again, as the Camunda docs say.
+            retry = "activate" if starting else "complete"
+            self.raise_incident(instance, error_type, str(exc), retry=retry, variables=resume if starting else None)
+            return
+        self._leave(instance, None)
+
+    def ad_hoc_decided(self, job: Job, variables: dict[str, Any], decision: AdHocDecision | None) -> None:
+        """An ad-hoc sub-process's job worker answered: its variables are the sub-process's own."""
+        instance = job.instance
+        if variables:
+            self.state.set_local(instance, variables)
+        decide(self, instance, decision or AdHocDecision())
 
     def take(self, flow: SequenceFlow, scope: ElementInstance) -> None:
         target = scope.definition.process.elements[flow.target]
@@ -263,9 +348,8 @@ class Interpreter:
         """A sub-process or process with nothing left to do completes."""
         if (
             scope.state is ElementState.ACTIVATED
-            and not scope.children
-            and not scope.joins
-            and (scope.key in self.state.instances)
+            and scope.key in self.state.instances
+            and processor_for(scope.element).is_done(scope)
         ):
             self.complete(scope)
 
@@ -276,6 +360,8 @@ class Interpreter:
         state = self.state
         state.element_terminating(instance)
         processor_for(instance.element).on_terminate(self, instance)
+        if instance.job is not None:  # an execution listener's job
+            self.jobs.cancel_job(instance.job)
         self.subscriptions.close_waits(instance)
         if instance.incident is not None:
             state.incident_resolved(instance.incident)

@@ -5,31 +5,25 @@ retries and back-off, thrown as BPMN errors, timed out back to activatable, and 
 from __future__ import annotations
 
 import json
-from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+from zeebe_celery.engine import feel
+from zeebe_celery.engine.answers import AnswerOrder
 from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
+from zeebe_celery.engine.model import Expr, Listener
 from zeebe_celery.engine.parts import Flow, Publication
+from zeebe_celery.engine.processors import StepFailed, feel_type
 from zeebe_celery.engine.state import ElementInstance, Job, JobState
+from zeebe_celery.engine.streams import Activated, JobStream, pushed_size
 
-Activated = tuple[Job, str]  # the job and its variables as a JSON document
+__all__ = ["MAX_MESSAGE_BYTES", "Activated", "JobBehavior", "JobStream"]
 
-
-@dataclass(eq=False)
-class JobStream:
-    """An open StreamActivatedJobs call: pushed jobs wait in ``pending`` until its thread sends them."""
-
-    job_type: str
-    worker: str
-    timeout: int
-    fetch: tuple[str, ...]
-    tenant_ids: frozenset[str]
-    pending: deque[Activated] = field(default_factory=deque)
-    ready: bool = False
-    closed: bool = False
+# The largest activated job a client takes: gRPC's default maximum message size (Zeebe's is the same 4 MB).
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# What an ActivatedJob carries besides its variables and headers, generously.
+_JOB_OVERHEAD_BYTES = 1024
 
 
 class JobBehavior:
@@ -42,6 +36,7 @@ class JobBehavior:
         self.state = state
         self.streams: dict[str, list[JobStream]] = {}
         self._turn: dict[str, int] = {}
+        self.answers = AnswerOrder(state.lock, state.condition_for)
 
     # -- creation and hand-out -----------------------------------------------------------------------
 
@@ -51,39 +46,128 @@ class JobBehavior:
         self.make_activatable(job)
         return job
 
-    def make_activatable(self, job: Job, intent: str | None = None) -> None:
-        """The job can be handed out: to an idle stream of its type first, else to pollers."""
+    def create_listener_job(self, instance: ElementInstance, listener: Listener, event_type: str) -> Job:
+        """The job of an execution listener (``event_type`` START or END) of the element instance."""
+        job_type = self._value(instance, listener.type)
+        if not isinstance(job_type, str) or not job_type:
+            raise StepFailed(
+                "EXTRACT_VALUE_ERROR",
+                f"Expected result of the expression '{listener.type.source}' to be 'STRING', but was "
+                f"'{feel_type(job_type)}'.",
+            )
+        retries = self._value(instance, listener.retries)
+        if isinstance(retries, bool) or not isinstance(retries, int | float | str) or not str(retries).isdigit():
+            raise StepFailed(
+                "EXTRACT_VALUE_ERROR",
+                f"Expected result of the expression '{listener.retries.source}' to be 'NUMBER', but was "
+                f"'{feel_type(retries)}'.",
+            )
+        headers = instance.element.headers
+        job = self.state.job_created(
+            instance,
+            job_type,
+            int(retries),
+            json.dumps(headers) if headers else "{}",
+            kind="EXECUTION_LISTENER",
+            listener_event_type=event_type,
+        )
+        self.make_activatable(job)
+        return job
+
+    def create_ad_hoc_job(self, instance: ElementInstance) -> Job:
+        """The job that asks an ad-hoc sub-process's worker what to do next."""
+        task = instance.element.task
+        assert task is not None
+        job_type = self._value(instance, task.type)
+        if not isinstance(job_type, str) or not job_type:
+            raise StepFailed(
+                "EXTRACT_VALUE_ERROR",
+                f"Expected result of the expression '{task.type.source}' to be 'STRING', but was "
+                f"'{feel_type(job_type)}'.",
+            )
+        retries = self._value(instance, task.retries)
+        headers = instance.element.headers
+        job = self.state.job_created(
+            instance,
+            job_type,
+            int(retries) if str(retries).isdigit() else 3,
+            json.dumps(headers) if headers else "{}",
+            kind="AD_HOC_SUB_PROCESS",
+        )
+        self.make_activatable(job)
+        return job
+
+    def _value(self, instance: ElementInstance, expr: Expr) -> Any:
+        try:
+            return expr.evaluate(self.state.visible(instance))
+        except feel.FeelError as exc:
+            raise StepFailed("EXTRACT_VALUE_ERROR", str(exc)) from exc
+
+    def make_activatable(self, job: Job, intent: str | None = None, *, push: bool = True) -> None:
+        """The job can be handed out: pushed to an open stream of its type, else left to pollers.
+
+        A job given back (yielded) is left to pollers without a push, as Zeebe yields it.
+        """
         self.state.job_activatable(job, intent)
-        tx = self.state.tx
-        streams = self.streams.get(job.type)
-        if streams:
-            turn = self._turn.get(job.type, 0)
-            for offset in range(len(streams)):
-                stream = streams[(turn + offset) % len(streams)]
-                if (
-                    stream.ready
-                    and not stream.closed
-                    and not stream.pending
-                    and stream not in tx.pushed
-                    and self._tenant_ok(job, stream.tenant_ids)
-                ):
-                    self._turn[job.type] = turn + offset + 1
-                    pushed = self._hand_out(job, stream.worker, stream.timeout, stream.fetch)
-                    tx.pushed.add(stream)
-                    tx.after.append(lambda: self._push(stream, pushed))  # noqa: B023 -- returns at once
-                    return
+        if push and self._push(job):
+            return
         self.state.job_pooled(job)
         self._notify(job.type)
 
-    def _push(self, stream: JobStream, pushed: Activated) -> None:
-        stream.pending.append(pushed)
+    def _push(self, job: Job) -> bool:
+        """Push ``job`` to the next stream of its type and tenant in turn that is ready, busy or not.
+
+        As Zeebe does, the job is activated for a stream before the push; when every such stream is full or
+        ending, the push fails and the job is yielded back to polling. False when the job was not pushed.
+        The job joins the stream's buffer once the command is committed.
+        """
+        streams = self.streams.get(job.type)
+        if not streams:
+            return False
+        turn = self._turn.get(job.type, 0)
+        serving = [s for n in range(len(streams)) if (s := streams[(turn + n) % len(streams)]).serves(job)]
+        if not serving:
+            return False
+        stream = next((s for s in serving if s.ready), serving[0])
+        self._turn[job.type] = streams.index(stream) + 1
+        variables = self._variables(job, stream.fetch)
+        if _size(job, variables) > MAX_MESSAGE_BYTES:
+            self._too_large(job, _size(job, variables))
+            return True  # handled: an incident, not a push
+        pushed = self._hand_out(job, stream.worker, stream.timeout, variables)
+        self._batch_record(job.type, stream.worker, stream.timeout, [job])
+        if not stream.ready:
+            self.state.job_activatable(job, "YIELDED")
+            return False
+        tx = self.state.tx
+        # Counted at once, so that the rest of this command sees how full the buffer will be.
+        tx.set(stream, "buffered", stream.buffered + pushed_size(*pushed))
+        tx.after.append(lambda: self._deliver(stream, pushed))
+        return True
+
+    def _deliver(self, stream: JobStream, pushed: Activated) -> None:
+        stream.put(pushed, counted=True)
+        self.answers.made_available(stream.job_type)
         self.state.condition_for(stream.job_type).notify_all()
 
     def _notify(self, job_type: str) -> None:
         tx = self.state.tx
         if job_type not in tx.woken:
             tx.woken.add(job_type)
-            tx.after.append(lambda: self.state.condition_for(job_type).notify_all())
+            tx.after.append(lambda: self._wake_pollers(job_type))
+
+    def _wake_pollers(self, job_type: str) -> None:
+        self.answers.made_available(job_type)
+        self.state.condition_for(job_type).notify_all()
+
+    def _batch_record(self, job_type: str, worker: str, timeout: int, jobs: list[Job]) -> None:
+        if self.state.records.enabled:
+            self.state.write(
+                "JOB_BATCH",
+                "ACTIVATED",
+                self.state.keys.next(),
+                {"type": job_type, "worker": worker, "timeout": timeout, "jobKeys": [j.key for j in jobs]},
+            )
 
     def activate_jobs(
         self,
@@ -115,24 +199,43 @@ class JobBehavior:
                 if len(picked) >= max_jobs:
                     break
         fetch = tuple(fetch)
-        result = [self._hand_out(job, worker, timeout, fetch) for job in picked]
-        if result and self.state.records.enabled:
-            self.state.write(
-                "JOB_BATCH",
-                "ACTIVATED",
-                self.state.keys.next(),
-                {"type": job_type, "worker": worker, "timeout": timeout, "jobKeys": [j.key for j, _ in result]},
-            )
+        result: list[Activated] = []
+        total = 0
+        for job in picked:
+            variables = self._variables(job, fetch)
+            size = _size(job, variables)
+            if size > MAX_MESSAGE_BYTES:
+                self._too_large(job, size)
+                continue
+            if total + size > MAX_MESSAGE_BYTES:
+                break  # the batch is full: the rest stay activatable for the next call, as Zeebe's batches do
+            total += size
+            result.append(self._hand_out(job, worker, timeout, variables))
+        if result:
+            self._batch_record(job_type, worker, timeout, [j for j, _ in result])
         return result
 
-    def _hand_out(self, job: Job, worker: str, timeout: int, fetch: tuple[str, ...]) -> Activated:
-        self.state.job_activated(job, worker, self.state.now() + timeout)
+    def _variables(self, job: Job, fetch: tuple[str, ...]) -> str:
+        """The job's variables as the worker gets them (the fetched ones, or all it sees), as JSON."""
         if fetch:
             scope = self.state.visible(job.instance)
-            variables = {n: scope[n] for n in fetch if n in scope}
-        else:
-            variables = self.state.merged_variables(job.instance)
-        return job, json.dumps(variables)
+            return json.dumps({n: scope[n] for n in fetch if n in scope})
+        return json.dumps(self.state.merged_variables(job.instance))
+
+    def _hand_out(self, job: Job, worker: str, timeout: int, variables: str) -> Activated:
+        self.state.job_activated(job, worker, self.state.now() + timeout)
+        return job, variables
+
+    def _too_large(self, job: Job, size: int) -> None:
+        """A job no worker could receive: an incident, as Zeebe raises one (MESSAGE_SIZE_EXCEEDED)."""
+        message = (
+            f"The job with key '{job.key}' can not be activated, because with the variables it is larger than "
+            f"the configured message size ({size:,} bytes, over {MAX_MESSAGE_BYTES:,}). Try to reduce the size "
+            "by reducing the number of fetched variables or modifying the variable values."
+        )
+        self.state.job_unpooled(job)
+        self.state.job_failed(job, retries=0, error_message=message, backoff=0)
+        self.flow.raise_incident(job.instance, "MESSAGE_SIZE_EXCEEDED", message, retry="job", job=job)
 
     @staticmethod
     def _tenant_ok(job: Job, tenants: frozenset[str]) -> bool:
@@ -144,21 +247,28 @@ class JobBehavior:
         self.streams.setdefault(stream.job_type, []).append(stream)
 
     def close_stream(self, stream: JobStream) -> None:
-        """The stream ended: jobs pushed to it but never sent are handed back at once."""
+        """The stream ended: jobs pushed to it but never sent are yielded back to polling at once."""
         stream.closed = True
         streams = self.streams.get(stream.job_type, [])
         if stream in streams:
             streams.remove(stream)
         if not streams:
             self.streams.pop(stream.job_type, None)
-        self.yield_jobs([job for job, _ in stream.pending])
-        stream.pending.clear()
+            self._turn.pop(stream.job_type, None)
+        self.yield_jobs(stream.drain())
+
+    def take_pushed(self, stream: JobStream) -> Activated | None:
+        """The next job in ``stream``'s buffer that is still its to send, or None when it holds none."""
+        while (activated := stream.take()) is not None:
+            if self.state.jobs.get(activated[0].key) is activated[0]:
+                return activated
+        return None
 
     def yield_jobs(self, jobs: Iterable[Job]) -> None:
-        """Jobs activated for a client that never received them are activatable again at once."""
+        """Jobs activated for a client that never received them are activatable again at once, for pollers."""
         for job in jobs:
             if job.state is JobState.ACTIVATED and self.state.jobs.get(job.key) is job:
-                self.make_activatable(job, "YIELDED")
+                self.make_activatable(job, "YIELDED", push=False)
 
     # -- worker commands -----------------------------------------------------------------------------
 
@@ -173,11 +283,16 @@ class JobBehavior:
             state = "FAILED" if job.state is JobState.BACKOFF else job.state.value
             raise FailedPrecondition(f"Expected to {action} job with key '{job.key}', but it is in state '{state}'")
 
-    def complete_job(self, key: int, variables: dict[str, Any]) -> None:
+    def complete_job(self, key: int, variables: dict[str, Any], ad_hoc: Any = None) -> None:
         job = self._job(key, "complete")
         self._require(job, "complete", JobState.ACTIVATED, JobState.ACTIVATABLE)
         self.state.job_ended(job, "COMPLETED")
-        self.flow.complete(job.instance, variables)
+        if job.kind == "EXECUTION_LISTENER":
+            self.flow.listener_completed(job, variables)
+        elif job.kind == "AD_HOC_SUB_PROCESS":
+            self.flow.ad_hoc_decided(job, variables, ad_hoc)
+        else:
+            self.flow.complete(job.instance, variables)
 
     def fail_job(self, key: int, *, retries: int, error_message: str, backoff: int, variables: dict[str, Any]) -> None:
         job = self._job(key, "fail")
@@ -188,13 +303,19 @@ class JobBehavior:
         if retries > 0 and backoff <= 0:
             self.make_activatable(job)
         elif retries <= 0:
+            error_type = "EXECUTION_LISTENER_NO_RETRIES" if job.kind == "EXECUTION_LISTENER" else "JOB_NO_RETRIES"
             self.flow.raise_incident(
-                job.instance, "JOB_NO_RETRIES", error_message or "No more retries left.", retry="job", job=job
+                job.instance, error_type, error_message or "No more retries left.", retry="job", job=job
             )
 
     def throw_job_error(self, key: int, *, code: str, message: str, variables: dict[str, Any]) -> None:
         job = self._job(key, "throw an error for")
         self._require(job, "throw an error for", JobState.ACTIVATED, JobState.ACTIVATABLE)
+        if job.kind == "EXECUTION_LISTENER":
+            raise FailedPrecondition(
+                f"Expected to throw an error for job with key '{key}', but it is an execution listener job, "
+                "which cannot throw BPMN errors"
+            )
         self.state.job_error_thrown(job, code, message)
         if self.publication.throw_error(job.instance, code, message, variables):
             self.state.job_ended(job, None)
@@ -228,3 +349,8 @@ class JobBehavior:
         job = self.state.jobs.get(key)
         if job is not None and job.state is JobState.BACKOFF and job.backoff_until == due:
             self.make_activatable(job, "RECURRED_AFTER_BACKOFF")
+
+
+def _size(job: Job, variables: str) -> int:
+    # Both are json.dumps output, ASCII only: characters are bytes.
+    return len(variables) + len(job.custom_headers) + _JOB_OVERHEAD_BYTES

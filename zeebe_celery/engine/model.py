@@ -21,6 +21,10 @@ class Kind(enum.StrEnum):
     PROCESS = "PROCESS"
     SUB_PROCESS = "SUB_PROCESS"
     CALL_ACTIVITY = "CALL_ACTIVITY"
+    MULTI_INSTANCE_BODY = "MULTI_INSTANCE_BODY"
+    EVENT_SUB_PROCESS = "EVENT_SUB_PROCESS"
+    AD_HOC_SUB_PROCESS = "AD_HOC_SUB_PROCESS"
+    AD_HOC_SUB_PROCESS_INNER_INSTANCE = "AD_HOC_SUB_PROCESS_INNER_INSTANCE"
     START_EVENT = "START_EVENT"
     END_EVENT = "END_EVENT"
     INTERMEDIATE_CATCH_EVENT = "INTERMEDIATE_CATCH_EVENT"
@@ -48,6 +52,8 @@ class EventType(enum.StrEnum):
     ERROR = "ERROR"
     SIGNAL = "SIGNAL"
     TERMINATE = "TERMINATE"
+    ESCALATION = "ESCALATION"
+    COMPENSATION = "COMPENSATION"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +122,38 @@ class CalledElement:
     propagate_parent: bool = True  # the child starts with every variable the call activity sees
 
 
+@dataclass(frozen=True, slots=True)
+class LoopCharacteristics:
+    """A multi-instance activity's ``zeebe:loopCharacteristics`` and completion condition."""
+
+    sequential: bool
+    input_collection: Expr
+    input_element: str | None = None
+    output_collection: str | None = None
+    output_element: Expr | None = None
+    completion_condition: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AdHoc:
+    """An ad-hoc sub-process's ``zeebe:adHoc``, completion condition and ``cancelRemainingInstances``."""
+
+    active_elements: Expr | None = None
+    completion_condition: Expr | None = None
+    cancel_remaining: bool = True
+    output_collection: str | None = None
+    output_element: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """A ``zeebe:executionListener``: a job of ``type`` run when the element starts or ends."""
+
+    event_type: str  # start or end
+    type: Expr
+    retries: Expr
+
+
 @dataclass(slots=True, eq=False)
 class SequenceFlow:
     id: str
@@ -140,6 +178,8 @@ class Element:
     parent: Element | None = None
     inputs: tuple[Mapping_, ...] = ()
     outputs: tuple[Mapping_, ...] = ()
+    start_listeners: tuple[Listener, ...] = ()
+    end_listeners: tuple[Listener, ...] = ()
     # Tasks done by job workers.
     task: TaskDefinition | None = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -152,6 +192,7 @@ class Element:
     timer: TimerDef | None = None
     signal: Expr | None = None
     error_code: str | None = None  # error catch: None catches all; error end event: the code thrown
+    escalation_code: str | None = None  # escalation catch: None catches all; a throw: the code thrown
     interrupting: bool = True
     attached_to: str | None = None
     boundaries: list[Element] = field(default_factory=list)
@@ -159,9 +200,23 @@ class Element:
     default_flow: str | None = None
     # Call activities.
     called: CalledElement | None = None
+    # A multi-instance body: the activity it runs once per item, and how. An ad-hoc sub-process: the scope
+    # each activation of its elements runs in.
+    inner: Element | None = None
+    ad_hoc: AdHoc | None = None
+    documentation: str = ""
+    # Compensation: a handler (isForCompensation); the handler of an activity with a compensation boundary
+    # event; a compensation throw event's activityRef.
+    for_compensation: bool = False
+    compensation_handler: Element | None = None
+    compensate_activity: str | None = None
+    loop: LoopCharacteristics | None = None
     # Containers (the process and sub-processes).
     children: dict[str, Element] = field(default_factory=dict)
     none_start: Element | None = None
+    event_subprocesses: list[Element] = field(default_factory=list)
+    # An event sub-process: the one start event that triggers it.
+    event_start: Element | None = None
 
 
 @dataclass(slots=True, eq=False, repr=False)

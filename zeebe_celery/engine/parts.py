@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from zeebe_celery.engine.model import Element, SequenceFlow
+from zeebe_celery.engine.model import Element, Listener, SequenceFlow
 from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job, Wait
 
 __all__ = ["Flow", "JobWork", "Publication", "Resources", "Subscriptions"]
@@ -36,6 +36,21 @@ class Flow(Protocol):
 
     def later(self, step: Callable[[], None]) -> None: ...
 
+    def activate_within(
+        self,
+        root: ElementInstance,
+        element: Element,
+        variables: dict[str, Any] | None = None,
+        *,
+        ancestor: ElementInstance | None = None,
+    ) -> dict[str, ElementInstance]: ...
+
+    def listener_completed(self, job: Job, variables: dict[str, Any]) -> None: ...
+
+    def check_scope(self, scope: ElementInstance) -> None: ...
+
+    def ad_hoc_decided(self, job: Job, variables: dict[str, Any], decision: Any) -> None: ...
+
     def raise_incident(
         self,
         instance: ElementInstance,
@@ -61,6 +76,10 @@ class JobWork(Protocol):
 
     def create_job(self, instance: ElementInstance, job_type: str, retries: int) -> Job: ...
 
+    def create_listener_job(self, instance: ElementInstance, listener: Listener, event_type: str) -> Job: ...
+
+    def create_ad_hoc_job(self, instance: ElementInstance) -> Job: ...
+
     def cancel_job(self, job: Job) -> None: ...
 
     def make_activatable(self, job: Job, intent: str | None = None) -> None: ...
@@ -84,6 +103,12 @@ class Publication(Protocol):
     def trigger(self, wait: Wait, variables: dict[str, Any]) -> None: ...
 
     def throw_error(self, origin: ElementInstance, code: str, message: str, variables: dict[str, Any]) -> bool: ...
+
+    def throw_escalation(self, origin: ElementInstance, code: str) -> None: ...
+
+    def throw_compensation(self, thrower: ElementInstance) -> bool: ...
+
+    def still_active(self, instance: ElementInstance) -> bool: ...
 
     def retry_after_incident(self, incident: Incident) -> None: ...
 

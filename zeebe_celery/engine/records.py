@@ -20,12 +20,35 @@ __all__ = ["RecordLog", "matches"]
 Record = dict[str, Any]
 
 
+# A retained record as the log keeps it: (position, key, timestamp, record type, value type, intent, value);
+# it becomes a Record dict only when read, so a command pays for a tuple, not a dict, per record.
+_Entry = tuple[int, int, int, str, str, str, dict[str, Any]]
+
+
+def _as_record(entry: _Entry) -> Record:
+    position, key, timestamp, record_type, value_type, intent, value = entry
+    return {
+        "position": position,
+        "key": key,
+        "timestamp": timestamp,
+        "recordType": record_type,
+        "valueType": value_type,
+        "intent": intent,
+        "partitionId": 1,
+        "rejectionType": "NULL_VAL",
+        "rejectionReason": "",
+        "value": value,
+    }
+
+
 class RecordLog:
     """Appends records and answers ``find`` and ``wait_for`` over the retained ones."""
 
     def __init__(self, *, limit: int = 100_000, clock: Callable[[], int]) -> None:
         self.limit = limit
-        self._records: deque[Record] = deque(maxlen=limit or 1)
+        # A plain attribute, not a property: every record written asks it.
+        self.enabled = limit > 0
+        self._records: deque[_Entry] = deque(maxlen=limit or 1)
         self._position = 0
         self._clock = clock
         # Appends take the plain lock; only a wait_for caller makes them notify the condition too.
@@ -33,29 +56,12 @@ class RecordLog:
         self._changed = threading.Condition(self._lock)
         self._waiting = 0
 
-    @property
-    def enabled(self) -> bool:
-        return self.limit > 0
-
     def append(self, value_type: str, intent: str, key: int, value: dict[str, Any], record_type: str = "EVENT") -> None:
         if not self.limit:
             return
         with self._lock:
             self._position += 1
-            self._records.append(
-                {
-                    "position": self._position,
-                    "key": key,
-                    "timestamp": self._clock(),
-                    "recordType": record_type,
-                    "valueType": value_type,
-                    "intent": intent,
-                    "partitionId": 1,
-                    "rejectionType": "NULL_VAL",
-                    "rejectionReason": "",
-                    "value": value,
-                }
-            )
+            self._records.append((self._position, key, self._clock(), record_type, value_type, intent, value))
             if self._waiting:
                 self._changed.notify_all()
 
@@ -69,38 +75,26 @@ class RecordLog:
             append = self._records.append
             for value_type, intent, key, value in records:
                 position += 1
-                append(
-                    {
-                        "position": position,
-                        "key": key,
-                        "timestamp": now,
-                        "recordType": "EVENT",
-                        "valueType": value_type,
-                        "intent": intent,
-                        "partitionId": 1,
-                        "rejectionType": "NULL_VAL",
-                        "rejectionReason": "",
-                        "value": value,
-                    }
-                )
+                append((position, key, now, "EVENT", value_type, intent, value))
             self._position = position
             if self._waiting:
                 self._changed.notify_all()
 
     def all(self) -> list[Record]:
         with self._changed:
-            return list(self._records)
+            return [_as_record(e) for e in self._records]
 
     def since(self, position: int) -> list[Record]:
         """The retained records after ``position``, oldest first; costs the records returned, not the log."""
         with self._changed:
             # Positions are consecutive, so the first wanted record's index follows from the oldest's.
             oldest = self._position - len(self._records) + 1
-            return list(itertools.islice(self._records, max(0, position + 1 - oldest), None))
+            return [_as_record(e) for e in itertools.islice(self._records, max(0, position + 1 - oldest), None)]
 
     def find(self, value_type: str | None = None, intent: str | None = None, **value: Any) -> list[Record]:
         """The retained records of that type and intent whose value has every given field."""
-        return [r for r in self.all() if matches(r, value_type, intent, value)]
+        with self._changed:
+            return [_as_record(e) for e in self._records if _entry_matches(e, value_type, intent, value)]
 
     def wait_for(
         self,
@@ -115,10 +109,10 @@ class RecordLog:
         deadline = time.monotonic() + within
         with self._changed:
             while True:
-                found = [r for r in self._records if matches(r, value_type, intent, value)]
+                found = [e for e in self._records if _entry_matches(e, value_type, intent, value)]
                 left = deadline - time.monotonic()
                 if len(found) >= count or left <= 0:
-                    return found
+                    return [_as_record(e) for e in found]
                 self._waiting += 1
                 try:
                     self._changed.wait(left)
@@ -127,6 +121,15 @@ class RecordLog:
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.all())
+
+
+def _entry_matches(entry: _Entry, value_type: str | None, intent: str | None, value: dict[str, Any]) -> bool:
+    if value_type is not None and entry[4] != value_type:
+        return False
+    if intent is not None and entry[5] != intent:
+        return False
+    fields = entry[6]
+    return all(fields.get(k) == v for k, v in value.items())
 
 
 def matches(record: Record, value_type: str | None, intent: str | None, value: dict[str, Any]) -> bool:

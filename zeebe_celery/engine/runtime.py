@@ -19,6 +19,7 @@ from zeebe_celery.engine.events import EventPublication
 from zeebe_celery.engine.instances import ActivateInstruction, InstanceCommands
 from zeebe_celery.engine.interpreter import Interpreter
 from zeebe_celery.engine.jobs import Activated, JobBehavior, JobStream
+from zeebe_celery.engine.processors.adhoc import AdHocDecision
 from zeebe_celery.engine.state import Definition, ElementInstance, Job
 from zeebe_celery.engine.transaction import Transaction
 from zeebe_celery.engine.waits import EventSubscriptions
@@ -38,7 +39,7 @@ class Runtime(Appliers):
         self.interpreter = interpreter = Interpreter(self)
         self.job_behavior = jobs = JobBehavior(self)
         self.event_subscriptions = subscriptions = EventSubscriptions(self)
-        self.event_publication = publication = EventPublication()
+        self.event_publication = publication = EventPublication(self)
         self.deployments = deployments = Deployments(self)
         self.instance_commands = instances = InstanceCommands(self, interpreter)
         for part in (interpreter, jobs, subscriptions, publication, instances):
@@ -171,8 +172,9 @@ class Runtime(Appliers):
         self.job_behavior.yield_jobs(jobs)
 
     @command
-    def complete_job(self, key: int, variables: dict[str, Any]) -> None:
-        self.job_behavior.complete_job(key, variables)
+    def complete_job(self, key: int, variables: dict[str, Any], ad_hoc: AdHocDecision | None = None) -> None:
+        """``ad_hoc``: an ad-hoc sub-process's job worker's answer (CompleteJob's JobResult)."""
+        self.job_behavior.complete_job(key, variables, ad_hoc)
 
     @command
     def fail_job(self, key: int, *, retries: int, error_message: str, backoff: int, variables: dict[str, Any]) -> None:

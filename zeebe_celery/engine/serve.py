@@ -21,6 +21,7 @@ def serve(
     port: int = 26500,
     data_dir: Path | None = None,
     monitoring_port: int | None = None,
+    monitoring_host: str = "127.0.0.1",
     certificate: Path | None = None,
     private_key: Path | None = None,
     token: str | None = None,
@@ -28,7 +29,8 @@ def serve(
     feel_limits: FeelLimits | None = None,
     out: IO[str],
 ) -> None:
-    """Serve until a termination signal arrives. Raises EngineStateError when the port cannot be bound."""
+    """Serve until a termination signal arrives. Raises EngineStateError when a port cannot be bound, and
+    DataDirectoryInUse (another engine runs on ``data_dir``) or DataDirectoryError."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -40,6 +42,7 @@ def serve(
         port=port,
         data_dir=data_dir,
         monitoring_port=monitoring_port,
+        monitoring_host=monitoring_host,
         certificate=certificate.read_bytes() if certificate else None,
         private_key=private_key.read_bytes() if private_key else None,
         token=token,
@@ -50,7 +53,7 @@ def serve(
         with engine:
             line = f"zeebe-celery engine listening on {engine.address}"
             if engine.monitoring_port is not None:
-                line += f" (inspection on http://{host}:{engine.monitoring_port})"
+                line += f" (inspection on http://{monitoring_host}:{engine.monitoring_port})"
             if data_dir is not None:
                 line += f", state in {data_dir}"
             print(line, file=out, flush=True)

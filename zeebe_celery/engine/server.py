@@ -3,6 +3,7 @@ status code. One method per RPC; the runtime knows nothing of gRPC."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import threading
 import time
@@ -11,13 +12,14 @@ from typing import Any, TypeVar
 
 import grpc
 
-from zeebe_celery.engine import dmn, feel
-from zeebe_celery.engine.core import DeployedDecision, parse_variables
+from zeebe_celery.engine import decode, dmn, feel
+from zeebe_celery.engine.core import DeployedDecision
 from zeebe_celery.engine.errors import EngineError, InvalidArgument
 from zeebe_celery.engine.faults import BackPressure, Faults
-from zeebe_celery.engine.jobs import Activated, JobStream
+from zeebe_celery.engine.processors.adhoc import AdHocDecision
 from zeebe_celery.engine.runtime import ActivateInstruction, Runtime
 from zeebe_celery.engine.state import DEFAULT_TENANT, Definition, ElementInstance, Job
+from zeebe_celery.engine.streams import Activated, JobStream
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.gateway.proto import gateway_pb2_grpc
 
@@ -32,6 +34,8 @@ DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 MAX_WAITING_CALLS = 400
 # A waiting call wakes this often to notice that its client went away.
 _WAKE_SECONDS = 0.5
+# The longest a hand-out waits for the answers of the commands that made its jobs (they take microseconds).
+_ANSWER_WAIT_SECONDS = 1.0
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -65,6 +69,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         as Zeebe parks long polls in the gateway rather than among the broker's commands in flight."""
         injected = self._admit(rpc, request, context)
         held = True
+        self.runtime.job_behavior.answers.begin()
         try:
             if waits:
                 self.back_pressure.release()
@@ -75,6 +80,20 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         finally:
             if held:
                 self.back_pressure.release()
+            self._release_jobs_after_answer(context)
+
+    def _release_jobs_after_answer(self, context: grpc.ServicerContext) -> None:
+        """The jobs this call made available go out to workers once its answer has (see answers.py)."""
+        answers = self.runtime.job_behavior.answers
+        tickets = answers.take()
+        if tickets and not context.add_callback(lambda: answers.answered(tickets)):
+            answers.answered(tickets)
+
+    def _after_answers(self, job_type: str) -> None:
+        """Wait, holding the runtime's lock, until the commands that made the jobs of ``job_type`` just handed
+        out have been answered; a bug that leaves one unanswered delays a hand-out, never blocks it."""
+        answers = self.runtime.job_behavior.answers
+        answers.wait_answered(job_type, answers.horizon(), _ANSWER_WAIT_SECONDS)
 
     def _run(
         self,
@@ -97,8 +116,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         """Check the token, play the injected fault and take a back-pressure slot; return the response
         injected in place of the engine's, if any."""
         metadata = context.invocation_metadata()
-        if self.token is not None and (
-            next((v for k, v in metadata if k == "authorization"), None) != f"Bearer {self.token}"
+        if self.token is not None and not hmac.compare_digest(
+            str(next((v for k, v in metadata if k == "authorization"), "")).encode(), f"Bearer {self.token}".encode()
         ):
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "Expected a valid bearer token in 'authorization'")
         fault = self.faults.enter(rpc, request, metadata, time_remaining=context.time_remaining())
@@ -139,20 +158,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 deployment = self.runtime.deploy(
                     [(r.name, r.content) for r in request.resources], tenant_id=request.tenantId
                 )
+            # Zeebe's gateway lists processes, then decisions, then decision requirements, then forms.
             items = [pb.Deployment(process=_process_metadata(d)) for d in deployment.processes]
-            items += [
-                pb.Deployment(
-                    decisionRequirements=pb.DecisionRequirementsMetadata(
-                        dmnDecisionRequirementsId=r.drg.id,
-                        dmnDecisionRequirementsName=r.drg.name,
-                        version=r.version,
-                        decisionRequirementsKey=r.key,
-                        resourceName=r.resource_name,
-                        tenantId=r.tenant_id,
-                    )
-                )
-                for r in deployment.drgs
-            ]
             items += [
                 pb.Deployment(
                     decision=pb.DecisionMetadata(
@@ -166,6 +173,19 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                     )
                 )
                 for d in deployment.decisions
+            ]
+            items += [
+                pb.Deployment(
+                    decisionRequirements=pb.DecisionRequirementsMetadata(
+                        dmnDecisionRequirementsId=r.drg.id,
+                        dmnDecisionRequirementsName=r.drg.name,
+                        version=r.version,
+                        decisionRequirementsKey=r.key,
+                        resourceName=r.resource_name,
+                        tenantId=r.tenant_id,
+                    )
+                )
+                for r in deployment.drgs
             ]
             return pb.DeployResourceResponse(key=deployment.key, deployments=items, tenantId=deployment.tenant_id)
 
@@ -202,7 +222,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         request: pb.CreateProcessInstanceRequest,
         on_created: Callable[[ElementInstance], None] | None = None,
     ) -> ElementInstance:
-        variables = parse_variables(request.variables)
+        variables = decode.variables(request.variables)
         definition = self.runtime.find_definition(
             key=request.processDefinitionKey,
             process_id=request.bpmnProcessId,
@@ -240,6 +260,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
             with self.runtime.lock:
                 root = self._create(request.request, on_created=register)
+                # The answer waits for the instance's end, so its jobs cannot wait for the answer.
+                self.runtime.job_behavior.answers.answered(self.runtime.job_behavior.answers.take())
             timeout_ms = request.requestTimeout or DEFAULT_REQUEST_TIMEOUT_MS
             deadline = time.monotonic() + timeout_ms / 1000
             while not done.wait(min(_WAKE_SECONDS, max(deadline - time.monotonic(), 0))):
@@ -290,7 +312,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             request,
             context,
             lambda runtime: runtime.set_variables(
-                request.elementInstanceKey, parse_variables(request.variables), local=request.local
+                request.elementInstanceKey, decode.variables(request.variables), local=request.local
             ),
             lambda key: pb.SetVariablesResponse(key=key),
         )
@@ -303,7 +325,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 ActivateInstruction(
                     element_id=a.elementId,
                     ancestor_key=a.ancestorElementInstanceKey,
-                    variables=[(v.scopeId, parse_variables(v.variables)) for v in a.variableInstructions],
+                    variables=[(v.scopeId, decode.variables(v.variables)) for v in a.variableInstructions],
                 )
                 for a in request.activateInstructions
             ]
@@ -355,6 +377,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
         def handle() -> list[Activated]:
             runtime = self.runtime
+            job_timeout = decode.duration(request.timeout, what="the job timeout")
             timeout = request.requestTimeout
             wait_ms = DEFAULT_REQUEST_TIMEOUT_MS if timeout == 0 else max(timeout, 0)
             deadline = time.monotonic() + wait_ms / 1000
@@ -368,13 +391,16 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                         activated = runtime.activate_jobs(
                             request.type,
                             worker=request.worker,
-                            timeout=request.timeout,
+                            timeout=job_timeout,
                             max_jobs=request.maxJobsToActivate,
                             fetch=list(request.fetchVariable),
                             tenant_ids=list(request.tenantIds),
                         )
+                        if activated:
+                            self._after_answers(request.type)
+                            return activated
                         left = deadline - time.monotonic()
-                        if activated or left <= 0:
+                        if left <= 0:
                             return activated
                         if not waiting:
                             # Waiting calls hold a server thread each; past the cap a poll answers at once,
@@ -397,8 +423,11 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def StreamActivatedJobs(
         self, request: pb.StreamActivatedJobsRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.ActivatedJob]:
-        if not request.type.strip() or not request.worker.strip() or request.timeout < 1:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Expected a non-empty type and worker and a timeout >= 1")
+        if not request.type.strip() or not request.worker.strip() or not 1 <= request.timeout <= decode.MAX_DURATION_MS:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"Expected a non-empty type and worker and a timeout between 1 and {decode.MAX_DURATION_MS} ms",
+            )
         stream = JobStream(
             job_type=request.type,
             worker=request.worker,
@@ -429,14 +458,18 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             runtime.open_stream(stream)
         try:
             while True:
+                # Pushes land in the stream's buffer meanwhile, also while a job is being written below: the
+                # write blocks as long as HTTP/2 flow control holds the call back.
                 with runtime.lock:
-                    stream.ready = True
-                    while not stream.pending and not stream.closed and context.is_active():
+                    while not (activated := runtime.job_behavior.take_pushed(stream)):
+                        if stream.closed or not context.is_active():
+                            return
                         condition.wait(_WAKE_SECONDS)
+                    self._after_answers(request.type)
                     if stream.closed or not context.is_active():
+                        runtime.yield_jobs([activated[0]])
                         return
-                    job, variables = stream.pending.popleft()
-                    stream.ready = False
+                job, variables = activated
                 if not handover.hold([job]):
                     return
                 yield activated_job(job, variables)
@@ -455,7 +488,9 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             "CompleteJob",
             request,
             context,
-            lambda runtime: runtime.complete_job(request.jobKey, parse_variables(request.variables)),
+            lambda runtime: runtime.complete_job(
+                request.jobKey, decode.variables(request.variables), ad_hoc_decision(request)
+            ),
             lambda _: pb.CompleteJobResponse(),
         )
 
@@ -468,8 +503,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 request.jobKey,
                 retries=request.retries,
                 error_message=request.errorMessage,
-                backoff=request.retryBackOff,
-                variables=parse_variables(request.variables),
+                backoff=decode.duration(request.retryBackOff, what="the retry back-off"),
+                variables=decode.variables(request.variables),
             ),
             lambda _: pb.FailJobResponse(),
         )
@@ -483,7 +518,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 request.jobKey,
                 code=request.errorCode,
                 message=request.errorMessage,
-                variables=parse_variables(request.variables),
+                variables=decode.variables(request.variables),
             ),
             lambda _: pb.ThrowErrorResponse(),
         )
@@ -506,7 +541,9 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             "UpdateJobTimeout",
             request,
             context,
-            lambda runtime: runtime.update_job_timeout(request.jobKey, request.timeout),
+            lambda runtime: runtime.update_job_timeout(
+                request.jobKey, decode.duration(request.timeout, what="the job timeout")
+            ),
             lambda _: pb.UpdateJobTimeoutResponse(),
         )
 
@@ -518,12 +555,12 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         def handle() -> pb.PublishMessageResponse:
             if not request.name:
                 raise InvalidArgument("Expected to publish a message with a non-empty name")
-            variables = parse_variables(request.variables)
+            variables = decode.variables(request.variables)
             with self.runtime.lock:
                 message = self.runtime.publish_message(
                     request.name,
                     correlation_key=request.correlationKey,
-                    ttl=request.timeToLive,
+                    ttl=decode.duration(request.timeToLive, what="the time to live"),
                     message_id=request.messageId,
                     variables=variables,
                     tenant_id=request.tenantId or DEFAULT_TENANT,
@@ -541,7 +578,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             request,
             context,
             lambda runtime: runtime.broadcast_signal(
-                request.signalName, variables=parse_variables(request.variables), tenant_id=tenant
+                request.signalName, variables=decode.variables(request.variables), tenant_id=tenant
             ),
             lambda key: pb.BroadcastSignalResponse(key=key, tenantId=tenant),
         )
@@ -550,7 +587,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         self, request: pb.EvaluateDecisionRequest, context: grpc.ServicerContext
     ) -> pb.EvaluateDecisionResponse:
         def handle() -> pb.EvaluateDecisionResponse:
-            variables = parse_variables(request.variables)
+            variables = decode.variables(request.variables)
             with self.runtime.lock:
                 entry = self.runtime.find_decision(
                     key=request.decisionKey, decision_id=request.decisionId, tenant_id=request.tenantId
@@ -653,6 +690,8 @@ def activated_job(job: Job, variables: str) -> pb.ActivatedJob:
         deadline=job.deadline,
         variables=variables,
         tenantId=definition.tenant_id,
+        kind=pb.ActivatedJob.JobKind.Value(job.kind),
+        listenerEventType=pb.ActivatedJob.ListenerEventType.Value(job.listener_event_type),
     )
 
 
@@ -710,3 +749,18 @@ def _evaluated(
             )
         )
     return response
+
+
+def ad_hoc_decision(request: pb.CompleteJobRequest) -> AdHocDecision | None:
+    """The ad-hoc sub-process part of CompleteJob's JobResult, if it has one."""
+    if not request.HasField("result") or request.result.type != "adHocSubProcess":
+        return None
+    result = request.result
+    return AdHocDecision(
+        activate=[
+            (a.elementId, decode.variables(a.variables, what="activateElements.variables"))
+            for a in result.activateElements
+        ],
+        completion_fulfilled=result.isCompletionConditionFulfilled,
+        cancel_remaining=result.isCancelRemainingInstances,
+    )

@@ -82,6 +82,19 @@ class ElementInstance:
     caller: ElementInstance | None = None
     # For a call activity: the process instance it started.
     called: ElementInstance | None = None
+    # For a process instance: the elements it starts at (start instructions, a message start event);
+    # none: its none start event.
+    start_at: tuple[str, ...] = ()
+    # Execution listeners: the next one of the running event type, and the variables the paused
+    # activation resumes with.
+    listener_index: int = 0
+    listener_variables: dict[str, Any] | None = None
+    # An ad-hoc sub-process whose completion condition was fulfilled (it completes once nothing runs in it).
+    fulfilled: bool = False
+    # A scope: the ids of its completed activities that have a compensation handler, in completion order.
+    compensable: list[str] = field(default_factory=list)
+    # A compensation handler: the key of the throw event that waits for it.
+    compensating: int = 0
 
     @property
     def tenant_id(self) -> str:
@@ -129,6 +142,9 @@ class Job:
     retry_backoff: int = 0
     error_message: str = ""
     error_code: str = ""
+    # BPMN_ELEMENT, or EXECUTION_LISTENER (with its listener event type, START or END).
+    kind: str = "BPMN_ELEMENT"
+    listener_event_type: str = "UNSPECIFIED"
 
     @property
     def tenant_id(self) -> str:

@@ -210,6 +210,12 @@ def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str
         "joins": {k: dict(v) for k, v in instance.joins.items()},
         "start_key": instance.start_key,
         "caller": instance.caller.key if instance.caller is not None else None,
+        "start_at": list(instance.start_at),
+        "listener_index": instance.listener_index,
+        "listener_variables": instance.listener_variables,
+        "fulfilled": instance.fulfilled,
+        "compensable": list(instance.compensable),
+        "compensating": instance.compensating,
         "children": [instance_tree(instance.children[k], waits) for k in sorted(instance.children)],
         "job": None
         if job is None
@@ -225,6 +231,8 @@ def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str
             "retry_backoff": job.retry_backoff,
             "error_message": job.error_message,
             "error_code": job.error_code,
+            "kind": job.kind,
+            "listener_event_type": job.listener_event_type,
         },
         "waits": [_wait(waits[k]) for k in instance.waits if k in waits],
         "incident": None
@@ -294,7 +302,12 @@ class _Loader:
         runtime = self.runtime
         definition = runtime.definitions[data["definition"]]
         process = definition.process
-        element = process.root if parent is None else process.elements[data["element"]]
+        if parent is None:
+            element = process.root
+        elif parent.element.inner is not None and parent.element.inner.id == data["element"]:
+            element = parent.element.inner  # an inner instance of a multi-instance body (the body has its id)
+        else:
+            element = process.elements[data["element"]]
         instance = ElementInstance(
             key=data["key"],
             element=element,
@@ -305,6 +318,12 @@ class _Loader:
             joins={k: Counter(v) for k, v in data["joins"].items()},
             process_instance_key=parent.process_instance_key if parent is not None else data["key"],
         )
+        instance.start_at = tuple(data.get("start_at", ()))
+        instance.listener_index = data.get("listener_index", 0)
+        instance.listener_variables = data.get("listener_variables")
+        instance.fulfilled = data.get("fulfilled", False)
+        instance.compensable = list(data.get("compensable", ()))
+        instance.compensating = data.get("compensating", 0)
         runtime.instances[instance.key] = instance
         if parent is None:
             definition.running += 1
@@ -338,6 +357,8 @@ class _Loader:
             retry_backoff=data["retry_backoff"],
             error_message=data["error_message"],
             error_code=data["error_code"],
+            kind=data.get("kind", "BPMN_ELEMENT"),
+            listener_event_type=data.get("listener_event_type", "UNSPECIFIED"),
         )
         instance.job = job
         runtime.jobs[job.key] = job
@@ -354,7 +375,11 @@ class _Loader:
             key=data["key"],
             kind=WaitKind(data["kind"]),
             instance=instance,
-            element=instance.definition.process.elements.get(data["element"], instance.element),
+            element=(
+                instance.element
+                if data["element"] == instance.element.id
+                else instance.definition.process.elements.get(data["element"], instance.element)
+            ),
             name=data["name"],
             correlation_key=data["correlation_key"],
             due=data["due"],

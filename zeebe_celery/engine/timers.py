@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Any
 
-__all__ = ["TimerSyntaxError", "cycle", "due_at", "duration_ms"]
+__all__ = ["MAX_DURATION_MS", "TimerSyntaxError", "cycle", "due_at", "duration_ms"]
+
+# The longest duration the engine schedules: any deadline (now + duration) then stays below 2**63 ms, an
+# int64 on the wire and in SQLite, for the next 146 million years.
+MAX_DURATION_MS = 2**62
 
 _DURATION = re.compile(
     r"^(?P<sign>-)?P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -30,6 +35,8 @@ def duration_ms(value: Any) -> int:
     parts = {k: float(v) for k, v in match.groupdict().items() if v and k != "sign"}
     days = parts.get("years", 0) * 365 + parts.get("months", 0) * 30 + parts.get("weeks", 0) * 7 + parts.get("days", 0)
     seconds = days * 86400 + parts.get("hours", 0) * 3600 + parts.get("minutes", 0) * 60 + parts.get("seconds", 0)
+    if not math.isfinite(seconds) or seconds * 1000 > MAX_DURATION_MS:
+        raise TimerSyntaxError(f"Invalid duration '{text[:60]}' for expression: longer than {MAX_DURATION_MS} ms")
     ms = round(seconds * 1000)
     return -ms if match.group("sign") else ms
 
@@ -58,4 +65,6 @@ def cycle(value: Any) -> tuple[int, int]:
     if not match:
         raise TimerSyntaxError(f"Invalid time cycle format '{text}' for expression")
     count = match.group("count")
+    if len(count) > 18:
+        raise TimerSyntaxError(f"Invalid time cycle format '{text[:60]}' for expression: too many repetitions")
     return (int(count) if count else -1), duration_ms(match.group("rest"))

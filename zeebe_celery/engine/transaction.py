@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping, MutableSequence, MutableSet
 from typing import Any
 
-__all__ = ["NO_TRANSACTION", "Savepoint", "Transaction"]
+__all__ = ["ATTR", "NO_TRANSACTION", "Savepoint", "Transaction"]
 
-# The journal's entry kinds, as small ints: a tuple per change is the cheapest undo record.
-_ATTR, _PUT, _DEL, _ADD, _DISCARD, _INSERT, _REMOVE_AT = range(7)
+# The journal's entry kinds, as small ints: a tuple per change is the cheapest undo record. ATTR is public:
+# the hottest appliers journal an attribute change inline (``undo.append((ATTR, obj, name, old))``).
+ATTR, _PUT, _DEL, _ADD, _DISCARD, _INSERT, _REMOVE_AT = range(7)
+_ATTR = ATTR
 
 Savepoint = tuple[int, int, int]
 

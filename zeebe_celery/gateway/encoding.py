@@ -49,12 +49,13 @@ def dumps_variables(variables: Variables) -> str:
     if isinstance(variables, BaseModel):
         return variables.model_dump_json()
     try:
-        return json.dumps(variables, separators=(",", ":"))
+        # NaN and Infinity are not JSON: the gateway refuses them and other clients could not read them.
+        return json.dumps(variables, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         if isinstance(variables, Mapping):
             for name, value in variables.items():
                 try:
-                    json.dumps(value)
+                    json.dumps(value, allow_nan=False)
                 except (TypeError, ValueError) as inner:
                     raise TypeError(f"variable {name!r} is not JSON-serialisable: {inner}") from None
         raise TypeError(f"variables are not JSON-serialisable: {exc}") from None

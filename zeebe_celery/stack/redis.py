@@ -12,7 +12,10 @@ import shutil
 import time
 import weakref
 from collections.abc import Sequence
-from typing import Self
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+from urllib.parse import quote, urlencode
 
 import redis
 from redis.backoff import NoBackoff
@@ -33,7 +36,7 @@ from zeebe_celery.stack.process import (
     terminate,
 )
 
-__all__ = ["RedisServer"]
+__all__ = ["RedisServer", "RedisTls"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +48,20 @@ _INSTALL_HINT = (
 _PING_TIMEOUT = 1.0
 
 
+@dataclass(frozen=True)
+class RedisTls:
+    """PEM files for a Redis that serves TLS only: its certificate chain and key, and the CA clients trust."""
+
+    certificate: Path
+    private_key: Path
+    ca: Path
+
+
 class RedisServer(Service):
     """A private ``redis-server`` bound to 127.0.0.1, without persistence.
+
+    With ``password`` it requires it (``requirepass``); with ``tls`` it serves TLS only on its port, and
+    :attr:`url` is a ``rediss://`` URL that verifies the server against the CA.
 
     The port is picked free on the first :meth:`start` (or given as ``port``) and kept: after
     :meth:`stop`, :meth:`start` brings the server back on the same port, empty. A server that is left
@@ -61,8 +76,12 @@ class RedisServer(Service):
         startup_timeout: float = 30.0,
         stop_timeout: float = 10.0,
         args: Sequence[str] = (),
+        password: str | None = None,
+        tls: RedisTls | None = None,
     ) -> None:
         self._binary = binary
+        self._password = password
+        self._tls = tls
         self._port = port
         self._startup_timeout = startup_timeout
         self._stop_timeout = stop_timeout
@@ -83,8 +102,25 @@ class RedisServer(Service):
 
     @property
     def url(self) -> str:
-        """``redis://127.0.0.1:PORT/0``, the URL Celery and redis-py take."""
-        return f"redis://{LOOPBACK}:{self.port}/0"
+        """``redis://127.0.0.1:PORT/0``, the URL Celery and redis-py take: with the password in it when one is
+        required, and ``rediss://`` with the CA to verify against when the server serves TLS."""
+        auth = f":{quote(self._password, safe='')}@" if self._password is not None else ""
+        if self._tls is None:
+            return f"redis://{auth}{LOOPBACK}:{self.port}/0"
+        query = urlencode({"ssl_cert_reqs": "required", "ssl_ca_certs": str(self._tls.ca)})
+        return f"rediss://{auth}{LOOPBACK}:{self.port}/0?{query}"
+
+    def _server_args(self, port: int) -> list[str]:
+        if self._tls is None:
+            return ["--port", str(port)]
+        return [
+            "--port", "0",
+            "--tls-port", str(port),
+            "--tls-cert-file", str(self._tls.certificate),
+            "--tls-key-file", str(self._tls.private_key),
+            "--tls-ca-cert-file", str(self._tls.ca),
+            "--tls-auth-clients", "no",
+        ]  # fmt: skip
 
     def start(self) -> Self:
         """Start the server and return once it answers; a running server is left as it is.
@@ -123,9 +159,18 @@ class RedisServer(Service):
     def _launch(self, binary: str, port: int) -> None:
         started = time.monotonic()
         workdir = make_workdir("zeebe-celery-redis-")
+        # The password goes in a file of the server's own, not on its command line (which ps shows).
+        config: list[str] = []
+        if self._password is not None:
+            secrets = workdir / "secrets.conf"
+            secrets.touch(mode=0o600)
+            quoted = self._password.replace("\\", "\\\\").replace('"', '\\"')
+            secrets.write_text(f'requirepass "{quoted}"\n', encoding="utf-8")
+            config = [str(secrets)]
         argv = [
             binary,
-            "--port", str(port),
+            *config,
+            *self._server_args(port),
             "--bind", LOOPBACK,
             "--daemonize", "no",
             "--dir", str(workdir),
@@ -141,7 +186,8 @@ class RedisServer(Service):
             raise
         finalizer = weakref.finalize(self, _shut_down, launched, self._stop_timeout)
         try:
-            await_ready(launched, _Probe(port, launched.pid), name="redis-server", timeout=self._startup_timeout)
+            probe = _Probe(port, launched.pid, password=self._password, tls=self._tls)
+            await_ready(launched, probe, name="redis-server", timeout=self._startup_timeout)
         except BaseException:
             finalizer()
             raise
@@ -152,15 +198,22 @@ class RedisServer(Service):
 class _Probe:
     """Answers whether the redis-server with process id ``pid`` serves ``port``."""
 
-    def __init__(self, port: int, pid: int) -> None:
+    def __init__(self, port: int, pid: int, *, password: str | None = None, tls: RedisTls | None = None) -> None:
         self._port = port
         self._pid = pid
+        self._password = password
+        self._tls = tls
 
     def __call__(self, seconds_left: float) -> bool:
         timeout = max(0.01, min(_PING_TIMEOUT, seconds_left))
+        secure: dict[str, Any] = (
+            {"ssl": True, "ssl_ca_certs": str(self._tls.ca), "ssl_cert_reqs": "required"} if self._tls else {}
+        )
         client = redis.Redis(
             host=LOOPBACK,
             port=self._port,
+            password=self._password,
+            **secure,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             # One try per probe: the readiness loop is the retry.

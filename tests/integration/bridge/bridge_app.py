@@ -13,6 +13,7 @@ import os
 import time
 
 import redis
+from billiard.exceptions import SoftTimeLimitExceeded
 from celery import Celery
 from pydantic import BaseModel, Field
 
@@ -79,14 +80,41 @@ def always_fails(job: Job) -> None:
 
 @zeebe_task("slow-beyond-timeout", timeout="3s", app=app)
 def slow_beyond_timeout(job: Job) -> dict[str, object]:
-    # The first run outlives the job's timeout: Zeebe hands the job out again and the re-run completes
-    # it; the late first run's CompleteJob is then refused as gone.
+    # The first run hangs past the job's 3 s timeout, until Celery's soft time limit stops it at the deadline;
+    # Zeebe hands the job out again and the re-run completes it.
     if first_run(job):
-        record("slow-first", job)
-        time.sleep(6)
+        _redis.rpush("test:slow-first", f"{job.key}:{job.deadline}:{os.getpid()}")
+        try:
+            time.sleep(60)
+        finally:
+            _redis.rpush("test:slow-first:stopped", f"{job.key}:{time.time()}")
         return {"by": "first-run"}
     record("slow-rerun", job)
-    return {"by": "re-run"}
+    return {"by": "re-run", "retries": job.retries}
+
+
+@zeebe_task("ignores-soft-limit", timeout="3s", app=app)
+def ignores_soft_limit(job: Job) -> dict[str, object]:
+    # The first run swallows the soft time limit and keeps going: the hard limit kills its process.
+    if first_run(job):
+        _redis.rpush("test:ignores-soft-limit", f"{job.key}:{job.deadline}:{os.getpid()}")
+        while True:
+            try:
+                time.sleep(60)
+            except SoftTimeLimitExceeded:
+                _redis.rpush("test:ignores-soft-limit:soft", f"{job.key}:{time.time()}")
+    return {"by": "re-run", "retries": job.retries}
+
+
+@zeebe_task("poison-target", app=app)
+def poison_target(job: Job) -> dict[str, object]:
+    record("poison-target", job)
+    return {"served": True}
+
+
+@zeebe_task("requeued-work", app=app)
+def requeued_work(job: Job) -> dict[str, object]:
+    return {"served_by": "the mended worker"}
 
 
 @zeebe_task("not-run-late", timeout="2s", app=app)

@@ -34,6 +34,7 @@ JOB_TYPES = (
     "flaky",
     "always-fails",
     "slow-beyond-timeout",
+    "ignores-soft-limit",
     "slow-work",
     "crash-once",
     "quick",

@@ -41,28 +41,6 @@ def blpop_within(store: redis.Redis, key: str, seconds: float) -> bytes | None:
     return None
 
 
-def test_late_completion_of_a_timed_out_job_is_handled_as_gone(
-    fleet: list[CeleryWorker], start_poller: PollerFactory, client: ZeebeClient, unique: Any, store: redis.Redis
-) -> None:
-    process_id = deploy_one_task(client, unique, "slow-beyond-timeout")
-    start_poller(["slow-beyond-timeout"])
-    ended = client.create_process_instance_with_result(process_id, request_timeout=60)
-    # Zeebe handed the job out again after its 3 s timeout, and the re-run completed it.
-    assert ended.variables["by"] == "re-run"
-    first = [r.decode() for r in store.lrange("test:slow-first", 0, -1)]
-    job_key = next(r.split(":")[0] for r in first if r.split(":")[1] == str(ended.process_instance_key))
-    # The first run finishes 6 s after it started; its CompleteJob is refused and logged as gone, at INFO.
-    deadline = time.monotonic() + 20
-    logs = ""
-    while time.monotonic() < deadline:
-        logs = "".join(worker.log() for worker in fleet)
-        if f"job {job_key} (slow-beyond-timeout) is gone" in logs:
-            break
-        time.sleep(0.25)
-    assert f"job {job_key} (slow-beyond-timeout) is gone" in logs
-    assert "Traceback" not in logs
-
-
 def test_job_past_its_deadline_is_not_run(
     bridge_env: dict[str, str],
     start_poller: PollerFactory,

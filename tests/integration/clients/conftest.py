@@ -74,8 +74,9 @@ class JavaClient:
     java: str
     classpath: str
 
-    def command(self, *args: str) -> list[str]:
-        return [self.java, "-cp", self.classpath, "zeebecelery.tests.Main", *args]
+    def command(self, *args: str, main: str = "Main") -> list[str]:
+        """Run the program's ``main`` class (Main, or CombinedModel) with ``args``."""
+        return [self.java, "-cp", self.classpath, f"zeebecelery.tests.{main}", *args]
 
 
 @pytest.fixture(scope="session")
@@ -120,7 +121,8 @@ def java_client() -> JavaClient:
         pytest.fail(f"Java is not installed: run {BOOTSTRAP}")
     classpath_file = JAVA_CLIENT_DIR / "target" / "classpath.txt"
     classes = JAVA_CLIENT_DIR / "target" / "classes"
-    if not _built_after_sources(classpath_file, classes / "zeebecelery" / "tests" / "Main.class"):
+    built_classes = [classes / "zeebecelery" / "tests" / f"{name}.class" for name in ("Main", "CombinedModel")]
+    if not _built_after_sources(classpath_file, *built_classes):
         goals = ("compile", "dependency:build-classpath", f"-Dmdep.outputFile={classpath_file}")
         built = _maven("-o", *goals)
         if built.returncode != 0:

@@ -49,6 +49,11 @@ async def work(address: str, job_type: str, *, stream: bool) -> None:
             raise BusinessError("NO_STOCK")
         return {"doubled": 2 * x, "handledBy": "pyzeebe"}
 
+    await serve(worker)
+
+
+async def serve(worker: ZeebeWorker) -> None:
+    """Work until SIGTERM or SIGINT, then stop gracefully; say when ready and when stopped."""
     stopping: set[asyncio.Task[None]] = set()
 
     def stop() -> None:

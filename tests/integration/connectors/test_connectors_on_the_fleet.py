@@ -118,7 +118,9 @@ def test_an_inbound_activation_survives_a_restart_of_every_worker(
     store.set("test:random_inbound:runs", 5)
     fleet[:] = start_workers(connector_env, queues)
 
-    for _ in range(600):
+    # Up to two minutes: on a loaded machine the restarted prefork workers take a while to boot before the
+    # sweep (every 15 s) finds the run their predecessors lost.
+    for _ in range(1200):
         if int(store.get("test:random_inbound:messages") or 0):
             break
         store.execute_command("WAIT", 0, 100)

@@ -12,16 +12,23 @@ from itertools import pairwise
 from xml.sax.saxutils import quoteattr
 
 __all__ = [
+    "ad_hoc_sub_process",
     "boundary",
     "call_activity",
     "end_event",
     "error_end",
+    "escalation_end",
+    "escalation_throw",
+    "event_start",
+    "event_sub_process",
     "exclusive_gateway",
     "flow",
     "flows",
     "io_mapping",
+    "listeners",
     "message_catch",
     "message_start",
+    "multi_instance",
     "parallel_gateway",
     "process",
     "receive_task",
@@ -54,6 +61,7 @@ def process(
     signals: Iterable[str] = (),
     executable: bool = True,
     version_tag: str | None = None,
+    escalations: Iterable[str] = (),
 ) -> bytes:
     """A document with one process; ``messages`` maps each message name to its correlation key (or '')."""
     parts = [_HEAD]
@@ -68,6 +76,8 @@ def process(
         parts.append(f"<bpmn:error id={_attr('err-' + code)} name={_attr(code)} errorCode={_attr(code)}/>\n")
     for name in signals:
         parts.append(f"<bpmn:signal id={_attr('sig-' + name)} name={_attr(name)}/>\n")
+    for code in escalations:
+        parts.append(f"<bpmn:escalation id={_attr('esc-' + code)} name={_attr(code)} escalationCode={_attr(code)}/>\n")
     flag = "true" if executable else "false"
     parts.append(f'<bpmn:process id={_attr(process_id)} isExecutable="{flag}">\n')
     if version_tag is not None:
@@ -227,9 +237,16 @@ def boundary(
     cycle: str | None = None,
     signal: str | None = None,
     interrupting: bool = True,
+    escalation: str | None = None,
+    catch_all_escalations: bool = False,
 ) -> str:
-    """A boundary event with one event definition: message, error (by code, or any), timer or signal."""
-    if message is not None:
+    """A boundary event with one event definition: message, error (by code, or any), timer, signal or
+    escalation (by code, or any)."""
+    if escalation is not None:
+        definition = f"<bpmn:escalationEventDefinition escalationRef={_attr('esc-' + escalation)}/>"
+    elif catch_all_escalations:
+        definition = "<bpmn:escalationEventDefinition/>"
+    elif message is not None:
         definition = f"<bpmn:messageEventDefinition messageRef={_attr('msg-' + message)}/>"
     elif error is not None:
         definition = f"<bpmn:errorEventDefinition errorRef={_attr('err-' + error)}/>"
@@ -290,3 +307,128 @@ def call_activity(
         attrs += f" versionTag={_attr(version_tag)}"
     ext = _extensions(f"<zeebe:calledElement {attrs}/>", io_mapping(inputs, outputs))
     return f"<bpmn:callActivity id={_attr(element_id)}>{ext}</bpmn:callActivity>"
+
+
+def multi_instance(
+    fragment: str,
+    collection: str,
+    *,
+    element: str | None = None,
+    output: str | None = None,
+    output_element: str | None = None,
+    sequential: bool = False,
+    completion: str | None = None,
+) -> str:
+    """``fragment`` (an activity) made multi-instance over ``collection``."""
+    attrs = f"inputCollection={_attr(collection)}"
+    if element is not None:
+        attrs += f" inputElement={_attr(element)}"
+    if output is not None:
+        attrs += f" outputCollection={_attr(output)}"
+    if output_element is not None:
+        attrs += f" outputElement={_attr(output_element)}"
+    condition = f"<bpmn:completionCondition>{_escape(completion)}</bpmn:completionCondition>" if completion else ""
+    marker = (
+        f'<bpmn:multiInstanceLoopCharacteristics isSequential="{str(sequential).lower()}">'
+        f"{_extensions(f'<zeebe:loopCharacteristics {attrs}/>')}{condition}"
+        "</bpmn:multiInstanceLoopCharacteristics>"
+    )
+    closing = fragment.rindex("</")
+    if fragment.endswith("/>") and closing < fragment.rindex("/>") - 1 and not fragment.rstrip().endswith(">"):
+        raise ValueError("fragment must have a closing tag")
+    return fragment[:closing] + marker + fragment[closing:]
+
+
+def event_start(
+    element_id: str,
+    *,
+    message: str | None = None,
+    duration: str | None = None,
+    cycle: str | None = None,
+    signal: str | None = None,
+    error: str | None = None,
+    catch_all_errors: bool = False,
+    escalation: str | None = None,
+    catch_all_escalations: bool = False,
+    interrupting: bool = True,
+) -> str:
+    """The start event of an event sub-process, with one event definition."""
+    if message is not None:
+        definition = f"<bpmn:messageEventDefinition messageRef={_attr('msg-' + message)}/>"
+    elif signal is not None:
+        definition = f"<bpmn:signalEventDefinition signalRef={_attr('sig-' + signal)}/>"
+    elif error is not None:
+        definition = f"<bpmn:errorEventDefinition errorRef={_attr('err-' + error)}/>"
+    elif catch_all_errors:
+        definition = "<bpmn:errorEventDefinition/>"
+    elif escalation is not None:
+        definition = f"<bpmn:escalationEventDefinition escalationRef={_attr('esc-' + escalation)}/>"
+    elif catch_all_escalations:
+        definition = "<bpmn:escalationEventDefinition/>"
+    else:
+        definition = _timer(duration=duration, date=None, cycle=cycle)
+    flag = "" if interrupting else ' isInterrupting="false"'
+    return f"<bpmn:startEvent id={_attr(element_id)}{flag}>{definition}</bpmn:startEvent>"
+
+
+def event_sub_process(element_id: str, *body: str) -> str:
+    inner = "\n".join(body)
+    return f'<bpmn:subProcess id={_attr(element_id)} triggeredByEvent="true">\n{inner}\n</bpmn:subProcess>'
+
+
+def escalation_throw(element_id: str, code: str) -> str:
+    return (
+        f"<bpmn:intermediateThrowEvent id={_attr(element_id)}>"
+        f"<bpmn:escalationEventDefinition escalationRef={_attr('esc-' + code)}/></bpmn:intermediateThrowEvent>"
+    )
+
+
+def escalation_end(element_id: str, code: str) -> str:
+    return (
+        f"<bpmn:endEvent id={_attr(element_id)}>"
+        f"<bpmn:escalationEventDefinition escalationRef={_attr('esc-' + code)}/></bpmn:endEvent>"
+    )
+
+
+def listeners(fragment: str, *pairs: tuple[str, str], retries: str = "3") -> str:
+    """``fragment`` with execution listeners: (event type, job type) pairs, in order."""
+    entries = "".join(
+        f"<zeebe:executionListener eventType={_attr(event)} type={_attr(job_type)} retries={_attr(retries)}/>"
+        for event, job_type in pairs
+    )
+    block = f"<zeebe:executionListeners>{entries}</zeebe:executionListeners>"
+    if "<bpmn:extensionElements>" in fragment:
+        return fragment.replace("<bpmn:extensionElements>", f"<bpmn:extensionElements>{block}", 1)
+    tag_end = fragment.index(">")
+    if fragment[tag_end - 1] == "/":
+        head = fragment[: tag_end - 1]
+        name = head.split()[0][1:]
+        return f"{head}><bpmn:extensionElements>{block}</bpmn:extensionElements></{name}>"
+    return (
+        fragment[: tag_end + 1] + f"<bpmn:extensionElements>{block}</bpmn:extensionElements>" + fragment[tag_end + 1 :]
+    )
+
+
+def ad_hoc_sub_process(
+    element_id: str,
+    *body: str,
+    active: str | None = None,
+    completion: str | None = None,
+    cancel_remaining: bool | None = None,
+    output: str | None = None,
+    output_element: str | None = None,
+    job_type: str | None = None,
+) -> str:
+    attrs = ""
+    if active is not None:
+        attrs += f" activeElementsCollection={_attr(active)}"
+    if output is not None:
+        attrs += f" outputCollection={_attr(output)}"
+    if output_element is not None:
+        attrs += f" outputElement={_attr(output_element)}"
+    task = f"<zeebe:taskDefinition type={_attr(job_type)}/>" if job_type else ""
+    ext = _extensions(f"<zeebe:adHoc{attrs}/>" if attrs else "", task)
+    cancel = "" if cancel_remaining is None else f' cancelRemainingInstances="{str(cancel_remaining).lower()}"'
+    condition = f"<bpmn:completionCondition>{_escape(completion)}</bpmn:completionCondition>" if completion else ""
+    inner = "\n".join(body)
+    return f"<bpmn:adHocSubProcess id={_attr(element_id)}{cancel}>{ext}\n{inner}\n{condition}</bpmn:adHocSubProcess>"

@@ -9,11 +9,15 @@ import pytest
 
 from tests.unit.engine.bpmn_builders import end_event, flows, process, script_task, start_event
 from tests.unit.engine.harness import Harness
+from zeebe_celery import cli
+from zeebe_celery.cli import engine as cli_engine
 from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.engine.feel import (
     FeelEvaluationError,
     FeelLimitError,
     FeelLimits,
+    FeelSyntaxError,
+    compile_expression,
     compile_unary_tests,
     evaluate,
     use_limits,
@@ -66,6 +70,8 @@ def test_a_limit_error_is_an_evaluation_error_that_names_the_expression() -> Non
         ("count([1, 2, 3][item > 1])", 2),
         ('string length(string join(for x in 1..1000 return "ab"))', 2000),
         ("10 ** 100000 > 0", True),
+        # squaring 40 times overflows a decimal's exponent at once instead of growing an int for ever
+        ("{f: function(n, k) if k = 0 then n else f(n * n, k - 1)}.f(3, 40)", None),
     ],
 )
 def test_large_but_bounded_work_stays_within_the_default_limits(text: str, expected: object) -> None:
@@ -116,3 +122,22 @@ def test_the_engine_takes_its_feel_limits_as_a_setting() -> None:
     limits = FeelLimits(max_steps=7, max_size=8, regex_timeout=0.2)
     assert ZeebeEngine(feel_limits=limits).runtime.feel_limits is limits
     assert ZeebeEngine().runtime.feel_limits == FeelLimits()
+
+
+def test_the_engine_command_passes_its_feel_limit_options_to_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(cli_engine, "serve", lambda **options: seen.update(options))
+    argv = ["engine", "--feel-max-steps", "1000", "--feel-max-size", "2000", "--feel-regex-timeout", "250ms"]
+    assert cli.main(argv) == 0
+    assert seen["feel_limits"] == FeelLimits(max_steps=1000, max_size=2000, regex_timeout=0.25)
+
+
+def test_the_engine_command_refuses_a_zero_regex_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli_engine, "serve", lambda **options: pytest.fail("the engine must not start"))
+    assert cli.main(["engine", "--feel-regex-timeout", "0"]) == 64
+
+
+@pytest.mark.parametrize("text", ["[" * 3000 + "1" + "]" * 3000, "-" * 3000 + "1", "not(" * 2000 + "true" + ")" * 2000])
+def test_an_expression_nested_too_deeply_is_refused_when_compiled(text: str) -> None:
+    with pytest.raises(FeelSyntaxError, match="too deeply nested"):
+        compile_expression(text)

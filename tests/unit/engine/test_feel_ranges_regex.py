@@ -106,6 +106,14 @@ def test_range_reads_temporal_endpoints() -> None:
         ('split("a,b,", ",")', ["a", "b", ""]),
         ('split("abc", "")', ["a", "b", "c", ""]),
         ('extract("a1b22", "[0-9]+")', ["1", "22"]),
+        ('matches("a\rb", "a.b")', False),
+        ('matches("a\rb", "a.b", "s")', True),
+        ('matches("x", "[A-Z-[OI]]", "i")', True),
+        ('matches("O", "[A-Z-[OI]]")', False),
+        ('matches("hello world", "hello\\ sworld", "x")', True),
+        ('matches("hello", "\\p{IsBasicLatin}+")', True),
+        ('matches("abcd", "(asd)[asd\\1]")', None),
+        ('matches("abc", "b", "p")', None),
     ],
 )
 def test_regular_expressions_read_as_java_reads_them(text: str, expected: Any) -> None:

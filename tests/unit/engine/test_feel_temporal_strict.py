@@ -115,3 +115,32 @@ def test_dates_beyond_pythons_years(text: str, expected: Any) -> None:
 )
 def test_a_date_against_a_date_time_counts_from_its_midnight_in_utc(text: str, expected: Any) -> None:
     assert feel(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('string(time("10:30:00.123456789"))', "10:30:00.123456789"),
+        (
+            'string(date and time("2011-12-31T10:15:30.123456789@Europe/Paris"))',
+            "2011-12-31T10:15:30.123456789@Europe/Paris",
+        ),
+        (
+            'string(date and time("-999999999-12-31T23:59:59.999999999+02:00"))',
+            "-999999999-12-31T23:59:59.999999999+02:00",
+        ),
+        (
+            'string(date and time(date("2017-01-01"), time("23:59:01.123456789@Europe/Paris")))',
+            "2017-01-01T23:59:01.123456789@Europe/Paris",
+        ),
+        ('string(time(date and time("2017-01-01T23:59:01.000000001Z")))', "23:59:01.000000001Z"),
+        ('time("10:30:00.000000001") > time("10:30:00")', True),
+        ('time("10:30:00.000000001") = time("10:30:00.000000002")', False),
+        ('time("10:30:00.1234560") = time("10:30:00.123456")', True),
+        ('string(time("10:30:00.000000001") + duration("PT1S"))', "10:30:01.000000001"),
+        ('time("10:30:00.000000001") instance of time', True),
+        ('date and time("2017-01-01T00:00:00.000000001Z").second', 0),
+    ],
+)
+def test_fractions_of_a_second_down_to_nanoseconds(text: str, expected: Any) -> None:
+    assert feel(text) == expected

@@ -19,6 +19,7 @@ from tests.unit.engine.bpmn_builders import (
 )
 from tests.unit.engine.harness import Harness
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
+from zeebe_celery.engine.jobs import MAX_MESSAGE_BYTES
 from zeebe_celery.engine.state import JobState
 
 ONE_TASK = process(
@@ -335,3 +336,23 @@ def test_completed_jobs_leave_no_pile_of_stale_timeouts_in_the_due_heap(engine: 
     assert len(engine.runtime._heap) <= 11_000
     engine.advance(600_000)
     assert engine.runtime.next_due() is None
+
+
+def test_a_job_too_large_to_hand_out_is_an_incident_and_the_rest_of_the_batch_goes_out(engine: Harness) -> None:
+    engine.deploy(
+        process("big", start_event(), service_task("work", "work"), end_event(), flows("start", "work", "end"))
+    )
+    small = engine.start("big", {"note": "x"})
+    large = engine.start("big", {"blob": "x" * MAX_MESSAGE_BYTES})
+
+    jobs = engine.activate("work")
+    assert [j.instance.process_instance_key for j in jobs] == [small]
+    (incident,) = engine.incidents(large)
+    assert incident.error_type == "MESSAGE_SIZE_EXCEEDED"
+    assert "larger than the configured message size" in incident.error_message
+    # Fetching fewer variables is the way out: with retries again, it goes out without the blob.
+    with engine.runtime.lock:
+        engine.runtime.update_job_retries(incident.job.key, 1)  # type: ignore[union-attr]
+    engine.resolve(incident)
+    (job,) = engine.activate("work", fetch=["note"])
+    assert job.instance.process_instance_key == large

@@ -18,7 +18,6 @@ from tests.unit.engine.bpmn_builders import (
     timer_catch,
 )
 from tests.unit.engine.harness import Harness
-from zeebe_celery.engine.core import parse_variables
 from zeebe_celery.engine.errors import InvalidArgument
 from zeebe_celery.engine.runtime import ActivateInstruction, Runtime
 from zeebe_celery.engine.state import JobState
@@ -107,12 +106,6 @@ def test_one_failing_due_item_does_not_drop_the_others_of_its_batch(
     # The timer's failure stays with the timer: the job's timeout in the same batch still fired.
     assert engine.runtime.jobs[job.key].state is JobState.ACTIVATABLE
     assert engine.one_job("work").key == job.key
-
-
-@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
-def test_variables_with_nan_or_infinity_are_refused_as_not_json(constant: str) -> None:
-    with pytest.raises(InvalidArgument, match=f"{constant} is not a JSON value"):
-        parse_variables(f'{{"a": {constant}}}')
 
 
 def nested() -> bytes:

@@ -12,11 +12,18 @@ import pytest
 
 from tests.unit.engine import snapshots
 from tests.unit.engine.bpmn_builders import (
+    ad_hoc_sub_process,
     boundary,
+    call_activity,
     end_event,
+    escalation_throw,
+    event_start,
+    event_sub_process,
     flow,
     flows,
+    listeners,
     message_catch,
+    multi_instance,
     parallel_gateway,
     process,
     script_task,
@@ -26,6 +33,7 @@ from tests.unit.engine.bpmn_builders import (
     timer_catch,
 )
 from tests.unit.engine.harness import Harness
+from tests.unit.engine.test_runtime_compensation import compensate, undoable
 from tests.unit.engine.test_store import Restartable
 from zeebe_celery.engine import core
 from zeebe_celery.engine.errors import InternalError
@@ -144,6 +152,102 @@ def _with_incident(engine: Harness) -> int:
     return key
 
 
+def _multi(engine: Harness) -> int:
+    task = multi_instance(
+        service_task("each", "each"),
+        "=items",
+        element="item",
+        output="out",
+        output_element="=item",
+        completion="=numberOfCompletedInstances >= 2",
+    )
+    call = call_activity("call", "p")
+    engine.deploy(model(), name="child.bpmn")
+    engine.deploy(
+        process("mi", start_event(), task, call, end_event(), flows("start", "each", "call", "end")), name="mi.bpmn"
+    )
+    key = engine.start("mi", {"items": [1, 2, 3], "a": 1, "key": "k"})
+    engine.complete(_job(engine, "each"))
+    return key
+
+
+def _event_sub_process_deployed(engine: Harness) -> None:
+    handler = event_sub_process(
+        "handler",
+        event_start("h-start", message="halt"),
+        service_task("handle", "handle"),
+        end_event("h-end"),
+        flows("h-start", "handle", "h-end"),
+    )
+    inner = sub_process(
+        "sub",
+        start_event("s"),
+        escalation_throw("up", "UP"),
+        service_task("w", "w2"),
+        end_event("e"),
+        flows("s", "up", "w", "e"),
+    )
+    engine.deploy(
+        process(
+            "esp",
+            start_event(),
+            inner,
+            boundary("seen", "sub", escalation="UP", interrupting=False),
+            service_task("t", "t"),
+            end_event(),
+            end_event("seen-end"),
+            flows("start", "sub", "t", "end"),
+            flow("seen", "seen-end"),
+            handler,
+            messages={"halt": "=key"},
+            escalations=["UP"],
+        ),
+        name="esp.bpmn",
+    )
+
+
+def _event_sub_process(engine: Harness) -> int:
+    _event_sub_process_deployed(engine)
+    return engine.start("esp", {"key": "k"})
+
+
+def _listening(engine: Harness) -> int:
+    task = listeners(service_task("work", "w", outputs={"o": "=1"}), ("start", "l1"), ("end", "l2"))
+    engine.deploy(process("lp", start_event(), task, end_event(), flows("start", "work", "end")), name="lp.bpmn")
+    key = engine.start("lp")
+    engine.complete(_job(engine, "l1"), {"v": 1})
+    return key
+
+
+def _ad_hoc(engine: Harness) -> int:
+    tools = ad_hoc_sub_process(
+        "tools",
+        service_task("a", "a"),
+        service_task("b", "b"),
+        active='=["a", "b"]',
+        completion="=true",
+        output="out",
+        output_element="=1",
+    )
+    engine.deploy(process("ah", start_event(), tools, end_event(), flows("start", "tools", "end")), name="ah.bpmn")
+    return engine.start("ah")
+
+
+def _compensable(engine: Harness) -> int:
+    engine.deploy(
+        process(
+            "cp",
+            start_event(),
+            undoable("book", "book"),
+            compensate("undo"),
+            end_event(),
+            flows("start", "book", "undo", "end"),
+        ),
+        name="cp.bpmn",
+    )
+    return engine.start("cp")
+
+
 # (name, prefix, command): the command runs with a failure injected at each of its changes in turn.
 COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] = [
     ("deploy", lambda e: None, lambda e: e.deploy(model())),
@@ -161,16 +265,30 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
     ("set variables", _started, lambda e: e.runtime.set_variables(_root(e), {"v": [1, 2]}, local=False)),
     ("resolve", _with_incident, lambda e: e.resolve(next(iter(e.runtime.incidents)))),
     ("update retries", _started, lambda e: e.runtime.update_job_retries(_job(e, "w"), 5)),
+    ("complete into a completion condition and a call", _multi, lambda e: e.complete(_job(e, "each"))),
+    (
+        "cancel a caller",
+        lambda e: (_multi(e), e.complete(_job(e, "each"))),
+        lambda e: e.runtime.cancel_instance(
+            next(k for k, i in e.runtime.instances.items() if i.parent is None and i.caller is None)
+        ),
+    ),
+    ("interrupt into an event sub-process", _event_sub_process, lambda e: e.publish("halt", "k")),
+    ("create into an escalation", _event_sub_process_deployed, lambda e: e.start("esp", {"key": "k"})),
+    ("complete into an end listener", _listening, lambda e: e.complete(_job(e, "w"), {"r": 2})),
+    ("complete an ad-hoc activation", _ad_hoc, lambda e: e.complete(_job(e, "a"), {"r": 1})),
+    ("complete into a compensation", _compensable, lambda e: e.complete(_job(e, "book"))),
     ("modify", _started, lambda e: e.runtime.modify_instance(_root(e), activate=[], terminate=[_child(e, "nap")])),
 ]
 
 
 def _job(engine: Harness, job_type: str) -> int:
-    return next(k for k, j in engine.runtime.jobs.items() if j.type == job_type)
+    """The oldest job of that type (by key: a rollback may reorder the jobs dict, never the keys)."""
+    return min(k for k, j in engine.runtime.jobs.items() if j.type == job_type)
 
 
 def _root(engine: Harness) -> int:
-    return next(k for k, i in engine.runtime.instances.items() if i.parent is None)
+    return min(k for k, i in engine.runtime.instances.items() if i.parent is None)
 
 
 @pytest.mark.parametrize(("name", "prefix", "command"), COMMANDS, ids=[c[0] for c in COMMANDS])
@@ -327,4 +445,4 @@ def test_a_store_that_fails_to_write_leaves_memory_and_disk_as_they_were(
 
 
 def _child(engine: Harness, element_id: str) -> int:
-    return next(k for k, i in engine.runtime.instances.items() if i.element.id == element_id)
+    return min(k for k, i in engine.runtime.instances.items() if i.element.id == element_id)

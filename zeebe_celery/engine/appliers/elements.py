@@ -6,8 +6,8 @@ from collections import Counter
 from typing import Any
 
 from zeebe_celery.engine.core import RuntimeBase
-from zeebe_celery.engine.exported import variable_value
-from zeebe_celery.engine.model import Element, SequenceFlow
+from zeebe_celery.engine.exported import element_value, variable_value
+from zeebe_celery.engine.model import Element, Kind, SequenceFlow
 from zeebe_celery.engine.state import (
     Definition,
     ElementInstance,
@@ -15,6 +15,7 @@ from zeebe_celery.engine.state import (
     Incident,
     Job,
 )
+from zeebe_celery.engine.transaction import ATTR
 
 __all__ = ["ElementAppliers"]
 
@@ -71,9 +72,11 @@ class ElementAppliers(RuntimeBase):
 
     def _element_state(self, instance: ElementInstance, state: ElementState, intent: str) -> None:
         tx = self.tx
-        tx.set(instance, "state", state)
+        tx.undo.append((ATTR, instance, "state", instance.state))  # tx.set, inline: the hottest applier
+        instance.state = state
         tx.roots.add(instance.process_instance_key)
-        self.element_record(intent, instance)
+        if self.records.enabled:
+            tx.records.append(("PROCESS_INSTANCE", intent, instance.key, element_value(instance)))
 
     def _element_gone(self, instance: ElementInstance) -> None:
         tx = self.tx
@@ -134,6 +137,60 @@ class ElementAppliers(RuntimeBase):
     def definition_running(self, definition: Definition, delta: int) -> None:
         self.tx.set(definition, "running", definition.running + delta)
 
+    def fulfilled(self, instance: ElementInstance) -> None:
+        """An ad-hoc sub-process's completion condition is fulfilled."""
+        self.tx.set(instance, "fulfilled", True)
+        self.tx.roots.add(instance.process_instance_key)
+
+    def compensable_added(self, scope: ElementInstance, completed: ElementInstance) -> None:
+        """An activity with a compensation handler completed in ``scope``."""
+        tx = self.tx
+        tx.append(scope.compensable, completed.element.id)
+        tx.roots.add(scope.process_instance_key)
+        self._compensation_record("CREATED", scope, completed.element.id)
+
+    def compensation_triggered(
+        self, scope: ElementInstance, element_id: str, handler: ElementInstance, thrower: int
+    ) -> None:
+        """The handler of ``element_id`` runs for the throw event ``thrower``."""
+        tx = self.tx
+        tx.remove(scope.compensable, element_id)
+        tx.set(handler, "compensating", thrower)
+        tx.roots.add(scope.process_instance_key)
+        self._compensation_record("TRIGGERED", scope, element_id)
+
+    def _compensation_record(self, intent: str, scope: ElementInstance, element_id: str) -> None:
+        if self.records.enabled:
+            self.write(
+                "COMPENSATION_SUBSCRIPTION",
+                intent,
+                scope.key,
+                {
+                    "compensableActivityId": element_id,
+                    "compensableActivityScopeKey": scope.key,
+                    "processInstanceKey": scope.process_instance_key,
+                    "bpmnProcessId": scope.definition.bpmn_process_id,
+                    "tenantId": scope.tenant_id,
+                },
+            )
+
+    def start_at_set(self, root: ElementInstance, element_ids: tuple[str, ...]) -> None:
+        self.tx.set(root, "start_at", element_ids)
+
+    def listeners_begun(self, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
+        """The element's first listener of a kind runs; ``variables``: what its activation resumes with."""
+        tx = self.tx
+        tx.set(instance, "listener_index", 0)
+        tx.set(instance, "listener_variables", variables)
+        tx.roots.add(instance.process_instance_key)
+
+    def listener_advanced(self, instance: ElementInstance, index: int) -> None:
+        self.tx.set(instance, "listener_index", index)
+        self.tx.roots.add(instance.process_instance_key)
+
+    def listeners_ended(self, instance: ElementInstance) -> None:
+        self.listeners_begun(instance, None)
+
     def start_key_set(self, root: ElementInstance, correlation_key: str) -> None:
         tx = self.tx
         tx.set(root, "start_key", correlation_key)
@@ -151,9 +208,14 @@ class ElementAppliers(RuntimeBase):
             self.variable_set(instance, instance, name, value)
 
     def propagate(self, start: ElementInstance, variables: dict[str, Any]) -> None:
-        """Set each variable on the nearest scope from ``start`` up that has it, else on the root."""
+        """Set each variable on the nearest scope from ``start`` up that has it, else on the root (or on the
+        activation scope of an ad-hoc sub-process, where propagation stops, as the Camunda docs say)."""
         for name, value in variables.items():
-            target = next((s for s in start.scopes() if name in s.variables), None)
+            target = None
+            for scope in start.scopes():
+                if name in scope.variables or scope.element.kind is Kind.AD_HOC_SUB_PROCESS_INNER_INSTANCE:
+                    target = scope
+                    break
             if target is None:
                 target = start.root()
             self.variable_set(start, target, name, value)

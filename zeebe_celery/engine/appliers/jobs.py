@@ -17,9 +17,26 @@ __all__ = ["JobAppliers"]
 class JobAppliers(RuntimeBase):
     # -- jobs ------------------------------------------------------------------------------------------
 
-    def job_created(self, instance: ElementInstance, job_type: str, retries: int, headers: str) -> Job:
+    def job_created(
+        self,
+        instance: ElementInstance,
+        job_type: str,
+        retries: int,
+        headers: str,
+        *,
+        kind: str = "BPMN_ELEMENT",
+        listener_event_type: str = "UNSPECIFIED",
+    ) -> Job:
         tx = self.tx
-        job = Job(key=self.keys.next(), type=job_type, instance=instance, retries=retries, custom_headers=headers)
+        job = Job(
+            key=self.keys.next(),
+            type=job_type,
+            instance=instance,
+            retries=retries,
+            custom_headers=headers,
+            kind=kind,
+            listener_event_type=listener_event_type,
+        )
         tx.set(instance, "job", job)
         tx.put(self.jobs, job.key, job)
         tx.roots.add(instance.process_instance_key)

@@ -9,7 +9,7 @@ from zeebe_celery.engine import timers
 from zeebe_celery.engine.bpmn.document import BPMN, ZEEBE, Document, local
 from zeebe_celery.engine.model import Element, EventType, Kind, MessageRef, TimerDef
 
-__all__ = ["EVENT_DEFINITIONS", "check_event_kind", "event_definitions", "message_ref"]
+__all__ = ["EVENT_DEFINITIONS", "EVENT_SUB_PROCESS_STARTS", "check_event_kind", "event_definitions", "message_ref"]
 
 EVENT_DEFINITIONS = {
     "messageEventDefinition": EventType.MESSAGE,
@@ -17,15 +17,32 @@ EVENT_DEFINITIONS = {
     "errorEventDefinition": EventType.ERROR,
     "signalEventDefinition": EventType.SIGNAL,
     "terminateEventDefinition": EventType.TERMINATE,
+    "escalationEventDefinition": EventType.ESCALATION,
+    "compensateEventDefinition": EventType.COMPENSATION,
 }
 # Which event definitions each event kind runs; anything else is refused.
 _ALLOWED_EVENTS = {
     Kind.START_EVENT: {EventType.NONE, EventType.MESSAGE},
-    Kind.END_EVENT: {EventType.NONE, EventType.ERROR, EventType.TERMINATE},
+    Kind.END_EVENT: {
+        EventType.NONE,
+        EventType.ERROR,
+        EventType.TERMINATE,
+        EventType.ESCALATION,
+        EventType.COMPENSATION,
+    },
     Kind.INTERMEDIATE_CATCH_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL},
-    Kind.INTERMEDIATE_THROW_EVENT: {EventType.NONE},
-    Kind.BOUNDARY_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.ERROR, EventType.SIGNAL},
+    Kind.INTERMEDIATE_THROW_EVENT: {EventType.NONE, EventType.ESCALATION, EventType.COMPENSATION},
+    Kind.BOUNDARY_EVENT: {
+        EventType.MESSAGE,
+        EventType.TIMER,
+        EventType.ERROR,
+        EventType.SIGNAL,
+        EventType.ESCALATION,
+        EventType.COMPENSATION,
+    },
 }
+# The start event of an event sub-process runs these instead.
+EVENT_SUB_PROCESS_STARTS = {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.ERROR, EventType.ESCALATION}
 
 
 def event_definitions(doc: Document, node: ET.Element, element: Element) -> None:
@@ -46,6 +63,10 @@ def event_definitions(doc: Document, node: ET.Element, element: Element) -> None
         _timer(doc, node, element, definition)
     elif kind is EventType.ERROR:
         _error(doc, node, element, definition)
+    elif kind is EventType.ESCALATION:
+        _escalation(doc, node, element, definition)
+    elif kind is EventType.COMPENSATION:
+        element.compensate_activity = definition.get("activityRef") or None
     elif kind is EventType.SIGNAL:
         signal = doc.signals.get(definition.get("signalRef") or "")
         if signal is None or not signal.get("name"):
@@ -57,6 +78,8 @@ def event_definitions(doc: Document, node: ET.Element, element: Element) -> None
 def check_event_kind(doc: Document, node: ET.Element, element: Element) -> None:
     """Refuse an event definition the element's kind does not run here."""
     allowed = _ALLOWED_EVENTS.get(element.kind)
+    if in_event_sub_process(element):
+        allowed = EVENT_SUB_PROCESS_STARTS
     if allowed is not None and element.event_type not in allowed:
         doc.fail(
             node,
@@ -65,6 +88,8 @@ def check_event_kind(doc: Document, node: ET.Element, element: Element) -> None:
         )
     if element.kind is Kind.BOUNDARY_EVENT and element.event_type is EventType.ERROR and not element.interrupting:
         doc.fail(node, "an error boundary event must be interrupting")
+    if in_event_sub_process(element) and element.event_type is EventType.ERROR and not element.interrupting:
+        doc.fail(node, "an error start event of an event sub-process must be interrupting")
 
 
 def _timer(doc: Document, node: ET.Element, element: Element, definition: ET.Element) -> None:
@@ -79,7 +104,9 @@ def _timer(doc: Document, node: ET.Element, element: Element, definition: ET.Ele
     _check_static_timer(doc, node, timer)
     if timer.cycle is not None and element.interrupting and element.kind is Kind.BOUNDARY_EVENT:
         doc.fail(node, "an interrupting timer boundary event cannot have a time cycle")
-    if timer.cycle is not None and element.kind is not Kind.BOUNDARY_EVENT:
+    if timer.cycle is not None and in_event_sub_process(element) and element.interrupting:
+        doc.fail(node, "an interrupting timer start event of an event sub-process cannot have a time cycle")
+    elif timer.cycle is not None and element.kind is not Kind.BOUNDARY_EVENT and not in_event_sub_process(element):
         doc.fail(node, "a time cycle is only supported on non-interrupting boundary events")
     element.timer = timer
 
@@ -121,3 +148,24 @@ def message_ref(doc: Document, node: ET.Element, element: Element, ref: str | No
         name=doc.expr(node, message.get("name", "")),
         correlation_key=doc.expr(node, key) if key else None,
     )
+
+
+def in_event_sub_process(element: Element) -> bool:
+    """The element is the start event of an event sub-process."""
+    return (
+        element.kind is Kind.START_EVENT
+        and element.parent is not None
+        and (element.parent.kind is Kind.EVENT_SUB_PROCESS)
+    )
+
+
+def _escalation(doc: Document, node: ET.Element, element: Element, definition: ET.Element) -> None:
+    ref = definition.get("escalationRef")
+    escalation = doc.escalations.get(ref or "")
+    if ref and escalation is None:
+        doc.fail(node, f"the escalation '{ref}' is not defined")
+    code = escalation.get("escalationCode") if escalation is not None else None
+    throws = element.kind in (Kind.END_EVENT, Kind.INTERMEDIATE_THROW_EVENT)
+    if throws and not code:
+        doc.fail(node, "an escalation throw event must reference an escalation with an escalationCode")
+    element.escalation_code = code or None

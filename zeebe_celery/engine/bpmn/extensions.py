@@ -27,6 +27,9 @@ _RUN = {
     "properties",
     "versionTag",
     "calledElement",
+    "executionListeners",
+    "userTaskForm",
+    "adHoc",
 }
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from zeebe_celery.engine.bpmn.activities import called_element, version_tag
+from zeebe_celery.engine.bpmn.activities import ad_hoc, called_element, check_ad_hoc, multi_instance, version_tag
+from zeebe_celery.engine.bpmn.compensation import link_compensation
 from zeebe_celery.engine.bpmn.document import BPMN, BpmnError, Document, local
 from zeebe_celery.engine.bpmn.events import check_event_kind, event_definitions, message_ref
 from zeebe_celery.engine.bpmn.extensions import check_extensions, io_mappings
+from zeebe_celery.engine.bpmn.listeners import execution_listeners
 from zeebe_celery.engine.bpmn.tasks import task
 from zeebe_celery.engine.model import Element, EventType, Kind, Process, SequenceFlow
 
@@ -36,6 +38,7 @@ _NODES = {
     "parallelGateway": Kind.PARALLEL_GATEWAY,
     "subProcess": Kind.SUB_PROCESS,
     "callActivity": Kind.CALL_ACTIVITY,
+    "adHocSubProcess": Kind.AD_HOC_SUB_PROCESS,
 }
 # Elements that carry no behaviour of their own: documentation, data and diagram interchange.
 _IGNORED = {
@@ -55,6 +58,7 @@ _IGNORED = {
     "property",
     "dataInputAssociation",
     "dataOutputAssociation",
+    "completionCondition",
     "multiInstanceLoopCharacteristics",
 }
 
@@ -83,18 +87,25 @@ class _Parser(Document):
     def _process(self, node: ET.Element) -> Process:
         process_id = node.get("id", "")
         root = Element(id=process_id, kind=Kind.PROCESS, name=node.get("name", ""))
+        extensions = node.find(f"{BPMN}extensionElements")
+        ext = list(extensions) if extensions is not None else []
+        check_extensions(self, node, ext)
+        execution_listeners(self, node, root, ext)
         elements: dict[str, Element] = {}
         self._container(node, root, elements)
         process = Process(id=process_id, name=root.name, root=root, elements=elements, version_tag=version_tag(node))
         process.message_starts = [
             e for e in root.children.values() if e.kind is Kind.START_EVENT and e.event_type is EventType.MESSAGE
         ]
-        if root.none_start is None and not process.message_starts:
+        # A start event refused for its kind is named already; this is for a process with none at all.
+        if not any(e.kind is Kind.START_EVENT for e in root.children.values()):
             self.fail(node, "Must have at least one start event")
         return process
 
     def _container(self, node: ET.Element, container: Element, elements: dict[str, Element]) -> None:
         flows: list[ET.Element] = []
+        sub_processes: list[tuple[ET.Element, Element]] = []
+        associations: list[ET.Element] = []
         for child in node:
             name = local(child.tag)
             if not child.tag.startswith(BPMN):
@@ -102,27 +113,39 @@ class _Parser(Document):
             if name == "sequenceFlow":
                 flows.append(child)
                 continue
+            if name == "association":
+                associations.append(child)
+                continue
             if name in _IGNORED:
-                if name == "multiInstanceLoopCharacteristics":
-                    self.fail(node, "multi-instance activities are not supported by this engine")
                 continue
             kind = _NODES.get(name)
+            if kind is Kind.SUB_PROCESS and child.get("triggeredByEvent") == "true":
+                kind = Kind.EVENT_SUB_PROCESS
             if kind is None:
                 self.fail(child, f"the element <{name}> is not supported by this engine")
                 continue
             element = self._element(child, kind, container)
             if element.id in elements:
                 self.fail(child, f"the id '{element.id}' is used twice")
-            elements[element.id] = element
-            container.children[element.id] = element
+            placed = multi_instance(self, child, element)
+            elements[element.id] = placed
+            container.children[element.id] = placed
             if kind is Kind.SUB_PROCESS:
-                if child.get("triggeredByEvent") == "true":
-                    self.fail(child, "event sub-processes are not supported by this engine")
                 self._container(child, element, elements)
                 if element.none_start is None:
                     self.fail(child, "an embedded sub-process must have exactly one none start event")
+            elif kind is Kind.AD_HOC_SUB_PROCESS:
+                self._container(child, element, elements)
+                check_ad_hoc(self, child, element)
+            elif kind is Kind.EVENT_SUB_PROCESS:
+                self._container(child, element, elements)
+                self._event_sub_process(child, element, container)
+                sub_processes.append((child, element))
         for flow in flows:
             self._flow(flow, container)
+        for child, element in sub_processes:
+            if element.incoming or element.outgoing:
+                self.fail(child, "an event sub-process must not have incoming or outgoing sequence flows")
         for element in container.children.values():
             if element.kind is Kind.BOUNDARY_EVENT:
                 host = container.children.get(element.attached_to or "")
@@ -134,6 +157,15 @@ class _Parser(Document):
                 for outgoing in element.outgoing:
                     if outgoing.condition is None and outgoing.id != element.default_flow:
                         self.fail_id(outgoing.id, "Must have a condition or be default flow")
+        link_compensation(self, container, associations)
+
+    def _event_sub_process(self, node: ET.Element, element: Element, container: Element) -> None:
+        starts = [c for c in element.children.values() if c.kind is Kind.START_EVENT]
+        if len(starts) != 1 or starts[0].event_type is EventType.NONE:
+            self.fail(node, "an event sub-process must have exactly one start event, with an event definition")
+        else:
+            element.event_start = starts[0]
+            container.event_subprocesses.append(element)
 
     def _flow(self, node: ET.Element, container: Element) -> None:
         source, target = node.get("sourceRef", ""), node.get("targetRef", "")
@@ -150,6 +182,7 @@ class _Parser(Document):
 
     def _element(self, node: ET.Element, kind: Kind, container: Element) -> Element:
         element = Element(id=node.get("id", ""), kind=kind, name=node.get("name", ""), parent=container)
+        element.for_compensation = node.get("isForCompensation") == "true"
         extensions = node.find(f"{BPMN}extensionElements")
         ext = list(extensions) if extensions is not None else []
         element.inputs, element.outputs = io_mappings(self, node, ext)
@@ -158,9 +191,8 @@ class _Parser(Document):
             # Before the event definition, whose checks depend on it (a cycle needs a non-interrupting one).
             element.attached_to = node.get("attachedToRef")
             element.interrupting = node.get("cancelActivity", "true") != "false"
-        # A sub-process's own children are checked by _container; a task's are only seen here.
-        if kind is not Kind.SUB_PROCESS and node.find(f"{BPMN}multiInstanceLoopCharacteristics") is not None:
-            self.fail(node, "multi-instance activities are not supported by this engine")
+        if kind is Kind.START_EVENT and container.kind is Kind.EVENT_SUB_PROCESS:
+            element.interrupting = node.get("isInterrupting", "true") != "false"
         event_definitions(self, node, element)
         check_event_kind(self, node, element)
         if kind is Kind.START_EVENT and element.event_type is EventType.NONE:
@@ -173,5 +205,10 @@ class _Parser(Document):
             element.default_flow = node.get("default")
         if kind is Kind.CALL_ACTIVITY:
             called_element(self, node, element, ext)
+        if kind is Kind.AD_HOC_SUB_PROCESS:
+            ad_hoc(self, node, element, ext)
+        documentation = node.find(f"{BPMN}documentation")
+        element.documentation = (documentation.text or "").strip() if documentation is not None else ""
         task(self, node, element, ext)
+        execution_listeners(self, node, element, ext)
         return element

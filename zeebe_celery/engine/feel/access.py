@@ -6,10 +6,10 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from .far import FarDate
 from .limits import current_budget
 from .temporal import YearsMonthsDuration
 from .values import NULL_END, Range, Scope, is_number
+from .wide import WideTemporal
 
 __all__ = ["filter_items", "index", "member"]
 
@@ -31,9 +31,11 @@ def _time_members(value: time | datetime) -> dict[str, Any]:
 
 def _temporal_members(value: Any) -> dict[str, Any] | None:
     kind = type(value)
-    if kind is FarDate:
+    if kind is WideTemporal:
         members = _temporal_members(value.value)
-        return None if members is None else {**members, "year": value.year}
+        if members is None or type(value.value) is time:
+            return members
+        return {**members, "year": value.year}
     if kind is date:
         return _date_members(value)
     if kind is datetime:
@@ -87,9 +89,9 @@ def filter_items(items: list[Any], condition: Callable[[Mapping[str, Any]], Any]
     """The items for which the condition is true, with ``item`` and a context item's entries in scope."""
     kept = []
     budget = current_budget().get()
+    if budget is not None:
+        budget.charge(len(items))  # one step an item, paid up front
     for item in items:
-        if budget is not None:
-            budget.charge()
         # A context item's own entries come first: `[{item: 1}][item > 0]` reads its entry `item`.
         local = {"item": item, **item} if isinstance(item, Mapping) else {"item": item}
         if condition(Scope(env, local)) is True:

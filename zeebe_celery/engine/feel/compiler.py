@@ -133,9 +133,13 @@ class Compiler(Transformer[Token, Node]):
     def in_expr(self, left: Node, *tests: Test) -> Node:
         fn, matches = left.fn, [t.match for t in tests]
 
-        def test(env: Mapping[str, Any]) -> bool:
+        def test(env: Mapping[str, Any]) -> bool | None:
             value = fn(env)
-            return any(m(value, env) for m in matches)
+            outcomes = [m(value, env) for m in matches]
+            if True in outcomes:
+                return True
+            # `null in [1..10]` and `5 in (null..10]` are unknown, not false
+            return None if None in outcomes else False
 
         return Node(test, _refs(left, *tests))
 
@@ -146,11 +150,11 @@ class Compiler(Transformer[Token, Node]):
         def as_range(env: Mapping[str, Any]) -> Any:
             point = fn(env)
             if kind == "=":
-                return Range(point, point, start_closed=True, end_closed=True)
+                return Range(point, point, start_closed=True, end_closed=True, operator=kind)
             if kind[0] == "<":
-                return Range(None, point, start_closed=False, end_closed=kind == "<=")
+                return Range(None, point, start_closed=False, end_closed=kind == "<=", operator=kind)
             if kind[0] == ">":
-                return Range(point, None, start_closed=kind == ">=", end_closed=False)
+                return Range(point, None, start_closed=kind == ">=", end_closed=False, operator=kind)
             return None
 
         return Node(as_range, operand.refs, unary=comparison_test(kind, operand))

@@ -84,7 +84,7 @@ def expression_test(node: Node) -> Test:
                 for item in expected
             ) or (equals(value, expected) is True)
         if isinstance(expected, Range):
-            return expected.contains(value) is True
+            return expected.contains(value)  # type: ignore[return-value]  # None: unknown (a null endpoint)
         if type(expected) is bool and type(value) is not bool:
             return expected
         return equals(value, expected) is True

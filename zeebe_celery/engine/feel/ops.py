@@ -6,18 +6,20 @@ Decimal arithmetic runs with 34 significant digits, the precision of Java's DECI
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
-from .far import CYCLE_DAYS, FarDate, far, split
 from .limits import check_size
 from .temporal import YearsMonthsDuration, add_months
 from .values import is_number, to_decimal
+from .wide import CYCLE_DAYS, WideTemporal, split, widen
 
 __all__ = ["DECIMALS", "add", "divide", "multiply", "negate", "normalize", "power", "subtract"]
 
-DECIMALS = Context(prec=34)
+# DECIMAL128 precision; exponents as far as java.math.BigDecimal's 32-bit scale reaches.
+DECIMALS = Context(prec=34, Emax=2_147_483_647, Emin=-2_147_483_648)
 _MICRO = timedelta(microseconds=1)
 _MAX_EXPONENT = 10_000
 # Values smaller than this are never checked against the size limit: checking costs a lookup.
@@ -31,6 +33,14 @@ def normalize(value: Decimal) -> int | Decimal:
     if value.adjusted() < 34 and value == value.to_integral_value():
         return int(value)
     return value
+
+
+def _decimal(operation: Callable[[Any, Any], Decimal], left: Any, right: Any) -> Decimal | None:
+    """A decimal operation; beyond DECIMAL128's exponents the result is null, as feel-scala's."""
+    try:
+        return operation(to_decimal(left), to_decimal(right))
+    except ArithmeticError:
+        return None
 
 
 def _calendar(value: Any) -> bool:
@@ -48,21 +58,21 @@ def add(left: Any, right: Any) -> Any:
     if left is None or right is None:
         return None
     if is_number(left) and is_number(right):
-        return DECIMALS.add(to_decimal(left), to_decimal(right))
+        return _decimal(DECIMALS.add, left, right)
     if type(left) is str and type(right) is str:
-        joined = left + right
-        if len(joined) > _SIZE_CHECKED:
-            check_size(len(joined))
-        return joined
+        size = len(left) + len(right)
+        if size > _SIZE_CHECKED:
+            check_size(size)  # before building it
+        return left + right
     return _add_temporal(left, right)
 
 
 def _add_temporal(left: Any, right: Any) -> Any:
-    if type(right) in (date, datetime, FarDate) and type(left) in (timedelta, YearsMonthsDuration):
+    if type(right) in (date, datetime, WideTemporal) and type(left) in (timedelta, YearsMonthsDuration):
         left, right = right, left
-    if type(left) is FarDate:
+    if type(left) is WideTemporal:
         moved = _add_temporal(left.value, right)
-        return None if moved is None else far(moved, left.cycles)
+        return None if moved is None else widen(moved, left.cycles, left.nanos)
     if type(left) is timedelta:
         if type(right) is timedelta:
             return left + right
@@ -76,7 +86,7 @@ def _add_temporal(left: Any, right: Any) -> Any:
             return _move(left, right)
         except (OverflowError, ValueError):  # past Python's years: move a value 400-year cycles away
             cycles, base = split(left)
-            return far(_move(base, right), cycles)
+            return widen(_move(base, right), cycles)
     if type(left) is time and type(right) is timedelta:
         return _shift_time(left, right)
     return None
@@ -92,15 +102,13 @@ def subtract(left: Any, right: Any) -> Any:
     if left is None or right is None:
         return None
     if is_number(left) and is_number(right):
-        return DECIMALS.subtract(to_decimal(left), to_decimal(right))
+        return _decimal(DECIMALS.subtract, left, right)
     if type(left) in _DAYS and type(right) in _DAYS:
         return _between(left, right)
-    if type(left) is FarDate and type(right) in (timedelta, YearsMonthsDuration):
+    if type(left) is WideTemporal and type(right) in (timedelta, YearsMonthsDuration):
         moved = subtract(left.value, right)
-        return None if moved is None else far(moved, left.cycles)
-    if type(left) is type(right) and type(left) in (timedelta, time):
-        if type(left) is time:
-            return datetime.combine(date(2000, 1, 1), left) - datetime.combine(date(2000, 1, 1), right)
+        return None if moved is None else widen(moved, left.cycles, left.nanos)
+    if type(left) is timedelta and type(right) is timedelta:
         return left - right
     if type(right) is YearsMonthsDuration:
         if type(left) is YearsMonthsDuration:
@@ -113,7 +121,7 @@ def subtract(left: Any, right: Any) -> Any:
     return None
 
 
-_DAYS = (date, datetime, FarDate)
+_DAYS = (date, datetime, time, WideTemporal)
 _CYCLE = timedelta(days=CYCLE_DAYS)
 
 
@@ -124,17 +132,26 @@ def _midnight(day: date, like: Any) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+def _on_any_day(moment: time) -> datetime:
+    return datetime.combine(date(2000, 1, 1), moment)
+
+
 def _between(left: Any, right: Any) -> timedelta | None:
     """``left - right`` of dates and date-times; a date against a date-time counts from its midnight."""
     (left_cycles, left_value), (right_cycles, right_value) = split(left), split(right)
+    if type(left_value) is time or type(right_value) is time:
+        if type(left_value) is not time or type(right_value) is not time:
+            return None
+        left_value, right_value = _on_any_day(left_value), _on_any_day(right_value)
     try:
         if type(left_value) is date and type(right_value) is datetime:
             left_value = _midnight(left_value, right_value)
         elif type(right_value) is date and type(left_value) is datetime:
             right_value = _midnight(right_value, left_value)
-        return (left_value - right_value) + (left_cycles - right_cycles) * _CYCLE
+        difference: timedelta = (left_value - right_value) + (left_cycles - right_cycles) * _CYCLE
     except TypeError:
         return None  # a naive and an aware date-time
+    return difference
 
 
 def _scale_delta(delta: timedelta, factor: Any) -> timedelta:
@@ -143,11 +160,13 @@ def _scale_delta(delta: timedelta, factor: Any) -> timedelta:
 
 def multiply(left: Any, right: Any) -> Any:
     if type(left) is int and type(right) is int:
-        return left * right
+        if left.bit_length() + right.bit_length() <= _MAX_EXACT_BITS:
+            return left * right
+        return _decimal(DECIMALS.multiply, left, right)  # 34 digits, as feel-scala's: squaring cannot run away
     if left is None or right is None:
         return None
     if is_number(left) and is_number(right):
-        return DECIMALS.multiply(to_decimal(left), to_decimal(right))
+        return _decimal(DECIMALS.multiply, left, right)
     if is_number(left):
         left, right = right, left
     if not is_number(right):

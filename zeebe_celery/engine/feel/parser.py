@@ -36,12 +36,15 @@ def parse(text: str, start: str) -> tuple[Any, bool]:
     """
     try:
         tree = _PARSER.parse(text, start=start)
-    except UnexpectedInput as error:
-        raise FeelSyntaxError(_describe(text, error)) from None
-    try:
         compiler = Compiler()
         return compiler.transform(tree), compiler.costly
+    except UnexpectedInput as error:
+        raise FeelSyntaxError(_describe(text, error)) from None
+    except RecursionError:
+        raise FeelSyntaxError(f"failed to parse FEEL expression '{text[:100]}': too deeply nested") from None
     except VisitError as error:
+        if isinstance(error.orig_exc, RecursionError):
+            raise FeelSyntaxError(f"failed to parse FEEL expression '{text[:100]}': too deeply nested") from None
         if isinstance(error.orig_exc, FeelError):
             raise FeelSyntaxError(f"invalid FEEL expression '{text}': {error.orig_exc}") from None
         raise

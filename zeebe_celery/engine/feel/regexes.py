@@ -24,15 +24,84 @@ _T = TypeVar("_T")
 
 @lru_cache(maxsize=512)
 def _compile(pattern: str, flags: str) -> regex.Pattern[str]:
-    mode = regex.VERSION0
+    mode = 0
     for flag in flags:
         if flag not in _FLAGS:  # feel-scala ignores such a flag; the spec (XPath's fn:matches) refuses it
             raise ValueError(f"unknown regex flag {flag!r}")
-        mode |= _FLAGS[flag]
+        if flag != "x":  # whitespace is taken out below, as XPath does, escaped or not
+            mode |= _FLAGS[flag]
+    if "x" in flags:
+        pattern = _without_whitespace(pattern)
+    translated, subtracts = _translate(pattern, dot_all="s" in flags)
     try:
-        return regex.compile(pattern, mode)
+        return regex.compile(translated, mode | (regex.VERSION1 if subtracts else regex.VERSION0))
     except regex.error as error:
         raise ValueError(f"invalid pattern {pattern!r}: {error}") from None
+
+
+def _without_whitespace(pattern: str) -> str:
+    kept, depth = [], 0
+    for char in pattern:
+        if char == "[":
+            depth += 1
+        elif char == "]" and depth:
+            depth -= 1
+        if depth or not char.isspace():
+            kept.append(char)
+    return "".join(kept)
+
+
+_JAVA_PROPERTIES = {"javaLowerCase": "Lowercase", "javaUpperCase": "Uppercase", "javaWhitespace": "White_Space"}
+
+
+def _property(name: str) -> str:
+    r"""A ``\p{..}`` name as the regex module knows it: XPath's ``IsBasicLatin`` is a block."""
+    name = _JAVA_PROPERTIES.get(name, name)
+    if name.startswith("Is"):
+        try:
+            regex.compile(rf"\p{{{name}}}")
+        except regex.error:
+            return "In" + name[2:]
+    return name
+
+
+def _translate(pattern: str, *, dot_all: bool) -> tuple[str, bool]:
+    r"""Java's reading of a pattern in the regex module's terms: ``.`` stops at ``\r`` too, ``[a-z-[aeiou]]``
+    subtracts (the module's ``--``), and a back-reference inside a class is an error.
+
+    Returns the pattern and whether it subtracts classes (which needs the module's version 1).
+    """
+    out: list[str] = []
+    depth, at, subtracts = 0, 0, False
+    while at < len(pattern):
+        char = pattern[at]
+        if char == "\\" and at + 1 < len(pattern):
+            escaped = pattern[at + 1]
+            if depth and escaped.isdigit():
+                raise ValueError("a back-reference inside a character class")
+            if escaped in "pP" and pattern[at + 2 : at + 3] == "{":
+                close = pattern.find("}", at)
+                if close > 0:
+                    out.append(f"\\{escaped}{{{_property(pattern[at + 3 : close])}}}")
+                    at = close + 1
+                    continue
+            out.append(pattern[at : at + 2])
+            at += 2
+            continue
+        if char == "[":
+            if depth and out and out[-1] == "-":
+                out[-1] = "--"
+                subtracts = True
+            depth += 1
+        elif char == "]" and depth:
+            depth -= 1
+        elif char == "." and not depth and not dot_all:
+            out.append("[^\\n\\r]")
+            at += 1
+            continue
+        out.append(char)
+        at += 1
+    return "".join(out), subtracts
 
 
 def _timed(run: Callable[[float], _T], pattern: str) -> _T:

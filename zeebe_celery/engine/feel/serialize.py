@@ -7,8 +7,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from .far import FarDate
 from .temporal import YearsMonthsDuration, format_date, format_datetime, format_duration, format_time
+from .wide import WideTemporal
 
 __all__ = ["feel_string", "to_json"]
 
@@ -26,8 +26,11 @@ def _temporal_text(value: Any) -> str | None:
         return format_date(value)
     if kind is time:
         return format_time(value)
-    if kind is FarDate:
-        return format_datetime(value) if type(value.value) is datetime else format_date(value)
+    if kind is WideTemporal:
+        inner = type(value.value)
+        if inner is time:
+            return format_time(value)
+        return format_datetime(value) if inner is datetime else format_date(value)
     if kind is timedelta or kind is YearsMonthsDuration:
         return format_duration(value)
     return None

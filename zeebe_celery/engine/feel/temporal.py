@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .far import FarDate, far, make_date, split
+from .wide import WideTemporal, make_date, nanos_of, split, widen
 
 __all__ = [
     "YearsMonthsDuration",
@@ -99,11 +99,13 @@ def parse_time(text: str) -> time | None:
     m = _TIME.fullmatch(text)
     if m is None:
         return None
-    micro = int((m[4] or "0").ljust(6, "0")[:6])
+    fraction = (m[4] or "").ljust(9, "0")
     try:
-        return time(int(m[1]), int(m[2]), int(m[3] or 0), micro, tzinfo=zone_of(m[5], m[6]))
+        moment = time(int(m[1]), int(m[2]), int(m[3] or 0), int(fraction[:6]), tzinfo=zone_of(m[5], m[6]))
     except ValueError:
         return None
+    value: time = widen(moment, 0, int(fraction[6:]))
+    return value
 
 
 def parse_datetime(text: str) -> datetime | None:
@@ -120,8 +122,8 @@ def parse_datetime(text: str) -> datetime | None:
     if day is None or moment is None:
         return None
     cycles, base = split(day)
-    combined = datetime.combine(base, moment) + timedelta(days=1 if next_day else 0)
-    value: datetime = far(combined, cycles)
+    combined = datetime.combine(base, split(moment)[1]) + timedelta(days=1 if next_day else 0)
+    value: datetime = widen(combined, cycles, nanos_of(moment))
     return value
 
 
@@ -168,13 +170,13 @@ def add_months(day: date, months: int) -> date:
     return day.replace(year=year, month=month + 1, day=min(day.day, last))
 
 
-def _year(value: date | FarDate) -> str:
+def _year(value: date | WideTemporal) -> str:
     year = value.year
     return f"-{-year:04d}" if year < 0 else f"{year:04d}"
 
 
-def format_date(value: date | FarDate) -> str:
-    if isinstance(value, FarDate):
+def format_date(value: date | WideTemporal) -> str:
+    if isinstance(value, WideTemporal):
         return _year(value) + value.value.isoformat()[4:]
     return value.isoformat()
 
@@ -194,23 +196,27 @@ def _format_offset(tz: tzinfo | None, at: datetime | None) -> str:
     return f"{sign}{hours:02d}:{minutes:02d}" + (f":{seconds:02d}" if seconds else "")
 
 
-def _format_clock(value: time | datetime) -> str:
+def _format_clock(value: time | datetime, nanos: int = 0) -> str:
     text = f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
-    if value.microsecond:
-        text += f".{value.microsecond:06d}".rstrip("0")
+    if value.microsecond or nanos:
+        text += f".{value.microsecond:06d}{nanos:03d}".rstrip("0")
     return text
 
 
-def format_time(value: time) -> str:
+def format_time(value: time | WideTemporal) -> str:
+    if isinstance(value, WideTemporal):
+        base = value.value
+        assert isinstance(base, time)
+        return _format_clock(base, value.nanos) + _format_offset(base.tzinfo, None)
     return _format_clock(value) + _format_offset(value.tzinfo, None)
 
 
-def format_datetime(value: datetime | FarDate) -> str:
-    if isinstance(value, FarDate):
+def format_datetime(value: datetime | WideTemporal) -> str:
+    if isinstance(value, WideTemporal):
         base = value.value
         assert isinstance(base, datetime)
         day = _year(value) + base.date().isoformat()[4:]
-        return f"{day}T{_format_clock(base)}{_format_offset(base.tzinfo, base)}"
+        return f"{day}T{_format_clock(base, value.nanos)}{_format_offset(base.tzinfo, base)}"
     return f"{value.date().isoformat()}T{_format_clock(value)}{_format_offset(value.tzinfo, value)}"
 
 

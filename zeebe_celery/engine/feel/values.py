@@ -12,9 +12,9 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from .far import CYCLE_DAYS, FarDate, split
 from .limits import CALL_STEPS, charge
 from .temporal import YearsMonthsDuration
+from .wide import CYCLE_DAYS, WideTemporal, nanos_of, split
 
 __all__ = [
     "NULL_END",
@@ -66,8 +66,9 @@ def kind_of(value: Any) -> str:
     kind = _KINDS.get(type(value))
     if kind is not None:
         return kind
-    if type(value) is FarDate:
-        return "date" if type(value.value) is date else "date and time"
+    if type(value) is WideTemporal:
+        inner = type(value.value)
+        return "date" if inner is date else "time" if inner is time else "date and time"
     if isinstance(value, Mapping):
         return "context"
     if isinstance(value, FeelFunction) or callable(value):
@@ -99,7 +100,7 @@ def equals(left: Any, right: Any) -> bool | None:
         if left.keys() != right.keys():
             return False
         return all(equals(left[k], right[k]) is True for k in left)
-    if type(left) is FarDate or type(right) is FarDate:
+    if type(left) is WideTemporal or type(right) is WideTemporal:
         order = _far_order(left, right)
         return None if order is None else order == 0
     if kind == "date and time" and (left.tzinfo is None) != (right.tzinfo is None):
@@ -124,7 +125,7 @@ def compare(left: Any, right: Any) -> int | None:
         return None
     if kind == "number":
         left, right = to_decimal(left), to_decimal(right)
-    elif type(left) is FarDate or type(right) is FarDate:
+    elif type(left) is WideTemporal or type(right) is WideTemporal:
         return _far_order(left, right)
     try:
         return int(left > right) - int(left < right)
@@ -133,13 +134,21 @@ def compare(left: Any, right: Any) -> int | None:
 
 
 def _far_order(left: Any, right: Any) -> int | None:
-    """The order of two dates or date-times, one of them beyond Python's years."""
+    """The order of two temporal values of one kind, one of them beyond Python's years or precision."""
     (left_cycles, left_value), (right_cycles, right_value) = split(left), split(right)
+    if type(left_value) is time and type(right_value) is time:
+        left_value, right_value = datetime.combine(_ANY_DAY, left_value), datetime.combine(_ANY_DAY, right_value)
     try:
-        delta = (left_value - right_value) + (left_cycles - right_cycles) * timedelta(days=CYCLE_DAYS)
+        delta: timedelta = (left_value - right_value) + (left_cycles - right_cycles) * timedelta(days=CYCLE_DAYS)
     except TypeError:
         return None  # a naive and an aware date-time
+    if not delta:
+        nanos = nanos_of(left) - nanos_of(right)
+        return (nanos > 0) - (nanos < 0)
     return (delta > timedelta(0)) - (delta < timedelta(0))
+
+
+_ANY_DAY = date(2000, 1, 1)
 
 
 class _NullEnd:
@@ -157,11 +166,14 @@ NULL_END: Any = _NullEnd()
 class Range:
     """A FEEL range value such as ``[1..10)``; an endpoint of ``None`` is unbounded."""
 
-    __slots__ = ("end", "end_closed", "start", "start_closed")
+    __slots__ = ("end", "end_closed", "operator", "start", "start_closed")
 
-    def __init__(self, start: Any, end: Any, *, start_closed: bool, end_closed: bool) -> None:
+    def __init__(
+        self, start: Any, end: Any, *, start_closed: bool, end_closed: bool, operator: str | None = None
+    ) -> None:
         self.start, self.end = start, end
         self.start_closed, self.end_closed = start_closed, end_closed
+        self.operator = operator  # "=", "<"...: a unary test's range, `(=10)` is not `[10..10]`
 
     def contains(self, value: Any) -> bool | None:
         if self.start is not None:
@@ -181,11 +193,12 @@ class Range:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Range):
             return NotImplemented
-        return (self.start, self.end, self.start_closed, self.end_closed) == (
+        return (self.start, self.end, self.start_closed, self.end_closed, self.operator) == (
             other.start,
             other.end,
             other.start_closed,
             other.end_closed,
+            other.operator,
         )
 
     def __hash__(self) -> int:

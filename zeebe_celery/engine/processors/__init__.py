@@ -7,12 +7,15 @@ table; a new element kind is one processor here plus its parse rule in :mod:`zee
 from __future__ import annotations
 
 from zeebe_celery.engine.model import Element, Kind
+from zeebe_celery.engine.processors.adhoc import AdHocSubProcess, InnerInstance
 from zeebe_celery.engine.processors.base import Context, Processor, StepFailed, evaluate, feel_type, json_value
 from zeebe_celery.engine.processors.calls import CallActivity
-from zeebe_celery.engine.processors.containers import Container
+from zeebe_celery.engine.processors.containers import Container, EventSubProcess
 from zeebe_celery.engine.processors.events import CatchEvent, EndEvent
 from zeebe_celery.engine.processors.gateways import ExclusiveGateway
+from zeebe_celery.engine.processors.multi import MultiInstanceBody
 from zeebe_celery.engine.processors.tasks import BusinessRuleTask, JobWorkerTask, ScriptTask
+from zeebe_celery.engine.processors.throws import IntermediateThrowEvent
 
 __all__ = [
     "PROCESSORS",
@@ -32,8 +35,12 @@ PROCESSORS: dict[Kind, Processor] = {
     Kind.PROCESS: Container(),
     Kind.SUB_PROCESS: Container(),
     Kind.CALL_ACTIVITY: CallActivity(),
+    Kind.MULTI_INSTANCE_BODY: MultiInstanceBody(),
+    Kind.EVENT_SUB_PROCESS: EventSubProcess(),
+    Kind.AD_HOC_SUB_PROCESS: AdHocSubProcess(),
+    Kind.AD_HOC_SUB_PROCESS_INNER_INSTANCE: InnerInstance(),
     Kind.START_EVENT: _PASS_THROUGH,
-    Kind.INTERMEDIATE_THROW_EVENT: _PASS_THROUGH,
+    Kind.INTERMEDIATE_THROW_EVENT: IntermediateThrowEvent(),
     Kind.BOUNDARY_EVENT: _PASS_THROUGH,
     Kind.END_EVENT: EndEvent(),
     Kind.INTERMEDIATE_CATCH_EVENT: CatchEvent(),
@@ -51,7 +58,8 @@ PROCESSORS: dict[Kind, Processor] = {
 
 
 def processor_for(element: Element) -> Processor:
-    # A task with a zeebe:taskDefinition is done by a job worker, whatever its kind.
-    if element.task is not None:
+    # A task with a zeebe:taskDefinition is done by a job worker, whatever its kind (an ad-hoc sub-process
+    # with one asks its worker what to do).
+    if element.task is not None and element.kind is not Kind.AD_HOC_SUB_PROCESS:
         return _JOB_WORKER
     return PROCESSORS[element.kind]

@@ -69,6 +69,13 @@ class Processor:
     def on_terminate(self, ctx: Context, instance: ElementInstance) -> None:
         """The element is being terminated, before its waits and incident are closed."""
 
+    def on_child_completing(self, ctx: Context, instance: ElementInstance, child: ElementInstance) -> None:
+        """A child of this container is completing (its output mappings applied, before it leaves)."""
+
+    def is_done(self, instance: ElementInstance) -> bool:
+        """Whether the container, active, completes now: by default once nothing is left in it."""
+        return not instance.children and not instance.joins
+
 
 def evaluate(ctx: Context, instance: ElementInstance, fn: Callable[[Any], Any], error_type: str) -> Any:
     """``fn`` of the variables the instance sees; a FEEL failure is a StepFailed of ``error_type``."""

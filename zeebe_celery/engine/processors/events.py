@@ -19,6 +19,13 @@ class EndEvent(Processor):
             ctx.publication.throw_error(instance, element.error_code or "", "", {})
         elif element.event_type is EventType.TERMINATE:
             ctx.flow.terminate_scope(instance)
+        elif element.event_type is EventType.COMPENSATION:
+            if not ctx.publication.throw_compensation(instance):
+                ctx.flow.complete(instance)
+        elif element.event_type is EventType.ESCALATION:
+            ctx.publication.throw_escalation(instance, element.escalation_code or "")
+            if ctx.publication.still_active(instance):
+                ctx.flow.complete(instance)
         else:
             ctx.flow.complete(instance)
 

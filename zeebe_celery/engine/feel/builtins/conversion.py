@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from zeebe_celery.engine.feel.far import FarDate, make_date, split
 from zeebe_celery.engine.feel.serialize import feel_string, to_json
 from zeebe_celery.engine.feel.temporal import (
     YearsMonthsDuration,
@@ -20,6 +19,7 @@ from zeebe_celery.engine.feel.temporal import (
     zone_of,
 )
 from zeebe_celery.engine.feel.values import to_decimal
+from zeebe_celery.engine.feel.wide import WideTemporal, make_date, nanos_of, split, widen
 
 from ._args import integer, number, text
 from .signature import Overload, overload
@@ -50,9 +50,11 @@ def date_from(from_: Any) -> Any:
         return from_.date()
     if type(from_) is date:
         return from_
-    if type(from_) is FarDate:
+    if type(from_) is WideTemporal:
         moment = from_.value
-        return FarDate(from_.cycles, moment.date()) if isinstance(moment, datetime) else from_
+        if isinstance(moment, datetime):
+            return widen(moment.date(), from_.cycles)
+        return from_ if type(moment) is date else None
     return parse_date(text(from_))
 
 
@@ -60,9 +62,12 @@ def date_of(year: Any, month: Any, day: Any) -> Any:
     return make_date(integer(year), integer(month), integer(day))
 
 
-def time_from(from_: Any) -> time | None:
-    if type(from_) is FarDate:
-        from_ = from_.value
+def time_from(from_: Any) -> Any:
+    if type(from_) is WideTemporal:
+        moment = from_.value
+        if isinstance(moment, datetime):
+            return widen(moment.timetz(), 0, from_.nanos)
+        return from_ if type(moment) is time else time(0, 0, tzinfo=UTC)
     if type(from_) is datetime:
         return from_.timetz()
     if type(from_) is time:
@@ -98,10 +103,13 @@ def datetime_of(day: Any, moment: Any) -> datetime:
     if type(day) is datetime and type(moment) is str:
         zone = zone_of(None, moment)
         return day.astimezone(zone) if day.tzinfo else day.replace(tzinfo=zone)
-    if type(day) not in (date, datetime) or type(moment) is not time:
+    cycles, start = split(day)
+    clock = split(moment)[1]
+    if type(start) not in (date, datetime) or type(clock) is not time:
         raise TypeError("date and time() takes a date and a time")
-    start = day.date() if type(day) is datetime else day
-    return datetime.combine(start, moment)
+    start = start.date() if type(start) is datetime else start
+    combined: datetime = widen(datetime.combine(start, clock), cycles, nanos_of(moment))
+    return combined
 
 
 def years_and_months(from_: Any, to: Any) -> YearsMonthsDuration:
@@ -116,7 +124,7 @@ def years_and_months(from_: Any, to: Any) -> YearsMonthsDuration:
     return YearsMonthsDuration(months)
 
 
-_DAYS = (date, datetime, FarDate)
+_DAYS = (date, datetime, WideTemporal)
 
 
 def duration_from(from_: Any) -> timedelta | YearsMonthsDuration | None:

@@ -60,11 +60,12 @@ def extract(input: Any, pattern: Any) -> list[str]:
 
 def string_join(list_: Any, delimiter: Any = None, prefix: Any = None, suffix: Any = None) -> str:
     parts = [text(item) for item in (list_ if type(list_) is list else [text(list_)]) if item is not None]
-    joined = (text(delimiter) if delimiter is not None else "").join(parts)
-    result = (text(prefix) if prefix is not None else "") + joined + (text(suffix) if suffix is not None else "")
-    if len(result) > 4096:
-        check_size(len(result))
-    return result
+    separator = text(delimiter) if delimiter is not None else ""
+    start, end = (text(prefix) if prefix is not None else ""), (text(suffix) if suffix is not None else "")
+    size = sum(map(len, parts)) + len(separator) * len(parts) + len(start) + len(end)
+    if size > 4096:
+        check_size(size)  # before building it
+    return start + separator.join(parts) + end
 
 
 def _uuid7() -> str:
