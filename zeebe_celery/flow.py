@@ -140,9 +140,13 @@ class InflightStore:
         return f"{self._namespace}:owners"
 
     def heartbeat(self) -> None:
-        """Say this store's owner is alive for :data:`OWNER_TTL` more seconds; its reservations stand."""
+        """Say this store's owner is alive for :data:`OWNER_TTL` more seconds, so its reservations stand;
+        a poller says so every few seconds. Never raises: while Redis is away nobody can take them either."""
         alive_until_ms = int((self._clock() + OWNER_TTL) * 1000)
-        self._redis.zadd(self._owners_key(), {self.owner: alive_until_ms})
+        try:
+            self._redis.zadd(self._owners_key(), {self.owner: alive_until_ms})
+        except redis.RedisError:
+            logger.debug("could not renew the reservations of %s", self.owner, exc_info=True)
 
     def reserve(self, job_type: str, *, want: int, bound: int, hold: float, least: int = 1) -> Reservation | None:
         """Reserve up to ``want`` slots under ``bound`` for ``hold`` seconds; None when fewer than ``least``
