@@ -136,7 +136,12 @@ class ZeebeSettings(BaseSettings):
         description="deadline of every unary call",
     )
     keepalive: Duration = Field(
-        default=30.0, validation_alias=AliasChoices("ZEEBE_KEEP_ALIVE"), gt=0, description="gRPC keepalive"
+        # Zeebe's clients ping every 45 s: the gateway sends away a client that pings more often than every
+        # 30 s (its minKeepAliveInterval).
+        default=45.0,
+        validation_alias=AliasChoices("ZEEBE_KEEP_ALIVE"),
+        gt=0,
+        description="gRPC keepalive: how often a connection with calls in flight is pinged",
     )
     max_message_size: int = Field(
         default=4 * 1024 * 1024,

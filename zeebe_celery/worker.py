@@ -51,6 +51,7 @@ __all__ = [
     "close_contexts",
     "configure",
     "context_for",
+    "fetch_only_when_free",
     "release_slot",
     "run_job",
     "run_one",
@@ -132,7 +133,8 @@ def worker_settings(app: Celery) -> WorkerSettings:
 def worker_init(app: Celery) -> WorkerSettings:
     """Boot a Celery worker of ``app``: load its settings (so bad ones fail now, not at the first job),
     refuse an app that accepts anything but JSON, guard the bridge's queues against poison messages
-    (:mod:`zeebe_celery.transport`), apply the log format, and connect the worker's signals. Raises
+    (:mod:`zeebe_celery.transport`), on Redis take a message only when a process is free
+    (:func:`fetch_only_when_free`), apply the log format, and connect the worker's signals. Raises
     ConfigurationError.
 
     Celery calls it through :class:`WorkerBoot`, in the worker's main process before the pool forks.
@@ -140,6 +142,7 @@ def worker_init(app: Celery) -> WorkerSettings:
     settings = worker_settings(app)
     check_json_only(app)
     transport.install(app, settings.bridge)
+    fetch_only_when_free(app, settings.bridge)
     if settings.bridge.log_format == "json":
         # Celery has set up its loggers by the time the worker's boot steps are made.
         for name in ("", "celery.task"):
@@ -147,6 +150,21 @@ def worker_init(app: Celery) -> WorkerSettings:
     worker_process_shutdown.connect(_flush_reports, weak=False, dispatch_uid="zeebe-celery-flush-reports")
     worker_metrics.connect(settings.metrics)
     return settings
+
+
+def fetch_only_when_free(app: Celery, bridge: BridgeSettings) -> None:
+    """On a Redis broker, make the worker take a message only when a pool process is free to run it
+    (Celery's ``worker_disable_prefetch``).
+
+    A prefetched message waits in the worker's memory, where nobody else can take it: when the worker is
+    killed, or loses Redis for a moment (Celery's attempt to put the message back fails while Redis is
+    away), the message is gone and its job waits out its whole timeout in Zeebe. The poller already keeps
+    each queue short, so prefetching gains nothing. (The ``celery worker`` command writes its own default
+    of the option into the app's settings, so a choice of the app cannot be told from it.)
+    """
+    if broker_redis_url(bridge, app) is not None and not app.conf.worker_disable_prefetch:
+        logger.info("worker_disable_prefetch turned on: a message is taken only when a process is free")
+        app.conf.worker_disable_prefetch = True
 
 
 class WorkerBoot(bootsteps.Step):  # type: ignore[misc]
@@ -235,10 +253,12 @@ class _Slot:
         if self._freed or self._inflight is None:
             return
         self._freed = True
+        slot = [(self._job.key, self._job.deadline)]
         try:
-            self._inflight.release(self._job.type, [(self._job.key, self._job.deadline)])
-        except Exception:  # the slot also frees itself at the deadline
-            logger.warning("could not release the flow-control slot of job %s", self._job.key, exc_info=True)
+            self._inflight.release(self._job.type, slot)
+        except Exception as exc:  # noqa: BLE001 - tried again in the background; it lapses at the deadline anyway
+            logger.warning("could not free the flow-control slot of job %s (%s); trying again", self._job.key, exc)
+            self._inflight.release_later(self._job.type, slot)
 
 
 def run_job(task: Any, handler: Handler, payload: dict[str, Any]) -> Outcome:
