@@ -14,11 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import redis
 from celery import Celery
 
 from zeebe_celery import tracing
-from zeebe_celery.config import BridgeSettings, broker_redis_url
+from zeebe_celery.config import BridgeSettings, broker_redis
 from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.job import Job, JobKind, ListenerEventType, UserTaskProperties
@@ -224,8 +223,8 @@ class CeleryDispatcher:
         self._app = app
         self._queues = {job_type: settled.queue for job_type, settled in types.items()}
         self._names = {job_type: settled.task_name for job_type, settled in types.items()}
-        redis_url = broker_redis_url(bridge, app)
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5) if redis_url else None
+        located = broker_redis(bridge, app)
+        self._redis = located.connect(socket_timeout=5, socket_connect_timeout=5) if located else None
         options = set(app.conf.broker_transport_options or {})
         possible = self._redis is not None and not options & _KOMBU_ONLY_OPTIONS
         if direct and not possible:

@@ -25,7 +25,7 @@ from celery.signals import worker_process_shutdown
 from pydantic import ValidationError
 
 from zeebe_celery import metrics, tracing, transport, worker_metrics
-from zeebe_celery.config import BridgeSettings, ZeebeSettings, broker_redis_url, load_settings
+from zeebe_celery.config import BridgeSettings, ZeebeSettings, flow_control_redis, load_settings
 from zeebe_celery.errors import BpmnError, ConfigurationError, HandlerInputError
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
@@ -189,11 +189,11 @@ def context_for(app: Celery) -> WorkerContext:
         if context is None:
             settings = worker_settings(app)
             bridge = settings.bridge
-            redis_url = bridge.redis_url or broker_redis_url(bridge, app)
+            redis = flow_control_redis(bridge, app)
             context = WorkerContext(
                 client=ZeebeClient(settings.zeebe),
                 bridge=bridge,
-                inflight=InflightStore.from_url(redis_url) if redis_url else None,
+                inflight=InflightStore.from_url(redis) if redis else None,
                 reports=ReportQueue(bridge.report_concurrency) if bridge.report_concurrency > 1 else None,
             )
             _contexts[key] = context

@@ -364,4 +364,4 @@ def test_install_leaves_other_brokers_alone_and_says_so(caplog: pytest.LogCaptur
         assert transport.install(app, BridgeSettings(_env_file=None)) is False
 
     assert not app.conf.broker_transport
-    assert "guarded against poison messages on a redis:// or rediss:// broker only" in caplog.text
+    assert "guarded against poison messages on a redis://, rediss:// or sentinel:// broker only" in caplog.text
