@@ -1,0 +1,130 @@
+"""The bridge on RabbitMQ, with classic and with quorum queues: outcomes as on Redis, and a broker restart
+under load that loses no instance and leaks no flow-control slot."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+import redis
+from kombu import Connection
+
+from tests.integration.bridge.conftest import EngineRecords, deploy_one_task, run_instances
+from tests.integration.bridge.test_bridge_time_limits import jobs_in_flight, wait_until_no_job_in_flight
+from zeebe_celery.config import ZeebeSettings
+from zeebe_celery.engine import ZeebeEngine
+from zeebe_celery.gateway.client import ZeebeClient
+from zeebe_celery.stack.fleet import CeleryWorker, PollerProcess
+from zeebe_celery.stack.rabbitmq import RabbitMQServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def records(zeebe_engine: ZeebeEngine) -> EngineRecords:
+    return EngineRecords(zeebe_engine.records)
+
+
+@pytest.fixture
+def client(zeebe_address: str) -> Any:
+    with ZeebeClient(ZeebeSettings(address=zeebe_address)) as zeebe:
+        yield zeebe
+
+
+def queue_arguments(rabbitmq: RabbitMQServer, queue: str) -> str:
+    """The queue's type as the broker has it: declaring a classic queue again as a quorum queue fails."""
+    with Connection(rabbitmq.url) as connection:
+        channel = connection.channel()
+        try:
+            channel.queue_declare(queue=queue, durable=True, auto_delete=False, arguments={"x-queue-type": "quorum"})
+        except connection.channel_errors:
+            return "classic"
+        return "quorum"
+
+
+def test_instances_complete_with_errors_and_retries_on_rabbitmq(
+    rabbit_fleet: list[CeleryWorker],
+    rabbit_poller: PollerProcess,
+    rabbitmq: RabbitMQServer,
+    queue_type: str,
+    client: ZeebeClient,
+    unique: Any,
+    records: EngineRecords,
+) -> None:
+    summed = deploy_one_task(client, unique, "sum-numbers")
+    flaky = deploy_one_task(client, unique, "flaky")
+    boundary = unique("error-boundary")
+    text = unique.text(
+        "error_boundary.bpmn",
+        "error-boundary",
+        "reserve-work",
+        "backorder-work",
+        renames={"reserve-work": "check-stock", "backorder-work": "quick", "error-boundary": boundary},
+    )
+    client.deploy_resource((f"{boundary}.bpmn", text.encode()))
+
+    results = run_instances(client, summed, 100, a=1, b=2)
+    assert {r["sum"] for r in results} == {3}
+    ended = client.create_process_instance_with_result(boundary, variables={"item": "bolt", "n": 4}, request_timeout=60)
+    assert (ended.variables["doubled"], ended.variables["reason"]) == (8, "bolt sold out")
+    retried = client.create_process_instance_with_result(flaky, request_timeout=60)
+    assert retried.variables["attempts"] == 2
+    assert [f["value"]["retries"] for f in records.find("JOB", "FAILED", bpmnProcessId=flaky)] == [2]
+    assert queue_arguments(rabbitmq, "zeebe.sum-numbers") == queue_type
+
+
+def test_a_rabbitmq_restart_under_load_loses_no_instance_and_leaks_no_slot(
+    rabbit_fleet: list[CeleryWorker],
+    rabbit_poller: PollerProcess,
+    rabbitmq: RabbitMQServer,
+    flow_store: redis.Redis,
+    queue_type: str,
+    client: ZeebeClient,
+    unique: Any,
+    records: EngineRecords,
+) -> None:
+    count, rate = 120, 20.0  # instances, and instances started per second
+    process_id = deploy_one_task(client, unique, "quick")
+    started: list[int] = []
+    restarted = threading.Event()
+
+    def restart_midway() -> None:
+        while len(started) < count // 3:
+            time.sleep(0.05)
+        rabbitmq.stop()
+        time.sleep(2.0)
+        rabbitmq.start()
+        restarted.set()
+
+    restarter = threading.Thread(target=restart_midway)
+    restarter.start()
+    begin = time.monotonic()
+    for i in range(count):
+        started.append(client.create_process_instance(process_id, variables={"n": i}).process_instance_key)
+        time.sleep(max(0.0, begin + (i + 1) / rate - time.monotonic()))
+    restarter.join(timeout=180)
+    assert restarted.is_set(), "RabbitMQ did not come back"
+
+    deadline = time.monotonic() + 150
+    while not set(started) <= records.completed_instances(process_id):
+        missing = len(set(started) - records.completed_instances(process_id))
+        assert time.monotonic() < deadline, f"{missing} of {count} instances did not complete ({queue_type} queues)"
+        time.sleep(0.5)
+    lost = set(started) - records.completed_instances(process_id)
+    given_back = [
+        r
+        for r in records.find("JOB", "FAILED", bpmnProcessId=process_id)
+        if "handed back unrun" in (r["value"].get("errorMessage") or "")
+    ]
+    timed_out = len(records.find("JOB", "TIMED_OUT", bpmnProcessId=process_id))
+    print(
+        f"rabbitmq restart ({queue_type}): {count} instances at {rate:.0f}/s, {count - len(lost)} completed, "
+        f"{len(lost)} lost, {len(given_back)} jobs given back, {timed_out} came back after their timeout"
+    )
+    assert not lost
+    assert all(r["value"]["retries"] == 3 for r in given_back)  # given back with no retry burnt
+    held = len(jobs_in_flight(flow_store, "quick"))
+    wait_until_no_job_in_flight(flow_store, "quick", within=15)
+    print(f"rabbitmq restart ({queue_type}): {held} job slots held when the last instance ended, 0 after")
