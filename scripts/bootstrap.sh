@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh machine: redis-server, redis-sentinel and rabbitmq-server, and for the tests that drive the
 # engine with clients nobody here wrote a JDK, Maven and npm, from Debian's packages (each only when it is
-# missing); a virtual environment in .venv with the package and its dev and bench extras; zbctl from npm
+# missing); a virtual environment in .venv with the package and its dev and bench extras (Camunda's Python
+# SDK, camunda-orchestration-sdk 9.x, among them: its pins do not clash with ours); zbctl from npm
 # under .cache/zbctl; the Java client's Maven dependencies in the local Maven repository; and pyzeebe in
 # benchmarks/.venv-pyzeebe, with the pytest and testcontainers that pyzeebe's own integration suite needs (the
 # test that runs it fetches the suite itself). Safe to run again; it only does what is missing.

@@ -197,7 +197,7 @@ def test_concurrent_calls_share_a_single_token_fetch(
     with ZeebeClient(settings) as client, futures.ThreadPoolExecutor(max_workers=threads) as pool:
         versions = list(pool.map(call, [client] * threads))
 
-    assert versions == ["8.5.8"] * threads
+    assert versions == ["8.9.0"] * threads
     assert len(token_endpoint.requests) == 1
 
 
@@ -322,7 +322,7 @@ def test_tls_client_trusting_the_gateways_certificate_runs_instances(
 
     with ZeebeClient.from_env() as client:
         assert client.settings.uses_tls
-        assert client.topology().gateway_version == "8.5.8"
+        assert client.topology().gateway_version == "8.9.0"
         client.deploy_resource(unique.resource("one_task.bpmn", "one-task", "test-work"))
         instance = client.create_process_instance(unique("one-task"))
         [job] = client.activate_jobs(unique("test-work"), worker="tls", timeout=30, max_jobs=1, request_timeout=5)

@@ -359,8 +359,8 @@ def test_status_prints_the_topology_table(cli: Any, zeebe_address: str, zeebe_cl
     assert ["Cluster", "size", "1"] in lines
     assert ["Partitions", str(topology.partitions_count)] in lines
     assert ["Replication", "factor", "1"] in lines
-    assert ["Gateway", "version", "8.5.8"] in lines
-    assert ["Broker", "0", f"{broker.host}:{broker.port}", "version", "8.5.8"] in lines
+    assert ["Gateway", "version", "8.9.0"] in lines
+    assert ["Broker", "0", f"{broker.host}:{broker.port}", "version", "8.9.0"] in lines
     assert ["Partition", "1", "LEADER", "HEALTHY"] in lines
 
 
@@ -376,7 +376,7 @@ def test_status_as_json_from_the_installed_console_script(zeebe_address: str, tm
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
     assert document["healthy"] is True
-    assert document["gateway_version"] == "8.5.8"
+    assert document["gateway_version"] == "8.9.0"
     assert document["brokers"][0]["partitions"][0] == {"partition_id": 1, "role": "LEADER", "health": "HEALTHY"}
 
 

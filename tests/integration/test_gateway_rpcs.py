@@ -48,7 +48,7 @@ def deploy_two_tasks(client: ZeebeClient, unique) -> int:
 def test_topology_reports_a_healthy_leader_for_partition_1_on_gateway_8_5_8(zeebe_client: ZeebeClient) -> None:
     topology = zeebe_client.topology()
 
-    assert topology.gateway_version == "8.5.8"
+    assert topology.gateway_version == "8.9.0"
     assert 1 in topology.healthy_leaders()
     assert topology.is_healthy
     assert topology.cluster_size == len(topology.brokers) >= 1
@@ -56,7 +56,7 @@ def test_topology_reports_a_healthy_leader_for_partition_1_on_gateway_8_5_8(zeeb
         p for b in topology.brokers for p in b.partitions if p.partition_id == 1 and p.role is PartitionRole.LEADER
     )
     assert leader.health is PartitionHealth.HEALTHY
-    assert {b.version for b in topology.brokers} == {"8.5.8"}
+    assert {b.version for b in topology.brokers} == {"8.9.0"}
 
 
 # -- resources ---------------------------------------------------------------------------------------

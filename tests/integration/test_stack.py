@@ -48,7 +48,7 @@ def test_engine_is_ready_with_a_healthy_leader_for_partition_one(zeebe_engine: Z
     with grpc.insecure_channel(zeebe_engine.address) as channel:
         topology = gateway_pb2_grpc.GatewayStub(channel).Topology(gateway_pb2.TopologyRequest(), timeout=5)
 
-    assert topology.gatewayVersion == "8.5.8"
+    assert topology.gatewayVersion == "8.9.0"
     [broker] = topology.brokers
     [partition] = broker.partitions
     assert partition.partitionId == 1

@@ -1,7 +1,7 @@
 """``zeebe-celery create-instance`` with the 8.8 and 8.9 options: tags, a business id and the tenant reach
 CreateProcessInstance, and a gateway too old for them is told apart from a failure (nothing is sent).
 
-The engine reports gateway 8.5.8; a newer gateway is played by its fault injection answering Topology.
+The engine reports gateway 8.9.0; an older gateway is played by its fault injection answering Topology.
 """
 
 from __future__ import annotations
@@ -74,11 +74,28 @@ def test_create_instance_passes_the_tenant(capsys: pytest.CaptureFixture[str], e
 def test_a_business_id_on_an_older_gateway_exits_usage_naming_the_version_and_sends_nothing(
     capsys: pytest.CaptureFixture[str], engine: ZeebeEngine
 ) -> None:
+    engine.faults.respond("Topology", pb.TopologyResponse(gatewayVersion="8.8.3"), times=None)
     code, out, err = run(capsys, "--address", engine.address, "create-instance", "p", "--business-id", "b")
 
     assert code == ExitCode.USAGE
     assert out == ""
     assert err.startswith("zeebe-celery create-instance: not sent: a process instance businessId needs a Camunda 8.9")
-    assert "8.5.8" in err
+    assert "8.8.3" in err
     assert err.count("\n") == 1
     assert engine.faults.calls("CreateProcessInstance") == []
+
+
+def test_the_engine_as_an_8_9_gateway_takes_a_business_id_and_refuses_a_second_active_one(
+    capsys: pytest.CaptureFixture[str], engine: ZeebeEngine
+) -> None:
+    process = EngineJobs(engine).deploy("held")
+    args = ("-o", "json", "--address", engine.address, "create-instance", process, "--business-id", "order-1")
+
+    code, out, err = run(capsys, *args)
+    assert code == ExitCode.OK, err
+    key = json.loads(out)["process_instance_key"]
+    assert engine.runtime.instances[key].business_id == "order-1"
+
+    code, out, err = run(capsys, *args)
+    assert code != ExitCode.OK
+    assert "business id 'order-1'" in err

@@ -1,7 +1,7 @@
 """ZeebeClient and the 8.6-8.9 protocol on the engine: the new fields on the wire, the typed answers, and the
 version gate, which refuses what an older gateway would silently ignore.
 
-The engine reports gateway version 8.5.8 (it does not honour 8.9 yet), so a newer gateway is played by the
+The engine reports gateway version 8.9.0 and honours the 8.9 fields; an older gateway is played by the
 engine's fault injection answering Topology with another version; what the client sent is read from the
 engine's recorded calls.
 """
@@ -16,7 +16,7 @@ from tests.unit.engine_jobs import EngineJobs
 from zeebe_celery.config import ZeebeSettings
 from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.engine.faults import Faults
-from zeebe_celery.errors import TerminalError, UnknownGatewayError, UnsupportedByGatewayError
+from zeebe_celery.errors import TerminalError, UnsupportedByGatewayError
 from zeebe_celery.gateway import MoveInstruction, TenantFilter
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
@@ -44,14 +44,14 @@ def test_create_sends_tags_business_id_runtime_instructions_and_operation_refere
         jobs.process_of(job_type),
         tags=["vip", "region:eu"],
         business_id="order-42",
-        terminate_after=["charge"],
+        terminate_after=["work"],
         operation_reference=7,
     )
 
     request = faults.calls("CreateProcessInstance")[0].request
     assert list(request.tags) == ["vip", "region:eu"]
     assert request.businessId == "order-42"
-    assert [i.terminate.afterElementId for i in request.runtimeInstructions] == ["charge"]
+    assert [i.terminate.afterElementId for i in request.runtimeInstructions] == ["work"]
     assert request.operationReference == 7
     assert created.process_instance_key > 0
 
@@ -202,11 +202,29 @@ def test_evaluate_conditional_sends_its_request_and_reads_the_created_instances(
     )
 
 
-def test_the_engine_refuses_evaluate_conditional_as_not_implemented(faults: Faults, client: ZeebeClient) -> None:
-    gateway(faults, "8.9.0")
+def test_the_engine_starts_conditional_start_events_through_evaluate_conditional(
+    engine: ZeebeEngine, client: ZeebeClient
+) -> None:
+    (definition,) = engine.runtime.deploy([("hot.bpmn", HOT)]).processes
 
-    with pytest.raises(UnknownGatewayError, match="conditional start events"):
-        client.evaluate_conditional({"a": 1})
+    evaluation = client.evaluate_conditional({"temperature": 40})
+    cold = client.evaluate_conditional({"temperature": 4})
+
+    (started,) = evaluation.process_instances
+    assert started.process_definition_key == definition.key
+    assert evaluation.key > 0
+    assert cold.process_instances == ()
+
+
+HOT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="hot" isExecutable="true">
+    <bpmn:startEvent id="when"><bpmn:conditionalEventDefinition>
+      <bpmn:condition>=temperature &gt; 30</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:startEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f" sourceRef="when" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
 
 
 def test_topology_reads_the_cluster_id(faults: Faults, client: ZeebeClient) -> None:
@@ -371,11 +389,41 @@ def test_a_feature_the_gateway_would_ignore_is_refused_naming_the_version_it_nee
     assert faults.calls(rpc) == []  # refused before anything was sent
 
 
-def test_the_engine_as_it_is_today_counts_as_an_8_5_gateway(job_key: int, client: ZeebeClient) -> None:
-    with pytest.raises(
-        UnsupportedByGatewayError, match=r"denies or corrects a user task needs a Camunda 8\.8.*8\.5\.8"
-    ):
-        client.complete_job(job_key, result=Deny())
+def test_the_engine_is_an_8_9_gateway_and_a_listener_denies_an_assignment_through_the_client(
+    engine: ZeebeEngine, client: ZeebeClient
+) -> None:
+    engine.runtime.deploy([("review.bpmn", REVIEW)])
+    definition = engine.runtime.find_definition(process_id="review")
+    root = engine.runtime.create_instance(definition, {})
+
+    (job,) = client.activate_jobs("gate", worker="w", timeout=60, max_jobs=1, request_timeout=-1)
+    assert client.topology().gateway_version == "8.9.0"
+    assert (job.kind.value, job.listener_event_type.value) == ("TASK_LISTENER", "ASSIGNING")
+    assert job.user_task is not None
+    assert job.user_task.assignee == "ann"
+    client.complete_job(job.key, result=Deny(reason="not ann"))
+
+    (task,) = engine.runtime.active_user_tasks()
+    assert task.instance.process_instance_key == root.key
+    assert task.values["assignee"] == ""
+    assert engine.records.find("USER_TASK", "ASSIGNMENT_DENIED")[0]["value"]["deniedReason"] == "not ann"
+
+
+REVIEW = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:process id="review" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="task"><bpmn:extensionElements><zeebe:userTask/>
+      <zeebe:assignmentDefinition assignee="ann"/>
+      <zeebe:taskListeners><zeebe:taskListener eventType="assigning" type="gate"/></zeebe:taskListeners>
+    </bpmn:extensionElements></bpmn:userTask>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="task"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="task" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
 
 
 def test_calls_without_new_features_work_on_older_gateways_and_never_ask_the_version(

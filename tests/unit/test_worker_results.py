@@ -3,9 +3,9 @@
 gateway's version would ignore, becomes an incident that says why. The poller asks for the jobs of the
 assigned tenants when a handler says so.
 
-The engine does not hand out listener or ad-hoc jobs yet (it ignores a JobResult and reports gateway
-8.5.8), so each test takes a real job of its own process and gives the Job the kind an 8.8 gateway would
-send; an 8.8 or 8.9 gateway is played by the engine answering Topology with that version.
+The engine makes no ad-hoc sub-process jobs yet (and ignores a JobResult on a job of another kind, as
+Zeebe does), so each test takes a real job of its own process and gives the Job the kind an 8.8 gateway
+would send; an older or newer gateway is played by the engine answering Topology with that version.
 """
 
 from __future__ import annotations

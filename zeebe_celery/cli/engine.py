@@ -75,6 +75,7 @@ def cmd_engine(args: argparse.Namespace, out: Output) -> ExitCode:
             port=args.port,
             data_dir=args.data_dir,
             monitoring_port=args.monitoring_port,
+            rest_port=args.rest_port,
             monitoring_host=args.monitoring_host,
             certificate=args.tls_cert,
             private_key=args.tls_key,
@@ -105,6 +106,9 @@ def register(commands: Commands) -> None:
     p.add_argument("--host", default="127.0.0.1", help="the address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=port, default=26500, help="the gateway port (default 26500; 0 picks one)")
     p.add_argument("--data-dir", type=Path, metavar="DIR", help="keep state in DIR (SQLite); default: in memory")
+    p.add_argument(
+        "--rest-port", type=port, metavar="N", help="serve the Orchestration Cluster REST API (v2) on N (0 picks one)"
+    )
     p.add_argument(
         "--monitoring-port",
         type=port,

@@ -19,6 +19,7 @@ from zeebe_celery.engine import feel
 from zeebe_celery.engine.dmn import DecisionRequirements
 from zeebe_celery.engine.errors import EngineError, InternalError
 from zeebe_celery.engine.exported import element_value, incident_value, job_value, wait_value
+from zeebe_celery.engine.forms import DeployedForm
 from zeebe_celery.engine.model import Element
 from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.engine.state import (
@@ -28,6 +29,8 @@ from zeebe_celery.engine.state import (
     Job,
     KeyGenerator,
     Message,
+    StartTimer,
+    UserTask,
     Wait,
 )
 from zeebe_celery.engine.transaction import NO_TRANSACTION, Transaction
@@ -102,6 +105,19 @@ class RuntimeBase:
         self.buffered: dict[tuple[str, str, str], dict[int, Message]] = {}
         self.message_ids: dict[tuple[str, str, str], int] = {}  # (tenant, name, message id) -> message key
         self.incidents: dict[int, Incident] = {}
+        self.user_tasks: dict[int, UserTask] = {}  # native user tasks, by user task key
+        # Who waits for the outcome of a user task operation (an API call), by user task key; not persisted.
+        self.user_task_waiters: dict[int, Callable[[EngineError | None], None]] = {}
+        # (tenant, process id, business id) -> the active root instance that holds it.
+        self.business_ids: dict[tuple[str, str, str], int] = {}
+        self.conditional_waits: dict[int, Wait] = {}  # open conditional subscriptions, by key
+        # Variables changed by the command since conditions were last evaluated: (scope, name, "create" or
+        # "update"). A scratch list, not state: only kept while conditional subscriptions are open, emptied
+        # as they are evaluated and when the command is rolled back.
+        self.variable_changes: list[tuple[ElementInstance, str, str, int]] = []  # ..., the last key then
+        self.forms: dict[int, DeployedForm] = {}
+        self.latest_forms: dict[tuple[str, str], list[DeployedForm]] = {}  # (tenant, form id) -> versions
+        self.start_timers: dict[int, StartTimer] = {}  # timers of the latest versions' timer start events
         self.message_starts: dict[tuple[str, str], list[Element]] = {}  # (tenant, name) -> start events
         # (tenant, process id, correlation key) of the live instances a keyed message started.
         self.keyed_starts: set[tuple[str, str, str]] = set()
@@ -144,7 +160,7 @@ class RuntimeBase:
             heapq.heapify(self._heap)
 
     def _live_due_items(self) -> int:
-        return len(self.jobs) + len(self.waits) + len(self.messages)
+        return len(self.jobs) + len(self.waits) + len(self.messages) + len(self.start_timers)
 
     def _is_live(self, entry: tuple[int, int, str, int]) -> bool:
         due, _, kind, key = entry
@@ -157,6 +173,9 @@ class RuntimeBase:
         if kind == "timer":
             wait = self.waits.get(key)
             return wait is not None and wait.due == due
+        if kind == "start_timer":
+            timer = self.start_timers.get(key)
+            return timer is not None and timer.due == due
         message = self.messages.get(key)
         return message is not None and message.expires == due
 
@@ -239,7 +258,7 @@ class RuntimeBase:
         # Keys handed out with nothing else changed (a signal nobody waits for) are kept too, so that a
         # restarted engine never hands them out again.
         if self.persistence is not None and (
-            tx.roots or tx.messages or tx.definitions or self.keys.last != self.committed_key
+            tx.roots or tx.messages or tx.definitions or tx.start_timers or self.keys.last != self.committed_key
         ):
             self.persistence.commit(self, tx)
             self.committed_key = self.keys.last
@@ -264,6 +283,7 @@ class RuntimeBase:
 
     def rollback(self, tx: Transaction) -> None:
         """Put the state back as it was before the command, and forget what it wrote."""
+        self.variable_changes.clear()
         tx.rollback()
         self.keys.last = tx.first_key
         self.tx = NO_TRANSACTION

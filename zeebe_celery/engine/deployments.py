@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from zeebe_celery.engine import dmn
@@ -13,6 +13,7 @@ from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.bpmn import BpmnError, parse_bpmn
 from zeebe_celery.engine.core import DeployedDecision, DeployedDrg
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
+from zeebe_celery.engine.forms import DeployedForm, FormError, form_id
 from zeebe_celery.engine.model import Element
 from zeebe_celery.engine.state import DEFAULT_TENANT, Definition, ElementInstance
 
@@ -26,6 +27,7 @@ class Deployment:
     drgs: list[DeployedDrg]
     decisions: list[DeployedDecision]
     tenant_id: str
+    forms: list[DeployedForm] = field(default_factory=list)
 
 
 class Deployments:
@@ -42,6 +44,7 @@ class Deployments:
             raise InvalidArgument("Expected to deploy at least one resource, but none given")
         parsed_processes = []
         parsed_drgs = []
+        parsed_forms: list[tuple[str, bytes, str]] = []
         problems = []
         for name, content in resources:
             try:
@@ -49,9 +52,13 @@ class Deployments:
                     parsed_processes.append((name, content, parse_bpmn(content, resource_name=name)))
                 elif name.endswith(".dmn"):
                     parsed_drgs.append((name, content, dmn.parse_dmn(content, resource_name=name)))
+                elif name.endswith(".form"):
+                    parsed_forms.append((name, content, _unique_form(parsed_forms, name, form_id(content, name))))
                 else:
-                    problems.append(f"'{name}': Expected the resource to be a BPMN (.bpmn) or DMN (.dmn) file")
-            except (BpmnError, dmn.DmnError) as exc:
+                    problems.append(
+                        f"'{name}': Expected the resource to be a BPMN (.bpmn), DMN (.dmn) or form (.form) file"
+                    )
+            except (BpmnError, dmn.DmnError, FormError) as exc:
                 message = str(exc)
                 problems.append(message if message.startswith(f"'{name}'") else f"'{name}': {message}")
         if problems:
@@ -81,6 +88,8 @@ class Deployments:
                 deployment.processes.append(definition)
         for name, content, drg in parsed_drgs:
             self._deploy_drg(deployment, name, content, drg)
+        for name, content, identifier in parsed_forms:
+            self._deploy_form(deployment, name, content, identifier)
         self.state.deployed_record("DEPLOYMENT", deployment.key, {"tenantId": tenant})
         return deployment
 
@@ -134,6 +143,38 @@ class Deployments:
             self.state.decision_created(entry)
             deployment.decisions.append(entry)
 
+    def _deploy_form(self, deployment: Deployment, name: str, content: bytes, identifier: str) -> None:
+        """A new version of the form, unless the latest has the same content and resource name."""
+        tenant = deployment.tenant_id
+        checksum = hashlib.sha256(content).hexdigest()
+        versions = self.state.latest_forms.get((tenant, identifier))
+        if versions and versions[-1].checksum == checksum and versions[-1].resource_name == name:
+            deployment.forms.append(versions[-1])
+            return
+        form = DeployedForm(
+            key=self.state.keys.next(),
+            form_id=identifier,
+            version=self.state.next_version("form", tenant, identifier),
+            resource_name=name,
+            checksum=checksum,
+            tenant_id=tenant,
+            resource=content,
+            deployment_key=deployment.key,
+        )
+        self.state.form_created(form)
+        deployment.forms.append(form)
+
+    def form_key(self, identifier: str, tenant_id: str) -> int:
+        """The key of the latest version of the form; LookupError (with Zeebe's incident message) if none."""
+        versions = self.state.latest_forms.get((tenant_id, identifier))
+        if not versions:
+            raise LookupError(
+                f"Expected to find a form with id '{identifier}', but no form with this id is found, at least a "
+                "form with this id should be available. To resolve the Incident please deploy a form with the "
+                "same id"
+            )
+        return versions[-1].key
+
     def delete_resource(self, key: int) -> None:
         definition = self.state.definitions.get(key)
         if definition is not None:
@@ -145,6 +186,8 @@ class Deployments:
             self._index_message_starts(definition.tenant_id)
         elif key in self.state.drgs:
             self.state.drg_deleted(self.state.drgs[key])
+        elif key in self.state.forms:
+            self.state.form_deleted(self.state.forms[key])
         else:
             raise NotFound(f"Expected to delete resource but no resource found with key `{key}`")
         self.state.deployed_record("RESOURCE_DELETION", key, {"resourceKey": key})
@@ -176,6 +219,18 @@ class Deployments:
             root = root.parent
         live = self.state.live_versions(tenant_id, root.id)
         return live[-1] if live and live[-1].process.root is root else None
+
+    def signal_starts(self, tenant_id: str, name: str) -> list[tuple[Definition, Element]]:
+        """The signal start events named ``name`` of the latest version of each process, by process id."""
+        found = []
+        for owner, process_id in sorted(self.state.latest):
+            live = self.state.live_versions(owner, process_id) if owner == tenant_id else []
+            if live:
+                for start in live[-1].process.signal_starts:
+                    assert start.signal is not None
+                    if start.signal.source == name:
+                        found.append((live[-1], start))
+        return found
 
     def called_process(self, process_id: str, caller: ElementInstance) -> Definition:
         """The process a call activity starts, by its binding; LookupError says why there is none."""
@@ -228,3 +283,14 @@ class Deployments:
             )
         entry = versions[-1]
         return dmn.evaluate_decision(entry.drg.drg, entry.decision_id, variables).output
+
+
+def _unique_form(parsed: list[tuple[str, bytes, str]], name: str, identifier: str) -> str:
+    """Raises FormError when another form of the deployment has the same id, as Zeebe refuses it."""
+    for other, _, seen in parsed:
+        if seen == identifier:
+            raise FormError(
+                f"Expected the form ids to be unique within a deployment but found a duplicated id '{identifier}' "
+                f"in the resources '{other}' and '{name}'."
+            )
+    return identifier

@@ -1,5 +1,5 @@
 """``ZeebeEngine``: the engine as a service: the gRPC server, the clock that fires due timers, jobs
-timeouts and message TTLs, the optional store and the optional HTTP inspection port.
+timeouts and message TTLs, the optional store, the optional REST API (v2) port and the optional HTTP inspection port.
 
 It binds 127.0.0.1 and serves plaintext unless told otherwise; the inspection port binds its own host,
 127.0.0.1 unless told otherwise, and wants the same token as the gateway. A data directory is locked
@@ -27,6 +27,7 @@ from zeebe_celery.engine.inspection import incident_view, instance_view
 from zeebe_celery.engine.lock import DataDirectoryLock
 from zeebe_celery.engine.monitor import Monitor
 from zeebe_celery.engine.records import RecordLog
+from zeebe_celery.engine.rest import RestServer
 from zeebe_celery.engine.runtime import Runtime
 from zeebe_celery.engine.server import MAX_WAITING_CALLS, GatewayServicer
 from zeebe_celery.engine.store import Store
@@ -75,6 +76,7 @@ class ZeebeEngine:
         token: str | None = None,
         max_in_flight: int | None = None,
         monitoring_port: int | None = None,
+        rest_port: int | None = None,
         monitoring_host: str = "127.0.0.1",
         records_limit: int = 100_000,
         clock: Clock | None = None,
@@ -88,6 +90,11 @@ class ZeebeEngine:
         self.token = token
         self.monitoring_port_requested = monitoring_port
         self.monitoring_host = monitoring_host
+        if rest_port is not None and records_limit <= 0:
+            # The REST API's searches read what the engine exports, as Camunda's read its exporter's.
+            raise ValueError("the REST API needs the exported records: records_limit must be above 0")
+        self.rest_port_requested = rest_port
+        self._rest: RestServer | None = None
         self.runtime = Runtime(clock=clock or wall_clock_ms, records_limit=records_limit)
         if feel_limits is not None:  # how far one FEEL evaluation may go (steps, value size, regex time)
             self.runtime.feel_limits = feel_limits
@@ -116,6 +123,8 @@ class ZeebeEngine:
             self._stopping.set()
             if self._server is not None:
                 self._server.stop(None)
+            if self._rest is not None:
+                self._rest.stop()
             self._release()
             raise
 
@@ -144,6 +153,20 @@ class ZeebeEngine:
             self._port = server.add_insecure_port(target)
         if self._port == 0:
             raise EngineStateError(f"cannot listen on {target}")
+        if self.rest_port_requested is not None:
+            try:
+                self._rest = RestServer(
+                    self.runtime,
+                    host=self.host,
+                    port=self.rest_port_requested,
+                    token=self.token,
+                    grpc_port=lambda: self._port,
+                    cluster_id=servicer.cluster_id,
+                    back_pressure=self.back_pressure,
+                )
+            except OSError as exc:
+                where = f"{self.host}:{self.rest_port_requested}"
+                raise EngineStateError(f"cannot serve the REST API on {where}: {exc.strerror}") from None
         for service in HEALTH_SERVICES:
             self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
         server.start()
@@ -159,6 +182,8 @@ class ZeebeEngine:
                 where = f"{self.monitoring_host}:{self.monitoring_port_requested}"
                 raise EngineStateError(f"cannot listen on {where} for inspection: {exc.strerror}") from None
             self._monitor = monitor.start()
+        if self._rest is not None:
+            self._rest.start()
         self._state = _State.RUNNING
         logger.info("Zeebe-compatible engine listening on %s", self.address)
         return self
@@ -176,6 +201,8 @@ class ZeebeEngine:
             self.runtime.due_changed.notify_all()
         if self._monitor is not None:
             self._monitor.stop()
+        if self._rest is not None:
+            self._rest.stop()
         assert self._server is not None
         self._server.stop(grace).wait(grace + 5)
         if self._timer is not None:
@@ -209,6 +236,17 @@ class ZeebeEngine:
         if self._state is not _State.RUNNING:
             raise EngineStateError("the engine is not running")
         return f"{self.host}:{self._port}"
+
+    @property
+    def rest_port(self) -> int | None:
+        return self._rest.port if self._rest is not None else None
+
+    @property
+    def rest_address(self) -> str:
+        """The REST API's base URL, ``http://host:port/v2``; raises EngineStateError without a REST port."""
+        if self._state is not _State.RUNNING or self._rest is None:
+            raise EngineStateError("the engine serves no REST API (start it with rest_port)")
+        return f"http://{self.host}:{self._rest.port}/v2"
 
     @property
     def monitoring_port(self) -> int | None:

@@ -14,7 +14,7 @@ from typing import Any
 from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.core import by_key
 from zeebe_celery.engine.model import Element, EventType, Kind
-from zeebe_celery.engine.parts import Flow, JobWork, Subscriptions
+from zeebe_celery.engine.parts import Flow, JobWork, Subscriptions, UserTaskWork
 from zeebe_celery.engine.processors import StepFailed
 from zeebe_celery.engine.state import ElementInstance, ElementState, Incident, JobState, Wait
 
@@ -43,6 +43,7 @@ class EventPublication:
     flow: Flow
     jobs: JobWork
     subscriptions: Subscriptions
+    user_tasks: UserTaskWork
 
     def __init__(self, state: Appliers) -> None:
         self.state = state
@@ -54,6 +55,14 @@ class EventPublication:
         if element is instance.element:
             self.subscriptions.close_waits(instance)
             self.flow.complete(instance, variables)
+        elif instance.element.kind is Kind.EVENT_BASED_GATEWAY:
+            # The first event after the gateway: the others' waits close, and the flow to it is taken.
+            scope = instance.parent
+            assert scope is not None
+            self.subscriptions.close_waits(instance)
+            self.flow.complete(instance, flows=[])
+            taken = next(f for f in instance.element.outgoing if f.target == element.id)
+            self.flow.take(taken, scope, variables)
         elif element.parent is not None and element.parent.kind is Kind.EVENT_SUB_PROCESS:
             self._catch(_Catch(element.parent, instance), variables)
         else:
@@ -121,6 +130,8 @@ class EventPublication:
             self.flow.later(lambda: self.flow.enter(instance, incident.retry_variables))
         elif incident.retry == "complete":
             self.flow.later(lambda: self.flow.complete(instance, incident.retry_variables))
+        elif incident.retry == "listener" and instance.user_task is not None:
+            self.user_tasks.next_listener(instance.user_task)
         elif incident.job is not None and incident.job.state is JobState.FAILED and incident.job.retries > 0:
             self.jobs.make_activatable(incident.job)
         self.flow.run_agenda()

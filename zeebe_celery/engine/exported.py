@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from zeebe_celery.engine.state import ElementInstance, Incident, Job, Wait
+from zeebe_celery.engine.state import ElementInstance, Incident, Job, UserTask, Wait
 
-__all__ = ["element_value", "incident_value", "job_value", "variable_value", "wait_value"]
+__all__ = ["element_value", "incident_value", "job_value", "user_task_value", "variable_value", "wait_value"]
 
 
 def element_value(instance: ElementInstance) -> dict[str, Any]:
     element = instance.element
     parent = instance.parent
     definition = instance.definition
-    caller = instance.root().caller
+    root = instance.root()
+    caller = root.caller
     return {
         # The enum members are strings already: no .value on the hot path.
         "bpmnElementType": element.kind,
@@ -28,6 +29,8 @@ def element_value(instance: ElementInstance) -> dict[str, Any]:
         "parentProcessInstanceKey": caller.process_instance_key if caller is not None else -1,
         "parentElementInstanceKey": caller.key if caller is not None else -1,
         "tenantId": definition.tenant_id,
+        "tags": list(root.tags),
+        "businessId": root.business_id,
     }
 
 
@@ -63,6 +66,47 @@ def job_value(job: Job) -> dict[str, Any]:
         "processDefinitionVersion": instance.definition.version,
         "processDefinitionKey": instance.definition.key,
         "tenantId": instance.tenant_id,
+        "tags": list(instance.root().tags),
+    }
+
+
+def user_task_value(
+    task: UserTask,
+    *,
+    values: dict[str, Any] | None = None,
+    changed: tuple[str, ...] = (),
+    action: str = "",
+    variables: dict[str, Any] | None = None,
+    denied_reason: str = "",
+) -> dict[str, Any]:
+    """A USER_TASK record's value: the task with ``values`` (default: its own) as they stand in this record."""
+    instance = task.instance
+    definition = instance.definition
+    shown = task.values if values is None else values
+    return {
+        "userTaskKey": task.key,
+        "assignee": shown.get("assignee", ""),
+        "candidateGroupsList": list(shown.get("candidateGroupsList", [])),
+        "candidateUsersList": list(shown.get("candidateUsersList", [])),
+        "dueDate": shown.get("dueDate", ""),
+        "followUpDate": shown.get("followUpDate", ""),
+        "priority": shown.get("priority", 50),
+        "formKey": -1,
+        "externalFormReference": task.external_form_reference,
+        "changedAttributes": sorted(changed),
+        "action": action,
+        "variables": dict(variables or {}),
+        "deniedReason": denied_reason,
+        "customHeaders": dict(instance.element.headers),
+        "creationTimestamp": task.creation_timestamp,
+        "elementId": instance.element.id,
+        "elementInstanceKey": instance.key,
+        "processInstanceKey": instance.process_instance_key,
+        "bpmnProcessId": definition.bpmn_process_id,
+        "processDefinitionVersion": definition.version,
+        "processDefinitionKey": definition.key,
+        "tenantId": definition.tenant_id,
+        "tags": list(instance.root().tags),
     }
 
 

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from zeebe_celery.engine.appliers import Appliers
-from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
+from zeebe_celery.engine.core import by_key
+from zeebe_celery.engine.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from zeebe_celery.engine.interpreter import Interpreter
 from zeebe_celery.engine.model import Element, Kind
-from zeebe_celery.engine.parts import JobWork, Publication, Subscriptions
+from zeebe_celery.engine.parts import JobWork, Publication, Subscriptions, UserTaskWork
+from zeebe_celery.engine.processors.events import follows_event_gateway
 from zeebe_celery.engine.state import Definition, ElementInstance, JobState
 
-__all__ = ["ActivateInstruction", "InstanceCommands"]
+__all__ = ["MAX_TAGS", "ActivateInstruction", "InstanceCommands", "MoveInstruction", "check_tags"]
+
+MAX_TAGS = 10
+_TAG = re.compile(r"[A-Za-z][A-Za-z0-9_\-:.]{0,99}")
 
 
 @dataclass
@@ -23,16 +29,34 @@ class ActivateInstruction:
     variables: Sequence[tuple[str, dict[str, Any]]] = ()  # (scope element id, variables)
 
 
+@dataclass
+class MoveInstruction:
+    """8.9's move: terminate the source (one element instance, or every active instance of an element) and
+    activate the target once per terminated instance, in ``ancestor_key``'s scope (-1: the existing flow
+    scope), or in the source's hierarchy (``infer_ancestor``), or in the source's parent (``source_parent``)."""
+
+    target_element_id: str
+    source_key: int = 0
+    source_element_id: str = ""
+    ancestor_key: int = -1
+    infer_ancestor: bool = False
+    source_parent: bool = False
+    variables: Sequence[tuple[str, dict[str, Any]]] = ()
+
+
 class InstanceCommands:
     """Process instance commands over the state, through the interpreter and the other parts."""
 
     jobs: JobWork
     subscriptions: Subscriptions
     publication: Publication
+    user_tasks: UserTaskWork
 
     def __init__(self, state: Appliers, flow: Interpreter) -> None:
         self.state = state
         self.flow = flow
+        # Zeebe 8.9's Business ID Uniqueness Control: one active root instance per business id and process.
+        self.unique_business_ids = True
 
     def create_instance(
         self,
@@ -41,12 +65,43 @@ class InstanceCommands:
         *,
         start_at: Sequence[str] = (),
         on_created: Callable[[ElementInstance], None] | None = None,
+        tags: Sequence[str] = (),
+        business_id: str = "",
+        terminate_after: Sequence[str] = (),
     ) -> ElementInstance:
+        labels = check_tags(tags)
+        for element_id in terminate_after:
+            if element_id not in definition.process.elements:
+                raise InvalidArgument(
+                    "Expected to create instance of process with runtime instructions but no element found with "
+                    f"id '{element_id}'."
+                )
+        name = (definition.tenant_id, definition.bpmn_process_id, business_id)
+        if business_id and self.unique_business_ids and name in self.state.business_ids:
+            raise AlreadyExists(
+                f"Expected to create instance of process with business id '{business_id}', but an active root "
+                f"process instance with this business id already exists for process "
+                f"'{definition.bpmn_process_id}' (process instance key '{self.state.business_ids[name]}')"
+            )
+        if labels or business_id or terminate_after:
+            given = on_created
+
+            def on_created(root: ElementInstance) -> None:
+                self.state.instance_labelled(root, labels, business_id, tuple(terminate_after))
+                if given is not None:
+                    given(root)
+
         for element_id in start_at:
             if element_id not in definition.process.elements:
                 raise InvalidArgument(
                     f"Expected to create instance of process with start instructions but no element found with "
                     f"id '{element_id}'."
+                )
+            if follows_event_gateway(definition.process.elements[element_id]):
+                raise InvalidArgument(
+                    f"Expected to create instance of process with start instructions but the element with id "
+                    f"'{element_id}' belongs to an event-based gateway. The creation of elements belonging to an "
+                    "event-based gateway is not supported."
                 )
         if not start_at and definition.process.root.none_start is None:
             raise FailedPrecondition(
@@ -69,13 +124,26 @@ class InstanceCommands:
             )
         self.flow.terminate(root)
 
-    def set_variables(self, element_instance_key: int, variables: dict[str, Any], *, local: bool) -> int:
+    def set_variables(
+        self,
+        element_instance_key: int,
+        variables: dict[str, Any],
+        *,
+        local: bool,
+        waiter: Callable[[Any], None] | None = None,
+    ) -> int:
         instance = self.state.instances.get(element_instance_key)
         if instance is None:
             raise NotFound(
                 f"Expected to update variables for element with key '{element_instance_key}', but no such element "
                 "was found"
             )
+        if instance.user_task is not None:
+            # The scope of a native user task: an update of the task, through its updating listeners (8.8).
+            self.user_tasks.update_variables(instance.user_task, variables, local=local, waiter=waiter)
+            return self.state.keys.next()
+        if waiter is not None:
+            self.state.tx.after.append(lambda: waiter(None))
         if local:
             self.state.set_local(instance, variables)
         else:
@@ -98,9 +166,33 @@ class InstanceCommands:
         else:
             self.publication.retry_after_incident(incident)
 
-    def modify_instance(self, key: int, *, activate: Sequence[ActivateInstruction], terminate: Sequence[int]) -> None:
+    def modify_instance(
+        self,
+        key: int,
+        *,
+        activate: Sequence[ActivateInstruction],
+        terminate: Sequence[int],
+        terminate_elements: Sequence[str] = (),
+        move: Sequence[MoveInstruction] = (),
+    ) -> None:
         root = self.root_instance(key, "modify")
         elements = root.definition.process.elements
+        process_id = root.definition.bpmn_process_id
+        for element_id in [*terminate_elements, *(m.source_element_id for m in move if not m.source_key)]:
+            if element_id not in elements:
+                raise InvalidArgument(
+                    f"Expected to modify instance of process '{process_id}' but it contains one or more terminate "
+                    f"instructions with an element id that could not be found: '{element_id}'"
+                )
+        activate = list(activate)
+        terminate = list(terminate)
+        for element_id in terminate_elements:
+            terminate += [i.key for i in self._active_of(root, element_id)]
+        for moved in move:
+            activate_moved, terminated = self._moved(root, moved)
+            activate += activate_moved
+            terminate += terminated
+        terminate = list(dict.fromkeys(terminate))
         for instruction in activate:
             if instruction.element_id not in elements:
                 raise InvalidArgument(
@@ -108,6 +200,14 @@ class InstanceCommands:
                     f"or more activate instructions with an element that could not be found: "
                     f"'{instruction.element_id}'"
                 )
+        after_gateway = [i.element_id for i in activate if follows_event_gateway(elements[i.element_id])]
+        if after_gateway:
+            listed = "', '".join(after_gateway)
+            raise InvalidArgument(
+                f"Expected to modify instance of process '{root.definition.bpmn_process_id}' but it contains one or "
+                f"more activate instructions for elements that are unsupported: '{listed}'. "
+                "The activation of events belonging to an event-based gateway is not supported."
+            )
         for element_key in terminate:
             target = self.state.instances.get(element_key)
             if target is None or target.process_instance_key != root.key or target is root:
@@ -160,6 +260,47 @@ class InstanceCommands:
                 parent = empty.parent
                 self.flow.terminate(empty)
                 empty = parent
+
+    def _active_of(self, root: ElementInstance, element_id: str) -> list[ElementInstance]:
+        return [
+            i
+            for i in by_key(self.state.instances)
+            if i.process_instance_key == root.key and i.element.id == element_id and i is not root
+        ]
+
+    def _moved(self, root: ElementInstance, move: MoveInstruction) -> tuple[list[ActivateInstruction], list[int]]:
+        """A move as the activations and terminations it stands for."""
+        if move.source_key:
+            source = self.state.instances.get(move.source_key)
+            if source is None or source.process_instance_key != root.key or source is root:
+                raise InvalidArgument(
+                    f"Expected to modify instance of process '{root.definition.bpmn_process_id}' but it contains one "
+                    f"or more move instructions with a source element instance that could not be found: "
+                    f"'{move.source_key}'"
+                )
+            sources = [source]
+        else:
+            sources = self._active_of(root, move.source_element_id)
+        target = root.definition.process.elements.get(move.target_element_id)
+        if target is None:
+            raise InvalidArgument(
+                f"Expected to modify instance of process '{root.definition.bpmn_process_id}' but it contains one or "
+                f"more move instructions with a target element that could not be found: '{move.target_element_id}'"
+            )
+        activations = []
+        for source in sources:
+            ancestor = move.ancestor_key
+            if move.source_parent and source.parent is not None:
+                ancestor = source.parent.key
+            elif move.infer_ancestor:
+                containers = set()
+                parent = target.parent
+                while parent is not None:
+                    containers.add(parent.id)
+                    parent = parent.parent
+                ancestor = next((s.key for s in source.scopes() if s.element.id in containers), -1)
+            activations.append(ActivateInstruction(move.target_element_id, ancestor, move.variables))
+        return activations, [source.key for source in sources]
 
     def _ancestor(self, root: ElementInstance, instruction: ActivateInstruction) -> ElementInstance | None:
         """The flow scope instance an activate instruction names, checked to hold the element."""
@@ -225,6 +366,23 @@ class InstanceCommands:
         if instance is None:
             raise NotFound(f"no element instance with key '{key}'")
         return self.state.merged_variables(instance)
+
+
+def check_tags(tags: Sequence[str]) -> tuple[str, ...]:
+    """The distinct tags, in order, checked as Zeebe checks them; raises InvalidArgument."""
+    distinct = tuple(dict.fromkeys(tags))
+    if len(distinct) > MAX_TAGS:
+        raise InvalidArgument(
+            f"Expected to create instance of process with tags, but the number of tags exceeds the limit of {MAX_TAGS}."
+        )
+    invalid = [tag for tag in distinct if not _TAG.fullmatch(tag)]
+    if invalid:
+        raise InvalidArgument(
+            "Expected to create instance of process with tags, but the tags '{}' are invalid. Tag must start with a "
+            "letter (a-z, A-Z), followed by alphanumerics, underscores, minuses, colons, or periods. It must not be "
+            "blank and must be 100 characters or less.".format("', '".join(invalid))
+        )
+    return distinct
 
 
 def _top(root: ElementInstance) -> ElementInstance:

@@ -18,14 +18,19 @@ from zeebe_celery.engine import feel
 from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.core import by_key
 from zeebe_celery.engine.model import Element, EventType, Kind, SequenceFlow
-from zeebe_celery.engine.parts import JobWork, Publication, Resources, Subscriptions
+from zeebe_celery.engine.parts import JobWork, Publication, Resources, Subscriptions, UserTaskWork
 from zeebe_celery.engine.processors import StepFailed, json_value, processor_for
 from zeebe_celery.engine.processors.adhoc import AdHocDecision, decide
+from zeebe_celery.engine.processors.joins import inclusive_join
 from zeebe_celery.engine.state import Definition, ElementInstance, ElementState, Incident, Job
 
 __all__ = ["Interpreter"]
 
-_LISTENED = (EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL)
+# Gateways that wait for tokens on their incoming flows before they activate.
+_JOINING = {Kind.PARALLEL_GATEWAY, Kind.INCLUSIVE_GATEWAY}
+
+
+_LISTENED = (EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.CONDITIONAL)
 
 
 class Interpreter:
@@ -35,6 +40,7 @@ class Interpreter:
     subscriptions: Subscriptions
     publication: Publication
     resources: Resources
+    user_tasks: UserTaskWork
 
     def __init__(self, state: Appliers) -> None:
         self.state = state
@@ -81,13 +87,14 @@ class Interpreter:
 
     def start_at_event(
         self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
-    ) -> None:
+    ) -> ElementInstance:
         state = self.state
         root = state.element_activating(definition.process.root, None, definition)
         if correlation_key:
             state.start_key_set(root, correlation_key)
         state.start_at_set(root, (start.id,))
         self.enter(root, variables)
+        return root
 
     def finish_instance(self, root: ElementInstance) -> None:
         """The process instance ended: answer who waits for its result, and let a message with its
@@ -101,6 +108,8 @@ class Interpreter:
         if state.result_waiters.get(root.key):
             result = root if root.state is ElementState.COMPLETING else None
             state.tx.after.append(lambda: self._answer(root.key, result))
+        if root.business_id:
+            state.business_id_released(root)
         if root.start_key is not None:
             definition = root.definition
             state.start_key_released(root)
@@ -208,7 +217,7 @@ class Interpreter:
         processor_for(element).on_activate(self, instance, variables)
 
     def open_event_subprocesses(self, instance: ElementInstance) -> None:
-        """The scope listens for the message, timer and signal starts of its event sub-processes (error and
+        """The scope listens for the message, timer, signal and conditional starts of its event sub-processes (error and
         escalation starts are found when something is thrown)."""
         for sub_process in instance.element.event_subprocesses:
             start = sub_process.event_start
@@ -276,6 +285,11 @@ class Interpreter:
             state.compensable_added(parent, instance)
         if instance.compensating:
             self.later(lambda: self._compensated(parent, instance.compensating))
+        root = instance.root()
+        if instance.element.id in root.terminate_after:
+            # A runtime instruction of the instance's creation: it ends once this element completes.
+            self.agenda.append(lambda: self._terminate_live(root))
+            return
         for flow in element.outgoing if flows is None else flows:
             self.take(flow, parent)
         self.agenda.append(lambda: self.check_scope(parent))
@@ -332,20 +346,27 @@ class Interpreter:
             self.state.set_local(instance, variables)
         decide(self, instance, decision or AdHocDecision())
 
-    def take(self, flow: SequenceFlow, scope: ElementInstance) -> None:
+    def take(self, flow: SequenceFlow, scope: ElementInstance, variables: dict[str, Any] | None = None) -> None:
         target = scope.definition.process.elements[flow.target]
-        joining = target.kind is Kind.PARALLEL_GATEWAY and len(target.incoming) > 1
+        joining = target.kind in _JOINING and len(target.incoming) > 1
         self.state.sequence_flow_taken(flow, scope, joining)
         if not joining:
-            self.activate(target, scope)
+            self.activate(target, scope, variables)
             return
         arrived = scope.joins[target.id]
         if all(arrived[f.id] > 0 for f in target.incoming):
             self.state.joins_consumed(scope, target)
             self.activate(target, scope)
+        elif target.kind is Kind.INCLUSIVE_GATEWAY:
+            self.later(lambda: inclusive_join(self, scope, target))
 
     def check_scope(self, scope: ElementInstance) -> None:
-        """A sub-process or process with nothing left to do completes."""
+        """A sub-process or process with nothing left to do completes; an inclusive join that waits in it
+        for tokens that can no longer come goes on."""
+        for gateway_id in sorted(scope.joins):
+            gateway = scope.definition.process.elements[gateway_id]
+            if gateway.kind is Kind.INCLUSIVE_GATEWAY:
+                inclusive_join(self, scope, gateway)
         if (
             scope.state is ElementState.ACTIVATED
             and scope.key in self.state.instances
@@ -368,6 +389,10 @@ class Interpreter:
         state.element_terminated(instance)
         if instance.parent is None:
             self.finish_instance(instance)
+
+    def _terminate_live(self, root: ElementInstance) -> None:
+        if root.key in self.state.instances and root.state is ElementState.ACTIVATED:
+            self.terminate(root)
 
     def terminate_scope(self, end: ElementInstance) -> None:
         """A terminate end event: everything else in its scope ends, and the scope completes."""

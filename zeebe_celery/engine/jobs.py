@@ -12,10 +12,11 @@ from zeebe_celery.engine import feel
 from zeebe_celery.engine.answers import AnswerOrder
 from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
-from zeebe_celery.engine.model import Expr, Listener
-from zeebe_celery.engine.parts import Flow, Publication
+from zeebe_celery.engine.listeners import check_result
+from zeebe_celery.engine.model import Expr, Listener, TaskListener
+from zeebe_celery.engine.parts import Flow, Publication, UserTaskWork
 from zeebe_celery.engine.processors import StepFailed, feel_type
-from zeebe_celery.engine.state import ElementInstance, Job, JobState
+from zeebe_celery.engine.state import ElementInstance, Job, JobKind, JobResult, JobState
 from zeebe_celery.engine.streams import Activated, JobStream, pushed_size
 
 __all__ = ["MAX_MESSAGE_BYTES", "Activated", "JobBehavior", "JobStream"]
@@ -25,12 +26,20 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # What an ActivatedJob carries besides its variables and headers, generously.
 _JOB_OVERHEAD_BYTES = 1024
 
+# The incident of a job out of retries, by the kind of job.
+_NO_RETRIES: dict[str, str] = {
+    JobKind.EXECUTION_LISTENER: "EXECUTION_LISTENER_NO_RETRIES",
+    JobKind.TASK_LISTENER: "TASK_LISTENER_NO_RETRIES",
+    JobKind.AD_HOC_SUB_PROCESS: "AD_HOC_SUB_PROCESS_NO_RETRIES",
+}
+
 
 class JobBehavior:
     """Jobs over the state; the interpreter and event publication are wired in by the runtime."""
 
     flow: Flow
     publication: Publication
+    user_tasks: UserTaskWork
 
     def __init__(self, state: Appliers) -> None:
         self.state = state
@@ -40,9 +49,41 @@ class JobBehavior:
 
     # -- creation and hand-out -----------------------------------------------------------------------
 
-    def create_job(self, instance: ElementInstance, job_type: str, retries: int) -> Job:
-        headers = instance.element.headers
+    def create_job(
+        self, instance: ElementInstance, job_type: str, retries: int, headers: dict[str, str] | None = None
+    ) -> Job:
+        """``headers``: the job's custom headers, when they are not just its element's."""
+        headers = instance.element.headers if headers is None else headers
         job = self.state.job_created(instance, job_type, retries, json.dumps(headers) if headers else "{}")
+        self.make_activatable(job)
+        return job
+
+    def create_task_listener_job(
+        self, instance: ElementInstance, listener: TaskListener, event_type: str, headers: dict[str, str]
+    ) -> Job | None:
+        """A task listener's job for the user task of ``instance``; an incident (tried again when resolved)
+        if its type or retries cannot be evaluated."""
+        try:
+            scope = self.state.visible(instance)
+            job_type = listener.type.evaluate(scope)
+            retries = listener.retries.evaluate(scope)
+            if not isinstance(job_type, str) or not job_type:
+                raise feel.FeelEvaluationError(
+                    f"Expected result of the expression '{listener.type.source}' to be a not-empty string, but "
+                    f"was '{job_type}'."
+                )
+            count = int(retries)
+        except (feel.FeelError, TypeError, ValueError) as exc:
+            self.flow.raise_incident(instance, "EXTRACT_VALUE_ERROR", str(exc), retry="listener")
+            return None
+        job = self.state.job_created(
+            instance,
+            job_type,
+            count,
+            json.dumps(headers),
+            kind=JobKind.TASK_LISTENER,
+            listener_event_type=event_type.upper(),
+        )
         self.make_activatable(job)
         return job
 
@@ -283,11 +324,16 @@ class JobBehavior:
             state = "FAILED" if job.state is JobState.BACKOFF else job.state.value
             raise FailedPrecondition(f"Expected to {action} job with key '{job.key}', but it is in state '{state}'")
 
-    def complete_job(self, key: int, variables: dict[str, Any], ad_hoc: Any = None) -> None:
+    def complete_job(
+        self, key: int, variables: dict[str, Any], ad_hoc: Any = None, result: JobResult | None = None
+    ) -> None:
         job = self._job(key, "complete")
         self._require(job, "complete", JobState.ACTIVATED, JobState.ACTIVATABLE)
+        check_result(job, variables, result)
         self.state.job_ended(job, "COMPLETED")
-        if job.kind == "EXECUTION_LISTENER":
+        if job.kind == JobKind.TASK_LISTENER:
+            self.user_tasks.listener_completed(job, result or JobResult())
+        elif job.kind == "EXECUTION_LISTENER":
             self.flow.listener_completed(job, variables)
         elif job.kind == "AD_HOC_SUB_PROCESS":
             self.flow.ad_hoc_decided(job, variables, ad_hoc)
@@ -303,7 +349,7 @@ class JobBehavior:
         if retries > 0 and backoff <= 0:
             self.make_activatable(job)
         elif retries <= 0:
-            error_type = "EXECUTION_LISTENER_NO_RETRIES" if job.kind == "EXECUTION_LISTENER" else "JOB_NO_RETRIES"
+            error_type = _NO_RETRIES.get(job.kind, "JOB_NO_RETRIES")
             self.flow.raise_incident(
                 job.instance, error_type, error_message or "No more retries left.", retry="job", job=job
             )

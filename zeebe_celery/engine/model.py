@@ -40,6 +40,8 @@ class Kind(enum.StrEnum):
     TASK = "TASK"
     EXCLUSIVE_GATEWAY = "EXCLUSIVE_GATEWAY"
     PARALLEL_GATEWAY = "PARALLEL_GATEWAY"
+    INCLUSIVE_GATEWAY = "INCLUSIVE_GATEWAY"
+    EVENT_BASED_GATEWAY = "EVENT_BASED_GATEWAY"
     SEQUENCE_FLOW = "SEQUENCE_FLOW"
 
 
@@ -52,6 +54,8 @@ class EventType(enum.StrEnum):
     ERROR = "ERROR"
     SIGNAL = "SIGNAL"
     TERMINATE = "TERMINATE"
+    CONDITIONAL = "CONDITIONAL"
+    LINK = "LINK"
     ESCALATION = "ESCALATION"
     COMPENSATION = "COMPENSATION"
 
@@ -97,6 +101,34 @@ class TaskDefinition:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskListener:
+    """A ``zeebe:taskListener``: a job of ``type`` created when its user task goes through ``event_type``
+    (creating, assigning, updating, completing or canceling)."""
+
+    event_type: str
+    type: Expr
+    retries: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class UserTaskDef:
+    """A native user task (``zeebe:userTask``): what it is assigned to, when it is due, its priority and form
+    link, each a static value or a FEEL expression, and its task listeners in the model's order."""
+
+    assignee: Expr | None = None
+    candidate_groups: Expr | None = None
+    candidate_users: Expr | None = None
+    due_date: Expr | None = None
+    follow_up_date: Expr | None = None
+    priority: Expr | None = None
+    external_reference: Expr | None = None
+    listeners: tuple[TaskListener, ...] = ()
+
+    def listeners_of(self, event_type: str) -> tuple[TaskListener, ...]:
+        return tuple(listener for listener in self.listeners if listener.event_type == event_type)
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRef:
     name: Expr
     correlation_key: Expr | None
@@ -109,6 +141,16 @@ class TimerDef:
     duration: Expr | None = None
     date: Expr | None = None
     cycle: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionDef:
+    """A conditional event's FEEL condition, and its ``zeebe:conditionalFilter``: the variable names and
+    events (create, update) whose changes make it evaluated again (empty: any)."""
+
+    condition: Expr
+    variable_names: tuple[str, ...] = ()
+    variable_events: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +224,8 @@ class Element:
     end_listeners: tuple[Listener, ...] = ()
     # Tasks done by job workers.
     task: TaskDefinition | None = None
+    # Native user tasks (zeebe:userTask): a task for people, completed through the API, not a job.
+    user_task: UserTaskDef | None = None
     headers: dict[str, str] = field(default_factory=dict)
     # Script and business rule tasks evaluated by the engine itself.
     script: Expr | None = None
@@ -191,15 +235,19 @@ class Element:
     message: MessageRef | None = None
     timer: TimerDef | None = None
     signal: Expr | None = None
+    condition: ConditionDef | None = None
     error_code: str | None = None  # error catch: None catches all; error end event: the code thrown
     escalation_code: str | None = None  # escalation catch: None catches all; a throw: the code thrown
     interrupting: bool = True
     attached_to: str | None = None
+    link: str | None = None  # a link event's name; a throw link goes on at the catch link of that name
     boundaries: list[Element] = field(default_factory=list)
     # Gateways.
     default_flow: str | None = None
     # Call activities.
     called: CalledElement | None = None
+    # User tasks: the id of the deployed form (zeebe:formDefinition formId) whose latest version they link.
+    form_id: Expr | None = None
     # A multi-instance body: the activity it runs once per item, and how. An ad-hoc sub-process: the scope
     # each activation of its elements runs in.
     inner: Element | None = None
@@ -231,4 +279,7 @@ class Process:
     root: Element
     elements: dict[str, Element]
     message_starts: list[Element] = field(default_factory=list)
+    conditional_starts: list[Element] = field(default_factory=list)
+    timer_starts: list[Element] = field(default_factory=list)
+    signal_starts: list[Element] = field(default_factory=list)
     version_tag: str | None = None

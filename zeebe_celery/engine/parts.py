@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from zeebe_celery.engine.model import Element, Listener, SequenceFlow
-from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job, Wait
+from zeebe_celery.engine.model import Element, Listener, SequenceFlow, TaskListener
+from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job, JobResult, UserTask, Wait
 
-__all__ = ["Flow", "JobWork", "Publication", "Resources", "Subscriptions"]
+__all__ = ["Conditions", "Flow", "JobWork", "Publication", "Resources", "Subscriptions", "UserTaskWork"]
 
 
 class Flow(Protocol):
@@ -29,6 +29,8 @@ class Flow(Protocol):
     ) -> None: ...
 
     def terminate(self, instance: ElementInstance) -> None: ...
+
+    def take(self, flow: SequenceFlow, scope: ElementInstance, variables: dict[str, Any] | None = None) -> None: ...
 
     def terminate_scope(self, end: ElementInstance) -> None: ...
 
@@ -68,13 +70,15 @@ class Flow(Protocol):
 
     def start_at_event(
         self, definition: Definition, start: Element, variables: dict[str, Any], correlation_key: str | None
-    ) -> None: ...
+    ) -> ElementInstance: ...
 
 
 class JobWork(Protocol):
     """Jobs of the elements a job worker does."""
 
-    def create_job(self, instance: ElementInstance, job_type: str, retries: int) -> Job: ...
+    def create_job(
+        self, instance: ElementInstance, job_type: str, retries: int, headers: dict[str, str] | None = None
+    ) -> Job: ...
 
     def create_listener_job(self, instance: ElementInstance, listener: Listener, event_type: str) -> Job: ...
 
@@ -83,6 +87,39 @@ class JobWork(Protocol):
     def cancel_job(self, job: Job) -> None: ...
 
     def make_activatable(self, job: Job, intent: str | None = None) -> None: ...
+
+    def create_task_listener_job(
+        self, instance: ElementInstance, listener: TaskListener, event_type: str, headers: dict[str, str]
+    ) -> Job | None: ...
+
+
+class Conditions(Protocol):
+    """Conditional subscriptions: evaluated as they open and as the variables they see change."""
+
+    def open(self, wait: Wait) -> None: ...
+
+
+class UserTaskWork(Protocol):
+    """Native user tasks: created and cancelled with their element, their listeners tried again."""
+
+    def create(
+        self, instance: ElementInstance, values: dict[str, Any], *, external_form_reference: str, assignee: str
+    ) -> UserTask: ...
+
+    def cancel(self, task: UserTask) -> None: ...
+
+    def next_listener(self, task: UserTask) -> None: ...
+
+    def listener_completed(self, job: Job, result: JobResult) -> None: ...
+
+    def update_variables(
+        self,
+        task: UserTask,
+        variables: dict[str, Any],
+        *,
+        local: bool,
+        waiter: Callable[[Any], None] | None = None,
+    ) -> None: ...
 
 
 class Subscriptions(Protocol):
@@ -95,6 +132,8 @@ class Subscriptions(Protocol):
     def close_wait(self, wait: Wait) -> None: ...
 
     def start_buffered(self, tenant_id: str, process_id: str, correlation_key: str) -> None: ...
+
+    def broadcast_signal(self, name: str, *, variables: dict[str, Any], tenant_id: str) -> int: ...
 
 
 class Publication(Protocol):
@@ -121,3 +160,7 @@ class Resources(Protocol):
     def called_process(self, process_id: str, caller: ElementInstance) -> Definition: ...
 
     def latest_definition(self, tenant_id: str, start: Element) -> Definition | None: ...
+
+    def signal_starts(self, tenant_id: str, name: str) -> list[tuple[Definition, Element]]: ...
+
+    def form_key(self, identifier: str, tenant_id: str) -> int: ...

@@ -9,6 +9,7 @@ long-running engine holds a fixed amount of history.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from collections import deque
@@ -18,6 +19,7 @@ from typing import Any
 __all__ = ["RecordLog", "matches"]
 
 Record = dict[str, Any]
+logger = logging.getLogger(__name__)
 
 
 # A retained record as the log keeps it: (position, key, timestamp, record type, value type, intent, value);
@@ -55,13 +57,33 @@ class RecordLog:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._waiting = 0
+        # Readers kept up to date as records are appended (the REST API's search history), called under
+        # the log's lock with each batch of new records; with none, appending builds no dicts.
+        self.listeners: list[Callable[[list[Record]], None]] = []
+
+    def listen(self, listener: Callable[[list[Record]], None]) -> None:
+        """Call ``listener`` with every batch of records appended from now on."""
+        with self._lock:
+            self.listeners.append(listener)
+
+    def _tell(self, entries: list[_Entry]) -> None:
+        # The records are committed already: a reader that fails is logged, never the command's failure.
+        batch = [_as_record(e) for e in entries]
+        for listener in self.listeners:
+            try:
+                listener(batch)
+            except Exception:
+                logger.exception("A reader of the exported records failed on %d record(s)", len(batch))
 
     def append(self, value_type: str, intent: str, key: int, value: dict[str, Any], record_type: str = "EVENT") -> None:
         if not self.limit:
             return
         with self._lock:
             self._position += 1
-            self._records.append((self._position, key, self._clock(), record_type, value_type, intent, value))
+            entry = (self._position, key, self._clock(), record_type, value_type, intent, value)
+            self._records.append(entry)
+            if self.listeners:
+                self._tell([entry])
             if self._waiting:
                 self._changed.notify_all()
 
@@ -76,6 +98,14 @@ class RecordLog:
             for value_type, intent, key, value in records:
                 position += 1
                 append((position, key, now, "EVENT", value_type, intent, value))
+            if self.listeners:
+                first = self._position + 1
+                self._tell(
+                    [
+                        (first + i, key, now, "EVENT", value_type, intent, value)
+                        for i, (value_type, intent, key, value) in enumerate(records)
+                    ]
+                )
             self._position = position
             if self._waiting:
                 self._changed.notify_all()

@@ -21,6 +21,7 @@ def serve(
     port: int = 26500,
     data_dir: Path | None = None,
     monitoring_port: int | None = None,
+    rest_port: int | None = None,
     monitoring_host: str = "127.0.0.1",
     certificate: Path | None = None,
     private_key: Path | None = None,
@@ -42,6 +43,7 @@ def serve(
         port=port,
         data_dir=data_dir,
         monitoring_port=monitoring_port,
+        rest_port=rest_port,
         monitoring_host=monitoring_host,
         certificate=certificate.read_bytes() if certificate else None,
         private_key=private_key.read_bytes() if private_key else None,
@@ -52,6 +54,8 @@ def serve(
     try:
         with engine:
             line = f"zeebe-celery engine listening on {engine.address}"
+            if engine.rest_port is not None:
+                line += f" (REST API on {engine.rest_address})"
             if engine.monitoring_port is not None:
                 line += f" (inspection on http://{monitoring_host}:{engine.monitoring_port})"
             if data_dir is not None:

@@ -7,8 +7,9 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal, TypeVar
 
 import grpc
 
@@ -17,8 +18,8 @@ from zeebe_celery.engine.core import DeployedDecision
 from zeebe_celery.engine.errors import EngineError, InvalidArgument
 from zeebe_celery.engine.faults import BackPressure, Faults
 from zeebe_celery.engine.processors.adhoc import AdHocDecision
-from zeebe_celery.engine.runtime import ActivateInstruction, Runtime
-from zeebe_celery.engine.state import DEFAULT_TENANT, Definition, ElementInstance, Job
+from zeebe_celery.engine.runtime import ActivateInstruction, MoveInstruction, Runtime
+from zeebe_celery.engine.state import DEFAULT_TENANT, Definition, ElementInstance, Job, JobKind, JobResult
 from zeebe_celery.engine.streams import Activated, JobStream
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.gateway.proto import gateway_pb2_grpc
@@ -26,7 +27,7 @@ from zeebe_celery.gateway.proto import gateway_pb2_grpc
 __all__ = ["PROTOCOL_VERSION", "GatewayServicer"]
 
 # The gateway protocol this engine speaks; clients compare it with their own.
-PROTOCOL_VERSION = "8.5.8"
+PROTOCOL_VERSION = "8.9.0"
 # What Zeebe's gateway uses when a request gives no timeout of its own.
 DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 # Long polls and job streams each hold a server thread while they wait; past this many, polls answer at
@@ -59,6 +60,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         self.back_pressure = back_pressure
         self.token = token
         self.waiting_calls = 0  # long polls and streams holding a server thread; guarded by runtime.lock
+        # A self-managed Zeebe names its cluster with a UUID when it first forms; this engine, when it starts.
+        self.cluster_id = str(uuid.uuid4())
 
     # -- the one path every call takes ---------------------------------------------------------------
 
@@ -143,7 +146,12 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 nodeId=0, host=self.host, port=self.port(), partitions=[partition], version=PROTOCOL_VERSION
             )
             return pb.TopologyResponse(
-                brokers=[broker], clusterSize=1, partitionsCount=1, replicationFactor=1, gatewayVersion=PROTOCOL_VERSION
+                brokers=[broker],
+                clusterSize=1,
+                partitionsCount=1,
+                replicationFactor=1,
+                gatewayVersion=PROTOCOL_VERSION,
+                clusterId=self.cluster_id,
             )
 
         return self._call("Topology", request, context, handle)
@@ -187,6 +195,18 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 )
                 for r in deployment.drgs
             ]
+            items += [
+                pb.Deployment(
+                    form=pb.FormMetadata(
+                        formId=f.form_id,
+                        version=f.version,
+                        formKey=f.key,
+                        resourceName=f.resource_name,
+                        tenantId=f.tenant_id,
+                    )
+                )
+                for f in deployment.forms
+            ]
             return pb.DeployResourceResponse(key=deployment.key, deployments=items, tenantId=deployment.tenant_id)
 
         return self._call("DeployResource", request, context, handle)
@@ -207,12 +227,23 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def DeleteResource(
         self, request: pb.DeleteResourceRequest, context: grpc.ServicerContext
     ) -> pb.DeleteResourceResponse:
+        def answer(batch: int | None) -> pb.DeleteResourceResponse:
+            response = pb.DeleteResourceResponse(resourceKey=str(request.resourceKey))
+            if batch is not None:
+                response.batchOperation.CopyFrom(
+                    pb.BatchOperationCreatedResult(
+                        batchOperationKey=str(batch),
+                        batchOperationType=pb.BatchOperationCreatedResult.DELETE_PROCESS_DEFINITION,
+                    )
+                )
+            return response
+
         return self._run(
             "DeleteResource",
             request,
             context,
-            lambda runtime: runtime.delete_resource(request.resourceKey),
-            lambda _: pb.DeleteResourceResponse(),
+            lambda runtime: runtime.delete_resource(request.resourceKey, delete_history=request.deleteHistory),
+            answer,
         )
 
     # -- process instances ---------------------------------------------------------------------------
@@ -230,7 +261,15 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             tenant_id=request.tenantId,
         )
         return self.runtime.create_instance(
-            definition, variables, start_at=[s.elementId for s in request.startInstructions], on_created=on_created
+            definition,
+            variables,
+            start_at=[s.elementId for s in request.startInstructions],
+            on_created=on_created,
+            tags=list(request.tags),
+            business_id=request.businessId,
+            terminate_after=[
+                r.terminate.afterElementId for r in request.runtimeInstructions if r.HasField("terminate")
+            ],
         )
 
     def CreateProcessInstance(
@@ -291,6 +330,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 processInstanceKey=created.processInstanceKey,
                 variables=json.dumps(variables),
                 tenantId=created.tenantId,
+                tags=created.tags,
+                businessId=created.businessId if created.HasField("businessId") else None,
             )
 
         return self._call("CreateProcessInstanceWithResult", request, context, handle)
@@ -307,15 +348,33 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         )
 
     def SetVariables(self, request: pb.SetVariablesRequest, context: grpc.ServicerContext) -> pb.SetVariablesResponse:
-        return self._run(
-            "SetVariables",
-            request,
-            context,
-            lambda runtime: runtime.set_variables(
-                request.elementInstanceKey, decode.variables(request.variables), local=request.local
-            ),
-            lambda key: pb.SetVariablesResponse(key=key),
-        )
+        # On a native user task's scope the answer waits for the task's updating listeners (8.8).
+        def handle() -> pb.SetVariablesResponse:
+            variables = decode.variables(request.variables)
+            done = threading.Event()
+            outcome: list[EngineError | None] = []
+
+            def answered(error: EngineError | None) -> None:
+                outcome.append(error)
+                done.set()
+
+            with self.runtime.lock:
+                key = self.runtime.set_variables(
+                    request.elementInstanceKey, variables, local=request.local, waiter=answered
+                )
+            remaining = context.time_remaining()
+            deadline = time.monotonic() + (DEFAULT_REQUEST_TIMEOUT_MS / 1000 if remaining is None else remaining)
+            while not done.wait(min(_WAKE_SECONDS, max(deadline - time.monotonic(), 0))):
+                if time.monotonic() >= deadline or not context.is_active():
+                    with self.runtime.lock:
+                        if self.runtime.user_task_waiters.get(_task_key(self.runtime, request)) is answered:
+                            self.runtime.user_task_waiters.pop(_task_key(self.runtime, request), None)
+                    context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "Time out between gateway and broker")
+            if outcome[0] is not None:
+                raise outcome[0]
+            return pb.SetVariablesResponse(key=key)
+
+        return self._call("SetVariables", request, context, handle)
 
     def ModifyProcessInstance(
         self, request: pb.ModifyProcessInstanceRequest, context: grpc.ServicerContext
@@ -329,11 +388,25 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                 )
                 for a in request.activateInstructions
             ]
+            move = [
+                MoveInstruction(
+                    target_element_id=m.targetElementId,
+                    source_key=m.sourceElementInstanceKey,
+                    source_element_id=m.sourceElementId,
+                    ancestor_key=m.ancestorElementInstanceKey or -1,
+                    infer_ancestor=m.inferAncestorScopeFromSourceHierarchy,
+                    source_parent=m.useSourceParentKeyAsAncestorScopeKey,
+                    variables=[(v.scopeId, decode.variables(v.variables)) for v in m.variableInstructions],
+                )
+                for m in request.moveInstructions
+            ]
             with self.runtime.lock:
                 self.runtime.modify_instance(
                     request.processInstanceKey,
                     activate=activate,
-                    terminate=[t.elementInstanceKey for t in request.terminateInstructions],
+                    terminate=[t.elementInstanceKey for t in request.terminateInstructions if t.elementInstanceKey],
+                    terminate_elements=[t.elementId for t in request.terminateInstructions if not t.elementInstanceKey],
+                    move=move,
                 )
             return pb.ModifyProcessInstanceResponse()
 
@@ -394,7 +467,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                             timeout=job_timeout,
                             max_jobs=request.maxJobsToActivate,
                             fetch=list(request.fetchVariable),
-                            tenant_ids=list(request.tenantIds),
+                            tenant_ids=_tenants(request.tenantIds, request.tenantFilter),
                         )
                         if activated:
                             self._after_answers(request.type)
@@ -433,7 +506,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             worker=request.worker,
             timeout=request.timeout,
             fetch=tuple(request.fetchVariable),
-            tenant_ids=frozenset(request.tenantIds),
+            tenant_ids=frozenset(_tenants(request.tenantIds, request.tenantFilter)),
         )
         self._call("StreamActivatedJobs", request, context, lambda: None)
         runtime = self.runtime
@@ -489,7 +562,10 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             request,
             context,
             lambda runtime: runtime.complete_job(
-                request.jobKey, decode.variables(request.variables), ad_hoc_decision(request)
+                request.jobKey,
+                decode.variables(request.variables),
+                ad_hoc_decision(request),
+                result=job_result(request.result) if request.HasField("result") else None,
             ),
             lambda _: pb.CompleteJobResponse(),
         )
@@ -601,14 +677,24 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def EvaluateConditional(
         self, request: pb.EvaluateConditionalRequest, context: grpc.ServicerContext
     ) -> pb.EvaluateConditionalResponse:
-        # The 8.9 protocol's conditional start events are not run by this engine yet: the call is admitted
-        # (token, faults, back-pressure) like every other and then refused as not implemented.
-        def handle() -> pb.EvaluateConditionalResponse:
-            context.abort(
-                grpc.StatusCode.UNIMPLEMENTED, "EvaluateConditional: this engine does not run conditional start events"
-            )
-
-        return self._call("EvaluateConditional", request, context, handle)
+        tenant = request.tenantId or DEFAULT_TENANT
+        return self._run(
+            "EvaluateConditional",
+            request,
+            context,
+            lambda runtime: runtime.evaluate_conditional(
+                decode.variables(request.variables),
+                tenant_id=tenant,
+                definition_key=request.processDefinitionKey if request.HasField("processDefinitionKey") else None,
+            ),
+            lambda outcome: pb.EvaluateConditionalResponse(
+                conditionalEvaluationKey=outcome[0],
+                tenantId=tenant,
+                processInstances=[
+                    pb.ProcessInstanceReference(processDefinitionKey=d, processInstanceKey=p) for d, p in outcome[1]
+                ],
+            ),
+        )
 
 
 class _Handover:
@@ -650,6 +736,51 @@ class _Handover:
             self._runtime.yield_jobs([job for job, deadline in held if job.deadline == deadline])
 
 
+def _task_key(runtime: Runtime, request: pb.SetVariablesRequest) -> int:
+    instance = runtime.instances.get(request.elementInstanceKey)
+    task = instance.user_task if instance is not None else None
+    return task.key if task is not None else -1
+
+
+def _tenants(tenant_ids: Iterable[str], tenant_filter: int) -> list[str]:
+    """The tenants whose jobs a request may take. ASSIGNED means the tenants assigned to the caller; this
+    engine has no identity, so every client is assigned every tenant (with a bearer token configured too:
+    the token grants access, not tenants), and ASSIGNED takes jobs of all of them."""
+    return [] if tenant_filter == pb.TenantFilter.ASSIGNED else list(tenant_ids)
+
+
+# JobResultCorrections' fields by the USER_TASK attribute each corrects.
+_Correction = Literal["assignee", "dueDate", "followUpDate", "candidateUsers", "candidateGroups", "priority"]
+_CORRECTIONS: tuple[tuple[_Correction, str], ...] = (
+    ("assignee", "assignee"),
+    ("dueDate", "dueDate"),
+    ("followUpDate", "followUpDate"),
+    ("candidateUsers", "candidateUsersList"),
+    ("candidateGroups", "candidateGroupsList"),
+    ("priority", "priority"),
+)
+
+
+def job_result(result: pb.JobResult) -> JobResult:
+    """A CompleteJob's result: each correction set in the message is a corrected attribute."""
+    corrections: dict[str, Any] = {}
+    if result.HasField("corrections"):
+        given = result.corrections
+        for name, attribute in _CORRECTIONS:
+            if given.HasField(name):
+                value = getattr(given, name)
+                corrections[attribute] = list(value.values) if isinstance(value, pb.StringList) else value
+    return JobResult(
+        type=result.type,
+        denied=result.denied,
+        denied_reason=result.deniedReason,
+        corrections=corrections,
+        activate_elements=tuple((e.elementId, decode.variables(e.variables)) for e in result.activateElements),
+        completion_condition_fulfilled=result.isCompletionConditionFulfilled,
+        cancel_remaining_instances=result.isCancelRemainingInstances,
+    )
+
+
 def _process_metadata(definition: Definition) -> pb.ProcessMetadata:
     return pb.ProcessMetadata(
         bpmnProcessId=definition.bpmn_process_id,
@@ -668,6 +799,8 @@ def _created(root: ElementInstance) -> pb.CreateProcessInstanceResponse:
         version=definition.version,
         processInstanceKey=root.key,
         tenantId=definition.tenant_id,
+        tags=root.tags,
+        businessId=root.business_id or None,
     )
 
 
@@ -692,6 +825,40 @@ def activated_job(job: Job, variables: str) -> pb.ActivatedJob:
         tenantId=definition.tenant_id,
         kind=pb.ActivatedJob.JobKind.Value(job.kind),
         listenerEventType=pb.ActivatedJob.ListenerEventType.Value(job.listener_event_type),
+        userTask=_user_task_properties(job),
+        tags=instance.root().tags,
+    )
+
+
+_HEADER = "io.camunda.zeebe:"
+
+
+def _user_task_properties(job: Job) -> pb.UserTaskProperties | None:
+    """A task listener's job: the user task as it was when the listener's job was created (its headers)."""
+    if job.kind != JobKind.TASK_LISTENER:
+        return None
+    headers = json.loads(job.custom_headers)
+
+    def header(name: str) -> str | None:
+        value = headers.get(_HEADER + name)
+        return value if isinstance(value, str) else None
+
+    def listed(name: str) -> list[str]:
+        value = header(name)
+        return list(json.loads(value)) if value else []
+
+    key, priority, form_key = header("userTaskKey"), header("priority"), header("formKey")
+    return pb.UserTaskProperties(
+        action=header("action"),
+        assignee=header("assignee"),
+        candidateGroups=listed("candidateGroups"),
+        candidateUsers=listed("candidateUsers"),
+        changedAttributes=listed("changedAttributes"),
+        dueDate=header("dueDate"),
+        followUpDate=header("followUpDate"),
+        formKey=int(form_key) if form_key else None,
+        priority=int(priority) if priority else None,
+        userTaskKey=int(key) if key else None,
     )
 
 

@@ -82,6 +82,13 @@ class ElementInstance:
     caller: ElementInstance | None = None
     # For a call activity: the process instance it started.
     called: ElementInstance | None = None
+    # For a native user task: the task.
+    user_task: UserTask | None = None
+    # For the root: the tags and business id it was created with.
+    tags: tuple[str, ...] = ()
+    business_id: str = ""
+    # For the root: the elements after whose completion it is terminated (its runtime instructions).
+    terminate_after: tuple[str, ...] = ()
     # For a process instance: the elements it starts at (start instructions, a message start event);
     # none: its none start event.
     start_at: tuple[str, ...] = ()
@@ -117,6 +124,15 @@ class ElementInstance:
         return sum(sum(c.values()) for c in self.joins.values())
 
 
+class JobKind(enum.StrEnum):
+    """What made a job (``ActivatedJob.kind``)."""
+
+    BPMN_ELEMENT = "BPMN_ELEMENT"
+    EXECUTION_LISTENER = "EXECUTION_LISTENER"
+    TASK_LISTENER = "TASK_LISTENER"
+    AD_HOC_SUB_PROCESS = "AD_HOC_SUB_PROCESS"
+
+
 class JobState(enum.StrEnum):
     ACTIVATABLE = "ACTIVATABLE"
     ACTIVATED = "ACTIVATED"
@@ -142,9 +158,69 @@ class Job:
     retry_backoff: int = 0
     error_message: str = ""
     error_code: str = ""
-    # BPMN_ELEMENT, or EXECUTION_LISTENER (with its listener event type, START or END).
+    # A JobKind: BPMN_ELEMENT, EXECUTION_LISTENER or TASK_LISTENER (with its listener event type), AD_HOC_SUB_PROCESS.
     kind: str = "BPMN_ELEMENT"
     listener_event_type: str = "UNSPECIFIED"
+
+    @property
+    def tenant_id(self) -> str:
+        return self.instance.tenant_id
+
+
+# The attributes of a user task, named as Zeebe's USER_TASK records and ``changedAttributes`` name them.
+USER_TASK_ATTRIBUTES = ("assignee", "candidateGroupsList", "candidateUsersList", "dueDate", "followUpDate", "priority")
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A user task operation under way (Zeebe's intermediate state): the task as it will be once the
+    operation is done, what it changes, and how many of its listeners have completed."""
+
+    event_type: str  # creating, assigning, updating, completing, canceling
+    intent: str  # the record that starts it: CREATING, ASSIGNING, UPDATING, COMPLETING, CANCELING
+    action: str
+    values: dict[str, Any]
+    changed: tuple[str, ...] = ()
+    variables: dict[str, Any] = field(default_factory=dict)
+    listeners_done: int = 0
+    # An update of the task's variables (SetVariables on its scope): whether they are set there (local).
+    variables_local: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """What a CompleteJob carries besides variables (8.8+): a task listener's denial or corrections
+    (``corrections`` by USER_TASK_ATTRIBUTES name), or an ad-hoc sub-process's instructions."""
+
+    type: str = ""  # "userTask", "adHocSubProcess", or "" (an older client's user task result)
+    denied: bool = False
+    denied_reason: str = ""
+    corrections: dict[str, Any] = field(default_factory=dict)
+    activate_elements: tuple[tuple[str, dict[str, Any]], ...] = ()
+    completion_condition_fulfilled: bool = False
+    cancel_remaining_instances: bool = False
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class UserTask:
+    """A native user task: waits for people (through the API) until it is completed or its element ends.
+
+    ``values`` holds the USER_TASK_ATTRIBUTES; it is replaced whole on every change, never mutated.
+    """
+
+    def __repr__(self) -> str:
+        return f"UserTask(key={self.key}, {self.state}, element={self.instance.element.id!r})"
+
+    key: int
+    instance: ElementInstance
+    values: dict[str, Any]
+    external_form_reference: str = ""
+    creation_timestamp: int = 0
+    # CREATING, CREATED, ASSIGNING, UPDATING, COMPLETING, CANCELING (Zeebe's lifecycle states).
+    state: str = "CREATING"
+    transition: Transition | None = None
+    # The assignee of the model, given once the task is created (an assignment of its own).
+    initial_assignee: str = ""
 
     @property
     def tenant_id(self) -> str:
@@ -168,6 +244,7 @@ class WaitKind(enum.StrEnum):
     MESSAGE = "MESSAGE"
     TIMER = "TIMER"
     SIGNAL = "SIGNAL"
+    CONDITION = "CONDITION"
 
 
 @dataclass(slots=True, eq=False, repr=False)
@@ -188,6 +265,23 @@ class Wait:
     correlation_key: str = ""
     due: int = 0
     repetitions: int = 0  # timer cycles left; -1 for unbounded
+    interval_ms: int = 0
+    cycle: str = ""  # a timer's time cycle (ISO or cron), which gives its next due time
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class StartTimer:
+    """The timer of a timer start event of a process's latest version: when due, it creates an instance."""
+
+    def __repr__(self) -> str:
+        return f"StartTimer({self.element.id!r} of {self.definition!r}, key={self.key}, due={self.due})"
+
+    key: int
+    definition: Definition
+    element: Element
+    due: int
+    repetitions: int = 0  # cycles left; -1 for unbounded; 0 for a date or duration (fires once)
+    cycle: str = ""
     interval_ms: int = 0
 
 

@@ -20,6 +20,7 @@ from sortedcontainers import SortedDict
 from zeebe_celery.engine import dmn
 from zeebe_celery.engine.bpmn import parse_bpmn
 from zeebe_celery.engine.core import DeployedDecision, DeployedDrg, RuntimeBase
+from zeebe_celery.engine.rows import instance_tree, message_row
 from zeebe_celery.engine.runtime import Runtime
 from zeebe_celery.engine.state import (
     Definition,
@@ -32,7 +33,9 @@ from zeebe_celery.engine.state import (
     Wait,
     WaitKind,
 )
+from zeebe_celery.engine.stored import load_form, load_start_timer, start_timer_row
 from zeebe_celery.engine.transaction import Transaction
+from zeebe_celery.engine.usertask_rows import user_task_from_row
 
 __all__ = ["Store", "instance_tree", "message_row"]
 
@@ -42,6 +45,7 @@ CREATE TABLE IF NOT EXISTS definitions (key INTEGER PRIMARY KEY, kind TEXT NOT N
                                         resource BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS instances (key INTEGER PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (key INTEGER PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS start_timers (key INTEGER PRIMARY KEY, data TEXT NOT NULL);
 """
 
 
@@ -80,6 +84,12 @@ class Store:
                         "INSERT OR REPLACE INTO instances VALUES (?, ?)",
                         (key, json.dumps(instance_tree(root, runtime.waits))),
                     )
+            if tx.start_timers:
+                db.execute("DELETE FROM start_timers")
+                db.executemany(
+                    "INSERT INTO start_timers VALUES (?, ?)",
+                    [(t.key, json.dumps(start_timer_row(t))) for t in runtime.start_timers.values()],
+                )
             for key in tx.messages:
                 message = runtime.messages.get(key)
                 if message is None:
@@ -118,6 +128,16 @@ class Store:
                 "decisions": decisions,
             }
             db.execute("INSERT INTO definitions VALUES (?, 'drg', ?, ?)", (r.key, json.dumps(data), r.resource))
+        for f in runtime.forms.values():
+            data = {
+                "id": f.form_id,
+                "version": f.version,
+                "name": f.resource_name,
+                "checksum": f.checksum,
+                "tenant": f.tenant_id,
+                "deployment": f.deployment_key,
+            }
+            db.execute("INSERT INTO definitions VALUES (?, 'form', ?, ?)", (f.key, json.dumps(data), f.resource))
 
     # -- loading -------------------------------------------------------------------------------------
 
@@ -139,6 +159,8 @@ class Store:
             fields = json.loads(data)
             if kind == "process":
                 _load_process(runtime, key, fields, resource)
+            elif kind == "form":
+                load_form(runtime, key, fields, resource)
             else:
                 _load_drg(runtime, key, fields, resource)
         callers: dict[int, int] = {}
@@ -153,6 +175,8 @@ class Store:
             child.caller, caller.called = caller, child
         for (data,) in db.execute("SELECT data FROM messages ORDER BY key").fetchall():
             _load_message(runtime, json.loads(data))
+        for (data,) in db.execute("SELECT data FROM start_timers ORDER BY key").fetchall():
+            load_start_timer(runtime, json.loads(data))
 
 
 def _load_process(runtime: Runtime, key: int, fields: dict[str, Any], resource: bytes) -> None:
@@ -196,82 +220,6 @@ def _load_drg(runtime: Runtime, key: int, fields: dict[str, Any], resource: byte
                 tenant_id=fields["tenant"],
             )
         )
-
-
-def instance_tree(instance: ElementInstance, waits: dict[int, Wait]) -> dict[str, Any]:
-    job = instance.job
-    incident = instance.incident
-    return {
-        "key": instance.key,
-        "definition": instance.definition.key,
-        "element": instance.element.id,
-        "state": instance.state.value,
-        "variables": instance.variables,
-        "joins": {k: dict(v) for k, v in instance.joins.items()},
-        "start_key": instance.start_key,
-        "caller": instance.caller.key if instance.caller is not None else None,
-        "start_at": list(instance.start_at),
-        "listener_index": instance.listener_index,
-        "listener_variables": instance.listener_variables,
-        "fulfilled": instance.fulfilled,
-        "compensable": list(instance.compensable),
-        "compensating": instance.compensating,
-        "children": [instance_tree(instance.children[k], waits) for k in sorted(instance.children)],
-        "job": None
-        if job is None
-        else {
-            "key": job.key,
-            "type": job.type,
-            "retries": job.retries,
-            "headers": job.custom_headers,
-            "state": job.state.value,
-            "deadline": job.deadline,
-            "worker": job.worker,
-            "backoff_until": job.backoff_until,
-            "retry_backoff": job.retry_backoff,
-            "error_message": job.error_message,
-            "error_code": job.error_code,
-            "kind": job.kind,
-            "listener_event_type": job.listener_event_type,
-        },
-        "waits": [_wait(waits[k]) for k in instance.waits if k in waits],
-        "incident": None
-        if incident is None
-        else {
-            "key": incident.key,
-            "type": incident.error_type,
-            "message": incident.error_message,
-            "retry": incident.retry,
-            "variables": incident.retry_variables,
-            "job": incident.job.key if incident.job is not None else None,
-        },
-    }
-
-
-def _wait(wait: Wait) -> dict[str, Any]:
-    return {
-        "key": wait.key,
-        "kind": wait.kind.value,
-        "element": wait.element.id,
-        "name": wait.name,
-        "correlation_key": wait.correlation_key,
-        "due": wait.due,
-        "repetitions": wait.repetitions,
-        "interval": wait.interval_ms,
-    }
-
-
-def message_row(message: Message) -> dict[str, Any]:
-    return {
-        "key": message.key,
-        "name": message.name,
-        "correlation_key": message.correlation_key,
-        "expires": message.expires,
-        "message_id": message.message_id,
-        "variables": message.variables,
-        "tenant": message.tenant_id,
-        "correlated": sorted(message.correlated, key=str),
-    }
 
 
 def _load_message(runtime: Runtime, data: dict[str, Any]) -> None:
@@ -334,6 +282,16 @@ class _Loader:
             parent.children[instance.key] = instance
         for child in data["children"]:
             self.instance(child, instance)
+        instance.tags = tuple(data.get("tags", ()))
+        instance.business_id = data.get("business_id", "")
+        instance.terminate_after = tuple(data.get("terminate_after", ()))
+        if parent is None and instance.business_id:
+            runtime.business_ids[(definition.tenant_id, definition.bpmn_process_id, instance.business_id)] = (
+                instance.key
+            )
+        if data.get("user_task") is not None:
+            task = user_task_from_row(instance, data["user_task"])
+            instance.user_task = runtime.user_tasks[task.key] = task
         if data["job"] is not None:
             self._job(instance, data["job"])
         for wait in data["waits"]:
@@ -385,6 +343,7 @@ class _Loader:
             due=data["due"],
             repetitions=data["repetitions"],
             interval_ms=data["interval"],
+            cycle=data.get("cycle", ""),
         )
         runtime.waits[wait.key] = wait
         instance.waits.append(wait.key)
@@ -393,6 +352,8 @@ class _Loader:
             runtime.subscriptions.setdefault((tenant, wait.name, wait.correlation_key), {})[wait.key] = wait
         elif wait.kind is WaitKind.SIGNAL:
             runtime.signal_waits.setdefault((tenant, wait.name), {})[wait.key] = wait
+        elif wait.kind is WaitKind.CONDITION:
+            runtime.conditional_waits[wait.key] = wait
         else:
             runtime.schedule(wait.due, "timer", wait.key)
 

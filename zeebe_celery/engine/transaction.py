@@ -27,7 +27,18 @@ Savepoint = tuple[int, int, int]
 class Transaction:
     """The changes, records and after-commit work of one command."""
 
-    __slots__ = ("after", "definitions", "first_key", "messages", "pushed", "records", "roots", "undo", "woken")
+    __slots__ = (
+        "after",
+        "definitions",
+        "first_key",
+        "messages",
+        "pushed",
+        "records",
+        "roots",
+        "start_timers",
+        "undo",
+        "woken",
+    )
 
     def __init__(self, first_key: int) -> None:
         self.first_key = first_key
@@ -37,6 +48,7 @@ class Transaction:
         self.roots: set[int] = set()  # process instance keys changed (for the store)
         self.messages: set[int] = set()  # message keys changed
         self.definitions = False  # deployed resources changed
+        self.start_timers = False  # timers of timer start events changed
         self.after: list[Callable[[], None]] = []
         self.woken: set[str] = set()  # job types whose pollers are woken once committed
         self.pushed: set[Any] = set()  # job streams given a job by this command

@@ -14,7 +14,7 @@ from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.core import by_key
 from zeebe_celery.engine.errors import AlreadyExists
 from zeebe_celery.engine.model import Element, EventType, Expr, Kind
-from zeebe_celery.engine.parts import Flow, Publication, Resources
+from zeebe_celery.engine.parts import Conditions, Flow, Publication, Resources
 from zeebe_celery.engine.processors import StepFailed, feel_type
 from zeebe_celery.engine.state import ElementInstance, Message, Wait, WaitKind
 
@@ -27,6 +27,7 @@ class EventSubscriptions:
     flow: Flow
     publication: Publication
     resources: Resources
+    conditions: Conditions
 
     def __init__(self, state: Appliers) -> None:
         self.state = state
@@ -43,6 +44,8 @@ class EventSubscriptions:
             assert element.signal is not None
             name = str(self._expression(instance, element.signal))
             self.state.wait_opened(instance, element, WaitKind.SIGNAL, name=name)
+        elif kind is EventType.CONDITIONAL:
+            self.conditions.open(self.state.wait_opened(instance, element, WaitKind.CONDITION))
 
     def _expression(self, instance: ElementInstance, expr: Expr) -> Any:
         try:
@@ -71,19 +74,25 @@ class EventSubscriptions:
         assert timer is not None
         now = self.state.now()
         repetitions = interval = 0
+        text = ""
         try:
             if timer.duration is not None:
-                due = now + timers.duration_ms(self._expression(instance, timer.duration))
+                due = timers.after(now, self._expression(instance, timer.duration))
             elif timer.date is not None:
                 due = timers.due_at(self._expression(instance, timer.date))
             else:
                 assert timer.cycle is not None
-                repetitions, interval = timers.cycle(self._expression(instance, timer.cycle))
-                due = now + interval
+                cycle = timers.parse_cycle(self._expression(instance, timer.cycle))
+                repetitions, interval, text, due = (
+                    cycle.repetitions,
+                    cycle.interval_ms,
+                    cycle.text,
+                    cycle.first_due(now),
+                )
         except timers.TimerSyntaxError as exc:
             raise StepFailed("EXTRACT_VALUE_ERROR", str(exc)) from exc
         self.state.wait_opened(
-            instance, element, WaitKind.TIMER, due=due, repetitions=repetitions, interval_ms=interval
+            instance, element, WaitKind.TIMER, due=due, repetitions=repetitions, interval_ms=interval, cycle=text
         )
 
     def close_waits(self, instance: ElementInstance) -> None:
@@ -197,11 +206,16 @@ class EventSubscriptions:
                 if wait.element is wait.instance.element or wait.element.interrupting:
                     self.state.wait_closed(wait)
                 self.publication.trigger(wait, dict(variables))
+        # A signal start event starts an instance of the latest version of each process that has one.
+        for definition, start in self.resources.signal_starts(tenant_id, name):
+            self.flow.start_at_event(definition, start, dict(variables), None)
+        self.flow.run_agenda()
         return key
 
     def timer_due(self, key: int, due: int) -> None:
         wait = self.state.waits.get(key)
         if wait is None or wait.due != due:
             return
-        self.state.timer_triggered(wait)
+        next_due = timers.next_due(wait.due, wait.repetitions, wait.cycle, wait.interval_ms, self.state.now())
+        self.state.timer_triggered(wait, next_due)
         self.publication.trigger(wait, {})

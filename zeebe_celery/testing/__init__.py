@@ -10,7 +10,7 @@ pytest plugin.
         ...  # engine.address is "127.0.0.1:PORT", redis.url is "redis://127.0.0.1:PORT/0"
 
 The plugin (:mod:`zeebe_celery.testing.plugin`, registered with pytest on install) offers the
-session fixtures ``zeebe_engine``, ``zeebe_address``, ``redis_server`` and ``redis_url``.
+session fixtures ``zeebe_engine``, ``zeebe_address``, ``zeebe_rest_address``, ``redis_server`` and ``redis_url``.
 """
 
 from zeebe_celery.stack.process import StackError

@@ -18,16 +18,18 @@ import pytest
 from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.stack.redis import RedisServer
 
-__all__ = ["redis_server", "redis_url", "zeebe_address", "zeebe_engine"]
+__all__ = ["redis_server", "redis_url", "zeebe_address", "zeebe_engine", "zeebe_rest_address"]
 
 ZEEBE_ADDRESS_ENV = "ZEEBE_CELERY_TEST_ZEEBE_ADDRESS"
+ZEEBE_REST_ADDRESS_ENV = "ZEEBE_CELERY_TEST_ZEEBE_REST_ADDRESS"
 REDIS_URL_ENV = "ZEEBE_CELERY_TEST_REDIS_URL"
 
 
 @pytest.fixture(scope="session")
 def zeebe_engine() -> Iterator[ZeebeEngine]:
-    """The engine of this session, on 127.0.0.1, started on first use and stopped at the session's end."""
-    with ZeebeEngine() as engine:
+    """The engine of this session, on 127.0.0.1 (gRPC and the REST API, each on a free port), started on first
+    use and stopped at the session's end."""
+    with ZeebeEngine(rest_port=0) as engine:
         yield engine
 
 
@@ -39,6 +41,17 @@ def zeebe_address(request: pytest.FixtureRequest) -> str:
         return configured
     engine: ZeebeEngine = request.getfixturevalue("zeebe_engine")
     return engine.address
+
+
+@pytest.fixture(scope="session")
+def zeebe_rest_address(request: pytest.FixtureRequest) -> str:
+    """The REST API's base URL (``http://host:port/v2``): ``$ZEEBE_CELERY_TEST_ZEEBE_REST_ADDRESS``, else the
+    session's engine."""
+    configured = os.environ.get(ZEEBE_REST_ADDRESS_ENV)
+    if configured:
+        return configured
+    engine: ZeebeEngine = request.getfixturevalue("zeebe_engine")
+    return engine.rest_address
 
 
 @pytest.fixture(scope="session")

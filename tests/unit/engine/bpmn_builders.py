@@ -29,6 +29,7 @@ __all__ = [
     "message_catch",
     "message_start",
     "multi_instance",
+    "native_user_task",
     "parallel_gateway",
     "process",
     "receive_task",
@@ -184,6 +185,47 @@ def user_task(
         assignment = f"<zeebe:assignmentDefinition{attrs}/>"
     form = f"<zeebe:formDefinition formKey={_attr(form_key)}/>" if form_key is not None else ""
     return f"<bpmn:userTask id={_attr(element_id)}>{_extensions(assignment, form)}</bpmn:userTask>"
+
+
+def native_user_task(
+    element_id: str,
+    *,
+    assignee: str | None = None,
+    candidate_groups: str | None = None,
+    candidate_users: str | None = None,
+    due_date: str | None = None,
+    follow_up_date: str | None = None,
+    priority: str | None = None,
+    external_reference: str | None = None,
+    listeners: Iterable[tuple[str, str]] = (),
+    outputs: Mapping[str, str] | None = None,
+) -> str:
+    """A ``zeebe:userTask``; ``listeners`` are (eventType, job type) pairs in order."""
+    assignment = "".join(
+        f" {name}={_attr(value)}"
+        for name, value in (
+            ("assignee", assignee),
+            ("candidateGroups", candidate_groups),
+            ("candidateUsers", candidate_users),
+        )
+        if value is not None
+    )
+    schedule = "".join(
+        f" {name}={_attr(value)}" for name, value in (("dueDate", due_date), ("followUpDate", follow_up_date)) if value
+    )
+    listener_xml = "".join(
+        f"<zeebe:taskListener eventType={_attr(event)} type={_attr(kind)}/>" for event, kind in listeners
+    )
+    ext = _extensions(
+        "<zeebe:userTask/>",
+        f"<zeebe:assignmentDefinition{assignment}/>" if assignment else "",
+        f"<zeebe:taskSchedule{schedule}/>" if schedule else "",
+        f"<zeebe:priorityDefinition priority={_attr(priority)}/>" if priority is not None else "",
+        f"<zeebe:formDefinition externalReference={_attr(external_reference)}/>" if external_reference else "",
+        f"<zeebe:taskListeners>{listener_xml}</zeebe:taskListeners>" if listener_xml else "",
+        io_mapping(None, outputs),
+    )
+    return f"<bpmn:userTask id={_attr(element_id)}>{ext}</bpmn:userTask>"
 
 
 def script_task(element_id: str, expression: str, result: str) -> str:

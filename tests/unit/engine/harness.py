@@ -12,7 +12,7 @@ from typing import Any
 
 from zeebe_celery.engine.records import Record
 from zeebe_celery.engine.runtime import Runtime
-from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job
+from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job, JobResult, UserTask
 
 # 2023-11-14T22:13:20Z: a fixed start, so timer dates in the tests are easy to write.
 START_MS = 1_700_000_000_000
@@ -70,6 +70,16 @@ class Harness:
     def complete(self, job: Job | int, variables: dict[str, Any] | None = None) -> None:
         with self.runtime.lock:
             self.runtime.complete_job(_key(job), dict(variables or {}))
+
+    def complete_with(self, job: Job | int, result: JobResult) -> None:
+        with self.runtime.lock:
+            self.runtime.complete_job(_key(job), {}, result=result)
+
+    def user_task_of(self, process_instance_key: int) -> UserTask:
+        """The one active user task of the instance."""
+        found = [t for t in self.runtime.user_tasks.values() if t.instance.process_instance_key == process_instance_key]
+        assert len(found) == 1, f"expected one user task, got {len(found)}"
+        return found[0]
 
     def fail(self, job: Job | int, *, retries: int, message: str = "", backoff: int = 0) -> None:
         with self.runtime.lock:

@@ -9,6 +9,7 @@ from typing import Any
 
 from zeebe_celery.engine.runtime import Runtime
 from zeebe_celery.engine.store import instance_tree, message_row
+from zeebe_celery.engine.stored import start_timer_row
 
 
 def memory(runtime: Runtime) -> dict[str, Any]:
@@ -24,6 +25,7 @@ def memory(runtime: Runtime) -> dict[str, Any]:
         "subscriptions": {str(k): sorted(v) for k, v in runtime.subscriptions.items()},
         "signal_waits": {str(k): sorted(v) for k, v in runtime.signal_waits.items()},
         "messages": {k: message_row(m) for k, m in runtime.messages.items()},
+        "start_timers": {k: start_timer_row(t) for k, t in runtime.start_timers.items()},
         "buffered": {str(k): sorted(v) for k, v in runtime.buffered.items()},
         "message_ids": {str(k): v for k, v in runtime.message_ids.items()},
         "incidents": sorted(runtime.incidents),
@@ -32,10 +34,15 @@ def memory(runtime: Runtime) -> dict[str, Any]:
         "latest": {str(k): [d.key for d in v] for k, v in runtime.latest.items()},
         "decisions": sorted(runtime.decisions),
         "drgs": sorted(runtime.drgs),
+        "forms": {k: (f.form_id, f.version) for k, f in runtime.forms.items()},
         "max_versions": dict(runtime.max_versions),
         "message_starts": sorted(runtime.message_starts),
         "result_waiters": {k: len(v) for k, v in runtime.result_waiters.items()},
         "records": len(runtime.records.all()),
+        "user_tasks": {k: (t.state, t.values, t.transition) for k, t in runtime.user_tasks.items()},
+        "user_task_waiters": sorted(runtime.user_task_waiters),
+        "business_ids": {str(k): v for k, v in runtime.business_ids.items()},
+        "conditional_waits": sorted(runtime.conditional_waits),
     }
 
 

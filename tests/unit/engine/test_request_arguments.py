@@ -175,8 +175,9 @@ def test_a_timer_too_long_to_schedule_is_refused_at_deploy_naming_the_element(st
 
 def test_a_cycle_with_more_repetitions_than_an_int64_is_a_timer_syntax_error() -> None:
     with pytest.raises(timers.TimerSyntaxError, match="too many repetitions"):
-        timers.cycle("R" + "9" * 5000 + "/PT1S")
-    assert timers.cycle("R3/PT1S") == (3, 1000)
+        timers.parse_cycle("R" + "9" * 5000 + "/PT1S")
+    cycle = timers.parse_cycle("R3/PT1S")
+    assert (cycle.repetitions, cycle.interval_ms) == (3, 1000)
 
 
 def test_the_decoder_refuses_non_finite_numbers_wherever_they_nest() -> None:

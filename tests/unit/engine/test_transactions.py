@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.engine import snapshots
+from tests.unit.engine import flow_models, snapshots
 from tests.unit.engine.bpmn_builders import (
     ad_hoc_sub_process,
     boundary,
@@ -24,6 +24,7 @@ from tests.unit.engine.bpmn_builders import (
     listeners,
     message_catch,
     multi_instance,
+    native_user_task,
     parallel_gateway,
     process,
     script_task,
@@ -34,10 +35,12 @@ from tests.unit.engine.bpmn_builders import (
 )
 from tests.unit.engine.harness import Harness
 from tests.unit.engine.test_runtime_compensation import compensate, undoable
+from tests.unit.engine.test_runtime_conditionals import conditional_boundary, conditional_catch, conditional_start
 from tests.unit.engine.test_store import Restartable
 from zeebe_celery.engine import core
 from zeebe_celery.engine.errors import InternalError
 from zeebe_celery.engine.model import Expr
+from zeebe_celery.engine.state import JobResult
 from zeebe_celery.engine.transaction import Transaction
 
 
@@ -150,6 +153,95 @@ def _with_incident(engine: Harness) -> int:
     key = _started(engine)
     engine.fail(engine.one_job("w"), retries=0, message="boom")
     return key
+
+
+def user_task_model() -> bytes:
+    """A native user task with a listener of each kind the engine runs, next to a job worker task."""
+    return process(
+        "u",
+        start_event(),
+        parallel_gateway("fork"),
+        native_user_task(
+            "review",
+            assignee="=owner",
+            candidate_groups="g",
+            listeners=[
+                ("creating", "on-create"),
+                ("assigning", "on-assign"),
+                ("updating", "on-update"),
+                ("completing", "on-complete"),
+                ("completing", "on-complete-2"),
+            ],
+            outputs={"verdict": "=ok"},
+        ),
+        service_task("side", "side"),
+        parallel_gateway("join"),
+        end_event(),
+        flow("start", "fork"),
+        flow("fork", "review"),
+        flow("fork", "side"),
+        flow("review", "join"),
+        flow("side", "join"),
+        flow("join", "end"),
+    )
+
+
+def _user_task_created(engine: Harness) -> int:
+    engine.deploy(user_task_model())
+    engine.start("u", {"owner": "ann"})
+    engine.complete(_job(engine, "on-create"))
+    engine.complete(_job(engine, "on-assign"))
+    return _task(engine)
+
+
+def _completing(engine: Harness) -> int:
+    key = _user_task_created(engine)
+    engine.runtime.complete_user_task(key, {"ok": True})
+    return key
+
+
+def _task(engine: Harness) -> int:
+    return next(iter(engine.runtime.user_tasks))
+
+
+def conditional_model() -> bytes:
+    """A conditional catch event next to a task with interrupting and non-interrupting conditional boundary
+    events, and a conditional start event."""
+    return process(
+        "c",
+        start_event(),
+        conditional_start("cond-start", "=go = true"),
+        parallel_gateway("fork"),
+        conditional_catch("until", "=x > 10"),
+        service_task("cw", "cw"),
+        conditional_boundary("again", "cw", "=x > 15", interrupting=False),
+        conditional_boundary("stop", "cw", "=x > 18"),
+        end_event(),
+        end_event("e2"),
+        end_event("e3"),
+        end_event("e4"),
+        end_event("e5"),
+        flow("start", "fork"),
+        flow("cond-start", "e5"),
+        flow("fork", "until"),
+        flow("fork", "cw"),
+        flow("until", "end"),
+        flow("cw", "e2"),
+        flow("again", "e3"),
+        flow("stop", "e4"),
+        event_sub_process(
+            "on-flag",
+            conditional_start("flagged", "=flag = true", interrupting=False),
+            end_event("flag-end"),
+            flow("flagged", "flag-end"),
+        ),
+    )
+
+
+def _conditions_waiting(engine: Harness) -> None:
+    engine.deploy(conditional_model())
+    engine.start("c", {"x": 1})
+    engine.activate("cw")
 
 
 def _multi(engine: Harness) -> int:
@@ -265,6 +357,12 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
     ("set variables", _started, lambda e: e.runtime.set_variables(_root(e), {"v": [1, 2]}, local=False)),
     ("resolve", _with_incident, lambda e: e.resolve(next(iter(e.runtime.incidents)))),
     ("update retries", _started, lambda e: e.runtime.update_job_retries(_job(e, "w"), 5)),
+    ("update a job", _with_work_activated, lambda e: e.runtime.update_job(_job(e, "w"), retries=5, timeout=9_000)),
+    (
+        "correlate",
+        _started,
+        lambda e: e.runtime.correlate_message("go", correlation_key="k1", variables={"m": 1}, tenant_id="<default>"),
+    ),
     ("complete into a completion condition and a call", _multi, lambda e: e.complete(_job(e, "each"))),
     (
         "cancel a caller",
@@ -279,6 +377,58 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
     ("complete an ad-hoc activation", _ad_hoc, lambda e: e.complete(_job(e, "a"), {"r": 1})),
     ("complete into a compensation", _compensable, lambda e: e.complete(_job(e, "book"))),
     ("modify", _started, lambda e: e.runtime.modify_instance(_root(e), activate=[], terminate=[_child(e, "nap")])),
+    ("create with a user task", lambda e: e.deploy(user_task_model()), lambda e: e.start("u", {"owner": "ann"})),
+    (
+        "complete a creating listener",
+        lambda e: (e.deploy(user_task_model()), e.start("u", {"owner": "ann"})),
+        lambda e: e.complete(_job(e, "on-create")),
+    ),
+    ("complete a user task", _user_task_created, lambda e: e.runtime.complete_user_task(_task(e), {"ok": True})),
+    ("assign a user task", _user_task_created, lambda e: e.runtime.assign_user_task(_task(e), "bob")),
+    ("update a user task", _user_task_created, lambda e: e.runtime.update_user_task(_task(e), {"priority": 7})),
+    (
+        "correct by a listener",
+        _completing,
+        lambda e: e.complete_with(_job(e, "on-complete"), JobResult(corrections={"assignee": "c", "priority": 1})),
+    ),
+    (
+        "deny by a listener",
+        _completing,
+        lambda e: e.complete_with(_job(e, "on-complete"), JobResult(denied=True, denied_reason="no")),
+    ),
+    (
+        "finish a completion",
+        lambda e: (_completing(e), e.complete(_job(e, "on-complete"))),
+        lambda e: e.complete(_job(e, "on-complete-2")),
+    ),
+    ("cancel with a user task", _completing, lambda e: e.runtime.cancel_instance(_root(e))),
+    (
+        "set variables on a user task",
+        _user_task_created,
+        lambda e: e.runtime.set_variables(e.runtime.user_tasks[_task(e)].instance.key, {"v": 1}, local=True),
+    ),
+    ("start with conditions", lambda e: e.deploy(conditional_model()), lambda e: e.start("c", {"x": 1})),
+    (
+        "set variables that trigger conditions",
+        _conditions_waiting,
+        lambda e: e.runtime.set_variables(_root(e), {"x": 20, "flag": True}, local=False),
+    ),
+    ("complete a job that triggers conditions", _conditions_waiting, lambda e: e.complete(_job(e, "cw"), {"x": 20})),
+    (
+        "evaluate conditional start events",
+        lambda e: e.deploy(conditional_model()),
+        lambda e: e.runtime.evaluate_conditional({"x": 20, "go": True}),
+    ),
+    # The 8.9 coverage elements: a timer start firing, an inclusive join, an event-based gateway, signals.
+    (
+        "deploy a timer start",
+        lambda e: e.deploy(flow_models.timer_started()),
+        lambda e: e.deploy(flow_models.timer_started("v2")),
+    ),
+    ("fire a timer start", lambda e: e.deploy(flow_models.timer_started()), lambda e: e.advance(60_000)),
+    ("join inclusively", flow_models.inclusive_waiting, lambda e: e.complete(_job(e, "b"))),
+    ("win an event-based gateway", flow_models.racing, lambda e: e.publish("pay", "k1", variables={"m": 1})),
+    ("broadcast to a signal start", flow_models.signal_models, lambda e: e.signal("go", {"s": 1})),
 ]
 
 
@@ -312,7 +462,7 @@ def test_a_failure_at_any_change_of_a_command_leaves_memory_and_disk_as_they_wer
         engine = Restartable(tmp_path / str(change))
         prefix(engine)
         memory, disk = snapshots.memory(engine.runtime), snapshots.disk(engine.data_dir)
-        if name == "fire a timer":
+        if name.startswith("fire"):
             # A due item is its own command: it is rolled back, logged and tried again later.
             with failing_at(monkeypatch, change):
                 command(engine)
@@ -321,7 +471,7 @@ def test_a_failure_at_any_change_of_a_command_leaves_memory_and_disk_as_they_wer
                 command(engine)
         assert snapshots.memory(engine.runtime) == memory, f"{name}: memory changed by a failure at {change}"
         assert snapshots.disk(engine.data_dir) == disk, f"{name}: disk changed by a failure at {change}"
-        if name != "fire a timer":
+        if not name.startswith("fire"):
             # The engine goes on: the same command now succeeds, exactly as it would have.
             command(engine)
             assert snapshots.memory(engine.runtime) == expected

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from zeebe_celery.engine.appliers.elements import ElementAppliers
 from zeebe_celery.engine.appliers.jobs import JobAppliers
+from zeebe_celery.engine.appliers.labels import LabelAppliers
 from zeebe_celery.engine.appliers.resources import ResourceAppliers
+from zeebe_celery.engine.appliers.starts import StartAppliers
+from zeebe_celery.engine.appliers.usertasks import UserTaskAppliers
 from zeebe_celery.engine.appliers.waits import WaitAppliers
 
 __all__ = ["Appliers"]
 
 
-class Appliers(ElementAppliers, JobAppliers, WaitAppliers, ResourceAppliers):
+class Appliers(
+    ElementAppliers, JobAppliers, WaitAppliers, ResourceAppliers, UserTaskAppliers, LabelAppliers, StartAppliers
+):
     """Every applier, over the one shared state."""

@@ -112,12 +112,14 @@ class ElementAppliers(RuntimeBase):
             tx.put(scope.joins, flow.target, arrived)
             tx.roots.add(scope.process_instance_key)
 
-    def joins_consumed(self, scope: ElementInstance, gateway: Element) -> None:
-        """One token of each incoming flow of ``gateway`` is used up by its activation."""
+    def joins_consumed(self, scope: ElementInstance, gateway: Element, *, only: set[str] | None = None) -> None:
+        """One token of each incoming flow of ``gateway`` (or of the flows in ``only``) is used up by its
+        activation."""
         tx = self.tx
         arrived = Counter(scope.joins.get(gateway.id, ()))
         for flow in gateway.incoming:
-            arrived[flow.id] -= 1
+            if only is None or flow.id in only:
+                arrived[flow.id] -= 1
         left = +arrived
         if left:
             tx.put(scope.joins, gateway.id, left)
@@ -225,6 +227,8 @@ class ElementAppliers(RuntimeBase):
         created = name not in scope.variables
         tx.put(scope.variables, name, value)
         tx.roots.add(origin.process_instance_key)
+        if self.conditional_waits:
+            self.variable_changes.append((scope, name, "create" if created else "update", self.keys.last))
         if self.records.enabled:
             intent = "CREATED" if created else "UPDATED"
             self.write("VARIABLE", intent, scope.key, variable_value(origin, scope, name, value))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from zeebe_celery.engine.core import DeployedDecision, DeployedDrg, RuntimeBase
+from zeebe_celery.engine.forms import DeployedForm
 from zeebe_celery.engine.model import Element
 from zeebe_celery.engine.state import (
     Definition,
@@ -58,6 +59,38 @@ class ResourceAppliers(RuntimeBase):
             versions = []
             tx.put(self.latest_decisions, group, versions)
         tx.append(versions, entry)
+        tx.definitions = True
+
+    def form_created(self, form: DeployedForm) -> None:
+        tx = self.tx
+        tx.put(self.forms, form.key, form)
+        self.version_seen("form", form.tenant_id, form.form_id, form.version)
+        group = (form.tenant_id, form.form_id)
+        versions = self.latest_forms.get(group)
+        if versions is None:
+            versions = []
+            tx.put(self.latest_forms, group, versions)
+        tx.append(versions, form)
+        tx.definitions = True
+        if self.records.enabled:
+            self.write(
+                "FORM",
+                "CREATED",
+                form.key,
+                {
+                    "formId": form.form_id,
+                    "version": form.version,
+                    "formKey": form.key,
+                    "resourceName": form.resource_name,
+                    "deploymentKey": form.deployment_key,
+                    "tenantId": form.tenant_id,
+                },
+            )
+
+    def form_deleted(self, form: DeployedForm) -> None:
+        tx = self.tx
+        tx.pop(self.forms, form.key)
+        tx.remove(self.latest_forms[(form.tenant_id, form.form_id)], form)
         tx.definitions = True
 
     def process_deleted(self, definition: Definition) -> None:

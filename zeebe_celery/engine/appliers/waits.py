@@ -19,6 +19,7 @@ _WAIT_RECORDS = {
     WaitKind.MESSAGE: ("PROCESS_MESSAGE_SUBSCRIPTION", "DELETED"),
     WaitKind.SIGNAL: ("SIGNAL_SUBSCRIPTION", "DELETED"),
     WaitKind.TIMER: ("TIMER", "CANCELED"),
+    WaitKind.CONDITION: ("CONDITIONAL_SUBSCRIPTION", "DELETED"),
 }
 
 
@@ -38,6 +39,9 @@ class WaitAppliers(RuntimeBase):
         elif kind is WaitKind.SIGNAL:
             self._index(self.signal_waits, (tenant, wait.name), wait)
             self.wait_record("SIGNAL_SUBSCRIPTION", "CREATED", wait)
+        elif kind is WaitKind.CONDITION:
+            tx.put(self.conditional_waits, wait.key, wait)
+            self.wait_record("CONDITIONAL_SUBSCRIPTION", "CREATED", wait)
         else:
             self.schedule(wait.due, "timer", wait.key)
             self.wait_record("TIMER", "CREATED", wait)
@@ -54,20 +58,22 @@ class WaitAppliers(RuntimeBase):
             self._unindex(self.subscriptions, (tenant, wait.name, wait.correlation_key), wait.key)
         elif wait.kind is WaitKind.SIGNAL:
             self._unindex(self.signal_waits, (tenant, wait.name), wait.key)
+        elif wait.kind is WaitKind.CONDITION:
+            tx.pop(self.conditional_waits, wait.key)
         self.wait_record(*_WAIT_RECORDS[wait.kind], wait)
 
     def wait_moved(self, wait: Wait, element: Element) -> None:
         """Migration: the wait now belongs to ``element`` of the target version."""
         self.tx.set(wait, "element", element)
 
-    def timer_triggered(self, wait: Wait) -> None:
-        """The timer fired: it is due again one interval on while its cycle has repetitions left."""
+    def timer_triggered(self, wait: Wait, next_due: int | None) -> None:
+        """The timer fired: it is due again at ``next_due`` while its cycle has repetitions left (None: done)."""
         self.wait_record("TIMER", "TRIGGERED", wait)
-        if wait.repetitions != 0 and wait.interval_ms > 0 and wait.repetitions != 1:
+        if next_due is not None:
             tx = self.tx
             if wait.repetitions > 0:
                 tx.set(wait, "repetitions", wait.repetitions - 1)
-            tx.set(wait, "due", wait.due + wait.interval_ms)
+            tx.set(wait, "due", next_due)
             tx.roots.add(wait.instance.process_instance_key)
             self.schedule(wait.due, "timer", wait.key)
         else:

@@ -6,10 +6,18 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from zeebe_celery.engine import timers
+from zeebe_celery.engine.bpmn.conditions import conditional
 from zeebe_celery.engine.bpmn.document import BPMN, ZEEBE, Document, local
 from zeebe_celery.engine.model import Element, EventType, Kind, MessageRef, TimerDef
 
-__all__ = ["EVENT_DEFINITIONS", "EVENT_SUB_PROCESS_STARTS", "check_event_kind", "event_definitions", "message_ref"]
+__all__ = [
+    "ALLOWED_EVENTS",
+    "EVENT_DEFINITIONS",
+    "EVENT_SUB_PROCESS_STARTS",
+    "check_event_kind",
+    "event_definitions",
+    "message_ref",
+]
 
 EVENT_DEFINITIONS = {
     "messageEventDefinition": EventType.MESSAGE,
@@ -17,32 +25,58 @@ EVENT_DEFINITIONS = {
     "errorEventDefinition": EventType.ERROR,
     "signalEventDefinition": EventType.SIGNAL,
     "terminateEventDefinition": EventType.TERMINATE,
+    "conditionalEventDefinition": EventType.CONDITIONAL,
+    "linkEventDefinition": EventType.LINK,
     "escalationEventDefinition": EventType.ESCALATION,
     "compensateEventDefinition": EventType.COMPENSATION,
 }
+_THROWING = {Kind.INTERMEDIATE_THROW_EVENT, Kind.END_EVENT}
 # Which event definitions each event kind runs; anything else is refused.
-_ALLOWED_EVENTS = {
-    Kind.START_EVENT: {EventType.NONE, EventType.MESSAGE},
+ALLOWED_EVENTS = {
+    Kind.START_EVENT: {EventType.NONE, EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.CONDITIONAL},
     Kind.END_EVENT: {
         EventType.NONE,
         EventType.ERROR,
         EventType.TERMINATE,
+        EventType.MESSAGE,
+        EventType.SIGNAL,
         EventType.ESCALATION,
         EventType.COMPENSATION,
     },
-    Kind.INTERMEDIATE_CATCH_EVENT: {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL},
-    Kind.INTERMEDIATE_THROW_EVENT: {EventType.NONE, EventType.ESCALATION, EventType.COMPENSATION},
+    Kind.INTERMEDIATE_CATCH_EVENT: {
+        EventType.MESSAGE,
+        EventType.TIMER,
+        EventType.SIGNAL,
+        EventType.LINK,
+        EventType.CONDITIONAL,
+    },
+    Kind.INTERMEDIATE_THROW_EVENT: {
+        EventType.NONE,
+        EventType.MESSAGE,
+        EventType.SIGNAL,
+        EventType.LINK,
+        EventType.ESCALATION,
+        EventType.COMPENSATION,
+    },
     Kind.BOUNDARY_EVENT: {
         EventType.MESSAGE,
         EventType.TIMER,
         EventType.ERROR,
         EventType.SIGNAL,
         EventType.ESCALATION,
+        EventType.CONDITIONAL,
         EventType.COMPENSATION,
     },
 }
 # The start event of an event sub-process runs these instead.
-EVENT_SUB_PROCESS_STARTS = {EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.ERROR, EventType.ESCALATION}
+EVENT_SUB_PROCESS_STARTS = {
+    EventType.MESSAGE,
+    EventType.TIMER,
+    EventType.SIGNAL,
+    EventType.ERROR,
+    EventType.ESCALATION,
+    EventType.CONDITIONAL,
+}
 
 
 def event_definitions(doc: Document, node: ET.Element, element: Element) -> None:
@@ -58,11 +92,19 @@ def event_definitions(doc: Document, node: ET.Element, element: Element) -> None
     definition = definitions[0]
     element.event_type = kind = EVENT_DEFINITIONS[local(definition.tag)]
     if kind is EventType.MESSAGE:
-        message_ref(doc, node, element, definition.get("messageRef"))
+        # A message throw or end event is a job worker's (zeebe:taskDefinition): it needs no message.
+        if element.kind not in _THROWING:
+            message_ref(doc, node, element, definition.get("messageRef"))
+    elif kind is EventType.LINK:
+        element.link = definition.get("name") or None
+        if element.link is None:
+            doc.fail(node, "Link name must be present and not empty.")
     elif kind is EventType.TIMER:
         _timer(doc, node, element, definition)
     elif kind is EventType.ERROR:
         _error(doc, node, element, definition)
+    elif kind is EventType.CONDITIONAL:
+        conditional(doc, node, element, definition)
     elif kind is EventType.ESCALATION:
         _escalation(doc, node, element, definition)
     elif kind is EventType.COMPENSATION:
@@ -77,7 +119,7 @@ def event_definitions(doc: Document, node: ET.Element, element: Element) -> None
 
 def check_event_kind(doc: Document, node: ET.Element, element: Element) -> None:
     """Refuse an event definition the element's kind does not run here."""
-    allowed = _ALLOWED_EVENTS.get(element.kind)
+    allowed = ALLOWED_EVENTS.get(element.kind)
     if in_event_sub_process(element):
         allowed = EVENT_SUB_PROCESS_STARTS
     if allowed is not None and element.event_type not in allowed:
@@ -102,25 +144,27 @@ def _timer(doc: Document, node: ET.Element, element: Element, definition: ET.Ele
     if sum(p is not None for p in (timer.duration, timer.date, timer.cycle)) != 1:
         doc.fail(node, "a timer needs exactly one of timeDuration, timeDate and timeCycle")
     _check_static_timer(doc, node, timer)
+    # As Zeebe validates it: a cycle repeats, so only what can fire again takes one (a start event, a
+    # non-interrupting boundary event); an intermediate catch event or interrupting boundary fires once.
+    if timer.cycle is not None and element.kind is Kind.INTERMEDIATE_CATCH_EVENT:
+        doc.fail(node, "Intermediate timer catch event must have either a time duration or a time date.")
     if timer.cycle is not None and element.interrupting and element.kind is Kind.BOUNDARY_EVENT:
-        doc.fail(node, "an interrupting timer boundary event cannot have a time cycle")
+        doc.fail(node, "Interrupting timer event with time cycle is not allowed.")
     if timer.cycle is not None and in_event_sub_process(element) and element.interrupting:
-        doc.fail(node, "an interrupting timer start event of an event sub-process cannot have a time cycle")
-    elif timer.cycle is not None and element.kind is not Kind.BOUNDARY_EVENT and not in_event_sub_process(element):
-        doc.fail(node, "a time cycle is only supported on non-interrupting boundary events")
+        doc.fail(node, "Interrupting timer event with time cycle is not allowed.")
     element.timer = timer
 
 
 def _check_static_timer(doc: Document, node: ET.Element, timer: TimerDef) -> None:
     """A literal timer value the engine cannot read is refused now, not at run time (FEEL ones can only
     be known then)."""
-    checks = ((timer.duration, timers.duration_ms), (timer.date, timers.due_at), (timer.cycle, timers.cycle))
+    checks = ((timer.duration, timers.duration_ms), (timer.date, timers.due_at), (timer.cycle, timers.parse_cycle))
     for expr, parse in checks:
         if expr is not None and expr.is_static:
             try:
                 parse(expr.source)
             except timers.TimerSyntaxError as exc:
-                doc.fail(node, f"{exc} (cron expressions and R/start/duration cycles are not supported)")
+                doc.fail(node, str(exc))
 
 
 def _error(doc: Document, node: ET.Element, element: Element, definition: ET.Element) -> None:

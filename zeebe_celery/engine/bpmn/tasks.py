@@ -6,7 +6,8 @@ import json
 import xml.etree.ElementTree as ET
 
 from zeebe_celery.engine.bpmn.document import ZEEBE, Document, local
-from zeebe_celery.engine.model import Element, Expr, Kind, TaskDefinition
+from zeebe_celery.engine.bpmn.usertasks import is_native, native_user_task
+from zeebe_celery.engine.model import Element, EventType, Expr, Kind, TaskDefinition
 
 __all__ = ["USER_TASK_JOB_TYPE", "task"]
 
@@ -26,7 +27,11 @@ def task(doc: Document, node: ET.Element, element: Element, ext: list[ET.Element
         if not definition.get("type"):
             doc.fail(node, "Must have a job type: zeebe:taskDefinition needs a 'type'")
     kind = element.kind
-    if kind is Kind.USER_TASK:
+    if any(e.tag == f"{ZEEBE}taskListeners" for e in ext) and not (kind is Kind.USER_TASK and is_native(ext)):
+        doc.fail(node, "Task listeners are only supported on native user tasks (zeebe:userTask)")
+    if kind is Kind.USER_TASK and is_native(ext):
+        native_user_task(doc, node, element, ext)
+    elif kind is Kind.USER_TASK:
         _user_task(doc, node, element, ext)
     elif kind is Kind.SCRIPT_TASK and element.task is None:
         script = next((e for e in ext if e.tag == f"{ZEEBE}script"), None)
@@ -50,6 +55,13 @@ def task(doc: Document, node: ET.Element, element: Element, ext: list[ET.Element
             doc.fail(node, "zeebe:calledDecision needs a resultVariable")
     elif kind in (Kind.SERVICE_TASK, Kind.SEND_TASK) and element.task is None:
         doc.fail(node, "Must have exactly one 'zeebe:taskDefinition' extension element")
+    elif (
+        kind in (Kind.INTERMEDIATE_THROW_EVENT, Kind.END_EVENT)
+        and element.event_type is EventType.MESSAGE
+        and element.task is None
+    ):
+        # Zeebe has a job worker send the message: the event is done as a service task is.
+        doc.fail(node, "Must have exactly one 'zeebe:taskDefinition' extension element")
 
 
 def _user_task(doc: Document, node: ET.Element, element: Element, ext: list[ET.Element]) -> None:
@@ -67,15 +79,16 @@ def _user_task(doc: Document, node: ET.Element, element: Element, ext: list[ET.E
                 if e.get(attr):
                     headers[f"io.camunda.zeebe:{header}"] = _list_header(e.get(attr, ""), header != "assignee")
         elif tag == "formDefinition":
-            key = e.get("formKey") or e.get("formId")
-            if key:
-                headers["io.camunda.zeebe:formKey"] = key
+            # A formKey is the user's own reference, passed on as it is; a formId links the latest
+            # deployed form of that id, whose key the job's header gets when the job is created.
+            if e.get("formKey"):
+                headers["io.camunda.zeebe:formKey"] = e.get("formKey", "")
+            elif e.get("formId"):
+                element.form_id = doc.expr(node, e.get("formId", ""))
         elif tag == "taskSchedule":
             for attr in ("dueDate", "followUpDate"):
                 if e.get(attr):
                     headers[f"io.camunda.zeebe:{attr}"] = e.get(attr, "")
-        elif tag == "userTask":
-            doc.fail(node, "Camunda user tasks (zeebe:userTask) are not supported; use job-based user tasks")
     element.headers = headers
 
 

@@ -6,18 +6,22 @@ table; a new element kind is one processor here plus its parse rule in :mod:`zee
 
 from __future__ import annotations
 
-from zeebe_celery.engine.model import Element, Kind
+from zeebe_celery.engine.model import Element, EventType, Kind
 from zeebe_celery.engine.processors.adhoc import AdHocSubProcess, InnerInstance
 from zeebe_celery.engine.processors.base import Context, Processor, StepFailed, evaluate, feel_type, json_value
 from zeebe_celery.engine.processors.calls import CallActivity
 from zeebe_celery.engine.processors.containers import Container, EventSubProcess
 from zeebe_celery.engine.processors.events import CatchEvent, EndEvent
-from zeebe_celery.engine.processors.gateways import ExclusiveGateway
+from zeebe_celery.engine.processors.gateways import EventBasedGateway, ExclusiveGateway, InclusiveGateway
+from zeebe_celery.engine.processors.links import LinkThrow
 from zeebe_celery.engine.processors.multi import MultiInstanceBody
+from zeebe_celery.engine.processors.signals import SignalThrow
 from zeebe_celery.engine.processors.tasks import BusinessRuleTask, JobWorkerTask, ScriptTask
 from zeebe_celery.engine.processors.throws import IntermediateThrowEvent
+from zeebe_celery.engine.processors.usertasks import NativeUserTask
 
 __all__ = [
+    "EVENT_PROCESSORS",
     "PROCESSORS",
     "Context",
     "Processor",
@@ -49,11 +53,22 @@ PROCESSORS: dict[Kind, Processor] = {
     Kind.TASK: _PASS_THROUGH,
     Kind.SERVICE_TASK: _JOB_WORKER,
     Kind.SEND_TASK: _JOB_WORKER,
-    Kind.USER_TASK: _JOB_WORKER,
+    # A job-based user task has a job definition (and goes to the job worker below).
+    Kind.USER_TASK: NativeUserTask(),
     Kind.SCRIPT_TASK: ScriptTask(),
     Kind.BUSINESS_RULE_TASK: BusinessRuleTask(),
     Kind.EXCLUSIVE_GATEWAY: ExclusiveGateway(),
     Kind.PARALLEL_GATEWAY: _PASS_THROUGH,
+    Kind.INCLUSIVE_GATEWAY: InclusiveGateway(),
+    Kind.EVENT_BASED_GATEWAY: EventBasedGateway(),
+}
+# Events whose behaviour is their event definition's rather than their kind's; consulted first. (A
+# message throw or end event has a zeebe:taskDefinition, so a job worker does it.)
+EVENT_PROCESSORS: dict[tuple[Kind, EventType], Processor] = {
+    (Kind.INTERMEDIATE_THROW_EVENT, EventType.SIGNAL): SignalThrow(),
+    (Kind.END_EVENT, EventType.SIGNAL): SignalThrow(),
+    (Kind.INTERMEDIATE_THROW_EVENT, EventType.LINK): LinkThrow(),
+    (Kind.INTERMEDIATE_CATCH_EVENT, EventType.LINK): _PASS_THROUGH,
 }
 
 
@@ -62,4 +77,8 @@ def processor_for(element: Element) -> Processor:
     # with one asks its worker what to do).
     if element.task is not None and element.kind is not Kind.AD_HOC_SUB_PROCESS:
         return _JOB_WORKER
+    if element.event_type is not EventType.NONE:
+        by_event = EVENT_PROCESSORS.get((element.kind, element.event_type))
+        if by_event is not None:
+            return by_event
     return PROCESSORS[element.kind]

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from zeebe_celery.engine import feel
 from zeebe_celery.engine.appliers import Appliers
-from zeebe_celery.engine.parts import Flow, JobWork, Publication, Resources, Subscriptions
+from zeebe_celery.engine.parts import Flow, JobWork, Publication, Resources, Subscriptions, UserTaskWork
 from zeebe_celery.engine.state import ElementInstance
 
 __all__ = ["Context", "Processor", "StepFailed", "evaluate", "feel_type", "json_value"]
@@ -52,6 +52,9 @@ class Context(Protocol):
 
     @property
     def resources(self) -> Resources: ...
+
+    @property
+    def user_tasks(self) -> UserTaskWork: ...
 
     def visible(self, instance: ElementInstance) -> Mapping[str, Any]: ...
 

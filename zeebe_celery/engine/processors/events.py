@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from zeebe_celery.engine.model import EventType
+from zeebe_celery.engine.model import Element, EventType, Kind
 from zeebe_celery.engine.processors.base import Context, Processor
 from zeebe_celery.engine.state import ElementInstance
 
-__all__ = ["CatchEvent", "EndEvent"]
+__all__ = ["CatchEvent", "EndEvent", "follows_event_gateway"]
 
 
 class EndEvent(Processor):
@@ -34,4 +34,18 @@ class CatchEvent(Processor):
     """Intermediate catch events and receive tasks: wait for the message, timer or signal."""
 
     def on_activate(self, ctx: Context, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
-        ctx.subscriptions.open_wait(instance, instance.element)
+        element = instance.element
+        if follows_event_gateway(element):
+            # Its event occurred already: the event-based gateway before it waited for it (nothing else
+            # activates such an event: modifications and start instructions are refused).
+            ctx.flow.complete(instance, variables)
+            return
+        ctx.subscriptions.open_wait(instance, element)
+
+
+def follows_event_gateway(element: Element) -> bool:
+    """The element is one of the events an event-based gateway waits for."""
+    scope = element.parent
+    return scope is not None and any(
+        scope.children[f.source].kind is Kind.EVENT_BASED_GATEWAY for f in element.incoming
+    )

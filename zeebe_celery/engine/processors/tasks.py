@@ -15,7 +15,8 @@ class JobWorkerTask(Processor):
     """Service, send and user tasks (and script and rule tasks with a job definition): a job."""
 
     def on_activate(self, ctx: Context, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
-        ctx.jobs.create_job(instance, *_job_definition(ctx, instance))
+        job_type, retries = _job_definition(ctx, instance)
+        ctx.jobs.create_job(instance, job_type, retries, _linked_form(ctx, instance))
 
     def on_terminate(self, ctx: Context, instance: ElementInstance) -> None:
         if instance.job is not None:
@@ -50,6 +51,19 @@ class BusinessRuleTask(Processor):
             raise StepFailed("DECISION_EVALUATION_ERROR", str(exc)) from exc
         value = evaluate(ctx, instance, lambda _: json_value(output), "DECISION_EVALUATION_ERROR")
         ctx.flow.complete(instance, {element.result_variable: value})
+
+
+def _linked_form(ctx: Context, instance: ElementInstance) -> dict[str, str] | None:
+    """A job-based user task linked to a deployed form (formId): its headers with that form's latest key."""
+    form = instance.element.form_id
+    if form is None:
+        return None
+    identifier = evaluate(ctx, instance, form.evaluate, "EXTRACT_VALUE_ERROR")
+    try:
+        key = ctx.resources.form_key(str(identifier), instance.tenant_id)
+    except LookupError as exc:
+        raise StepFailed("FORM_NOT_FOUND", str(exc)) from exc
+    return {**instance.element.headers, "io.camunda.zeebe:formKey": str(key)}
 
 
 def _job_definition(ctx: Context, instance: ElementInstance) -> tuple[str, int]:

@@ -9,6 +9,7 @@ import io.camunda.client.api.response.PartitionInfo;
 import io.camunda.client.api.response.Process;
 import io.camunda.client.api.response.ProcessInstanceResult;
 import io.camunda.client.api.response.Topology;
+import io.camunda.client.api.response.UserTaskProperties;
 import io.camunda.client.api.worker.JobClient;
 import io.camunda.client.api.worker.JobWorker;
 import io.camunda.client.api.worker.JobWorkerBuilderStep1.JobWorkerBuilderStep3;
@@ -25,13 +26,18 @@ import java.util.concurrent.TimeUnit;
 /**
  * Drives a Zeebe gateway with the official Java client, over gRPC only, and prints what it saw as JSON lines.
  *
- * <pre>java zeebecelery.tests.Main ADDRESS BPMN JOB_TYPE poll|stream INSTANCES</pre>
+ * <pre>java zeebecelery.tests.Main ADDRESS BPMN JOB_TYPE poll|stream|deny INSTANCES</pre>
  *
  * <p>It reads the topology, deploys the BPMN file, opens a job worker on JOB_TYPE (polling, or with a job
  * stream and no second poll) whose handler completes each job with {@code doubled = 2 * x}, then creates
  * INSTANCES instances of the deployed process with a result, with {@code x} = 1, 2, ... Every step prints one
  * line: {@code topology}, {@code deployed}, {@code completed-job} (printed from the worker's thread once the
  * engine accepted the completion) and {@code result}. Any failure prints the client's exception to stderr and exits 1.
+ *
+ * <p>With {@code deny}, BPMN holds a native user task whose assigning task listener has the type JOB_TYPE: the
+ * worker denies each assignment (a {@code JobResult} of a user task), printing {@code denied-job} with the job's
+ * kind, listener event type and user task; INSTANCES instances are created with {@code owner} = ann-1, ann-2...
+ * (printing {@code created}).
  */
 public final class Main {
 
@@ -43,12 +49,16 @@ public final class Main {
   private Main() {}
 
   public static void main(final String[] args) {
-    if (args.length != 5 || !(args[3].equals("poll") || args[3].equals("stream"))) {
-      System.err.println("usage: Main ADDRESS BPMN JOB_TYPE poll|stream INSTANCES");
+    if (args.length != 5 || !List.of("poll", "stream", "deny").contains(args[3])) {
+      System.err.println("usage: Main ADDRESS BPMN JOB_TYPE poll|stream|deny INSTANCES");
       System.exit(2);
     }
     try {
-      run(args[0], Path.of(args[1]), args[2], args[3].equals("stream"), Integer.parseInt(args[4]));
+      if (args[3].equals("deny")) {
+        deny(args[0], Path.of(args[1]), args[2], Integer.parseInt(args[4]));
+      } else {
+        run(args[0], Path.of(args[1]), args[2], args[3].equals("stream"), Integer.parseInt(args[4]));
+      }
     } catch (final Exception e) {
       e.printStackTrace(System.err);
       System.exit(1);
@@ -56,18 +66,82 @@ public final class Main {
     System.exit(0);
   }
 
+  /** A client on gRPC only. */
+  private static CamundaClient client(final String address) {
+    // An http:// gRPC address is the client's way of saying plaintext. The REST address points at a port
+    // nothing serves, so that any call that went over REST instead of gRPC fails loudly.
+    return CamundaClient.newClientBuilder()
+        .grpcAddress(URI.create("http://" + address))
+        .restAddress(URI.create("http://127.0.0.1:9"))
+        .preferRestOverGrpc(false)
+        .defaultRequestTimeout(REQUEST_TIMEOUT)
+        .build();
+  }
+
+  private static void deny(final String address, final Path bpmn, final String jobType, final int instances)
+      throws Exception {
+    try (CamundaClient client = client(address)) {
+      final JsonMapper json = client.getConfiguration().getJsonMapper();
+      print(json, line("event", "topology", "gatewayVersion", client.newTopologyRequest().send().join().getGatewayVersion()));
+      final DeploymentEvent deployment =
+          client.newDeployResourceCommand().addResourceFile(bpmn.toString()).send().join();
+      final Process process = deployment.getProcesses().get(0);
+      try (JobWorker worker =
+          client
+              .newWorker()
+              .jobType(jobType)
+              .handler(
+                  (jobClient, job) -> {
+                    jobClient
+                        .newCompleteCommand(job)
+                        .withResult(r -> r.forUserTask().deny(true, "denied by java-client"))
+                        .send()
+                        .join();
+                    final UserTaskProperties task = job.getUserTask();
+                    print(
+                        json,
+                        line(
+                            "event", "denied-job",
+                            "key", job.getKey(),
+                            "kind", String.valueOf(job.getKind()),
+                            "listenerEventType", String.valueOf(job.getListenerEventType()),
+                            "processInstanceKey", job.getProcessInstanceKey(),
+                            "assignee", task.getAssignee(),
+                            "candidateGroups", task.getCandidateGroups(),
+                            "changedAttributes", task.getChangedAttributes(),
+                            "priority", task.getPriority(),
+                            "dueDate", String.valueOf(task.getDueDate()),
+                            "userTaskKey", task.getUserTaskKey(),
+                            "tags", new ArrayList<>(job.getTags())));
+                    COMPLETED.release();
+                  })
+              .name("java-client")
+              .timeout(REQUEST_TIMEOUT)
+              .open()) {
+        for (int x = 1; x <= instances; x++) {
+          final long key =
+              client
+                  .newCreateInstanceCommand()
+                  .bpmnProcessId(process.getBpmnProcessId())
+                  .latestVersion()
+                  .variables(Map.of("owner", "ann-" + x))
+                  .tags("from-java")
+                  .send()
+                  .join()
+                  .getProcessInstanceKey();
+          print(json, line("event", "created", "processInstanceKey", key));
+        }
+        if (!COMPLETED.tryAcquire(instances, REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+          throw new IllegalStateException("the worker's denials were not all answered");
+        }
+      }
+    }
+  }
+
   private static void run(
       final String address, final Path bpmn, final String jobType, final boolean stream, final int instances)
       throws Exception {
-    // An http:// gRPC address is the 8.8 client's way of saying plaintext. The REST address points at a port
-    // nothing serves, so that any call that went over REST instead of gRPC fails loudly.
-    try (CamundaClient client =
-        CamundaClient.newClientBuilder()
-            .grpcAddress(URI.create("http://" + address))
-            .restAddress(URI.create("http://127.0.0.1:9"))
-            .preferRestOverGrpc(false)
-            .defaultRequestTimeout(REQUEST_TIMEOUT)
-            .build()) {
+    try (CamundaClient client = client(address)) {
       final JsonMapper json = client.getConfiguration().getJsonMapper();
 
       final Topology topology = client.newTopologyRequest().send().join();
