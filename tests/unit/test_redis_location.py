@@ -13,6 +13,7 @@ from zeebe_celery.config import BridgeSettings, broker_redis, flow_control_redis
 from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.redis_location import RedisLocation, connect, is_redis_url
+from zeebe_celery.stack.process import free_ports
 from zeebe_celery.stack.redis import RedisServer
 from zeebe_celery.task import zeebe_task
 
@@ -73,7 +74,9 @@ def test_a_redis_url_the_bridge_cannot_use_is_refused_at_load_naming_the_setting
 
 @pytest.fixture
 def cluster_node() -> Iterator[RedisServer]:
-    with RedisServer(args=["--cluster-enabled", "yes"]) as server:
+    # The cluster bus port is the port + 10000 unless named, which a high free port cannot have.
+    port, bus = free_ports(2)
+    with RedisServer(port=port, args=["--cluster-enabled", "yes", "--cluster-port", str(bus)]) as server:
         yield server
 
 
