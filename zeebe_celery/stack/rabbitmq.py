@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import subprocess
 import time
 import uuid
 import weakref
@@ -138,6 +139,22 @@ class RabbitMQServer(Service):
             return False
         connection.close()
         return True
+
+    def ctl(self, *args: str, timeout: float = 60.0) -> str:
+        """Run ``rabbitmqctl`` against this node (``set_policy``, ``list_queues`` ...); returns its output.
+
+        Raises StackError when it fails.
+        """
+        if not self.running or self._home is None:
+            raise StackError("RabbitMQServer is not running")
+        ctl = str(Path(_server_binary()).with_name("rabbitmqctl"))
+        env = {**os.environ, "HOME": str(self._home), "RABBITMQ_NODENAME": self._node, "ERL_EPMD_ADDRESS": LOOPBACK}
+        done = subprocess.run(
+            [ctl, "-n", self._node, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if done.returncode != 0:
+            raise StackError(f"rabbitmqctl {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+        return done.stdout
 
     def remove(self) -> None:
         """Stop the node and delete its data directory."""

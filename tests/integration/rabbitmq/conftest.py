@@ -13,7 +13,7 @@ from zeebe_celery.stack.fleet import CeleryWorker, PollerProcess, stack_env
 from zeebe_celery.stack.rabbitmq import RabbitMQServer
 from zeebe_celery.stack.redis import RedisServer
 
-POLLED = ("sum-numbers", "flaky", "check-stock", "quick")
+POLLED = ("sum-numbers", "flaky", "check-stock", "quick", "pipelined")
 
 
 @pytest.fixture(scope="package", params=["classic", "quorum"])
@@ -46,8 +46,7 @@ def rabbit_env(
 @pytest.fixture(scope="package")
 def rabbit_fleet(rabbit_env: dict[str, str]) -> Iterator[list[CeleryWorker]]:
     """Two prefork workers consuming every queue of the bridge test app from RabbitMQ."""
-    queues = [*QUEUES, "zeebe.poison-target"]
-    workers = [CeleryWorker(APP, queues, env=rabbit_env, concurrency=4, cwd=HERE) for _ in range(2)]
+    workers = [CeleryWorker(APP, QUEUES, env=rabbit_env, concurrency=4, cwd=HERE) for _ in range(2)]
     for worker in workers:
         worker.start(wait=False)
     try:

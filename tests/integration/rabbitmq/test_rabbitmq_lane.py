@@ -11,7 +11,7 @@ import pytest
 import redis
 from kombu import Connection
 
-from tests.integration.bridge.conftest import EngineRecords, deploy_one_task, run_instances
+from tests.integration.bridge.conftest import APP, HERE, EngineRecords, deploy_one_task, run_instances
 from tests.integration.bridge.test_bridge_time_limits import jobs_in_flight, wait_until_no_job_in_flight
 from zeebe_celery.config import ZeebeSettings
 from zeebe_celery.engine import ZeebeEngine
@@ -75,6 +75,47 @@ def test_instances_complete_with_errors_and_retries_on_rabbitmq(
     assert queue_arguments(rabbitmq, "zeebe.sum-numbers") == queue_type
 
 
+def handed_back(records: EngineRecords, process_id: str) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in records.find("JOB", "FAILED", bpmnProcessId=process_id)
+        if "handed back unrun" in (r["value"].get("errorMessage") or "")
+    ]
+
+
+def test_a_job_the_broker_refuses_is_given_back_at_once_with_its_retries(
+    rabbit_env: dict[str, str],
+    rabbit_poller: PollerProcess,
+    rabbitmq: RabbitMQServer,
+    client: ZeebeClient,
+    unique: Any,
+    records: EngineRecords,
+) -> None:
+    process_id = deploy_one_task(client, unique, "pipelined")
+    # Nobody consumes zeebe.pipelined yet, and it holds one message and refuses more: RabbitMQ nacks the
+    # publishes beyond that, and only a publisher confirm tells the poller.
+    refusing = '{"max-length": 1, "overflow": "reject-publish"}'
+    rabbitmq.ctl("set_policy", "--apply-to", "queues", "refuse", r"^zeebe\.pipelined$", refusing)
+    try:
+        instances = [client.create_process_instance(process_id, variables={"n": n}) for n in range(4)]
+        started = [instance.process_instance_key for instance in instances]
+        deadline = time.monotonic() + 30
+        while not handed_back(records, process_id):
+            assert time.monotonic() < deadline, "no refused job was given back"
+            time.sleep(0.1)
+    finally:
+        rabbitmq.ctl("clear_policy", "refuse")
+    with CeleryWorker(APP, ["zeebe.pipelined"], env=rabbit_env, concurrency=2, cwd=HERE):
+        deadline = time.monotonic() + 90
+        while not set(started) <= records.completed_instances(process_id):
+            assert time.monotonic() < deadline, "the refused jobs did not complete once the queue took them"
+            time.sleep(0.2)
+    refused = handed_back(records, process_id)
+    # Given back at once with retries unchanged and no back-off: no retry burnt, no incident.
+    assert all(r["value"]["retries"] == 3 and r["value"]["retryBackoff"] == 0 for r in refused)
+    assert not records.find("INCIDENT", "CREATED", bpmnProcessId=process_id)
+
+
 def test_a_rabbitmq_restart_under_load_loses_no_instance_and_leaks_no_slot(
     rabbit_fleet: list[CeleryWorker],
     rabbit_poller: PollerProcess,
@@ -113,11 +154,7 @@ def test_a_rabbitmq_restart_under_load_loses_no_instance_and_leaks_no_slot(
         assert time.monotonic() < deadline, f"{missing} of {count} instances did not complete ({queue_type} queues)"
         time.sleep(0.5)
     lost = set(started) - records.completed_instances(process_id)
-    given_back = [
-        r
-        for r in records.find("JOB", "FAILED", bpmnProcessId=process_id)
-        if "handed back unrun" in (r["value"].get("errorMessage") or "")
-    ]
+    given_back = handed_back(records, process_id)
     timed_out = len(records.find("JOB", "TIMED_OUT", bpmnProcessId=process_id))
     print(
         f"rabbitmq restart ({queue_type}): {count} instances at {rate:.0f}/s, {count - len(lost)} completed, "
