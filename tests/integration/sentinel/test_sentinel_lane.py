@@ -14,6 +14,8 @@ import redis
 from tests.integration.bridge.conftest import EngineRecords, deploy_one_task, run_instances
 from tests.integration.bridge.test_bridge_time_limits import jobs_in_flight, wait_until_no_job_in_flight
 from tests.integration.sentinel.conftest import PollerFactory
+from zeebe_celery.cli import ExitCode, main
+from zeebe_celery.connectors.activations import Activation, ActivationStore
 from zeebe_celery.deadletter import DeadLetters, dead_letter_list
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.stack.fleet import CeleryWorker
@@ -129,3 +131,29 @@ def test_a_master_failover_under_load_loses_no_instance_and_leaks_no_slot(
     held = len(jobs_in_flight(master, "quick"))
     wait_until_no_job_in_flight(master, "quick", within=15)
     print(f"failover: {held} job slots held when the last instance ended, 0 after the job timeout")
+
+
+def test_activations_and_the_dead_letter_command_reach_the_master_through_sentinel(
+    sentinels: RedisSentinels, master: redis.Redis, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = time.time()
+    activation = Activation(
+        id=f"sentinel-{now}",
+        connector="poll",
+        correlation_key="k",
+        message_name="m",
+        inputs={},
+        created_at=now,
+        due_at=now,
+    )
+    store = ActivationStore.from_url(sentinels.bridge_url)
+    assert store.add(activation)
+    assert store.get(activation.id) == activation
+    store.remove(activation.id)
+    store.close()
+
+    queue = "zeebe.sentinel-cli"
+    DeadLetters(master).set_aside(queue, b"garbage", kind="not_json", reason="set aside by the test")
+    assert main(["dead", "requeue", queue, "--all", "--broker", sentinels.bridge_url]) == ExitCode.OK
+    assert capsys.readouterr().out == f"requeued 1 message(s) on {queue}\n"
+    assert master.rpop(queue) == b"garbage"
