@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import redis
 from celery import Task, bootsteps
 from celery.signals import worker_process_shutdown
 from pydantic import ValidationError
@@ -34,6 +35,7 @@ from zeebe_celery.job import Job
 from zeebe_celery.json_only import check_json_only
 from zeebe_celery.logs import apply_format, bind_job
 from zeebe_celery.outcome import Outcome
+from zeebe_celery.redis_location import refuse_cluster
 from zeebe_celery.report import Reporter, describe, reporting_client
 from zeebe_celery.results import AdHocResult, Corrections, Deny
 from zeebe_celery.spec import JobTypeSpec, spec_for
@@ -135,6 +137,7 @@ def worker_init(app: Celery) -> WorkerSettings:
     """
     settings = worker_settings(app)
     check_json_only(app)
+    _refuse_a_cluster(app, settings.bridge)
     transport.install(app, settings.bridge)
     if settings.bridge.log_format == "json":
         # Celery has set up its loggers by the time the worker's boot steps are made.
@@ -143,6 +146,22 @@ def worker_init(app: Celery) -> WorkerSettings:
     worker_process_shutdown.connect(_flush_reports, weak=False, dispatch_uid="zeebe-celery-flush-reports")
     worker_metrics.connect(settings.metrics)
     return settings
+
+
+def _refuse_a_cluster(app: Celery, bridge: BridgeSettings) -> None:
+    """Raise ConfigurationError, naming the setting, when flow control's Redis is a Redis Cluster node."""
+    location = flow_control_redis(bridge, app)
+    if location is None:
+        return
+    # Closed before the pool forks: no connection is shared with the children.
+    client = location.connect(socket_timeout=2, socket_connect_timeout=2)
+    try:
+        refuse_cluster(client, location.setting)
+    except redis.RedisError as error:
+        # Not reachable yet: the worker waits for it as for any outage; a cluster is refused once it answers.
+        logger.warning("%s cannot be reached yet: %s", location.setting, error)
+    finally:
+        client.close()
 
 
 class WorkerBoot(bootsteps.Step):  # type: ignore[misc]
@@ -189,11 +208,11 @@ def context_for(app: Celery) -> WorkerContext:
         if context is None:
             settings = worker_settings(app)
             bridge = settings.bridge
-            redis = flow_control_redis(bridge, app)
+            location = flow_control_redis(bridge, app)
             context = WorkerContext(
                 client=ZeebeClient(settings.zeebe),
                 bridge=bridge,
-                inflight=InflightStore.from_url(redis) if redis else None,
+                inflight=InflightStore.from_url(location) if location else None,
                 reports=ReportQueue(bridge.report_concurrency) if bridge.report_concurrency > 1 else None,
             )
             _contexts[key] = context

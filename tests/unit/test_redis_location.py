@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from celery import Celery
@@ -16,6 +17,7 @@ from zeebe_celery.redis_location import RedisLocation, connect, is_redis_url
 from zeebe_celery.stack.process import free_ports
 from zeebe_celery.stack.redis import RedisServer
 from zeebe_celery.task import zeebe_task
+from zeebe_celery.worker import worker_init
 
 SENTINELS = "sentinel://:s3cret@127.0.0.1:26379/2;sentinel://127.0.0.1:26380"
 
@@ -86,6 +88,21 @@ def test_a_redis_cluster_node_is_refused_at_start_naming_the_setting(cluster_nod
         store.refuse_cluster("ZEEBE_CELERY_REDIS_URL")
     store.close()
     assert "ZEEBE_CELERY_REDIS_URL" in str(caught.value)
+    assert "Redis Cluster" in str(caught.value)
+
+
+def test_a_worker_whose_broker_is_a_redis_cluster_node_is_refused_at_boot(
+    cluster_node: RedisServer, clean_env: Path
+) -> None:
+    app = Celery("cluster-worker", broker=cluster_node.url, set_as_current=False)
+
+    @zeebe_task("cluster-work", app=app)
+    def work() -> None:
+        return None
+
+    with pytest.raises(ConfigurationError) as caught:
+        worker_init(app)
+    assert "the Celery app's broker_url" in str(caught.value)
     assert "Redis Cluster" in str(caught.value)
 
 
