@@ -267,7 +267,10 @@ class ZeebeSettings(BaseSettings):
 
 
 def redact_url(url: str) -> str:
-    """``url`` with the password of its user part masked (``redis://:***@host:6379/0``), for reprs and logs."""
+    """``url`` with the password of its user part masked (``redis://:***@host:6379/0``), for reprs and logs; each
+    part of a ``;``-separated list (Sentinels, failover brokers) on its own."""
+    if ";" in url:
+        return ";".join(redact_url(part) for part in url.split(";"))
     try:
         parts = urlsplit(url)
         password = parts.password

@@ -158,7 +158,7 @@ def _refuse_a_cluster(app: Celery, bridge: BridgeSettings) -> None:
     try:
         refuse_cluster(client, location.setting)
     except redis.RedisError as error:
-        # Not reachable yet: the worker waits for it as for any outage; a cluster is refused once it answers.
+        # Not reachable yet: the worker waits for it as for any outage (and cannot tell a cluster node then).
         logger.warning("%s cannot be reached yet: %s", location.setting, error)
     finally:
         client.close()

@@ -10,7 +10,7 @@ from celery import Celery
 from redis.sentinel import SentinelConnectionPool
 
 from zeebe_celery import transport
-from zeebe_celery.config import BridgeSettings, broker_redis, flow_control_redis, load_settings
+from zeebe_celery.config import BridgeSettings, broker_redis, flow_control_redis, load_settings, redact_url
 from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.redis_location import RedisLocation, connect, is_redis_url
@@ -128,3 +128,11 @@ def test_a_sentinel_broker_is_guarded_through_the_sentinel_transport() -> None:
     assert issubclass(channel_class, transport.GuardedSentinelChannel)
     assert transport.QUEUES_OPTION in channel_class.from_transport_options
     assert "master_name" in channel_class.from_transport_options
+
+
+def test_every_password_of_a_sentinel_url_is_masked_in_reprs_and_logs() -> None:
+    url = "sentinel://:s3cret-1@h1:26379;sentinel://u:s3cret-2@h2:26379/0?master_name=m"
+    assert redact_url(url) == "sentinel://:***@h1:26379;sentinel://u:***@h2:26379/0?master_name=m"
+    shown = repr(BridgeSettings(redis_url=url, broker_url=url, _env_file=None))
+    assert "s3cret-1" not in shown
+    assert "s3cret-2" not in shown

@@ -102,7 +102,7 @@ def cmd_poller(args: argparse.Namespace, out: Output) -> ExitCode:
     try:
         inflight.refuse_cluster(location.setting)
     except redis.RedisError as exc:
-        # Not reachable yet: the poller waits for it as for any outage; a cluster is refused once it answers.
+        # Not reachable yet: the poller waits for it as for any outage (and cannot tell a cluster node then).
         logger.warning("%s cannot be reached yet: %s", location.setting, exc)
     except ConfigurationError:
         inflight.close()
