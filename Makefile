@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: bootstrap demo test lint typecheck audit lock unit integration conformance bench bench-quick protos clean
+.PHONY: bootstrap demo test lint typecheck audit lock unit integration conformance bench bench-quick chaos soak protos clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -47,6 +47,14 @@ bench: bootstrap
 
 bench-quick: bootstrap
 	$(PY) -m benchmarks --quick
+
+# The fault scenarios of issue 15 on the real stack, as one table (benchmarks/results/chaos.md).
+chaos: bootstrap
+	$(PY) -m benchmarks.chaos
+
+# 20,000 instances at a steady rate, with the RSS of the poller and the workers over time.
+soak: bootstrap
+	$(PY) -m benchmarks.chaos.soak
 
 protos: bootstrap
 	$(PY) scripts/gen_protos.py

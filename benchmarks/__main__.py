@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_app import SLEEP_SECONDS
-from benchmarks.contenders import MAX_JOBS, REPORT_CONCURRENCY, ContenderPlan, run_contender
+from benchmarks.celery_floor import measure_floor
+from benchmarks.contenders import ASYNC_WAIT_MS, BATCH, MAX_JOBS, REPORT_CONCURRENCY, ContenderPlan, run_contender
 from benchmarks.dispatch import measure_ceiling, measure_memory
 from benchmarks.engine_figures import RECORDS_LIMIT, WARM_INSTANCES, measure_completed, measure_waiting
 from benchmarks.report import check_shape, describe_machine, now, render_markdown, to_json, write_plot
@@ -79,6 +80,7 @@ LINEUP = (
     ("pyzeebe", "pyzeebe", 1),
     ("zeebe_celery", "zeebe_celery", 1),
     ("zeebe_celery_scaled", "zeebe_celery", SCALED_PROCESSES),
+    ("zeebe_celery_batched", "zeebe_celery_batched", 1),
 )
 
 
@@ -87,6 +89,7 @@ def run_contenders(stack: Stack, mode: Mode) -> dict[str, Any]:
     warm = ContenderPlan(backlog=mode.warmup, paced=20, rate=mode.contender.rate, timeout=mode.contender.timeout)
     run_contender(stack, "raw_grpc", "bench-warmup", warm)
     runs: dict[str, list[dict[str, Any]]] = {key: [] for key, _, _ in LINEUP}
+    floors: list[dict[str, Any]] = []
     for round_no in range(mode.rounds):
         # Each round starts with a different contender, so none always runs on the freshest engine.
         order = LINEUP[round_no % len(LINEUP) :] + LINEUP[: round_no % len(LINEUP)]
@@ -94,6 +97,7 @@ def run_contenders(stack: Stack, mode: Mode) -> dict[str, Any]:
         for key, kind, processes in order:
             job_type = f"bench-{key.replace('_', '-')}-{round_no + 1}"
             runs[key].append(run_contender(stack, kind, job_type, mode.contender, processes=processes))
+        floors.append(measure_floor(stack, mode.contender.backlog, timeout=mode.contender.timeout))
     contenders: dict[str, Any] = {}
     for key, results in runs.items():
         merged = median_of_runs(results)
@@ -101,6 +105,8 @@ def run_contenders(stack: Stack, mode: Mode) -> dict[str, Any]:
             merged["runs"] = results
         contenders[key] = merged
     contenders["zeebe_celery"]["scaled"] = contenders.pop("zeebe_celery_scaled")
+    contenders["zeebe_celery"]["batched"] = {**contenders.pop("zeebe_celery_batched"), "batch": BATCH}
+    contenders["celery_floor"] = median_of_runs(floors)
     if mode.pyzeebe_defaults_backlog:
         say("pyzeebe with all its defaults (poll_retry_delay=5)")
         plan = ContenderPlan(
@@ -108,6 +114,21 @@ def run_contenders(stack: Stack, mode: Mode) -> dict[str, Any]:
         )
         contenders["pyzeebe"]["defaults"] = run_contender(stack, "pyzeebe_defaults", "bench-pyzeebe-defaults", plan)
     return contenders
+
+
+# The async-handler phase: (result key, contender kind), each with one worker process.
+ASYNC_LINEUP = (("pyzeebe", "pyzeebe_async_wait"), ("zeebe_celery_batched", "zeebe_celery_async_wait"))
+
+
+def run_async_wait_phase(stack: Stack, mode: Mode) -> dict[str, Any]:
+    """An async handler awaiting 50 ms: pyzeebe (max_running_jobs=32) against zeebe-celery batched, one process."""
+    runs: dict[str, list[dict[str, Any]]] = {key: [] for key, _ in ASYNC_LINEUP}
+    for round_no in range(mode.rounds):
+        order = ASYNC_LINEUP if round_no % 2 == 0 else tuple(reversed(ASYNC_LINEUP))
+        for key, kind in order:
+            job_type = f"bench-wait-{key.replace('_', '-')}-{round_no + 1}"
+            runs[key].append(run_contender(stack, kind, job_type, mode.contender))
+    return {"wait_ms": ASYNC_WAIT_MS, "batch": BATCH, **{key: median_of_runs(r) for key, r in runs.items()}}
 
 
 def run_scaling_phase(stack: Stack, mode: Mode) -> dict[str, Any]:
@@ -180,6 +201,15 @@ def method(mode: Mode) -> dict[str, Any]:
             f"'scaled' has {SCALED_PROCESSES}. Settings as examples/app.py (prefetch multiplier 1, JSON only, "
             "no kombu ack emulation, Celery's own defaults otherwise, log level INFO) and "
             f"ZEEBE_CELERY_REPORT_CONCURRENCY={REPORT_CONCURRENCY} (reports in flight per pool process).",
+            f"zeebe_celery, batched: as zeebe_celery, with @zeebe_task(batch={BATCH}): the jobs of one activation "
+            f"go as one Celery message of up to {BATCH} jobs.",
+            f"Async handler awaiting {ASYNC_WAIT_MS} ms (asyncio.sleep): pyzeebe as above (max_running_jobs=32) "
+            f"against zeebe_celery, batched ({BATCH} jobs per message, ZEEBE_CELERY_BATCH_CONCURRENCY 32), "
+            "each with one process; same backlog and paced phases as the contenders.",
+            "Celery's floor: the bench app's no-op Celery task (no Zeebe), on the same worker flags, prefork pool "
+            "with one process and Redis, once per round; a backlog of as many messages as a contender's is "
+            "published first, and throughput and the worker's CPU are read over the middle 80% of the drain "
+            "(the queue's length, sampled every 10 ms).",
             "CPU = utime+stime from /proc of the contender's processes and their children; RSS = VmHWM.",
             "The machine is shared: the load average at start and end is in the machine table.",
         ],
@@ -197,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"mode": mode.name, "started_at": now(), "machine": describe_machine()}
     with open_stack() as stack:
         results["contenders"] = run_contenders(stack, mode)
+        results["celery_floor"] = results["contenders"].pop("celery_floor")
+        say(f"async handler awaiting {ASYNC_WAIT_MS} ms: pyzeebe against zeebe-celery batched")
+        results["async_wait"] = run_async_wait_phase(stack, mode)
         say("dispatch ceiling: poller vs raw LPUSH, jobs waiting in an engine of their own")
         results["dispatch_ceiling"] = measure_ceiling(
             stack.redis.url, count=mode.ceiling_jobs, rounds=mode.ceiling_rounds, timeout=120.0

@@ -1,6 +1,8 @@
-"""The Celery app the zeebe-celery contender runs: a no-op handler and a 50 ms one.
+"""The Celery app the zeebe-celery contender runs: a no-op handler and a 50 ms one, and Celery's floor (a no-op
+Celery task with no Zeebe).
 
-The job types come from the environment (``BENCH_NOOP_TYPE``, ``BENCH_SLEEP_TYPE``); a handler whose
+The job types come from the environment (``BENCH_NOOP_TYPE``, ``BENCH_SLEEP_TYPE``, ``BENCH_ASYNC_WAIT_TYPE``
+for an async handler awaiting 50 ms); a handler whose
 variable is unset is not registered, so the poller polls exactly the type of the run at hand.
 Settings are those examples/app.py recommends (prefetch 1, no kombu ack emulation);
 ``BENCH_ACK_EMULATION=on`` restores kombu's default, as a what-if of ``benchmarks.profile_bridge``.
@@ -8,6 +10,7 @@ Settings are those examples/app.py recommends (prefetch 1, no kombu ack emulatio
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 
@@ -36,7 +39,24 @@ def nap() -> None:
     time.sleep(SLEEP_SECONDS)
 
 
+@app.task(name="bench.floor", ignore_result=True)
+def floor() -> None:
+    """Celery's floor: a no-op task with no Zeebe (benchmarks.celery_floor)."""
+    return None
+
+
 if os.environ.get("BENCH_NOOP_TYPE"):
-    noop_task = zeebe_task(os.environ["BENCH_NOOP_TYPE"], app=app)(noop)
+    # BENCH_BATCH: the batched contender's jobs per message.
+    noop_task = zeebe_task(os.environ["BENCH_NOOP_TYPE"], app=app, batch=int(os.environ.get("BENCH_BATCH", "1")))(noop)
+
+
+async def wait() -> None:
+    await asyncio.sleep(SLEEP_SECONDS)  # an async handler waiting on I/O
+
+
+if os.environ.get("BENCH_ASYNC_WAIT_TYPE"):
+    wait_task = zeebe_task(os.environ["BENCH_ASYNC_WAIT_TYPE"], app=app, batch=int(os.environ.get("BENCH_BATCH", "1")))(
+        wait
+    )
 if os.environ.get("BENCH_SLEEP_TYPE"):
     nap_task = zeebe_task(os.environ["BENCH_SLEEP_TYPE"], app=app)(nap)

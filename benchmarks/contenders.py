@@ -25,7 +25,7 @@ from benchmarks.stack import HERE, PYZEEBE_PYTHON, Stack, say
 from benchmarks.stats import percentile, rate_between, steady_window
 from zeebe_celery.stack.fleet import _Process
 
-__all__ = ["ContenderPlan", "run_contender", "start_zeebe_celery"]
+__all__ = ["ASYNC_WAIT_MS", "BATCH", "ContenderPlan", "run_contender", "start_zeebe_celery"]
 
 # zeebe-celery's bound of jobs queued or running per type, as in the test stack (pyzeebe's is 32).
 MAX_JOBS = "64"
@@ -43,10 +43,21 @@ class ContenderPlan:
 
 
 REPORT_CONCURRENCY = "32"
+# The batched contender's jobs per Celery message (``@zeebe_task(batch=...)``), as pyzeebe activates 32.
+BATCH = 32
+# The async contenders' handlers await this long (asyncio.sleep), as a handler waiting on I/O.
+ASYNC_WAIT_MS = 50
 
 
 def start_zeebe_celery(
-    stack: Stack, job_type: str, *, processes: int, nodes: int = 1, sleep: bool = False
+    stack: Stack,
+    job_type: str,
+    *,
+    processes: int,
+    nodes: int = 1,
+    sleep: bool = False,
+    batch: int = 1,
+    async_wait: bool = False,
 ) -> tuple[list[_Process], _Process]:
     """Celery prefork worker(s) with ``processes`` pool processes each, then the poller; all ready.
 
@@ -54,7 +65,8 @@ def start_zeebe_celery(
     """
     # Up to 32 reports in flight per pool process, as pyzeebe keeps up to 32 jobs running.
     env = stack.env(max_jobs=MAX_JOBS, report_concurrency=REPORT_CONCURRENCY)
-    env["BENCH_SLEEP_TYPE" if sleep else "BENCH_NOOP_TYPE"] = job_type
+    env["BENCH_ASYNC_WAIT_TYPE" if async_wait else "BENCH_SLEEP_TYPE" if sleep else "BENCH_NOOP_TYPE"] = job_type
+    env["BENCH_BATCH"] = str(batch)
     workers = [CeleryWorker(APP, [f"zeebe.{job_type}"], env=env, concurrency=processes, cwd=REPO) for _ in range(nodes)]
     started: list[_Process] = []
     try:
@@ -77,14 +89,20 @@ def _start(stack: Stack, kind: str, job_type: str, processes: int) -> tuple[list
     if kind == "raw_grpc":
         argv = [sys.executable, "-m", "benchmarks.raw_worker", stack.engine.address, job_type]
         return [Program("raw-grpc", argv, ready_marker="raw worker ready").start()], None
-    if kind in ("pyzeebe", "pyzeebe_defaults"):
+    if kind in ("pyzeebe", "pyzeebe_defaults", "pyzeebe_async_wait"):
         argv = [str(PYZEEBE_PYTHON), str(HERE / "pyzeebe_worker.py"), stack.engine.address, job_type]
         # pyzeebe's one change from its defaults: with poll_retry_delay=5 a worker that reaches
         # max_running_jobs (32, which one activation fills) sleeps 5 s, whatever its jobs take, so a
         # backlog drains at 32 jobs per 5 s. "pyzeebe_defaults" keeps it, to show that.
-        if kind == "pyzeebe":
+        if kind != "pyzeebe_defaults":
             argv += ["--poll-retry-delay", "0"]
+        if kind == "pyzeebe_async_wait":
+            argv += ["--async-wait-ms", str(ASYNC_WAIT_MS)]
         return [Program(kind, argv, ready_marker="worker ready").start()], None
+    if kind == "zeebe_celery_async_wait":
+        return start_zeebe_celery(stack, job_type, processes=processes, batch=BATCH, async_wait=True)
+    if kind == "zeebe_celery_batched":
+        return start_zeebe_celery(stack, job_type, processes=processes, batch=BATCH)
     return start_zeebe_celery(stack, job_type, processes=processes)
 
 
@@ -106,7 +124,7 @@ def run_contender(stack: Stack, kind: str, job_type: str, plan: ContenderPlan, *
     sampler = Sampler(roots, rss_pid=poller.pid if poller else None).start()
     poller_sampler = Sampler([poller.pid]).start() if poller else None
     engine_sampler = Sampler([stack.engine.pid]).start()
-    result: dict[str, Any] = {"processes": processes if kind == "zeebe_celery" else 1}
+    result: dict[str, Any] = {"processes": processes if kind.startswith("zeebe_celery") else 1}
     try:
         drained = stack.wait_completed(job_type, plan.backlog, timeout=plan.timeout)
         backlog_jobs = stack.records.jobs(job_type)

@@ -39,13 +39,15 @@ class Load:
         self._stub.DeployResource(pb.DeployResourceRequest(resources=[resource]), timeout=30)
         return job_type
 
-    def _create(self, process_id: str, n: int, deadline: float) -> None:
+    def create(self, process_id: str, n: int, deadline: float) -> int:
+        """Create one instance with ``n``, sending again while the engine is busy or away until the
+        ``deadline`` (a ``time.monotonic()`` time); returns its key."""
         request = pb.CreateProcessInstanceRequest(bpmnProcessId=process_id, version=-1, variables=json.dumps({"n": n}))
         attempt = 0
         while True:
             try:
-                self._stub.CreateProcessInstance(request, timeout=10)
-                return
+                response = self._stub.CreateProcessInstance(request, timeout=10)
+                return int(response.processInstanceKey)
             except grpc.RpcError as exc:
                 attempt += 1
                 if exc.code() not in _RETRYABLE or time.monotonic() > deadline:
@@ -58,7 +60,7 @@ class Load:
         started = time.monotonic()
         deadline = started + timeout
         with ThreadPoolExecutor(_CREATORS, thread_name_prefix="creator") as pool:
-            for _ in pool.map(lambda n: self._create(process_id, n, deadline), range(first, first + count)):
+            for _ in pool.map(lambda n: self.create(process_id, n, deadline), range(first, first + count)):
                 pass
         return count / (time.monotonic() - started)
 

@@ -104,6 +104,11 @@ TARGETS = (
     ),
     Target("engine_cpu_in_raw_run", "engine CPU per instance (raw loop run) / bridge CPU per job", "<= 0.5x"),
     Target("raw_grpc_vs_zeebe_celery", "raw_grpc / zeebe_celery (1 process) throughput", ">= 2.0x"),
+    Target("batched_throughput_vs_pyzeebe", "zeebe_celery batched / pyzeebe throughput", ">= 1.0x"),
+    Target("batched_cpu_vs_pyzeebe", "zeebe_celery batched / pyzeebe CPU per job", "<= 2.0x"),
+    Target("batched_p50_vs_pyzeebe", "zeebe_celery batched p50 - pyzeebe p50", "<= +5 ms"),
+    Target("async_wait_vs_pyzeebe", "async 50 ms handler: zeebe_celery batched / pyzeebe throughput", ">= 0.9x"),
+    Target("bridge_cpu_over_floor", "zeebe_celery CPU per job - Celery's floor CPU per task", "<= +0.2 ms"),
     Target("engine_rss_per_waiting_instance", "engine RSS per waiting instance, over {waiting}", "<= 10 KB"),
     Target("engine_rss_growth", "engine RSS growth over {completed} completed instances", "< 20 MB"),
 )
@@ -130,6 +135,9 @@ def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     waiting = engine.get("waiting", {})
     completed = engine.get("completed", {})
     bridge_cpu = zc.get("cpu_ms_per_job")
+    batched = zc.get("batched", {})
+    floor = results.get("celery_floor", {})
+    waiting_async = results.get("async_wait", {})
     values = {
         "throughput_vs_pyzeebe": (_ratio(zc.get("throughput_per_s"), pz.get("throughput_per_s")), "x"),
         "throughput_vs_raw_grpc": (_ratio(zc.get("throughput_per_s"), raw.get("throughput_per_s")), "x"),
@@ -140,6 +148,17 @@ def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         "engine_cpu_in_zeebe_celery_run": (_ratio(zc.get("engine_cpu_ms_per_instance"), bridge_cpu), "x"),
         "engine_cpu_in_raw_run": (_ratio(raw.get("engine_cpu_ms_per_instance"), bridge_cpu), "x"),
         "raw_grpc_vs_zeebe_celery": (_ratio(raw.get("throughput_per_s"), zc.get("throughput_per_s")), "x"),
+        "batched_throughput_vs_pyzeebe": (_ratio(batched.get("throughput_per_s"), pz.get("throughput_per_s")), "x"),
+        "batched_cpu_vs_pyzeebe": (_ratio(batched.get("cpu_ms_per_job"), pz.get("cpu_ms_per_job")), "x"),
+        "batched_p50_vs_pyzeebe": (_difference(batched.get("p50_ms"), pz.get("p50_ms")), "ms"),
+        "async_wait_vs_pyzeebe": (
+            _ratio(
+                waiting_async.get("zeebe_celery_batched", {}).get("throughput_per_s"),
+                waiting_async.get("pyzeebe", {}).get("throughput_per_s"),
+            ),
+            "x",
+        ),
+        "bridge_cpu_over_floor": (_difference(bridge_cpu, floor.get("cpu_ms_per_job")), "ms"),
         "engine_rss_per_waiting_instance": (_number(waiting.get("kb_per_instance")), "KB"),
         "engine_rss_growth": (_number(completed.get("growth_mb")), "MB"),
     }
@@ -154,6 +173,11 @@ def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         "engine_cpu_in_zeebe_celery_run": lambda v: v <= 0.5,
         "engine_cpu_in_raw_run": lambda v: v <= 0.5,
         "raw_grpc_vs_zeebe_celery": lambda v: v >= 2.0,
+        "batched_throughput_vs_pyzeebe": lambda v: v >= 1.0,
+        "batched_cpu_vs_pyzeebe": lambda v: v <= 2.0,
+        "batched_p50_vs_pyzeebe": lambda v: v <= 5.0,
+        "async_wait_vs_pyzeebe": lambda v: v >= 0.9,
+        "bridge_cpu_over_floor": lambda v: v <= 0.2,
         "engine_rss_per_waiting_instance": lambda v: v <= 10.0,
         "engine_rss_growth": lambda v: v < 20.0,
     }

@@ -139,7 +139,12 @@ class ZeebeSettings(BaseSettings):
         description="deadline of every unary call",
     )
     keepalive: Duration = Field(
-        default=30.0, validation_alias=AliasChoices("ZEEBE_KEEP_ALIVE"), gt=0, description="gRPC keepalive"
+        # Zeebe's clients ping every 45 s: the gateway sends away a client that pings more often than every
+        # 30 s (its minKeepAliveInterval).
+        default=45.0,
+        validation_alias=AliasChoices("ZEEBE_KEEP_ALIVE"),
+        gt=0,
+        description="gRPC keepalive: how often a connection with calls in flight is pinged",
     )
     max_message_size: int = Field(
         default=4 * 1024 * 1024,
@@ -327,6 +332,18 @@ class BridgeSettings(BaseSettings):
         ge=1,
         le=256,
         description="reports a worker process keeps in flight; 1 reports before the task ends",
+    )
+    batch_size: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="default jobs per Celery message (a type's batch= overrides it); 1 sends each job alone",
+    )
+    batch_concurrency: int = Field(
+        default=32,
+        ge=1,
+        le=1000,
+        description="async handlers of one batch running at once on a worker process's loop",
     )
     activation_threshold: float = Field(
         default=0.25,

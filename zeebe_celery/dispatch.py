@@ -1,4 +1,5 @@
-"""Publishing activated jobs to Celery, one batch per activation, on the queue of their job type."""
+"""Publishing activated jobs to Celery, on the queue of their job type: one message per job, or per batch
+of up to the type's ``batch`` jobs (see :mod:`zeebe_celery.batch`)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.job import Job, JobKind, ListenerEventType, UserTaskProperties
 from zeebe_celery.spec import JobTypeSpec, ZeebeTaskSpec
 
-__all__ = ["AnyJob", "CeleryDispatcher", "Dispatcher", "queue_name", "task_id"]
+__all__ = ["AnyJob", "CeleryDispatcher", "Dispatcher", "batch_id", "chunks", "queue_name", "task_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -189,20 +190,48 @@ class _MessageTemplate:
         )
 
     def render(self, job: pb.ActivatedJob, extra_headers: Mapping[str, str] | None) -> str:
-        identifier = task_id(job)
-        fields = _job_json(job)
-        body = f"[[{fields}], {{}}, {_EMBED}]"
+        """The message of one job: its Job as the task's one argument."""
+        return self._render(
+            task_id(job), _job_json(job), job.deadline, f"(<zeebe job {job.key} of {job.type}>,)", extra_headers
+        )
+
+    def render_batch(self, jobs: Sequence[pb.ActivatedJob], extra_headers: Mapping[str, str] | None) -> str:
+        """The message of a batch: the list of its jobs as the task's one argument, expiring at the latest
+        deadline (the earlier ones are checked per job by the worker)."""
+        first = jobs[0]
+        return self._render(
+            batch_id(jobs),
+            "[" + ", ".join([_job_json(job) for job in jobs]) + "]",
+            max(job.deadline for job in jobs),
+            f"(<zeebe batch of {len(jobs)} {first.type} jobs, from job {first.key}>,)",
+            extra_headers,
+        )
+
+    def _render(
+        self, identifier: str, argument: str, expires_ms: int, argsrepr: str, extra_headers: Mapping[str, str] | None
+    ) -> str:
+        body = f"[[{argument}], {{}}, {_EMBED}]"
         extra = "".join(f", {_quote(k)}: {_quote(v)}" for k, v in extra_headers.items()) if extra_headers else ""
         return self._format % (
             base64.b64encode(body.encode()).decode("ascii"),
             identifier,
-            datetime.fromtimestamp(job.deadline / 1000, tz=UTC).isoformat(),
+            datetime.fromtimestamp(expires_ms / 1000, tz=UTC).isoformat(),
             identifier,
-            _quote(f"(<zeebe job {job.key} of {job.type}>,)"),
+            _quote(argsrepr),
             extra,
             identifier,
             f"{self._tag_prefix}-{next(self._tags)}",
         )
+
+
+def batch_id(jobs: Sequence[Job | pb.ActivatedJob]) -> str:
+    """The Celery task id of a batch: its first job's activation and its size."""
+    return f"zeebe-batch-{jobs[0].key}-{jobs[0].deadline}-{len(jobs)}"
+
+
+def chunks(jobs: Sequence[AnyJob], size: int) -> list[Sequence[AnyJob]]:
+    """``jobs`` in consecutive batches of at most ``size``."""
+    return [jobs[start : start + size] for start in range(0, len(jobs), size)]
 
 
 class CeleryDispatcher:
@@ -225,6 +254,7 @@ class CeleryDispatcher:
         self._app = app
         self._queues = {job_type: settled.queue for job_type, settled in types.items()}
         self._names = {job_type: settled.task_name for job_type, settled in types.items()}
+        self._batches = {job_type: settled.batch for job_type, settled in types.items()}
         located = broker_redis(bridge, app)
         self._redis = located.connect(socket_timeout=5, socket_connect_timeout=5) if located else None
         options = set(app.conf.broker_transport_options or {})
@@ -250,6 +280,9 @@ class CeleryDispatcher:
         parsing their variables.
         """
         if not jobs:
+            return
+        if self._batches[job_type] > 1:
+            self._publish_batches(job_type, chunks(jobs, self._batches[job_type]))
             return
         name = self._names[job_type]
         queue = self._queues[job_type]
@@ -286,6 +319,37 @@ class CeleryDispatcher:
         if self._confirmed is not None:
             return self._confirmed.producer()
         return self._app.producer_or_acquire()  # type: ignore[no-any-return]
+
+    def _publish_batches(self, job_type: str, batches: list[Sequence[AnyJob]]) -> None:
+        """Send each of ``batches`` as one message; the dispatch is traced on each batch's first job."""
+        queue = self._queues[job_type]
+        traced = tracing.recording()
+        if self._direct:
+            assert self._redis is not None
+            template = self._templates[job_type]
+            messages = [
+                template.render_batch(
+                    [job if isinstance(job, pb.ActivatedJob) else job.to_activated() for job in batch],
+                    tracing.dispatch_headers(_parsed(batch[0]), queue) if traced else None,
+                )
+                for batch in batches
+            ]
+            self._redis.lpush(queue, *messages)
+            return
+        with self._producer() as producer, producer.batch(max_size=len(batches) + 1):
+            for batch in batches:
+                jobs = [_parsed(job) for job in batch]
+                self._app.send_task(
+                    self._names[job_type],
+                    args=([job.model_dump(mode="json") for job in jobs],),
+                    task_id=batch_id(jobs),
+                    queue=queue,
+                    expires=max(jobs, key=operator.attrgetter("deadline")).deadline_at,
+                    producer=producer,
+                    serializer="json",
+                    retry=False,
+                    headers=tracing.dispatch_headers(jobs[0], queue),
+                )
 
     def queue_depth(self, job_type: str) -> int | None:
         """Messages waiting in the type's queue: the Redis list's length, or the AMQP queue's ready count."""

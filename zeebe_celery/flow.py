@@ -7,11 +7,17 @@ before it activates, so several pollers together never exceed the bound; a worke
 it has reported. Every member also leaves by itself when its score passes,
 so a crashed poller or a killed worker cannot leak a slot: a job whose deadline passed belongs to
 Zeebe again anyway.
+
+A reservation names the store that made it, and each poller's store says it is alive (a sorted set of
+owners, scored with the time their word lapses: :data:`OWNER_TTL` after the last reservation or
+:meth:`InflightStore.heartbeat`). The next reservation by anyone drops the reservations of owners that
+went silent, so a poller killed in a long poll holds its slots for seconds, not for the whole hold.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -21,13 +27,27 @@ import redis
 
 from zeebe_celery.redis_location import RedisLocation, connect, refuse_cluster
 
-__all__ = ["InflightStore", "Reservation"]
+__all__ = ["OWNER_TTL", "RETRY_RELEASE", "InflightStore", "Reservation"]
 
 logger = logging.getLogger(__name__)
 
-# KEYS[1] set, ARGV: now_ms, bound, want, hold_until_ms, token, least
+# How long a store's word that it is alive lasts; pollers renew it every few seconds.
+OWNER_TTL = 6.0
+# How often a release that failed is tried again.
+RETRY_RELEASE = 0.5
+
+# KEYS[1] set, KEYS[2] owners, ARGV: now_ms, bound, want, hold_until_ms, token ("owner/random"), least,
+# owner, owner_alive_until_ms
 _RESERVE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[8], ARGV[7])
+for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local owner = string.match(member, '^r:([^/:]+)/')
+  if owner and not redis.call('ZSCORE', KEYS[2], owner) then
+    redis.call('ZREM', KEYS[1], member)
+  end
+end
 local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
 local n = math.min(free, tonumber(ARGV[3]))
 if n <= 0 or n < tonumber(ARGV[6]) then return 0 end
@@ -99,6 +119,10 @@ class InflightStore:
         self._redis = client
         self._namespace = namespace
         self._clock = clock
+        self.owner = uuid.uuid4().hex[:12]
+        self._late: dict[str, set[tuple[int, int]]] = {}
+        self._late_lock = threading.Lock()
+        self._late_thread: threading.Thread | None = None
         self._reserve = client.register_script(_RESERVE)
         self._commit = client.register_script(_COMMIT)
         self._release = client.register_script(_RELEASE)
@@ -116,13 +140,35 @@ class InflightStore:
     def _wake_key(self, job_type: str) -> str:
         return f"{self._namespace}:freed:{job_type}"
 
+    def _owners_key(self) -> str:
+        return f"{self._namespace}:owners"
+
+    def heartbeat(self) -> None:
+        """Say this store's owner is alive for :data:`OWNER_TTL` more seconds, so its reservations stand;
+        a poller says so every few seconds. Never raises: while Redis is away nobody can take them either."""
+        alive_until_ms = int((self._clock() + OWNER_TTL) * 1000)
+        try:
+            self._redis.zadd(self._owners_key(), {self.owner: alive_until_ms})
+        except redis.RedisError:
+            logger.debug("could not renew the reservations of %s", self.owner, exc_info=True)
+
     def reserve(self, job_type: str, *, want: int, bound: int, hold: float, least: int = 1) -> Reservation | None:
         """Reserve up to ``want`` slots under ``bound`` for ``hold`` seconds; None when fewer than ``least``
         are free."""
         now_ms = int(self._clock() * 1000)
-        token = uuid.uuid4().hex[:16]
-        args: list[str | int] = [now_ms, bound, want, now_ms + int(hold * 1000), token, least]
-        count = int(self._reserve(keys=[self.key(job_type)], args=args))
+        token = f"{self.owner}/{uuid.uuid4().hex[:16]}"
+        alive_until_ms = now_ms + int(OWNER_TTL * 1000)
+        args: list[str | int] = [
+            now_ms,
+            bound,
+            want,
+            now_ms + int(hold * 1000),
+            token,
+            least,
+            self.owner,
+            alive_until_ms,
+        ]
+        count = int(self._reserve(keys=[self.key(job_type), self._owners_key()], args=args))
         return Reservation(job_type, token, count) if count > 0 else None
 
     def commit(self, reservation: Reservation, jobs: Iterable[tuple[int, int]]) -> None:
@@ -147,6 +193,39 @@ class InflightStore:
         if not members:
             return 0
         return int(self._release(keys=[self.key(job_type), self._wake_key(job_type)], args=members))
+
+    def release_later(self, job_type: str, jobs: Iterable[tuple[int, int]]) -> None:
+        """Free these slots from a background thread, trying every :data:`RETRY_RELEASE` seconds until it
+        works (Redis is back) or their deadlines pass (then they have lapsed by themselves).
+
+        For a release that just failed: with Redis persistent, the slots would otherwise stay taken until
+        the jobs' deadlines, capacity lost for minutes after a blink of Redis.
+        """
+        with self._late_lock:
+            self._late.setdefault(job_type, set()).update(jobs)
+            if self._late_thread is None or not self._late_thread.is_alive():
+                self._late_thread = threading.Thread(target=self._release_late, name="late-releases", daemon=True)
+                self._late_thread.start()
+
+    def _release_late(self) -> None:
+        while True:
+            time.sleep(RETRY_RELEASE)
+            now_ms = self._clock() * 1000
+            with self._late_lock:
+                for jobs in self._late.values():
+                    jobs.difference_update({job for job in jobs if job[1] <= now_ms})
+                pending = {job_type: set(jobs) for job_type, jobs in self._late.items() if jobs}
+                if not pending:
+                    self._late.clear()
+                    return
+            for job_type, jobs in pending.items():
+                try:
+                    self.release(job_type, jobs)
+                except redis.RedisError:
+                    continue
+                with self._late_lock:
+                    self._late[job_type].difference_update(jobs)
+                logger.info("freed %d %s slot(s) whose release had failed", len(jobs), job_type)
 
     def in_flight(self, job_type: str) -> int:
         """Live members: jobs in flight plus open reservations."""

@@ -20,7 +20,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from zeebe_celery.errors import HandlerInputError
 from zeebe_celery.job import Job
 
-__all__ = ["Handler", "output_variables"]
+__all__ = ["Handler", "event_loop", "output_variables"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ class Handler:
     def __call__(self, job: Job, task: Any) -> Any:
         args, kwargs = self.arguments(job, task)
         if self.is_async:
-            return _event_loop().run_until_complete(self.fn(*args, **kwargs))
+            return event_loop().run_until_complete(self.fn(*args, **kwargs))
         return self.fn(*args, **kwargs)
 
 
@@ -89,8 +89,8 @@ def _validate(param: _Param, value: Any) -> Any:
 _loop: asyncio.AbstractEventLoop | None = None
 
 
-def _event_loop() -> asyncio.AbstractEventLoop:
-    # One loop per worker process, reused by every async handler it runs.
+def event_loop() -> asyncio.AbstractEventLoop:
+    """The worker process's event loop: one per process, reused by every async handler it runs."""
     global _loop
     if _loop is None or _loop.is_closed():
         _loop = asyncio.new_event_loop()

@@ -5,7 +5,8 @@ wrong shape or a header of the wrong type raises in the worker's main process an
 go back on the queue first, so every fresh worker dies on them). :func:`inspect` reads a raw message the way
 kombu and Celery will, and names what would go wrong, before either sees it. A message passes only if it is
 what the poller publishes: Celery's task protocol 2 with a JSON body holding one :class:`~zeebe_celery.job.Job`
-for a ``@zeebe_task`` of the queue, and nothing for Celery to call after it.
+(or, for a type with ``batch=N``, one list of 1 to :data:`~zeebe_celery.spec.MAX_BATCH` jobs, each valid as
+it would be alone) for a ``@zeebe_task`` of the queue, and nothing for Celery to call after it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from zeebe_celery.job import Job
 from zeebe_celery.json_only import JSON_CONTENT_TYPE
+from zeebe_celery.spec import MAX_BATCH
 
 __all__ = ["Poison", "PoisonKind", "inspect"]
 
@@ -186,11 +188,28 @@ def _inspect_body(body: str, *, job: bool) -> Poison | None:
     if not job:
         return None
     if not (len(args) == 1 and kwargs == {}):
-        return Poison(PoisonKind.BAD_BODY, "the arguments are not exactly one job")
+        return Poison(PoisonKind.BAD_BODY, "the arguments are not exactly one job or one batch of jobs")
+    if isinstance(args[0], list):
+        return _inspect_batch(args[0])
+    return _inspect_job(args[0], "not a job")
+
+
+def _inspect_batch(jobs: list[Any]) -> Poison | None:
+    """A batch (``@zeebe_task(batch=N)``) is a list of 1 to :data:`MAX_BATCH` jobs, each valid alone."""
+    if not 1 <= len(jobs) <= MAX_BATCH:
+        return Poison(PoisonKind.BAD_BODY, f"a batch holds 1 to {MAX_BATCH} jobs, not {len(jobs)}")
+    for index, job in enumerate(jobs):
+        poison = _inspect_job(job, f"job {index} of the batch is not a job")
+        if poison is not None:
+            return poison
+    return None
+
+
+def _inspect_job(job: Any, what: str) -> Poison | None:
     try:
-        Job.model_validate(args[0])
+        Job.model_validate(job)
     except ValidationError as error:
-        return Poison(PoisonKind.BAD_BODY, f"not a job: {_first_error(error)}")
+        return Poison(PoisonKind.BAD_BODY, f"{what}: {_first_error(error)}")
     except RecursionError:
-        return Poison(PoisonKind.BAD_BODY, "not a job: nested too deeply")
+        return Poison(PoisonKind.BAD_BODY, f"{what}: nested too deeply")
     return None

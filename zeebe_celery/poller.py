@@ -196,9 +196,9 @@ class Poller:
         self._await_broker()
         self._release_pending(job_type)
         bound = spec.max_jobs
-        # Like the Go client's poll threshold: under saturation, wait until a share of the bound is free
-        # and activate that many at once, rather than one job per call as each one finishes.
-        least = max(1, math.ceil(bound * self.bridge.activation_threshold))
+        # Like the Go client's poll threshold: under saturation, wait until a share of the bound (for a batched
+        # type, a whole batch) is free and activate that many at once, not one job per call as each finishes.
+        least = max(1, math.ceil(bound * self.bridge.activation_threshold), min(spec.batch, bound))
         reservation = self.inflight.reserve(
             job_type, want=bound, bound=bound, hold=self.bridge.poll_timeout + _RESERVATION_SLACK, least=least
         )
@@ -404,12 +404,12 @@ class Poller:
 
     def _log_failure(self, spec: JobTypeSpec, what: str, exc: BaseException, failures: int) -> None:
         metrics.POLL_ERRORS.labels(spec.job_type, type(exc).__name__).inc()
-        # The first failure and then every tenth, so an outage does not flood the log.
-        if failures == 1 or failures % 10 == 0:
+        if failures == 1 or failures % 10 == 0:  # the first, then every tenth: an outage does not flood the log
             logger.warning("%s of %s failed (%d in a row): %s", what, spec.job_type, failures, exc)
 
     def _monitor_loop(self) -> None:
         while not self._stopping.is_set():
+            self.inflight.heartbeat()  # first, whatever the gateway answers: see flow.OWNER_TTL
             self.check_health()
             self._stopping.wait(_MONITOR_INTERVAL)
 

@@ -13,6 +13,7 @@ Redis Cluster cannot hold the bridge's lists and scripts (nor can Celery use it 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -23,7 +24,9 @@ from redis.sentinel import Sentinel
 
 from zeebe_celery.errors import ConfigurationError
 
-__all__ = ["SERVER_SCHEMES", "RedisLocation", "connect", "is_redis_url", "refuse_cluster"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["SERVER_SCHEMES", "RedisLocation", "connect", "is_redis_url", "refuse_a_cluster", "refuse_cluster"]
 
 SERVER_SCHEMES = ("redis", "rediss", "unix")
 SENTINEL_SCHEME = "sentinel"
@@ -123,3 +126,19 @@ def refuse_cluster(client: redis.Redis, setting: str) -> None:
             f"{setting}: this Redis is a Redis Cluster node, which the bridge cannot use (nor can Celery, as its "
             "broker); use a single Redis, or one behind Sentinel (sentinel://)"
         )
+
+
+def refuse_a_cluster(location: RedisLocation) -> None:
+    """At start: raise ConfigurationError, naming the setting, when ``location`` is a Redis Cluster node.
+
+    A Redis that cannot be reached yet is only warned about: the poller and the workers wait for it as for any
+    outage (and cannot tell a cluster node then). The connection is closed before returning, so nothing is
+    shared with a worker's forked pool.
+    """
+    client = location.connect(socket_timeout=2, socket_connect_timeout=2)
+    try:
+        refuse_cluster(client, location.setting)
+    except redis.RedisError as error:
+        logger.warning("%s cannot be reached yet: %s", location.setting, error)
+    finally:
+        client.close()

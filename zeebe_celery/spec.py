@@ -2,8 +2,8 @@
 
 A :class:`ZeebeTaskSpec` holds what the decorator was given; options it was not given are None. Its
 :meth:`~ZeebeTaskSpec.resolve` merges them with the bridge's defaults, once, into a :class:`JobTypeSpec`:
-the queue, timeout, bound, back-off, fetch list, tenants and tenant filter every stage (poller, dispatcher, worker, CLI)
-uses. A new per-type option is a field of both classes and a line of ``resolve``.
+the queue, timeout, bound, back-off, fetch list, tenants, tenant filter and batch size every stage (poller,
+dispatcher, worker, CLI) uses. A new per-type option is a field of both classes and a line of ``resolve``.
 """
 
 from __future__ import annotations
@@ -18,10 +18,22 @@ from zeebe_celery.errors import DuplicateHandlerError
 if TYPE_CHECKING:
     from celery import Celery
 
-__all__ = ["JobTypeSpec", "TenantFilterName", "ZeebeTaskSpec", "register", "resolve", "spec_for", "zeebe_task_specs"]
+__all__ = [
+    "MAX_BATCH",
+    "JobTypeSpec",
+    "TenantFilterName",
+    "ZeebeTaskSpec",
+    "register",
+    "resolve",
+    "spec_for",
+    "zeebe_task_specs",
+]
 
 
 TenantFilterName = Literal["provided", "assigned"]
+
+# The most jobs one Celery message may carry (``batch=``); the poison guard refuses larger batches.
+MAX_BATCH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +49,8 @@ class JobTypeSpec:
     fetch_variables: tuple[str, ...] | None
     tenant_ids: tuple[str, ...]
     tenant_filter: TenantFilterName = "provided"
+    batch: int = 1
+    batch_threads: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +66,8 @@ class ZeebeTaskSpec:
     queue: str | None
     tenant_ids: tuple[str, ...]
     tenant_filter: TenantFilterName | None = None
+    batch: int | None = None
+    batch_threads: int = 1
 
     def resolve(self, bridge: BridgeSettings) -> JobTypeSpec:
         """The settled options of this job type under ``bridge``: the one place they meet the defaults."""
@@ -66,6 +82,8 @@ class ZeebeTaskSpec:
             tenant_ids=self.tenant_ids,
             # A handler that names its tenants keeps them under a bridge-wide "assigned".
             tenant_filter=self.tenant_filter or ("provided" if self.tenant_ids else bridge.tenant_filter),
+            batch=self.batch or bridge.batch_size,
+            batch_threads=self.batch_threads,
         )
 
 

@@ -13,10 +13,11 @@ from typing import Any, TypeVar
 from celery import Celery, shared_task
 
 from zeebe_celery import worker
+from zeebe_celery.batch import run_batch as batch_run
 from zeebe_celery.config import parse_duration
 from zeebe_celery.errors import HandlerInputError
 from zeebe_celery.handler import Handler, output_variables
-from zeebe_celery.spec import TenantFilterName, ZeebeTaskSpec, register, spec_for, zeebe_task_specs
+from zeebe_celery.spec import MAX_BATCH, TenantFilterName, ZeebeTaskSpec, register, spec_for, zeebe_task_specs
 from zeebe_celery.worker import ZeebeJobTask
 
 # HandlerInputError, ZeebeTaskSpec, output_variables, spec_for and zeebe_task_specs are re-exported for the
@@ -56,6 +57,8 @@ def zeebe_task(
     queue: str | None = None,
     tenant_ids: Sequence[str] = (),
     tenant_filter: TenantFilterName | None = None,
+    batch: int | None = None,
+    batch_threads: int = 1,
     app: Celery | None = None,
     **celery_options: Any,
 ) -> Callable[[_F], Any]:
@@ -67,13 +70,19 @@ def zeebe_task(
     of jobs queued or running, ``fetch_variables`` overrides the list derived from the signature and
     ``queue`` the routed queue. ``tenant_ids`` are the tenants whose jobs to activate, or, with
     ``tenant_filter="assigned"`` (Camunda 8.9), every tenant the client is assigned to; unset, the
-    bridge's ``ZEEBE_CELERY_TENANT_FILTER`` applies. Raises TypeError for a signature that cannot be
-    bound, ValueError for an unknown tenant filter.
+    bridge's ``ZEEBE_CELERY_TENANT_FILTER`` applies. ``batch`` is how many jobs of one activation travel in
+    one Celery message (unset, ``ZEEBE_CELERY_BATCH_SIZE``; 1 sends each alone); in a batch, async handlers
+    run concurrently and sync ones one after another, or on ``batch_threads`` threads. Raises TypeError for
+    a signature that cannot be bound, ValueError for an unknown tenant filter or a batch out of range.
     """
     if not job_type or not job_type.strip():
         raise ValueError("a zeebe_task needs a non-empty job type")
     if max_jobs is not None and max_jobs < 1:
         raise ValueError(f"max_jobs must be at least 1, got {max_jobs}")
+    if batch is not None and not 1 <= batch <= MAX_BATCH:
+        raise ValueError(f"batch is 1 to {MAX_BATCH} jobs, got {batch}")
+    if batch_threads < 1:
+        raise ValueError(f"batch_threads must be at least 1, got {batch_threads}")
     if tenant_filter not in (None, "provided", "assigned"):
         raise ValueError(f"tenant_filter is 'provided' or 'assigned', not {tenant_filter!r}")
     if tenant_filter == "assigned" and tenant_ids:
@@ -87,7 +96,10 @@ def zeebe_task(
         handler = Handler(fn, bind=bool(celery_options.get("bind")))
         options = _task_options(celery_options)
 
-        def run(self: Any, job: dict[str, Any]) -> str:
+        def run(self: Any, job: dict[str, Any] | list[Any]) -> str | list[str]:
+            # A batch message carries a list of jobs (see zeebe_celery.batch).
+            if isinstance(job, list):
+                return list(batch_run(self, handler, job))
             return worker.run_job(self, handler, job)
 
         run.__name__ = fn.__name__
@@ -111,6 +123,8 @@ def zeebe_task(
             queue=queue,
             tenant_ids=tuple(tenant_ids),
             tenant_filter=tenant_filter,
+            batch=batch,
+            batch_threads=batch_threads,
         )
         register(spec)
         task.zeebe_function = fn  # what element templates read the parameters of

@@ -11,7 +11,8 @@ one None check.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ParamSpec
 
 from zeebe_celery._version import __version__
@@ -19,9 +20,9 @@ from zeebe_celery.job import Job
 from zeebe_celery.outcome import ERROR_OUTCOMES, Outcome
 
 if TYPE_CHECKING:
-    from opentelemetry.trace import Tracer, TracerProvider
+    from opentelemetry.trace import Span, Tracer, TracerProvider
 
-__all__ = ["dispatch_headers", "record_exception", "run_traced", "use_tracer_provider"]
+__all__ = ["dispatch_headers", "record_exception", "run_traced", "run_traced_async", "use_tracer_provider"]
 
 _P = ParamSpec("_P")
 
@@ -109,18 +110,36 @@ def run_traced(task: Any, job: Job, run: Callable[_P, Outcome], *args: _P.args, 
     """
     if _tracer is None or not recording():
         return run(*args, **kwargs)
+    with _job_span(task, job) as span:
+        return _ended(span, run(*args, **kwargs))
+
+
+async def run_traced_async(
+    task: Any, job: Job, run: Callable[_P, Awaitable[Outcome]], *args: _P.args, **kwargs: _P.kwargs
+) -> Outcome:
+    """:func:`run_traced` for a coroutine: the span is current in the coroutine's own context."""
+    if _tracer is None or not recording():
+        return await run(*args, **kwargs)
+    with _job_span(task, job) as span:
+        return _ended(span, await run(*args, **kwargs))
+
+
+def _job_span(task: Any, job: Job) -> AbstractContextManager[Span]:
+    assert _tracer is not None
     parent = propagate.extract(_carrier(task.request))
     attributes = {**_attributes(job), "messaging.operation.type": "process"}
     if task.request.id:
         attributes["messaging.message.id"] = str(task.request.id)
-    with _tracer.start_as_current_span(
+    return _tracer.start_as_current_span(
         f"zeebe.job {job.type}", context=parent, kind=SpanKind.CONSUMER, attributes=attributes
-    ) as span:
-        outcome = run(*args, **kwargs)
-        span.set_attribute("zeebe.job.outcome", str(outcome))
-        if outcome in ERROR_OUTCOMES:
-            span.set_status(Status(StatusCode.ERROR, f"job {outcome}"))
-        return outcome
+    )
+
+
+def _ended(span: Span, outcome: Outcome) -> Outcome:
+    span.set_attribute("zeebe.job.outcome", str(outcome))
+    if outcome in ERROR_OUTCOMES:
+        span.set_status(Status(StatusCode.ERROR, f"job {outcome}"))
+    return outcome
 
 
 def record_exception(error: BaseException) -> None:

@@ -15,18 +15,16 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import redis
 from celery import Task, bootsteps
 from celery.signals import worker_process_shutdown
 from pydantic import ValidationError
 
 from zeebe_celery import metrics, tracing, transport, worker_metrics
-from zeebe_celery.config import BridgeSettings, ZeebeSettings, flow_control_redis, load_settings
+from zeebe_celery.config import BridgeSettings, ZeebeSettings, broker_redis_url, flow_control_redis, load_settings
 from zeebe_celery.errors import BpmnError, ConfigurationError, HandlerInputError
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
@@ -35,8 +33,9 @@ from zeebe_celery.job import Job
 from zeebe_celery.json_only import check_json_only
 from zeebe_celery.logs import apply_format, bind_job
 from zeebe_celery.outcome import Outcome
-from zeebe_celery.redis_location import refuse_cluster
+from zeebe_celery.redis_location import refuse_a_cluster
 from zeebe_celery.report import Reporter, describe, reporting_client
+from zeebe_celery.report_queue import ReportQueue
 from zeebe_celery.results import AdHocResult, Corrections, Deny
 from zeebe_celery.spec import JobTypeSpec, spec_for
 from zeebe_celery.time_limits import JobRequest
@@ -46,13 +45,18 @@ if TYPE_CHECKING:
     from celery import Celery
 
 __all__ = [
+    "ReportQueue",
     "WorkerContext",
     "WorkerSettings",
     "ZeebeJobTask",
     "close_contexts",
     "configure",
     "context_for",
+    "fetch_only_when_free",
+    "release_slot",
     "run_job",
+    "run_one",
+    "run_one_async",
     "worker_init",
 ]
 
@@ -130,15 +134,19 @@ def worker_settings(app: Celery) -> WorkerSettings:
 def worker_init(app: Celery) -> WorkerSettings:
     """Boot a Celery worker of ``app``: load its settings (so bad ones fail now, not at the first job),
     refuse an app that accepts anything but JSON, guard the bridge's queues against poison messages
-    (:mod:`zeebe_celery.transport`), apply the log format, and connect the worker's signals. Raises
+    (:mod:`zeebe_celery.transport`), on Redis take a message only when a process is free
+    (:func:`fetch_only_when_free`), apply the log format, and connect the worker's signals. Raises
     ConfigurationError.
 
     Celery calls it through :class:`WorkerBoot`, in the worker's main process before the pool forks.
     """
     settings = worker_settings(app)
     check_json_only(app)
-    _refuse_a_cluster(app, settings.bridge)
+    location = flow_control_redis(settings.bridge, app)
+    if location is not None:
+        refuse_a_cluster(location)
     transport.install(app, settings.bridge)
+    fetch_only_when_free(app, settings.bridge)
     if settings.bridge.log_format == "json":
         # Celery has set up its loggers by the time the worker's boot steps are made.
         for name in ("", "celery.task"):
@@ -148,20 +156,19 @@ def worker_init(app: Celery) -> WorkerSettings:
     return settings
 
 
-def _refuse_a_cluster(app: Celery, bridge: BridgeSettings) -> None:
-    """Raise ConfigurationError, naming the setting, when flow control's Redis is a Redis Cluster node."""
-    location = flow_control_redis(bridge, app)
-    if location is None:
-        return
-    # Closed before the pool forks: no connection is shared with the children.
-    client = location.connect(socket_timeout=2, socket_connect_timeout=2)
-    try:
-        refuse_cluster(client, location.setting)
-    except redis.RedisError as error:
-        # Not reachable yet: the worker waits for it as for any outage (and cannot tell a cluster node then).
-        logger.warning("%s cannot be reached yet: %s", location.setting, error)
-    finally:
-        client.close()
+def fetch_only_when_free(app: Celery, bridge: BridgeSettings) -> None:
+    """On a Redis broker, make the worker take a message only when a pool process is free to run it
+    (Celery's ``worker_disable_prefetch``).
+
+    A prefetched message waits in the worker's memory, where nobody else can take it: when the worker is
+    killed, or loses Redis for a moment (Celery's attempt to put the message back fails while Redis is
+    away), the message is gone and its job waits out its whole timeout in Zeebe. The poller already keeps
+    each queue short, so prefetching gains nothing. (The ``celery worker`` command writes its own default
+    of the option into the app's settings, so a choice of the app cannot be told from it.)
+    """
+    if broker_redis_url(bridge, app) is not None and not app.conf.worker_disable_prefetch:
+        logger.info("worker_disable_prefetch turned on: a message is taken only when a process is free")
+        app.conf.worker_disable_prefetch = True
 
 
 class WorkerBoot(bootsteps.Step):  # type: ignore[misc]
@@ -229,39 +236,6 @@ def close_contexts(app: Celery | None = None) -> None:
         context.close()
 
 
-class ReportQueue:
-    """Reports of one worker process sent from background threads, at most ``size`` at a time.
-
-    With it, a pool process runs its next job while the gateway answers the last report, instead of
-    waiting one round trip per job. A job's slot is freed once its report is done. A full queue makes the
-    next report wait, so a slow gateway still slows the worker down. :meth:`flush` waits for every report.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._free = threading.BoundedSemaphore(size)
-        self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="zeebe-report")
-
-    def submit(self, deliver: Callable[[], object]) -> None:
-        self._free.acquire()
-        try:
-            self._executor.submit(self._run, deliver)
-        except BaseException:
-            self._free.release()
-            raise
-
-    def _run(self, deliver: Callable[[], object]) -> None:
-        try:
-            deliver()
-        except Exception:  # deliver handles gateway errors itself; anything else must not kill the thread
-            logger.exception("a background report failed")
-        finally:
-            self._free.release()
-
-    def flush(self) -> None:
-        """Wait until every submitted report is done; the queue takes no more reports after this."""
-        self._executor.shutdown(wait=True)
-
-
 def _flush_reports(**_: Any) -> None:
     """On worker_process_shutdown: send the reports still in flight before the pool process exits."""
     pid = os.getpid()
@@ -283,10 +257,12 @@ class _Slot:
         if self._freed or self._inflight is None:
             return
         self._freed = True
+        slot = [(self._job.key, self._job.deadline)]
         try:
-            self._inflight.release(self._job.type, [(self._job.key, self._job.deadline)])
-        except Exception:  # the slot also frees itself at the deadline
-            logger.warning("could not release the flow-control slot of job %s", self._job.key, exc_info=True)
+            self._inflight.release(self._job.type, slot)
+        except Exception as exc:  # noqa: BLE001 - tried again in the background; it lapses at the deadline anyway
+            logger.warning("could not free the flow-control slot of job %s (%s); trying again", self._job.key, exc)
+            self._inflight.release_later(self._job.type, slot)
 
 
 def run_job(task: Any, handler: Handler, payload: dict[str, Any]) -> Outcome:
@@ -298,50 +274,131 @@ def run_job(task: Any, handler: Handler, payload: dict[str, Any]) -> Outcome:
         logger.error("task %s received a malformed job payload: %s", task.name, exc)
         raise
     context = context_for(task.app)
-    spec = context.job_type(task.name)
+    return run_one(task, handler, job, context, context.job_type(task.name), context.reports)
+
+
+def run_one(
+    task: Any,
+    handler: Callable[[Job, Any], Any],
+    job: Job,
+    context: WorkerContext,
+    spec: JobTypeSpec,
+    reports: ReportQueue | None,
+) -> Outcome:
+    """Run ``handler`` for ``job`` and report it, with everything a job has alone: its deadline check, its
+    log fields, span, metrics and slot. With ``reports``, the report goes out in the background."""
     slot = _Slot(context.inflight, job)
     try:
         with bind_job(job):
-            return tracing.run_traced(task, job, _run_and_report, context, spec, handler, job, task, slot)
+            return tracing.run_traced(task, job, _run_and_report, context, spec, handler, job, task, slot, reports)
+    finally:
+        if not slot.handed_off:
+            slot.release()
+
+
+def release_slot(context: WorkerContext, job: Job) -> None:
+    """Free the slot of a job that will not run here (one of a batch cancelled before it started)."""
+    _Slot(context.inflight, job).release()
+
+
+async def run_one_async(
+    task: Any,
+    handler: Callable[[Job, Any], Awaitable[Any]],
+    job: Job,
+    context: WorkerContext,
+    spec: JobTypeSpec,
+    reports: ReportQueue | None,
+) -> Outcome:
+    """:func:`run_one` with a coroutine handler, on the running loop: the same checks, span, metrics, report
+    and slot. A handler cancelled (its batch interrupted) reports nothing; its slot is freed."""
+    slot = _Slot(context.inflight, job)
+    try:
+        with bind_job(job):
+            return await tracing.run_traced_async(
+                task, job, _run_and_report_async, context, spec, handler, job, task, slot, reports
+            )
     finally:
         if not slot.handed_off:
             slot.release()
 
 
 def _run_and_report(
-    context: WorkerContext, spec: JobTypeSpec, handler: Handler, job: Job, task: Any, slot: _Slot
+    context: WorkerContext,
+    spec: JobTypeSpec,
+    handler: Callable[[Job, Any], Any],
+    job: Job,
+    task: Any,
+    slot: _Slot,
+    reports: ReportQueue | None,
 ) -> Outcome:
-    if job.is_expired():
-        logger.info("job %s (%s) is past its deadline; not running it, Zeebe hands it out again", job.key, job.type)
-        metrics.JOBS_EXPIRED.labels(job.type).inc()
+    if _expired(job):
         return Outcome.EXPIRED
-    client = reporting_client(context.client, job, budget=context.bridge.report_budget)
-    reporter = _Reporter(client, job, queue=context.reports, slot=slot)
+    reporter = _reporter(context, job, slot, reports)
     started = time.perf_counter()
     try:
         result = handler(job, task)
-    except BpmnError as error:
-        metrics.observe_handler(job.type, started)
+    except Exception as error:  # noqa: BLE001 - every handler failure ends in a report (or none, if it is late)
+        return _failed(reporter, spec, job, started, error)
+    return _succeeded(reporter, job, started, result)
+
+
+async def _run_and_report_async(
+    context: WorkerContext,
+    spec: JobTypeSpec,
+    handler: Callable[[Job, Any], Awaitable[Any]],
+    job: Job,
+    task: Any,
+    slot: _Slot,
+    reports: ReportQueue | None,
+) -> Outcome:
+    if _expired(job):
+        return Outcome.EXPIRED
+    reporter = _reporter(context, job, slot, reports)
+    started = time.perf_counter()
+    try:
+        result = await handler(job, task)
+    except Exception as error:  # noqa: BLE001 - every handler failure ends in a report (or none, if it is late)
+        return _failed(reporter, spec, job, started, error)
+    return _succeeded(reporter, job, started, result)
+
+
+def _expired(job: Job) -> bool:
+    if not job.is_expired():
+        return False
+    logger.info("job %s (%s) is past its deadline; not running it, Zeebe hands it out again", job.key, job.type)
+    metrics.JOBS_EXPIRED.labels(job.type).inc()
+    return True
+
+
+def _reporter(context: WorkerContext, job: Job, slot: _Slot, reports: ReportQueue | None) -> _Reporter:
+    client = reporting_client(context.client, job, budget=context.bridge.report_budget)
+    return _Reporter(client, job, queue=reports, slot=slot)
+
+
+def _failed(reporter: _Reporter, spec: JobTypeSpec, job: Job, started: float, error: Exception) -> Outcome:
+    """What a handler's exception means: a thrown BPMN error, an incident, or a failure (none, if it is late)."""
+    metrics.observe_handler(job.type, started)
+    if isinstance(error, BpmnError):
         return reporter.throw(error)
-    except HandlerInputError as error:
-        metrics.observe_handler(job.type, started)
+    if isinstance(error, HandlerInputError):
         return reporter.incident(str(error))
-    except Exception as error:  # noqa: BLE001 - every handler failure becomes a FailJob
-        tracing.record_exception(error)
-        metrics.observe_handler(job.type, started)
-        if job.is_expired():
-            # Stopped at its deadline (Celery's time limit), or failed past it: the job is Zeebe's again, and a
-            # FailJob now would spend a retry of a job that may already run elsewhere.
-            logger.info(
-                "job %s (%s) is gone: its deadline passed while the handler ran (%s); not reporting it, "
-                "Zeebe hands it out again",
-                job.key,
-                job.type,
-                describe(error),
-            )
-            metrics.JOBS_GONE.labels(job.type).inc()
-            return Outcome.GONE
-        return reporter.fail(error, spec.retry_backoff)
+    tracing.record_exception(error)
+    if job.is_expired():
+        # Stopped at its deadline (Celery's time limit), or failed past it: the job is Zeebe's again, and a
+        # FailJob now would spend a retry of a job that may already run elsewhere.
+        logger.info(
+            "job %s (%s) is gone: its deadline passed while the handler ran (%s); not reporting it, "
+            "Zeebe hands it out again",
+            job.key,
+            job.type,
+            describe(error),
+        )
+        metrics.JOBS_GONE.labels(job.type).inc()
+        return Outcome.GONE
+    return reporter.fail(error, spec.retry_backoff)
+
+
+def _succeeded(reporter: _Reporter, job: Job, started: float, result: Any) -> Outcome:
     metrics.observe_handler(job.type, started)
     if isinstance(result, Deny | Corrections | AdHocResult):
         return reporter.complete(None, result=result)

@@ -193,3 +193,58 @@ def test_engine_targets_without_the_engine_phase_are_not_measured(bench: dict[st
     assert targets["engine_rss_growth"]["met"] is None
     assert targets["engine_rss_growth"]["figure"] == "engine RSS growth over ? completed instances"
     assert targets["engine_cpu_in_zeebe_celery_run"]["met"] is None
+
+
+def with_batches_and_floor(batched_cpu: float, bridge_cpu: float) -> dict[str, Any]:
+    results = fabricated()
+    results["contenders"]["pyzeebe"]["cpu_ms_per_job"] = 0.2
+    results["contenders"]["zeebe_celery"]["cpu_ms_per_job"] = bridge_cpu
+    results["contenders"]["zeebe_celery"]["batched"] = {**contender(450.0, 10.0), "cpu_ms_per_job": batched_cpu}
+    results["contenders"]["zeebe_celery"]["batched"]["batch"] = 32
+    results["celery_floor"] = {"throughput_per_s": 900.0, "cpu_ms_per_job": 1.0}
+    return results
+
+
+def test_batched_and_floor_targets_compare_the_right_figures(bench: dict[str, ModuleType]) -> None:
+    targets = {t["name"]: t for t in bench["stats"].evaluate_targets(with_batches_and_floor(0.3, 1.15))}
+    assert targets["batched_throughput_vs_pyzeebe"]["value"] == pytest.approx(450 / 400)
+    assert targets["batched_throughput_vs_pyzeebe"]["met"] is True
+    assert targets["batched_cpu_vs_pyzeebe"]["value"] == pytest.approx(1.5)
+    assert targets["batched_cpu_vs_pyzeebe"]["met"] is True
+    assert targets["batched_p50_vs_pyzeebe"]["value"] == pytest.approx(2.0)
+    assert targets["bridge_cpu_over_floor"]["value"] == pytest.approx(0.15)
+    assert targets["bridge_cpu_over_floor"]["met"] is True
+    costly = {t["name"]: t["met"] for t in bench["stats"].evaluate_targets(with_batches_and_floor(0.5, 1.5))}
+    assert costly["batched_cpu_vs_pyzeebe"] is False
+    assert costly["bridge_cpu_over_floor"] is False
+    unmeasured = {t["name"]: t["met"] for t in bench["stats"].evaluate_targets(fabricated())}
+    assert unmeasured["bridge_cpu_over_floor"] is None
+    assert unmeasured["batched_throughput_vs_pyzeebe"] is None
+
+
+def test_the_report_shows_the_floor_and_the_bridges_share_beyond_it(bench: dict[str, ModuleType]) -> None:
+    results = with_batches_and_floor(0.3, 1.15)
+    section = "\n".join(bench["report"]._floor_section(results))
+    assert "| Celery's floor: no-op task | 900.0 | 1.000 | |" in section
+    assert "| zeebe-celery, per job | 420.0 | 1.150 | 0.150 |" in section
+    assert "| zeebe-celery, batched | 450.0 | 0.300 | -0.700 |" in section
+    rows = [label for label, _ in bench["report"]._contender_rows(results)]
+    assert "zeebe-celery, batched (32 jobs per message)" in rows
+    assert bench["report"]._floor_section(fabricated()) == []
+
+
+def test_the_async_wait_target_and_section_compare_batched_with_pyzeebe(bench: dict[str, ModuleType]) -> None:
+    results = fabricated()
+    results["async_wait"] = {
+        "wait_ms": 50,
+        "batch": 32,
+        "pyzeebe": {**contender(600.0, 52.0), "cpu_ms_per_job": 0.2},
+        "zeebe_celery_batched": {**contender(570.0, 55.0), "cpu_ms_per_job": 0.4},
+    }
+    targets = {t["name"]: t for t in bench["stats"].evaluate_targets(results)}
+    assert targets["async_wait_vs_pyzeebe"]["value"] == pytest.approx(0.95)
+    assert targets["async_wait_vs_pyzeebe"]["met"] is True
+    section = "\n".join(bench["report"]._async_wait_section(results))
+    assert "## Async handler awaiting 50 ms" in section
+    assert "| zeebe-celery, batched | 570.0 | 55.0 | 165.0 | 0.40 |" in section
+    assert {t["name"]: t["met"] for t in bench["stats"].evaluate_targets(fabricated())}["async_wait_vs_pyzeebe"] is None

@@ -35,7 +35,7 @@ from zeebe_celery.errors import (
     UnknownGatewayError,
 )
 from zeebe_celery.gateway.client import ZeebeClient, dumps_variables
-from zeebe_celery.gateway.retry import RetryPolicy
+from zeebe_celery.gateway.retry import MIN_ATTEMPT, RetryPolicy
 
 S = grpc.StatusCode
 FAST_RETRY = RetryPolicy(initial=0.001, maximum=0.01, budget=2)
@@ -128,6 +128,23 @@ def test_deadline_exceeded_on_a_job_command_is_retried(
     assert len(faults.calls("CompleteJob")) == 2
     assert 0.2 <= time.monotonic() - started < 2.0
     assert jobs.state(job_key) is None
+
+
+def test_no_attempt_of_a_report_outlives_the_jobs_deadline(
+    faults: Faults, engine: ZeebeEngine, jobs: EngineJobs, job_key: int
+) -> None:
+    # A gateway that holds every report (a dead link, a stuck broker) far beyond the job's deadline.
+    faults.delay("CompleteJob", 10.0)
+    until = time.time() + 1.5
+
+    with ZeebeClient(settings(engine, request_timeout=30), retry=FAST_RETRY) as client:
+        started = time.monotonic()
+        with pytest.raises(GatewayError):
+            client.with_options(retry_until=until).complete_job(job_key)
+
+    assert time.time() < until + MIN_ATTEMPT
+    assert time.monotonic() - started < 2.5
+    faults.clear()
 
 
 def test_deadline_exceeded_on_create_process_instance_is_raised_at_once(

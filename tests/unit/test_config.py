@@ -311,6 +311,8 @@ def test_bridge_options_are_read_from_zeebe_celery_variables(monkeypatch: pytest
         "ZEEBE_CELERY_REPORT_BUDGET": "1h",
         "ZEEBE_CELERY_ACTIVATION_THRESHOLD": "0.5",
         "ZEEBE_CELERY_REPORT_CONCURRENCY": "16",
+        "ZEEBE_CELERY_BATCH_SIZE": "32",
+        "ZEEBE_CELERY_BATCH_CONCURRENCY": "8",
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -333,6 +335,8 @@ def test_bridge_options_are_read_from_zeebe_celery_variables(monkeypatch: pytest
         "log_level": "INFO",
         "report_budget": 3600.0,
         "report_concurrency": 16,
+        "batch_size": 32,
+        "batch_concurrency": 8,
         "activation_threshold": 0.5,
     }
 

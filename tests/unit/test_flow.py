@@ -7,12 +7,12 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 import redis
 
-from zeebe_celery.flow import InflightStore, Reservation
+from zeebe_celery.flow import OWNER_TTL, RETRY_RELEASE, InflightStore, Reservation
 
 JOB_TYPE = "charge-card"
 
@@ -173,7 +173,8 @@ def test_commit_replaces_the_reservation_with_the_jobs_and_frees_unused_slots(
     reservation = store.reserve(JOB_TYPE, want=5, bound=5, hold=30)
     assert reservation is not None
 
-    store.commit(reservation, [(1, in_ms(60)), (2, in_ms(60))])
+    first = (1, in_ms(60))
+    store.commit(reservation, [first, (2, in_ms(60))])
 
     assert store.in_flight(JOB_TYPE) == 2
     assert wake_ups(raw, namespace) == [3]
@@ -194,7 +195,8 @@ def test_commit_that_uses_every_slot_wakes_nobody(store: InflightStore, raw: red
     reservation = store.reserve(JOB_TYPE, want=2, bound=2, hold=30)
     assert reservation is not None
 
-    store.commit(reservation, [(1, in_ms(60)), (2, in_ms(60))])
+    first = (1, in_ms(60))
+    store.commit(reservation, [first, (2, in_ms(60))])
 
     assert store.in_flight(JOB_TYPE) == 2
     assert wake_ups(raw, namespace) == []
@@ -304,6 +306,67 @@ def test_a_reservation_lapses_after_its_hold_time(store: InflightStore, clock: C
     assert store.in_flight(JOB_TYPE) == 0
     again = store.reserve(JOB_TYPE, want=2, bound=2, hold=30)
     assert granted(again) == 2
+
+
+def test_the_reservation_of_a_poller_gone_silent_is_dropped_by_the_next_reservation(
+    new_store: StoreFactory, clock: Clock
+) -> None:
+    killed, survivor = new_store(), new_store()
+    assert granted(killed.reserve(JOB_TYPE, want=4, bound=4, hold=60)) == 4
+    assert survivor.reserve(JOB_TYPE, want=4, bound=4, hold=60) is None
+
+    clock.advance(OWNER_TTL + 0.5)
+
+    assert granted(survivor.reserve(JOB_TYPE, want=4, bound=4, hold=60)) == 4
+
+
+def test_a_poller_that_keeps_its_heartbeat_keeps_its_reservation(new_store: StoreFactory, clock: Clock) -> None:
+    polling, other = new_store(), new_store()
+    assert granted(polling.reserve(JOB_TYPE, want=4, bound=4, hold=60)) == 4
+
+    for _ in range(3):
+        clock.advance(OWNER_TTL * 0.6)
+        polling.heartbeat()
+
+    assert other.reserve(JOB_TYPE, want=1, bound=4, hold=60) is None
+    assert polling.in_flight(JOB_TYPE) == 4
+
+
+def test_a_release_that_failed_goes_through_once_redis_answers_again(
+    store: InflightStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reservation = store.reserve(JOB_TYPE, want=2, bound=2, hold=30)
+    assert reservation is not None
+    first = (1, in_ms(60))
+    store.commit(reservation, [first, (2, in_ms(60))])
+    release = store.release
+    refusals = iter([redis.ConnectionError("Redis is away"), redis.ConnectionError("still away")])
+
+    def flaky_release(job_type: str, jobs: Iterable[tuple[int, int]]) -> int:
+        refusal = next(refusals, None)
+        if refusal is not None:
+            raise refusal
+        return release(job_type, jobs)
+
+    monkeypatch.setattr(store, "release", flaky_release)
+    store.release_later(JOB_TYPE, [first])
+
+    deadline = time.monotonic() + 10 * RETRY_RELEASE
+    while store.in_flight(JOB_TYPE) != 1:
+        assert time.monotonic() < deadline, "the failed release was never tried again"
+        time.sleep(0.05)
+
+
+def test_a_failed_release_past_its_deadline_is_dropped_not_retried(store: InflightStore, clock: Clock) -> None:
+    calls: list[object] = []
+    store.release_later(JOB_TYPE, [(1, in_ms(0.1))])
+    clock.advance(1.0)
+    original = store.release
+    store.release = lambda job_type, jobs: calls.append(jobs) or original(job_type, jobs)  # type: ignore[method-assign]
+
+    time.sleep(3 * RETRY_RELEASE)
+
+    assert calls == []
 
 
 # -- waiting -------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from celery import Celery
 from prometheus_client import REGISTRY
 
 from tests.unit.engine_jobs import EngineJobs
+from tests.unit.test_dispatch import body, messages
 from zeebe_celery.config import BridgeSettings
 from zeebe_celery.dispatch import CeleryDispatcher
 from zeebe_celery.engine.faults import Faults
@@ -216,6 +217,32 @@ def test_poll_once_without_free_capacity_does_not_activate(
 
     assert len(faults.calls("ActivateJobs")) == 0
     assert jobs.activatable(job_type) == 2
+
+
+def test_a_batched_type_activates_only_with_room_for_a_whole_batch(
+    app: Celery,
+    faults: Faults,
+    jobs: EngineJobs,
+    bridge: BridgeSettings,
+    store: InflightStore,
+    raw: redis.Redis,
+    job_type: str,
+    new_poller: PollerFactory,
+) -> None:
+    spec = spec_of(app, job_type, max_jobs=8, batch=4)
+    held = store.reserve(job_type, want=5, bound=8, hold=30)  # 3 free: less than a batch
+    assert held is not None
+    add_jobs(jobs, job_type, range(1, 11))
+    poller = new_poller(dispatcher=switchable(app, spec, bridge))
+
+    assert poller.poll_once(spec) == 0
+    assert len(faults.calls("ActivateJobs")) == 0
+
+    store.commit(held, [])  # the other poller's slots are free again
+    assert poller.poll_once(spec) == 8
+    assert store.in_flight(job_type) == 8
+    # Two messages of a whole batch each.
+    assert [len(body(m)[0][0]) for m in messages(raw, f"zeebe.{job_type}")] == [4, 4]
 
 
 def test_poll_once_uses_the_bridge_bound_when_the_handler_sets_none(

@@ -7,6 +7,7 @@ spans. Jobs are real jobs on the engine, and reports go to it.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -50,11 +51,18 @@ def traced_failure() -> None:
     raise ValueError("the handler fails")
 
 
+@zeebe_task("traced-batch", batch=4, app=app)
+async def traced_batch(job: Job) -> dict[str, object]:
+    await asyncio.sleep(0.01)  # the batch's handlers interleave on the loop; each keeps its own span current
+    handler_spans.append(trace.get_current_span().get_span_context())
+    return {"done": job.key}
+
+
 @pytest.fixture(scope="module")
 def broker(redis_url: str, zeebe_engine: ZeebeEngine) -> str:
     """The test app on real Redis, reporting to the engine, which has a process for each job type."""
     jobs = EngineJobs(zeebe_engine)
-    for task in (traced_work, traced_failure):
+    for task in (traced_work, traced_failure, traced_batch):
         jobs.deploy(spec_for(task.name).job_type)
     app.conf.broker_url = redis_url
     configure(
@@ -79,12 +87,18 @@ def spans() -> Iterator[InMemorySpanExporter]:
 def dispatch_and_run(broker: str, jobs: EngineJobs, task: Any) -> tuple[Message, Job]:
     """Publish a new instance's job for ``task`` on a queue of its own, then consume it and run it like a
     pool process."""
+    message, (job,) = dispatch_and_run_all(broker, jobs, task, 1)
+    return message, job
+
+
+def dispatch_and_run_all(broker: str, jobs: EngineJobs, task: Any, count: int) -> tuple[Message, list[Job]]:
+    """:func:`dispatch_and_run` for ``count`` jobs published together: one message, as a batched type's."""
     spec = spec_for(task.name)
     bridge = BridgeSettings(broker_url=broker, queue_prefix=f"tracing-{uuid.uuid4().hex[:8]}.", _env_file=None)
     dispatcher = CeleryDispatcher(app, {spec.job_type: spec.resolve(bridge)}, bridge)
     try:
-        job = jobs.one(spec.job_type)
-        dispatcher.publish(spec.job_type, [job])
+        batch = [jobs.one(spec.job_type) for _ in range(count)]
+        dispatcher.publish(spec.job_type, batch)
         queue = app.amqp.queues[dispatcher.queue(spec.job_type)]
     finally:
         dispatcher.close()
@@ -104,7 +118,7 @@ def dispatch_and_run(broker: str, jobs: EngineJobs, task: Any) -> tuple[Message,
     with app.connection_for_read() as connection, connection.Consumer(queue, callbacks=[on_message], accept=["json"]):
         connection.drain_events(timeout=10)
     assert len(received) == 1
-    return received[0], job
+    return received[0], batch
 
 
 def by_kind(spans: tuple[ReadableSpan, ...], kind: SpanKind) -> ReadableSpan:
@@ -142,6 +156,25 @@ def test_job_span_is_a_child_of_the_dispatch_span_through_the_message(
     # The job span is current while the handler runs, so the handler's own spans are its children.
     assert handler_spans == [ran.context]
     assert [call.request.jobKey for call in faults.calls("CompleteJob")] == [job.key]
+
+
+def test_each_job_of_a_batch_has_its_own_span_under_the_batchs_dispatch(
+    broker: str, faults: Faults, jobs: EngineJobs, spans: InMemorySpanExporter
+) -> None:
+    handler_spans.clear()
+    _, batch = dispatch_and_run_all(broker, jobs, traced_batch, 3)
+
+    finished = spans.get_finished_spans()
+    dispatched = by_kind(finished, SpanKind.PRODUCER)
+    ran = [s for s in finished if s.kind is SpanKind.CONSUMER]
+    assert dispatched.context is not None
+    assert sorted(s.attributes["zeebe.job.key"] for s in ran if s.attributes) == sorted(j.key for j in batch)
+    assert all(s.parent is not None and s.parent.span_id == dispatched.context.span_id for s in ran)
+    assert all(s.attributes is not None and s.attributes["zeebe.job.outcome"] == "completed" for s in ran)
+    assert sorted(handler_spans, key=lambda c: c.span_id) == sorted(
+        [s.context for s in ran if s.context is not None], key=lambda c: c.span_id
+    )
+    assert sorted(call.request.jobKey for call in faults.calls("CompleteJob")) == sorted(j.key for j in batch)
 
 
 def test_handler_exception_is_recorded_on_the_job_span(

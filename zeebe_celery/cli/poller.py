@@ -9,7 +9,6 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-import redis
 from celery import Celery
 from celery.app.utils import find_app
 
@@ -22,7 +21,7 @@ from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.logs import setup_logging
 from zeebe_celery.poller import Poller
-from zeebe_celery.redis_location import RedisLocation
+from zeebe_celery.redis_location import RedisLocation, refuse_a_cluster
 from zeebe_celery.spec import resolve, zeebe_task_specs
 
 if TYPE_CHECKING:
@@ -98,15 +97,8 @@ def cmd_poller(args: argparse.Namespace, out: Output) -> ExitCode:
         app.conf.broker_url = bridge.broker_url
     settings = zeebe_settings(args)
     location = flow_control_location(bridge, app)
+    refuse_a_cluster(location)
     inflight = InflightStore.from_url(location)
-    try:
-        inflight.refuse_cluster(location.setting)
-    except redis.RedisError as exc:
-        # Not reachable yet: the poller waits for it as for any outage (and cannot tell a cluster node then).
-        logger.warning("%s cannot be reached yet: %s", location.setting, exc)
-    except ConfigurationError:
-        inflight.close()
-        raise
     client = ZeebeClient(settings)
     poller = Poller(app, client=client, bridge=bridge, inflight=inflight, types=args.types)
     logger.info("zeebe-celery %s poller for %s, gateway %s", __version__, args.app, settings.gateway_address)

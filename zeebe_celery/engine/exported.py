@@ -91,7 +91,7 @@ def user_task_value(
         "dueDate": shown.get("dueDate", ""),
         "followUpDate": shown.get("followUpDate", ""),
         "priority": shown.get("priority", 50),
-        "formKey": -1,
+        "formKey": task.form_key,
         "externalFormReference": task.external_form_reference,
         "changedAttributes": sorted(changed),
         "action": action,

@@ -122,6 +122,7 @@ class UserTaskDef:
     follow_up_date: Expr | None = None
     priority: Expr | None = None
     external_reference: Expr | None = None
+    form_id: Expr | None = None  # a linked form: the latest deployed form of that id
     listeners: tuple[TaskListener, ...] = ()
 
     def listeners_of(self, event_type: str) -> tuple[TaskListener, ...]:

@@ -103,7 +103,13 @@ class UserTaskWork(Protocol):
     """Native user tasks: created and cancelled with their element, their listeners tried again."""
 
     def create(
-        self, instance: ElementInstance, values: dict[str, Any], *, external_form_reference: str, assignee: str
+        self,
+        instance: ElementInstance,
+        values: dict[str, Any],
+        *,
+        external_form_reference: str,
+        assignee: str,
+        form_key: int = -1,
     ) -> UserTask: ...
 
     def cancel(self, task: UserTask) -> None: ...

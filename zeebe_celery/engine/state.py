@@ -215,6 +215,7 @@ class UserTask:
     instance: ElementInstance
     values: dict[str, Any]
     external_form_reference: str = ""
+    form_key: int = -1  # the linked deployed form's key, if any
     creation_timestamp: int = 0
     # CREATING, CREATED, ASSIGNING, UPDATING, COMPLETING, CANCELING (Zeebe's lifecycle states).
     state: str = "CREATING"

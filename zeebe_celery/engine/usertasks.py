@@ -56,10 +56,16 @@ class UserTaskBehavior:
     # -- the element's lifecycle -----------------------------------------------------------------------
 
     def create(
-        self, instance: ElementInstance, values: dict[str, Any], *, external_form_reference: str, assignee: str
+        self,
+        instance: ElementInstance,
+        values: dict[str, Any],
+        *,
+        external_form_reference: str,
+        assignee: str,
+        form_key: int = -1,
     ) -> UserTask:
         """The element is activated: the task is created (then assigned, if the model names an assignee)."""
-        task = self.state.user_task_created(instance, external_form_reference, assignee)
+        task = self.state.user_task_created(instance, external_form_reference, assignee, form_key)
         self._begin(task, "creating", "CREATING", action="", values=values, changed=())
         return task
 
@@ -300,6 +306,8 @@ def _headers(task: UserTask, transition: Transition) -> dict[str, str]:
     for name in ("dueDate", "followUpDate"):
         if values.get(name):
             headers[_PREFIX + name] = values[name]
+    if task.form_key > 0:
+        headers[f"{_PREFIX}formKey"] = str(task.form_key)
     if transition.action:
         headers[f"{_PREFIX}action"] = transition.action
     changed = sorted(name for name in values if values[name] != task.values.get(name)) or sorted(transition.changed)

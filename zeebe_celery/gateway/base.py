@@ -213,7 +213,7 @@ class ClientBase:
         def attempt() -> Any:
             method = getattr(self._conn.stub(), rpc)
             try:
-                return method(request, timeout=deadline)
+                return method(request, timeout=self._retry.attempt_timeout(deadline))
             except grpc.RpcError as exc:
                 raise map_grpc_error(exc, rpc=rpc, idempotent=idempotent) from exc
 

@@ -12,9 +12,12 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_ran
 
 from zeebe_celery.errors import GatewayInternalError, TransientError
 
-__all__ = ["RetryPolicy"]
+__all__ = ["MIN_ATTEMPT", "RetryPolicy"]
 
 _T = TypeVar("_T")
+
+# The shortest attempt: a call made at or after the end of its policy still gets this long.
+MIN_ATTEMPT = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,14 @@ class RetryPolicy:
             budget=budget if budget is not None else self.budget,
             on_retry=on_retry if on_retry is not None else self.on_retry,
         )
+
+    def attempt_timeout(self, timeout: float) -> float:
+        """``timeout`` cut to the time left before ``until``, so no attempt outlives the policy's end (a
+        job's deadline, after which a report is refused anyway): at least :data:`MIN_ATTEMPT` seconds, since
+        every call is tried once."""
+        if self.until is None:
+            return timeout
+        return min(timeout, max(MIN_ATTEMPT, self.until - self.clock()))
 
     def _should_stop(self, state: RetryCallState, internal_failures: int) -> bool:
         if state.seconds_since_start is not None and state.seconds_since_start >= self.budget:

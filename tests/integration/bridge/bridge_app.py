@@ -146,6 +146,16 @@ def crash_once(job: Job) -> dict[str, object]:
     return {"survived": True}
 
 
+@zeebe_task("batch-crash", timeout="4s", batch=8, bind=True, app=app)
+def batch_crash(self: object, job: Job) -> dict[str, object]:
+    # The second job run of the test parks long enough for the test to kill -9 this pool process, mid-batch.
+    if _redis.incr("test:batch-crash:runs") == 2:
+        _redis.rpush("test:batch-crash:running", f"{os.getpid()}:{self.request.id}")  # type: ignore[attr-defined]
+        time.sleep(60)
+    record("batch-crash", job)
+    return {"survived": True}
+
+
 @zeebe_task("quick", app=app)
 def quick(n: int = 0) -> dict[str, object]:
     return {"doubled": n * 2}

@@ -37,6 +37,7 @@ JOB_TYPES = (
     "ignores-soft-limit",
     "slow-work",
     "crash-once",
+    "batch-crash",
     "quick",
 )
 QUEUES = [f"zeebe.{t}" for t in JOB_TYPES]

@@ -141,6 +141,39 @@ def test_killed_worker_child_loses_no_instance(
         assert len(others.result(timeout=90)) == 50
 
 
+def test_worker_killed_mid_batch_loses_no_job(
+    fleet: list[CeleryWorker],
+    start_poller: PollerFactory,
+    client: ZeebeClient,
+    unique: Any,
+    store: redis.Redis,
+    records: EngineRecords,
+) -> None:
+    process_id = deploy_one_task(client, unique, "batch-crash")
+    store.delete("test:batch-crash:runs", "test:batch-crash:running", "test:batch-crash")
+    # The instances exist before the poller starts, so its first activation takes all four: one batch.
+    instances = {client.create_process_instance(process_id).process_instance_key for _ in range(4)}
+    start_poller(["batch-crash"])
+    running = blpop_within(store, "test:batch-crash:running", 30)
+    assert running is not None, "".join(w.log()[-3000:] for w in fleet)
+    child, message_id = running.decode().split(":", 1)
+    assert message_id.startswith("zeebe-batch-"), message_id
+    assert message_id.endswith("-4"), message_id
+    assert any(int(child) in worker.child_pids() for worker in fleet)
+    # The batch's first job is reported; the second is running; the last two have not started.
+    records.wait_for("JOB", "COMPLETED", bpmnProcessId=process_id)
+    os.kill(int(child), signal.SIGKILL)
+    # Zeebe hands the three unreported jobs out again after their 4 s timeout, and they complete.
+    deadline = time.monotonic() + 90
+    while records.completed_instances(process_id) != instances:
+        assert time.monotonic() < deadline, "not every instance of the killed batch completed"
+        time.sleep(0.2)
+    ran = [int(r.decode().split(":")[0]) for r in store.lrange("test:batch-crash", 0, -1)]
+    # Each job completed once: the one reported before the kill was not run again.
+    assert len(ran) == len(set(ran)) == 4
+    assert len(records.find("JOB", "TIMED_OUT", bpmnProcessId=process_id)) == 3
+
+
 def handed_back(records: EngineRecords, process_id: str) -> list[dict[str, Any]]:
     return [
         r

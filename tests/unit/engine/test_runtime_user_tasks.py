@@ -4,6 +4,7 @@ Zeebe's rejections, cancelled with their element, and written as USER_TASK recor
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -169,7 +170,8 @@ def test_a_bad_expression_is_an_incident_and_the_task_is_created_when_it_is_reso
 @pytest.mark.parametrize(
     ("extension", "message"),
     [
-        ('<zeebe:formDefinition formId="f"/>', "linked Camunda form"),
+        ('<zeebe:formDefinition formId="f" bindingType="deployment"/>', "bindingType"),
+        ('<zeebe:formDefinition formKey="camunda-forms:bpmn:f"/>', "not 'formKey'"),
         ('<zeebe:priorityDefinition priority="101"/>', "Priority must be a number between 0 and 100"),
         ('<zeebe:taskSchedule dueDate="tomorrow"/>', "Expected a valid date-time"),
         ('<zeebe:taskListeners><zeebe:taskListener eventType="whenever" type="x"/></zeebe:taskListeners>', "eventType"),
@@ -196,3 +198,26 @@ def test_task_listeners_on_other_elements_are_refused() -> None:
     )
     with pytest.raises(InvalidArgument, match="only supported on native user tasks"):
         Harness().deploy(process("p", start_event(), body, end_event(), flows("start", "review", "end")))
+
+
+def test_a_linked_form_gives_the_task_its_latest_key_and_is_form_not_found_until_deployed() -> None:
+    engine = Harness()
+    body = (
+        '<bpmn:userTask id="review"><bpmn:extensionElements><zeebe:userTask/>'
+        '<zeebe:formDefinition formId="order"/></bpmn:extensionElements></bpmn:userTask>'
+    )
+    engine.deploy(process("p", start_event(), body, end_event(), flows("start", "review", "end")))
+    key = engine.start("p")
+    (incident,) = engine.incidents(key)
+    assert incident.error_type == "FORM_NOT_FOUND"
+    with engine.runtime.lock:
+        engine.runtime.deploy([("order.form", deploy_form_content("order"))])
+        (form,) = engine.runtime.deploy([("order.form", deploy_form_content("order", "v2"))]).forms
+    engine.resolve(incident)
+    task = engine.user_task_of(key)
+    assert task.form_key == form.key
+    assert engine.records("USER_TASK", "CREATED")[0]["value"]["formKey"] == form.key
+
+
+def deploy_form_content(form_id: str, label: str = "v1") -> bytes:
+    return json.dumps({"id": form_id, "components": [{"type": "textfield", "key": "x", "label": label}]}).encode()

@@ -19,7 +19,7 @@ class UserTaskAppliers(RuntimeBase):
             self.write("USER_TASK", intent, task.key, user_task_value(task, **fields))
 
     def user_task_created(
-        self, instance: ElementInstance, external_form_reference: str, initial_assignee: str
+        self, instance: ElementInstance, external_form_reference: str, initial_assignee: str, form_key: int = -1
     ) -> UserTask:
         """The task exists (before its CREATING record, which :meth:`user_task_began` writes)."""
         tx = self.tx
@@ -28,6 +28,7 @@ class UserTaskAppliers(RuntimeBase):
             instance=instance,
             values={},
             external_form_reference=external_form_reference,
+            form_key=form_key,
             creation_timestamp=self.now(),
             initial_assignee=initial_assignee,
         )

@@ -58,6 +58,7 @@ def native_user_task(doc: Document, node: ET.Element, element: Element, ext: lis
         follow_up_date=fields.get("follow_up_date"),
         priority=fields.get("priority"),
         external_reference=fields.get("external_reference"),
+        form_id=fields.get("form_id"),
         listeners=_listeners(doc, node, ext),
     )
 
@@ -85,8 +86,10 @@ def _form(doc: Document, node: ET.Element, form: ET.Element, fields: dict[str, E
     if form.get("externalReference"):
         fields["external_reference"] = doc.expr(node, form.get("externalReference", ""))
     elif form.get("formId"):
-        # A linked form is resolved among deployed forms, and this engine does not deploy forms.
-        doc.fail(node, "a linked Camunda form (zeebe:formDefinition formId) is not supported by this engine")
+        # The latest deployed form of that id, whose key the task gets when it is created.
+        fields["form_id"] = doc.expr(node, form.get("formId", ""))
+        if form.get("bindingType", "latest") != "latest":
+            doc.fail(node, "a linked form is bound to its latest version by this engine ('bindingType' latest)")
     elif form.get("formKey"):
         doc.fail(node, "a native user task links its form by 'formId' or 'externalReference', not 'formKey'")
 

@@ -33,11 +33,23 @@ class NativeUserTask(Processor):
             values,
             external_form_reference=_string(ctx, instance, definition.external_reference),
             assignee=_string(ctx, instance, definition.assignee),
+            form_key=_form_key(ctx, instance, definition.form_id),
         )
 
     def on_terminate(self, ctx: Context, instance: ElementInstance) -> None:
         if instance.user_task is not None:
             ctx.user_tasks.cancel(instance.user_task)
+
+
+def _form_key(ctx: Context, instance: ElementInstance, form_id: Expr | None) -> int:
+    """The key of the latest deployed form the task links, or -1; FORM_NOT_FOUND until there is one."""
+    if form_id is None:
+        return -1
+    identifier = _string(ctx, instance, form_id)
+    try:
+        return ctx.resources.form_key(identifier, instance.tenant_id)
+    except LookupError as exc:
+        raise StepFailed("FORM_NOT_FOUND", str(exc)) from exc
 
 
 def _value(ctx: Context, instance: ElementInstance, expr: Expr) -> Any:
