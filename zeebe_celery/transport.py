@@ -25,7 +25,7 @@ import redis
 from kombu.transport import redis as kombu_redis
 
 from zeebe_celery import metrics
-from zeebe_celery.config import BridgeSettings
+from zeebe_celery.config import BridgeSettings, flow_control_redis
 from zeebe_celery.deadletter import DeadLetters
 from zeebe_celery.poison import Poison, PoisonKind, inspect
 from zeebe_celery.spec import resolve, zeebe_task_specs
@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 TRANSPORT = "zeebe_celery.transport:Transport"
 SENTINEL_TRANSPORT = "zeebe_celery.transport:SentinelTransport"
+AMQP_TRANSPORT = "zeebe_celery.transport_amqp:Transport"
+# The transport option that names the Redis of the dead-letter lists when the broker is not Redis.
+DEAD_LETTER_URL_OPTION = "zeebe_celery_dead_letter_url"
 # Transport options that carry the guard's settings from the app to each channel.
 QUEUES_OPTION = "zeebe_celery_queues"
 OTHERS_OPTION = "zeebe_celery_other_tasks"
@@ -214,10 +217,13 @@ def install(app: Celery, bridge: BridgeSettings) -> bool:
     handlers; returns whether it could (a Redis broker, and no transport of the app's own)."""
     url = _first_url(app.conf.broker_read_url or app.conf.broker_url)
     scheme = url.partition("://")[0]
-    if scheme not in ("redis", "rediss", "sentinel") or app.conf.broker_transport:
+    # On AMQP the poison messages are set aside in flow control's Redis (ZEEBE_CELERY_REDIS_URL).
+    dead_letters = flow_control_redis(bridge, app) if scheme in ("amqp", "pyamqp") else None
+    if (scheme not in ("redis", "rediss", "sentinel") and dead_letters is None) or app.conf.broker_transport:
         logger.warning(
-            "the bridge's queues are guarded against poison messages on a redis://, rediss:// or sentinel:// "
-            "broker only, with kombu's own Redis transport; this worker's broker is %s://...",
+            "the bridge's queues are guarded against poison messages on a redis://, rediss://, sentinel:// or "
+            "amqp:// broker (with ZEEBE_CELERY_REDIS_URL for the dead-letter lists) only, with kombu's own "
+            "transport; this worker's broker is %s://...",
             scheme or app.conf.broker_transport or "unknown",
         )
         return False
@@ -227,12 +233,15 @@ def install(app: Celery, bridge: BridgeSettings) -> bool:
     jobs = {name for names in queues.values() for name in names}
     # Celery's own tasks (celery.chain, celery.chord_unlock ...) have no business on a bridge queue.
     others = sorted(name for name in app.tasks if name not in jobs and not name.startswith("celery."))
-    app.conf.broker_transport = SENTINEL_TRANSPORT if scheme == "sentinel" else TRANSPORT
+    app.conf.broker_transport = {"sentinel": SENTINEL_TRANSPORT, "redis": TRANSPORT, "rediss": TRANSPORT}.get(
+        scheme, AMQP_TRANSPORT
+    )
     app.conf.broker_transport_options = {
         **(app.conf.broker_transport_options or {}),
         QUEUES_OPTION: queues,
         OTHERS_OPTION: others,
         PREFIX_OPTION: bridge.queue_prefix,
+        **({DEAD_LETTER_URL_OPTION: dead_letters.url} if dead_letters is not None else {}),
     }
     if scheme == "rediss" and not app.conf.broker_use_ssl and "ssl_" not in url:
         # kombu turns certificate checks off for a bare rediss:// URL; named as a transport of our own it would

@@ -13,7 +13,7 @@ from zeebe_celery.stack.fleet import CeleryWorker, PollerProcess, stack_env
 from zeebe_celery.stack.rabbitmq import RabbitMQServer
 from zeebe_celery.stack.redis import RedisServer
 
-POLLED = ("sum-numbers", "flaky", "check-stock", "quick", "pipelined")
+POLLED = ("sum-numbers", "flaky", "check-stock", "quick", "pipelined", "poison-target")
 
 
 @pytest.fixture(scope="package", params=["classic", "quorum"])

@@ -3,6 +3,8 @@ under load that loses no instance and leaks no flow-control slot."""
 
 from __future__ import annotations
 
+import base64
+import pickle
 import threading
 import time
 from typing import Any
@@ -10,10 +12,13 @@ from typing import Any
 import pytest
 import redis
 from kombu import Connection
+from kombu import Queue as KombuQueue
 
 from tests.integration.bridge.conftest import APP, HERE, EngineRecords, deploy_one_task, run_instances
 from tests.integration.bridge.test_bridge_time_limits import jobs_in_flight, wait_until_no_job_in_flight
+from tests.integration.bridge.test_poison_messages import EMBED, TASK, encoded, job
 from zeebe_celery.config import ZeebeSettings
+from zeebe_celery.deadletter import DeadLetters, dead_letter_list
 from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.stack.fleet import CeleryWorker, PollerProcess
@@ -165,3 +170,56 @@ def test_a_rabbitmq_restart_under_load_loses_no_instance_and_leaks_no_slot(
     held = len(jobs_in_flight(flow_store, "quick"))
     wait_until_no_job_in_flight(flow_store, "quick", within=15)
     print(f"rabbitmq restart ({queue_type}): {held} job slots held when the last instance ended, 0 after")
+
+
+def test_poison_messages_on_rabbitmq_are_set_aside_and_the_worker_serves_on(
+    rabbit_env: dict[str, str],
+    rabbit_poller: PollerProcess,
+    rabbitmq: RabbitMQServer,
+    flow_store: redis.Redis,
+    client: ZeebeClient,
+    unique: Any,
+) -> None:
+    queue = "zeebe.poison-target"
+    flow_store.delete(dead_letter_list(queue))
+    good_body = encoded([[job(7)], {}, EMBED]).encode()
+    headers = {"lang": "py", "task": TASK, "id": "poison-1", "timelimit": [None, None]}
+    cases = [
+        (b"garbage", "application/json", headers, "not_json"),
+        (base64.b64decode(good_body), "application/json", {**headers, "timelimit": ["x", {}]}, "bad_header"),
+        (base64.b64decode(good_body), "application/json", {**headers, "task": "bridge_app.nope"}, "unknown_task"),
+        # As kombu sends a pickle: content encoding "binary", which no job message has.
+        (pickle.dumps({"a": 1}), "application/x-python-serialize", headers, "bad_envelope"),
+    ]
+    declared = KombuQueue(queue, durable=True, auto_delete=False, queue_arguments=queue_arguments_of(rabbit_env))
+    with Connection(rabbitmq.url) as connection:
+        producer = connection.Producer()
+        for body, content_type, message_headers, _ in cases:
+            producer.publish(
+                body,
+                routing_key=queue,
+                content_type=content_type,
+                content_encoding="utf-8" if content_type == "application/json" else "binary",
+                headers=message_headers,
+                declare=[declared],
+            )
+    with CeleryWorker(APP, [queue], env=rabbit_env, concurrency=2, cwd=HERE) as worker:
+        letters = DeadLetters(flow_store)
+        deadline = time.monotonic() + 60
+        while len(letters.entries(queue)) < len(cases):
+            assert worker.process.poll() is None, f"the worker died:\n{worker.log()[-3000:]}"
+            assert time.monotonic() < deadline, f"only {len(letters.entries(queue))} of {len(cases)} set aside"
+            time.sleep(0.1)
+        assert [letter.kind for letter in letters.entries(queue)] == [kind for *_, kind in cases]
+        assert "Unrecoverable error" not in worker.log()
+        # The same worker still runs jobs.
+        process_id = deploy_one_task(client, unique, "poison-target")
+        ended = client.create_process_instance_with_result(process_id, request_timeout=60)
+        assert ended.variables["served"] is True
+        assert worker.process.poll() is None
+
+
+def queue_arguments_of(env: dict[str, str]) -> dict[str, str]:
+    """The arguments Celery declares the bridge's queues with in this lane (quorum, or none for classic)."""
+    kind = env["ZEEBE_CELERY_TEST_QUEUE_TYPE"]
+    return {"x-queue-type": kind} if kind == "quorum" else {}
