@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything the project needs on a fresh machine: redis-server, and for the tests that drive the
+# Installs everything the project needs on a fresh machine: redis-server, redis-sentinel and rabbitmq-server, and for the tests that drive the
 # engine with clients nobody here wrote a JDK, Maven and npm, from Debian's packages (each only when it is
 # missing); a virtual environment in .venv with the package and its dev and bench extras (Camunda's Python
 # SDK, camunda-orchestration-sdk 9.x, among them: its pins do not clash with ours); zbctl from npm
@@ -29,6 +29,15 @@ if ! command -v redis-server >/dev/null 2>&1; then
   apt_install redis-server
   # Debian starts a system-wide instance on 6379; the project starts its own on free ports.
   ($SUDO systemctl disable --now redis-server 2>/dev/null || $SUDO service redis-server stop 2>/dev/null) || true
+fi
+# The lanes on Redis behind Sentinel and on RabbitMQ; tests start their own on free ports, never Debian's services.
+if ! command -v redis-sentinel >/dev/null 2>&1; then
+  apt_install redis-sentinel
+  ($SUDO systemctl disable --now redis-sentinel 2>/dev/null || $SUDO service redis-sentinel stop 2>/dev/null) || true
+fi
+if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && ! command -v rabbitmq-server >/dev/null 2>&1; then
+  apt_install rabbitmq-server
+  ($SUDO systemctl disable --now rabbitmq-server 2>/dev/null || $SUDO service rabbitmq-server stop 2>/dev/null) || true
 fi
 # tests/java_client compiles with javac (Java 17 or newer), so a JRE alone is not enough.
 if ! command -v java >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from zeebe_celery.env_names import contradicting_aliases, dotenv_names, env_names, variable_name
 from zeebe_celery.errors import ConfigurationError
+from zeebe_celery.redis_location import RedisLocation, is_redis_url
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -29,8 +30,10 @@ __all__ = [
     "BridgeSettings",
     "Duration",
     "ZeebeSettings",
+    "broker_redis",
     "broker_redis_url",
     "broker_url",
+    "flow_control_redis",
     "load_settings",
     "parse_duration",
     "redact_url",
@@ -269,7 +272,10 @@ class ZeebeSettings(BaseSettings):
 
 
 def redact_url(url: str) -> str:
-    """``url`` with the password of its user part masked (``redis://:***@host:6379/0``), for reprs and logs."""
+    """``url`` with the password of its user part masked (``redis://:***@host:6379/0``), for reprs and logs; each
+    part of a ``;``-separated list (Sentinels, failover brokers) on its own."""
+    if ";" in url:
+        return ";".join(redact_url(part) for part in url.split(";"))
     try:
         parts = urlsplit(url)
         password = parts.password
@@ -352,10 +358,12 @@ class BridgeSettings(BaseSettings):
             raise ValueError("ZEEBE_CELERY_JOB_TIMEOUT must be at least 1s")
         if not self.queue_prefix.strip():
             raise ValueError("ZEEBE_CELERY_QUEUE_PREFIX must not be blank")
+        if self.redis_url is not None and not is_redis_url(self.redis_url):
+            raise ValueError(
+                "ZEEBE_CELERY_REDIS_URL must be a redis://, rediss://, unix:// or sentinel:// URL "
+                "(Redis Cluster cannot hold the flow-control sets)"
+            )
         return self
-
-
-_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def broker_url(bridge: BridgeSettings, app: Celery) -> str:
@@ -363,15 +371,27 @@ def broker_url(bridge: BridgeSettings, app: Celery) -> str:
     return bridge.broker_url or str(app.conf.broker_url or "")
 
 
-def is_redis_url(url: str) -> bool:
-    """Whether ``url`` names a Redis server (redis://, rediss:// or unix://)."""
-    return url.startswith(_REDIS_SCHEMES)
-
-
 def broker_redis_url(bridge: BridgeSettings, app: Celery) -> str | None:
-    """The Celery broker's URL when that broker is Redis, else None."""
+    """The Celery broker's URL when that broker is Redis (or Redis behind Sentinel), else None."""
     url = broker_url(bridge, app)
     return url if is_redis_url(url) else None
+
+
+def broker_redis(bridge: BridgeSettings, app: Celery) -> RedisLocation | None:
+    """The Celery broker when it is Redis, with the app's transport options (a Sentinel's master name)."""
+    url = broker_redis_url(bridge, app)
+    if url is None:
+        return None
+    setting = "ZEEBE_CELERY_BROKER_URL" if bridge.broker_url else "the Celery app's broker_url"
+    return RedisLocation(url, setting, dict(app.conf.broker_transport_options or {}))
+
+
+def flow_control_redis(bridge: BridgeSettings, app: Celery) -> RedisLocation | None:
+    """The Redis of the shared sets (flow control, activations): ZEEBE_CELERY_REDIS_URL, else the Celery
+    broker when it is Redis; None when neither is."""
+    if bridge.redis_url:
+        return RedisLocation(bridge.redis_url)
+    return broker_redis(bridge, app)
 
 
 _S = TypeVar("_S", bound=BaseSettings)

@@ -19,6 +19,8 @@ from typing import Any, cast
 
 import redis
 
+from zeebe_celery.redis_location import RedisLocation, connect
+
 __all__ = ["DEAD_LETTER_LISTS", "DeadLetter", "DeadLetters", "dead_letter_list", "record", "select"]
 
 DEAD_LETTER_LISTS = "zeebe-celery:dead-letter-queues"
@@ -124,8 +126,8 @@ class DeadLetters:
         self._requeue = client.register_script(_REQUEUE)
 
     @classmethod
-    def from_url(cls, url: str) -> DeadLetters:
-        return cls(redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5))
+    def from_url(cls, url: str | RedisLocation) -> DeadLetters:
+        return cls(connect(url, socket_timeout=10, socket_connect_timeout=5))
 
     def set_aside(self, queue: str, message: bytes, *, kind: str, reason: str) -> str:
         """Put ``message`` of ``queue`` on its dead-letter list; returns the list's name."""

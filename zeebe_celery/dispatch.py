@@ -4,6 +4,7 @@ of up to the type's ``batch`` jobs (see :mod:`zeebe_celery.batch`)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import logging
@@ -15,11 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import redis
 from celery import Celery
 
 from zeebe_celery import tracing
-from zeebe_celery.config import BridgeSettings, broker_redis_url
+from zeebe_celery.config import BridgeSettings, broker_redis
+from zeebe_celery.confirmed import ConfirmedPublisher
 from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.job import Job, JobKind, ListenerEventType, UserTaskProperties
@@ -254,14 +255,16 @@ class CeleryDispatcher:
         self._queues = {job_type: settled.queue for job_type, settled in types.items()}
         self._names = {job_type: settled.task_name for job_type, settled in types.items()}
         self._batches = {job_type: settled.batch for job_type, settled in types.items()}
-        redis_url = broker_redis_url(bridge, app)
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5) if redis_url else None
+        located = broker_redis(bridge, app)
+        self._redis = located.connect(socket_timeout=5, socket_connect_timeout=5) if located else None
         options = set(app.conf.broker_transport_options or {})
         possible = self._redis is not None and not options & _KOMBU_ONLY_OPTIONS
         if direct and not possible:
             raise ConfigurationError("direct publishing needs a Redis broker without key prefixes or priorities")
         self._direct = possible if direct is None else direct
         self._origin = f"zeebe-celery@{socket.gethostname()}:{os.getpid()}"
+        # Other brokers (RabbitMQ) get the jobs through a connection of the dispatcher's own, in confirm mode.
+        self._confirmed = None if self._redis is not None else ConfirmedPublisher(app)
         self._templates = {
             job_type: _MessageTemplate(self._names[job_type], queue, self._origin)
             for job_type, queue in self._queues.items()
@@ -297,7 +300,7 @@ class CeleryDispatcher:
             # LPUSH keeps the order for the workers' BRPOP: the first job is taken first.
             self._redis.lpush(queue, *messages)
             return
-        with self._app.producer_or_acquire() as producer, producer.batch(max_size=len(jobs) + 1):
+        with self._producer() as producer, producer.batch(max_size=len(jobs) + 1):
             for any_job in jobs:
                 job = _parsed(any_job)
                 self._app.send_task(
@@ -311,6 +314,11 @@ class CeleryDispatcher:
                     retry=False,
                     headers=tracing.dispatch_headers(job, queue),
                 )
+
+    def _producer(self) -> contextlib.AbstractContextManager[Any]:
+        if self._confirmed is not None:
+            return self._confirmed.producer()
+        return self._app.producer_or_acquire()  # type: ignore[no-any-return]
 
     def _publish_batches(self, job_type: str, batches: list[Sequence[AnyJob]]) -> None:
         """Send each of ``batches`` as one message; the dispatch is traced on each batch's first job."""
@@ -328,7 +336,7 @@ class CeleryDispatcher:
             ]
             self._redis.lpush(queue, *messages)
             return
-        with self._app.producer_or_acquire() as producer, producer.batch(max_size=len(batches) + 1):
+        with self._producer() as producer, producer.batch(max_size=len(batches) + 1):
             for batch in batches:
                 jobs = [_parsed(job) for job in batch]
                 self._app.send_task(
@@ -344,16 +352,20 @@ class CeleryDispatcher:
                 )
 
     def queue_depth(self, job_type: str) -> int | None:
-        """Messages waiting in the type's queue, when the broker is Redis; None otherwise."""
-        if self._redis is None:
-            return None
-        return int(self._redis.llen(self._queues[job_type]))
+        """Messages waiting in the type's queue: the Redis list's length, or the AMQP queue's ready count."""
+        if self._redis is not None:
+            return int(self._redis.llen(self._queues[job_type]))
+        if self._confirmed is not None:
+            return self._confirmed.queue_depth(self._queues[job_type])
+        return None
 
     def ping(self) -> bool:
         """Whether the Celery broker answers."""
         try:
             if self._redis is not None:
                 return bool(self._redis.ping())
+            if self._confirmed is not None:
+                return self._confirmed.ping()
             with self._app.connection_for_write() as connection:
                 connection.ensure_connection(max_retries=1)
             return True
@@ -363,3 +375,5 @@ class CeleryDispatcher:
     def close(self) -> None:
         if self._redis is not None:
             self._redis.close()
+        if self._confirmed is not None:
+            self._confirmed.close()

@@ -25,6 +25,8 @@ from typing import Any
 
 import redis
 
+from zeebe_celery.redis_location import RedisLocation, connect, refuse_cluster
+
 __all__ = ["OWNER_TTL", "RETRY_RELEASE", "InflightStore", "Reservation"]
 
 logger = logging.getLogger(__name__)
@@ -126,8 +128,10 @@ class InflightStore:
         self._release = client.register_script(_RELEASE)
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> InflightStore:
-        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
+    def from_url(cls, url: str | RedisLocation, **kwargs: Any) -> InflightStore:
+        """A store on the Redis ``url`` names (a server, or a master behind Sentinel); raises ConfigurationError
+        for a URL that names none."""
+        client = connect(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
         return cls(client, **kwargs)
 
     def key(self, job_type: str) -> str:
@@ -238,6 +242,11 @@ class InflightStore:
 
     def ping(self) -> bool:
         return bool(self._redis.ping())
+
+    def refuse_cluster(self, setting: str) -> None:
+        """Raise ConfigurationError, naming ``setting``, when this Redis is a Redis Cluster node (see
+        :func:`zeebe_celery.redis_location.refuse_cluster`); redis.RedisError when it cannot be reached."""
+        refuse_cluster(self._redis, setting)
 
     def close(self) -> None:
         self._redis.close()

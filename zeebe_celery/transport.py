@@ -25,7 +25,7 @@ import redis
 from kombu.transport import redis as kombu_redis
 
 from zeebe_celery import metrics
-from zeebe_celery.config import BridgeSettings
+from zeebe_celery.config import BridgeSettings, flow_control_redis
 from zeebe_celery.deadletter import DeadLetters
 from zeebe_celery.poison import Poison, PoisonKind, inspect
 from zeebe_celery.spec import resolve, zeebe_task_specs
@@ -33,11 +33,15 @@ from zeebe_celery.spec import resolve, zeebe_task_specs
 if TYPE_CHECKING:
     from celery import Celery
 
-__all__ = ["GuardedChannel", "QueueGuard", "Transport", "install"]
+__all__ = ["GuardedChannel", "GuardedSentinelChannel", "QueueGuard", "SentinelTransport", "Transport", "install"]
 
 logger = logging.getLogger(__name__)
 
 TRANSPORT = "zeebe_celery.transport:Transport"
+SENTINEL_TRANSPORT = "zeebe_celery.transport:SentinelTransport"
+AMQP_TRANSPORT = "zeebe_celery.transport_amqp:Transport"
+# The transport option that names the Redis of the dead-letter lists when the broker is not Redis.
+DEAD_LETTER_URL_OPTION = "zeebe_celery_dead_letter_url"
 # Transport options that carry the guard's settings from the app to each channel.
 QUEUES_OPTION = "zeebe_celery_queues"
 OTHERS_OPTION = "zeebe_celery_other_tasks"
@@ -146,34 +150,60 @@ def _guarded(factory: Any, guard: QueueGuard) -> Callable[..., redis.Redis]:
     return functools.partial(guarded, *args, **keywords)
 
 
-class GuardedChannel(kombu_redis.Channel):
-    """kombu's Redis channel with the bridge's queues guarded (settings from the transport options)."""
+_GUARD_OPTIONS = (QUEUES_OPTION, OTHERS_OPTION, PREFIX_OPTION)
 
-    from_transport_options = (  # type: ignore[assignment]
-        *kombu_redis.Channel.from_transport_options,
-        QUEUES_OPTION,
-        OTHERS_OPTION,
-        PREFIX_OPTION,
-    )
+
+class _Guarding:
+    """What a guarded channel adds to kombu's: the guard's settings, and a client class that pops through it."""
+
     zeebe_celery_queues: Mapping[str, Collection[str]] = {}
     zeebe_celery_other_tasks: Collection[str] = ()
     zeebe_celery_queue_prefix = ""
+    # kombu's channel provides these (annotations only: a definition here would shadow kombu's).
+    sep: str
+    _create_client: Callable[..., redis.Redis]
 
-    def _get_client(self) -> Callable[..., redis.Redis]:
-        guard = QueueGuard(
+    def _guard(self) -> QueueGuard:
+        return QueueGuard(
             self.zeebe_celery_queues,
             others=self.zeebe_celery_other_tasks,
             prefix=self.zeebe_celery_queue_prefix,
             sep=self.sep,
             client=self._create_client,
         )
-        return _guarded(super()._get_client(), guard)  # type: ignore[no-untyped-call]
+
+
+class GuardedChannel(_Guarding, kombu_redis.Channel):
+    """kombu's Redis channel with the bridge's queues guarded (settings from the transport options)."""
+
+    from_transport_options = (*kombu_redis.Channel.from_transport_options, *_GUARD_OPTIONS)  # type: ignore[assignment]
+
+    def _get_client(self) -> Callable[..., redis.Redis]:
+        return _guarded(super()._get_client(), self._guard())  # type: ignore[no-untyped-call]
+
+
+class GuardedSentinelChannel(_Guarding, kombu_redis.SentinelChannel):
+    """kombu's Sentinel channel (the master it finds through Sentinel) with the bridge's queues guarded."""
+
+    from_transport_options = (  # type: ignore[assignment]
+        *kombu_redis.SentinelChannel.from_transport_options,
+        *_GUARD_OPTIONS,
+    )
+
+    def _get_client(self) -> Callable[..., redis.Redis]:
+        return _guarded(super()._get_client(), self._guard())  # type: ignore[no-untyped-call]
 
 
 class Transport(kombu_redis.Transport):
     """kombu's Redis transport, consuming through :class:`GuardedChannel`."""
 
     Channel = GuardedChannel
+
+
+class SentinelTransport(kombu_redis.SentinelTransport):
+    """kombu's Sentinel transport, consuming through :class:`GuardedSentinelChannel`."""
+
+    Channel = GuardedSentinelChannel
 
 
 def _first_url(url: Any) -> str:
@@ -187,10 +217,13 @@ def install(app: Celery, bridge: BridgeSettings) -> bool:
     handlers; returns whether it could (a Redis broker, and no transport of the app's own)."""
     url = _first_url(app.conf.broker_read_url or app.conf.broker_url)
     scheme = url.partition("://")[0]
-    if scheme not in ("redis", "rediss") or app.conf.broker_transport:
+    # On AMQP the poison messages are set aside in flow control's Redis (ZEEBE_CELERY_REDIS_URL).
+    dead_letters = flow_control_redis(bridge, app) if scheme in ("amqp", "pyamqp") else None
+    if (scheme not in ("redis", "rediss", "sentinel") and dead_letters is None) or app.conf.broker_transport:
         logger.warning(
-            "the bridge's queues are guarded against poison messages on a redis:// or rediss:// broker only, "
-            "with kombu's own Redis transport; this worker's broker is %s://...",
+            "the bridge's queues are guarded against poison messages on a redis://, rediss://, sentinel:// or "
+            "amqp:// broker (with ZEEBE_CELERY_REDIS_URL for the dead-letter lists) only, with kombu's own "
+            "transport; this worker's broker is %s://...",
             scheme or app.conf.broker_transport or "unknown",
         )
         return False
@@ -200,12 +233,15 @@ def install(app: Celery, bridge: BridgeSettings) -> bool:
     jobs = {name for names in queues.values() for name in names}
     # Celery's own tasks (celery.chain, celery.chord_unlock ...) have no business on a bridge queue.
     others = sorted(name for name in app.tasks if name not in jobs and not name.startswith("celery."))
-    app.conf.broker_transport = TRANSPORT
+    app.conf.broker_transport = {"sentinel": SENTINEL_TRANSPORT, "redis": TRANSPORT, "rediss": TRANSPORT}.get(
+        scheme, AMQP_TRANSPORT
+    )
     app.conf.broker_transport_options = {
         **(app.conf.broker_transport_options or {}),
         QUEUES_OPTION: queues,
         OTHERS_OPTION: others,
         PREFIX_OPTION: bridge.queue_prefix,
+        **({DEAD_LETTER_URL_OPTION: dead_letters.url} if dead_letters is not None else {}),
     }
     if scheme == "rediss" and not app.conf.broker_use_ssl and "ssl_" not in url:
         # kombu turns certificate checks off for a bare rediss:// URL; named as a transport of our own it would

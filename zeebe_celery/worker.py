@@ -24,7 +24,7 @@ from celery.signals import worker_process_shutdown
 from pydantic import ValidationError
 
 from zeebe_celery import metrics, tracing, transport, worker_metrics
-from zeebe_celery.config import BridgeSettings, ZeebeSettings, broker_redis_url, load_settings
+from zeebe_celery.config import BridgeSettings, ZeebeSettings, broker_redis_url, flow_control_redis, load_settings
 from zeebe_celery.errors import BpmnError, ConfigurationError, HandlerInputError
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
@@ -33,6 +33,7 @@ from zeebe_celery.job import Job
 from zeebe_celery.json_only import check_json_only
 from zeebe_celery.logs import apply_format, bind_job
 from zeebe_celery.outcome import Outcome
+from zeebe_celery.redis_location import refuse_a_cluster
 from zeebe_celery.report import Reporter, describe, reporting_client
 from zeebe_celery.report_queue import ReportQueue
 from zeebe_celery.results import AdHocResult, Corrections, Deny
@@ -141,6 +142,9 @@ def worker_init(app: Celery) -> WorkerSettings:
     """
     settings = worker_settings(app)
     check_json_only(app)
+    location = flow_control_redis(settings.bridge, app)
+    if location is not None:
+        refuse_a_cluster(location)
     transport.install(app, settings.bridge)
     fetch_only_when_free(app, settings.bridge)
     if settings.bridge.log_format == "json":
@@ -211,11 +215,11 @@ def context_for(app: Celery) -> WorkerContext:
         if context is None:
             settings = worker_settings(app)
             bridge = settings.bridge
-            redis_url = bridge.redis_url or broker_redis_url(bridge, app)
+            location = flow_control_redis(bridge, app)
             context = WorkerContext(
                 client=ZeebeClient(settings.zeebe),
                 bridge=bridge,
-                inflight=InflightStore.from_url(redis_url) if redis_url else None,
+                inflight=InflightStore.from_url(location) if location else None,
                 reports=ReportQueue(bridge.report_concurrency) if bridge.report_concurrency > 1 else None,
             )
             _contexts[key] = context

@@ -367,11 +367,11 @@ def test_flow_control_uses_the_redis_url_then_a_redis_broker() -> None:
     redis_app = Celery("a", broker="redis://r:6379/1", set_as_current=False)
     amqp_app = Celery("b", broker="amqp://user:pw@rabbit//", set_as_current=False)
 
-    assert cli.flow_control_url(BridgeSettings(redis_url="redis://x/0"), amqp_app) == "redis://x/0"
-    assert cli.flow_control_url(BridgeSettings(), redis_app) == "redis://r:6379/1"
-    assert cli.flow_control_url(BridgeSettings(broker_url="redis://b/2"), amqp_app) == "redis://b/2"
+    assert cli.flow_control_location(BridgeSettings(redis_url="redis://x/0"), amqp_app).url == "redis://x/0"
+    assert cli.flow_control_location(BridgeSettings(), redis_app).url == "redis://r:6379/1"
+    assert cli.flow_control_location(BridgeSettings(broker_url="redis://b/2"), amqp_app).url == "redis://b/2"
     with pytest.raises(ConfigurationError) as caught:
-        cli.flow_control_url(BridgeSettings(), amqp_app)
+        cli.flow_control_location(BridgeSettings(), amqp_app)
     assert "ZEEBE_CELERY_REDIS_URL" in str(caught.value)
     assert "pw" not in str(caught.value)
 

@@ -42,7 +42,7 @@ COMPOSE_CLUSTER_FILE = ROOT / "docker-compose.cluster.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 DEPLOY = ROOT / "deploy"
-KUSTOMIZATIONS = ["base", "overlays/saas"]
+KUSTOMIZATIONS = ["base", "overlays/saas", "overlays/rabbitmq"]
 
 # The oldest Kubernetes minor the manifests promise to fit, and the newest kubernetes-validate knows.
 K8S_VERSIONS = ["1.28", kubernetes_validate.latest_version()]
@@ -79,6 +79,35 @@ KEDA_REDIS_METADATA = {
     "listName",
     "databaseIndex",
     "enableTLS",
+}
+
+# Trigger metadata keys KEDA's rabbitmq scaler reads (pkg/scalers/rabbitmq_scaler.go, KEDA v2.21.0: the
+# `keda:"name=..."` tags of rabbitMQMetadata read from triggerMetadata, with the <name>FromEnv variants).
+KEDA_RABBITMQ_METADATA = {
+    "host",
+    "hostFromEnv",
+    "username",
+    "usernameFromEnv",
+    "password",
+    "passwordFromEnv",
+    "protocol",
+    "queueName",
+    "mode",
+    "value",
+    "activationValue",
+    "vhostName",
+    "useRegex",
+    "excludeUnacknowledged",
+    "pageSize",
+    "operation",
+    "timeout",
+    "unsafeSsl",
+}
+
+# What each KEDA scaler the manifests use calls the queue, its target and its activation threshold.
+SCALER_FIELDS = {
+    "redis": (KEDA_REDIS_METADATA, "listName", "listLength", "activationListLength"),
+    "rabbitmq": (KEDA_RABBITMQ_METADATA, "queueName", "value", "activationValue"),
 }
 
 # Image uid/gid the Dockerfile switches to; pod securityContexts must agree.
@@ -1009,7 +1038,7 @@ def test_manifest_validation_has_teeth(
         with pytest.raises(jsonschema.ValidationError):
             validate_custom_resource(misspelt, crd_validators, K8S_VERSIONS[0])
         numeric = copy.deepcopy(scaled_object)
-        numeric["spec"]["triggers"][0]["metadata"]["listLength"] = 4  # KEDA wants strings
+        numeric["spec"]["triggers"][0]["metadata"]["activationValue"] = 4  # KEDA wants strings
         with pytest.raises(jsonschema.ValidationError):
             validate_custom_resource(numeric, crd_validators, K8S_VERSIONS[0])
         labelled = copy.deepcopy(scaled_object)
@@ -1116,14 +1145,18 @@ def test_each_worker_group_has_a_scaled_object_on_its_queues(rendered: Rendered)
         spec = scaled[name]["spec"]
         assert spec["scaleTargetRef"].get("kind", "Deployment") == "Deployment"
         triggers = spec["triggers"]
-        assert all(trigger["type"] == "redis" for trigger in triggers)
-        assert sorted(trigger["metadata"]["listName"] for trigger in triggers) == sorted(queues)
+        (scaler,) = {trigger["type"] for trigger in triggers}
+        known, queue_key, target_key, activation_key = SCALER_FIELDS[scaler]
+        assert sorted(trigger["metadata"][queue_key] for trigger in triggers) == sorted(queues)
         env = rendered.container_env(container)
         for trigger in triggers:
             metadata = trigger["metadata"]
-            assert set(metadata) <= KEDA_REDIS_METADATA, set(metadata) - KEDA_REDIS_METADATA
-            assert int(metadata["listLength"]) >= 1
-            assert int(metadata["activationListLength"]) >= 0
+            assert set(metadata) <= known, set(metadata) - known
+            assert int(metadata[target_key]) >= 1
+            assert int(metadata[activation_key]) >= 0
+            if scaler == "rabbitmq":
+                # Ready messages are the jobs waiting; a rate would say nothing about the backlog.
+                assert metadata["mode"] == "QueueLength"
             for key, value in metadata.items():
                 if key.endswith("FromEnv"):
                     assert value in env, f"KEDA resolves {key}={value} from the worker's environment"
@@ -1142,12 +1175,11 @@ def test_each_worker_group_has_a_scaled_object_on_its_queues(rendered: Rendered)
             assert spec["fallback"]["replicas"] <= spec["maxReplicaCount"]
 
 
-def test_keda_reads_the_redis_the_workers_use(rendered: Rendered) -> None:
+def test_keda_reads_the_broker_the_workers_use(rendered: Rendered) -> None:
     for worker in rendered.deployments("worker"):
         (container,) = worker["spec"]["template"]["spec"]["containers"]
         env = rendered.container_env(container)
         broker = urlsplit(env["ZEEBE_CELERY_BROKER_URL"])
-        assert broker.scheme in ("redis", "rediss")
         assert env["CELERY_BROKER_URL"] == env["ZEEBE_CELERY_BROKER_URL"]
         (scaled,) = [
             doc
@@ -1156,10 +1188,18 @@ def test_keda_reads_the_redis_the_workers_use(rendered: Rendered) -> None:
         ]
         for trigger in scaled["spec"]["triggers"]:
             metadata = trigger["metadata"]
-            assert env[metadata["addressFromEnv"]] == f"{broker.hostname}:{broker.port}"
-            assert int(metadata["databaseIndex"]) == int(broker.path.lstrip("/") or 0)
             auth = rendered.get("TriggerAuthentication", trigger["authenticationRef"]["name"])
             parameters = {ref["parameter"]: ref for ref in auth["spec"]["secretTargetRef"]}
+            if trigger["type"] == "rabbitmq":
+                assert broker.scheme in ("amqp", "amqps")
+                assert metadata["protocol"] == "amqp"
+                host = parameters["host"]
+                # The same server, user and vhost as the workers consume from.
+                assert rendered.secret_data(host["name"])[host["key"]] == env["ZEEBE_CELERY_BROKER_URL"]
+                continue
+            assert broker.scheme in ("redis", "rediss")
+            assert env[metadata["addressFromEnv"]] == f"{broker.hostname}:{broker.port}"
+            assert int(metadata["databaseIndex"]) == int(broker.path.lstrip("/") or 0)
             password = parameters["password"]
             assert rendered.secret_data(password["name"])[password["key"]] == broker.password
 
@@ -1215,6 +1255,9 @@ def test_manifest_settings_are_accepted_by_the_product(rendered: Rendered, monke
             assert zeebe.uses_oauth
             assert bridge.log_format == "json"
             assert bridge.queue_prefix == rendered.config["ZEEBE_CELERY_QUEUE_PREFIX"]
+            if not bridge.broker_url or not bridge.broker_url.startswith(("redis://", "rediss://")):
+                # A broker that is not Redis: flow control needs a Redis of its own, in both.
+                assert bridge.redis_url, f"{component} has no ZEEBE_CELERY_REDIS_URL for flow control"
             if rendered.name == "overlays/saas":
                 assert zeebe.gateway_address.endswith(".zeebe.camunda.io:443")
                 assert zeebe.uses_tls

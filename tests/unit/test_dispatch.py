@@ -241,11 +241,14 @@ def test_a_broker_that_is_down_fails_the_ping(down_app: Celery, job_type: str) -
     dispatcher.close()
 
 
-def test_queue_depth_is_unknown_for_a_broker_that_is_not_redis(job_type: str) -> None:
+def test_queue_depth_of_a_broker_that_is_not_redis_is_asked_of_the_broker(job_type: str) -> None:
     app = Celery("memory", broker="memory://", set_as_current=False)
     dispatcher = dispatcher_for(app, spec(job_type))
 
-    assert dispatcher.queue_depth(job_type) is None
+    assert dispatcher.queue_depth(job_type) == 0  # no queue yet: nothing waits
+    dispatcher.publish(job_type, [make_job(key=k, job_type=job_type) for k in (1, 2, 3)])
+    assert dispatcher.queue_depth(job_type) == 3
+    assert dispatcher.ping()
     dispatcher.close()
     app.close()
 

@@ -364,4 +364,15 @@ def test_install_leaves_other_brokers_alone_and_says_so(caplog: pytest.LogCaptur
         assert transport.install(app, BridgeSettings(_env_file=None)) is False
 
     assert not app.conf.broker_transport
-    assert "guarded against poison messages on a redis:// or rediss:// broker only" in caplog.text
+    assert "guarded against poison messages on a redis://, rediss://, sentinel:// or amqp:// broker" in caplog.text
+
+
+def test_install_guards_an_amqp_broker_with_the_dead_letter_lists_in_flow_controls_redis() -> None:
+    app = app_with_task("amqp://guest@localhost//")
+
+    assert transport.install(app, BridgeSettings(redis_url="redis://127.0.0.1:6379/3", _env_file=None)) is True
+
+    assert app.conf.broker_transport == transport.AMQP_TRANSPORT
+    options = app.conf.broker_transport_options
+    assert options[transport.DEAD_LETTER_URL_OPTION] == "redis://127.0.0.1:6379/3"
+    assert options[transport.QUEUES_OPTION]

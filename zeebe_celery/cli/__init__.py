@@ -25,7 +25,7 @@ from zeebe_celery.cli.output import (
     one_line,
 )
 from zeebe_celery.cli.parser import build_parser
-from zeebe_celery.cli.poller import flow_control_url, load_app
+from zeebe_celery.cli.poller import flow_control_location, load_app
 from zeebe_celery.errors import ConfigurationError, GatewayError
 from zeebe_celery.logs import setup_logging
 
@@ -34,7 +34,7 @@ __all__ = [
     "ExitCode",
     "build_parser",
     "configuration_failure",
-    "flow_control_url",
+    "flow_control_location",
     "gateway_failure",
     "load_app",
     "main",

@@ -11,8 +11,10 @@ import redis
 
 from zeebe_celery.cli.output import CliError, ExitCode, Output, one_line, table
 from zeebe_celery.cli.poller import load_app
-from zeebe_celery.config import BridgeSettings, broker_url, is_redis_url, load_settings
+from zeebe_celery.config import BridgeSettings, broker_redis, broker_url, load_settings
 from zeebe_celery.deadletter import DeadLetter, DeadLetters, dead_letter_list, select
+from zeebe_celery.errors import ConfigurationError
+from zeebe_celery.redis_location import RedisLocation, is_redis_url
 
 if TYPE_CHECKING:
     from zeebe_celery.cli.commands import Commands
@@ -22,25 +24,26 @@ __all__ = ["cmd_dead_list", "cmd_dead_purge", "cmd_dead_requeue", "register"]
 _REASON_WIDTH = 100
 
 
-def _broker(args: argparse.Namespace) -> str:
+def _broker(args: argparse.Namespace) -> RedisLocation:
     """The Redis the queues live on: --broker, else ZEEBE_CELERY_BROKER_URL, else the broker of -A's app."""
     bridge = load_settings(BridgeSettings, **({"broker_url": args.broker} if args.broker else {}))
-    url = broker_url(bridge, load_app(args.app)) if args.app else bridge.broker_url or ""
+    app = load_app(args.app) if args.app else None
+    url = broker_url(bridge, app) if app is not None else bridge.broker_url or ""
     if not url:
         raise CliError("no broker: give --broker URL or -A APP, or set ZEEBE_CELERY_BROKER_URL", ExitCode.CONFIG)
     if not is_redis_url(url):
         scheme = url.split("://", 1)[0]
         raise CliError(f"the dead-letter lists live on a Redis broker, and this one is {scheme}://", ExitCode.CONFIG)
-    return url
+    located = broker_redis(bridge, app) if app is not None else None
+    return located or RedisLocation(url, "ZEEBE_CELERY_BROKER_URL (--broker)")
 
 
 @contextlib.contextmanager
 def _dead_letters(args: argparse.Namespace) -> Iterator[DeadLetters]:
-    url = _broker(args)
     try:
-        letters = DeadLetters.from_url(url)
-    except ValueError as exc:
-        raise CliError(f"ZEEBE_CELERY_BROKER_URL (--broker): {exc}", ExitCode.CONFIG) from None
+        letters = DeadLetters.from_url(_broker(args))
+    except ConfigurationError as exc:
+        raise CliError(str(exc), ExitCode.CONFIG) from None
     try:
         yield letters
     except redis.AuthenticationError as exc:

@@ -15,18 +15,19 @@ from celery.app.utils import find_app
 from zeebe_celery._version import __version__
 from zeebe_celery.cli.options import int_at_least, names, port, zeebe_settings
 from zeebe_celery.cli.output import CliError, ExitCode, Output, one_line, table
-from zeebe_celery.config import BridgeSettings, broker_redis_url, broker_url, load_settings
+from zeebe_celery.config import BridgeSettings, broker_url, flow_control_redis, load_settings
 from zeebe_celery.errors import ConfigurationError
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.logs import setup_logging
 from zeebe_celery.poller import Poller
+from zeebe_celery.redis_location import RedisLocation, refuse_a_cluster
 from zeebe_celery.spec import resolve, zeebe_task_specs
 
 if TYPE_CHECKING:
     from zeebe_celery.cli.commands import Commands
 
-__all__ = ["cmd_poller", "cmd_worker_types", "flow_control_url", "load_app", "register"]
+__all__ = ["cmd_poller", "cmd_worker_types", "flow_control_location", "load_app", "register"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +65,11 @@ def load_app(spec: str) -> Celery:
     return found
 
 
-def flow_control_url(bridge: BridgeSettings, app: Celery) -> str:
-    """The Redis URL of the in-flight sets: ZEEBE_CELERY_REDIS_URL, else the (Redis) Celery broker."""
-    url = bridge.redis_url or broker_redis_url(bridge, app)
-    if url:
-        return url
+def flow_control_location(bridge: BridgeSettings, app: Celery) -> RedisLocation:
+    """The Redis of the in-flight sets: ZEEBE_CELERY_REDIS_URL, else the (Redis) Celery broker."""
+    location = flow_control_redis(bridge, app)
+    if location is not None:
+        return location
     broker = broker_url(bridge, app)
     shown = broker.split("://", 1)[0] + "://..." if "://" in broker else (broker or "none")
     raise ConfigurationError(
@@ -95,11 +96,9 @@ def cmd_poller(args: argparse.Namespace, out: Output) -> ExitCode:
         # The bridge's broker setting wins over the app's own, for publishing too.
         app.conf.broker_url = bridge.broker_url
     settings = zeebe_settings(args)
-    redis_url = flow_control_url(bridge, app)
-    try:
-        inflight = InflightStore.from_url(redis_url)
-    except ValueError as exc:
-        raise CliError(f"ZEEBE_CELERY_REDIS_URL: {exc}", ExitCode.CONFIG) from None
+    location = flow_control_location(bridge, app)
+    refuse_a_cluster(location)
+    inflight = InflightStore.from_url(location)
     client = ZeebeClient(settings)
     poller = Poller(app, client=client, bridge=bridge, inflight=inflight, types=args.types)
     logger.info("zeebe-celery %s poller for %s, gateway %s", __version__, args.app, settings.gateway_address)

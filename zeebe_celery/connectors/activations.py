@@ -16,6 +16,8 @@ from typing import Any
 
 import redis
 
+from zeebe_celery.redis_location import RedisLocation, connect
+
 __all__ = ["Activation", "ActivationStore"]
 
 # Deletes the lock only if this run still holds it, so a run that outlived its lease frees nobody else's.
@@ -51,8 +53,8 @@ class ActivationStore:
         self._release = client.register_script(_RELEASE)
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> ActivationStore:
-        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
+    def from_url(cls, url: str | RedisLocation, **kwargs: Any) -> ActivationStore:
+        client = connect(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
         return cls(client, **kwargs)
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ from celery import Celery, Task, bootsteps, current_app, shared_task
 from celery.signals import worker_ready
 
 from zeebe_celery import worker
-from zeebe_celery.config import BridgeSettings, broker_redis_url
+from zeebe_celery.config import BridgeSettings, flow_control_redis
 from zeebe_celery.connectors import inbound
 from zeebe_celery.connectors.activations import Activation, ActivationStore
 from zeebe_celery.errors import ConfigurationError
@@ -114,12 +114,12 @@ def resources(app: Celery) -> tuple[ActivationStore, ZeebeClient, BridgeSettings
                 # The worker's settings: those given to worker.configure(app, ...), else the environment's.
                 settings = worker.worker_settings(app)
                 bridge = settings.bridge
-                url = bridge.redis_url or broker_redis_url(bridge, app)
-                if not url:
+                location = flow_control_redis(bridge, app)
+                if location is None:
                     raise ConfigurationError(
                         "ZEEBE_CELERY_REDIS_URL: inbound connectors keep their activations in Redis; set it"
                     )
-                found = (ActivationStore.from_url(url), ZeebeClient(settings.zeebe), bridge)
+                found = (ActivationStore.from_url(location), ZeebeClient(settings.zeebe), bridge)
                 _resources[key] = found
     return found
 

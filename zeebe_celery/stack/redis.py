@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import time
 import weakref
 from collections.abc import Sequence
@@ -145,6 +146,19 @@ class RedisServer(Service):
             self._port = port
             return self
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    @property
+    def pid(self) -> int:
+        """The running server's process id."""
+        if self._launched is None:
+            raise StackError("RedisServer is not running")
+        return self._launched.pid
+
+    def kill(self) -> None:
+        """Kill the server with SIGKILL, as a crash would, losing what it held; :meth:`stop` then reaps it."""
+        if self._launched is not None and self._launched.alive():
+            os.kill(self._launched.pid, signal.SIGKILL)
+            self._launched.process.wait()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

@@ -18,11 +18,18 @@ from celery import Celery
 from pydantic import BaseModel, Field
 
 from zeebe_celery import BpmnError, Job, zeebe_task
+from zeebe_celery.redis_location import connect
 
 app = Celery("bridge-tests", broker=os.environ.get("ZEEBE_CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"))
 app.conf.worker_prefetch_multiplier = 1
+if "ZEEBE_CELERY_TEST_MASTER_NAME" in os.environ:
+    # The lane on Redis behind Sentinel: Celery finds the master by this name.
+    app.conf.broker_transport_options = {"master_name": os.environ["ZEEBE_CELERY_TEST_MASTER_NAME"]}
+if "ZEEBE_CELERY_TEST_QUEUE_TYPE" in os.environ:
+    # The lane on RabbitMQ: the zeebe.<type> queues are classic or quorum queues.
+    app.conf.task_create_missing_queue_type = os.environ["ZEEBE_CELERY_TEST_QUEUE_TYPE"]
 
-_redis = redis.Redis.from_url(os.environ.get("ZEEBE_CELERY_REDIS_URL", "redis://127.0.0.1:6379/0"))
+_redis: redis.Redis = connect(os.environ.get("ZEEBE_CELERY_REDIS_URL", "redis://127.0.0.1:6379/0"))
 
 
 def first_run(job: Job) -> bool:
