@@ -48,7 +48,12 @@ class EngineProcess(Program):
     ) -> None:
         """``cwd``: the source tree the engine runs from (``-m`` puts it first on the path)."""
         argv = [sys.executable, "-m", "benchmarks.engine_proc", "--records-limit", str(records_limit)]
-        argv += ["--port", str(port), "--monitoring-port", str(monitoring_port)]
+        # Only what differs from the defaults: an older tree's engine_proc (benchmarks/engine_redesign.py runs
+        # one) knows no more than --records-limit.
+        if port:
+            argv += ["--port", str(port)]
+        if monitoring_port:
+            argv += ["--monitoring-port", str(monitoring_port)]
         if data_dir is not None:
             argv += ["--data-dir", str(data_dir)]
         if faults_port is not None:
