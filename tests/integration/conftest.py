@@ -110,6 +110,13 @@ def zeebe_client(zeebe_settings: ZeebeSettings) -> Iterator[ZeebeClient]:
 
 
 @pytest.fixture
+def client(zeebe_address: str) -> Iterator[ZeebeClient]:
+    """A client of the session's Zeebe, for the lanes that name it ``client``."""
+    with ZeebeClient(ZeebeSettings(address=zeebe_address)) as zeebe:
+        yield zeebe
+
+
+@pytest.fixture
 def unique() -> UniqueNames:
     return UniqueNames(uuid.uuid4().hex[:12])
 

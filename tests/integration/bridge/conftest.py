@@ -98,12 +98,6 @@ def records(zeebe_engine: ZeebeEngine) -> EngineRecords:
 
 
 @pytest.fixture
-def client(zeebe_address: str) -> Iterator[ZeebeClient]:
-    with ZeebeClient(ZeebeSettings(address=zeebe_address)) as zeebe:
-        yield zeebe
-
-
-@pytest.fixture
 def store(bridge_redis: RedisServer) -> Iterator[redis.Redis]:
     connection = redis.Redis.from_url(bridge_redis.url)
     yield connection

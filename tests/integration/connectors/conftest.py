@@ -85,12 +85,6 @@ def poller(app_module: Any, zeebe_address: str, connector_redis: RedisServer) ->
 
 
 @pytest.fixture
-def client(zeebe_address: str) -> Iterator[ZeebeClient]:
-    with ZeebeClient(ZeebeSettings(address=zeebe_address)) as zeebe:
-        yield zeebe
-
-
-@pytest.fixture
 def store(connector_redis: RedisServer) -> Iterator[redis.Redis]:
     connection = redis.Redis.from_url(connector_redis.url)
     yield connection

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from zeebe_celery.config import ZeebeSettings
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.stack.fleet import CeleryWorker, PollerProcess, stack_env
 
@@ -18,12 +17,6 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
 QUEUES = ["zeebe.agent-planner", "zeebe.search-kb", "zeebe.draft-reply", "zeebe.escalate"]
-
-
-@pytest.fixture
-def client(zeebe_address: str) -> Iterator[ZeebeClient]:
-    with ZeebeClient(ZeebeSettings(address=zeebe_address)) as zeebe:
-        yield zeebe
 
 
 @pytest.fixture

@@ -66,12 +66,6 @@ def records(zeebe_engine: ZeebeEngine) -> EngineRecords:
 
 
 @pytest.fixture
-def client(zeebe_address: str) -> Iterator[ZeebeClient]:
-    with ZeebeClient(ZeebeSettings(address=zeebe_address)) as zeebe:
-        yield zeebe
-
-
-@pytest.fixture
 def sentinel_app(sentinels: RedisSentinels, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The bridge test app, its broker the Sentinels' master (as the workers have it) while the test runs."""
     monkeypatch.syspath_prepend(str(HERE))
