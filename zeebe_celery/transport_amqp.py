@@ -24,7 +24,7 @@ from kombu.transport import pyamqp
 from zeebe_celery.redis_location import connect
 from zeebe_celery.transport import DEAD_LETTER_URL_OPTION, OTHERS_OPTION, PREFIX_OPTION, QUEUES_OPTION, QueueGuard
 
-__all__ = ["GuardedChannel", "Transport", "envelope"]
+__all__ = ["GuardedChannel", "SSLTransport", "Transport", "envelope"]
 
 
 def envelope(message: amqp.Message) -> bytes:
@@ -94,3 +94,7 @@ class Transport(pyamqp.Transport):
                 client=functools.cache(lambda: connect(url, socket_timeout=5, socket_connect_timeout=5)),
             )
         return connection
+
+
+class SSLTransport(Transport, pyamqp.SSLTransport):
+    """:class:`Transport` over TLS, for an ``amqps://`` broker: TLS is on even without ``broker_use_ssl``."""
