@@ -12,13 +12,14 @@ address (a load balancer or a DNS name over its nodes); Redis is made highly ava
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
 from celery import Celery
 
 from zeebe_celery.config import BridgeSettings, broker_url
 from zeebe_celery.errors import ConfigurationError
 
-__all__ = ["AMQP_SCHEMES", "broker_scheme", "broker_setting", "check_broker", "is_amqp_url"]
+__all__ = ["AMQP_SCHEMES", "amqp_ssl", "broker_scheme", "broker_setting", "check_broker", "is_amqp_url"]
 
 AMQP_SCHEMES = ("amqp", "amqps", "pyamqp")
 _SENTINEL = "sentinel"
@@ -65,7 +66,14 @@ def check_broker(bridge: BridgeSettings, app: Celery) -> str:
             "supported: after a failover kombu would use its own transport, and workers would take poison messages "
             f"unguarded; {hint}"
         )
-    if broker_scheme(url) == "amqps" and not app.conf.broker_use_ssl:
-        # py-amqp checks the certificate by default; the host name only when it is given (kombu fills in None).
-        app.conf.broker_use_ssl = {"cert_reqs": ssl.CERT_REQUIRED, "server_hostname": None}
+    app.conf.broker_use_ssl = amqp_ssl(url, app.conf.broker_use_ssl)
     return url
+
+
+def amqp_ssl(url: str, configured: Any) -> Any:
+    """The TLS options of an AMQP connection to ``url``: ``configured`` (Celery's ``broker_use_ssl``) when set,
+    else, for ``amqps://``, certificate and host name checks."""
+    if configured or broker_scheme(url) != "amqps":
+        return configured
+    # py-amqp checks the certificate by default; the host name only when it is given (kombu fills in None).
+    return {"cert_reqs": ssl.CERT_REQUIRED, "server_hostname": None}

@@ -21,6 +21,7 @@ from typing import Any
 import amqp
 from kombu.transport import pyamqp
 
+from zeebe_celery.deadletter_amqp import KEPT_PROPERTIES
 from zeebe_celery.redis_location import connect
 from zeebe_celery.transport import DEAD_LETTER_URL_OPTION, OTHERS_OPTION, PREFIX_OPTION, QUEUES_OPTION, QueueGuard
 
@@ -41,6 +42,8 @@ def envelope(message: amqp.Message) -> bytes:
             "delivery_tag": str(message.delivery_tag),
             "body_encoding": "base64",
             "delivery_info": {"exchange": info.get("exchange", ""), "routing_key": info.get("routing_key", "")},
+            # What a requeue (zeebe_celery.deadletter_amqp) publishes again with the message.
+            **{name: properties[name] for name in KEPT_PROPERTIES if properties.get(name) is not None},
         },
     }
     # AMQP headers may carry timestamps and decimals, which JSON has not: they are checked as their text.
