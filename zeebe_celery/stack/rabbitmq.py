@@ -96,6 +96,13 @@ class RabbitMQServer(Service):
         return self._ports[0]
 
     @property
+    def epmd_port(self) -> int:
+        """The port of the node's own epmd."""
+        if self._ports is None:
+            raise StackError("RabbitMQServer has no port yet: call start() first")
+        return self._ports[2]
+
+    @property
     def pid(self) -> int:
         """The process id of the node's start script, whose descendants are the node."""
         if self._launched is None:
