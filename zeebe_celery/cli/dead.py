@@ -128,7 +128,8 @@ def _requeue_on_amqp(
         ) from None
     except (OSError, *AMQP_ERRORS) as exc:
         raise CliError(
-            f"the broker did not take the messages, which stay set aside: {type(exc).__name__}: {one_line(str(exc))}",
+            "the broker did not take every message; those it did not confirm stay set aside (see `zeebe-celery dead "
+            f"list`): {type(exc).__name__}: {one_line(str(exc))}",
             ExitCode.UNAVAILABLE,
         ) from None
 
