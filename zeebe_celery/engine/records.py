@@ -16,15 +16,42 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["RecordLog", "matches"]
+__all__ = ["Deferred", "RecordLog", "Value", "matches", "value_of"]
 
 Record = dict[str, Any]
 logger = logging.getLogger(__name__)
 
 
+class Deferred:
+    """A record's value made when first read, from what the command passed (a snapshot of anything that can
+    change later): most records are never read, and the hottest ones cost a tuple instead of a dict."""
+
+    __slots__ = ("_args", "_make", "_value")
+
+    def __init__(self, make: Callable[..., dict[str, Any]], *args: Any) -> None:
+        self._make = make
+        self._args = args
+        self._value: dict[str, Any] | None = None
+
+    def get(self) -> dict[str, Any]:
+        value = self._value
+        if value is None:
+            # Two readers racing make the same value twice; either result is kept.
+            value = self._value = self._make(*self._args)
+        return value
+
+
+Value = dict[str, Any] | Deferred
+
+
+def value_of(value: Value) -> dict[str, Any]:
+    """A record value as a dict, made now if it was deferred."""
+    return value.get() if isinstance(value, Deferred) else value
+
+
 # A retained record as the log keeps it: (position, key, timestamp, record type, value type, intent, value);
 # it becomes a Record dict only when read, so a command pays for a tuple, not a dict, per record.
-_Entry = tuple[int, int, int, str, str, str, dict[str, Any]]
+_Entry = tuple[int, int, int, str, str, str, Value]
 
 
 def _as_record(entry: _Entry) -> Record:
@@ -39,7 +66,7 @@ def _as_record(entry: _Entry) -> Record:
         "partitionId": 1,
         "rejectionType": "NULL_VAL",
         "rejectionReason": "",
-        "value": value,
+        "value": value_of(value),
     }
 
 
@@ -75,7 +102,7 @@ class RecordLog:
             except Exception:
                 logger.exception("A reader of the exported records failed on %d record(s)", len(batch))
 
-    def append(self, value_type: str, intent: str, key: int, value: dict[str, Any], record_type: str = "EVENT") -> None:
+    def append(self, value_type: str, intent: str, key: int, value: Value, record_type: str = "EVENT") -> None:
         if not self.limit:
             return
         with self._lock:
@@ -87,26 +114,20 @@ class RecordLog:
             if self._waiting:
                 self._changed.notify_all()
 
-    def extend(self, records: list[tuple[str, str, int, dict[str, Any]]]) -> None:
+    def extend(self, records: list[tuple[str, str, int, Value]]) -> None:
         """Append a committed command's records (value type, intent, key, value), under one lock."""
         if not self.limit:
             return
         with self._lock:
             now = self._clock()
-            position = self._position
-            append = self._records.append
-            for value_type, intent, key, value in records:
-                position += 1
-                append((position, key, now, "EVENT", value_type, intent, value))
+            entries = [
+                (position, key, now, "EVENT", value_type, intent, value)
+                for position, (value_type, intent, key, value) in enumerate(records, self._position + 1)
+            ]
+            self._records.extend(entries)
             if self.listeners:
-                first = self._position + 1
-                self._tell(
-                    [
-                        (first + i, key, now, "EVENT", value_type, intent, value)
-                        for i, (value_type, intent, key, value) in enumerate(records)
-                    ]
-                )
-            self._position = position
+                self._tell(entries)
+            self._position += len(entries)
             if self._waiting:
                 self._changed.notify_all()
 
@@ -158,7 +179,9 @@ def _entry_matches(entry: _Entry, value_type: str | None, intent: str | None, va
         return False
     if intent is not None and entry[5] != intent:
         return False
-    fields = entry[6]
+    if not value:
+        return True
+    fields = value_of(entry[6])
     return all(fields.get(k) == v for k, v in value.items())
 
 

@@ -260,16 +260,18 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             version=request.version,
             tenant_id=request.tenantId,
         )
+        # Repeated fields are read only when present: each read of one builds a wrapper.
+        starts, tags, instructions = request.startInstructions, request.tags, request.runtimeInstructions
         return self.runtime.create_instance(
             definition,
             variables,
-            start_at=[s.elementId for s in request.startInstructions],
+            start_at=[s.elementId for s in starts] if starts else [],
             on_created=on_created,
-            tags=list(request.tags),
+            tags=list(tags) if tags else [],
             business_id=request.businessId,
-            terminate_after=[
-                r.terminate.afterElementId for r in request.runtimeInstructions if r.HasField("terminate")
-            ],
+            terminate_after=[r.terminate.afterElementId for r in instructions if r.HasField("terminate")]
+            if instructions
+            else [],
         )
 
     def CreateProcessInstance(
@@ -804,6 +806,11 @@ def _created(root: ElementInstance) -> pb.CreateProcessInstanceResponse:
     )
 
 
+# The wire's enum values by name, looked up once rather than through the enum wrapper per job.
+_JOB_KINDS = dict(pb.ActivatedJob.JobKind.items())
+_LISTENER_EVENT_TYPES = dict(pb.ActivatedJob.ListenerEventType.items())
+
+
 def activated_job(job: Job, variables: str) -> pb.ActivatedJob:
     """The ActivatedJob message of a job handed out with ``variables`` (a JSON document)."""
     instance = job.instance
@@ -823,8 +830,8 @@ def activated_job(job: Job, variables: str) -> pb.ActivatedJob:
         deadline=job.deadline,
         variables=variables,
         tenantId=definition.tenant_id,
-        kind=pb.ActivatedJob.JobKind.Value(job.kind),
-        listenerEventType=pb.ActivatedJob.ListenerEventType.Value(job.listener_event_type),
+        kind=_JOB_KINDS[job.kind],
+        listenerEventType=_LISTENER_EVENT_TYPES[job.listener_event_type],
         userTask=_user_task_properties(job),
         tags=instance.root().tags,
     )

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping, MutableSequence, MutableSet
 from typing import Any
 
+from zeebe_celery.engine.records import Value
+
 __all__ = ["ATTR", "NO_TRANSACTION", "Savepoint", "Transaction"]
 
 # The journal's entry kinds, as small ints: a tuple per change is the cheapest undo record. ATTR is public:
@@ -44,7 +46,7 @@ class Transaction:
         self.first_key = first_key
         self.undo: list[tuple[Any, ...]] = []
         # (value type, intent, key, value) of the records to export once committed.
-        self.records: list[tuple[str, str, int, dict[str, Any]]] = []
+        self.records: list[tuple[str, str, int, Value]] = []
         self.roots: set[int] = set()  # process instance keys changed (for the store)
         self.messages: set[int] = set()  # message keys changed
         self.definitions = False  # deployed resources changed

@@ -6,8 +6,9 @@ from collections import Counter
 from typing import Any
 
 from zeebe_celery.engine.core import RuntimeBase
-from zeebe_celery.engine.exported import element_value, variable_value
+from zeebe_celery.engine.exported import deferred_element_value, sequence_flow_value, variable_value
 from zeebe_celery.engine.model import Element, Kind, SequenceFlow
+from zeebe_celery.engine.records import Deferred
 from zeebe_celery.engine.state import (
     Definition,
     ElementInstance,
@@ -76,7 +77,7 @@ class ElementAppliers(RuntimeBase):
         instance.state = state
         tx.roots.add(instance.process_instance_key)
         if self.records.enabled:
-            tx.records.append(("PROCESS_INSTANCE", intent, instance.key, element_value(instance)))
+            tx.records.append(("PROCESS_INSTANCE", intent, instance.key, deferred_element_value(instance)))
 
     def _element_gone(self, instance: ElementInstance) -> None:
         tx = self.tx
@@ -96,14 +97,7 @@ class ElementAppliers(RuntimeBase):
                 "PROCESS_INSTANCE",
                 "SEQUENCE_FLOW_TAKEN",
                 self.keys.next(),
-                {
-                    "bpmnElementType": "SEQUENCE_FLOW",
-                    "elementId": flow.id,
-                    "bpmnProcessId": scope.definition.bpmn_process_id,
-                    "processInstanceKey": scope.process_instance_key,
-                    "flowScopeKey": scope.key,
-                    "tenantId": scope.tenant_id,
-                },
+                Deferred(sequence_flow_value, flow, scope, scope.definition),
             )
         if joining:
             tx = self.tx
@@ -231,7 +225,9 @@ class ElementAppliers(RuntimeBase):
             self.variable_changes.append((scope, name, "create" if created else "update", self.keys.last))
         if self.records.enabled:
             intent = "CREATED" if created else "UPDATED"
-            self.write("VARIABLE", intent, scope.key, variable_value(origin, scope, name, value))
+            # Deferred: a variable's value is never changed in place (a change is a new value), so the record
+            # can be made when read.
+            self.write("VARIABLE", intent, scope.key, Deferred(variable_value, origin, scope, name, value))
 
     # -- incidents -------------------------------------------------------------------------------------
 
