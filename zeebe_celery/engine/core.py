@@ -18,7 +18,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from zeebe_celery.engine import feel
 from zeebe_celery.engine.dmn import DecisionRequirements
 from zeebe_celery.engine.errors import EngineError, InternalError
-from zeebe_celery.engine.exported import deferred_element_value, incident_value, job_value, wait_value
+from zeebe_celery.engine.exported import element_value, incident_value, job_value, wait_value
 from zeebe_celery.engine.forms import DeployedForm
 from zeebe_celery.engine.model import Element
 from zeebe_celery.engine.records import RecordLog, Value
@@ -229,7 +229,14 @@ class RuntimeBase:
 
     def element_record(self, intent: str, instance: ElementInstance) -> None:
         if self.records.enabled:
-            self.tx.records.append(("PROCESS_INSTANCE", intent, instance.key, deferred_element_value(instance)))
+            self.tx.records.append(
+                (
+                    "PROCESS_INSTANCE",
+                    intent,
+                    instance.key,
+                    (element_value, instance, instance.element, instance.definition),
+                )
+            )
 
     def job_record(self, intent: str, job: Job) -> None:
         if self.records.enabled:

@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 from zeebe_celery.engine.model import Element, SequenceFlow
-from zeebe_celery.engine.records import Deferred
+from zeebe_celery.engine.records import deferred
 from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job, UserTask, Wait
 
 __all__ = [
-    "deferred_element_value",
+    "element_value",
     "incident_value",
     "job_value",
     "sequence_flow_value",
@@ -20,13 +20,10 @@ __all__ = [
 ]
 
 
-def deferred_element_value(instance: ElementInstance) -> Deferred:
-    """:func:`element_value` made when read; the element and definition are taken now, since a migration
-    changes them (the rest of what it reads never changes)."""
-    return Deferred(_element_value, instance, instance.element, instance.definition)
-
-
-def _element_value(instance: ElementInstance, element: Element, definition: Definition) -> dict[str, Any]:
+def element_value(instance: ElementInstance, element: Element, definition: Definition) -> dict[str, Any]:
+    """An element instance record's value, deferred as ``(element_value, instance, instance.element,
+    instance.definition)``: the element and definition are taken when written, since a migration changes
+    them; nothing else it reads ever changes."""
     parent = instance.parent
     root = instance.root()
     caller = root.caller
@@ -71,11 +68,11 @@ def variable_value(origin: ElementInstance, scope: ElementInstance, name: str, v
     }
 
 
-def job_value(job: Job) -> Deferred:
+def job_value(job: Job) -> tuple[Any, ...]:
     """A job record's value, made when read from what it is now (its worker, retries, deadline and errors
     change later; a migration changes its element and definition)."""
     instance = job.instance
-    return Deferred(
+    return deferred(
         _job_value,
         job,
         job.worker,

@@ -795,15 +795,19 @@ def _process_metadata(definition: Definition) -> pb.ProcessMetadata:
 
 def _created(root: ElementInstance) -> pb.CreateProcessInstanceResponse:
     definition = root.definition
-    return pb.CreateProcessInstanceResponse(
+    response = pb.CreateProcessInstanceResponse(
         processDefinitionKey=definition.key,
         bpmnProcessId=definition.bpmn_process_id,
         version=definition.version,
         processInstanceKey=root.key,
         tenantId=definition.tenant_id,
-        tags=root.tags,
-        businessId=root.business_id or None,
     )
+    # Set only when there are any: an empty field costs as much to build as a full one.
+    if root.tags:
+        response.tags.extend(root.tags)
+    if root.business_id:
+        response.businessId = root.business_id
+    return response
 
 
 # The wire's enum values by name, looked up once rather than through the enum wrapper per job.
@@ -815,7 +819,7 @@ def activated_job(job: Job, variables: str) -> pb.ActivatedJob:
     """The ActivatedJob message of a job handed out with ``variables`` (a JSON document)."""
     instance = job.instance
     definition = instance.definition
-    return pb.ActivatedJob(
+    activated = pb.ActivatedJob(
         key=job.key,
         type=job.type,
         processInstanceKey=instance.process_instance_key,
@@ -831,10 +835,18 @@ def activated_job(job: Job, variables: str) -> pb.ActivatedJob:
         variables=variables,
         tenantId=definition.tenant_id,
         kind=_JOB_KINDS[job.kind],
+        # Not the enum's zero (ASSIGNING): a plain job's is UNSPECIFIED.
         listenerEventType=_LISTENER_EVENT_TYPES[job.listener_event_type],
-        userTask=_user_task_properties(job),
-        tags=instance.root().tags,
     )
+    # The rest only when there is any, as building an empty field costs as much as a full one.
+    if job.kind == JobKind.TASK_LISTENER:
+        user_task = _user_task_properties(job)
+        if user_task is not None:
+            activated.userTask.CopyFrom(user_task)
+    tags = instance.root().tags
+    if tags:
+        activated.tags.extend(tags)
+    return activated
 
 
 _HEADER = "io.camunda.zeebe:"

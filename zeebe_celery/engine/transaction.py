@@ -16,12 +16,13 @@ from typing import Any
 
 from zeebe_celery.engine.records import Value
 
-__all__ = ["ATTR", "NO_TRANSACTION", "Savepoint", "Transaction"]
+__all__ = ["ATTR", "DEL", "NO_TRANSACTION", "PUT", "Savepoint", "Transaction"]
 
-# The journal's entry kinds, as small ints: a tuple per change is the cheapest undo record. ATTR is public:
-# the hottest appliers journal an attribute change inline (``undo.append((ATTR, obj, name, old))``).
-ATTR, _PUT, _DEL, _ADD, _DISCARD, _INSERT, _REMOVE_AT = range(7)
-_ATTR = ATTR
+# The journal's entry kinds, as small ints: a tuple per change is the cheapest undo record. ATTR, PUT and DEL
+# are public: the hottest appliers journal inline (``undo.append((ATTR, obj, name, old))`` for an attribute,
+# ``(PUT, mapping, key, old)`` for a key replaced or removed, ``(DEL, mapping, key, None)`` for a key added).
+ATTR, PUT, DEL, _ADD, _DISCARD, _INSERT, _REMOVE_AT = range(7)
+_ATTR, _PUT, _DEL = ATTR, PUT, DEL
 
 Savepoint = tuple[int, int, int]
 
