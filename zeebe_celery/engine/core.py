@@ -27,6 +27,7 @@ from zeebe_celery.engine.state import (
     ElementInstance,
     Incident,
     Job,
+    JobPool,
     KeyGenerator,
     Message,
     StartTimer,
@@ -97,7 +98,7 @@ class RuntimeBase:
         self.latest_decisions: dict[tuple[str, str], list[DeployedDecision]] = {}
         self.instances: dict[int, ElementInstance] = {}  # every live element instance, by key
         self.jobs: dict[int, Job] = {}
-        self.activatable: dict[str, dict[int, Job]] = {}  # job type -> activatable jobs in order
+        self.activatable: dict[str, JobPool] = {}  # job type -> activatable jobs in order
         self.waits: dict[int, Wait] = {}
         self.subscriptions: dict[tuple[str, str, str], dict[int, Wait]] = {}  # (tenant, name, key)
         self.signal_waits: dict[tuple[str, str], dict[int, Wait]] = {}  # (tenant, signal name)
