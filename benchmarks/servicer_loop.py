@@ -67,6 +67,8 @@ def _call(method: Callable[[Any, Any], Any], request: Any) -> Any:
 
 
 def _instances(servicer: GatewayServicer, count: int) -> None:
+    """Create ``count`` instances and complete their jobs; raises unless every one was completed."""
+    completed = 0
     activate = pb.ActivateJobsRequest(
         type="bench", worker="w", timeout=60_000, maxJobsToActivate=BATCH, requestTimeout=1
     )
@@ -80,6 +82,9 @@ def _instances(servicer: GatewayServicer, count: int) -> None:
         for response in _call(servicer.ActivateJobs, activate):
             for job in response.jobs:
                 _call(servicer.CompleteJob, pb.CompleteJobRequest(jobKey=job.key))
+                completed += 1
+    if completed != count:
+        raise RuntimeError(f"{completed} of {count} jobs were handed out and completed")
 
 
 def main(argv: list[str] | None = None) -> None:
