@@ -163,6 +163,15 @@ class ElementAppliers(RuntimeBase):
         tx.roots.add(scope.process_instance_key)
         self._compensation_record("CREATED", scope, completed.element.id)
 
+    def compensable_inherited(self, scope: ElementInstance, completed: ElementInstance) -> None:
+        """A sub-process (or multi-instance body) completed in ``scope`` with compensable activities in it:
+        a throw in ``scope`` runs their handlers too."""
+        tx = self.tx
+        for element_id in completed.compensable:
+            tx.append(scope.compensable, element_id)
+        tx.roots.add(scope.process_instance_key)
+        self._compensation_record("CREATED", scope, completed.element.id)
+
     def compensation_triggered(
         self, scope: ElementInstance, element_id: str, handler: ElementInstance, thrower: int
     ) -> None:
