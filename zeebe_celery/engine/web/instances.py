@@ -269,7 +269,8 @@ def _content(ctx: WebContext, key: int, view: dict[str, Any]) -> Safe:
     return render(
         '{summary}<div class="diagram">{svg}</div><h2>Incidents</h2>{incidents}'
         '<div class="cols"><div><h2>Element instances</h2>{elements}</div><div><h2>Jobs</h2>{jobs}</div></div>'
-        '<div class="cols"><div><h2>Timers and subscriptions</h2>{waits}</div><div><h2>User tasks</h2>{tasks}</div></div>'
+        '<div class="cols"><div><h2>Timers and subscriptions</h2>{waits}</div>'
+        "<div><h2>User tasks</h2>{tasks}</div></div>"
         "<h2>Variables</h2>{variables}{actions}",
         summary=summary,
         svg=draw(ctx.diagram(definition), marks, counts),

@@ -171,7 +171,8 @@ def _shape(shape: Shape, marks: set[str], count: int) -> Safe:
         )
     elif tag in ("participant", "lane"):
         band = render(
-            '<rect class="pool" x="{x}" y="{y}" width="{w}" height="{h}"/><line class="pool" x1="{lx}" y1="{y}" x2="{lx}" y2="{y2}"/>',
+            '<rect class="pool" x="{x}" y="{y}" width="{w}" height="{h}"/>'
+            '<line class="pool" x1="{lx}" y1="{y}" x2="{lx}" y2="{y2}"/>',
             x=f"{b.x:.1f}",
             y=f"{b.y:.1f}",
             w=f"{b.width:.1f}",
@@ -215,7 +216,8 @@ def _shape(shape: Shape, marks: set[str], count: int) -> Safe:
                 body = Safe(
                     body
                     + render(
-                        '<rect class="glyph" x="{x}" y="{y}" width="12" height="12"/><path class="glyph" d="M{a} h8 M{c} v8"/>',
+                        '<rect class="glyph" x="{x}" y="{y}" width="12" height="12"/>'
+                        '<path class="glyph" d="M{a} h8 M{c} v8"/>',
                         x=f"{cx - 6:.1f}",
                         y=f"{b.y + b.height - 15:.1f}",
                         a=f"{cx - 4:.1f},{b.y + b.height - 9:.1f}",
@@ -226,7 +228,8 @@ def _shape(shape: Shape, marks: set[str], count: int) -> Safe:
         body = Safe(
             body
             + render(
-                '<g class="count"><circle cx="{x}" cy="{y}" r="9"/><text text-anchor="middle" x="{x}" y="{ty}">{n}</text></g>',
+                '<g class="count"><circle cx="{x}" cy="{y}" r="9"/>'
+                '<text text-anchor="middle" x="{x}" y="{ty}">{n}</text></g>',
                 x=f"{b.x + b.width:.1f}",
                 y=f"{b.y:.1f}",
                 ty=f"{b.y + 4:.1f}",
