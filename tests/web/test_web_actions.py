@@ -159,7 +159,8 @@ def test_with_a_token_the_ui_wants_a_sign_in_and_keeps_it_in_a_cookie() -> None:
         signed = client.post("/ui/login", {"token": "s3cret"})
         assert signed.status == 303
         cookie = signed.headers["Set-Cookie"]
-        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        assert "HttpOnly" in cookie
+        assert "SameSite=Strict" in cookie
         assert client.get("/", headers={"Cookie": cookie.split(";")[0]}).status == 200
         assert client.get("/", headers={"Authorization": "Bearer s3cret"}).status == 200
         assert client.get("/incidents", headers={"Cookie": cookie.split(";")[0]}).status == 401  # JSON: bearer only

@@ -88,7 +88,9 @@ def test_a_user_task_is_completed_through_its_form(engine: ZeebeEngine, browser:
     assert _text(browser, ".instance-state") == "COMPLETED"
     assert browser.find_elements(By.CSS_SELECTOR, 'g.taken[data-element-id="paid"]')
     variables = _text(browser, "table.variables")
-    assert "receipt checked" in variables and '"ENG"' in variables and "99.5" in variables
+    assert "receipt checked" in variables
+    assert '"ENG"' in variables
+    assert "99.5" in variables
 
 
 def test_the_instance_page_follows_a_running_instance_without_reloading(
