@@ -172,7 +172,8 @@ def _stack(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
         yield args.address, args.redis_url
         return
     print("starting the engine and Redis on 127.0.0.1 ...", file=sys.stderr)
-    with ZeebeEngine() as engine, RedisServer() as redis:
+    with ZeebeEngine(monitoring_port=0) as engine, RedisServer() as redis:
+        print(f"watch the orders run in the engine's web UI: {engine.web_url}", file=sys.stderr)
         yield engine.address, redis.url
 
 
