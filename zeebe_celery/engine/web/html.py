@@ -78,7 +78,7 @@ td pre{margin:0;white-space:pre-wrap;word-break:break-all;max-width:60em}
 .badge.ACTIVE{background:#d9ecff}.badge.COMPLETED{background:#dff3e3}.badge.TERMINATED{background:#eee}
 .badge.INCIDENT{background:#fbd5d5;color:#8a1c1c}
 form.inline{display:inline}form.box{background:#fff;border:1px solid #dde1e6;padding:.7em 1em;margin:.5em 0}
-form.box label{display:block;margin:.3em 0}
+form.box label{display:block;margin:.3em 0}form.filters label{display:inline-block;margin-right:1.2em}
 input,select,textarea,button{font:inherit}textarea{width:100%;max-width:40em}
 .diagram{background:#fff;border:1px solid #dde1e6;overflow:auto;padding:.5em;margin-bottom:1em}
 .cols{display:flex;gap:2em;flex-wrap:wrap}
