@@ -170,3 +170,15 @@ def test_htmx_is_served_from_the_package(client: Client) -> None:
     assert answer.headers["Content-Type"].startswith("application/javascript")
     assert "htmx" in answer.text[:2000]
     assert client.get("/ui/static/../app.py").status == 404
+
+
+def test_the_history_behind_the_pages_is_built_when_first_opened_and_shared_with_the_rest_api() -> None:
+    with ZeebeEngine(monitoring_port=0) as quiet:
+        assert quiet.runtime.records.listeners == []  # nobody looks: no rows built per record
+        assert quiet.web_url is not None
+        assert Client(quiet.web_url).get("/").status == 200
+        assert len(quiet.runtime.records.listeners) == 1
+    with ZeebeEngine(monitoring_port=0, rest_port=0) as both:
+        assert both.web_url is not None
+        assert Client(both.web_url).get("/").status == 200
+        assert len(both.runtime.records.listeners) == 1  # one history for the REST API and the UI
