@@ -18,6 +18,7 @@ def test_the_processes_page_lists_each_version_with_its_instance_counts(
     answer = client.get("/")
     assert answer.status == 200
     assert "text/html" in answer.headers["Content-Type"]
+    assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
     assert f'href="/ui/processes/{keys["order-fulfilment"]}"' in answer.text
     assert "expense-approval" in answer.text
     row = re.search(r"order-fulfilment</a>.*?</tr>", answer.text, re.S)

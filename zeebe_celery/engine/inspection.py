@@ -163,11 +163,15 @@ def process_instance_view(runtime: Runtime, history: History, key: int) -> dict[
         root = runtime.instances.get(key)
         if root is not None and root.parent is not None:
             root = None
-        if row is None and root is None:
+        if root is not None:
+            definition_key = root.definition.key
+        elif row is not None:
+            definition_key = row["processDefinitionKey"]
+        else:
             return None
         view: dict[str, Any] = {
             "row": dict(row) if row is not None else None,
-            "definitionKey": root.definition.key if root is not None else row["processDefinitionKey"],  # type: ignore[index]
+            "definitionKey": definition_key,
             "path": dict(history.paths.get(key, {})),
             "incidents": sorted(
                 (dict(r) for r in history.incidents.values() if r["processInstanceKey"] == key),

@@ -45,6 +45,11 @@ SOCKET_TIMEOUT = 10.0
 BACKLOG = 128
 # A key is an int64.
 _MAX_KEY_DIGITS = 19
+# What the web UI's pages may load and where their forms may post: their own origin only.
+_WEB_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
 # The largest form a web UI action may post.
 _MAX_FORM_BYTES = 1024 * 1024
 
@@ -246,6 +251,7 @@ class Monitor:
                 self.send_header("X-Content-Type-Options", "nosniff")
                 self.send_header("X-Frame-Options", "DENY")
                 self.send_header("Referrer-Policy", "same-origin")
+                self.send_header("Content-Security-Policy", _WEB_POLICY)
                 self.end_headers()
                 self.wfile.write(answer.body)
 

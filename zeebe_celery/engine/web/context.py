@@ -80,7 +80,7 @@ class WebContext:
 
     def drawn_ancestor(self, definition: Definition, diagram: Diagram, element_id: str) -> str | None:
         """``element_id``, or the nearest container of it that the diagram draws (a collapsed sub-process)."""
-        drawn = {shape.id for shape in diagram.shapes} | {edge.id for edge in diagram.edges}
+        drawn = diagram.ids()
         element: Element | None = definition.process.elements.get(element_id)
         if element_id in drawn:
             return element_id

@@ -55,6 +55,10 @@ class Diagram:
     shapes: list[Shape] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
 
+    def ids(self) -> frozenset[str]:
+        """The ids of the elements drawn."""
+        return frozenset(s.id for s in self.shapes) | frozenset(e.id for e in self.edges)
+
     def extent(self) -> tuple[float, float, float, float]:
         """(min x, min y, max x, max y) of everything drawn."""
         xs: list[float] = []

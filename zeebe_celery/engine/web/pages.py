@@ -58,9 +58,9 @@ def processes_page(ctx: WebContext, *, error: str = "", notice: str = "") -> Saf
 
 def process_page(ctx: WebContext, key: int) -> Safe:
     definition = ctx.definition(key)
-    row = next((r for r in process_view(ctx.runtime, ctx.history) if r["key"] == key), None)
-    diagram = ctx.diagram(definition)
     versions = [r for r in process_view(ctx.runtime, ctx.history) if r["bpmnProcessId"] == definition.bpmn_process_id]
+    row = next((r for r in versions if r["key"] == key), None)
+    diagram = ctx.diagram(definition)
     version_links = join(
         (
             render("<strong>v{v}</strong>", v=r["version"])
