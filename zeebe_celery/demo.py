@@ -186,6 +186,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--address", help="use this running Zeebe gateway instead of starting one")
     parser.add_argument("--redis-url", help="use this running Redis instead of starting one")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds an instance may take")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="after the orders, keep the stack (and the engine's web UI) running until Ctrl-C",
+    )
     args = parser.parse_args(argv)
     if args.instances < 1 or args.workers < 1 or args.concurrency < 1:
         parser.error("--instances, --workers and --concurrency must be at least 1")
@@ -210,6 +215,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"deployed {PROCESS_ID} version {deployment.processes[0].version}", file=sys.stderr)
         print(f"running {args.instances} orders:", file=sys.stderr)
         result = run_orders(client, args.instances, timeout=args.timeout, progress=sys.stderr)
+        if args.keep:
+            print(result.summary())
+            print("the stack keeps running (--keep); Ctrl-C stops it", file=sys.stderr)
+            with contextlib.suppress(KeyboardInterrupt):
+                threading.Event().wait()
         print("stopping ...", file=sys.stderr)
-    print(result.summary())
+    if not args.keep:
+        print(result.summary())
     return 0 if result.ok else 1

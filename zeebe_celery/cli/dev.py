@@ -91,6 +91,7 @@ def cmd_dev_up(args: argparse.Namespace, out: Output) -> ExitCode:
     state = read_state(state_dir)
     if state is not None and _is_dev_server(state["pid"]):
         out.note(f"the local stack is already running (pid {state['pid']}); `{PROG} dev down` stops it")
+        _note_web_ui(out, state)
         out.result(state, _exports(state))
         return ExitCode.OK
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -132,10 +133,14 @@ def cmd_dev_up(args: argparse.Namespace, out: Output) -> ExitCode:
     out.note(
         f"the engine at {state['zeebe_address']} and Redis at {state['redis_url']} are up; `{PROG} dev down` stops them"
     )
-    if state.get("web_url"):
-        out.note(f"the engine's web UI: open {state['web_url']} in a browser")
+    _note_web_ui(out, state)
     out.result(state, _exports(state))
     return ExitCode.OK
+
+
+def _note_web_ui(out: Output, state: Mapping[str, Any]) -> None:
+    if state.get("web_url"):
+        out.note(f"the engine's web UI: open {state['web_url']} in a browser")
 
 
 def cmd_dev_down(args: argparse.Namespace, out: Output) -> ExitCode:
