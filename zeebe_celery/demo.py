@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
 import statistics
 import sys
 import threading
@@ -21,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
 from zeebe_celery.config import ZeebeSettings
@@ -177,6 +179,22 @@ def _stack(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
         yield engine.address, redis.url
 
 
+def _wait_for_a_stop_signal() -> None:
+    """Until SIGINT or SIGTERM; the stack is then stopped as after the orders."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; returns 0 when every instance completed, 1 otherwise."""
     parser = argparse.ArgumentParser(prog="zeebe-celery dev demo", description=__doc__.splitlines()[0])
@@ -216,10 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"running {args.instances} orders:", file=sys.stderr)
         result = run_orders(client, args.instances, timeout=args.timeout, progress=sys.stderr)
         if args.keep:
-            print(result.summary())
-            print("the stack keeps running (--keep); Ctrl-C stops it", file=sys.stderr)
-            with contextlib.suppress(KeyboardInterrupt):
-                threading.Event().wait()
+            print(result.summary(), flush=True)
+            print("the stack keeps running (--keep); Ctrl-C or SIGTERM stops it", file=sys.stderr)
+            _wait_for_a_stop_signal()
         print("stopping ...", file=sys.stderr)
     if not args.keep:
         print(result.summary())
