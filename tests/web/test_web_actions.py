@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.engine.bpmn_builders import end_event, flows, native_user_task, process, start_event
 from tests.web.conftest import Client, eventually
 from tests.web.scenario import shop_engine, start_approval, start_order
 from zeebe_celery.engine import ZeebeEngine
@@ -164,3 +165,22 @@ def test_with_a_token_the_ui_wants_a_sign_in_and_keeps_it_in_a_cookie() -> None:
         assert client.get("/", headers={"Cookie": cookie.split(";")[0]}).status == 200
         assert client.get("/", headers={"Authorization": "Bearer s3cret"}).status == 200
         assert client.get("/incidents", headers={"Cookie": cookie.split(";")[0]}).status == 401  # JSON: bearer only
+
+
+def test_a_user_task_without_a_form_is_completed_with_json(engine: ZeebeEngine, client: Client) -> None:
+    bpmn = process("plain", start_event(), native_user_task("check"), end_event(), flows("start", "check", "end"))
+    with engine.runtime.lock:
+        definition = engine.runtime.deploy([("plain.bpmn", bpmn)]).processes[0]
+        key = engine.runtime.create_instance(definition, {}).key
+    task = _task(engine, key)
+    page = client.get(f"/ui/tasks/{task.key}").text
+    assert 'textarea name="variables"' in page
+    assert "field:" not in page
+    done = client.post(f"/ui/tasks/{task.key}/complete", {"mode": "json", "variables": '{"ok": true, "n": [1, 2]}'})
+    assert done.status == 303
+    assert done.headers["Location"].startswith("/ui/tasks?done=")
+    engine.wait_for_completion(key)
+    variables = {
+        r["value"]["name"]: r["value"]["value"] for r in engine.records.find("VARIABLE", processInstanceKey=key)
+    }
+    assert variables == {"ok": "true", "n": "[1, 2]"}
