@@ -286,7 +286,8 @@ def draw(
         '<svg class="bpmn" xmlns="http://www.w3.org/2000/svg" viewBox="{view}" width="{w}" height="{h}" role="img">'
         "<style>{style}</style>"
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="11" markerHeight="11" '
-        'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#3c4650"/></marker></defs>'
+        'markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+        '<path d="M0,0 L10,5 L0,10 z" fill="#3c4650"/></marker></defs>'
         "{shapes}{edges}</svg>",
         view=view,
         w=f"{x1 - x0 + 2 * pad:.0f}",
