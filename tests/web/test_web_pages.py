@@ -3,6 +3,7 @@ message on the page, never a stack trace."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from tests.web.conftest import Client, eventually
@@ -183,3 +184,20 @@ def test_the_history_behind_the_pages_is_built_when_first_opened_and_shared_with
         assert both.web_url is not None
         assert Client(both.web_url).get("/").status == 200
         assert len(both.runtime.records.listeners) == 1  # one history for the REST API and the UI
+
+
+def test_the_pages_show_what_the_inspection_json_serves(engine: ZeebeEngine, client: Client) -> None:
+    key = start_order(engine.runtime, "J-1", -4)
+    engine.wait_for_incident(processInstanceKey=key)
+    processes = json.loads(client.get("/processes").text)
+    order = next(p for p in processes if p["bpmnProcessId"] == "order-fulfilment")
+    page = client.get("/").text
+    assert f'state=INCIDENT">{order["incidents"]}</a>' in page
+    instance = json.loads(client.get(f"/process-instances/{key}").text)
+    assert instance["live"] is True
+    assert [i["elementId"] for i in instance["incidents"]] == ["validate"]
+    assert instance["path"] == {"order-placed": 1, "f1": 1}
+    assert [j["type"] for j in instance["jobs"]] == ["validate-order"]
+    assert client.get("/process-instances/1").status == 404
+    assert client.get("/processes?x=1").status == 400
+    assert isinstance(json.loads(client.get("/user-tasks").text), list)

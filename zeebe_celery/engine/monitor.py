@@ -4,7 +4,9 @@
 ``GET /ready`` answers 200 once the engine serves. ``GET /records`` lists exported records, filtered by
 ``valueType``, ``intent``, ``since`` (a position) and any value field (``processInstanceKey=...``).
 ``GET /incidents`` lists open incidents. ``GET /instances/<key>`` gives an element instance's state and
-the variables it sees.
+the variables it sees. ``GET /processes`` lists the deployed versions with their instance counts, ``GET
+/process-instances/<key>`` a process instance whole (live or retained: its path, elements, jobs, waits,
+incidents and variables), ``GET /user-tasks`` the open user tasks: what the web UI's pages show.
 
 What it serves includes every variable, so it is guarded like the gateway: it binds 127.0.0.1 unless told
 otherwise, and with a token every endpoint but ``/ready`` wants ``Authorization: Bearer <token>`` (401
@@ -25,7 +27,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Protocol, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from zeebe_celery.engine.inspection import incident_view, instance_view
+from zeebe_celery.engine.inspection import (
+    incident_view,
+    instance_view,
+    process_instance_view,
+    process_view,
+    user_tasks_view,
+)
 from zeebe_celery.engine.records import matches
 from zeebe_celery.engine.rest.history import History
 from zeebe_celery.engine.runtime import Runtime
@@ -224,6 +232,18 @@ class Monitor:
                     if query:
                         raise BadRequest(f"/incidents takes no parameters, but got {sorted(query)}")
                     return 200, incident_view(runtime)
+                if path in ("/processes", "/user-tasks"):
+                    if query:
+                        raise BadRequest(f"{path} takes no parameters, but got {sorted(query)}")
+                    if path == "/processes":
+                        return 200, process_view(runtime, engine.history())
+                    return 200, user_tasks_view(runtime)
+                if path.startswith("/process-instances/"):
+                    if query:
+                        raise BadRequest(f"/process-instances takes no parameters, but got {sorted(query)}")
+                    key = _element_key(path.removeprefix("/process-instances/"))
+                    found = process_instance_view(runtime, engine.history(), key)
+                    return (404, {"error": "no such process instance"}) if found is None else (200, found)
                 if path.startswith("/instances/"):
                     if query:
                         raise BadRequest(f"/instances takes no parameters, but got {sorted(query)}")
