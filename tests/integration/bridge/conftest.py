@@ -8,8 +8,9 @@ the engine's inspection API, the way an operator reads them in Operate. Those te
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,21 @@ class EngineRecords:
         }
 
 
+@contextmanager
+def prefork_pair(queues: Sequence[str], env: Mapping[str, str]) -> Iterator[list[CeleryWorker]]:
+    """Two prefork workers of the test app (concurrency 4) consuming ``queues``, started side by side."""
+    workers = [CeleryWorker(APP, queues, env=env, concurrency=4, cwd=HERE) for _ in range(2)]
+    for worker in workers:
+        worker.start(wait=False)
+    try:
+        for worker in workers:
+            worker.wait_ready()
+        yield workers
+    finally:
+        for worker in workers:
+            worker.cleanup()
+
+
 @pytest.fixture(scope="package")
 def bridge_redis() -> Iterator[RedisServer]:
     with RedisServer() as server:
@@ -80,16 +96,8 @@ def bridge_env(zeebe_address: str, bridge_redis: RedisServer) -> dict[str, str]:
 @pytest.fixture(scope="package")
 def fleet(bridge_env: dict[str, str]) -> Iterator[list[CeleryWorker]]:
     """Two Celery workers with the prefork pool, consuming every queue of the test app."""
-    workers = [CeleryWorker(APP, QUEUES, env=bridge_env, concurrency=4, cwd=HERE) for _ in range(2)]
-    for worker in workers:
-        worker.start(wait=False)
-    try:
-        for worker in workers:
-            worker.wait_ready()
+    with prefork_pair(QUEUES, bridge_env) as workers:
         yield workers
-    finally:
-        for worker in workers:
-            worker.cleanup()
 
 
 @pytest.fixture
@@ -119,17 +127,21 @@ PollerFactory = Callable[..., Poller]
 @pytest.fixture
 def start_poller(bridge_app_module: Any, zeebe_address: str, bridge_redis: RedisServer) -> Iterator[PollerFactory]:
     """Starts in-process pollers on the test app for the given types; stops them at the end."""
+    yield from poller_starter(bridge_app_module.app, zeebe_address, bridge_redis.url, bridge_redis.url)
+
+
+def poller_starter(app: Any, zeebe_address: str, broker_url: str, redis_url: str) -> Iterator[PollerFactory]:
+    """For a fixture: yields a function that starts in-process pollers of ``app`` for the given types,
+    publishing to ``broker_url`` with flow control on ``redis_url``; stops them once the fixture resumes."""
     started: list[Poller] = []
 
     def start(types: Sequence[str], **bridge_options: Any) -> Poller:
-        bridge = BridgeSettings(
-            broker_url=bridge_redis.url, redis_url=bridge_redis.url, poll_timeout=5, **bridge_options
-        )
+        bridge = BridgeSettings(broker_url=broker_url, redis_url=redis_url, poll_timeout=5, **bridge_options)
         poller = Poller(
-            bridge_app_module.app,
+            app,
             client=ZeebeClient(ZeebeSettings(address=zeebe_address)),
             bridge=bridge,
-            inflight=InflightStore.from_url(bridge_redis.url),
+            inflight=InflightStore.from_url(redis_url),
             types=types,
         )
         poller.start()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.integration.bridge.conftest import APP, HERE, QUEUES
+from tests.integration.bridge.conftest import APP, HERE, QUEUES, prefork_pair
 from zeebe_celery.stack.fleet import CeleryWorker, PollerProcess, stack_env
 from zeebe_celery.stack.rabbitmq import RabbitMQServer
 from zeebe_celery.stack.redis import RedisServer
@@ -46,16 +46,8 @@ def rabbit_env(
 @pytest.fixture(scope="package")
 def rabbit_fleet(rabbit_env: dict[str, str]) -> Iterator[list[CeleryWorker]]:
     """Two prefork workers consuming every queue of the bridge test app from RabbitMQ."""
-    workers = [CeleryWorker(APP, QUEUES, env=rabbit_env, concurrency=4, cwd=HERE) for _ in range(2)]
-    for worker in workers:
-        worker.start(wait=False)
-    try:
-        for worker in workers:
-            worker.wait_ready()
+    with prefork_pair(QUEUES, rabbit_env) as workers:
         yield workers
-    finally:
-        for worker in workers:
-            worker.cleanup()
 
 
 @pytest.fixture

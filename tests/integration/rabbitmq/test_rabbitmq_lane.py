@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import pickle
-import threading
 import time
 from typing import Any
 
@@ -14,10 +13,15 @@ import redis
 from kombu import Connection
 from kombu import Queue as KombuQueue
 
-from tests.integration.bridge.conftest import APP, HERE, EngineRecords, deploy_one_task, run_instances
+from tests.integration.bridge.conftest import APP, HERE, EngineRecords, deploy_one_task
 from tests.integration.bridge.test_bridge_time_limits import jobs_in_flight, wait_until_no_job_in_flight
 from tests.integration.bridge.test_poison_messages import EMBED, TASK, encoded, job
-from zeebe_celery.config import ZeebeSettings
+from tests.integration.lanes import (
+    check_lane_outcomes,
+    deploy_lane_processes,
+    start_while_disrupted,
+    wait_until_completed,
+)
 from zeebe_celery.deadletter import DeadLetters, dead_letter_list
 from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.gateway.client import ZeebeClient
@@ -30,12 +34,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def records(zeebe_engine: ZeebeEngine) -> EngineRecords:
     return EngineRecords(zeebe_engine.records)
-
-
-@pytest.fixture
-def client(zeebe_address: str) -> Any:
-    with ZeebeClient(ZeebeSettings(address=zeebe_address)) as zeebe:
-        yield zeebe
 
 
 def queue_arguments(rabbitmq: RabbitMQServer, queue: str) -> str:
@@ -58,25 +56,7 @@ def test_instances_complete_with_errors_and_retries_on_rabbitmq(
     unique: Any,
     records: EngineRecords,
 ) -> None:
-    summed = deploy_one_task(client, unique, "sum-numbers")
-    flaky = deploy_one_task(client, unique, "flaky")
-    boundary = unique("error-boundary")
-    text = unique.text(
-        "error_boundary.bpmn",
-        "error-boundary",
-        "reserve-work",
-        "backorder-work",
-        renames={"reserve-work": "check-stock", "backorder-work": "quick", "error-boundary": boundary},
-    )
-    client.deploy_resource((f"{boundary}.bpmn", text.encode()))
-
-    results = run_instances(client, summed, 100, a=1, b=2)
-    assert {r["sum"] for r in results} == {3}
-    ended = client.create_process_instance_with_result(boundary, variables={"item": "bolt", "n": 4}, request_timeout=60)
-    assert (ended.variables["doubled"], ended.variables["reason"]) == (8, "bolt sold out")
-    retried = client.create_process_instance_with_result(flaky, request_timeout=60)
-    assert retried.variables["attempts"] == 2
-    assert [f["value"]["retries"] for f in records.find("JOB", "FAILED", bpmnProcessId=flaky)] == [2]
+    check_lane_outcomes(client, records, deploy_lane_processes(client, unique))
     assert queue_arguments(rabbitmq, "zeebe.sum-numbers") == queue_type
 
 
@@ -133,31 +113,16 @@ def test_a_rabbitmq_restart_under_load_loses_no_instance_and_leaks_no_slot(
 ) -> None:
     count, rate = 120, 20.0  # instances, and instances started per second
     process_id = deploy_one_task(client, unique, "quick")
-    started: list[int] = []
-    restarted = threading.Event()
 
-    def restart_midway() -> None:
-        while len(started) < count // 3:
-            time.sleep(0.05)
+    def restart() -> None:
         rabbitmq.stop()
         time.sleep(2.0)
         rabbitmq.start()
-        restarted.set()
 
-    restarter = threading.Thread(target=restart_midway)
-    restarter.start()
-    begin = time.monotonic()
-    for i in range(count):
-        started.append(client.create_process_instance(process_id, variables={"n": i}).process_instance_key)
-        time.sleep(max(0.0, begin + (i + 1) / rate - time.monotonic()))
-    restarter.join(timeout=180)
-    assert restarted.is_set(), "RabbitMQ did not come back"
-
-    deadline = time.monotonic() + 150
-    while not set(started) <= records.completed_instances(process_id):
-        missing = len(set(started) - records.completed_instances(process_id))
-        assert time.monotonic() < deadline, f"{missing} of {count} instances did not complete ({queue_type} queues)"
-        time.sleep(0.5)
+    started = start_while_disrupted(
+        client, process_id, count=count, rate=rate, disrupt=restart, within=180, failure="RabbitMQ did not come back"
+    )
+    wait_until_completed(records, process_id, started, within=150, note=f" ({queue_type} queues)")
     lost = set(started) - records.completed_instances(process_id)
     given_back = handed_back(records, process_id)
     timed_out = len(records.find("JOB", "TIMED_OUT", bpmnProcessId=process_id))

@@ -3,18 +3,14 @@ app's prefork workers with a ``sentinel://`` broker, and in-process pollers whos
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
 
-from tests.integration.bridge.conftest import APP, HERE, QUEUES, EngineRecords
-from zeebe_celery.config import BridgeSettings, ZeebeSettings
+from tests.integration.bridge.conftest import HERE, QUEUES, EngineRecords, PollerFactory, poller_starter, prefork_pair
 from zeebe_celery.engine import ZeebeEngine
-from zeebe_celery.flow import InflightStore
-from zeebe_celery.gateway.client import ZeebeClient
-from zeebe_celery.poller import Poller
 from zeebe_celery.redis_location import connect
 from zeebe_celery.stack.fleet import CeleryWorker, stack_env
 from zeebe_celery.stack.sentinel import RedisSentinels
@@ -40,16 +36,8 @@ def sentinel_env(zeebe_address: str, sentinels: RedisSentinels) -> dict[str, str
 def sentinel_fleet(sentinel_env: dict[str, str]) -> Iterator[list[CeleryWorker]]:
     """Two prefork workers consuming every queue of the bridge test app, through Sentinel."""
     queues = [*QUEUES, "zeebe.poison-target"]
-    workers = [CeleryWorker(APP, queues, env=sentinel_env, concurrency=4, cwd=HERE) for _ in range(2)]
-    for worker in workers:
-        worker.start(wait=False)
-    try:
-        for worker in workers:
-            worker.wait_ready()
+    with prefork_pair(queues, sentinel_env) as workers:
         yield workers
-    finally:
-        for worker in workers:
-            worker.cleanup()
 
 
 @pytest.fixture
@@ -79,30 +67,7 @@ def sentinel_app(sentinels: RedisSentinels, monkeypatch: pytest.MonkeyPatch) -> 
     conf.broker_url, conf.broker_transport_options = before
 
 
-PollerFactory = Callable[..., Poller]
-
-
 @pytest.fixture
 def start_sentinel_poller(sentinel_app: Any, zeebe_address: str, sentinels: RedisSentinels) -> Iterator[PollerFactory]:
     """Starts in-process pollers publishing through the Sentinels' master, flow control there too."""
-    started: list[Poller] = []
-
-    def start(types: Sequence[str], **bridge_options: Any) -> Poller:
-        bridge = BridgeSettings(
-            broker_url=sentinels.url, redis_url=sentinels.bridge_url, poll_timeout=5, **bridge_options
-        )
-        poller = Poller(
-            sentinel_app,
-            client=ZeebeClient(ZeebeSettings(address=zeebe_address)),
-            bridge=bridge,
-            inflight=InflightStore.from_url(sentinels.bridge_url),
-            types=types,
-        )
-        poller.start()
-        started.append(poller)
-        return poller
-
-    yield start
-    for poller in started:
-        poller.stop()
-        poller.client.close()
+    yield from poller_starter(sentinel_app, zeebe_address, sentinels.url, sentinels.bridge_url)

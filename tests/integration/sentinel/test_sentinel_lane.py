@@ -4,16 +4,20 @@ leaks no flow-control slot."""
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
 import pytest
 import redis
 
-from tests.integration.bridge.conftest import EngineRecords, deploy_one_task, run_instances
+from tests.integration.bridge.conftest import EngineRecords, PollerFactory, deploy_one_task
 from tests.integration.bridge.test_bridge_time_limits import jobs_in_flight, wait_until_no_job_in_flight
-from tests.integration.sentinel.conftest import PollerFactory
+from tests.integration.lanes import (
+    check_lane_outcomes,
+    deploy_lane_processes,
+    start_while_disrupted,
+    wait_until_completed,
+)
 from zeebe_celery.cli import ExitCode, main
 from zeebe_celery.connectors.activations import Activation, ActivationStore
 from zeebe_celery.deadletter import DeadLetters, dead_letter_list
@@ -31,26 +35,9 @@ def test_instances_complete_with_errors_and_retries_through_redis_behind_sentine
     unique: Any,
     records: EngineRecords,
 ) -> None:
-    summed = deploy_one_task(client, unique, "sum-numbers")
-    flaky = deploy_one_task(client, unique, "flaky")
-    boundary = unique("error-boundary")
-    text = unique.text(
-        "error_boundary.bpmn",
-        "error-boundary",
-        "reserve-work",
-        "backorder-work",
-        renames={"reserve-work": "check-stock", "backorder-work": "quick", "error-boundary": boundary},
-    )
-    client.deploy_resource((f"{boundary}.bpmn", text.encode()))
+    processes = deploy_lane_processes(client, unique)
     start_sentinel_poller(["sum-numbers", "flaky", "check-stock", "quick"])
-
-    results = run_instances(client, summed, 100, a=1, b=2)
-    assert {r["sum"] for r in results} == {3}
-    ended = client.create_process_instance_with_result(boundary, variables={"item": "bolt", "n": 4}, request_timeout=60)
-    assert (ended.variables["doubled"], ended.variables["reason"]) == (8, "bolt sold out")
-    retried = client.create_process_instance_with_result(flaky, request_timeout=60)
-    assert retried.variables["attempts"] == 2
-    assert [f["value"]["retries"] for f in records.find("JOB", "FAILED", bpmnProcessId=flaky)] == [2]
+    check_lane_outcomes(client, records, processes)
 
 
 def test_a_poison_message_on_a_sentinel_broker_is_set_aside_and_the_worker_serves_on(
@@ -93,33 +80,22 @@ def test_a_master_failover_under_load_loses_no_instance_and_leaks_no_slot(
     process_id = deploy_one_task(client, unique, "quick")
     # Messages queued on the lost master are lost with it; Zeebe hands their jobs out again after 8 s.
     start_sentinel_poller(["quick"], job_timeout=8)
-    started: list[int] = []
-    failed_over = threading.Event()
 
-    def fail_over_midway() -> None:
-        while len(started) < count // 3:
-            time.sleep(0.05)
+    def fail_over() -> None:
         old = sentinels.master_port()
         new = sentinels.fail_over()
         assert new.port != old
-        failed_over.set()
 
-    killer = threading.Thread(target=fail_over_midway)
-    killer.start()
-    begin = time.monotonic()
-    for i in range(count):
-        started.append(client.create_process_instance(process_id, variables={"n": i}).process_instance_key)
-        time.sleep(max(0.0, begin + (i + 1) / rate - time.monotonic()))
-    killer.join(timeout=90)
-    assert failed_over.is_set(), "the Sentinels did not fail over"
-
-    deadline = time.monotonic() + 120
-    while True:
-        completed = records.completed_instances(process_id)
-        if set(started) <= completed:
-            break
-        assert time.monotonic() < deadline, f"{len(set(started) - completed)} of {count} instances did not complete"
-        time.sleep(0.5)
+    started = start_while_disrupted(
+        client,
+        process_id,
+        count=count,
+        rate=rate,
+        disrupt=fail_over,
+        within=90,
+        failure="the Sentinels did not fail over",
+    )
+    wait_until_completed(records, process_id, started, within=120)
     lost = set(started) - records.completed_instances(process_id)
     timed_out = len(records.find("JOB", "TIMED_OUT", bpmnProcessId=process_id))
     print(
