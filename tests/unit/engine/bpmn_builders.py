@@ -9,16 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from itertools import pairwise
-from xml.sax.saxutils import quoteattr
+
+from tests.unit.engine.bpmn_xml import (
+    _attr,
+    _escape,
+    _extensions,
+    _optional_attrs,
+    definition,
+    event,
+    io_mapping,
+    timer_definition,
+)
 
 __all__ = [
     "ad_hoc_sub_process",
     "boundary",
     "call_activity",
+    "definition",
     "end_event",
     "error_end",
     "escalation_end",
     "escalation_throw",
+    "event",
     "event_start",
     "event_sub_process",
     "exclusive_gateway",
@@ -40,6 +52,7 @@ __all__ = [
     "sub_process",
     "terminate_end",
     "timer_catch",
+    "timer_definition",
     "user_task",
 ]
 
@@ -48,10 +61,6 @@ _HEAD = (
     '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
     'xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="defs" targetNamespace="http://example.com/tests">\n'
 )
-
-
-def _attr(value: str) -> str:
-    return quoteattr(value)
 
 
 def process(
@@ -104,31 +113,12 @@ def flows(*ids: str) -> str:
     return "\n".join(flow(a, b) for a, b in pairwise(ids))
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def io_mapping(inputs: Mapping[str, str] | None = None, outputs: Mapping[str, str] | None = None) -> str:
-    """``zeebe:ioMapping`` with inputs and outputs as ``{target: source}``."""
-    entries = [f"<zeebe:input source={_attr(s)} target={_attr(t)}/>" for t, s in (inputs or {}).items()]
-    entries += [f"<zeebe:output source={_attr(s)} target={_attr(t)}/>" for t, s in (outputs or {}).items()]
-    return f"<zeebe:ioMapping>{''.join(entries)}</zeebe:ioMapping>" if entries else ""
-
-
-def _extensions(*parts: str) -> str:
-    inner = "".join(p for p in parts if p)
-    return f"<bpmn:extensionElements>{inner}</bpmn:extensionElements>" if inner else ""
-
-
 def start_event(element_id: str = "start") -> str:
     return f"<bpmn:startEvent id={_attr(element_id)}/>"
 
 
 def message_start(element_id: str, message: str) -> str:
-    return (
-        f"<bpmn:startEvent id={_attr(element_id)}>"
-        f"<bpmn:messageEventDefinition messageRef={_attr('msg-' + message)}/></bpmn:startEvent>"
-    )
+    return event("startEvent", element_id, definition("message", message))
 
 
 def end_event(element_id: str = "end") -> str:
@@ -136,14 +126,11 @@ def end_event(element_id: str = "end") -> str:
 
 
 def terminate_end(element_id: str) -> str:
-    return f"<bpmn:endEvent id={_attr(element_id)}><bpmn:terminateEventDefinition/></bpmn:endEvent>"
+    return event("endEvent", element_id, "<bpmn:terminateEventDefinition/>")
 
 
 def error_end(element_id: str, code: str) -> str:
-    return (
-        f"<bpmn:endEvent id={_attr(element_id)}>"
-        f"<bpmn:errorEventDefinition errorRef={_attr('err-' + code)}/></bpmn:endEvent>"
-    )
+    return event("endEvent", element_id, definition("error", code))
 
 
 def service_task(
@@ -175,14 +162,8 @@ def user_task(
     candidate_groups: str | None = None,
     form_key: str | None = None,
 ) -> str:
-    assignment = ""
-    attrs = ""
-    if assignee is not None:
-        attrs += f" assignee={_attr(assignee)}"
-    if candidate_groups is not None:
-        attrs += f" candidateGroups={_attr(candidate_groups)}"
-    if attrs:
-        assignment = f"<zeebe:assignmentDefinition{attrs}/>"
+    attrs = _optional_attrs(("assignee", assignee), ("candidateGroups", candidate_groups))
+    assignment = f"<zeebe:assignmentDefinition{attrs}/>" if attrs else ""
     form = f"<zeebe:formDefinition formKey={_attr(form_key)}/>" if form_key is not None else ""
     return f"<bpmn:userTask id={_attr(element_id)}>{_extensions(assignment, form)}</bpmn:userTask>"
 
@@ -201,14 +182,8 @@ def native_user_task(
     outputs: Mapping[str, str] | None = None,
 ) -> str:
     """A ``zeebe:userTask``; ``listeners`` are (eventType, job type) pairs in order."""
-    assignment = "".join(
-        f" {name}={_attr(value)}"
-        for name, value in (
-            ("assignee", assignee),
-            ("candidateGroups", candidate_groups),
-            ("candidateUsers", candidate_users),
-        )
-        if value is not None
+    assignment = _optional_attrs(
+        ("assignee", assignee), ("candidateGroups", candidate_groups), ("candidateUsers", candidate_users)
     )
     schedule = "".join(
         f" {name}={_attr(value)}" for name, value in (("dueDate", due_date), ("followUpDate", follow_up_date)) if value
@@ -234,9 +209,8 @@ def script_task(element_id: str, expression: str, result: str) -> str:
 
 
 def message_catch(element_id: str, message: str, *, outputs: Mapping[str, str] | None = None) -> str:
-    return (
-        f"<bpmn:intermediateCatchEvent id={_attr(element_id)}>{_extensions(io_mapping(None, outputs))}"
-        f"<bpmn:messageEventDefinition messageRef={_attr('msg-' + message)}/></bpmn:intermediateCatchEvent>"
+    return event(
+        "intermediateCatchEvent", element_id, _extensions(io_mapping(None, outputs)), definition("message", message)
     )
 
 
@@ -244,28 +218,44 @@ def receive_task(element_id: str, message: str) -> str:
     return f"<bpmn:receiveTask id={_attr(element_id)} messageRef={_attr('msg-' + message)}/>"
 
 
-def _timer(*, duration: str | None, date: str | None, cycle: str | None) -> str:
-    if duration is not None:
-        inner = f"<bpmn:timeDuration>{_escape(duration)}</bpmn:timeDuration>"
-    elif date is not None:
-        inner = f"<bpmn:timeDate>{_escape(date)}</bpmn:timeDate>"
-    else:
-        inner = f"<bpmn:timeCycle>{_escape(cycle or '')}</bpmn:timeCycle>"
-    return f"<bpmn:timerEventDefinition>{inner}</bpmn:timerEventDefinition>"
-
-
 def timer_catch(element_id: str, *, duration: str | None = None, date: str | None = None) -> str:
-    return (
-        f"<bpmn:intermediateCatchEvent id={_attr(element_id)}>{_timer(duration=duration, date=date, cycle=None)}"
-        "</bpmn:intermediateCatchEvent>"
-    )
+    return event("intermediateCatchEvent", element_id, timer_definition(duration=duration, date=date))
 
 
 def signal_catch(element_id: str, signal: str) -> str:
-    return (
-        f"<bpmn:intermediateCatchEvent id={_attr(element_id)}>"
-        f"<bpmn:signalEventDefinition signalRef={_attr('sig-' + signal)}/></bpmn:intermediateCatchEvent>"
+    return event("intermediateCatchEvent", element_id, definition("signal", signal))
+
+
+def _one_definition(
+    *,
+    message: str | None,
+    error: str | None,
+    catch_all_errors: bool,
+    duration: str | None,
+    cycle: str | None,
+    signal: str | None,
+    escalation: str | None,
+    catch_all_escalations: bool,
+) -> str:
+    """The one event definition a boundary event or an event sub-process's start event is given."""
+    given = (
+        [kind for kind, name in (("message", message), ("signal", signal), ("error", error)) if name is not None]
+        + ["escalation"] * (escalation is not None)
+        + ["any error"] * catch_all_errors
+        + ["any escalation"] * catch_all_escalations
+        + ["timer"] * (duration is not None or cycle is not None)
     )
+    if len(given) > 1:
+        raise ValueError(f"one event definition, not {given}")
+    if message is not None:
+        return definition("message", message)
+    if signal is not None:
+        return definition("signal", signal)
+    if error is not None or catch_all_errors:
+        return definition("error", error)
+    if escalation is not None or catch_all_escalations:
+        return definition("escalation", escalation)
+    return timer_definition(duration=duration, cycle=cycle)
 
 
 def boundary(
@@ -284,25 +274,18 @@ def boundary(
 ) -> str:
     """A boundary event with one event definition: message, error (by code, or any), timer, signal or
     escalation (by code, or any)."""
-    if escalation is not None:
-        definition = f"<bpmn:escalationEventDefinition escalationRef={_attr('esc-' + escalation)}/>"
-    elif catch_all_escalations:
-        definition = "<bpmn:escalationEventDefinition/>"
-    elif message is not None:
-        definition = f"<bpmn:messageEventDefinition messageRef={_attr('msg-' + message)}/>"
-    elif error is not None:
-        definition = f"<bpmn:errorEventDefinition errorRef={_attr('err-' + error)}/>"
-    elif catch_all_errors:
-        definition = "<bpmn:errorEventDefinition/>"
-    elif signal is not None:
-        definition = f"<bpmn:signalEventDefinition signalRef={_attr('sig-' + signal)}/>"
-    else:
-        definition = _timer(duration=duration, date=None, cycle=cycle)
-    cancel = "" if interrupting else ' cancelActivity="false"'
-    return (
-        f"<bpmn:boundaryEvent id={_attr(element_id)} attachedToRef={_attr(attached_to)}{cancel}>"
-        f"{definition}</bpmn:boundaryEvent>"
+    one = _one_definition(
+        message=message,
+        error=error,
+        catch_all_errors=catch_all_errors,
+        duration=duration,
+        cycle=cycle,
+        signal=signal,
+        escalation=escalation,
+        catch_all_escalations=catch_all_escalations,
     )
+    cancel = "" if interrupting else ' cancelActivity="false"'
+    return event("boundaryEvent", element_id, one, attrs=f" attachedToRef={_attr(attached_to)}{cancel}")
 
 
 def exclusive_gateway(element_id: str, *, default: str | None = None) -> str:
@@ -338,15 +321,12 @@ def call_activity(
     binding: str | None = None,
     version_tag: str | None = None,
 ) -> str:
-    attrs = f"processId={_attr(process_id)}"
-    if propagate_child is not None:
-        attrs += f' propagateAllChildVariables="{str(propagate_child).lower()}"'
-    if propagate_parent is not None:
-        attrs += f' propagateAllParentVariables="{str(propagate_parent).lower()}"'
-    if binding is not None:
-        attrs += f" bindingType={_attr(binding)}"
-    if version_tag is not None:
-        attrs += f" versionTag={_attr(version_tag)}"
+    attrs = f"processId={_attr(process_id)}" + _optional_attrs(
+        ("propagateAllChildVariables", None if propagate_child is None else str(propagate_child).lower()),
+        ("propagateAllParentVariables", None if propagate_parent is None else str(propagate_parent).lower()),
+        ("bindingType", binding),
+        ("versionTag", version_tag),
+    )
     ext = _extensions(f"<zeebe:calledElement {attrs}/>", io_mapping(inputs, outputs))
     return f"<bpmn:callActivity id={_attr(element_id)}>{ext}</bpmn:callActivity>"
 
@@ -362,13 +342,9 @@ def multi_instance(
     completion: str | None = None,
 ) -> str:
     """``fragment`` (an activity) made multi-instance over ``collection``."""
-    attrs = f"inputCollection={_attr(collection)}"
-    if element is not None:
-        attrs += f" inputElement={_attr(element)}"
-    if output is not None:
-        attrs += f" outputCollection={_attr(output)}"
-    if output_element is not None:
-        attrs += f" outputElement={_attr(output_element)}"
+    attrs = f"inputCollection={_attr(collection)}" + _optional_attrs(
+        ("inputElement", element), ("outputCollection", output), ("outputElement", output_element)
+    )
     condition = f"<bpmn:completionCondition>{_escape(completion)}</bpmn:completionCondition>" if completion else ""
     marker = (
         f'<bpmn:multiInstanceLoopCharacteristics isSequential="{str(sequential).lower()}">'
@@ -395,22 +371,17 @@ def event_start(
     interrupting: bool = True,
 ) -> str:
     """The start event of an event sub-process, with one event definition."""
-    if message is not None:
-        definition = f"<bpmn:messageEventDefinition messageRef={_attr('msg-' + message)}/>"
-    elif signal is not None:
-        definition = f"<bpmn:signalEventDefinition signalRef={_attr('sig-' + signal)}/>"
-    elif error is not None:
-        definition = f"<bpmn:errorEventDefinition errorRef={_attr('err-' + error)}/>"
-    elif catch_all_errors:
-        definition = "<bpmn:errorEventDefinition/>"
-    elif escalation is not None:
-        definition = f"<bpmn:escalationEventDefinition escalationRef={_attr('esc-' + escalation)}/>"
-    elif catch_all_escalations:
-        definition = "<bpmn:escalationEventDefinition/>"
-    else:
-        definition = _timer(duration=duration, date=None, cycle=cycle)
-    flag = "" if interrupting else ' isInterrupting="false"'
-    return f"<bpmn:startEvent id={_attr(element_id)}{flag}>{definition}</bpmn:startEvent>"
+    one = _one_definition(
+        message=message,
+        error=error,
+        catch_all_errors=catch_all_errors,
+        duration=duration,
+        cycle=cycle,
+        signal=signal,
+        escalation=escalation,
+        catch_all_escalations=catch_all_escalations,
+    )
+    return event("startEvent", element_id, one, attrs="" if interrupting else ' isInterrupting="false"')
 
 
 def event_sub_process(element_id: str, *body: str) -> str:
@@ -419,17 +390,11 @@ def event_sub_process(element_id: str, *body: str) -> str:
 
 
 def escalation_throw(element_id: str, code: str) -> str:
-    return (
-        f"<bpmn:intermediateThrowEvent id={_attr(element_id)}>"
-        f"<bpmn:escalationEventDefinition escalationRef={_attr('esc-' + code)}/></bpmn:intermediateThrowEvent>"
-    )
+    return event("intermediateThrowEvent", element_id, definition("escalation", code))
 
 
 def escalation_end(element_id: str, code: str) -> str:
-    return (
-        f"<bpmn:endEvent id={_attr(element_id)}>"
-        f"<bpmn:escalationEventDefinition escalationRef={_attr('esc-' + code)}/></bpmn:endEvent>"
-    )
+    return event("endEvent", element_id, definition("escalation", code))
 
 
 def listeners(fragment: str, *pairs: tuple[str, str], retries: str = "3") -> str:
@@ -461,13 +426,9 @@ def ad_hoc_sub_process(
     output_element: str | None = None,
     job_type: str | None = None,
 ) -> str:
-    attrs = ""
-    if active is not None:
-        attrs += f" activeElementsCollection={_attr(active)}"
-    if output is not None:
-        attrs += f" outputCollection={_attr(output)}"
-    if output_element is not None:
-        attrs += f" outputElement={_attr(output_element)}"
+    attrs = _optional_attrs(
+        ("activeElementsCollection", active), ("outputCollection", output), ("outputElement", output_element)
+    )
     task = f"<zeebe:taskDefinition type={_attr(job_type)}/>" if job_type else ""
     ext = _extensions(f"<zeebe:adHoc{attrs}/>" if attrs else "", task)
     cancel = "" if cancel_remaining is None else f' cancelRemainingInstances="{str(cancel_remaining).lower()}"'
