@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,6 +54,28 @@ def _lunch(*, default: bool = True, join: bool = True) -> bytes:
     else:
         body += [end_event(f"{c}-end") for c in COURSES] + [flow(c, f"{c}-end") for c in COURSES]
     return process("lunch", *body)
+
+
+def _two_branches(second: str, *elements: str, **declarations: Any) -> bytes:
+    """Process "p": an inclusive fork into task "a" and ``second`` (both flows true), joined by an inclusive
+    join before task "after"; ``elements`` are the rest of the second branch, with their flows (and those
+    of anything that leaves it for elsewhere)."""
+    return process(
+        "p",
+        start_event(),
+        inclusive_gateway("fork"),
+        service_task("a", "a"),
+        *elements,
+        inclusive_gateway("join"),
+        service_task("after", "after"),
+        end_event(),
+        flow("start", "fork"),
+        flow("fork", "a", condition="=true"),
+        flow("fork", second, condition="=true"),
+        flow("a", "join"),
+        flows("join", "after", "end"),
+        **declarations,
+    )
 
 
 def _jobs(engine: Harness) -> list[str]:
@@ -119,24 +142,13 @@ def test_an_inclusive_join_of_one_branch_goes_on_at_once(engine: Harness) -> Non
 def test_an_inclusive_join_goes_on_once_a_branch_can_no_longer_reach_it(engine: Harness) -> None:
     # The pasta branch is cut short by an interrupting boundary event that leads elsewhere.
     engine.deploy(
-        process(
-            "p",
-            start_event(),
-            inclusive_gateway("fork"),
-            service_task("a", "a"),
+        _two_branches(
+            "b",
             service_task("b", "b"),
             boundary("give-up", "b", message="stop"),
             end_event("gave-up"),
-            inclusive_gateway("join"),
-            service_task("after", "after"),
-            end_event(),
-            flow("start", "fork"),
-            flow("fork", "a", condition="=true"),
-            flow("fork", "b", condition="=true"),
-            flow("a", "join"),
             flow("b", "join"),
             flow("give-up", "gave-up"),
-            flows("join", "after", "end"),
             messages={"stop": "=id"},
         )
     )
@@ -149,25 +161,7 @@ def test_an_inclusive_join_goes_on_once_a_branch_can_no_longer_reach_it(engine: 
 
 
 def test_an_inclusive_join_waits_for_a_token_still_upstream_of_it(engine: Harness) -> None:
-    engine.deploy(
-        process(
-            "p",
-            start_event(),
-            inclusive_gateway("fork"),
-            service_task("a", "a"),
-            service_task("b1", "b1"),
-            service_task("b2", "b2"),
-            inclusive_gateway("join"),
-            service_task("after", "after"),
-            end_event(),
-            flow("start", "fork"),
-            flow("fork", "a", condition="=true"),
-            flow("fork", "b1", condition="=true"),
-            flow("a", "join"),
-            flows("b1", "b2", "join"),
-            flows("join", "after", "end"),
-        )
-    )
+    engine.deploy(_two_branches("b1", service_task("b1", "b1"), service_task("b2", "b2"), flows("b1", "b2", "join")))
     engine.start("p")
     engine.complete(engine.one_job("a"))
     engine.complete(engine.one_job("b1"))
@@ -308,28 +302,17 @@ def test_an_event_based_gateway_and_an_inclusive_join_survive_a_restart(tmp_path
 def test_an_inclusive_join_waits_for_a_token_held_at_a_parallel_join_upstream(engine: Harness) -> None:
     # fork -> a -> join; fork -> split(b1, b2) -> and-join -> join: b1 done, b2 running.
     engine.deploy(
-        process(
-            "p",
-            start_event(),
-            inclusive_gateway("fork"),
-            service_task("a", "a"),
+        _two_branches(
+            "split",
             parallel_gateway("split"),
             service_task("b1", "b1"),
             service_task("b2", "b2"),
             parallel_gateway("and-join"),
-            inclusive_gateway("join"),
-            service_task("after", "after"),
-            end_event(),
-            flow("start", "fork"),
-            flow("fork", "a", condition="=true"),
-            flow("fork", "split", condition="=true"),
             flow("split", "b1"),
             flow("split", "b2"),
             flow("b1", "and-join"),
             flow("b2", "and-join"),
-            flow("a", "join"),
             flow("and-join", "join"),
-            flows("join", "after", "end"),
         )
     )
     engine.start("p")
@@ -342,24 +325,13 @@ def test_an_inclusive_join_waits_for_a_token_held_at_a_parallel_join_upstream(en
 
 def test_an_inclusive_join_follows_links_on_the_way_to_it(engine: Harness) -> None:
     engine.deploy(
-        process(
-            "p",
-            start_event(),
-            inclusive_gateway("fork"),
-            service_task("a", "a"),
+        _two_branches(
+            "b",
             service_task("b", "b"),
             link_throw("jump", "L"),
             link_catch("land", "L"),
-            inclusive_gateway("join"),
-            service_task("after", "after"),
-            end_event(),
-            flow("start", "fork"),
-            flow("fork", "a", condition="=true"),
-            flow("fork", "b", condition="=true"),
-            flow("a", "join"),
             flows("b", "jump"),
             flow("land", "join"),
-            flows("join", "after", "end"),
         )
     )
     engine.start("p")
