@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from zeebe_celery.engine.core import DeployedDecision, DeployedDrg, RuntimeBase
 from zeebe_celery.engine.forms import DeployedForm
@@ -13,6 +13,8 @@ from zeebe_celery.engine.state import (
 
 __all__ = ["ResourceAppliers"]
 
+V = TypeVar("V")
+
 
 class ResourceAppliers(RuntimeBase):
     # -- deployed resources ----------------------------------------------------------------------------
@@ -22,11 +24,7 @@ class ResourceAppliers(RuntimeBase):
         tx = self.tx
         tx.put(self.definitions, definition.key, definition)
         self.version_seen("process", definition.tenant_id, definition.bpmn_process_id, definition.version)
-        group = (definition.tenant_id, definition.bpmn_process_id)
-        versions = self.latest.get(group)
-        if versions is None:
-            versions = []
-            tx.put(self.latest, group, versions)
+        versions = self.versions_in(self.latest, (definition.tenant_id, definition.bpmn_process_id))
         if definition not in versions:
             tx.append(versions, definition)
         tx.definitions = True
@@ -53,24 +51,14 @@ class ResourceAppliers(RuntimeBase):
         tx = self.tx
         tx.put(self.decisions, entry.key, entry)
         self.version_seen("decision", entry.tenant_id, entry.decision_id, entry.version)
-        group = (entry.tenant_id, entry.decision_id)
-        versions = self.latest_decisions.get(group)
-        if versions is None:
-            versions = []
-            tx.put(self.latest_decisions, group, versions)
-        tx.append(versions, entry)
+        tx.append(self.versions_in(self.latest_decisions, (entry.tenant_id, entry.decision_id)), entry)
         tx.definitions = True
 
     def form_created(self, form: DeployedForm) -> None:
         tx = self.tx
         tx.put(self.forms, form.key, form)
         self.version_seen("form", form.tenant_id, form.form_id, form.version)
-        group = (form.tenant_id, form.form_id)
-        versions = self.latest_forms.get(group)
-        if versions is None:
-            versions = []
-            tx.put(self.latest_forms, group, versions)
-        tx.append(versions, form)
+        tx.append(self.versions_in(self.latest_forms, (form.tenant_id, form.form_id)), form)
         tx.definitions = True
         if self.records.enabled:
             self.write(
@@ -108,6 +96,14 @@ class ResourceAppliers(RuntimeBase):
 
     def message_starts_indexed(self, starts: dict[tuple[str, str], list[Element]]) -> None:
         self.tx.set(self, "message_starts", starts)
+
+    def versions_in(self, latest: dict[tuple[str, str], list[V]], group: tuple[str, str]) -> list[V]:
+        """The versions ``latest`` holds of a (tenant, resource id) ``group``: a new list for a new group."""
+        versions = latest.get(group)
+        if versions is None:
+            versions = []
+            self.tx.put(latest, group, versions)
+        return versions
 
     def version_seen(self, kind: str, tenant: str, resource_id: str, version: int) -> None:
         name = f"{kind}|{tenant}|{resource_id}"
