@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from zeebe_celery.engine.rest.call import Answer, Call, Route
-from zeebe_celery.engine.rest.history import History
-from zeebe_celery.engine.rest.problems import Problem
-from zeebe_celery.engine.rest.search import encode_row, search
+from zeebe_celery.engine.rest.reads import find_rows, get_row
 
 __all__ = ["ROUTES"]
 
@@ -39,22 +35,17 @@ VARIABLE_FIELDS = {
 
 
 def find_incidents(call: Call) -> Answer:
-    query = call.body(required=False)
-
-    def run(history: History) -> dict[str, Any]:
-        return search(
-            query, history.incidents.values(), INCIDENT_FIELDS, filterable=INCIDENT_FIELDS, default_sort="incidentKey"
-        )
-
-    return 200, call.read(run)
+    return find_rows(
+        call,
+        lambda history: history.incidents.values(),
+        INCIDENT_FIELDS,
+        filterable=INCIDENT_FIELDS,
+        default_sort="incidentKey",
+    )
 
 
 def get_incident(call: Call) -> Answer:
-    key = call.key("incidentKey")
-    row = call.read(lambda history: history.incidents.get(key))
-    if row is None:
-        raise Problem(404, "NOT_FOUND", f"Incident with key '{key}' not found")
-    return 200, encode_row(row, INCIDENT_FIELDS)
+    return get_row(call, "incidentKey", lambda history: history.incidents, INCIDENT_FIELDS, "Incident")
 
 
 def resolve(call: Call) -> Answer:
@@ -65,13 +56,13 @@ def resolve(call: Call) -> Answer:
 
 
 def find_variables(call: Call) -> Answer:
-    query = call.body(required=False)
-
-    def run(history: History) -> dict[str, Any]:
-        rows = (row for scope in history.variables.values() for row in scope.values())
-        return search(query, rows, VARIABLE_FIELDS, filterable=VARIABLE_FIELDS, default_sort="variableKey")
-
-    return 200, call.read(run)
+    return find_rows(
+        call,
+        lambda history: (row for scope in history.variables.values() for row in scope.values()),
+        VARIABLE_FIELDS,
+        filterable=VARIABLE_FIELDS,
+        default_sort="variableKey",
+    )
 
 
 ROUTES = [

@@ -8,9 +8,8 @@ from typing import Any
 
 from zeebe_celery.engine.rest.body import Body
 from zeebe_celery.engine.rest.call import Answer, Call, Route
-from zeebe_celery.engine.rest.history import History
 from zeebe_celery.engine.rest.problems import Problem, invalid
-from zeebe_celery.engine.rest.search import encode_row, search
+from zeebe_celery.engine.rest.reads import find_rows, get_row
 from zeebe_celery.engine.runtime import Runtime
 from zeebe_celery.engine.server import DEFAULT_REQUEST_TIMEOUT_MS
 from zeebe_celery.engine.state import DEFAULT_TENANT, ElementInstance
@@ -133,27 +132,24 @@ def cancel(call: Call) -> Answer:
 
 
 def get(call: Call) -> Answer:
-    key = call.key("processInstanceKey")
-    row = call.read(lambda history: history.process_instances.get(key))
-    if row is None:
-        raise Problem(404, "NOT_FOUND", f"Process Instance with key '{key}' not found")
-    return 200, encode_row(row, PROCESS_INSTANCE_FIELDS)
+    return get_row(
+        call,
+        "processInstanceKey",
+        lambda history: history.process_instances,
+        PROCESS_INSTANCE_FIELDS,
+        "Process Instance",
+    )
 
 
 def find(call: Call) -> Answer:
-    query = call.body(required=False)
-
-    def run(history: History) -> dict[str, Any]:
-        return search(
-            query,
-            history.process_instances.values(),
-            PROCESS_INSTANCE_FIELDS,
-            filterable=_FILTERABLE,
-            default_sort="processInstanceKey",
-            extra={"tags": _tagged},
-        )
-
-    return 200, call.read(run)
+    return find_rows(
+        call,
+        lambda history: history.process_instances.values(),
+        PROCESS_INSTANCE_FIELDS,
+        filterable=_FILTERABLE,
+        default_sort="processInstanceKey",
+        extra={"tags": _tagged},
+    )
 
 
 ROUTES = [

@@ -8,10 +8,9 @@ from typing import Any
 
 from zeebe_celery.engine.errors import EngineError
 from zeebe_celery.engine.rest.call import Answer, Call, Route
-from zeebe_celery.engine.rest.history import History
 from zeebe_celery.engine.rest.jobs import user_task_changes
 from zeebe_celery.engine.rest.problems import Problem, from_engine_error, invalid
-from zeebe_celery.engine.rest.search import encode_row, search
+from zeebe_celery.engine.rest.reads import find_rows, get_row
 from zeebe_celery.engine.runtime import Runtime
 from zeebe_celery.engine.server import DEFAULT_REQUEST_TIMEOUT_MS
 from zeebe_celery.engine.usertasks import Waiter
@@ -59,27 +58,18 @@ def _member(field: str) -> Any:
 
 
 def find(call: Call) -> Answer:
-    query = call.body(required=False)
-
-    def run(history: History) -> dict[str, Any]:
-        return search(
-            query,
-            history.user_tasks.values(),
-            USER_TASK_FIELDS,
-            filterable=_FILTERABLE,
-            default_sort="userTaskKey",
-            extra={"candidateGroup": _member("candidateGroups"), "candidateUser": _member("candidateUsers")},
-        )
-
-    return 200, call.read(run)
+    return find_rows(
+        call,
+        lambda history: history.user_tasks.values(),
+        USER_TASK_FIELDS,
+        filterable=_FILTERABLE,
+        default_sort="userTaskKey",
+        extra={"candidateGroup": _member("candidateGroups"), "candidateUser": _member("candidateUsers")},
+    )
 
 
 def get(call: Call) -> Answer:
-    key = call.key("userTaskKey")
-    row = call.read(lambda history: history.user_tasks.get(key))
-    if row is None:
-        raise Problem(404, "NOT_FOUND", f"User Task with key '{key}' not found")
-    return 200, encode_row(row, USER_TASK_FIELDS)
+    return get_row(call, "userTaskKey", lambda history: history.user_tasks, USER_TASK_FIELDS, "User Task")
 
 
 def _operate(call: Call, operation: Callable[[Runtime, Waiter], None]) -> Answer:
