@@ -32,7 +32,7 @@ from zeebe_celery.engine.state import (
     Wait,
     WaitKind,
 )
-from zeebe_celery.engine.stored import load_form, load_start_timer, start_timer_row
+from zeebe_celery.engine.stored import deployed_fields, deployed_row, load_form, load_start_timer, start_timer_row
 from zeebe_celery.engine.transaction import Transaction
 from zeebe_celery.engine.usertask_rows import user_task_from_row
 
@@ -104,14 +104,7 @@ class Store:
         db = self._db
         db.execute("DELETE FROM definitions")
         for d in runtime.definitions.values():
-            data = {
-                "id": d.bpmn_process_id,
-                "version": d.version,
-                "name": d.resource_name,
-                "checksum": d.checksum,
-                "tenant": d.tenant_id,
-                "deployment": d.deployment_key,
-            }
+            data = deployed_row(d.bpmn_process_id, d)
             db.execute("INSERT INTO definitions VALUES (?, 'process', ?, ?)", (d.key, json.dumps(data), d.resource))
         for r in runtime.drgs.values():
             decisions = [
@@ -128,14 +121,7 @@ class Store:
             }
             db.execute("INSERT INTO definitions VALUES (?, 'drg', ?, ?)", (r.key, json.dumps(data), r.resource))
         for f in runtime.forms.values():
-            data = {
-                "id": f.form_id,
-                "version": f.version,
-                "name": f.resource_name,
-                "checksum": f.checksum,
-                "tenant": f.tenant_id,
-                "deployment": f.deployment_key,
-            }
+            data = deployed_row(f.form_id, f)
             db.execute("INSERT INTO definitions VALUES (?, 'form', ?, ?)", (f.key, json.dumps(data), f.resource))
 
     # -- loading -------------------------------------------------------------------------------------
@@ -185,13 +171,9 @@ def _load_process(runtime: Runtime, key: int, fields: dict[str, Any], resource: 
         definition=Definition(
             key=key,
             bpmn_process_id=fields["id"],
-            version=fields["version"],
-            resource_name=fields["name"],
-            checksum=fields["checksum"],
-            tenant_id=fields["tenant"],
             process=process,
             resource=resource,
-            deployment_key=fields["deployment"],
+            **deployed_fields(fields),
         ),
     )
 

@@ -3,13 +3,44 @@ and the timers of timer start events (see :mod:`zeebe_celery.engine.store`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from zeebe_celery.engine.forms import DeployedForm
 from zeebe_celery.engine.runtime import Runtime
-from zeebe_celery.engine.state import StartTimer
+from zeebe_celery.engine.state import Definition, StartTimer
 
-__all__ = ["load_form", "load_start_timer", "start_timer_row"]
+__all__ = ["deployed_fields", "deployed_row", "load_form", "load_start_timer", "start_timer_row"]
+
+
+def deployed_row(resource_id: str, deployed: Definition | DeployedForm) -> dict[str, Any]:
+    """The stored fields of a deployed process or form, beside its key and resource."""
+    return {
+        "id": resource_id,
+        "version": deployed.version,
+        "name": deployed.resource_name,
+        "checksum": deployed.checksum,
+        "tenant": deployed.tenant_id,
+        "deployment": deployed.deployment_key,
+    }
+
+
+class DeployedFields(TypedDict):
+    version: int
+    resource_name: str
+    checksum: str
+    tenant_id: str
+    deployment_key: int
+
+
+def deployed_fields(fields: dict[str, Any]) -> DeployedFields:
+    """The keyword arguments of a process's Definition or a DeployedForm that :func:`deployed_row` stored."""
+    return {
+        "version": fields["version"],
+        "resource_name": fields["name"],
+        "checksum": fields["checksum"],
+        "tenant_id": fields["tenant"],
+        "deployment_key": fields["deployment"],
+    }
 
 
 def start_timer_row(timer: StartTimer) -> dict[str, Any]:
@@ -44,11 +75,7 @@ def load_form(runtime: Runtime, key: int, fields: dict[str, Any], resource: byte
         DeployedForm(
             key=key,
             form_id=fields["id"],
-            version=fields["version"],
-            resource_name=fields["name"],
-            checksum=fields["checksum"],
-            tenant_id=fields["tenant"],
             resource=resource,
-            deployment_key=fields["deployment"],
+            **deployed_fields(fields),
         )
     )
