@@ -304,3 +304,40 @@ def test_past_the_cap_of_waiting_calls_a_poll_answers_at_once_and_a_stream_is_re
         assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     finally:
         first.cancel()
+
+
+def _with_result(stub: GatewayStub, request_timeout: int) -> pb.CreateProcessInstanceWithResultResponse:
+    inner = pb.CreateProcessInstanceRequest(bpmnProcessId="one", version=-1)
+    request = pb.CreateProcessInstanceWithResultRequest(request=inner, requestTimeout=request_timeout)
+    response: pb.CreateProcessInstanceWithResultResponse = stub.CreateProcessInstanceWithResult(request, timeout=30)
+    return response
+
+
+def test_a_result_not_there_within_the_request_timeout_is_deadline_exceeded_and_no_longer_awaited(
+    engine: ZeebeEngine, stub: GatewayStub
+) -> None:
+    with pytest.raises(grpc.RpcError) as raised:
+        _with_result(stub, 200)
+    assert raised.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "Request timed out after PT0.2S" in (raised.value.details() or "")
+    with engine.runtime.lock:
+        assert not any(engine.runtime.result_waiters.values())
+
+
+def test_an_awaited_instance_that_is_cancelled_answers_aborted(engine: ZeebeEngine, stub: GatewayStub) -> None:
+    errors: list[grpc.RpcError] = []
+
+    def await_it() -> None:
+        try:
+            _with_result(stub, 20_000)
+        except grpc.RpcError as error:
+            errors.append(error)
+
+    waiting = threading.Thread(target=await_it)
+    waiting.start()
+    [job] = _activate(stub, requestTimeout=10_000, maxJobsToActivate=1)
+    stub.CancelProcessInstance(pb.CancelProcessInstanceRequest(processInstanceKey=job.processInstanceKey))
+    waiting.join(timeout=30)
+    [error] = errors
+    assert error.code() is grpc.StatusCode.ABORTED
+    assert f"'{job.processInstanceKey}', but it was terminated" in (error.details() or "")
