@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 import grpc
 
 from zeebe_celery.engine import decode, dmn, feel
+from zeebe_celery.engine.awaited import AwaitedResult
 from zeebe_celery.engine.core import DeployedDecision
 from zeebe_celery.engine.errors import EngineError, InvalidArgument
 from zeebe_celery.engine.faults import BackPressure, Faults
@@ -288,34 +289,21 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
         self, request: pb.CreateProcessInstanceWithResultRequest, context: grpc.ServicerContext
     ) -> pb.CreateProcessInstanceWithResultResponse:
         def handle() -> pb.CreateProcessInstanceWithResultResponse:
-            done = threading.Event()
-            outcome: list[dict[str, Any] | None] = []
-
-            def finished(root: ElementInstance | None) -> None:
-                outcome.append(dict(root.variables) if root is not None else None)
-                done.set()
-
-            def register(root: ElementInstance) -> None:
-                # Before the instance runs, so one that ends at once is still seen.
-                self.runtime.await_result(root, finished)
-
+            awaited = AwaitedResult(self.runtime)
             with self.runtime.lock:
-                root = self._create(request.request, on_created=register)
+                root = self._create(request.request, on_created=awaited.register)
                 # The answer waits for the instance's end, so its jobs cannot wait for the answer.
                 self.runtime.job_behavior.answers.answered(self.runtime.job_behavior.answers.take())
             timeout_ms = request.requestTimeout or DEFAULT_REQUEST_TIMEOUT_MS
             deadline = time.monotonic() + timeout_ms / 1000
-            while not done.wait(min(_WAKE_SECONDS, max(deadline - time.monotonic(), 0))):
+            while not awaited.done.wait(min(_WAKE_SECONDS, max(deadline - time.monotonic(), 0))):
                 if time.monotonic() >= deadline or not context.is_active():
-                    with self.runtime.lock:
-                        waiters = self.runtime.result_waiters.get(root.key, [])
-                        if finished in waiters:
-                            waiters.remove(finished)
+                    awaited.give_up(root.key)
                     context.abort(
                         grpc.StatusCode.DEADLINE_EXCEEDED,
                         f"Time out between gateway and broker: Request timed out after PT{timeout_ms / 1000:g}S",
                     )
-            variables = outcome[0]
+            variables = awaited.variables
             if variables is None:
                 context.abort(
                     grpc.StatusCode.ABORTED,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from zeebe_celery.engine.awaited import AwaitedResult
 from zeebe_celery.engine.rest.body import Body
 from zeebe_celery.engine.rest.call import Answer, Call, Route
 from zeebe_celery.engine.rest.problems import Problem, invalid
@@ -69,16 +69,7 @@ def create(call: Call) -> Answer:
     await_completion = body.boolean("awaitCompletion")
     fetch = body.strings("fetchVariables")
     timeout_ms = body.duration("requestTimeout", 0, minimum=0) or DEFAULT_REQUEST_TIMEOUT_MS
-    done = threading.Event()
-    outcome: list[dict[str, Any] | None] = []
-
-    def finished(root: ElementInstance | None) -> None:
-        outcome.append(dict(root.variables) if root is not None else None)
-        done.set()
-
-    def register(root: ElementInstance) -> None:
-        # Before the instance runs, so one that ends at once is still seen.
-        call.runtime.await_result(root, finished)
+    awaited = AwaitedResult(call.runtime)
 
     def command(runtime: Runtime) -> ElementInstance:
         definition = runtime.find_definition(key=key, process_id=process_id, version=version, tenant_id=tenant_id)
@@ -86,7 +77,7 @@ def create(call: Call) -> Answer:
             definition,
             variables,
             start_at=start_at,
-            on_created=register if await_completion else None,
+            on_created=awaited.register if await_completion else None,
             tags=tags,
             business_id=business_id,
             terminate_after=terminate_after,
@@ -95,22 +86,22 @@ def create(call: Call) -> Answer:
     root = call.run(command)
     result: dict[str, Any] = {}
     if await_completion:
-        if not call.served.wait(done, timeout_ms / 1000):
-            with call.runtime.lock:
-                call.runtime.stop_awaiting(root.key, finished)
+        if not call.served.wait(awaited.done, timeout_ms / 1000):
+            awaited.give_up(root.key)
             raise Problem(
                 504,
                 "DEADLINE_EXCEEDED",
                 f"Expected to receive the result of process instance '{root.key}' within "
                 f"{timeout_ms} ms, but it did not complete in time",
             )
-        if outcome[0] is None:
+        variables_at_end = awaited.variables
+        if variables_at_end is None:
             raise Problem(
                 409,
                 "INVALID_STATE",
                 f"Expected to receive the result of process instance '{root.key}', but it was terminated",
             )
-        result = {k: v for k, v in outcome[0].items() if not fetch or k in fetch}
+        result = {k: v for k, v in variables_at_end.items() if not fetch or k in fetch}
     definition = root.definition
     return 200, {
         "processDefinitionId": definition.bpmn_process_id,
