@@ -109,6 +109,13 @@ def _job_value(
         "jobKind": job.kind,
         "jobListenerEventType": job.listener_event_type,
         "customHeaders": json.loads(job.custom_headers),
+        **_task_place(instance, element, definition),
+    }
+
+
+def _task_place(instance: ElementInstance, element: Element, definition: Definition) -> dict[str, Any]:
+    """The fields a job's and a user task's values end with: the element, its instance and process, the tags."""
+    return {
         "elementId": element.id,
         "elementInstanceKey": instance.key,
         "processInstanceKey": instance.process_instance_key,
@@ -149,14 +156,7 @@ def user_task_value(
         "deniedReason": denied_reason,
         "customHeaders": dict(instance.element.headers),
         "creationTimestamp": task.creation_timestamp,
-        "elementId": instance.element.id,
-        "elementInstanceKey": instance.key,
-        "processInstanceKey": instance.process_instance_key,
-        "bpmnProcessId": definition.bpmn_process_id,
-        "processDefinitionVersion": definition.version,
-        "processDefinitionKey": definition.key,
-        "tenantId": definition.tenant_id,
-        "tags": list(instance.root().tags),
+        **_task_place(instance, instance.element, definition),
     }
 
 
