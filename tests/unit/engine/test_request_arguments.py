@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from tests.unit.engine.bpmn_builders import end_event, flows, process, service_task, start_event
+from tests.unit.engine.grpc_stub import deployed_stub
 from zeebe_celery.engine import ZeebeEngine, decode, timers
 from zeebe_celery.engine.errors import InvalidArgument
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
@@ -38,10 +39,7 @@ def engine() -> Iterator[ZeebeEngine]:
 
 @pytest.fixture(scope="module")
 def stub(engine: ZeebeEngine) -> Iterator[GatewayStub]:
-    with grpc.insecure_channel(engine.address) as channel:
-        stub = GatewayStub(channel)
-        stub.DeployResource(pb.DeployResourceRequest(resources=[pb.Resource(name="one.bpmn", content=ONE_TASK)]))
-        yield stub
+    yield from deployed_stub(engine, ("one.bpmn", ONE_TASK))
 
 
 def _job_key(stub: GatewayStub) -> int:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import grpc
 import pytest
 
 from tests.unit.engine.bpmn_builders import end_event, flows, process, service_task, start_event
+from tests.unit.engine.grpc_stub import deployed_stub, eventually
 from zeebe_celery.config import ZeebeSettings
 from zeebe_celery.engine import ZeebeEngine, server
 from zeebe_celery.gateway.client import ZeebeClient
@@ -29,10 +30,7 @@ def engine() -> Iterator[ZeebeEngine]:
 
 @pytest.fixture
 def stub(engine: ZeebeEngine) -> Iterator[GatewayStub]:
-    with grpc.insecure_channel(engine.address) as channel:
-        stub = GatewayStub(channel)
-        stub.DeployResource(pb.DeployResourceRequest(resources=[pb.Resource(name="one.bpmn", content=ONE_TASK)]))
-        yield stub
+    yield from deployed_stub(engine, ("one.bpmn", ONE_TASK))
 
 
 def _create(stub: GatewayStub, count: int = 1) -> list[int]:
@@ -45,13 +43,6 @@ def _activate(stub: GatewayStub, **fields: object) -> list[pb.ActivatedJob]:
         **{"type": "work", "worker": "w", "timeout": 60_000, "maxJobsToActivate": 10, "requestTimeout": -1, **fields}
     )
     return [job for response in stub.ActivateJobs(request, timeout=30) for job in response.jobs]
-
-
-def _eventually(condition: Callable[[], bool], *, within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "the condition did not become true in time"
-        time.sleep(0.005)
 
 
 def test_a_long_poll_answers_as_soon_as_a_job_arrives(engine: ZeebeEngine, stub: GatewayStub) -> None:
@@ -142,9 +133,9 @@ def test_job_streams_get_jobs_first_and_in_turn(engine: ZeebeEngine, stub: Gatew
 
     try:
         for count in range(1, 5):
-            _eventually(streams_ready)
+            eventually(streams_ready)
             _create(stub)
-            _eventually(lambda n=count: len(received) == n)  # type: ignore[misc]
+            eventually(lambda n=count: len(received) == n)  # type: ignore[misc]
         assert sorted(received) == ["a", "a", "b", "b"]
         assert received[0] != received[1]
         assert received[2] != received[3]
@@ -204,7 +195,7 @@ def test_beyond_the_in_flight_limit_only_complete_and_fail_job_are_accepted() ->
             ),
             timeout=30,
         )
-        _eventually(lambda: engine.back_pressure._in_flight == 1)
+        eventually(lambda: engine.back_pressure._in_flight == 1)
         try:
             with pytest.raises(grpc.RpcError) as refused:
                 stub.CreateProcessInstance(pb.CreateProcessInstanceRequest(bpmnProcessId="one", version=-1))
@@ -224,7 +215,7 @@ def test_a_job_for_a_long_poll_its_client_cancelled_goes_to_the_next_poller_at_o
         type="work", worker="gone", timeout=600_000, maxJobsToActivate=1, requestTimeout=20_000
     )
     abandoned = stub.ActivateJobs(request, timeout=30)
-    _eventually(lambda: len(engine.faults.calls("ActivateJobs")) == 1)
+    eventually(lambda: len(engine.faults.calls("ActivateJobs")) == 1)
     abandoned.cancel()
 
     [key] = _create(stub)
@@ -243,7 +234,7 @@ def test_a_stream_its_client_does_not_read_is_held_back_and_later_jobs_stay_acti
 ) -> None:
     request = pb.StreamActivatedJobsRequest(type="work", worker="stuck", timeout=600_000)
     unread = stub.StreamActivatedJobs(request, timeout=60)
-    _eventually(lambda: bool(engine.runtime.streams.get("work")))
+    eventually(lambda: bool(engine.runtime.streams.get("work")))
     # Jobs of 1 MB each: HTTP/2 flow control holds the stream back after a few, as nobody reads it.
     payload = '{"blob": "%s"}' % ("x" * 1_000_000)
     created = 0
@@ -263,7 +254,7 @@ def test_a_stream_its_client_does_not_read_is_held_back_and_later_jobs_stay_acti
         unread.cancel()
     # Once the stream ends it is gone, and what it held but never wrote to the wire went back; what it wrote
     # (and the client dropped) stays activated until its timeout, as with Zeebe.
-    _eventually(lambda: "work" not in engine.runtime.streams, within=15)
+    eventually(lambda: "work" not in engine.runtime.streams, within=15)
     with engine.runtime.lock:
         states = [job.state.value for job in engine.runtime.jobs.values() if job.type == "work"]
     assert len(states) == created
@@ -280,7 +271,7 @@ def test_idle_long_polls_hold_no_back_pressure_slot() -> None:
         polls = [threading.Thread(target=lambda: list(stub.ActivateJobs(request, timeout=30))) for _ in range(2)]
         for poll in polls:
             poll.start()
-        _eventually(lambda: len(limited.faults.calls("ActivateJobs")) == 2)
+        eventually(lambda: len(limited.faults.calls("ActivateJobs")) == 2)
 
         # Two idle pollers wait, and a command still gets through the limit of two in flight.
         assert _create(stub)
@@ -293,7 +284,7 @@ def test_past_the_cap_of_waiting_calls_a_poll_answers_at_once_and_a_stream_is_re
 ) -> None:
     monkeypatch.setattr(server, "MAX_WAITING_CALLS", 1)
     first = stub.StreamActivatedJobs(pb.StreamActivatedJobsRequest(type="work", worker="a", timeout=60_000))
-    _eventually(lambda: bool(engine.runtime.streams.get("work")))
+    eventually(lambda: bool(engine.runtime.streams.get("work")))
     try:
         started = time.monotonic()
         assert _activate(stub, type="other", requestTimeout=5_000) == []

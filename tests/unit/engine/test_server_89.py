@@ -19,6 +19,7 @@ from tests.unit.engine.bpmn_builders import (
     service_task,
     start_event,
 )
+from tests.unit.engine.grpc_stub import deployed_stub
 from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.gateway.proto.gateway_pb2_grpc import GatewayStub
@@ -48,14 +49,7 @@ def engine() -> Iterator[ZeebeEngine]:
 
 @pytest.fixture
 def stub(engine: ZeebeEngine) -> Iterator[GatewayStub]:
-    with grpc.insecure_channel(engine.address) as channel:
-        stub = GatewayStub(channel)
-        stub.DeployResource(
-            pb.DeployResourceRequest(
-                resources=[pb.Resource(name="two.bpmn", content=TWO_TASKS), pb.Resource(name="r.bpmn", content=REVIEW)]
-            )
-        )
-        yield stub
+    yield from deployed_stub(engine, ("two.bpmn", TWO_TASKS), ("r.bpmn", REVIEW))
 
 
 def _activate(stub: GatewayStub, job_type: str, **fields: object) -> list[pb.ActivatedJob]:

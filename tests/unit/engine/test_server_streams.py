@@ -5,7 +5,6 @@ pollers only once the command is answered."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,6 +12,7 @@ import grpc
 import pytest
 
 from tests.unit.engine.bpmn_builders import end_event, flows, process, service_task, start_event
+from tests.unit.engine.grpc_stub import deployed_stub, eventually
 from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.engine.faults import BackPressure, Faults
 from zeebe_celery.engine.server import GatewayServicer
@@ -32,17 +32,7 @@ def engine() -> Iterator[ZeebeEngine]:
 
 @pytest.fixture
 def stub(engine: ZeebeEngine) -> Iterator[GatewayStub]:
-    with grpc.insecure_channel(engine.address) as channel:
-        stub = GatewayStub(channel)
-        stub.DeployResource(pb.DeployResourceRequest(resources=[pb.Resource(name="one.bpmn", content=ONE_TASK)]))
-        yield stub
-
-
-def _eventually(condition: Callable[[], bool], *, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "the condition did not become true in time"
-        time.sleep(0.005)
+    yield from deployed_stub(engine, ("one.bpmn", ONE_TASK))
 
 
 def _create(stub: GatewayStub, variables: str = "") -> int:
@@ -61,7 +51,7 @@ def test_jobs_created_in_a_burst_all_go_over_the_open_stream_and_none_to_polling
     engine: ZeebeEngine, stub: GatewayStub
 ) -> None:
     call = stub.StreamActivatedJobs(STREAM, timeout=20)
-    _eventually(lambda: bool(engine.runtime.streams.get("work")))
+    eventually(lambda: bool(engine.runtime.streams.get("work")), within=10.0)
     try:
         # Created concurrently, so most arrive while the stream is writing an earlier one.
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -81,7 +71,7 @@ def test_a_stream_nobody_reads_buffers_a_bounded_amount_and_later_jobs_are_yield
     engine: ZeebeEngine, stub: GatewayStub
 ) -> None:
     unread = stub.StreamActivatedJobs(STREAM, timeout=60)
-    _eventually(lambda: bool(engine.runtime.streams.get("work")))
+    eventually(lambda: bool(engine.runtime.streams.get("work")), within=10.0)
     blob = '{"blob": "%s"}' % ("x" * 100_000)
     peak = 0
     created = 0
@@ -104,7 +94,7 @@ def test_a_stream_nobody_reads_buffers_a_bounded_amount_and_later_jobs_are_yield
     assert polled
     assert {job.key for job in polled} == {r["key"] for r in engine.records.find("JOB", "YIELDED")}
     # Once the stream has ended, what it still held went back to polling as well.
-    _eventually(lambda: "work" not in engine.runtime.streams)
+    eventually(lambda: "work" not in engine.runtime.streams, within=10.0)
     with engine.runtime.lock:
         states = [job.state.value for job in engine.runtime.jobs.values()]
     assert len(states) == created
@@ -117,7 +107,7 @@ def test_a_job_pushed_to_a_stream_whose_call_ends_is_yielded_and_polled_at_once(
     ended = threading.Event()
     call = stub.StreamActivatedJobs(STREAM, timeout=60)
     call.add_done_callback(lambda _: ended.set())
-    _eventually(lambda: bool(engine.runtime.streams.get("work")))
+    eventually(lambda: bool(engine.runtime.streams.get("work")), within=10.0)
     call.cancel()
     ended.wait(5)
 
