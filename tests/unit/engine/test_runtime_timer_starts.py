@@ -144,20 +144,23 @@ def test_a_timer_start_event_the_engine_cannot_evaluate_refuses_the_deployment(e
     assert engine.runtime.definitions == {}
 
 
-def test_a_non_interrupting_boundary_event_takes_a_cron_cycle(engine: Harness) -> None:
-    engine.deploy(
-        process(
-            "p",
-            start_event(),
-            service_task("work", "w"),
-            boundary("remind", "work", cycle="0 * * * * *", interrupting=False),
-            service_task("reminder", "remind"),
-            end_event(),
-            end_event("r-end"),
-            flows("start", "work", "end"),
-            flows("remind", "reminder", "r-end"),
-        )
+def _cron_reminder() -> bytes:
+    """A task whose non-interrupting boundary timer, on a cron cycle each minute, starts a reminder task."""
+    return process(
+        "p",
+        start_event(),
+        service_task("work", "w"),
+        boundary("remind", "work", cycle="0 * * * * *", interrupting=False),
+        service_task("reminder", "remind"),
+        end_event(),
+        end_event("r-end"),
+        flows("start", "work", "end"),
+        flows("remind", "reminder", "r-end"),
     )
+
+
+def test_a_non_interrupting_boundary_event_takes_a_cron_cycle(engine: Harness) -> None:
+    engine.deploy(_cron_reminder())
     engine.start("p")
     engine.advance(40_000)  # 22:14:00
     engine.advance(60_000)
@@ -178,19 +181,7 @@ def test_timer_start_events_survive_a_restart(tmp_path: Path) -> None:
 
 def test_a_cron_boundary_timer_keeps_its_cycle_across_a_restart(tmp_path: Path) -> None:
     engine = Restartable(tmp_path)
-    engine.deploy(
-        process(
-            "p",
-            start_event(),
-            service_task("work", "w"),
-            boundary("remind", "work", cycle="0 * * * * *", interrupting=False),
-            service_task("reminder", "remind"),
-            end_event(),
-            end_event("r-end"),
-            flows("start", "work", "end"),
-            flows("remind", "reminder", "r-end"),
-        )
-    )
+    engine.deploy(_cron_reminder())
     engine.start("p")
     engine = engine.restart()
     engine.advance(40_000)  # 22:14:00

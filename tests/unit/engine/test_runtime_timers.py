@@ -17,10 +17,19 @@ from tests.unit.engine.bpmn_builders import (
 from tests.unit.engine.harness import START_MS, Harness
 
 
-def test_a_timer_catch_event_with_a_duration_fires_when_it_is_due(engine: Harness) -> None:
-    engine.deploy(
-        process("wait", start_event(), timer_catch("nap", duration="PT10S"), end_event(), flows("start", "nap", "end"))
+def _nap(process_id: str, *, duration: str | None = None, date: str | None = None) -> bytes:
+    """A process that waits at the timer catch event "nap" and ends."""
+    return process(
+        process_id,
+        start_event(),
+        timer_catch("nap", duration=duration, date=date),
+        end_event(),
+        flows("start", "nap", "end"),
     )
+
+
+def test_a_timer_catch_event_with_a_duration_fires_when_it_is_due(engine: Harness) -> None:
+    engine.deploy(_nap("wait", duration="PT10S"))
     key = engine.start("wait")
     engine.advance(9_999)
     assert engine.active(key) == ["nap"]
@@ -30,9 +39,7 @@ def test_a_timer_catch_event_with_a_duration_fires_when_it_is_due(engine: Harnes
 
 
 def test_a_timer_duration_may_be_a_feel_expression(engine: Harness) -> None:
-    engine.deploy(
-        process("wait", start_event(), timer_catch("nap", duration="=delay"), end_event(), flows("start", "nap", "end"))
-    )
+    engine.deploy(_nap("wait", duration="=delay"))
     key = engine.start("wait", {"delay": "PT1M"})
     engine.advance(59_000)
     assert engine.is_running(key)
@@ -42,15 +49,7 @@ def test_a_timer_duration_may_be_a_feel_expression(engine: Harness) -> None:
 
 def test_a_timer_catch_event_with_a_date_fires_at_that_date(engine: Harness) -> None:
     # START_MS is 2023-11-14T22:13:20Z.
-    engine.deploy(
-        process(
-            "until",
-            start_event(),
-            timer_catch("nap", date="2023-11-14T22:14:20Z"),
-            end_event(),
-            flows("start", "nap", "end"),
-        )
-    )
+    engine.deploy(_nap("until", date="2023-11-14T22:14:20Z"))
     key = engine.start("until")
     [timer] = engine.records("TIMER", "CREATED", elementId="nap")
     assert timer["value"]["dueDate"] == START_MS + 60_000
@@ -61,15 +60,7 @@ def test_a_timer_catch_event_with_a_date_fires_at_that_date(engine: Harness) -> 
 
 
 def test_a_timer_date_in_the_past_fires_at_once(engine: Harness) -> None:
-    engine.deploy(
-        process(
-            "past",
-            start_event(),
-            timer_catch("nap", date="2020-01-01T00:00:00Z"),
-            end_event(),
-            flows("start", "nap", "end"),
-        )
-    )
+    engine.deploy(_nap("past", date="2020-01-01T00:00:00Z"))
     key = engine.start("past")
     engine.advance(0)
     assert engine.completed(key)
