@@ -24,11 +24,16 @@ from tests.unit.engine.bpmn_builders import (
 from tests.unit.engine.harness import Harness
 
 
+def handler_sub_process(start: str, element_id: str = "handler") -> str:
+    """An event sub-process started by ``start`` (the event "h-start") that runs a "handle" job and ends."""
+    return event_sub_process(
+        element_id, start, service_task("handle", "handle"), end_event("h-end"), flows("h-start", "handle", "h-end")
+    )
+
+
 def with_handler(start: str, **declared: object) -> bytes:
     """A process waiting in a job, with an event sub-process started by ``start`` running a handler job."""
-    handler = event_sub_process(
-        "handler", start, service_task("handle", "handle"), end_event("h-end"), flows("h-start", "handle", "h-end")
-    )
+    handler = handler_sub_process(start)
     return process(
         "p",
         start_event(),
@@ -90,13 +95,7 @@ def test_an_error_thrown_by_a_job_is_caught_by_an_error_event_sub_process(engine
 
 
 def test_a_boundary_event_on_the_task_catches_before_the_scopes_event_sub_process(engine: Harness) -> None:
-    handler = event_sub_process(
-        "handler",
-        event_start("h-start", error="BAD"),
-        service_task("handle", "handle"),
-        end_event("h-end"),
-        flows("h-start", "handle", "h-end"),
-    )
+    handler = handler_sub_process(event_start("h-start", error="BAD"))
     engine.deploy(
         process(
             "p",
@@ -118,13 +117,7 @@ def test_a_boundary_event_on_the_task_catches_before_the_scopes_event_sub_proces
 
 
 def test_an_event_sub_process_inside_an_embedded_sub_process_is_scoped_to_it(engine: Harness) -> None:
-    handler = event_sub_process(
-        "inner-handler",
-        event_start("h-start", error="BAD"),
-        service_task("handle", "handle"),
-        end_event("h-end"),
-        flows("h-start", "handle", "h-end"),
-    )
+    handler = handler_sub_process(event_start("h-start", error="BAD"), "inner-handler")
     inner = sub_process(
         "sub", start_event("s"), service_task("work", "work"), end_event("e"), flows("s", "work", "e"), handler
     )
@@ -202,13 +195,7 @@ def test_an_interrupting_escalation_boundary_ends_the_sub_process(engine: Harnes
 
 
 def test_an_escalation_end_event_starts_an_escalation_event_sub_process(engine: Harness) -> None:
-    handler = event_sub_process(
-        "handler",
-        event_start("h-start", escalation="UP", interrupting=False),
-        service_task("handle", "handle"),
-        end_event("h-end"),
-        flows("h-start", "handle", "h-end"),
-    )
+    handler = handler_sub_process(event_start("h-start", escalation="UP", interrupting=False))
     inner = sub_process("sub", start_event("s"), escalation_end("up", "UP"), flows("s", "up"))
     engine.deploy(
         process("p", start_event(), inner, end_event(), flows("start", "sub", "end"), handler, escalations=["UP"])
@@ -240,13 +227,7 @@ def test_an_error_end_event_in_a_called_child_is_caught_by_the_parents_event_sub
         process("child", start_event(), error_end("fail", "NOPE"), flows("start", "fail"), errors=["NOPE"]),
         name="child.bpmn",
     )
-    handler = event_sub_process(
-        "handler",
-        event_start("h-start", error="NOPE"),
-        service_task("handle", "handle"),
-        end_event("h-end"),
-        flows("h-start", "handle", "h-end"),
-    )
+    handler = handler_sub_process(event_start("h-start", error="NOPE"))
     engine.deploy(
         process(
             "parent",

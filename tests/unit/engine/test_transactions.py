@@ -36,6 +36,7 @@ from tests.unit.engine.bpmn_builders import (
 from tests.unit.engine.harness import Harness
 from tests.unit.engine.test_runtime_compensation import compensate, undoable
 from tests.unit.engine.test_runtime_conditionals import conditional_boundary, conditional_catch, conditional_start
+from tests.unit.engine.test_runtime_event_sub_processes import handler_sub_process
 from tests.unit.engine.test_store import Restartable
 from zeebe_celery.engine import core
 from zeebe_celery.engine.errors import InternalError
@@ -264,13 +265,7 @@ def _multi(engine: Harness) -> int:
 
 
 def _event_sub_process_deployed(engine: Harness) -> None:
-    handler = event_sub_process(
-        "handler",
-        event_start("h-start", message="halt"),
-        service_task("handle", "handle"),
-        end_event("h-end"),
-        flows("h-start", "handle", "h-end"),
-    )
+    handler = handler_sub_process(event_start("h-start", message="halt"))
     inner = sub_process(
         "sub",
         start_event("s"),
