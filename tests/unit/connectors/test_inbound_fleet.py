@@ -97,6 +97,16 @@ def activate(app: Celery, jobs: EngineJobs, name: str, *, correlation_key: str, 
     return str(task.run(job)), job["key"]
 
 
+def stored_activation(
+    app: Celery, jobs: EngineJobs, store: ActivationStore, name: str, *, correlation_key: str, **variables: Any
+) -> Activation:
+    """Run the activation task as :func:`activate` does; the activation it stored."""
+    _, key = activate(app, jobs, name, correlation_key=correlation_key, **variables)
+    activation = store.get(f"{name}:{key}")
+    assert activation is not None
+    return activation
+
+
 def message_variables(engine: ZeebeEngine, key: int) -> dict[str, Any]:
     """The variables of the message the engine holds under ``key``."""
     with engine.runtime.lock:
@@ -141,9 +151,7 @@ def test_a_run_waits_a_cycle_then_publishes_once_with_ttl_and_message_id(
     inbound_app: Celery, engine: ZeebeEngine, jobs: EngineJobs, store: ActivationStore, name: str
 ) -> None:
     connector(inbound_app, name)
-    _, key = activate(inbound_app, jobs, name, correlation_key="order-2", threshold=7)
-    activation = store.get(f"{name}:{key}")
-    assert activation is not None
+    activation = stored_activation(inbound_app, jobs, store, name, correlation_key="order-2", threshold=7)
     OUTCOMES[name] += [None, {"random_number": 42}]
 
     assert fleet.run_activation(inbound_app, activation.id, activation.token) == "waiting"
@@ -169,9 +177,7 @@ def test_a_message_zeebe_already_holds_counts_as_published(
     inbound_app: Celery, engine: ZeebeEngine, jobs: EngineJobs, store: ActivationStore, name: str, client: ZeebeClient
 ) -> None:
     connector(inbound_app, name)
-    _, key = activate(inbound_app, jobs, name, correlation_key="k")
-    activation = store.get(f"{name}:{key}")
-    assert activation is not None
+    activation = stored_activation(inbound_app, jobs, store, name, correlation_key="k")
     OUTCOMES[name].append({"n": 1})
     # A run that published, then died before it could drop the activation: Zeebe holds the message.
     client.publish_message(name, correlation_key="k", variables={"n": 0}, time_to_live=60, message_id=activation.id)
@@ -186,9 +192,7 @@ def test_a_run_another_worker_holds_does_nothing(
     inbound_app: Celery, jobs: EngineJobs, store: ActivationStore, name: str
 ) -> None:
     connector(inbound_app, name)
-    _, key = activate(inbound_app, jobs, name, correlation_key="k")
-    activation = store.get(f"{name}:{key}")
-    assert activation is not None
+    activation = stored_activation(inbound_app, jobs, store, name, correlation_key="k")
     held = store.lock(activation.id, lease=30)
     assert held is not None
 
@@ -201,9 +205,7 @@ def test_a_failing_loop_is_logged_counted_and_runs_again_next_cycle(
     inbound_app: Celery, jobs: EngineJobs, store: ActivationStore, name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     connector(inbound_app, name)
-    _, key = activate(inbound_app, jobs, name, correlation_key="k")
-    activation = store.get(f"{name}:{key}")
-    assert activation is not None
+    activation = stored_activation(inbound_app, jobs, store, name, correlation_key="k")
     OUTCOMES[name].append(RuntimeError("feed down"))
     before = REGISTRY.get_sample_value("zeebe_celery_inbound_loop_failures_total", {"connector": name}) or 0.0
 
@@ -219,9 +221,7 @@ def test_an_activation_past_its_max_age_ends_and_is_logged_at_error(
     inbound_app: Celery, jobs: EngineJobs, store: ActivationStore, name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     connector(inbound_app, name, max_age=60)
-    _, key = activate(inbound_app, jobs, name, correlation_key="k")
-    activation = store.get(f"{name}:{key}")
-    assert activation is not None
+    activation = stored_activation(inbound_app, jobs, store, name, correlation_key="k")
     activation.created_at -= 61
     store.save(activation)
 
@@ -256,9 +256,7 @@ def test_a_loop_whose_dict_is_not_json_is_counted_and_runs_again_next_cycle(
     inbound_app: Celery, engine: ZeebeEngine, jobs: EngineJobs, store: ActivationStore, name: str
 ) -> None:
     connector(inbound_app, name)
-    _, key = activate(inbound_app, jobs, name, correlation_key="k")
-    activation = store.get(f"{name}:{key}")
-    assert activation is not None
+    activation = stored_activation(inbound_app, jobs, store, name, correlation_key="k")
     OUTCOMES[name] += [{"at": datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC)}, {"n": 1}]
     before = REGISTRY.get_sample_value("zeebe_celery_inbound_loop_failures_total", {"connector": name}) or 0.0
 
@@ -276,9 +274,7 @@ def test_a_publish_that_fails_in_any_way_keeps_the_activation_for_the_next_cycle
     inbound_app: Celery, jobs: EngineJobs, store: ActivationStore, name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     connector(inbound_app, name)
-    _, key = activate(inbound_app, jobs, name, correlation_key="k")
-    activation = store.get(f"{name}:{key}")
-    assert activation is not None
+    activation = stored_activation(inbound_app, jobs, store, name, correlation_key="k")
     OUTCOMES[name].append({"n": 1})
     _, client, _ = fleet.resources(inbound_app)
 
@@ -329,9 +325,7 @@ def test_the_current_run_of_an_activation_another_run_holds_is_sent_again_a_cycl
     inbound_app: Celery, jobs: EngineJobs, store: ActivationStore, name: str, redis_url: str
 ) -> None:
     connector(inbound_app, name)
-    _, key = activate(inbound_app, jobs, name, correlation_key="k")
-    activation = store.get(f"{name}:{key}")
-    assert activation is not None
+    activation = stored_activation(inbound_app, jobs, store, name, correlation_key="k")
     held = store.lock(activation.id, lease=30)
     assert held is not None
     before = queued(redis_url, fleet.RUN_TASK).count(repr((activation.id, activation.token)))
