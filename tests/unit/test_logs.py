@@ -244,33 +244,31 @@ def test_celery_loggers_get_json_lines_in_workers(celery_logger: tuple[logging.L
     }
 
 
-def test_celery_logging_follows_the_environment_and_text_leaves_celery_alone(
-    celery_logger: tuple[logging.Logger, io.StringIO], monkeypatch: pytest.MonkeyPatch, clean_env: Any
-) -> None:
+def _logged_through_celery(celery_logger: tuple[logging.Logger, io.StringIO], app_name: str, message: str) -> str:
+    """What ``message`` logged on Celery's logger writes once an app of ``app_name`` installed its logging
+    (as the environment configures it) and Celery set the logger up."""
     target, stream = celery_logger
-    app = Celery("logs-text", set_as_current=False)
-    monkeypatch.setenv("ZEEBE_CELERY_LOG_FORMAT", "text")
+    app = Celery(app_name, set_as_current=False)
     install_celery_logging(app)
     try:
         after_setup_logger.send(sender=None, logger=target, loglevel=logging.INFO, logfile=None, format="")
-        target.info("as celery formats it")
+        target.info(message)
     finally:
         _disconnect(app)
+    return stream.getvalue()
 
-    assert stream.getvalue() == "INFO as celery formats it\n"
+
+def test_celery_logging_follows_the_environment_and_text_leaves_celery_alone(
+    celery_logger: tuple[logging.Logger, io.StringIO], monkeypatch: pytest.MonkeyPatch, clean_env: Any
+) -> None:
+    monkeypatch.setenv("ZEEBE_CELERY_LOG_FORMAT", "text")
+    logged = _logged_through_celery(celery_logger, "logs-text", "as celery formats it")
+    assert logged == "INFO as celery formats it\n"
 
 
 def test_celery_logging_from_the_environment_in_json(
     celery_logger: tuple[logging.Logger, io.StringIO], monkeypatch: pytest.MonkeyPatch, clean_env: Any
 ) -> None:
-    target, stream = celery_logger
-    app = Celery("logs-env-json", set_as_current=False)
     monkeypatch.setenv("ZEEBE_CELERY_LOG_FORMAT", "json")
-    install_celery_logging(app)
-    try:
-        after_setup_logger.send(sender=None, logger=target, loglevel=logging.INFO, logfile=None, format="")
-        target.info("json from the environment")
-    finally:
-        _disconnect(app)
-
-    assert json.loads(stream.getvalue())["message"] == "json from the environment"
+    logged = _logged_through_celery(celery_logger, "logs-env-json", "json from the environment")
+    assert json.loads(logged)["message"] == "json from the environment"
