@@ -218,17 +218,14 @@ def test_a_script_task_sets_its_result_variable_from_a_feel_expression(engine: H
     assert variables["total"] == 12
 
 
+# Waits at a signal catch event for "go-now", then ends.
+LISTEN = process(
+    "listen", start_event(), signal_catch("go", "go-now"), end_event(), flows("start", "go", "end"), signals=["go-now"]
+)
+
+
 def test_a_signal_catch_event_continues_when_its_signal_is_broadcast(engine: Harness) -> None:
-    engine.deploy(
-        process(
-            "listen",
-            start_event(),
-            signal_catch("go", "go-now"),
-            end_event(),
-            flows("start", "go", "end"),
-            signals=["go-now"],
-        )
-    )
+    engine.deploy(LISTEN)
     a = engine.start("listen")
     b = engine.start("listen")
     engine.signal("other")
@@ -240,17 +237,7 @@ def test_a_signal_catch_event_continues_when_its_signal_is_broadcast(engine: Har
 
 
 def test_a_signal_of_another_tenant_does_not_reach_the_catch_event(engine: Harness) -> None:
-    engine.deploy(
-        process(
-            "listen",
-            start_event(),
-            signal_catch("go", "go-now"),
-            end_event(),
-            flows("start", "go", "end"),
-            signals=["go-now"],
-        ),
-        tenant_id="acme",
-    )
+    engine.deploy(LISTEN, tenant_id="acme")
     key = engine.start("listen", tenant_id="acme")
     engine.signal("go-now")
     assert engine.active(key) == ["go"]
