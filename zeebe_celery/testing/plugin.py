@@ -33,25 +33,23 @@ def zeebe_engine() -> Iterator[ZeebeEngine]:
         yield engine
 
 
+def _session_engine(request: pytest.FixtureRequest) -> ZeebeEngine:
+    """The session's engine, started now if it is not running yet (only when no address is configured)."""
+    engine: ZeebeEngine = request.getfixturevalue("zeebe_engine")
+    return engine
+
+
 @pytest.fixture(scope="session")
 def zeebe_address(request: pytest.FixtureRequest) -> str:
     """``host:port`` of a Zeebe gateway: ``$ZEEBE_CELERY_TEST_ZEEBE_ADDRESS``, else the session's engine."""
-    configured = os.environ.get(ZEEBE_ADDRESS_ENV)
-    if configured:
-        return configured
-    engine: ZeebeEngine = request.getfixturevalue("zeebe_engine")
-    return engine.address
+    return os.environ.get(ZEEBE_ADDRESS_ENV) or _session_engine(request).address
 
 
 @pytest.fixture(scope="session")
 def zeebe_rest_address(request: pytest.FixtureRequest) -> str:
     """The REST API's base URL (``http://host:port/v2``): ``$ZEEBE_CELERY_TEST_ZEEBE_REST_ADDRESS``, else the
     session's engine."""
-    configured = os.environ.get(ZEEBE_REST_ADDRESS_ENV)
-    if configured:
-        return configured
-    engine: ZeebeEngine = request.getfixturevalue("zeebe_engine")
-    return engine.rest_address
+    return os.environ.get(ZEEBE_REST_ADDRESS_ENV) or _session_engine(request).rest_address
 
 
 @pytest.fixture(scope="session")
