@@ -34,6 +34,13 @@ from zeebe_celery.gateway.client import ZeebeClient
 pytestmark = pytest.mark.integration
 
 
+def _activation(job_type: str, max_jobs: int) -> JobActivationRequest:
+    """Activate up to ``max_jobs`` jobs of ``job_type`` for 30 s as worker "sdk", long-polling up to 5 s."""
+    return JobActivationRequest.from_dict(
+        {"type": job_type, "timeout": 30_000, "maxJobsToActivate": max_jobs, "worker": "sdk", "requestTimeout": 5_000}
+    )
+
+
 def _state(camunda: CamundaClient, key: str) -> str:
     return str(camunda.get_process_instance(process_instance_key=key).state.value)
 
@@ -153,30 +160,10 @@ def test_messages_are_published_and_correlated_and_signals_broadcast(
         data=MessageCorrelationRequest.from_dict({"name": unique("payment-received"), "correlationKey": "o-2"})
     )
     assert correlated.process_instance_key == second.process_instance_key
-    jobs = camunda.activate_jobs(
-        data=JobActivationRequest.from_dict(
-            {
-                "type": unique("ship-work"),
-                "timeout": 30_000,
-                "maxJobsToActivate": 5,
-                "worker": "sdk",
-                "requestTimeout": 5_000,
-            }
-        )
-    )
+    jobs = camunda.activate_jobs(data=_activation(unique("ship-work"), 5))
     waiting_for_two = {first.process_instance_key, second.process_instance_key}
     if len(jobs.jobs) < 2:
-        jobs.jobs += camunda.activate_jobs(
-            data=JobActivationRequest.from_dict(
-                {
-                    "type": unique("ship-work"),
-                    "timeout": 30_000,
-                    "maxJobsToActivate": 5,
-                    "worker": "sdk",
-                    "requestTimeout": 5_000,
-                }
-            )
-        ).jobs
+        jobs.jobs += camunda.activate_jobs(data=_activation(unique("ship-work"), 5)).jobs
     assert {j.process_instance_key for j in jobs.jobs} == waiting_for_two
     paid = next(j for j in jobs.jobs if j.process_instance_key == first.process_instance_key)
     assert paid.variables.to_dict()["paid"] == 1
@@ -188,17 +175,7 @@ def test_messages_are_published_and_correlated_and_signals_broadcast(
         data=SignalBroadcastRequest.from_dict({"signalName": unique("go-now"), "variables": {"went": True}})
     )
     assert broadcast.signal_key
-    go = camunda.activate_jobs(
-        data=JobActivationRequest.from_dict(
-            {
-                "type": unique("proceed-work"),
-                "timeout": 30_000,
-                "maxJobsToActivate": 1,
-                "worker": "sdk",
-                "requestTimeout": 5_000,
-            }
-        )
-    )
+    go = camunda.activate_jobs(data=_activation(unique("proceed-work"), 1))
     assert [j.process_instance_key for j in go.jobs] == [waiting.process_instance_key]
 
 
@@ -272,17 +249,7 @@ def test_job_worker_completes_fails_and_throws_errors_and_incidents_are_resolved
     camunda.resolve_incident(incident_key=incident.incident_key)
     resolved = camunda.get_incident(incident_key=incident.incident_key)
     assert resolved.state.value == "RESOLVED"
-    again = camunda.activate_jobs(
-        data=JobActivationRequest.from_dict(
-            {
-                "type": unique("test-work"),
-                "timeout": 30_000,
-                "maxJobsToActivate": 1,
-                "worker": "sdk",
-                "requestTimeout": 5_000,
-            }
-        )
-    )
+    again = camunda.activate_jobs(data=_activation(unique("test-work"), 1))
     assert [j.process_instance_key for j in again.jobs] == [failing]
     camunda.complete_job(job_key=again.jobs[0].job_key, data=JobCompletionRequest())
     assert _state(camunda, failing) == "COMPLETED"
