@@ -93,7 +93,7 @@ def record(pids: dict[str, int], seconds: float, mode: str, into: Path) -> dict[
 
 def profile_bridge(stack: Stack, args: argparse.Namespace, into: Path) -> list[str]:
     job_type = "profile"
-    count = int(250 * (4 + 2 * args.seconds))
+    count = int(600 * (4 + 2 * args.seconds))  # enough that both samplings see a backlog draining
     stack.load.backlog(stack.load.deploy(job_type), count, timeout=300)
     env = stack.env(max_jobs="64")
     env["BENCH_NOOP_TYPE"] = job_type
