@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from benchmarks import dispatch
+from benchmarks.contenders import MAX_JOBS, REPORT_CONCURRENCY
 from benchmarks.procs import APP, REPO, Program, poller_process
 from benchmarks.procstats import cpu_seconds, descendants
 from benchmarks.stack import HERE, Stack, open_stack, say
@@ -95,7 +96,8 @@ def profile_bridge(stack: Stack, args: argparse.Namespace, into: Path) -> list[s
     job_type = "profile"
     count = int(600 * (4 + 2 * args.seconds))  # enough that both samplings see a backlog draining
     stack.load.backlog(stack.load.deploy(job_type), count, timeout=300)
-    env = stack.env(max_jobs="64")
+    # The contenders' settings: the bound and the reports in flight per pool process.
+    env = stack.env(max_jobs=MAX_JOBS, report_concurrency=args.report_concurrency)
     env["BENCH_NOOP_TYPE"] = job_type
     env["BENCH_ACK_EMULATION"] = args.ack_emulation
     worker = CeleryWorker(APP, [f"zeebe.{job_type}"], env=env, concurrency=args.processes, cwd=REPO).start()
@@ -211,6 +213,9 @@ def main() -> None:
     parser.add_argument("--ack-emulation", choices=("on", "off"), default="off")
     parser.add_argument("--min-free", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument(
+        "--report-concurrency", default=REPORT_CONCURRENCY, help="reports in flight per pool process (as the bench)"
+    )
     parser.add_argument("--ceiling", action="store_true", help="profile the dispatch ceiling instead")
     parser.add_argument("--engine", action="store_true", help="profile the engine under the raw loop instead")
     args = parser.parse_args()

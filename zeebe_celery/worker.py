@@ -253,10 +253,14 @@ class _Slot:
         self._freed = False
         self.handed_off = False
 
-    def release(self) -> None:
+    def release(self, together: ReportQueue | None = None) -> None:
+        """Free the slot now, or ``together`` with the slots of the queue's other finished reports."""
         if self._freed or self._inflight is None:
             return
         self._freed = True
+        if together is not None:
+            together.release(self._inflight, self._job.type, (self._job.key, self._job.deadline))
+            return
         slot = [(self._job.key, self._job.deadline)]
         try:
             self._inflight.release(self._job.type, slot)
@@ -434,4 +438,4 @@ class _Reporter(Reporter):
             with bind_job(self.job):
                 return self._deliver(outcome, send)
         finally:
-            self._slot.release()
+            self._slot.release(together=self._queue)
