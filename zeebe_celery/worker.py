@@ -28,6 +28,7 @@ from zeebe_celery.config import BridgeSettings, ZeebeSettings, broker_redis_url,
 from zeebe_celery.errors import BpmnError, ConfigurationError, HandlerInputError
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
+from zeebe_celery.green import refuse_async_on_green_pool
 from zeebe_celery.handler import Handler, output_variables
 from zeebe_celery.job import Job
 from zeebe_celery.json_only import check_json_only
@@ -174,7 +175,8 @@ def fetch_only_when_free(app: Celery, bridge: BridgeSettings) -> None:
 class WorkerBoot(bootsteps.Step):  # type: ignore[misc]
     """The worker boot step of every app with a ``@zeebe_task``: runs :func:`worker_init`.
 
-    Invalid settings, or an app that accepts more than JSON, stop the worker before it consumes anything:
+    Invalid settings, an app that accepts more than JSON, or async handlers on a green pool
+    (:mod:`zeebe_celery.green`) stop the worker before it consumes anything:
     one line on stderr, as the poller writes it, and the poller's exit code (EX_CONFIG, 78).
     """
 
@@ -183,6 +185,7 @@ class WorkerBoot(bootsteps.Step):  # type: ignore[misc]
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         try:
             worker_init(parent.app)
+            refuse_async_on_green_pool(parent.app, getattr(parent, "pool_cls", None))
         except ConfigurationError as error:
             sys.stderr.write(f"zeebe-celery worker: {error.one_line()}\n")
             raise SystemExit(os.EX_CONFIG) from None
