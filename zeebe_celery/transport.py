@@ -194,16 +194,46 @@ class GuardedSentinelChannel(_Guarding, kombu_redis.SentinelChannel):
         return _guarded(super()._get_client(), self._guard())  # type: ignore[no-untyped-call]
 
 
+# How soon a worker without an event loop looks again for a message once a pool slot may be free.
+PAUSED_RECHECK = 0.01
+
+
+class _PromptPoller(kombu_redis.MultiChannelPoller):
+    """kombu's poller, looking again every :data:`PAUSED_RECHECK` seconds while every pool slot is busy.
+
+    With ``worker_disable_prefetch`` (which the bridge's worker turns on, see
+    :func:`zeebe_celery.worker.fetch_only_when_free`) kombu stops popping while the pool is full. A worker with
+    an event loop (prefork) is woken when a slot frees; one without (the threads, gevent and eventlet pools)
+    polls, and kombu's poller, with no BRPOP to wait on, then sleeps out its whole timeout (a second or two)
+    before it looks again: with a 50 ms handler on 16 threads, 17 jobs/s instead of 320.
+    """
+
+    def get(self, callback: Any, timeout: float | None = None) -> Any:
+        if not self.fds:  # no BRPOP to wait on: kombu's poller would sleep the whole timeout
+            timeout = PAUSED_RECHECK if timeout is None else min(timeout, PAUSED_RECHECK)
+        return super().get(callback, timeout)  # type: ignore[no-untyped-call]
+
+
 class Transport(kombu_redis.Transport):
-    """kombu's Redis transport, consuming through :class:`GuardedChannel`."""
+    """kombu's Redis transport, consuming through :class:`GuardedChannel` and polling promptly while the
+    pool is full (:class:`_PromptPoller`)."""
 
     Channel = GuardedChannel
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self.cycle = _PromptPoller()  # type: ignore[no-untyped-call, assignment]
+
 
 class SentinelTransport(kombu_redis.SentinelTransport):
-    """kombu's Sentinel transport, consuming through :class:`GuardedSentinelChannel`."""
+    """kombu's Sentinel transport, consuming through :class:`GuardedSentinelChannel` and polling promptly
+    while the pool is full."""
 
     Channel = GuardedSentinelChannel
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self.cycle = _PromptPoller()  # type: ignore[no-untyped-call, assignment]
 
 
 def _first_url(url: Any) -> str:
