@@ -40,6 +40,7 @@ from zeebe_celery.report_queue import ReportQueue
 from zeebe_celery.results import AdHocResult, Corrections, Deny
 from zeebe_celery.spec import JobTypeSpec, spec_for
 from zeebe_celery.time_limits import JobRequest
+from zeebe_celery.wakeup import wake_on_task_end
 from zeebe_celery.worker_metrics import WorkerMetricsSettings
 
 if TYPE_CHECKING:
@@ -186,6 +187,7 @@ class WorkerBoot(bootsteps.Step):  # type: ignore[misc]
         try:
             worker_init(parent.app)
             refuse_async_on_green_pool(parent.app, getattr(parent, "pool_cls", None))
+            wake_on_task_end(parent)
         except ConfigurationError as error:
             sys.stderr.write(f"zeebe-celery worker: {error.one_line()}\n")
             raise SystemExit(os.EX_CONFIG) from None
