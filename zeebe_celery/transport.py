@@ -211,13 +211,15 @@ class _PromptPoller(kombu_redis.MultiChannelPoller):
     expects), so the worker frees its slots and pops again at once.
     """
 
-    def _awaits_a_reply(self) -> bool:
-        """Whether a BRPOP is on its way, or another command that answers (a fanout's LISTEN)."""
-        return any(kind != "BRPOP" or getattr(channel, "_in_poll", None) for channel, kind in self.fds.values())
+    def _held_back(self) -> bool:
+        """Whether a consumer may not pop now (its pool is full) and no command is on its way to answer."""
+        if any(kind != "BRPOP" or getattr(channel, "_in_poll", None) for channel, kind in self.fds.values()):
+            return False
+        consuming = [channel for channel in getattr(self, "_channels", ()) if channel.active_queues]
+        return any(not channel.qos.can_consume() for channel in consuming)
 
     def get(self, callback: Any, timeout: float | None = None) -> Any:
-        # No BRPOP under way (held back, or not sent while the pool was full): nothing worth waiting on.
-        if not self._awaits_a_reply():
+        if self._held_back():
             try:
                 return super().get(callback, PAUSED_RECHECK)  # type: ignore[no-untyped-call]
             except Empty:
