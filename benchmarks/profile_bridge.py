@@ -99,6 +99,7 @@ def profile_bridge(stack: Stack, args: argparse.Namespace, into: Path) -> list[s
     # The contenders' settings: the bound and the reports in flight per pool process.
     env = stack.env(max_jobs=MAX_JOBS, report_concurrency=args.report_concurrency)
     env["BENCH_NOOP_TYPE"] = job_type
+    env["BENCH_BATCH"] = str(args.batch)
     env["BENCH_ACK_EMULATION"] = args.ack_emulation
     worker = CeleryWorker(APP, [f"zeebe.{job_type}"], env=env, concurrency=args.processes, cwd=REPO).start()
     poller: _Process
@@ -212,6 +213,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, help="Celery pool processes (default 1)")
     parser.add_argument("--ack-emulation", choices=("on", "off"), default="off")
     parser.add_argument("--min-free", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=1, help="jobs per Celery message (@zeebe_task(batch=N))")
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument(
         "--report-concurrency", default=REPORT_CONCURRENCY, help="reports in flight per pool process (as the bench)"
@@ -221,6 +223,7 @@ def main() -> None:
     args = parser.parse_args()
     ensure_py_spy()
     name = "ceiling" if args.ceiling else f"{args.processes}proc-ack-{args.ack_emulation}-minfree-{args.min_free}"
+    name += f"-batch-{args.batch}" if args.batch > 1 and not args.ceiling else ""
     name = "engine" if args.engine else name
     into = OUT / name
     into.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report_sections import async_wait_section, floor_section, pools_section
+from benchmarks.report_sections import fmt as _f
 from benchmarks.stack import PYZEEBE_PYTHON
 
 __all__ = ["check_shape", "describe_machine", "render_markdown", "to_json", "write_plot"]
@@ -162,14 +164,6 @@ def to_json(results: dict[str, Any]) -> str:
     return json.dumps(_clean(results), indent=2, allow_nan=False) + "\n"
 
 
-def _f(value: Any, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if isinstance(value, int | float):
-        return f"{value:,.{digits}f}"
-    return str(value)
-
-
 def _times(value: Any, base: Any) -> str:
     """``value / base`` as ``0.81x``, or empty when either is missing."""
     if not (_is_number(value) and _is_number(base)) or not base:
@@ -242,8 +236,9 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"zeebe-celery's peak RSS is the poller's; the poller used {_f(zc['poller_cpu_s'], 2)} of its "
             f"{_f(zc.get('cpu_s'), 2)} CPU seconds (launched via {zc.get('poller_launcher')}).",
         ]
-    out += _floor_section(results)
-    out += _async_wait_section(results)
+    out += floor_section(results)
+    out += async_wait_section(results)
+    out += pools_section(results)
     ceiling = results["dispatch_ceiling"]
     out += [
         "",
@@ -309,58 +304,6 @@ def render_markdown(results: dict[str, Any]) -> str:
     out += ["", "## Method", ""]
     out += [f"- {note}" for note in results["method"]["notes"]]
     return "\n".join(out) + "\n"
-
-
-def _floor_section(results: dict[str, Any]) -> list[str]:
-    """Celery's floor (a no-op Celery task, no Zeebe) next to the bridge's CPU per job: the bridge's own share."""
-    floor = results.get("celery_floor")
-    if not floor:
-        return []
-    zc = results["contenders"].get("zeebe_celery", {})
-    batched = zc.get("batched", {})
-    floor_cpu = floor.get("cpu_ms_per_job")
-    out = [
-        "",
-        "## Celery's floor",
-        "",
-        "A no-op Celery task with no Zeebe, on the same app, worker flags, pool (prefork, one process) and Redis, "
-        "drained from a backlog in the same run. The bridge's own share is its CPU per job (poller and worker) "
-        "beyond this floor.",
-        "",
-        "| | per s | CPU ms per job | beyond the floor, ms |",
-        "|---|---:|---:|---:|",
-        f"| Celery's floor: no-op task | {_f(floor.get('throughput_per_s'))} | {_f(floor_cpu, 3)} | |",
-    ]
-    for label, figures in (("zeebe-celery, per job", zc), ("zeebe-celery, batched", batched)):
-        if figures:
-            cpu = figures.get("cpu_ms_per_job")
-            share = float(cpu) - float(floor_cpu) if _is_number(cpu) and _is_number(floor_cpu) else None
-            out.append(f"| {label} | {_f(figures.get('throughput_per_s'))} | {_f(cpu, 3)} | {_f(share, 3)} |")
-    return out
-
-
-def _async_wait_section(results: dict[str, Any]) -> list[str]:
-    """An async handler awaiting on I/O: pyzeebe's loop against a batch on a pool process's loop."""
-    phase = results.get("async_wait")
-    if not phase:
-        return []
-    out = [
-        "",
-        f"## Async handler awaiting {phase.get('wait_ms')} ms",
-        "",
-        f"One process each: pyzeebe runs up to 32 jobs at once on its loop; zeebe-celery sends batches of "
-        f"{phase.get('batch')} jobs, whose handlers run concurrently on the pool process's loop.",
-        "",
-        "| contender | instances/s | p50 ms | p99 ms | CPU ms/job |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for label, key in (("pyzeebe", "pyzeebe"), ("zeebe-celery, batched", "zeebe_celery_batched")):
-        c = phase.get(key, {})
-        out.append(
-            f"| {label} | {_f(c.get('throughput_per_s'))} | {_f(c.get('p50_ms'))} | {_f(c.get('p99_ms'))} "
-            f"| {_f(c.get('cpu_ms_per_job'), 2)} |"
-        )
-    return out
 
 
 def _engine_section(results: dict[str, Any]) -> list[str]:

@@ -231,13 +231,13 @@ def test_batched_and_floor_targets_compare_the_right_figures(bench: dict[str, Mo
 
 def test_the_report_shows_the_floor_and_the_bridges_share_beyond_it(bench: dict[str, ModuleType]) -> None:
     results = with_batches_and_floor(0.3, 1.15)
-    section = "\n".join(bench["report"]._floor_section(results))
+    section = "\n".join(bench["report"].floor_section(results))
     assert "| Celery's floor: no-op task | 900.0 | 1.000 | |" in section
     assert "| zeebe-celery, per job | 420.0 | 1.150 | 0.150 |" in section
     assert "| zeebe-celery, batched | 450.0 | 0.300 | -0.700 |" in section
     rows = [label for label, _ in bench["report"]._contender_rows(results)]
     assert "zeebe-celery, batched (32 jobs per message)" in rows
-    assert bench["report"]._floor_section(fabricated()) == []
+    assert bench["report"].floor_section(fabricated()) == []
 
 
 def test_the_async_wait_target_and_section_compare_batched_with_pyzeebe(bench: dict[str, ModuleType]) -> None:
@@ -251,7 +251,34 @@ def test_the_async_wait_target_and_section_compare_batched_with_pyzeebe(bench: d
     targets = {t["name"]: t for t in bench["stats"].evaluate_targets(results)}
     assert targets["async_wait_vs_pyzeebe"]["value"] == pytest.approx(0.95)
     assert targets["async_wait_vs_pyzeebe"]["met"] is True
-    section = "\n".join(bench["report"]._async_wait_section(results))
+    section = "\n".join(bench["report"].async_wait_section(results))
     assert "## Async handler awaiting 50 ms" in section
     assert "| zeebe-celery, batched | 570.0 | 55.0 | 165.0 | 0.40 |" in section
     assert {t["name"]: t["met"] for t in bench["stats"].evaluate_targets(fabricated())}["async_wait_vs_pyzeebe"] is None
+
+
+def test_the_pools_section_has_a_row_per_pool_and_handler_and_names_a_failed_run(
+    bench: dict[str, ModuleType],
+) -> None:
+    results = fabricated(
+        pools={
+            "concurrency": 16,
+            "ideal_per_s": 320.0,
+            "runs": {
+                "threads_sleep": {
+                    "pool": "threads",
+                    "handler": "sleep",
+                    "throughput_per_s": 300.0,
+                    "p50_ms": 51.0,
+                    "p99_ms": 60.0,
+                    "cpu_ms_per_job": 1.25,
+                    "peak_rss_mb": 90.0,
+                },
+                "gevent_async": {"pool": "gevent", "handler": "async", "failed": "TimeoutError: no jobs"},
+            },
+        }
+    )
+    section = "\n".join(bench["report"].pools_section(results))
+    assert "| threads | sleep | 300.0 | 51.0 | 60.0 | 1.25 |" in section
+    assert "| gevent | async | refused: TimeoutError: no jobs | | | |" in section
+    assert bench["report"].pools_section(fabricated()) == []
