@@ -42,8 +42,10 @@ conformance: bootstrap
 	@test -n "$$ZEEBE_CELERY_TEST_ZEEBE_ADDRESS" || { echo "set ZEEBE_CELERY_TEST_ZEEBE_ADDRESS=host:port to your own Zeebe gateway" >&2; exit 64; }
 	$(BIN)/pytest -p no:randomly tests/integration -m "not engine_inspection"
 
+# The full run, then the engine against its pre-redesign revision (benchmarks/results/engine-redesign.md).
 bench: bootstrap
 	$(PY) -m benchmarks --full
+	$(PY) -m benchmarks.engine_redesign --rounds 5
 
 bench-quick: bootstrap
 	$(PY) -m benchmarks --quick

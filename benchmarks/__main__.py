@@ -1,8 +1,10 @@
-"""``python -m benchmarks --quick | --full``: every figure in one run, on one engine and one Redis."""
+"""``python -m benchmarks --quick | --full``: every figure in one run, on one engine and one Redis (and one
+RabbitMQ for the broker rows). ``--brokers``: the broker rows alone (results/brokers.md)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_app import SLEEP_SECONDS
+from benchmarks.brokers import open_rabbitmq, render_brokers, run_brokers_phase
 from benchmarks.celery_floor import measure_floor
 from benchmarks.contenders import ASYNC_WAIT_MS, BATCH, MAX_JOBS, REPORT_CONCURRENCY, ContenderPlan, run_contender
 from benchmarks.dispatch import measure_ceiling, measure_memory
@@ -45,6 +48,8 @@ class Mode:
     """Instances left waiting (at a job, then as many at a message) for the engine's RSS per instance."""
     engine_completed: int
     """Instances created and completed by a raw loop for the engine's RSS growth."""
+    broker_rounds: int
+    """Rounds of the broker rows (Redis, RabbitMQ classic and quorum queues)."""
 
 
 MODES = {
@@ -62,6 +67,7 @@ MODES = {
         memory_jobs=0,
         engine_waiting=10_000,
         engine_completed=20_000,
+        broker_rounds=1,
     ),
     "full": Mode(
         name="full",
@@ -77,6 +83,7 @@ MODES = {
         memory_jobs=100_000,
         engine_waiting=10_000,
         engine_completed=100_000,
+        broker_rounds=2,
     ),
 }
 
@@ -232,7 +239,17 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--quick", action="store_const", const="quick", dest="mode", help="at most 5 minutes")
     group.add_argument("--full", action="store_const", const="full", dest="mode", help="at most 20 minutes")
+    group.add_argument(
+        "--brokers",
+        action="store_const",
+        const="brokers",
+        dest="mode",
+        help="only the broker rows (Redis, RabbitMQ classic and quorum), 3 quick-sized rounds: results/brokers.md",
+    )
     args = parser.parse_args(argv)
+    if args.mode == "brokers":
+        # Quick-sized runs, three rounds: the rows alone take a few minutes.
+        return run_brokers_only(dataclasses.replace(MODES["quick"], broker_rounds=3))
     mode = MODES[args.mode or "quick"]
     began = time.monotonic()
     results: dict[str, Any] = {"mode": mode.name, "started_at": now(), "machine": describe_machine()}
@@ -254,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
             results["memory"] = measure_memory(stack.redis.url, count=mode.memory_jobs, timeout=300.0)
         else:
             results["memory"] = {"skipped": "the full run only (make bench)"}
+        with open_rabbitmq() as rabbitmq:
+            results["brokers"] = run_brokers_phase(stack, rabbitmq, mode.contender, mode.broker_rounds)
     results["engine"] = run_engine_phase(mode)
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["duration_s"] = time.monotonic() - began
@@ -270,6 +289,35 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems:
         say(f"incomplete results: {problem}")
     return 1 if problems else 0
+
+
+def run_brokers_only(mode: Mode) -> int:
+    """The broker rows alone, at ``mode``'s size, written to results/brokers.md and .json."""
+    results: dict[str, Any] = {"mode": "brokers", "started_at": now(), "machine": describe_machine()}
+    with open_stack() as stack, open_rabbitmq() as rabbitmq:
+        say(f"warm-up: {mode.warmup} instances through the raw loop (not reported)")
+        warm = ContenderPlan(backlog=mode.warmup, paced=20, rate=mode.contender.rate, timeout=mode.contender.timeout)
+        run_contender(stack, "raw_grpc", "bench-warmup", warm)
+        results["brokers"] = run_brokers_phase(stack, rabbitmq, mode.contender, mode.broker_rounds)
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    m = results["machine"]
+    lines = [
+        "# zeebe-celery benchmarks: the broker rows",
+        "",
+        f"{results['started_at']}; `python -m benchmarks --brokers` (the same rows are in `--quick` and `--full`). "
+        f"{m['cpu_model']}, {m['cores']} cores, load average {m['load_average_at_start']} at start, "
+        f"{m['load_average_at_end']} at the end; source {m['source']['commit']}"
+        + (" + uncommitted changes" if m["source"]["zeebe_celery_uncommitted_changes"] else "")
+        + ".",
+        *render_brokers(results["brokers"]),
+    ]
+    markdown = "\n".join(lines) + "\n"
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "brokers.json").write_text(to_json(results))
+    (RESULTS / "brokers.md").write_text(markdown)
+    print(markdown)
+    rows = results["brokers"]["rows"].values()
+    return 0 if all(row.get("complete") for row in rows) else 1
 
 
 if __name__ == "__main__":

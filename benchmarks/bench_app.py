@@ -28,6 +28,10 @@ if os.environ.get("BENCH_ACK_EMULATION") != "on":
     # on receive and on ack); a job lost with its worker comes back from Zeebe after its timeout instead.
     app.conf.broker_transport_options = {"ack_emulation": False}
 
+if os.environ.get("BENCH_QUEUE_TYPE"):
+    # On RabbitMQ (benchmarks.brokers): the zeebe.<type> queues are declared classic or quorum.
+    app.conf.task_create_missing_queue_type = os.environ["BENCH_QUEUE_TYPE"]
+
 SLEEP_SECONDS = 0.05
 
 

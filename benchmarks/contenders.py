@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,13 +62,15 @@ def start_zeebe_celery(
     batch: int = 1,
     async_wait: bool = False,
     pool: str = "prefork",
+    extra_env: Mapping[str, str] | None = None,
 ) -> tuple[list[_Process], _Process]:
     """Celery worker(s) with ``processes`` pool processes (threads, greenlets) each, then the poller; all ready.
 
+    ``extra_env`` overrides the stack's environment (another broker: ``ZEEBE_CELERY_BROKER_URL``).
     Returns every process started (workers first) and the poller.
     """
     # Up to 32 reports in flight per pool process, as pyzeebe keeps up to 32 jobs running.
-    env = stack.env(max_jobs=MAX_JOBS, report_concurrency=REPORT_CONCURRENCY)
+    env = {**stack.env(max_jobs=MAX_JOBS, report_concurrency=REPORT_CONCURRENCY), **(extra_env or {})}
     env["BENCH_ASYNC_WAIT_TYPE" if async_wait else "BENCH_SLEEP_TYPE" if sleep else "BENCH_NOOP_TYPE"] = job_type
     env["BENCH_BATCH"] = str(batch)
     workers = [
@@ -91,7 +94,9 @@ def start_zeebe_celery(
     return started, poller
 
 
-def _start(stack: Stack, kind: str, job_type: str, processes: int) -> tuple[list[_Process], _Process | None]:
+def _start(
+    stack: Stack, kind: str, job_type: str, processes: int, extra_env: Mapping[str, str] | None
+) -> tuple[list[_Process], _Process | None]:
     if kind == "raw_grpc":
         argv = [sys.executable, "-m", "benchmarks.raw_worker", stack.engine.address, job_type]
         return [Program("raw-grpc", argv, ready_marker="raw worker ready").start()], None
@@ -115,7 +120,7 @@ def _start(stack: Stack, kind: str, job_type: str, processes: int) -> tuple[list
         return start_zeebe_celery(stack, job_type, processes=processes, batch=BATCH, async_wait=True)
     if kind == "zeebe_celery_batched":
         return start_zeebe_celery(stack, job_type, processes=processes, batch=BATCH)
-    return start_zeebe_celery(stack, job_type, processes=processes)
+    return start_zeebe_celery(stack, job_type, processes=processes, extra_env=extra_env)
 
 
 def _latencies(jobs: list[JobTimes]) -> dict[str, float]:
@@ -123,19 +128,33 @@ def _latencies(jobs: list[JobTimes]) -> dict[str, float]:
     return {f"p{q}_ms": percentile(active, q) for q in (50, 95, 99)}
 
 
-def run_contender(stack: Stack, kind: str, job_type: str, plan: ContenderPlan, *, processes: int = 1) -> dict[str, Any]:
-    """Run ``kind`` (raw_grpc, pyzeebe, zeebe_celery) through both phases; returns its figures."""
+def run_contender(
+    stack: Stack,
+    kind: str,
+    job_type: str,
+    plan: ContenderPlan,
+    *,
+    processes: int = 1,
+    extra_env: Mapping[str, str] | None = None,
+    servers: Sequence[int] = (),
+) -> dict[str, Any]:
+    """Run ``kind`` (raw_grpc, pyzeebe, zeebe_celery) through both phases; returns its figures.
+
+    ``extra_env`` goes to zeebe_celery's processes; the CPU of ``servers`` (process ids: the brokers) over the
+    steady window is reported per job as ``servers_cpu_ms_per_job``.
+    """
     process_id = stack.load.deploy(job_type)
     engine_before = cpu_seconds(stack.engine.pid)
     created_rate = stack.load.backlog(process_id, plan.backlog, timeout=plan.timeout)
     create_cpu = cpu_seconds(stack.engine.pid) - engine_before
     stack.records.poll()
     say(f"  {job_type}: {plan.backlog} instances waiting (created at {created_rate:.0f}/s); starting {kind}")
-    started, poller = _start(stack, kind, job_type, processes)
+    started, poller = _start(stack, kind, job_type, processes, extra_env)
     roots = [p.pid for p in started]
     sampler = Sampler(roots, rss_pid=poller.pid if poller else None).start()
     poller_sampler = Sampler([poller.pid]).start() if poller else None
     engine_sampler = Sampler([stack.engine.pid]).start()
+    servers_sampler = Sampler(list(servers)).start() if servers else None
     result: dict[str, Any] = {"processes": processes if kind.startswith("zeebe_celery") else 1}
     try:
         drained = stack.wait_completed(job_type, plan.backlog, timeout=plan.timeout)
@@ -147,6 +166,8 @@ def run_contender(stack: Stack, kind: str, job_type: str, plan: ContenderPlan, *
     finally:
         sampler.stop()
         engine_sampler.stop()
+        if servers_sampler is not None:
+            servers_sampler.stop()
         if poller_sampler is not None:
             poller_sampler.stop()
         for process in reversed(started):
@@ -182,6 +203,9 @@ def run_contender(stack: Stack, kind: str, job_type: str, plan: ContenderPlan, *
             "load_average_1m": os.getloadavg()[0],
         }
     )
+    if servers_sampler is not None:
+        servers_cpu = servers_sampler.cpu_between(start, end)
+        result["servers_cpu_ms_per_job"] = servers_cpu / count * 1000 if count else math.nan
     if poller_sampler is not None:
         result["poller_cpu_s"] = poller_sampler.cpu_between(start, end)
         result["poller_launcher"] = poller_launcher()

@@ -6,12 +6,17 @@ own (the reference one from its worktree, this one from this source) and drives 
 N one-task instances created, activated and completed after a warm-up. It prints the engine CPU per instance
 of each, their medians and the ratio, and writes them to benchmarks/results/engine-redesign.md.
 
+Each round also runs :mod:`benchmarks.servicer_loop` on each tree: the same instances with the servicer called
+directly, so gRPC's transport (the same library code for both engines, and most of a process's CPU) is out
+of the figure, and with it most of the noise of a shared machine.
+
 The default reference is the last commit before the engine's transactional redesign (issue 14).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -52,27 +57,51 @@ def measure(cwd: Path, instances: int, *, timeout: float) -> float:
             load.close()
 
 
+SERVICER_LOOP = Path(__file__).with_name("servicer_loop.py")
+
+
+def measure_servicer(cwd: Path, instances: int) -> float:
+    """Engine CPU µs per instance of the engine whose source is ``cwd``, its servicer driven directly."""
+    run = subprocess.run(
+        [sys.executable, str(SERVICER_LOOP), "--instances", str(instances), "--rounds", "3"],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(cwd)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return min(float(line.split()[-1]) for line in run.stdout.splitlines() if line.startswith("servicer"))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reference", default=REFERENCE)
     parser.add_argument("--instances", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--servicer-instances", type=int, default=3200)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="engine-reference-") as scratch:
         tree = Path(scratch) / "tree"
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), args.reference], check=True)
         try:
             figures: dict[str, list[float]] = {"reference": [], "current": []}
+            servicer: dict[str, list[float]] = {"reference": [], "current": []}
             for round_ in range(args.rounds):
                 order = ["reference", "current"] if round_ % 2 == 0 else ["current", "reference"]
                 for name in order:
                     cwd = tree if name == "reference" else REPO
                     figures[name].append(measure(cwd, args.instances, timeout=args.timeout))
-                    print(f"round {round_ + 1} {name}: {figures[name][-1]:.3f} ms/instance", flush=True)
+                    servicer[name].append(measure_servicer(cwd, args.servicer_instances))
+                    print(
+                        f"round {round_ + 1} {name}: {figures[name][-1]:.3f} ms/instance over gRPC, "
+                        f"{servicer[name][-1]:.1f} µs/instance in the servicer",
+                        flush=True,
+                    )
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False)
     reference, current = (statistics.median(figures[k]) for k in ("reference", "current"))
+    own_reference, own_current = (statistics.median(servicer[k]) for k in ("reference", "current"))
     lines = [
         "# Engine CPU per one-task instance: this engine against the reference revision",
         "",
@@ -85,6 +114,15 @@ def main(argv: list[str] | None = None) -> None:
         f"| reference | {reference:.3f} | {', '.join(f'{v:.3f}' for v in figures['reference'])} |",
         f"| current | {current:.3f} | {', '.join(f'{v:.3f}' for v in figures['current'])} |",
         f"| ratio | {current / reference:.2f}x | |",
+        "",
+        "The engine's own work, its servicer called directly in-process with no gRPC transport (the best of three "
+        f"runs of {args.servicer_instances:,} instances per round; medians over the rounds):",
+        "",
+        "| engine | CPU µs/instance (median) | rounds |",
+        "|---|---:|---|",
+        f"| reference | {own_reference:.1f} | {', '.join(f'{v:.1f}' for v in servicer['reference'])} |",
+        f"| current | {own_current:.1f} | {', '.join(f'{v:.1f}' for v in servicer['current'])} |",
+        f"| ratio | {own_current / own_reference:.2f}x | |",
         "",
     ]
     RESULTS.write_text("\n".join(lines), encoding="utf-8")

@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from benchmarks.brokers import check_brokers, rabbitmq_version, render_brokers
 from benchmarks.report_sections import async_wait_section, floor_section, pools_section
 from benchmarks.report_sections import fmt as _f
 from benchmarks.stack import PYZEEBE_PYTHON
@@ -75,6 +76,7 @@ def describe_machine() -> dict[str, Any]:
     versions["engine"] = f"zeebe_celery.engine of this source, in memory (Topology reports {PROTOCOL_VERSION})"
     redis_server = shutil.which("redis-server")
     versions["redis-server"] = _command_version([redis_server, "--version"], r"v=(\S+)") if redis_server else "missing"
+    versions["rabbitmq-server"] = rabbitmq_version()
     return {
         "cpu_model": _cpu_model(),
         "cores": os.cpu_count(),
@@ -123,7 +125,7 @@ def check_shape(results: dict[str, Any]) -> list[str]:
     """
     problems = [
         f"missing {key!r}"
-        for key in ("contenders", "dispatch_ceiling", "scaling", "memory", "engine")
+        for key in ("contenders", "dispatch_ceiling", "scaling", "memory", "engine", "brokers")
         if key not in results
     ]
     contenders = results.get("contenders", {})
@@ -146,7 +148,7 @@ def check_shape(results: dict[str, Any]) -> list[str]:
         value = engine.get(phase, {}).get(key) if isinstance(engine, dict) else None
         if not _is_number(value):
             problems.append(f"engine.{phase}.{key} is {value!r}, not a number")
-    return problems
+    return problems + (check_brokers(results["brokers"]) if "brokers" in results else [])
 
 
 def _clean(value: Any) -> Any:
@@ -295,6 +297,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"{_f(memory.get('rss_middle_mb'))} MB | {_f(memory.get('rss_end_mb'))} MB | "
             f"{_f(memory.get('growth_mb'))} MB | {_f(memory.get('peak_rss_mb'))} MB |",
         ]
+    out += render_brokers(results.get("brokers", {})) if results.get("brokers") else []
     out += _engine_section(results)
     out += ["", "## Targets", "", "| target | figure | wanted | value | |", "|---|---|---|---:|---|"]
     for t in results["targets"]:

@@ -26,6 +26,13 @@ app.conf.worker_prefetch_multiplier = 1
 # Zeebe, not the broker, redelivers a job whose worker died (after the job's timeout), so kombu's ack
 # emulation on Redis (an unacked hash, restored after an hour, long past any job deadline) only costs time.
 app.conf.broker_transport_options = {"ack_emulation": False}
+# The production topologies of docker-compose.yml's profiles: on Redis behind Sentinel the broker URL lists the
+# Sentinels and the master's name goes with the transport options; on RabbitMQ the zeebe.<type> queues are
+# declared classic or quorum.
+if os.environ.get("SHOP_SENTINEL_MASTER"):
+    app.conf.broker_transport_options["master_name"] = os.environ["SHOP_SENTINEL_MASTER"]
+if os.environ.get("SHOP_QUEUE_TYPE"):
+    app.conf.task_create_missing_queue_type = os.environ["SHOP_QUEUE_TYPE"]
 
 # A card is declined above this amount: the BPMN error path of the process.
 CARD_LIMIT = 900.0

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the project needs on a fresh machine: redis-server, redis-sentinel and rabbitmq-server, and for the tests that drive the
+# Installs everything the project needs on a fresh machine: redis-server, redis-sentinel and rabbitmq-server, chromium and
+# chromium-driver (the web UI's browser tests), and for the tests that drive the
 # engine with clients nobody here wrote a JDK, Maven and npm, from Debian's packages (each only when it is
 # missing); a virtual environment in .venv with the package and its dev and bench extras (Camunda's Python
 # SDK, camunda-orchestration-sdk 9.x, among them: its pins do not clash with ours); zbctl from npm
@@ -48,6 +49,10 @@ if ! command -v mvn >/dev/null 2>&1; then
 fi
 if ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
+fi
+# The engine's web UI is tested in a real browser: headless chromium through its driver (selenium).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  apt_install chromium chromium-driver
 fi
 
 stamp=.venv/.installed

@@ -367,8 +367,12 @@ class BridgeSettings(BaseSettings):
 
 
 def broker_url(bridge: BridgeSettings, app: Celery) -> str:
-    """The Celery broker jobs are published to: ZEEBE_CELERY_BROKER_URL, else the app's own broker_url."""
-    return bridge.broker_url or str(app.conf.broker_url or "")
+    """The Celery broker jobs are published to: ZEEBE_CELERY_BROKER_URL, else the app's own broker_url (a list
+    of URLs, Celery's failover form, as its ``;``-separated text)."""
+    configured = app.conf.broker_url
+    if isinstance(configured, list | tuple):
+        return bridge.broker_url or ";".join(str(url) for url in configured)
+    return bridge.broker_url or str(configured or "")
 
 
 def broker_redis_url(bridge: BridgeSettings, app: Celery) -> str | None:

@@ -156,10 +156,17 @@ class DeadLetters:
                 moved.append(letter)
         return moved
 
+    def holds(self, queue: str, letter: DeadLetter) -> bool:
+        """Whether ``letter`` is still on ``queue``'s dead-letter list."""
+        return self._redis.lpos(dead_letter_list(queue), cast(Any, letter.stored)) is not None
+
+    def remove(self, queue: str, letter: DeadLetter) -> bool:
+        """Take ``letter`` off ``queue``'s dead-letter list; False when it was no longer there."""
+        return bool(self._redis.lrem(dead_letter_list(queue), 1, cast(Any, letter.stored)))
+
     def purge(self, queue: str, letters: Iterable[DeadLetter]) -> list[DeadLetter]:
         """Delete these records from ``queue``'s dead-letter list; returns those deleted."""
-        dead = dead_letter_list(queue)
-        return [letter for letter in letters if self._redis.lrem(dead, 1, cast(Any, letter.stored))]
+        return [letter for letter in letters if self.remove(queue, letter)]
 
     def close(self) -> None:
         self._redis.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
 import statistics
 import sys
 import threading
@@ -21,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
 from zeebe_celery.config import ZeebeSettings
@@ -172,8 +174,25 @@ def _stack(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
         yield args.address, args.redis_url
         return
     print("starting the engine and Redis on 127.0.0.1 ...", file=sys.stderr)
-    with ZeebeEngine() as engine, RedisServer() as redis:
+    with ZeebeEngine(monitoring_port=0) as engine, RedisServer() as redis:
+        print(f"watch the orders run in the engine's web UI: {engine.web_url}", file=sys.stderr)
         yield engine.address, redis.url
+
+
+def _wait_for_a_stop_signal() -> None:
+    """Until SIGINT or SIGTERM; the stack is then stopped as after the orders."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -185,6 +204,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--address", help="use this running Zeebe gateway instead of starting one")
     parser.add_argument("--redis-url", help="use this running Redis instead of starting one")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds an instance may take")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="after the orders, keep the stack (and the engine's web UI) running until Ctrl-C",
+    )
     args = parser.parse_args(argv)
     if args.instances < 1 or args.workers < 1 or args.concurrency < 1:
         parser.error("--instances, --workers and --concurrency must be at least 1")
@@ -209,6 +233,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"deployed {PROCESS_ID} version {deployment.processes[0].version}", file=sys.stderr)
         print(f"running {args.instances} orders:", file=sys.stderr)
         result = run_orders(client, args.instances, timeout=args.timeout, progress=sys.stderr)
+        if args.keep:
+            print(result.summary(), flush=True)
+            print("the stack keeps running (--keep); Ctrl-C or SIGTERM stops it", file=sys.stderr)
+            _wait_for_a_stop_signal()
         print("stopping ...", file=sys.stderr)
-    print(result.summary())
+    if not args.keep:
+        print(result.summary())
     return 0 if result.ok else 1

@@ -36,9 +36,7 @@ def refuse_async_on_green_pool(app: Celery, pool_cls: Any) -> None:
     if pool not in GREEN_POOLS:
         return
     handlers = sorted(
-        name
-        for name, task in app.tasks.items()
-        if inspect.iscoroutinefunction(getattr(task, "zeebe_function", None))
+        name for name, task in app.tasks.items() if inspect.iscoroutinefunction(getattr(task, "zeebe_function", None))
     )
     if handlers:
         raise ConfigurationError(

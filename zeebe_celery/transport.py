@@ -26,6 +26,7 @@ import redis
 from kombu.transport import redis as kombu_redis
 
 from zeebe_celery import metrics
+from zeebe_celery.broker import AMQP_SCHEMES, broker_scheme
 from zeebe_celery.config import BridgeSettings, flow_control_redis
 from zeebe_celery.deadletter import DeadLetters
 from zeebe_celery.poison import Poison, PoisonKind, inspect
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 TRANSPORT = "zeebe_celery.transport:Transport"
 SENTINEL_TRANSPORT = "zeebe_celery.transport:SentinelTransport"
 AMQP_TRANSPORT = "zeebe_celery.transport_amqp:Transport"
+AMQP_SSL_TRANSPORT = "zeebe_celery.transport_amqp:SSLTransport"
 # The transport option that names the Redis of the dead-letter lists when the broker is not Redis.
 DEAD_LETTER_URL_OPTION = "zeebe_celery_dead_letter_url"
 # Transport options that carry the guard's settings from the app to each channel.
@@ -249,23 +251,18 @@ class SentinelTransport(kombu_redis.SentinelTransport):
         self.cycle = _PromptPoller()  # type: ignore[no-untyped-call, assignment]
 
 
-def _first_url(url: Any) -> str:
-    if isinstance(url, list | tuple):
-        url = url[0] if url else ""
-    return str(url or "").split(";", 1)[0]
-
-
 def install(app: Celery, bridge: BridgeSettings) -> bool:
     """Make ``app``'s worker consume through :class:`Transport`, guarding the queues of its ``@zeebe_task``
     handlers; returns whether it could (a Redis broker, and no transport of the app's own)."""
-    url = _first_url(app.conf.broker_read_url or app.conf.broker_url)
-    scheme = url.partition("://")[0]
+    read_url = app.conf.broker_read_url or app.conf.broker_url
+    url = (read_url[0] if read_url else "") if isinstance(read_url, list | tuple) else str(read_url or "")
+    scheme = broker_scheme(url)
     # On AMQP the poison messages are set aside in flow control's Redis (ZEEBE_CELERY_REDIS_URL).
-    dead_letters = flow_control_redis(bridge, app) if scheme in ("amqp", "pyamqp") else None
+    dead_letters = flow_control_redis(bridge, app) if scheme in AMQP_SCHEMES else None
     if (scheme not in ("redis", "rediss", "sentinel") and dead_letters is None) or app.conf.broker_transport:
         logger.warning(
-            "the bridge's queues are guarded against poison messages on a redis://, rediss://, sentinel:// or "
-            "amqp:// broker (with ZEEBE_CELERY_REDIS_URL for the dead-letter lists) only, with kombu's own "
+            "the bridge's queues are guarded against poison messages on a redis://, rediss://, sentinel://, "
+            "amqp:// or amqps:// broker (with ZEEBE_CELERY_REDIS_URL for the dead-letter lists) only, with kombu's own "
             "transport; this worker's broker is %s://...",
             scheme or app.conf.broker_transport or "unknown",
         )
@@ -276,9 +273,12 @@ def install(app: Celery, bridge: BridgeSettings) -> bool:
     jobs = {name for names in queues.values() for name in names}
     # Celery's own tasks (celery.chain, celery.chord_unlock ...) have no business on a bridge queue.
     others = sorted(name for name in app.tasks if name not in jobs and not name.startswith("celery."))
-    app.conf.broker_transport = {"sentinel": SENTINEL_TRANSPORT, "redis": TRANSPORT, "rediss": TRANSPORT}.get(
-        scheme, AMQP_TRANSPORT
-    )
+    app.conf.broker_transport = {
+        "sentinel": SENTINEL_TRANSPORT,
+        "redis": TRANSPORT,
+        "rediss": TRANSPORT,
+        "amqps": AMQP_SSL_TRANSPORT,
+    }.get(scheme, AMQP_TRANSPORT)
     app.conf.broker_transport_options = {
         **(app.conf.broker_transport_options or {}),
         QUEUES_OPTION: queues,

@@ -21,10 +21,11 @@ from typing import Any
 import amqp
 from kombu.transport import pyamqp
 
+from zeebe_celery.deadletter_amqp import KEPT_PROPERTIES
 from zeebe_celery.redis_location import connect
 from zeebe_celery.transport import DEAD_LETTER_URL_OPTION, OTHERS_OPTION, PREFIX_OPTION, QUEUES_OPTION, QueueGuard
 
-__all__ = ["GuardedChannel", "Transport", "envelope"]
+__all__ = ["GuardedChannel", "SSLTransport", "Transport", "envelope"]
 
 
 def envelope(message: amqp.Message) -> bytes:
@@ -41,6 +42,8 @@ def envelope(message: amqp.Message) -> bytes:
             "delivery_tag": str(message.delivery_tag),
             "body_encoding": "base64",
             "delivery_info": {"exchange": info.get("exchange", ""), "routing_key": info.get("routing_key", "")},
+            # What a requeue (zeebe_celery.deadletter_amqp) publishes again with the message.
+            **{name: properties[name] for name in KEPT_PROPERTIES if properties.get(name) is not None},
         },
     }
     # AMQP headers may carry timestamps and decimals, which JSON has not: they are checked as their text.
@@ -94,3 +97,7 @@ class Transport(pyamqp.Transport):
                 client=functools.cache(lambda: connect(url, socket_timeout=5, socket_connect_timeout=5)),
             )
         return connection
+
+
+class SSLTransport(Transport, pyamqp.SSLTransport):
+    """:class:`Transport` over TLS, for an ``amqps://`` broker: TLS is on even without ``broker_use_ssl``."""

@@ -24,6 +24,7 @@ from celery.signals import worker_process_shutdown
 from pydantic import ValidationError
 
 from zeebe_celery import metrics, tracing, transport, worker_metrics
+from zeebe_celery.broker import check_broker
 from zeebe_celery.config import BridgeSettings, ZeebeSettings, broker_redis_url, flow_control_redis, load_settings
 from zeebe_celery.errors import BpmnError, ConfigurationError, HandlerInputError
 from zeebe_celery.flow import InflightStore
@@ -144,6 +145,7 @@ def worker_init(app: Celery) -> WorkerSettings:
     """
     settings = worker_settings(app)
     check_json_only(app)
+    check_broker(settings.bridge, app)
     location = flow_control_redis(settings.bridge, app)
     if location is not None:
         refuse_a_cluster(location)

@@ -99,3 +99,25 @@ def test_a_compensation_throw_runs_the_handler_of_the_completed_activity_before_
         zeebe_client.complete_job(cancel.key, {"cancelled": True})
         done: ProcessInstanceResult = result.result(timeout=30)
     assert done.variables["cancelled"] is True
+
+
+def test_a_compensation_throw_undoes_what_completed_inside_an_embedded_sub_process(
+    zeebe_client: ZeebeClient, unique, jobs
+) -> None:
+    zeebe_client.deploy_resource(
+        unique.resource(
+            "compensation-nested.bpmn",
+            "compensation-nested",
+            "compensation-nested-book",
+            "compensation-nested-cancel",
+        )
+    )
+    with ThreadPoolExecutor(1) as pool:
+        result = _with_result(zeebe_client, pool, unique("compensation-nested"))
+        zeebe_client.complete_job(jobs.activate_one(unique("compensation-nested-book")).key, {"booking": "B-2"})
+        cancel = jobs.activate_one(unique("compensation-nested-cancel"))
+        assert cancel.element_id == "cancel-booking"
+        assert cancel.variables["booking"] == "B-2"
+        zeebe_client.complete_job(cancel.key, {"cancelled": True})
+        done: ProcessInstanceResult = result.result(timeout=30)
+    assert done.variables["cancelled"] is True

@@ -720,6 +720,9 @@ def test_dev_up_starts_zeebe_and_redis_in_the_background_and_dev_down_stops_them
         address, redis_url = exports["ZEEBE_ADDRESS"], exports["ZEEBE_CELERY_BROKER_URL"]
         state = json.loads((state_dir / "dev.json").read_text())
         assert (state["zeebe_address"], state["redis_url"]) == (address, redis_url)
+        assert f"open {state['web_url']} in a browser" in up.err
+        with urllib.request.urlopen(state["web_url"], timeout=10) as page:
+            assert b"Processes" in page.read()
 
         status = cli("--address", address, "status")
         assert status.code == ExitCode.OK, status.err

@@ -16,9 +16,9 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def bench(monkeypatch: pytest.MonkeyPatch) -> dict[str, ModuleType]:
     monkeypatch.syspath_prepend(str(REPO))
-    from benchmarks import records, report, stats
+    from benchmarks import brokers, records, report, stats
 
-    return {"stats": stats, "report": report, "records": records}
+    return {"stats": stats, "report": report, "records": records, "brokers": brokers}
 
 
 def contender(throughput: float, p50: float) -> dict[str, Any]:
@@ -41,6 +41,19 @@ def fabricated(**overrides: Any) -> dict[str, Any]:
         "scaling": {"speedup_1_to_4": 3.2, "runs": {}},
         "memory": {"growth_mb": math.nan},
         "engine": {"waiting": {"kb_per_instance": 3.0}, "completed": {"growth_mb": 5.0}},
+        "brokers": {
+            "rounds": 1,
+            "backlog_instances": 1200,
+            "rabbitmq": "3.10.8",
+            "rows": {
+                key: {**contender(rate, 10.0), "cpu_ms_per_job": cpu, "servers_cpu_ms_per_job": 1.0, "complete": True}
+                for key, rate, cpu in (
+                    ("redis", 400.0, 2.0),
+                    ("rabbitmq_classic", 300.0, 2.5),
+                    ("rabbitmq_quorum", 200.0, 3.0),
+                )
+            },
+        },
     }
     results.update(overrides)
     return results
@@ -282,3 +295,23 @@ def test_the_pools_section_has_a_row_per_pool_and_handler_and_names_a_failed_run
     assert "| threads | sleep | 300.0 | 51.0 | 60.0 | 1.25 |" in section
     assert "| gevent | async | refused: TimeoutError: no jobs | | | |" in section
     assert bench["report"].pools_section(fabricated()) == []
+
+
+def test_the_broker_rows_stand_beside_redis_in_the_report(bench: dict[str, ModuleType]) -> None:
+    results = fabricated()
+    section = "\n".join(bench["brokers"].render_brokers(results["brokers"]))
+    assert "RabbitMQ 3.10.8" in section
+    assert "| Redis | 400.0 | 1.00x | 10.0 | 30.0 | 2.00 | 1.00 | yes |" in section
+    assert "| RabbitMQ, classic queues | 300.0 | 0.75x | 10.0 | 30.0 | 2.50 | 1.00 | yes |" in section
+    assert "| RabbitMQ, quorum queues | 200.0 | 0.50x | 10.0 | 30.0 | 3.00 | 1.00 | yes |" in section
+
+
+def test_shape_check_wants_every_broker_row_with_its_figures(bench: dict[str, ModuleType]) -> None:
+    results = fabricated()
+    del results["brokers"]["rows"]["rabbitmq_quorum"]
+    results["brokers"]["rows"]["rabbitmq_classic"]["servers_cpu_ms_per_job"] = math.nan
+    problems = bench["report"].check_shape(results)
+    assert "brokers.rows.rabbitmq_quorum.throughput_per_s is None, not a number" in problems
+    assert "brokers.rows.rabbitmq_classic.servers_cpu_ms_per_job is nan, not a number" in problems
+    del results["brokers"]
+    assert "missing 'brokers'" in bench["report"].check_shape(results)

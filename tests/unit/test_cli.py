@@ -416,7 +416,12 @@ def fake_dev_server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     deadline = time.monotonic() + 10
     while b"_serve" not in Path(f"/proc/{process.pid}/cmdline").read_bytes() and time.monotonic() < deadline:
         time.sleep(0.01)
-    state = {"pid": process.pid, "zeebe_address": "127.0.0.1:5", "redis_url": "redis://127.0.0.1:6/0"}
+    state = {
+        "pid": process.pid,
+        "zeebe_address": "127.0.0.1:5",
+        "redis_url": "redis://127.0.0.1:6/0",
+        "web_url": "http://127.0.0.1:7/",
+    }
     (tmp_path / "dev.json").write_text(json.dumps(state))
     try:
         yield state
@@ -440,8 +445,10 @@ def test_dev_demo_uses_the_stack_of_dev_up(
     fake_dev_server: dict[str, Any],
     tmp_path: Path,
 ) -> None:
-    run(capsys, "dev", "demo", "--state-dir", str(tmp_path), "--instances", "2")
+    _, _, err = run(capsys, "dev", "demo", "--state-dir", str(tmp_path), "--instances", "2")
     run(capsys, "dev", "demo", "--state-dir", str(tmp_path), "--redis-url", "redis://mine/0")
+
+    assert "watch the orders run in the engine's web UI: http://127.0.0.1:7/" in err
 
     assert stand_in_demo == [
         ["--instances", "2", "--address", "127.0.0.1:5", "--redis-url", "redis://127.0.0.1:6/0"],
@@ -457,3 +464,4 @@ def test_dev_up_with_a_running_stack_prints_its_exports_again(
     assert code == ExitCode.OK
     assert out == "export ZEEBE_ADDRESS=127.0.0.1:5\nexport ZEEBE_CELERY_BROKER_URL=redis://127.0.0.1:6/0\n"
     assert f"already running (pid {fake_dev_server['pid']})" in err
+    assert "the engine's web UI: open http://127.0.0.1:7/ in a browser" in err

@@ -12,7 +12,8 @@ import pytest
 import redis
 
 from zeebe_celery.cli import ExitCode, main
-from zeebe_celery.deadletter import DEAD_LETTER_LISTS, DeadLetter, DeadLetters, dead_letter_list
+from zeebe_celery.deadletter import DEAD_LETTER_LISTS, DeadLetter, DeadLetters, dead_letter_list, record
+from zeebe_celery.deadletter_amqp import restore
 
 NOT_UTF8 = b"\x80\x04\x95 pickle?\xff"
 
@@ -179,10 +180,15 @@ def test_dead_purge_without_ids_or_all_is_a_usage_error(
     ("argv", "code", "message"),
     [
         ((), ExitCode.CONFIG, "no broker: give --broker URL or -A APP, or set ZEEBE_CELERY_BROKER_URL"),
-        (("--broker", "amqp://guest@localhost//"), ExitCode.CONFIG, "live on a Redis broker, and this one is amqp://"),
+        (
+            ("--broker", "amqp://guest@localhost//"),
+            ExitCode.CONFIG,
+            "ZEEBE_CELERY_REDIS_URL: on an AMQP broker the dead-letter lists are in flow control's Redis; set it",
+        ),
+        (("--broker", "kafka://localhost:9092"), ExitCode.CONFIG, "live on a Redis broker"),
         (("--broker", "redis://:s3cret@127.0.0.1:1/0"), ExitCode.UNAVAILABLE, "cannot reach Redis"),
     ],
-    ids=["no-broker", "not-redis", "unreachable"],
+    ids=["no-broker", "amqp-without-redis", "not-redis", "unreachable"],
 )
 def test_dead_list_without_a_reachable_redis_broker_says_so_in_one_line(
     capsys: pytest.CaptureFixture[str], clean_env: Path, argv: tuple[str, ...], code: ExitCode, message: str
@@ -201,3 +207,13 @@ def test_help_of_every_dead_command_describes_it(capsys: pytest.CaptureFixture[s
         assert code == ExitCode.OK
         assert out.startswith(f"usage: zeebe-celery {command}")
         assert len(out.split("\n\n")[1]) > 30
+
+
+def test_an_entry_that_holds_no_amqp_message_cannot_be_requeued_onto_rabbitmq() -> None:
+    by_hand = DeadLetter.parse(b"written by hand", "zeebe.q")
+    with pytest.raises(ValueError, match="holds no AMQP message envelope"):
+        restore(by_hand)
+    message = b'{"body": "aGk=", "content-type": "text/plain", "properties": {"priority": 2, "delivery_tag": "7"}}'
+    kept = DeadLetter.parse(record("zeebe.q", message, kind="k", reason="r"), "zeebe.q")
+    restored = restore(kept)
+    assert (restored.body, restored.content_type, restored.properties) == (b"hi", "text/plain", {"priority": 2})

@@ -364,7 +364,9 @@ def test_install_leaves_other_brokers_alone_and_says_so(caplog: pytest.LogCaptur
         assert transport.install(app, BridgeSettings(_env_file=None)) is False
 
     assert not app.conf.broker_transport
-    assert "guarded against poison messages on a redis://, rediss://, sentinel:// or amqp:// broker" in caplog.text
+    assert "guarded against poison messages on a redis://, rediss://, sentinel://, amqp:// or amqps:// broker" in (
+        caplog.text
+    )
 
 
 def test_install_guards_an_amqp_broker_with_the_dead_letter_lists_in_flow_controls_redis() -> None:

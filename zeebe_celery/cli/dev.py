@@ -91,6 +91,7 @@ def cmd_dev_up(args: argparse.Namespace, out: Output) -> ExitCode:
     state = read_state(state_dir)
     if state is not None and _is_dev_server(state["pid"]):
         out.note(f"the local stack is already running (pid {state['pid']}); `{PROG} dev down` stops it")
+        _note_web_ui(out, state)
         out.result(state, _exports(state))
         return ExitCode.OK
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -132,8 +133,14 @@ def cmd_dev_up(args: argparse.Namespace, out: Output) -> ExitCode:
     out.note(
         f"the engine at {state['zeebe_address']} and Redis at {state['redis_url']} are up; `{PROG} dev down` stops them"
     )
+    _note_web_ui(out, state)
     out.result(state, _exports(state))
     return ExitCode.OK
+
+
+def _note_web_ui(out: Output, state: Mapping[str, Any]) -> None:
+    if state.get("web_url"):
+        out.note(f"the engine's web UI: open {state['web_url']} in a browser")
 
 
 def cmd_dev_down(args: argparse.Namespace, out: Output) -> ExitCode:
@@ -172,7 +179,8 @@ def cmd_dev_serve(args: argparse.Namespace, out: Output) -> ExitCode:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
     redis_server = RedisServer(port=args.redis_port or None)
-    engine = ZeebeEngine(port=args.zeebe_port or 0)
+    # The inspection port on a free port of 127.0.0.1: the web UI a newcomer watches the demo on.
+    engine = ZeebeEngine(port=args.zeebe_port or 0, monitoring_port=0)
     try:
         redis_server.start()
         if not stop.is_set():
@@ -187,6 +195,7 @@ def cmd_dev_serve(args: argparse.Namespace, out: Output) -> ExitCode:
             "zeebe_address": engine.address,
             "redis_url": redis_server.url,
             "zeebe_version": PROTOCOL_VERSION,
+            "web_url": engine.web_url,
             "log": str(state_dir / _DEV_LOG_FILE),
             "started_at": time.time(),
         }
@@ -225,6 +234,8 @@ def cmd_dev_demo(args: argparse.Namespace, out: Output) -> ExitCode | int:
         if not args.address:
             demo_args += ["--address", state["zeebe_address"]]
         demo_args += ["--redis-url", state["redis_url"]]
+        if state.get("web_url"):
+            out.note(f"watch the orders run in the engine's web UI: {state['web_url']}")
     try:
         return int(demo.main(demo_args))
     except SystemExit as exc:  # the demo's own argument parser

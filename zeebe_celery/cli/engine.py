@@ -113,7 +113,8 @@ def register(commands: Commands) -> None:
         "--monitoring-port",
         type=port,
         metavar="N",
-        help="serve inspection JSON over HTTP on N (it shows every variable; it wants the token when one is set)",
+        help="serve the web UI (at /) and inspection JSON over HTTP on N (they show every variable; "
+        "they want the token when one is set)",
     )
     p.add_argument(
         "--monitoring-host", default="127.0.0.1", help="the address the inspection port binds (default 127.0.0.1)"

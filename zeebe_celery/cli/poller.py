@@ -13,6 +13,7 @@ from celery import Celery
 from celery.app.utils import find_app
 
 from zeebe_celery._version import __version__
+from zeebe_celery.broker import check_broker
 from zeebe_celery.cli.options import int_at_least, names, port, zeebe_settings
 from zeebe_celery.cli.output import CliError, ExitCode, Output, one_line, table
 from zeebe_celery.config import BridgeSettings, broker_url, flow_control_redis, load_settings
@@ -95,6 +96,7 @@ def cmd_poller(args: argparse.Namespace, out: Output) -> ExitCode:
     if bridge.broker_url:
         # The bridge's broker setting wins over the app's own, for publishing too.
         app.conf.broker_url = bridge.broker_url
+    check_broker(bridge, app)
     settings = zeebe_settings(args)
     location = flow_control_location(bridge, app)
     refuse_a_cluster(location)

@@ -21,12 +21,13 @@ from zeebe_celery.engine.errors import EngineError, InternalError
 from zeebe_celery.engine.exported import element_value, incident_value, job_value, wait_value
 from zeebe_celery.engine.forms import DeployedForm
 from zeebe_celery.engine.model import Element
-from zeebe_celery.engine.records import RecordLog
+from zeebe_celery.engine.records import RecordLog, Value
 from zeebe_celery.engine.state import (
     Definition,
     ElementInstance,
     Incident,
     Job,
+    JobPool,
     KeyGenerator,
     Message,
     StartTimer,
@@ -97,7 +98,7 @@ class RuntimeBase:
         self.latest_decisions: dict[tuple[str, str], list[DeployedDecision]] = {}
         self.instances: dict[int, ElementInstance] = {}  # every live element instance, by key
         self.jobs: dict[int, Job] = {}
-        self.activatable: dict[str, dict[int, Job]] = {}  # job type -> activatable jobs in order
+        self.activatable: dict[str, JobPool] = {}  # job type -> activatable jobs in order
         self.waits: dict[int, Wait] = {}
         self.subscriptions: dict[tuple[str, str, str], dict[int, Wait]] = {}  # (tenant, name, key)
         self.signal_waits: dict[tuple[str, str], dict[int, Wait]] = {}  # (tenant, signal name)
@@ -223,13 +224,20 @@ class RuntimeBase:
 
     # -- the transaction boundary ----------------------------------------------------------------------
 
-    def write(self, value_type: str, intent: str, key: int, value: dict[str, Any]) -> None:
+    def write(self, value_type: str, intent: str, key: int, value: Value) -> None:
         """A record of the command being processed, exported once it commits."""
         self.tx.records.append((value_type, intent, key, value))
 
     def element_record(self, intent: str, instance: ElementInstance) -> None:
         if self.records.enabled:
-            self.tx.records.append(("PROCESS_INSTANCE", intent, instance.key, element_value(instance)))
+            self.tx.records.append(
+                (
+                    "PROCESS_INSTANCE",
+                    intent,
+                    instance.key,
+                    (element_value, instance, instance.element, instance.definition),
+                )
+            )
 
     def job_record(self, intent: str, job: Job) -> None:
         if self.records.enabled:

@@ -32,6 +32,9 @@ def _refuse_constant(name: str) -> Any:
     raise _Malformed(f"{name} is not a JSON value")
 
 
+# One decoder for every request: json.loads with an option builds a new one per call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
 # Numbers longer than MAX_NUMBER_LENGTH digits are refused; an int is compared, not printed, to tell.
 _INT_LIMIT = 10**MAX_NUMBER_LENGTH
 
@@ -59,7 +62,7 @@ def variables(text: str, *, what: str = "variables") -> dict[str, Any]:
     if not text:
         return {}
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = _DECODER.decode(text)
         if isinstance(value, dict):
             _check(value)
     except _Malformed as exc:

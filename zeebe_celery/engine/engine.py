@@ -28,6 +28,7 @@ from zeebe_celery.engine.lock import DataDirectoryLock
 from zeebe_celery.engine.monitor import Monitor
 from zeebe_celery.engine.records import RecordLog
 from zeebe_celery.engine.rest import RestServer
+from zeebe_celery.engine.rest.history import History
 from zeebe_celery.engine.runtime import Runtime
 from zeebe_celery.engine.server import MAX_WAITING_CALLS, GatewayServicer
 from zeebe_celery.engine.store import Store
@@ -117,6 +118,8 @@ class ZeebeEngine:
         self._store: Store | None = None
         self._monitor: Monitor | None = None
         self._lock: DataDirectoryLock | None = None
+        self._history: History | None = None
+        self._history_lock = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -174,6 +177,7 @@ class ZeebeEngine:
                     grpc_port=lambda: self._port,
                     cluster_id=servicer.cluster_id,
                     back_pressure=self.back_pressure,
+                    history=self.history(),
                 )
             except OSError as exc:
                 where = f"{self.host}:{self.rest_port_requested}"
@@ -264,11 +268,29 @@ class ZeebeEngine:
         return self._monitor.port if self._monitor is not None else None
 
     @property
+    def web_url(self) -> str | None:
+        """The web UI's address (the inspection port's ``/``); None without an inspection port."""
+        if self._monitor is None:
+            return None
+        host = self._monitor.host
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host else host  # noqa: S104
+        return f"http://{shown}:{self._monitor.port}/"
+
+    @property
     def monitoring_address(self) -> tuple[str, int] | None:
         """The inspection port's bound ``(host, port)``; None without one."""
         return (self._monitor.host, self._monitor.port) if self._monitor is not None else None
 
     # -- inspection, for tests -----------------------------------------------------------------------
+
+    def history(self) -> History:
+        """The read side the REST API searches and the web UI shows, kept from the exported records. Made on
+        first use (a REST port makes it at start; the web UI when first opened), so an engine nobody reads
+        builds no rows on its hot path."""
+        with self._history_lock:
+            if self._history is None:
+                self._history = History(self.runtime)
+            return self._history
 
     @property
     def records(self) -> RecordLog:

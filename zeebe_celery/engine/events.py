@@ -107,7 +107,8 @@ class EventPublication:
 
     def throw_compensation(self, thrower: ElementInstance) -> bool:
         """Run the handlers of the completed activities of the throw event's scope (the one around it, from
-        an event sub-process), or of its activityRef only. True when the throw waits for handlers."""
+        an event sub-process), also those inside the sub-processes that completed in it, or of its activityRef
+        only. The handlers run in that scope, as Zeebe activates them. True when the throw waits for handlers."""
         scope = thrower.parent
         assert scope is not None
         if scope.element.kind is Kind.EVENT_SUB_PROCESS and scope.parent is not None:
@@ -117,7 +118,8 @@ class EventPublication:
         for element_id in list(scope.compensable):
             if ref is not None and element_id != ref:
                 continue
-            activity = scope.element.children[element_id]
+            # Its own activity, or one inside a sub-process that completed in it (ids are unique in a process).
+            activity = scope.definition.process.elements[element_id]
             assert activity.compensation_handler is not None
             handler = self.flow.activate(activity.compensation_handler, scope)
             self.state.compensation_triggered(scope, element_id, handler, thrower.key)

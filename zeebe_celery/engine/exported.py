@@ -5,15 +5,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from zeebe_celery.engine.state import ElementInstance, Incident, Job, UserTask, Wait
+from zeebe_celery.engine.model import Element, SequenceFlow
+from zeebe_celery.engine.records import deferred
+from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job, UserTask, Wait
 
-__all__ = ["element_value", "incident_value", "job_value", "user_task_value", "variable_value", "wait_value"]
+__all__ = [
+    "element_value",
+    "incident_value",
+    "job_value",
+    "sequence_flow_value",
+    "user_task_value",
+    "variable_value",
+    "wait_value",
+]
 
 
-def element_value(instance: ElementInstance) -> dict[str, Any]:
-    element = instance.element
+def element_value(instance: ElementInstance, element: Element, definition: Definition) -> dict[str, Any]:
+    """An element instance record's value, deferred as ``(element_value, instance, instance.element,
+    instance.definition)``: the element and definition are taken when written, since a migration changes
+    them; nothing else it reads ever changes."""
     parent = instance.parent
-    definition = instance.definition
     root = instance.root()
     caller = root.caller
     return {
@@ -34,6 +45,17 @@ def element_value(instance: ElementInstance) -> dict[str, Any]:
     }
 
 
+def sequence_flow_value(flow: SequenceFlow, scope: ElementInstance, definition: Definition) -> dict[str, Any]:
+    return {
+        "bpmnElementType": "SEQUENCE_FLOW",
+        "elementId": flow.id,
+        "bpmnProcessId": definition.bpmn_process_id,
+        "processInstanceKey": scope.process_instance_key,
+        "flowScopeKey": scope.key,
+        "tenantId": definition.tenant_id,
+    }
+
+
 def variable_value(origin: ElementInstance, scope: ElementInstance, name: str, value: Any) -> dict[str, Any]:
     return {
         "name": name,
@@ -46,26 +68,54 @@ def variable_value(origin: ElementInstance, scope: ElementInstance, name: str, v
     }
 
 
-def job_value(job: Job) -> dict[str, Any]:
+def job_value(job: Job) -> tuple[Any, ...]:
+    """A job record's value, made when read from what it is now (its worker, retries, deadline and errors
+    change later; a migration changes its element and definition)."""
+    instance = job.instance
+    return deferred(
+        _job_value,
+        job,
+        job.worker,
+        job.retries,
+        job.deadline,
+        job.error_message,
+        job.error_code,
+        job.retry_backoff,
+        instance.element,
+        instance.definition,
+    )
+
+
+def _job_value(
+    job: Job,
+    worker: str,
+    retries: int,
+    deadline: int,
+    error_message: str,
+    error_code: str,
+    retry_backoff: int,
+    element: Element,
+    definition: Definition,
+) -> dict[str, Any]:
     instance = job.instance
     return {
         "type": job.type,
-        "worker": job.worker,
-        "retries": job.retries,
-        "deadline": job.deadline,
-        "errorMessage": job.error_message,
-        "errorCode": job.error_code,
-        "retryBackoff": job.retry_backoff,
+        "worker": worker,
+        "retries": retries,
+        "deadline": deadline,
+        "errorMessage": error_message,
+        "errorCode": error_code,
+        "retryBackoff": retry_backoff,
         "jobKind": job.kind,
         "jobListenerEventType": job.listener_event_type,
         "customHeaders": json.loads(job.custom_headers),
-        "elementId": instance.element.id,
+        "elementId": element.id,
         "elementInstanceKey": instance.key,
         "processInstanceKey": instance.process_instance_key,
-        "bpmnProcessId": instance.definition.bpmn_process_id,
-        "processDefinitionVersion": instance.definition.version,
-        "processDefinitionKey": instance.definition.key,
-        "tenantId": instance.tenant_id,
+        "bpmnProcessId": definition.bpmn_process_id,
+        "processDefinitionVersion": definition.version,
+        "processDefinitionKey": definition.key,
+        "tenantId": definition.tenant_id,
         "tags": list(instance.root().tags),
     }
 

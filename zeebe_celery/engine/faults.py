@@ -78,7 +78,8 @@ class Faults:
 
     def __init__(self, *, keep_calls: int = 10_000) -> None:
         self._rules: dict[str, list[_Rule]] = {}
-        self._calls: deque[Call] = deque(maxlen=keep_calls)
+        # Each call as (rpc, request, metadata, at, time_remaining): made into a Call only when read.
+        self._calls: deque[tuple[str, Any, Any, float, float | None]] = deque(maxlen=keep_calls)
         self._lock = threading.Condition()
         self._waiting = 0  # wait_for_calls callers; a call notifies only when there are some
         # Set to cut short the delays under way; replaced by a fresh one each time.
@@ -146,21 +147,23 @@ class Faults:
             self._rules.setdefault(rpc, []).append(rule)
 
     def calls(self, rpc: str | None = None) -> list[Call]:
-        with self._lock:
-            return [c for c in self._calls if rpc is None or c.rpc == rpc]
+        # list() copies the deque in one step under the GIL, so calls recorded meanwhile do not disturb it.
+        return [Call(*c) for c in list(self._calls) if rpc is None or c[0] == rpc]
 
     def wait_for_calls(self, rpc: str, count: int = 1, *, within: float = 5.0) -> int:
         """Wait until ``rpc`` was called ``count`` times; return how many calls there were."""
         deadline = time.monotonic() + within
         with self._lock:
             while True:
-                seen = sum(1 for c in self._calls if c.rpc == rpc)
+                seen = sum(1 for c in list(self._calls) if c[0] == rpc)
                 left = deadline - time.monotonic()
                 if seen >= count or left <= 0:
                     return seen
                 self._waiting += 1
                 try:
-                    self._lock.wait(left)
+                    # A call recorded between the count and this wait took the lock-free path and notified
+                    # nobody: look again soon rather than at the deadline.
+                    self._lock.wait(min(left, 0.05))
                 finally:
                     self._waiting -= 1
 
@@ -169,8 +172,13 @@ class Faults:
 
         ``metadata`` is gRPC's invocation metadata, a sequence of (key, value) pairs.
         """
+        call = (rpc, request, metadata, time.time(), time_remaining)
+        if not self._rules and not self._waiting:
+            # Nothing to play and nobody waiting: recorded without the lock (a deque's append is atomic).
+            self._calls.append(call)
+            return None
         with self._lock:
-            self._calls.append(Call(rpc, request, metadata, time.time(), time_remaining))
+            self._calls.append(call)
             if self._waiting:
                 self._lock.notify_all()
             rule = self._next_rule(rpc) if self._rules else None

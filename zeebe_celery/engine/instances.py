@@ -370,6 +370,8 @@ class InstanceCommands:
 
 def check_tags(tags: Sequence[str]) -> tuple[str, ...]:
     """The distinct tags, in order, checked as Zeebe checks them; raises InvalidArgument."""
+    if not tags:
+        return ()
     distinct = tuple(dict.fromkeys(tags))
     if len(distinct) > MAX_TAGS:
         raise InvalidArgument(

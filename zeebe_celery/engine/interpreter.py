@@ -31,6 +31,8 @@ _JOINING = {Kind.PARALLEL_GATEWAY, Kind.INCLUSIVE_GATEWAY}
 
 
 _LISTENED = (EventType.MESSAGE, EventType.TIMER, EventType.SIGNAL, EventType.CONDITIONAL)
+# Containers whose completed activities stay compensable from the scope around them once they complete.
+_HANDS_ON_COMPENSATION = frozenset({Kind.SUB_PROCESS, Kind.MULTI_INSTANCE_BODY})
 
 
 class Interpreter:
@@ -283,6 +285,10 @@ class Interpreter:
         if element.compensation_handler is not None:
             # Completed, so compensable: a compensation throw in its scope will run its handler.
             state.compensable_added(parent, instance)
+        if instance.compensable and element.kind in _HANDS_ON_COMPENSATION:
+            # A completed embedded sub-process (or multi-instance body) leaves what is compensable in it to
+            # a throw in the scope around it, as Zeebe's subscriptions of a flow scope do.
+            state.compensable_inherited(parent, instance)
         if instance.compensating:
             self.later(lambda: self._compensated(parent, instance.compensating))
         root = instance.root()

@@ -234,7 +234,7 @@ class JobBehavior:
             return []
         tenants = frozenset(tenant_ids)
         picked: list[Job] = []
-        for job in pool.values():
+        for job in pool.in_order():
             if self._tenant_ok(job, tenants):
                 picked.append(job)
                 if len(picked) >= max_jobs:

@@ -266,6 +266,8 @@ class Element:
     event_subprocesses: list[Element] = field(default_factory=list)
     # An event sub-process: the one start event that triggers it.
     event_start: Element | None = None
+    # The processor that runs it, found once on first use (processors.processor_for); not part of the model.
+    processor: Any = field(default=None, compare=False)
 
 
 @dataclass(slots=True, eq=False, repr=False)

@@ -1,9 +1,12 @@
-"""The engine's inspection over HTTP, as JSON, for tests and humans on another process.
+"""The engine's inspection over HTTP, as JSON, for tests and humans on another process, and its web UI
+(``/`` and ``/ui/``, see :mod:`zeebe_celery.engine.web`).
 
 ``GET /ready`` answers 200 once the engine serves. ``GET /records`` lists exported records, filtered by
 ``valueType``, ``intent``, ``since`` (a position) and any value field (``processInstanceKey=...``).
 ``GET /incidents`` lists open incidents. ``GET /instances/<key>`` gives an element instance's state and
-the variables it sees.
+the variables it sees. ``GET /processes`` lists the deployed versions with their instance counts, ``GET
+/process-instances/<key>`` a process instance whole (live or retained: its path, elements, jobs, waits,
+incidents and variables), ``GET /user-tasks`` the open user tasks: what the web UI's pages show.
 
 What it serves includes every variable, so it is guarded like the gateway: it binds 127.0.0.1 unless told
 otherwise, and with a token every endpoint but ``/ready`` wants ``Authorization: Bearer <token>`` (401
@@ -24,9 +27,18 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Protocol, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from zeebe_celery.engine.inspection import incident_view, instance_view
+from zeebe_celery.engine.inspection import (
+    incident_view,
+    instance_view,
+    process_instance_view,
+    process_view,
+    user_tasks_view,
+)
 from zeebe_celery.engine.records import matches
+from zeebe_celery.engine.rest.history import History
 from zeebe_celery.engine.runtime import Runtime
+from zeebe_celery.engine.web import WebUI
+from zeebe_celery.engine.web.context import Response
 
 __all__ = ["Monitor"]
 
@@ -41,10 +53,19 @@ SOCKET_TIMEOUT = 10.0
 BACKLOG = 128
 # A key is an int64.
 _MAX_KEY_DIGITS = 19
+# What the web UI's pages may load and where their forms may post: their own origin only.
+_WEB_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+# The largest form a web UI action may post.
+_MAX_FORM_BYTES = 1024 * 1024
 
 
 class _Engine(Protocol):
     runtime: Runtime
+
+    def history(self) -> History: ...
 
 
 class BadRequest(ValueError):
@@ -168,12 +189,28 @@ class Monitor:
         """Bind ``host:port`` (raises OSError when it cannot); serve once started."""
         runtime = engine.runtime
         expected = f"Bearer {token}".encode() if token is not None else None
+        web = WebUI(runtime, engine.history, token=token)
 
         class Handler(BaseHTTPRequestHandler):
             timeout = socket_timeout
 
+            def do_POST(self) -> None:
+                url = urlsplit(self.path)
+                if not web.serves(url.path):
+                    self._send(405, {"error": f"{url.path[:100]} takes GET only"})
+                    return
+                length = self.headers.get("Content-Length", "0")
+                if not length.isdigit() or int(length) > _MAX_FORM_BYTES:
+                    self._send(413, {"error": f"a form is at most {_MAX_FORM_BYTES} bytes, with a Content-Length"})
+                    return
+                body = self.rfile.read(int(length))
+                self._send_web(web.answer("POST", url.path, url.query, dict(self.headers.items()), body))
+
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
+                if web.serves(url.path):
+                    self._send_web(web.answer("GET", url.path, url.query, dict(self.headers.items()), b""))
+                    return
                 if url.path == "/ready":
                     self._send(200, {"ready": True})
                     return
@@ -195,6 +232,18 @@ class Monitor:
                     if query:
                         raise BadRequest(f"/incidents takes no parameters, but got {sorted(query)}")
                     return 200, incident_view(runtime)
+                if path in ("/processes", "/user-tasks"):
+                    if query:
+                        raise BadRequest(f"{path} takes no parameters, but got {sorted(query)}")
+                    if path == "/processes":
+                        return 200, process_view(runtime, engine.history())
+                    return 200, user_tasks_view(runtime)
+                if path.startswith("/process-instances/"):
+                    if query:
+                        raise BadRequest(f"/process-instances takes no parameters, but got {sorted(query)}")
+                    key = _element_key(path.removeprefix("/process-instances/"))
+                    found = process_instance_view(runtime, engine.history(), key)
+                    return (404, {"error": "no such process instance"}) if found is None else (200, found)
                 if path.startswith("/instances/"):
                     if query:
                         raise BadRequest(f"/instances takes no parameters, but got {sorted(query)}")
@@ -211,6 +260,20 @@ class Monitor:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _send_web(self, answer: Response) -> None:
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                if answer.body or answer.status not in (204, 303):
+                    self.send_header("Content-Type", answer.content_type)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.send_header("X-Content-Type-Options", "nosniff")
+                self.send_header("X-Frame-Options", "DENY")
+                self.send_header("Referrer-Policy", "same-origin")
+                self.send_header("Content-Security-Policy", _WEB_POLICY)
+                self.end_headers()
+                self.wfile.write(answer.body)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return

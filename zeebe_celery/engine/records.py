@@ -8,7 +8,6 @@ long-running engine holds a fixed amount of history.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
@@ -16,15 +15,37 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["RecordLog", "matches"]
+__all__ = ["RecordLog", "Value", "deferred", "matches", "value_of"]
 
 Record = dict[str, Any]
 logger = logging.getLogger(__name__)
 
 
-# A retained record as the log keeps it: (position, key, timestamp, record type, value type, intent, value);
-# it becomes a Record dict only when read, so a command pays for a tuple, not a dict, per record.
+# A record's value: a dict, or a deferred one, made when first read: ``(make, *args)``, where ``args`` are a
+# snapshot of anything that can change later. Most records are never read, and the hottest cost a tuple
+# instead of a dict. The log keeps a value once made.
+Value = dict[str, Any] | tuple[Any, ...]
+
+
+def deferred(make: Callable[..., dict[str, Any]], *args: Any) -> tuple[Any, ...]:
+    """A value that ``make(*args)`` makes when read."""
+    return (make, *args)
+
+
+def value_of(value: Value) -> dict[str, Any]:
+    """A record value as a dict, made now if it was deferred."""
+    if isinstance(value, tuple):
+        made: dict[str, Any] = value[0](*value[1:])
+        return made
+    return value
+
+
+# A retained record as read: (position, key, timestamp, record type, value type, intent, value); it becomes a
+# Record dict only when read.
 _Entry = tuple[int, int, int, str, str, str, dict[str, Any]]
+# What a command wrote, as the log keeps it: its first position, its timestamp, the record type and its
+# records (value type, intent, key, value). A command pays for one tuple, not one per record.
+_Chunk = tuple[int, int, str, list[tuple[str, str, int, Value]]]
 
 
 def _as_record(entry: _Entry) -> Record:
@@ -43,14 +64,27 @@ def _as_record(entry: _Entry) -> Record:
     }
 
 
+def _entries(chunk: _Chunk, oldest: int) -> Iterator[_Entry]:
+    """The chunk's entries from position ``oldest`` on; deferred values are made, and kept in the chunk
+    (callers hold the log's lock)."""
+    first, timestamp, record_type, records = chunk
+    for index in range(max(0, oldest - first), len(records)):
+        value_type, intent, key, value = records[index]
+        if isinstance(value, tuple):
+            value = value_of(value)
+            records[index] = (value_type, intent, key, value)
+        yield first + index, key, timestamp, record_type, value_type, intent, value
+
+
 class RecordLog:
-    """Appends records and answers ``find`` and ``wait_for`` over the retained ones."""
+    """Appends records and answers ``find`` and ``wait_for`` over the retained ones: the newest ``limit``."""
 
     def __init__(self, *, limit: int = 100_000, clock: Callable[[], int]) -> None:
         self.limit = limit
         # A plain attribute, not a property: every record written asks it.
         self.enabled = limit > 0
-        self._records: deque[_Entry] = deque(maxlen=limit or 1)
+        self._chunks: deque[_Chunk] = deque()
+        self._retained = 0  # records in the chunks, including those of the oldest chunk past the limit
         self._position = 0
         self._clock = clock
         # Appends take the plain lock; only a wait_for caller makes them notify the condition too.
@@ -75,56 +109,60 @@ class RecordLog:
             except Exception:
                 logger.exception("A reader of the exported records failed on %d record(s)", len(batch))
 
-    def append(self, value_type: str, intent: str, key: int, value: dict[str, Any], record_type: str = "EVENT") -> None:
-        if not self.limit:
-            return
-        with self._lock:
-            self._position += 1
-            entry = (self._position, key, self._clock(), record_type, value_type, intent, value)
-            self._records.append(entry)
-            if self.listeners:
-                self._tell([entry])
-            if self._waiting:
-                self._changed.notify_all()
+    def append(self, value_type: str, intent: str, key: int, value: Value, record_type: str = "EVENT") -> None:
+        if self.limit:
+            with self._lock:
+                self._add(record_type, [(value_type, intent, key, value)])
 
-    def extend(self, records: list[tuple[str, str, int, dict[str, Any]]]) -> None:
-        """Append a committed command's records (value type, intent, key, value), under one lock."""
-        if not self.limit:
-            return
-        with self._lock:
-            now = self._clock()
-            position = self._position
-            append = self._records.append
-            for value_type, intent, key, value in records:
-                position += 1
-                append((position, key, now, "EVENT", value_type, intent, value))
-            if self.listeners:
-                first = self._position + 1
-                self._tell(
-                    [
-                        (first + i, key, now, "EVENT", value_type, intent, value)
-                        for i, (value_type, intent, key, value) in enumerate(records)
-                    ]
-                )
-            self._position = position
-            if self._waiting:
-                self._changed.notify_all()
+    def extend(self, records: list[tuple[str, str, int, Value]]) -> None:
+        """Append a committed command's records (value type, intent, key, value), under one lock; the log
+        keeps the list itself, which the caller no longer changes."""
+        if self.limit:
+            with self._lock:
+                self._add("EVENT", records)
+
+    def _add(self, record_type: str, records: list[tuple[str, str, int, Value]]) -> None:
+        chunk = (self._position + 1, self._clock(), record_type, records)
+        self._chunks.append(chunk)
+        self._position += len(records)
+        self._retained += len(records)
+        # Whole chunks fall off once past the limit; the rest of the oldest one is hidden by _oldest().
+        while self._retained - len(self._chunks[0][3]) >= self.limit:
+            self._retained -= len(self._chunks.popleft()[3])
+        if self.listeners:
+            self._tell(list(_entries(chunk, 0)))
+        if self._waiting:
+            self._changed.notify_all()
+
+    def _oldest(self) -> int:
+        """The oldest retained position."""
+        return max(1, self._position - self.limit + 1)
+
+    def _since(self, position: int) -> Iterator[_Entry]:
+        """The retained entries after ``position``, oldest first; call holding the lock."""
+        start = max(position + 1, self._oldest())
+        # Readers mostly ask for recent records: find the first chunk wanted from the newest end.
+        wanted: list[_Chunk] = []
+        for chunk in reversed(self._chunks):
+            if chunk[0] + len(chunk[3]) <= start:
+                break
+            wanted.append(chunk)
+        for chunk in reversed(wanted):
+            yield from _entries(chunk, start)
 
     def all(self) -> list[Record]:
         with self._changed:
-            return [_as_record(e) for e in self._records]
+            return [_as_record(e) for e in self._since(0)]
 
     def since(self, position: int) -> list[Record]:
         """The retained records after ``position``, oldest first; costs the records returned, not the log."""
         with self._changed:
-            # Positions are consecutive, so the first wanted record's index follows from the oldest's.
-            oldest = self._position - len(self._records) + 1
-            return [_as_record(e) for e in itertools.islice(self._records, max(0, position + 1 - oldest), None)]
+            return [_as_record(e) for e in self._since(position)]
 
     def find(self, value_type: str | None = None, intent: str | None = None, **value: Any) -> list[Record]:
         """The retained records of that type and intent whose value has every given field."""
         with self._changed:
-            return [_as_record(e) for e in self._records if _entry_matches(e, value_type, intent, value)]
+            return [_as_record(e) for e in self._since(0) if _entry_matches(e, value_type, intent, value)]
 
     def wait_for(
         self,
@@ -139,7 +177,7 @@ class RecordLog:
         deadline = time.monotonic() + within
         with self._changed:
             while True:
-                found = [e for e in self._records if _entry_matches(e, value_type, intent, value)]
+                found = [e for e in self._since(0) if _entry_matches(e, value_type, intent, value)]
                 left = deadline - time.monotonic()
                 if len(found) >= count or left <= 0:
                     return [_as_record(e) for e in found]

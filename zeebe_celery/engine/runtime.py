@@ -24,6 +24,7 @@ from zeebe_celery.engine.instances import ActivateInstruction, InstanceCommands,
 from zeebe_celery.engine.interpreter import Interpreter
 from zeebe_celery.engine.jobs import Activated, JobBehavior, JobStream
 from zeebe_celery.engine.processors.adhoc import AdHocDecision
+from zeebe_celery.engine.records import value_of
 from zeebe_celery.engine.starts import TimerStarts
 from zeebe_celery.engine.state import Definition, ElementInstance, Job, JobResult, Message, UserTask
 from zeebe_celery.engine.transaction import Transaction
@@ -344,11 +345,11 @@ class Runtime(Appliers):
         if reached:
             return message, min(reached)
         started = [
-            value["processInstanceKey"]
+            fields["processInstanceKey"]
             for value_type, intent, _, value in self.tx.records
             if value_type == "PROCESS_INSTANCE"
             and intent == "ELEMENT_ACTIVATING"
-            and value["bpmnElementType"] == "PROCESS"
+            and (fields := value_of(value))["bpmnElementType"] == "PROCESS"
         ]
         if started:
             return message, started[0]

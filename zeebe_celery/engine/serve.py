@@ -61,6 +61,10 @@ def serve(
             if data_dir is not None:
                 line += f", state in {data_dir}"
             print(line, file=out, flush=True)
+            if engine.web_url is not None:
+                print(f"web UI: open {engine.web_url} in a browser", file=out, flush=True)
+            else:
+                print("web UI: start with --monitoring-port N to serve it at http://127.0.0.1:N/", file=out, flush=True)
             stop.wait()
     finally:
         for signum, handler in previous.items():

@@ -260,16 +260,18 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             version=request.version,
             tenant_id=request.tenantId,
         )
+        # Repeated fields are read only when present: each read of one builds a wrapper.
+        starts, tags, instructions = request.startInstructions, request.tags, request.runtimeInstructions
         return self.runtime.create_instance(
             definition,
             variables,
-            start_at=[s.elementId for s in request.startInstructions],
+            start_at=[s.elementId for s in starts] if starts else [],
             on_created=on_created,
-            tags=list(request.tags),
+            tags=list(tags) if tags else [],
             business_id=request.businessId,
-            terminate_after=[
-                r.terminate.afterElementId for r in request.runtimeInstructions if r.HasField("terminate")
-            ],
+            terminate_after=[r.terminate.afterElementId for r in instructions if r.HasField("terminate")]
+            if instructions
+            else [],
         )
 
     def CreateProcessInstance(
@@ -793,22 +795,31 @@ def _process_metadata(definition: Definition) -> pb.ProcessMetadata:
 
 def _created(root: ElementInstance) -> pb.CreateProcessInstanceResponse:
     definition = root.definition
-    return pb.CreateProcessInstanceResponse(
+    response = pb.CreateProcessInstanceResponse(
         processDefinitionKey=definition.key,
         bpmnProcessId=definition.bpmn_process_id,
         version=definition.version,
         processInstanceKey=root.key,
         tenantId=definition.tenant_id,
-        tags=root.tags,
-        businessId=root.business_id or None,
     )
+    # Set only when there are any: an empty field costs as much to build as a full one.
+    if root.tags:
+        response.tags.extend(root.tags)
+    if root.business_id:
+        response.businessId = root.business_id
+    return response
+
+
+# The wire's enum values by name, looked up once rather than through the enum wrapper per job.
+_JOB_KINDS = dict(pb.ActivatedJob.JobKind.items())
+_LISTENER_EVENT_TYPES = dict(pb.ActivatedJob.ListenerEventType.items())
 
 
 def activated_job(job: Job, variables: str) -> pb.ActivatedJob:
     """The ActivatedJob message of a job handed out with ``variables`` (a JSON document)."""
     instance = job.instance
     definition = instance.definition
-    return pb.ActivatedJob(
+    activated = pb.ActivatedJob(
         key=job.key,
         type=job.type,
         processInstanceKey=instance.process_instance_key,
@@ -823,11 +834,19 @@ def activated_job(job: Job, variables: str) -> pb.ActivatedJob:
         deadline=job.deadline,
         variables=variables,
         tenantId=definition.tenant_id,
-        kind=pb.ActivatedJob.JobKind.Value(job.kind),
-        listenerEventType=pb.ActivatedJob.ListenerEventType.Value(job.listener_event_type),
-        userTask=_user_task_properties(job),
-        tags=instance.root().tags,
+        kind=_JOB_KINDS[job.kind],
+        # Not the enum's zero (ASSIGNING): a plain job's is UNSPECIFIED.
+        listenerEventType=_LISTENER_EVENT_TYPES[job.listener_event_type],
     )
+    # The rest only when there is any, as building an empty field costs as much as a full one.
+    if job.kind == JobKind.TASK_LISTENER:
+        user_task = _user_task_properties(job)
+        if user_task is not None:
+            activated.userTask.CopyFrom(user_task)
+    tags = instance.root().tags
+    if tags:
+        activated.tags.extend(tags)
+    return activated
 
 
 _HEADER = "io.camunda.zeebe:"

@@ -167,6 +167,35 @@ class Job:
         return self.instance.tenant_id
 
 
+class JobPool(dict[int, Job]):
+    """The activatable jobs of one type, handed out in key order, as Zeebe's state iterates them.
+
+    Jobs mostly arrive in key order (a new job has the highest key), which a dict keeps for free. One that
+    comes back (a timeout, a failure with retries left, a rolled-back hand-out) arrives out of order; the
+    pool then sorts itself once, when it is next read through :meth:`in_order`.
+    """
+
+    __slots__ = ("_sorted",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sorted = True
+
+    def __setitem__(self, key: int, job: Job) -> None:
+        if self._sorted and self and key < next(reversed(self)):
+            self._sorted = False
+        super().__setitem__(key, job)
+
+    def in_order(self) -> Iterator[Job]:
+        """The jobs by key. Sorting changes no job, only the order the dict holds them in."""
+        if not self._sorted:
+            ordered = sorted(self.items())
+            self.clear()
+            self.update(ordered)  # dict.update: no __setitem__, so the flag is only reset below
+            self._sorted = True
+        return iter(self.values())
+
+
 # The attributes of a user task, named as Zeebe's USER_TASK records and ``changedAttributes`` name them.
 USER_TASK_ATTRIBUTES = ("assignee", "candidateGroupsList", "candidateUsersList", "dueDate", "followUpDate", "priority")
 

@@ -15,8 +15,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from sortedcontainers import SortedDict
-
 from zeebe_celery.engine import dmn
 from zeebe_celery.engine.bpmn import parse_bpmn
 from zeebe_celery.engine.core import DeployedDecision, DeployedDrg, RuntimeBase
@@ -28,6 +26,7 @@ from zeebe_celery.engine.state import (
     ElementState,
     Incident,
     Job,
+    JobPool,
     JobState,
     Message,
     Wait,
@@ -321,7 +320,7 @@ class _Loader:
         instance.job = job
         runtime.jobs[job.key] = job
         if job.state is JobState.ACTIVATABLE:
-            runtime.activatable.setdefault(job.type, SortedDict())[job.key] = job
+            runtime.activatable.setdefault(job.type, JobPool())[job.key] = job
         elif job.state is JobState.ACTIVATED:
             runtime.schedule(job.deadline, "job_timeout", job.key)
         elif job.state is JobState.BACKOFF:

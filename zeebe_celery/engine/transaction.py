@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping, MutableSequence, MutableSet
 from typing import Any
 
-__all__ = ["ATTR", "NO_TRANSACTION", "Savepoint", "Transaction"]
+from zeebe_celery.engine.records import Value
 
-# The journal's entry kinds, as small ints: a tuple per change is the cheapest undo record. ATTR is public:
-# the hottest appliers journal an attribute change inline (``undo.append((ATTR, obj, name, old))``).
-ATTR, _PUT, _DEL, _ADD, _DISCARD, _INSERT, _REMOVE_AT = range(7)
-_ATTR = ATTR
+__all__ = ["ATTR", "DEL", "NO_TRANSACTION", "PUT", "Savepoint", "Transaction"]
+
+# The journal's entry kinds, as small ints: a tuple per change is the cheapest undo record. ATTR, PUT and DEL
+# are public: the hottest appliers journal inline (``undo.append((ATTR, obj, name, old))`` for an attribute,
+# ``(PUT, mapping, key, old)`` for a key replaced or removed, ``(DEL, mapping, key, None)`` for a key added).
+ATTR, PUT, DEL, _ADD, _DISCARD, _INSERT, _REMOVE_AT = range(7)
+_ATTR, _PUT, _DEL = ATTR, PUT, DEL
 
 Savepoint = tuple[int, int, int]
 
@@ -44,7 +47,7 @@ class Transaction:
         self.first_key = first_key
         self.undo: list[tuple[Any, ...]] = []
         # (value type, intent, key, value) of the records to export once committed.
-        self.records: list[tuple[str, str, int, dict[str, Any]]] = []
+        self.records: list[tuple[str, str, int, Value]] = []
         self.roots: set[int] = set()  # process instance keys changed (for the store)
         self.messages: set[int] = set()  # message keys changed
         self.definitions = False  # deployed resources changed

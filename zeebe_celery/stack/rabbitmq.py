@@ -2,6 +2,10 @@
 
 Stopping and starting again keeps the data directory, so durable queues (classic and quorum) come back with
 their messages, as after a broker restart in production.
+
+Each node gets an ``epmd`` (Erlang's port mapper) of its own, on a private port, started and stopped with the
+node: the one ``rabbitmq-server`` would start by itself is a daemon that outlives the node, and a shared one on
+port 4369 belongs to whoever started it first.
 """
 
 from __future__ import annotations
@@ -9,10 +13,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import time
 import uuid
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
@@ -36,6 +42,7 @@ __all__ = ["RabbitMQServer"]
 logger = logging.getLogger(__name__)
 
 _SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+_EPMD = "epmd"
 _INSTALL_HINT = "install it with `apt-get install rabbitmq-server` (Debian/Ubuntu) or `brew install rabbitmq` (macOS)"
 
 
@@ -49,6 +56,24 @@ def _server_binary() -> str:
     return found
 
 
+def _epmd_binary() -> str:
+    found = shutil.which(_EPMD) or shutil.which(_EPMD, path="/usr/lib/erlang/bin")
+    if found is None:
+        raise StackError(f"epmd not found (it comes with Erlang, which rabbitmq-server needs); {_INSTALL_HINT}")
+    return found
+
+
+def _epmd_answers(port: int) -> Callable[[float], bool]:
+    def answers(seconds_left: float) -> bool:
+        try:
+            with socket.create_connection((LOOPBACK, port), timeout=max(0.1, min(1.0, seconds_left))):
+                return True
+        except OSError:
+            return False
+
+    return answers
+
+
 class RabbitMQServer(Service):
     """A private RabbitMQ node bound to 127.0.0.1 (AMQP and Erlang distribution), user guest/guest.
 
@@ -59,7 +84,7 @@ class RabbitMQServer(Service):
     def __init__(self, *, startup_timeout: float = 120.0, stop_timeout: float = 30.0) -> None:
         self._startup_timeout = startup_timeout
         self._stop_timeout = stop_timeout
-        self._ports: tuple[int, int] | None = None
+        self._ports: tuple[int, int, int] | None = None
         self._home: Path | None = None
         self._node = f"zeebe-celery-{uuid.uuid4().hex[:8]}@localhost"
         self._launched: Launch | None = None
@@ -69,6 +94,20 @@ class RabbitMQServer(Service):
         if self._ports is None:
             raise StackError("RabbitMQServer has no port yet: call start() first")
         return self._ports[0]
+
+    @property
+    def epmd_port(self) -> int:
+        """The port of the node's own epmd."""
+        if self._ports is None:
+            raise StackError("RabbitMQServer has no port yet: call start() first")
+        return self._ports[2]
+
+    @property
+    def pid(self) -> int:
+        """The process id of the node's start script, whose descendants are the node."""
+        if self._launched is None:
+            raise StackError("RabbitMQServer is not running")
+        return self._launched.pid
 
     @property
     def url(self) -> str:
@@ -85,11 +124,11 @@ class RabbitMQServer(Service):
         self.stop()
         binary = _server_binary()
         if self._ports is None:
-            amqp_port, dist_port = free_ports(2)
-            self._ports = (amqp_port, dist_port)
+            amqp_port, dist_port, epmd_port = free_ports(3)
+            self._ports = (amqp_port, dist_port, epmd_port)
         if self._home is None:
             self._home = make_workdir("zeebe-celery-rabbitmq-")
-        amqp_port, dist_port = self._ports
+        amqp_port, dist_port, epmd_port = self._ports
         home = self._home
         (home / "rabbitmq.conf").write_text(
             f"listeners.tcp.default = {LOOPBACK}:{amqp_port}\nloopback_users = none\n", encoding="utf-8"
@@ -109,12 +148,26 @@ class RabbitMQServer(Service):
             "RABBITMQ_PID_FILE": str(home / "rabbitmq.pid"),
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
             "ERL_EPMD_ADDRESS": LOOPBACK,
+            "ERL_EPMD_PORT": str(epmd_port),
         }
         started = time.monotonic()
         run = home / f"run-{uuid.uuid4().hex[:6]}"
         run.mkdir()
-        launched = launch([binary], env=env, workdir=run, log_path=run / "rabbitmq.log")
-        finalizer = weakref.finalize(self, _shut_down, launched, self._stop_timeout)
+        # The node's own epmd, not a daemon: it is in a process group of its own, stopped after the node.
+        epmd = launch(
+            [_epmd_binary(), "-port", str(epmd_port), "-address", LOOPBACK],
+            env=env,
+            workdir=run,
+            log_path=run / "epmd.log",
+        )
+        launched: Launch | None = None
+        try:
+            await_ready(epmd, _epmd_answers(epmd_port), name="epmd", timeout=self._startup_timeout)
+            launched = launch([binary], env=env, workdir=run, log_path=run / "rabbitmq.log")
+        finally:
+            if launched is None:
+                _shut_down(None, epmd, self._stop_timeout)
+        finalizer = weakref.finalize(self, _shut_down, launched, epmd, self._stop_timeout)
         try:
             await_ready(launched, self._answers, name="rabbitmq-server", timeout=self._startup_timeout)
         except BaseException:
@@ -145,10 +198,16 @@ class RabbitMQServer(Service):
 
         Raises StackError when it fails.
         """
-        if not self.running or self._home is None:
+        if not self.running or self._home is None or self._ports is None:
             raise StackError("RabbitMQServer is not running")
         ctl = str(Path(_server_binary()).with_name("rabbitmqctl"))
-        env = {**os.environ, "HOME": str(self._home), "RABBITMQ_NODENAME": self._node, "ERL_EPMD_ADDRESS": LOOPBACK}
+        env = {
+            **os.environ,
+            "HOME": str(self._home),
+            "RABBITMQ_NODENAME": self._node,
+            "ERL_EPMD_ADDRESS": LOOPBACK,
+            "ERL_EPMD_PORT": str(self._ports[2]),
+        }
         done = subprocess.run(
             [ctl, "-n", self._node, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
         )
@@ -167,6 +226,8 @@ class RabbitMQServer(Service):
         self.remove()
 
 
-def _shut_down(launched: Launch, grace: float) -> None:
-    terminate(launched, grace)
-    remove_workdir(launched.workdir)
+def _shut_down(launched: Launch | None, epmd: Launch, grace: float) -> None:
+    if launched is not None:
+        terminate(launched, grace)
+    terminate(epmd, grace)
+    remove_workdir(epmd.workdir)

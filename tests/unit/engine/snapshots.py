@@ -20,7 +20,8 @@ def memory(runtime: Runtime) -> dict[str, Any]:
         "instances": sorted(runtime.instances),
         "trees": {root.key: instance_tree(root, runtime.waits) for root in roots},
         "jobs": {k: (j.type, j.state.value, j.retries, j.deadline, j.worker) for k, j in runtime.jobs.items()},
-        "activatable": {t: list(pool) for t, pool in runtime.activatable.items()},
+        # In the order the engine hands them out (a pool may hold them otherwise until it is next read).
+        "activatable": {t: [job.key for job in pool.in_order()] for t, pool in runtime.activatable.items()},
         "waits": sorted(runtime.waits),
         "subscriptions": {str(k): sorted(v) for k, v in runtime.subscriptions.items()},
         "signal_waits": {str(k): sorted(v) for k, v in runtime.signal_waits.items()},

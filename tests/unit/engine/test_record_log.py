@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from zeebe_celery.engine.records import RecordLog
+from zeebe_celery.engine.records import RecordLog, deferred
 
 
 def log_of(count: int, *, limit: int) -> RecordLog:
@@ -43,3 +43,35 @@ def test_listeners_get_each_batch_and_one_that_fails_changes_nothing(caplog: pyt
     assert seen == [[1, 1], [2]]
     assert [r["position"] for r in log.all()] == [1, 2, 3]
     assert "reader of the exported records failed" in caplog.text
+
+
+def test_the_limit_holds_across_commands_of_several_records() -> None:
+    log = RecordLog(limit=5, clock=lambda: 0)
+    for command in range(4):  # 3 records each: 12 written, the newest 5 retained
+        log.extend([("JOB", "CREATED", command * 10 + n, {"n": n}) for n in range(3)])
+    assert [r["position"] for r in log.all()] == [8, 9, 10, 11, 12]
+    assert [r["key"] for r in log.all()] == [21, 22, 30, 31, 32]
+    assert [r["position"] for r in log.since(9)] == [10, 11, 12]
+    assert [r["position"] for r in log.since(3)] == [8, 9, 10, 11, 12]
+    assert [r["key"] for r in log.find("JOB", "CREATED", n=0)] == [30]
+
+
+def test_a_command_with_more_records_than_the_limit_keeps_its_newest() -> None:
+    log = RecordLog(limit=3, clock=lambda: 0)
+    log.extend([("JOB", "CREATED", n, {}) for n in range(7)])
+    assert [(r["position"], r["key"]) for r in log.all()] == [(5, 4), (6, 5), (7, 6)]
+
+
+def test_a_deferred_value_is_made_once_when_first_read() -> None:
+    made: list[int] = []
+
+    def make(n: int) -> dict[str, Any]:
+        made.append(n)
+        return {"n": n}
+
+    log = RecordLog(limit=10, clock=lambda: 0)
+    log.extend([("JOB", "CREATED", 1, deferred(make, 1)), ("JOB", "CREATED", 2, deferred(make, 2))])
+    assert made == []
+    assert [r["value"] for r in log.find("JOB", n=2)] == [{"n": 2}]
+    assert [r["value"] for r in log.all()] == [{"n": 1}, {"n": 2}]
+    assert made == [1, 2]

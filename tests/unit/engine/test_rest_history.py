@@ -53,6 +53,20 @@ def test_ended_instances_past_the_bound_are_forgotten_with_their_rows() -> None:
     assert history.incidents == {}
 
 
+def test_the_path_an_instance_took_is_kept_until_it_is_forgotten() -> None:
+    engine = Harness()
+    history = History(engine.runtime, retain=1)
+    engine.deploy(one_task())
+    key = engine.start("p")
+    assert history.paths[key] == {"start": 1, "start-work": 1}
+    engine.complete(engine.one_job("w"))
+    assert history.paths[key] == {"start": 1, "start-work": 1, "work": 1, "work-end": 1, "end": 1, "p": 1}
+    later = engine.start("p")
+    engine.complete(engine.one_job("w"))
+    assert key not in history.paths
+    assert later in history.paths
+
+
 def test_a_restarted_engine_is_seen_from_its_state(tmp_path: Path) -> None:
     engine = Restartable(tmp_path)
     engine.deploy(one_task())

@@ -159,11 +159,89 @@ def test_a_compensation_boundary_without_a_handler_is_refused(engine: Harness) -
         engine.deploy(process("p", start_event(), bare, end_event(), flows("start", "book", "end")))
 
 
-def test_compensating_inside_a_completed_sub_process_from_outside_is_refused_by_name(engine: Harness) -> None:
+def test_a_throw_outside_a_completed_sub_process_runs_the_handlers_inside_it(engine: Harness) -> None:
     inner = sub_process("sub", start_event("s"), undoable("book", "book"), end_event("e"), flows("s", "book", "e"))
-    xml = process("p", start_event(), inner, compensate("undo"), end_event(), flows("start", "sub", "undo", "end"))
-    with pytest.raises(InvalidArgument, match="inside the embedded sub-process 'sub'"):
-        engine.deploy(xml)
+    xml = process(
+        "p",
+        start_event(),
+        inner,
+        undoable("charge", "charge"),
+        compensate("undo"),
+        service_task("after", "after"),
+        end_event(),
+        flows("start", "sub", "charge", "undo", "after", "end"),
+    )
+    engine.deploy(xml)
+    key = engine.start("p")
+    engine.complete(engine.one_job("book"))
+    engine.complete(engine.one_job("charge"))
+
+    undo_book = engine.one_job("undo-book")
+    assert undo_book.instance.parent is not None
+    assert undo_book.instance.parent.key == key
+    engine.complete(engine.one_job("undo-charge"))
+    assert not engine.activate("after")  # the throw waits for the handler inside the sub-process too
+    engine.complete(undo_book)
+    engine.complete(engine.one_job("after"))
+    assert engine.completed(key)
+    created = engine.records("COMPENSATION_SUBSCRIPTION", "CREATED", processInstanceKey=key)
+    assert [r["value"]["compensableActivityId"] for r in created] == ["book", "sub", "charge"]
+
+
+def test_sub_processes_nested_two_deep_hand_their_compensable_activities_up(engine: Harness) -> None:
+    deepest = sub_process(
+        "inner", start_event("s2"), undoable("book", "book"), end_event("e2"), flows("s2", "book", "e2")
+    )
+    outer = sub_process("outer", start_event("s1"), deepest, end_event("e1"), flows("s1", "inner", "e1"))
+    engine.deploy(process("p", start_event(), outer, compensate("undo", end=True), flows("start", "outer", "undo")))
+    key = engine.start("p")
+    engine.complete(engine.one_job("book"))
+    engine.complete(engine.one_job("undo-book"))
+    assert engine.completed(key)
+
+
+def test_what_a_throw_inside_the_sub_process_compensated_is_not_compensated_again(engine: Harness) -> None:
+    inner = sub_process(
+        "sub",
+        start_event("s"),
+        undoable("book", "book"),
+        compensate("undo-inside"),
+        end_event("e"),
+        flows("s", "book", "undo-inside", "e"),
+    )
+    xml = process(
+        "p",
+        start_event(),
+        inner,
+        compensate("undo"),
+        service_task("after", "after"),
+        end_event(),
+        flows("start", "sub", "undo", "after", "end"),
+    )
+    engine.deploy(xml)
+    key = engine.start("p")
+    engine.complete(engine.one_job("book"))
+    engine.complete(engine.one_job("undo-book"))  # the throw inside the sub-process
+    engine.complete(engine.one_job("after"))  # the throw outside found nothing left to compensate
+    assert not engine.activate("undo-book")
+    assert engine.completed(key)
+
+
+def test_a_multi_instance_sub_process_compensates_each_completed_iteration(engine: Harness) -> None:
+    inner = multi_instance(
+        sub_process("sub", start_event("s"), undoable("book", "book"), end_event("e"), flows("s", "book", "e")),
+        "=items",
+        element="item",
+    )
+    engine.deploy(process("p", start_event(), inner, compensate("undo", end=True), flows("start", "sub", "undo")))
+    key = engine.start("p", {"items": [1, 2]})
+    for job in engine.activate("book"):
+        engine.complete(job)
+    undos = engine.activate("undo-book")
+    assert len(undos) == 2  # "completed more than once, the handler is invoked for the same amount"
+    for job in undos:
+        engine.complete(job)
+    assert engine.completed(key)
 
 
 def test_an_unknown_activity_ref_is_refused(engine: Harness) -> None:

@@ -340,6 +340,15 @@ def _compensable(engine: Harness) -> int:
     return engine.start("cp")
 
 
+def _compensable_inside(engine: Harness) -> int:
+    inner = sub_process("sub", start_event("s"), undoable("book", "book"), end_event("e"), flows("s", "book", "e"))
+    engine.deploy(
+        process("cpi", start_event(), inner, compensate("undo"), end_event(), flows("start", "sub", "undo", "end")),
+        name="cpi.bpmn",
+    )
+    return engine.start("cpi")
+
+
 # (name, prefix, command): the command runs with a failure injected at each of its changes in turn.
 COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] = [
     ("deploy", lambda e: None, lambda e: e.deploy(model())),
@@ -376,6 +385,11 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
     ("complete into an end listener", _listening, lambda e: e.complete(_job(e, "w"), {"r": 2})),
     ("complete an ad-hoc activation", _ad_hoc, lambda e: e.complete(_job(e, "a"), {"r": 1})),
     ("complete into a compensation", _compensable, lambda e: e.complete(_job(e, "book"))),
+    (
+        "complete out of a sub-process into a compensation from outside it",
+        _compensable_inside,
+        lambda e: e.complete(_job(e, "book")),
+    ),
     ("modify", _started, lambda e: e.runtime.modify_instance(_root(e), activate=[], terminate=[_child(e, "nap")])),
     ("create with a user task", lambda e: e.deploy(user_task_model()), lambda e: e.start("u", {"owner": "ann"})),
     (

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from zeebe_celery.engine.core import RuntimeBase
-from zeebe_celery.engine.exported import element_value, variable_value
+from zeebe_celery.engine.exported import element_value, sequence_flow_value, variable_value
 from zeebe_celery.engine.model import Element, Kind, SequenceFlow
 from zeebe_celery.engine.state import (
     Definition,
@@ -15,7 +15,7 @@ from zeebe_celery.engine.state import (
     Incident,
     Job,
 )
-from zeebe_celery.engine.transaction import ATTR
+from zeebe_celery.engine.transaction import ATTR, DEL, PUT
 
 __all__ = ["ElementAppliers"]
 
@@ -33,9 +33,11 @@ class ElementAppliers(RuntimeBase):
         """A new element instance in ``scope`` (None: a process instance of ``definition``, started by the
         call activity ``caller`` if given)."""
         tx = self.tx
-        instance = ElementInstance(key=self.keys.next(), element=element, parent=scope, definition=definition)
+        undo = tx.undo  # journalled inline (a new key's entries are added, so undone by deleting them)
+        key = self.keys.next()
+        instance = ElementInstance(key=key, element=element, parent=scope, definition=definition)
         if scope is None:
-            instance.process_instance_key = instance.key
+            instance.process_instance_key = key
             tx.set(definition, "running", definition.running + 1)
             if caller is not None:
                 instance.caller = caller
@@ -43,10 +45,15 @@ class ElementAppliers(RuntimeBase):
                 tx.roots.add(caller.process_instance_key)
         else:
             instance.process_instance_key = scope.process_instance_key
-            tx.put(scope.children, instance.key, instance)
-        tx.put(self.instances, instance.key, instance)
+            undo.append((DEL, scope.children, key, None))
+            scope.children[key] = instance
+        undo.append((DEL, self.instances, key, None))
+        self.instances[key] = instance
         tx.roots.add(instance.process_instance_key)
-        self.element_record("ELEMENT_ACTIVATING", instance)
+        if self.records.enabled:
+            tx.records.append(
+                ("PROCESS_INSTANCE", "ELEMENT_ACTIVATING", key, (element_value, instance, element, definition))
+            )
         return instance
 
     def element_activated(self, instance: ElementInstance) -> None:
@@ -76,15 +83,27 @@ class ElementAppliers(RuntimeBase):
         instance.state = state
         tx.roots.add(instance.process_instance_key)
         if self.records.enabled:
-            tx.records.append(("PROCESS_INSTANCE", intent, instance.key, element_value(instance)))
+            tx.records.append(
+                (
+                    "PROCESS_INSTANCE",
+                    intent,
+                    instance.key,
+                    (element_value, instance, instance.element, instance.definition),
+                )
+            )
 
     def _element_gone(self, instance: ElementInstance) -> None:
         tx = self.tx
+        key = instance.key
         tx.roots.add(instance.process_instance_key)
-        tx.pop(self.instances, instance.key)
+        # tx.pop, inline: the instance is in both maps while it lives.
+        undo = tx.undo
+        if self.instances.pop(key, None) is not None:
+            undo.append((PUT, self.instances, key, instance))
         parent = instance.parent
         if parent is not None:
-            tx.pop(parent.children, instance.key)
+            if parent.children.pop(key, None) is not None:
+                undo.append((PUT, parent.children, key, instance))
         else:
             definition = instance.definition
             tx.set(definition, "running", definition.running - 1)
@@ -96,14 +115,7 @@ class ElementAppliers(RuntimeBase):
                 "PROCESS_INSTANCE",
                 "SEQUENCE_FLOW_TAKEN",
                 self.keys.next(),
-                {
-                    "bpmnElementType": "SEQUENCE_FLOW",
-                    "elementId": flow.id,
-                    "bpmnProcessId": scope.definition.bpmn_process_id,
-                    "processInstanceKey": scope.process_instance_key,
-                    "flowScopeKey": scope.key,
-                    "tenantId": scope.tenant_id,
-                },
+                (sequence_flow_value, flow, scope, scope.definition),
             )
         if joining:
             tx = self.tx
@@ -148,6 +160,15 @@ class ElementAppliers(RuntimeBase):
         """An activity with a compensation handler completed in ``scope``."""
         tx = self.tx
         tx.append(scope.compensable, completed.element.id)
+        tx.roots.add(scope.process_instance_key)
+        self._compensation_record("CREATED", scope, completed.element.id)
+
+    def compensable_inherited(self, scope: ElementInstance, completed: ElementInstance) -> None:
+        """A sub-process (or multi-instance body) completed in ``scope`` with compensable activities in it:
+        a throw in ``scope`` runs their handlers too."""
+        tx = self.tx
+        for element_id in completed.compensable:
+            tx.append(scope.compensable, element_id)
         tx.roots.add(scope.process_instance_key)
         self._compensation_record("CREATED", scope, completed.element.id)
 
@@ -231,7 +252,9 @@ class ElementAppliers(RuntimeBase):
             self.variable_changes.append((scope, name, "create" if created else "update", self.keys.last))
         if self.records.enabled:
             intent = "CREATED" if created else "UPDATED"
-            self.write("VARIABLE", intent, scope.key, variable_value(origin, scope, name, value))
+            # Deferred (see records.py): a variable's value is never changed in place (a change is a new
+            # value), so the record can be made when read.
+            self.write("VARIABLE", intent, scope.key, (variable_value, origin, scope, name, value))
 
     # -- incidents -------------------------------------------------------------------------------------
 

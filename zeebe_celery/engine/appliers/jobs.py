@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sortedcontainers import SortedDict
-
 from zeebe_celery.engine.core import RuntimeBase
 from zeebe_celery.engine.state import (
     ElementInstance,
     Job,
+    JobPool,
     JobState,
 )
 
@@ -58,7 +57,7 @@ class JobAppliers(RuntimeBase):
         tx = self.tx
         pool = self.activatable.get(job.type)
         if pool is None:
-            pool = SortedDict()
+            pool = JobPool()
             tx.put(self.activatable, job.type, pool)
         tx.put(pool, job.key, job)
 

@@ -55,17 +55,3 @@ def _check_throw(doc: Document, throw: Element, scope: Element) -> None:
                 throw.id,
                 f"the activityRef '{ref}' must be an activity with a compensation boundary event in the same scope",
             )
-    nested = [c for c in scope.children.values() if c.kind is Kind.SUB_PROCESS and _compensates_within(c)]
-    for sub_process in nested:
-        doc.fail_id(
-            throw.id,
-            f"compensating the activities inside the embedded sub-process '{sub_process.id}' from outside it is "
-            "not supported by this engine",
-        )
-
-
-def _compensates_within(container: Element) -> bool:
-    return any(
-        child.compensation_handler is not None or (child.children and _compensates_within(child))
-        for child in container.children.values()
-    )

@@ -73,6 +73,14 @@ EVENT_PROCESSORS: dict[tuple[Kind, EventType], Processor] = {
 
 
 def processor_for(element: Element) -> Processor:
+    """The processor of ``element``'s kind (or event definition), kept on the element after the first call."""
+    processor: Processor | None = element.processor
+    if processor is None:
+        processor = element.processor = _find_processor(element)
+    return processor
+
+
+def _find_processor(element: Element) -> Processor:
     # A task with a zeebe:taskDefinition is done by a job worker, whatever its kind (an ad-hoc sub-process
     # with one asks its worker what to do).
     if element.task is not None and element.kind is not Kind.AD_HOC_SUB_PROCESS:

@@ -45,7 +45,7 @@ class AdHocSubProcess(Container):
             return
         if config.active_elements is None:
             return  # nothing to activate: it stays active, as the docs say
-        ids = evaluate(ctx, instance, config.active_elements.evaluate, "EXTRACT_VALUE_ERROR")
+        ids = evaluate(ctx, instance, config.active_elements, "EXTRACT_VALUE_ERROR")
         allowed = {e.id for e in activatable(element)}
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise StepFailed(
@@ -66,7 +66,7 @@ class AdHocSubProcess(Container):
     def on_child_completing(self, ctx: Context, instance: ElementInstance, child: ElementInstance) -> None:
         config = _config(instance.element)
         if config.output_collection is not None and config.output_element is not None:
-            value = evaluate(ctx, child, config.output_element.evaluate, "EXTRACT_VALUE_ERROR")
+            value = evaluate(ctx, child, config.output_element, "EXTRACT_VALUE_ERROR")
             collected = [*instance.variables.get(config.output_collection, []), json_value(value)]
             ctx.state.set_local(instance, {config.output_collection: collected})
         if instance.element.task is not None:
@@ -76,7 +76,7 @@ class AdHocSubProcess(Container):
         condition = config.completion_condition
         if condition is None:
             return
-        fulfilled = evaluate(ctx, child, condition.evaluate, "EXTRACT_VALUE_ERROR")
+        fulfilled = evaluate(ctx, child, condition, "EXTRACT_VALUE_ERROR")
         if not isinstance(fulfilled, bool):
             raise StepFailed(
                 "EXTRACT_VALUE_ERROR",

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from zeebe_celery.engine import feel
 from zeebe_celery.engine.appliers import Appliers
+from zeebe_celery.engine.model import Expr
 from zeebe_celery.engine.parts import Flow, JobWork, Publication, Resources, Subscriptions, UserTaskWork
 from zeebe_celery.engine.state import ElementInstance
 
@@ -80,8 +81,16 @@ class Processor:
         return not instance.children and not instance.joins
 
 
-def evaluate(ctx: Context, instance: ElementInstance, fn: Callable[[Any], Any], error_type: str) -> Any:
-    """``fn`` of the variables the instance sees; a FEEL failure is a StepFailed of ``error_type``."""
+def evaluate(ctx: Context, instance: ElementInstance, expr: Expr | Callable[[Any], Any], error_type: str) -> Any:
+    """The value of ``expr`` (or of a function) over the variables the instance sees; a FEEL failure is a
+    StepFailed of ``error_type``. A static value costs no variable lookup."""
+    fn: Callable[[Any], Any]
+    if isinstance(expr, Expr):
+        if expr.compiled is None:
+            return expr.source
+        fn = expr.evaluate
+    else:
+        fn = expr
     try:
         return fn(ctx.visible(instance))
     except feel.FeelError as exc:

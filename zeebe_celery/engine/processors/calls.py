@@ -14,7 +14,7 @@ class CallActivity(Processor):
     def on_activate(self, ctx: Context, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
         called = instance.element.called
         assert called is not None
-        process_id = evaluate(ctx, instance, called.process_id.evaluate, "EXTRACT_VALUE_ERROR")
+        process_id = evaluate(ctx, instance, called.process_id, "EXTRACT_VALUE_ERROR")
         if not isinstance(process_id, str) or not process_id:
             raise StepFailed(
                 "EXTRACT_VALUE_ERROR",

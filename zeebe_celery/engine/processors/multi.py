@@ -41,7 +41,7 @@ class MultiInstanceBody(Container):
         state = ctx.state
         index = int(child.variables[LOOP_COUNTER]) - 1
         if loop.output_collection is not None and loop.output_element is not None:
-            element = evaluate(ctx, child, loop.output_element.evaluate, "EXTRACT_VALUE_ERROR")
+            element = evaluate(ctx, child, loop.output_element, "EXTRACT_VALUE_ERROR")
             collected = list(instance.variables.get(loop.output_collection) or [])
             if index < len(collected):
                 collected[index] = json_value(element)
@@ -50,7 +50,7 @@ class MultiInstanceBody(Container):
         state.set_local(instance, {ACTIVE: counts[ACTIVE] - 1, COMPLETED: counts[COMPLETED] + 1})
         if loop.completion_condition is not None:
             condition = loop.completion_condition
-            fulfilled = evaluate(ctx, child, condition.evaluate, "EXTRACT_VALUE_ERROR")
+            fulfilled = evaluate(ctx, child, condition, "EXTRACT_VALUE_ERROR")
             if not isinstance(fulfilled, bool):
                 raise StepFailed(
                     "EXTRACT_VALUE_ERROR",
@@ -83,7 +83,7 @@ def _parts(body: Element) -> tuple[Element, LoopCharacteristics]:
 
 
 def _collection(ctx: Context, instance: ElementInstance, loop: LoopCharacteristics) -> list[Any]:
-    items = evaluate(ctx, instance, loop.input_collection.evaluate, "EXTRACT_VALUE_ERROR")
+    items = evaluate(ctx, instance, loop.input_collection, "EXTRACT_VALUE_ERROR")
     if not isinstance(items, list):
         raise StepFailed(
             "EXTRACT_VALUE_ERROR",

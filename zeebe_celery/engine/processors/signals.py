@@ -17,7 +17,7 @@ class SignalThrow(Processor):
     def on_activate(self, ctx: Context, instance: ElementInstance, variables: dict[str, Any] | None) -> None:
         signal = instance.element.signal
         assert signal is not None
-        name = evaluate(ctx, instance, signal.evaluate, "EXTRACT_VALUE_ERROR")
+        name = evaluate(ctx, instance, signal, "EXTRACT_VALUE_ERROR")
         if not isinstance(name, str):
             raise StepFailed(
                 "EXTRACT_VALUE_ERROR",

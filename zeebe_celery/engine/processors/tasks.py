@@ -42,7 +42,7 @@ class BusinessRuleTask(Processor):
         element = instance.element
         assert element.decision_id is not None
         assert element.result_variable is not None
-        decision_id = evaluate(ctx, instance, element.decision_id.evaluate, "EXTRACT_VALUE_ERROR")
+        decision_id = evaluate(ctx, instance, element.decision_id, "EXTRACT_VALUE_ERROR")
         try:
             output = ctx.resources.evaluate_called_decision(str(decision_id), instance.tenant_id, ctx.visible(instance))
         except LookupError as exc:
@@ -58,7 +58,7 @@ def _linked_form(ctx: Context, instance: ElementInstance) -> dict[str, str] | No
     form = instance.element.form_id
     if form is None:
         return None
-    identifier = evaluate(ctx, instance, form.evaluate, "EXTRACT_VALUE_ERROR")
+    identifier = evaluate(ctx, instance, form, "EXTRACT_VALUE_ERROR")
     try:
         key = ctx.resources.form_key(str(identifier), instance.tenant_id)
     except LookupError as exc:
@@ -69,13 +69,13 @@ def _linked_form(ctx: Context, instance: ElementInstance) -> dict[str, str] | No
 def _job_definition(ctx: Context, instance: ElementInstance) -> tuple[str, int]:
     task = instance.element.task
     assert task is not None
-    job_type = evaluate(ctx, instance, task.type.evaluate, "EXTRACT_VALUE_ERROR")
+    job_type = evaluate(ctx, instance, task.type, "EXTRACT_VALUE_ERROR")
     if not isinstance(job_type, str) or not job_type:
         raise StepFailed(
             "EXTRACT_VALUE_ERROR",
             f"Expected result of the expression '{task.type.source}' to be 'STRING', but was '{feel_type(job_type)}'.",
         )
-    retries = evaluate(ctx, instance, task.retries.evaluate, "EXTRACT_VALUE_ERROR")
+    retries = evaluate(ctx, instance, task.retries, "EXTRACT_VALUE_ERROR")
     try:
         return job_type, int(retries)
     except (TypeError, ValueError):

@@ -53,7 +53,7 @@ def _form_key(ctx: Context, instance: ElementInstance, form_id: Expr | None) -> 
 
 
 def _value(ctx: Context, instance: ElementInstance, expr: Expr) -> Any:
-    return evaluate(ctx, instance, expr.evaluate, "EXTRACT_VALUE_ERROR")
+    return evaluate(ctx, instance, expr, "EXTRACT_VALUE_ERROR")
 
 
 def _string(ctx: Context, instance: ElementInstance, expr: Expr | None) -> str:

@@ -38,6 +38,8 @@ class History:
         # By process instance, then (scope key, name).
         self.variables: dict[int, dict[tuple[int, str], Row]] = {}
         self.user_tasks: dict[int, Row] = {}
+        # The path each process instance took: how often each element completed or sequence flow was taken.
+        self.paths: dict[int, dict[str, int]] = {}
         self._ended: deque[int] = deque()
         self._open_incidents: dict[int, int] = {}
         # Variables have no key of their own in this engine's records: the history numbers them.
@@ -59,9 +61,12 @@ class History:
 
     def _process_instance(self, record: Record) -> None:
         value = record["value"]
+        key, intent = record["key"], record["intent"]
+        if intent in _PATH_INTENTS:
+            path = self.paths.setdefault(value["processInstanceKey"], {})
+            path[value["elementId"]] = path.get(value["elementId"], 0) + 1
         if value.get("bpmnElementType") != "PROCESS":
             return
-        key, intent = record["key"], record["intent"]
         if intent == "ELEMENT_ACTIVATING":
             self._started(key, value, record["timestamp"])
             return
@@ -197,6 +202,7 @@ class History:
     def _forget(self, key: int) -> None:
         self.process_instances.pop(key, None)
         self.variables.pop(key, None)
+        self.paths.pop(key, None)
         self._open_incidents.pop(key, None)
         for table, row_key in self._owned.pop(key, []):
             table.pop(row_key, None)
@@ -247,6 +253,8 @@ class History:
             now,
         )
 
+
+_PATH_INTENTS = frozenset({"ELEMENT_COMPLETED", "SEQUENCE_FLOW_TAKEN"})
 
 _USER_TASK_STATES = {
     "CREATING": "CREATING",

@@ -190,10 +190,12 @@ class RestServer:
         grpc_port: Callable[[], int] = lambda: 0,
         cluster_id: str = "",
         back_pressure: BackPressure | None = None,
+        history: History | None = None,
     ) -> None:
+        """``history``: the read side the searches use (one of its own unless given)."""
         served = Served(
             runtime,
-            History(runtime),
+            history if history is not None else History(runtime),
             back_pressure or BackPressure(),
             host,
             grpc_port,
