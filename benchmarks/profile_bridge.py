@@ -26,9 +26,13 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
+import redis
+
 from benchmarks import dispatch
+from benchmarks.celery_floor import publish as publish_floor
 from benchmarks.contenders import MAX_JOBS, REPORT_CONCURRENCY
 from benchmarks.procs import APP, REPO, Program, poller_process
 from benchmarks.procstats import cpu_seconds, descendants
@@ -140,6 +144,35 @@ def profile_bridge(stack: Stack, args: argparse.Namespace, into: Path) -> list[s
     return lines
 
 
+def profile_floor(stack: Stack, args: argparse.Namespace, into: Path) -> list[str]:
+    """Celery's floor (benchmarks.celery_floor): a no-op Celery task, no Zeebe, drained by one prefork worker."""
+    queue = f"bench.floor-{uuid.uuid4().hex[:8]}"
+    env = stack.env(max_jobs=MAX_JOBS, report_concurrency=args.report_concurrency)
+    env["BENCH_NOOP_TYPE"] = f"floor-unused-{uuid.uuid4().hex[:8]}"
+    publish_floor(stack.redis.url, queue, int(3000 * (2 + args.seconds)))
+    store = redis.Redis.from_url(stack.redis.url)
+    worker = CeleryWorker(APP, [queue], env=env, concurrency=1, cwd=REPO).start()
+    try:
+        time.sleep(1)
+        pids = {"consumer": worker.pid, "pool-process": descendants(worker.pid)[1]}
+        waiting, cpu_before = int(store.llen(queue)), {role: cpu_seconds(pid) for role, pid in pids.items()}
+        files = record(pids, args.seconds, "gil", into)
+        tasks = waiting - int(store.llen(queue))
+        cpu = {role: cpu_seconds(pid) - cpu_before[role] for role, pid in pids.items()}
+    finally:
+        worker.cleanup()
+        store.delete(queue)
+        store.close()
+    lines = [
+        f"{tasks} no-op tasks while sampled ({tasks / args.seconds:.0f}/s); CPU per task: "
+        + ", ".join(f"{role} {cpu[role] / tasks * 1000:.2f} ms" for role in pids)
+        + f"; total {sum(cpu.values()) / tasks * 1000:.2f} ms"
+    ]
+    for name, path in files.items():
+        lines += ["", f"### {name} (gil)", "", "```", *summarize(path), "```"]
+    return lines
+
+
 def profile_ceiling(args: argparse.Namespace, into: Path) -> list[str]:
     path = into / "poller-gil.txt"
 
@@ -220,11 +253,12 @@ def main() -> None:
     )
     parser.add_argument("--ceiling", action="store_true", help="profile the dispatch ceiling instead")
     parser.add_argument("--engine", action="store_true", help="profile the engine under the raw loop instead")
+    parser.add_argument("--floor", action="store_true", help="profile Celery's floor (no Zeebe) instead")
     args = parser.parse_args()
     ensure_py_spy()
     name = "ceiling" if args.ceiling else f"{args.processes}proc-ack-{args.ack_emulation}-minfree-{args.min_free}"
     name += f"-batch-{args.batch}" if args.batch > 1 and not args.ceiling else ""
-    name = "engine" if args.engine else name
+    name = "engine" if args.engine else "floor" if args.floor else name
     into = OUT / name
     into.mkdir(parents=True, exist_ok=True)
     if args.ceiling:
@@ -232,6 +266,9 @@ def main() -> None:
     elif args.engine:
         with open_stack() as stack:
             lines = profile_engine(stack, args, into)
+    elif args.floor:
+        with open_stack() as stack:
+            lines = profile_floor(stack, args, into)
     else:
         with open_stack() as stack:
             lines = profile_bridge(stack, args, into)
