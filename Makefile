@@ -45,7 +45,7 @@ conformance: bootstrap
 # The full run, then the engine against its pre-redesign revision (benchmarks/results/engine-redesign.md).
 bench: bootstrap
 	$(PY) -m benchmarks --full
-	$(PY) -m benchmarks.engine_redesign --rounds 5
+	$(PY) -m benchmarks.engine_redesign --rounds 7
 
 bench-quick: bootstrap
 	$(PY) -m benchmarks --quick

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import pytest
+
 from zeebe_celery.gateway.client import ZeebeClient
 from zeebe_celery.gateway.types import ProcessInstanceResult
 from zeebe_celery.job import JobKind, ListenerEventType
@@ -84,40 +86,23 @@ def test_an_ad_hoc_sub_process_runs_the_chosen_elements_and_collects_their_resul
     assert "result" not in done.variables  # an activation's variables stay in its own scope
 
 
+@pytest.mark.parametrize(
+    "model",
+    [
+        pytest.param("compensation", id="the activity in the throw's scope"),
+        pytest.param("compensation-nested", id="the activity inside a completed embedded sub-process"),
+    ],
+)
 def test_a_compensation_throw_runs_the_handler_of_the_completed_activity_before_going_on(
-    zeebe_client: ZeebeClient, unique, jobs
+    zeebe_client: ZeebeClient, unique, jobs, model: str
 ) -> None:
-    zeebe_client.deploy_resource(
-        unique.resource("compensation.bpmn", "compensation", "compensation-book", "compensation-cancel")
-    )
+    zeebe_client.deploy_resource(unique.resource(f"{model}.bpmn", model, f"{model}-book", f"{model}-cancel"))
     with ThreadPoolExecutor(1) as pool:
-        result = _with_result(zeebe_client, pool, unique("compensation"))
-        zeebe_client.complete_job(jobs.activate_one(unique("compensation-book")).key, {"booking": "B-1"})
-        cancel = jobs.activate_one(unique("compensation-cancel"))
+        result = _with_result(zeebe_client, pool, unique(model))
+        zeebe_client.complete_job(jobs.activate_one(unique(f"{model}-book")).key, {"booking": "B-1"})
+        cancel = jobs.activate_one(unique(f"{model}-cancel"))
         assert cancel.element_id == "cancel-booking"
         assert cancel.variables["booking"] == "B-1"
-        zeebe_client.complete_job(cancel.key, {"cancelled": True})
-        done: ProcessInstanceResult = result.result(timeout=30)
-    assert done.variables["cancelled"] is True
-
-
-def test_a_compensation_throw_undoes_what_completed_inside_an_embedded_sub_process(
-    zeebe_client: ZeebeClient, unique, jobs
-) -> None:
-    zeebe_client.deploy_resource(
-        unique.resource(
-            "compensation-nested.bpmn",
-            "compensation-nested",
-            "compensation-nested-book",
-            "compensation-nested-cancel",
-        )
-    )
-    with ThreadPoolExecutor(1) as pool:
-        result = _with_result(zeebe_client, pool, unique("compensation-nested"))
-        zeebe_client.complete_job(jobs.activate_one(unique("compensation-nested-book")).key, {"booking": "B-2"})
-        cancel = jobs.activate_one(unique("compensation-nested-cancel"))
-        assert cancel.element_id == "cancel-booking"
-        assert cancel.variables["booking"] == "B-2"
         zeebe_client.complete_job(cancel.key, {"cancelled": True})
         done: ProcessInstanceResult = result.result(timeout=30)
     assert done.variables["cancelled"] is True

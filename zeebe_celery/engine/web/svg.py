@@ -93,23 +93,17 @@ def _event_glyph(kind: str, cx: float, cy: float, filled: bool) -> Safe:
     )
 
 
+def _cross(cx: float, cy: float, ends: tuple[tuple[int, int], ...]) -> Safe:
+    """Two strokes through the centre: an X (exclusive) or a + (parallel), from the offsets of their ends."""
+    a, b, c, d = (f"{cx + dx:.1f},{cy + dy:.1f}" for dx, dy in ends)
+    return render('<path class="glyph" style="stroke-width:3" d="M{a} L{b} M{c} L{d}"/>', a=a, b=b, c=c, d=d)
+
+
 def _gateway_marker(tag: str, cx: float, cy: float) -> Safe:
     if tag == "exclusiveGateway":
-        return render(
-            '<path class="glyph" style="stroke-width:3" d="M{a} L{b} M{c} L{d}"/>',
-            a=f"{cx - 8:.1f},{cy - 8:.1f}",
-            b=f"{cx + 8:.1f},{cy + 8:.1f}",
-            c=f"{cx + 8:.1f},{cy - 8:.1f}",
-            d=f"{cx - 8:.1f},{cy + 8:.1f}",
-        )
+        return _cross(cx, cy, ((-8, -8), (8, 8), (8, -8), (-8, 8)))
     if tag == "parallelGateway":
-        return render(
-            '<path class="glyph" style="stroke-width:3" d="M{a} L{b} M{c} L{d}"/>',
-            a=f"{cx:.1f},{cy - 11:.1f}",
-            b=f"{cx:.1f},{cy + 11:.1f}",
-            c=f"{cx - 11:.1f},{cy:.1f}",
-            d=f"{cx + 11:.1f},{cy:.1f}",
-        )
+        return _cross(cx, cy, ((0, -11), (0, 11), (-11, 0), (11, 0)))
     if tag == "inclusiveGateway":
         return render(
             '<circle class="glyph" style="stroke-width:2.5" cx="{x}" cy="{y}" r="10"/>', x=f"{cx:.1f}", y=f"{cy:.1f}"
