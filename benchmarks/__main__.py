@@ -18,6 +18,8 @@ from benchmarks.celery_floor import measure_floor
 from benchmarks.contenders import ASYNC_WAIT_MS, BATCH, MAX_JOBS, REPORT_CONCURRENCY, ContenderPlan, run_contender
 from benchmarks.dispatch import measure_ceiling, measure_memory
 from benchmarks.engine_figures import RECORDS_LIMIT, WARM_INSTANCES, measure_completed, measure_waiting
+from benchmarks.pools import CONCURRENCY as POOL_CONCURRENCY
+from benchmarks.pools import run_pools
 from benchmarks.report import check_shape, describe_machine, now, render_markdown, to_json, write_plot
 from benchmarks.scaling import CONCURRENCY, run_scaling
 from benchmarks.stack import Stack, open_stack, say
@@ -34,6 +36,8 @@ class Mode:
     rounds: int
     warmup: int
     contender: ContenderPlan
+    pools: ContenderPlan
+    """Each run of the pool comparison (benchmarks/pools.py)."""
     pyzeebe_defaults_backlog: int
     ceiling_jobs: int
     ceiling_rounds: int
@@ -54,6 +58,7 @@ MODES = {
         rounds=1,
         warmup=600,
         contender=ContenderPlan(backlog=1200, paced=150, rate=25.0, timeout=60.0),
+        pools=ContenderPlan(backlog=1200, paced=100, rate=25.0, timeout=60.0),
         pyzeebe_defaults_backlog=0,
         ceiling_jobs=10_000,
         ceiling_rounds=1,
@@ -69,6 +74,7 @@ MODES = {
         rounds=3,
         warmup=1500,
         contender=ContenderPlan(backlog=3000, paced=500, rate=25.0, timeout=120.0),
+        pools=ContenderPlan(backlog=2000, paced=250, rate=25.0, timeout=120.0),
         pyzeebe_defaults_backlog=320,
         ceiling_jobs=20_000,
         ceiling_rounds=3,
@@ -213,6 +219,11 @@ def method(mode: Mode) -> dict[str, Any]:
             f"Async handler awaiting {ASYNC_WAIT_MS} ms (asyncio.sleep): pyzeebe as above (max_running_jobs=32) "
             f"against zeebe_celery, batched ({BATCH} jobs per message, ZEEBE_CELERY_BATCH_CONCURRENCY 32), "
             "each with one process; same backlog and paced phases as the contenders.",
+            f"Pools: one Celery worker with {POOL_CONCURRENCY} pool processes (prefork), threads or greenlets "
+            "(gevent, monkey-patched by Celery), and the poller; each job a message of its own; a sync handler "
+            "sleeping 50 ms (time.sleep) and an async one awaiting 50 ms (asyncio.sleep, on the loop of its pool "
+            f"process or thread); once each, {mode.pools.backlog} instances drained and {mode.pools.paced} at "
+            f"{mode.pools.rate:.0f}/s; CPU = the worker's processes and the poller.",
             "Celery's floor: the bench app's no-op Celery task (no Zeebe), on the same worker flags, prefork pool "
             "with one process and Redis, once per round; a backlog of as many messages as a contender's is "
             "published first, and throughput and the worker's CPU are read over the middle 80% of the drain "
@@ -247,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         results["celery_floor"] = results["contenders"].pop("celery_floor")
         say(f"async handler awaiting {ASYNC_WAIT_MS} ms: pyzeebe against zeebe-celery batched")
         results["async_wait"] = run_async_wait_phase(stack, mode)
+        say(f"pools: prefork, threads and gevent, {POOL_CONCURRENCY} each, for handlers waiting 50 ms")
+        results["pools"] = run_pools(stack, mode.pools)
         say("dispatch ceiling: poller vs raw LPUSH, jobs waiting in an engine of their own")
         results["dispatch_ceiling"] = measure_ceiling(
             stack.redis.url, count=mode.ceiling_jobs, rounds=mode.ceiling_rounds, timeout=120.0

@@ -21,13 +21,13 @@ from benchmarks.procs import APP, REPO, CeleryWorker
 from benchmarks.procstats import Sampler
 from benchmarks.stack import Stack, say
 
-__all__ = ["FLOOR_TASK", "measure_floor"]
+__all__ = ["FLOOR_TASK", "measure_floor", "publish"]
 
 FLOOR_TASK = "bench.floor"
 _POLL = 0.01
 
 
-def _publish(broker_url: str, queue: str, count: int) -> None:
+def publish(broker_url: str, queue: str, count: int) -> None:
     app = Celery("floor-load", broker=broker_url, set_as_current=False)
     try:
         with app.producer_or_acquire() as producer:
@@ -61,7 +61,7 @@ def measure_floor(stack: Stack, count: int, *, timeout: float = 120.0) -> dict[s
     env = stack.env(max_jobs=MAX_JOBS, report_concurrency=REPORT_CONCURRENCY)
     # The bench app as the bridge's runs load it: a @zeebe_task registered, so the worker boots the same way.
     env["BENCH_NOOP_TYPE"] = f"floor-unused-{uuid.uuid4().hex[:8]}"
-    _publish(stack.redis.url, queue, count)
+    publish(stack.redis.url, queue, count)
     store = redis.Redis.from_url(stack.redis.url)
     say(f"  celery floor: {count} no-op messages waiting on {queue}; starting one worker, one pool process")
     worker = CeleryWorker(APP, [queue], env=env, concurrency=1, cwd=REPO)

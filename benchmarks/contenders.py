@@ -26,7 +26,7 @@ from benchmarks.stack import HERE, PYZEEBE_PYTHON, Stack, say
 from benchmarks.stats import percentile, rate_between, steady_window
 from zeebe_celery.stack.fleet import _Process
 
-__all__ = ["ASYNC_WAIT_MS", "BATCH", "ContenderPlan", "run_contender", "start_zeebe_celery"]
+__all__ = ["ASYNC_WAIT_MS", "BATCH", "POOL_KIND", "ContenderPlan", "run_contender", "start_zeebe_celery"]
 
 # zeebe-celery's bound of jobs queued or running per type, as in the test stack (pyzeebe's is 32).
 MAX_JOBS = "64"
@@ -44,6 +44,8 @@ class ContenderPlan:
 
 
 REPORT_CONCURRENCY = "32"
+# The kind of a run of the pool comparison (benchmarks/pools.py): zeebe_celery_pool:<pool>:<sleep|async>.
+POOL_KIND = "zeebe_celery_pool:"
 # The batched contender's jobs per Celery message (``@zeebe_task(batch=...)``), as pyzeebe activates 32.
 BATCH = 32
 # The async contenders' handlers await this long (asyncio.sleep), as a handler waiting on I/O.
@@ -59,9 +61,10 @@ def start_zeebe_celery(
     sleep: bool = False,
     batch: int = 1,
     async_wait: bool = False,
+    pool: str = "prefork",
     extra_env: Mapping[str, str] | None = None,
 ) -> tuple[list[_Process], _Process]:
-    """Celery prefork worker(s) with ``processes`` pool processes each, then the poller; all ready.
+    """Celery worker(s) with ``processes`` pool processes (threads, greenlets) each, then the poller; all ready.
 
     ``extra_env`` overrides the stack's environment (another broker: ``ZEEBE_CELERY_BROKER_URL``).
     Returns every process started (workers first) and the poller.
@@ -70,7 +73,10 @@ def start_zeebe_celery(
     env = {**stack.env(max_jobs=MAX_JOBS, report_concurrency=REPORT_CONCURRENCY), **(extra_env or {})}
     env["BENCH_ASYNC_WAIT_TYPE" if async_wait else "BENCH_SLEEP_TYPE" if sleep else "BENCH_NOOP_TYPE"] = job_type
     env["BENCH_BATCH"] = str(batch)
-    workers = [CeleryWorker(APP, [f"zeebe.{job_type}"], env=env, concurrency=processes, cwd=REPO) for _ in range(nodes)]
+    workers = [
+        CeleryWorker(APP, [f"zeebe.{job_type}"], env=env, concurrency=processes, pool=pool, cwd=REPO)
+        for _ in range(nodes)
+    ]
     started: list[_Process] = []
     try:
         for worker in workers:
@@ -104,6 +110,12 @@ def _start(
         if kind == "pyzeebe_async_wait":
             argv += ["--async-wait-ms", str(ASYNC_WAIT_MS)]
         return [Program(kind, argv, ready_marker="worker ready").start()], None
+    if kind.startswith(POOL_KIND):
+        # zeebe_celery_pool:<pool>:<sleep|async>: one worker of that pool, each job a message of its own.
+        _, pool, handler = kind.split(":")
+        return start_zeebe_celery(
+            stack, job_type, processes=processes, pool=pool, sleep=handler == "sleep", async_wait=handler == "async"
+        )
     if kind == "zeebe_celery_async_wait":
         return start_zeebe_celery(stack, job_type, processes=processes, batch=BATCH, async_wait=True)
     if kind == "zeebe_celery_batched":

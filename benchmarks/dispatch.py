@@ -5,7 +5,8 @@ ActivateJobs finds a full batch at once ("instant ActivateJobs", as far as the e
 poller publishes to a real Redis. A drainer stands in for the workers: it empties the queue and frees
 the jobs' flow-control slots, and counts what arrived. The jobs are never completed, so the engine does
 no more than activate them. The same count, of the same messages LPUSHed by a bare redis-py pipeline,
-is the floor; the ratio of the two rates is the bridge's overhead.
+is the floor; the ratio of the two rates is the bridge's overhead. The poller publishing batches
+(``@zeebe_task(batch=32)``: one message per 32 jobs) is counted per job, by the slots the drainer frees.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import sys
 import tempfile
 import threading
@@ -23,7 +25,7 @@ from typing import Any
 
 import redis
 
-from benchmarks.contenders import MAX_JOBS
+from benchmarks.contenders import BATCH, MAX_JOBS
 from benchmarks.engine_proc import EngineProcess
 from benchmarks.load import Load
 from benchmarks.procs import Program, poller_process
@@ -37,6 +39,8 @@ __all__ = ["measure_ceiling", "measure_memory"]
 
 # The first jobs warm the poller up (imports, connections, caches); memory growth is counted after them.
 WARM_JOBS = 1000
+# The poller's bound in the dispatch runs (ZEEBE_CELERY_BENCH_CEILING_MAX_JOBS to try another).
+CEILING_MAX_JOBS = os.environ.get("ZEEBE_CELERY_BENCH_CEILING_MAX_JOBS", MAX_JOBS)
 # The ceiling's engines keep few records: the activations are read as they happen, nothing else is.
 CEILING_RECORDS = 2000
 
@@ -74,15 +78,17 @@ class Follower(threading.Thread):
 
 
 class Drainer(threading.Thread):
-    """Empties the queue, frees the slots of what it took, and records (time, messages so far)."""
+    """Empties the queue, frees the slots of what it took, and records (time, messages so far); with
+    ``per_job``, (time, jobs so far), counted by the slots it frees (a batch message holds many jobs)."""
 
-    def __init__(self, url: str, queue: str, job_type: str | None, *, keep: int = 64) -> None:
+    def __init__(self, url: str, queue: str, job_type: str | None, *, keep: int = 64, per_job: bool = False) -> None:
         super().__init__(name="drainer", daemon=True)
         self.client = redis.Redis.from_url(url)
         self.store = InflightStore(self.client)
         self.queue = queue
         self.job_type = job_type
         self.keep = keep
+        self.per_job = per_job
         self.kept: list[str] = []
         self.total = 0
         self.points: list[tuple[float, float]] = [(time.time(), 0.0)]
@@ -100,14 +106,15 @@ class Drainer(threading.Thread):
                 self.kept.extend(m.decode() for m in replies[0][: self.keep - len(self.kept)])
             taken = int(replies[-2])
             if self.job_type is not None:
-                self._free_slots()
+                freed = self._free_slots()
+                taken = freed if self.per_job else taken
             if taken:
                 self.total += taken
                 self.points.append((time.time(), float(self.total)))
             else:
                 time.sleep(0.001)
 
-    def _free_slots(self) -> None:
+    def _free_slots(self) -> int:
         assert self.job_type is not None
         members = self.client.zrange(self.store.key(self.job_type), 0, -1)
         jobs = []
@@ -115,8 +122,7 @@ class Drainer(threading.Thread):
             if not member.startswith(b"r:"):
                 key, _, deadline = member.partition(b":")
                 jobs.append((int(key), int(deadline)))
-        if jobs:
-            self.store.release(self.job_type, jobs)
+        return self.store.release(self.job_type, jobs) if jobs else 0
 
     def stop(self) -> None:
         self._halt.set()
@@ -142,13 +148,23 @@ class Drainer(threading.Thread):
 
 
 def _run_poller(
-    redis_url: str, address: str, records: RecordLog | None, job_type: str, count: int, timeout: float, *, memory: bool
+    redis_url: str,
+    address: str,
+    records: RecordLog | None,
+    job_type: str,
+    count: int,
+    timeout: float,
+    *,
+    memory: bool,
+    batch: int = 1,
 ) -> dict[str, Any]:
-    """The poller dispatching ``count`` jobs of ``job_type`` from the engine at ``address``."""
+    """The poller dispatching ``count`` jobs of ``job_type`` from the engine at ``address`` (``batch`` jobs
+    per message)."""
     queue = f"zeebe.{job_type}"
-    env = stack_env(zeebe_address=address, redis_url=redis_url, max_jobs=MAX_JOBS)
+    env = stack_env(zeebe_address=address, redis_url=redis_url, max_jobs=CEILING_MAX_JOBS)
     env["BENCH_NOOP_TYPE"] = job_type
-    drainer = Drainer(redis_url, queue, job_type)
+    env["BENCH_BATCH"] = str(batch)
+    drainer = Drainer(redis_url, queue, job_type, per_job=batch > 1)
     drainer.start()
     follower = Follower(records) if records is not None else None
     poller = poller_process(env)
@@ -215,28 +231,40 @@ def measure_ceiling(redis_url: str, *, count: int, rounds: int, timeout: float) 
     raw ActivateJobs + LPUSH loop.
     """
     polled: list[dict[str, Any]] = []
+    batched: list[dict[str, Any]] = []
     raw: list[float] = []
     activate_raw: list[float] = []
     for round_no in range(1, rounds + 1):
         job_type = f"ceiling-{round_no}"
         both_type = f"{job_type}-both"
-        with engine_with_jobs({job_type: count, both_type: count}, timeout=timeout) as engine:
+        batched_type = f"{job_type}-batched"
+        jobs = {job_type: count, both_type: count, batched_type: count}
+        with engine_with_jobs(jobs, timeout=timeout) as engine:
             records = RecordLog(http_source(engine.monitor_url))
+            batched_run = _run_poller(
+                redis_url, engine.address, records, batched_type, count, timeout, memory=False, batch=BATCH
+            )
+            batched_run.pop("payloads")
             run = _run_poller(redis_url, engine.address, records, job_type, count, timeout, memory=False)
-            batch = max(1, round(run["batch_mean"])) if math.isfinite(run["batch_mean"]) else int(MAX_JOBS)
+            batch = max(1, round(run["batch_mean"])) if math.isfinite(run["batch_mean"]) else int(CEILING_MAX_JOBS)
             payloads = run.pop("payloads")
             raw_rate = _run_raw(redis_url, f"{job_type}-raw", payloads, count, batch, timeout, activate=None)
             both_rate = _run_raw(redis_url, both_type, payloads, count, batch, timeout, activate=engine.address)
         polled.append(run)
+        batched.append(batched_run)
         raw.append(raw_rate)
         activate_raw.append(both_rate)
         say(
             f"  dispatch round {round_no}: poller {run['per_s']:.0f}/s (batches of {run['batch_mean']:.1f}), "
-            f"raw LPUSH {raw_rate:.0f}/s, raw ActivateJobs + LPUSH {both_rate:.0f}/s"
+            f"batched {batched_run['per_s']:.0f} jobs/s, raw LPUSH {raw_rate:.0f}/s, "
+            f"raw ActivateJobs + LPUSH {both_rate:.0f}/s"
         )
     zc = sorted(r["per_s"] for r in polled)[len(polled) // 2]
     return {
         "zeebe_celery_per_s": zc,
+        "zeebe_celery_batched_per_s": _median([r["per_s"] for r in batched]),
+        "batch": BATCH,
+        "batched_poller_cpu_us_per_job": _median([r["poller_cpu_us_per_job"] for r in batched]),
         "raw_lpush_per_s": sorted(raw)[len(raw) // 2],
         "raw_activate_and_lpush_per_s": sorted(activate_raw)[len(activate_raw) // 2],
         "jobs_per_round": count,
@@ -248,13 +276,18 @@ def measure_ceiling(redis_url: str, *, count: int, rounds: int, timeout: float) 
                 "batch_mean": p["batch_mean"],
                 "poller_cpu_us_per_job": p["poller_cpu_us_per_job"],
                 "complete": p["complete"],
+                "zeebe_celery_batched_per_s": b["per_s"],
             }
-            for p, r, a in zip(polled, raw, activate_raw, strict=True)
+            for p, b, r, a in zip(polled, batched, raw, activate_raw, strict=True)
         ],
         "batch_mean": sorted(p["batch_mean"] for p in polled)[len(polled) // 2],
         "poller_cpu_us_per_job": sorted(p["poller_cpu_us_per_job"] for p in polled)[len(polled) // 2],
-        "max_jobs": int(MAX_JOBS),
+        "max_jobs": int(CEILING_MAX_JOBS),
     }
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2] if values else math.nan
 
 
 def measure_memory(redis_url: str, *, count: int, timeout: float) -> dict[str, Any]:
@@ -279,6 +312,7 @@ def measure_memory(redis_url: str, *, count: int, timeout: float) -> dict[str, A
     series = [(float(jobs or 0), kib / 1024) for jobs, kib in run["rss"]]
     warm = next((mb for jobs, mb in series if jobs >= WARM_JOBS), math.nan)
     end = series[-1][1] if series else math.nan
+    middle = next((mb for jobs, mb in series if jobs >= run["jobs"] / 2), math.nan)
     step = max(1, len(series) // 40)
     return {
         "jobs": run["jobs"],
@@ -286,6 +320,7 @@ def measure_memory(redis_url: str, *, count: int, timeout: float) -> dict[str, A
         "rss_start_mb": series[0][1] if series else math.nan,
         "rss_after_warmup_mb": warm,
         "warmup_jobs": WARM_JOBS,
+        "rss_middle_mb": middle,
         "rss_end_mb": end,
         "growth_mb": end - warm,
         "peak_rss_mb": run["poller_peak_rss_mb"],

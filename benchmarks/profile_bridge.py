@@ -26,9 +26,14 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
+import redis
+
 from benchmarks import dispatch
+from benchmarks.celery_floor import publish as publish_floor
+from benchmarks.contenders import MAX_JOBS, REPORT_CONCURRENCY
 from benchmarks.procs import APP, REPO, Program, poller_process
 from benchmarks.procstats import cpu_seconds, descendants
 from benchmarks.stack import HERE, Stack, open_stack, say
@@ -93,10 +98,12 @@ def record(pids: dict[str, int], seconds: float, mode: str, into: Path) -> dict[
 
 def profile_bridge(stack: Stack, args: argparse.Namespace, into: Path) -> list[str]:
     job_type = "profile"
-    count = int(250 * (4 + 2 * args.seconds))
+    count = int(600 * (4 + 2 * args.seconds))  # enough that both samplings see a backlog draining
     stack.load.backlog(stack.load.deploy(job_type), count, timeout=300)
-    env = stack.env(max_jobs="64")
+    # The contenders' settings: the bound and the reports in flight per pool process.
+    env = stack.env(max_jobs=MAX_JOBS, report_concurrency=args.report_concurrency)
     env["BENCH_NOOP_TYPE"] = job_type
+    env["BENCH_BATCH"] = str(args.batch)
     env["BENCH_ACK_EMULATION"] = args.ack_emulation
     worker = CeleryWorker(APP, [f"zeebe.{job_type}"], env=env, concurrency=args.processes, cwd=REPO).start()
     poller: _Process
@@ -134,6 +141,35 @@ def profile_bridge(stack: Stack, args: argparse.Namespace, into: Path) -> list[s
     ]
     for name, path in files.items():
         lines += ["", f"### {name}", "", "```", *summarize(path), "```"]
+    return lines
+
+
+def profile_floor(stack: Stack, args: argparse.Namespace, into: Path) -> list[str]:
+    """Celery's floor (benchmarks.celery_floor): a no-op Celery task, no Zeebe, drained by one prefork worker."""
+    queue = f"bench.floor-{uuid.uuid4().hex[:8]}"
+    env = stack.env(max_jobs=MAX_JOBS, report_concurrency=args.report_concurrency)
+    env["BENCH_NOOP_TYPE"] = f"floor-unused-{uuid.uuid4().hex[:8]}"
+    publish_floor(stack.redis.url, queue, int(3000 * (2 + args.seconds)))
+    store = redis.Redis.from_url(stack.redis.url)
+    worker = CeleryWorker(APP, [queue], env=env, concurrency=1, cwd=REPO).start()
+    try:
+        time.sleep(1)
+        pids = {"consumer": worker.pid, "pool-process": descendants(worker.pid)[1]}
+        waiting, cpu_before = int(store.llen(queue)), {role: cpu_seconds(pid) for role, pid in pids.items()}
+        files = record(pids, args.seconds, "gil", into)
+        tasks = waiting - int(store.llen(queue))
+        cpu = {role: cpu_seconds(pid) - cpu_before[role] for role, pid in pids.items()}
+    finally:
+        worker.cleanup()
+        store.delete(queue)
+        store.close()
+    lines = [
+        f"{tasks} no-op tasks while sampled ({tasks / args.seconds:.0f}/s); CPU per task: "
+        + ", ".join(f"{role} {cpu[role] / tasks * 1000:.2f} ms" for role in pids)
+        + f"; total {sum(cpu.values()) / tasks * 1000:.2f} ms"
+    ]
+    for name, path in files.items():
+        lines += ["", f"### {name} (gil)", "", "```", *summarize(path), "```"]
     return lines
 
 
@@ -210,13 +246,19 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, help="Celery pool processes (default 1)")
     parser.add_argument("--ack-emulation", choices=("on", "off"), default="off")
     parser.add_argument("--min-free", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=1, help="jobs per Celery message (@zeebe_task(batch=N))")
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument(
+        "--report-concurrency", default=REPORT_CONCURRENCY, help="reports in flight per pool process (as the bench)"
+    )
     parser.add_argument("--ceiling", action="store_true", help="profile the dispatch ceiling instead")
     parser.add_argument("--engine", action="store_true", help="profile the engine under the raw loop instead")
+    parser.add_argument("--floor", action="store_true", help="profile Celery's floor (no Zeebe) instead")
     args = parser.parse_args()
     ensure_py_spy()
     name = "ceiling" if args.ceiling else f"{args.processes}proc-ack-{args.ack_emulation}-minfree-{args.min_free}"
-    name = "engine" if args.engine else name
+    name += f"-batch-{args.batch}" if args.batch > 1 and not args.ceiling else ""
+    name = "engine" if args.engine else "floor" if args.floor else name
     into = OUT / name
     into.mkdir(parents=True, exist_ok=True)
     if args.ceiling:
@@ -224,6 +266,9 @@ def main() -> None:
     elif args.engine:
         with open_stack() as stack:
             lines = profile_engine(stack, args, into)
+    elif args.floor:
+        with open_stack() as stack:
+            lines = profile_floor(stack, args, into)
     else:
         with open_stack() as stack:
             lines = profile_bridge(stack, args, into)

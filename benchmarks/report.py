@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.brokers import check_brokers, rabbitmq_version, render_brokers
+from benchmarks.report_sections import async_wait_section, floor_section, pools_section
+from benchmarks.report_sections import fmt as _f
 from benchmarks.stack import PYZEEBE_PYTHON
 
 __all__ = ["check_shape", "describe_machine", "render_markdown", "to_json", "write_plot"]
@@ -164,12 +166,11 @@ def to_json(results: dict[str, Any]) -> str:
     return json.dumps(_clean(results), indent=2, allow_nan=False) + "\n"
 
 
-def _f(value: Any, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if isinstance(value, int | float):
-        return f"{value:,.{digits}f}"
-    return str(value)
+def _times(value: Any, base: Any) -> str:
+    """``value / base`` as ``0.81x``, or empty when either is missing."""
+    if not (_is_number(value) and _is_number(base)) or not base:
+        return ""
+    return f"{value / base:.2f}x"
 
 
 def _contender_rows(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -237,27 +238,33 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"zeebe-celery's peak RSS is the poller's; the poller used {_f(zc['poller_cpu_s'], 2)} of its "
             f"{_f(zc.get('cpu_s'), 2)} CPU seconds (launched via {zc.get('poller_launcher')}).",
         ]
-    out += _floor_section(results)
-    out += _async_wait_section(results)
+    out += floor_section(results)
+    out += async_wait_section(results)
+    out += pools_section(results)
     ceiling = results["dispatch_ceiling"]
     out += [
         "",
         "## Dispatch ceiling",
         "",
         "The real poller against an engine holding every job before it starts (each ActivateJobs finds a full "
-        "batch), publishing to the real Redis; a drainer frees the slots. Versus a bare redis-py LPUSH of the "
-        "same messages, in batches of the same size (one LPUSH per batch).",
+        "batch), publishing to the real Redis; a drainer frees the slots. Versus a bare loop of ActivateJobs "
+        "and one LPUSH of the same messages per activation (no flow control, parsing or message building), and "
+        "a bare redis-py LPUSH of the same messages, in batches of the same size.",
         "",
-        "| | jobs/s |",
-        "|---|---:|",
-        f"| zeebe-celery poller | {_f(ceiling.get('zeebe_celery_per_s'), 0)} |",
-        f"| raw LPUSH (redis-py) | {_f(ceiling.get('raw_lpush_per_s'), 0)} |",
-        f"| raw ActivateJobs + LPUSH, no bridge logic (context) | "
-        f"{_f(ceiling.get('raw_activate_and_lpush_per_s'), 0)} |",
+        "| | jobs/s | vs the bare ActivateJobs + LPUSH loop |",
+        "|---|---:|---:|",
+        f"| zeebe-celery poller | {_f(ceiling.get('zeebe_celery_per_s'), 0)} | "
+        f"{_times(ceiling.get('zeebe_celery_per_s'), ceiling.get('raw_activate_and_lpush_per_s'))} |",
+        f"| zeebe-celery poller, batched ({ceiling.get('batch', '?')} jobs per message), per job | "
+        f"{_f(ceiling.get('zeebe_celery_batched_per_s'), 0)} | "
+        f"{_times(ceiling.get('zeebe_celery_batched_per_s'), ceiling.get('raw_activate_and_lpush_per_s'))} |",
+        f"| bare ActivateJobs + LPUSH loop | {_f(ceiling.get('raw_activate_and_lpush_per_s'), 0)} | 1.00x |",
+        f"| raw LPUSH (redis-py), no gateway (context) | {_f(ceiling.get('raw_lpush_per_s'), 0)} | |",
         "",
         f"Jobs per activation {_f(ceiling.get('batch_mean'))} (bound {ceiling.get('max_jobs')}); poller CPU "
-        f"{_f(ceiling.get('poller_cpu_us_per_job'), 0)} µs/job; {ceiling.get('jobs_per_round')} jobs per round, "
-        f"{len(ceiling.get('rounds', []))} round(s).",
+        f"{_f(ceiling.get('poller_cpu_us_per_job'), 0)} µs/job, batched "
+        f"{_f(ceiling.get('batched_poller_cpu_us_per_job'), 0)} µs/job; {ceiling.get('jobs_per_round')} jobs per "
+        f"round, {len(ceiling.get('rounds', []))} round(s).",
     ]
     scaling = results["scaling"]
     out += [
@@ -281,10 +288,14 @@ def render_markdown(results: dict[str, Any]) -> str:
         out.append(f"Not measured: {memory['skipped']}.")
     else:
         out += [
-            f"RSS over {memory.get('jobs'):,} dispatched jobs: {_f(memory.get('rss_start_mb'))} MB "
-            f"at start, {_f(memory.get('rss_after_warmup_mb'))} MB after {memory.get('warmup_jobs'):,} jobs, "
-            f"{_f(memory.get('rss_end_mb'))} MB at the end: growth {_f(memory.get('growth_mb'))} MB "
-            f"(peak {_f(memory.get('peak_rss_mb'))} MB)."
+            f"The poller's RSS while it dispatches {memory.get('jobs'):,} jobs (growth counted after the first "
+            f"{memory.get('warmup_jobs'):,}):",
+            "",
+            "| at start | after warm-up | middle | end | growth | peak |",
+            "|---:|---:|---:|---:|---:|---:|",
+            f"| {_f(memory.get('rss_start_mb'))} MB | {_f(memory.get('rss_after_warmup_mb'))} MB | "
+            f"{_f(memory.get('rss_middle_mb'))} MB | {_f(memory.get('rss_end_mb'))} MB | "
+            f"{_f(memory.get('growth_mb'))} MB | {_f(memory.get('peak_rss_mb'))} MB |",
         ]
     out += render_brokers(results.get("brokers", {})) if results.get("brokers") else []
     out += _engine_section(results)
@@ -296,58 +307,6 @@ def render_markdown(results: dict[str, Any]) -> str:
     out += ["", "## Method", ""]
     out += [f"- {note}" for note in results["method"]["notes"]]
     return "\n".join(out) + "\n"
-
-
-def _floor_section(results: dict[str, Any]) -> list[str]:
-    """Celery's floor (a no-op Celery task, no Zeebe) next to the bridge's CPU per job: the bridge's own share."""
-    floor = results.get("celery_floor")
-    if not floor:
-        return []
-    zc = results["contenders"].get("zeebe_celery", {})
-    batched = zc.get("batched", {})
-    floor_cpu = floor.get("cpu_ms_per_job")
-    out = [
-        "",
-        "## Celery's floor",
-        "",
-        "A no-op Celery task with no Zeebe, on the same app, worker flags, pool (prefork, one process) and Redis, "
-        "drained from a backlog in the same run. The bridge's own share is its CPU per job (poller and worker) "
-        "beyond this floor.",
-        "",
-        "| | per s | CPU ms per job | beyond the floor, ms |",
-        "|---|---:|---:|---:|",
-        f"| Celery's floor: no-op task | {_f(floor.get('throughput_per_s'))} | {_f(floor_cpu, 3)} | |",
-    ]
-    for label, figures in (("zeebe-celery, per job", zc), ("zeebe-celery, batched", batched)):
-        if figures:
-            cpu = figures.get("cpu_ms_per_job")
-            share = float(cpu) - float(floor_cpu) if _is_number(cpu) and _is_number(floor_cpu) else None
-            out.append(f"| {label} | {_f(figures.get('throughput_per_s'))} | {_f(cpu, 3)} | {_f(share, 3)} |")
-    return out
-
-
-def _async_wait_section(results: dict[str, Any]) -> list[str]:
-    """An async handler awaiting on I/O: pyzeebe's loop against a batch on a pool process's loop."""
-    phase = results.get("async_wait")
-    if not phase:
-        return []
-    out = [
-        "",
-        f"## Async handler awaiting {phase.get('wait_ms')} ms",
-        "",
-        f"One process each: pyzeebe runs up to 32 jobs at once on its loop; zeebe-celery sends batches of "
-        f"{phase.get('batch')} jobs, whose handlers run concurrently on the pool process's loop.",
-        "",
-        "| contender | instances/s | p50 ms | p99 ms | CPU ms/job |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for label, key in (("pyzeebe", "pyzeebe"), ("zeebe-celery, batched", "zeebe_celery_batched")):
-        c = phase.get(key, {})
-        out.append(
-            f"| {label} | {_f(c.get('throughput_per_s'))} | {_f(c.get('p50_ms'))} | {_f(c.get('p99_ms'))} "
-            f"| {_f(c.get('cpu_ms_per_job'), 2)} |"
-        )
-    return out
 
 
 def _engine_section(results: dict[str, Any]) -> list[str]:

@@ -8,6 +8,10 @@ it has reported. Every member also leaves by itself when its score passes,
 so a crashed poller or a killed worker cannot leak a slot: a job whose deadline passed belongs to
 Zeebe again anyway.
 
+A poller that finds too few slots free waits on the type's wake-up list, and says in the type's ``need`` hash
+how many it waits for (the fewest any poller asked for, for a few seconds): a release wakes it only once that
+many are free, so a saturated type costs the poller one wake-up per activation, not one per finished job.
+
 A reservation names the store that made it, and each poller's store says it is alive (a sorted set of
 owners, scored with the time their word lapses: :data:`OWNER_TTL` after the last reservation or
 :meth:`InflightStore.heartbeat`). The next reservation by anyone drops the reservations of owners that
@@ -35,9 +39,11 @@ logger = logging.getLogger(__name__)
 OWNER_TTL = 6.0
 # How often a release that failed is tried again.
 RETRY_RELEASE = 0.5
+# How long a waiting poller's word on how many free slots it needs lasts (it renews it while it waits).
+NEED_TTL = 3.0
 
-# KEYS[1] set, KEYS[2] owners, ARGV: now_ms, bound, want, hold_until_ms, token ("owner/random"), least,
-# owner, owner_alive_until_ms
+# KEYS[1] set, KEYS[2] owners, KEYS[3] need, KEYS[4] wake-up list, ARGV: now_ms, bound, want, hold_until_ms,
+# token ("owner/random"), least, owner, owner_alive_until_ms, need_ttl_ms
 _RESERVE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
@@ -50,7 +56,17 @@ for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
 local n = math.min(free, tonumber(ARGV[3]))
-if n <= 0 or n < tonumber(ARGV[6]) then return 0 end
+if n <= 0 or n < tonumber(ARGV[6]) then
+  local least = math.max(math.min(tonumber(ARGV[6]), tonumber(ARGV[3])), 1)
+  local known = tonumber(redis.call('HGET', KEYS[3], 'least'))
+  if not known or least <= known then
+    redis.call('HSET', KEYS[3], 'bound', ARGV[2], 'least', least)
+  end
+  redis.call('PEXPIRE', KEYS[3], ARGV[9])
+  return 0
+end
+-- Wake-ups pushed while nobody waited are stale now.
+redis.call('DEL', KEYS[4])
 local args = {}
 for i = 1, n do
   args[#args + 1] = ARGV[4]
@@ -79,10 +95,14 @@ end
 return added
 """
 
-# KEYS[1] set, KEYS[2] wake-up list, ARGV: job keys
+# KEYS[1] set, KEYS[2] wake-up list, KEYS[3] need, ARGV: job keys
 _RELEASE = """
 local removed = redis.call('ZREM', KEYS[1], unpack(ARGV))
 if removed > 0 then
+  local need = redis.call('HMGET', KEYS[3], 'bound', 'least')
+  if need[1] and tonumber(need[1]) - redis.call('ZCARD', KEYS[1]) < tonumber(need[2]) then
+    return removed  -- the waiting poller needs more free slots than that: no wake-up yet
+  end
   redis.call('LPUSH', KEYS[2], removed)
   redis.call('LTRIM', KEYS[2], 0, 63)
 end
@@ -140,6 +160,9 @@ class InflightStore:
     def _wake_key(self, job_type: str) -> str:
         return f"{self._namespace}:freed:{job_type}"
 
+    def _need_key(self, job_type: str) -> str:
+        return f"{self._namespace}:need:{job_type}"
+
     def _owners_key(self) -> str:
         return f"{self._namespace}:owners"
 
@@ -154,7 +177,7 @@ class InflightStore:
 
     def reserve(self, job_type: str, *, want: int, bound: int, hold: float, least: int = 1) -> Reservation | None:
         """Reserve up to ``want`` slots under ``bound`` for ``hold`` seconds; None when fewer than ``least``
-        are free."""
+        are free (the next :meth:`wait_for_free_slot` then wakes once ``least`` are)."""
         now_ms = int(self._clock() * 1000)
         token = f"{self.owner}/{uuid.uuid4().hex[:16]}"
         alive_until_ms = now_ms + int(OWNER_TTL * 1000)
@@ -167,8 +190,10 @@ class InflightStore:
             least,
             self.owner,
             alive_until_ms,
+            int(NEED_TTL * 1000),
         ]
-        count = int(self._reserve(keys=[self.key(job_type), self._owners_key()], args=args))
+        keys = [self.key(job_type), self._owners_key(), self._need_key(job_type), self._wake_key(job_type)]
+        count = int(self._reserve(keys=keys, args=args))
         return Reservation(job_type, token, count) if count > 0 else None
 
     def commit(self, reservation: Reservation, jobs: Iterable[tuple[int, int]]) -> None:
@@ -192,7 +217,8 @@ class InflightStore:
         members = [_member(key, deadline) for key, deadline in jobs]
         if not members:
             return 0
-        return int(self._release(keys=[self.key(job_type), self._wake_key(job_type)], args=members))
+        keys = [self.key(job_type), self._wake_key(job_type), self._need_key(job_type)]
+        return int(self._release(keys=keys, args=members))
 
     def release_later(self, job_type: str, jobs: Iterable[tuple[int, int]]) -> None:
         """Free these slots from a background thread, trying every :data:`RETRY_RELEASE` seconds until it
@@ -233,7 +259,8 @@ class InflightStore:
         return int(self._redis.zcount(self.key(job_type), f"({now_ms}", "+inf"))
 
     def wait_for_free_slot(self, job_type: str, timeout: float) -> None:
-        """Block until a slot of ``job_type`` is freed somewhere, or ``timeout`` seconds pass."""
+        """Block until slots of ``job_type`` are freed somewhere (as many as the last failed :meth:`reserve`
+        wanted at least, of any poller's), or ``timeout`` seconds pass."""
         # BLPOP wants whole seconds on old servers; below one second a short sleep is as good.
         if timeout >= 1:
             self._redis.blpop([self._wake_key(job_type)], timeout=int(timeout))

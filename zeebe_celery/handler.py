@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -86,15 +87,18 @@ def _validate(param: _Param, value: Any) -> Any:
         raise HandlerInputError(f"invalid input: variable {param.name!r}: {problems}") from None
 
 
-_loop: asyncio.AbstractEventLoop | None = None
+# One loop per thread: a thread pool (celery worker -P threads) runs async handlers on several threads at once,
+# and a loop runs on one thread at a time.
+_loops = threading.local()
 
 
 def event_loop() -> asyncio.AbstractEventLoop:
-    """The worker process's event loop: one per process, reused by every async handler it runs."""
-    global _loop
-    if _loop is None or _loop.is_closed():
-        _loop = asyncio.new_event_loop()
-    return _loop
+    """This thread's event loop, reused by every async handler the thread runs: one per pool process, or one
+    per thread of a thread pool."""
+    loop: asyncio.AbstractEventLoop | None = getattr(_loops, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _loops.loop = asyncio.new_event_loop()
+    return loop
 
 
 def _read_signature(fn: Callable[..., Any], *, bind: bool) -> tuple[_Param, ...]:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from kombu.utils.json import loads as kombu_loads
+from kombu.utils.json import object_hook as kombu_object_hook
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from zeebe_celery.job import Job
@@ -126,10 +127,14 @@ class _Embed(BaseModel):
     chord: None = None
 
 
+# kombu's loads builds a decoder per call (json.loads does, given a hook); one built once decodes the same.
+_DECODER = json.JSONDecoder(object_hook=kombu_object_hook)
+
+
 def _loads(text: str | bytes) -> Any:
     """JSON as kombu reads it: its hook turns ``{"__type__": ..., "__value__": ...}`` objects into values, and
     raises for a type it does not know."""
-    return kombu_loads(text)  # type: ignore[no-untyped-call]
+    return _DECODER.decode(text.decode() if isinstance(text, bytes) else text)
 
 
 def _first_error(error: ValidationError) -> str:

@@ -37,8 +37,10 @@ from zeebe_celery.flow import InflightStore, Reservation
 from zeebe_celery.gateway.client import JobCall, ZeebeClient
 from zeebe_celery.gateway.retry import RetryPolicy
 from zeebe_celery.gateway.tls import check_tls
+from zeebe_celery.gather import gather
 from zeebe_celery.http import HealthServer, PollerHealth
 from zeebe_celery.json_only import check_json_only
+from zeebe_celery.poller_health import probe_health
 from zeebe_celery.spec import JobTypeSpec, resolve, zeebe_task_specs
 
 __all__ = ["BrokerUnavailableError", "Poller", "PollerHealth"]
@@ -208,13 +210,24 @@ class Poller:
         jobs: list[AnyJob] = []
         try:
             jobs = self._activate(spec, reservation.count)
+            if not self.bridge.stream:
+                gather(
+                    jobs,
+                    batch=spec.batch,
+                    room=reservation.count,
+                    job_timeout=spec.timeout,
+                    busy=lambda: bool(self._dispatcher and self._dispatcher.queue_depth(job_type)),
+                    activate=lambda count, wait: self._activate(spec, count, wait),
+                    stopping=self._stopping.is_set,
+                )
         finally:
             # Runs on every path: the slots become the jobs' slots, and unused ones are freed.
             self._settle(spec, reservation, jobs)
         return len(jobs)
 
-    def _activate(self, spec: JobTypeSpec, count: int) -> list[AnyJob]:
+    def _activate(self, spec: JobTypeSpec, count: int, wait: float | None = None) -> list[AnyJob]:
         started = time.perf_counter()
+        wait = wait if wait is not None else self.bridge.poll_timeout
         call = self.client.open_activate_jobs(
             spec.job_type,
             worker=self.worker_name,
@@ -223,7 +236,7 @@ class Poller:
             fetch_variables=spec.fetch_variables,
             # A long poll would hold its reserved slots while the stream needs them: with a stream, the
             # backfill call answers at once.
-            request_timeout=-1 if self.bridge.stream else self.bridge.poll_timeout,
+            request_timeout=-1 if self.bridge.stream else wait,
             tenant_ids=spec.tenant_ids,
             tenant_filter=spec.tenant_filter,
         )
@@ -425,26 +438,5 @@ class Poller:
 
     def check_health(self) -> PollerHealth:
         """Ask the gateway and the Celery broker whether they answer; refreshes the gauges too."""
-        details: dict[str, str] = {}
-        try:
-            topology = self.client.topology(timeout=2.0, retry=False)
-            gateway = topology.is_healthy
-            if not gateway:
-                details["gateway"] = "a partition has no healthy leader"
-        except GatewayError as exc:
-            gateway = False
-            details["gateway"] = str(exc)
-        broker = self._dispatcher.ping() if self._dispatcher is not None else False
-        if not broker:
-            details["broker"] = "the Celery broker does not answer"
-        self.health = PollerHealth(gateway=gateway, broker=broker, checked_at=time.time(), details=details)
-        if broker and self._dispatcher is not None:
-            for job_type in self.specs:
-                try:
-                    depth = self._dispatcher.queue_depth(job_type)
-                    if depth is not None:
-                        metrics.QUEUE_DEPTH.labels(job_type).set(depth)
-                    metrics.INFLIGHT.labels(job_type).set(self.inflight.in_flight(job_type))
-                except Exception:  # gauges are best effort
-                    logger.debug("could not refresh the gauges of %s", job_type, exc_info=True)
+        self.health = probe_health(self.client, self._dispatcher, self.inflight, self.specs)
         return self.health

@@ -19,6 +19,7 @@ import functools
 import logging
 import ssl
 from collections.abc import Callable, Collection, Mapping
+from queue import Empty
 from typing import TYPE_CHECKING, Any, cast
 
 import redis
@@ -196,16 +197,58 @@ class GuardedSentinelChannel(_Guarding, kombu_redis.SentinelChannel):
         return _guarded(super()._get_client(), self._guard())  # type: ignore[no-untyped-call]
 
 
+# How soon a worker without an event loop looks again for a message once a pool slot may be free.
+PAUSED_RECHECK = 0.01
+
+
+class _PromptPoller(kombu_redis.MultiChannelPoller):
+    """kombu's poller, ending a wait early while every pool slot is busy.
+
+    With ``worker_disable_prefetch`` (which the bridge's worker turns on, see
+    :func:`zeebe_celery.worker.fetch_only_when_free`) kombu stops popping while the pool is full. A worker
+    without an event loop (the gevent and eventlet pools) drains events with a 2 s timeout and counts a
+    finished task's slot free only between drains; with nothing to wait on, kombu's poller slept out that
+    whole timeout: with a 50 ms handler on 16 greenlets, 8 jobs/s instead of ~300. While its pops are held
+    back it now waits :data:`PAUSED_RECHECK` and ends the drain (``socket.timeout``, which Celery's loop
+    expects), so the worker frees its slots and pops again at once.
+    """
+
+    def _held_back(self) -> bool:
+        """Whether a consumer may not pop now (its pool is full) and no command is on its way to answer."""
+        if any(kind != "BRPOP" or getattr(channel, "_in_poll", None) for channel, kind in self.fds.values()):
+            return False
+        consuming = [channel for channel in getattr(self, "_channels", ()) if channel.active_queues]
+        return any(not channel.qos.can_consume() for channel in consuming)
+
+    def get(self, callback: Any, timeout: float | None = None) -> Any:
+        if self._held_back():
+            try:
+                return super().get(callback, PAUSED_RECHECK)  # type: ignore[no-untyped-call]
+            except Empty:
+                raise TimeoutError from None
+        return super().get(callback, timeout)  # type: ignore[no-untyped-call]
+
+
 class Transport(kombu_redis.Transport):
-    """kombu's Redis transport, consuming through :class:`GuardedChannel`."""
+    """kombu's Redis transport, consuming through :class:`GuardedChannel` and polling promptly while the
+    pool is full (:class:`_PromptPoller`)."""
 
     Channel = GuardedChannel
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self.cycle = _PromptPoller()  # type: ignore[no-untyped-call, assignment]
+
 
 class SentinelTransport(kombu_redis.SentinelTransport):
-    """kombu's Sentinel transport, consuming through :class:`GuardedSentinelChannel`."""
+    """kombu's Sentinel transport, consuming through :class:`GuardedSentinelChannel` and polling promptly
+    while the pool is full."""
 
     Channel = GuardedSentinelChannel
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self.cycle = _PromptPoller()  # type: ignore[no-untyped-call, assignment]
 
 
 def install(app: Celery, bridge: BridgeSettings) -> bool:

@@ -29,6 +29,7 @@ from zeebe_celery.config import BridgeSettings, ZeebeSettings, broker_redis_url,
 from zeebe_celery.errors import BpmnError, ConfigurationError, HandlerInputError
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
+from zeebe_celery.green import refuse_async_on_green_pool
 from zeebe_celery.handler import Handler, output_variables
 from zeebe_celery.job import Job
 from zeebe_celery.json_only import check_json_only
@@ -40,6 +41,7 @@ from zeebe_celery.report_queue import ReportQueue
 from zeebe_celery.results import AdHocResult, Corrections, Deny
 from zeebe_celery.spec import JobTypeSpec, spec_for
 from zeebe_celery.time_limits import JobRequest
+from zeebe_celery.wakeup import wake_on_task_end
 from zeebe_celery.worker_metrics import WorkerMetricsSettings
 
 if TYPE_CHECKING:
@@ -176,7 +178,8 @@ def fetch_only_when_free(app: Celery, bridge: BridgeSettings) -> None:
 class WorkerBoot(bootsteps.Step):  # type: ignore[misc]
     """The worker boot step of every app with a ``@zeebe_task``: runs :func:`worker_init`.
 
-    Invalid settings, or an app that accepts more than JSON, stop the worker before it consumes anything:
+    Invalid settings, an app that accepts more than JSON, or async handlers on a green pool
+    (:mod:`zeebe_celery.green`) stop the worker before it consumes anything:
     one line on stderr, as the poller writes it, and the poller's exit code (EX_CONFIG, 78).
     """
 
@@ -185,6 +188,8 @@ class WorkerBoot(bootsteps.Step):  # type: ignore[misc]
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         try:
             worker_init(parent.app)
+            refuse_async_on_green_pool(parent.app, getattr(parent, "pool_cls", None))
+            wake_on_task_end(parent)
         except ConfigurationError as error:
             sys.stderr.write(f"zeebe-celery worker: {error.one_line()}\n")
             raise SystemExit(os.EX_CONFIG) from None
@@ -255,10 +260,14 @@ class _Slot:
         self._freed = False
         self.handed_off = False
 
-    def release(self) -> None:
+    def release(self, together: ReportQueue | None = None) -> None:
+        """Free the slot now, or ``together`` with the slots of the queue's other finished reports."""
         if self._freed or self._inflight is None:
             return
         self._freed = True
+        if together is not None:
+            together.release(self._inflight, self._job.type, (self._job.key, self._job.deadline))
+            return
         slot = [(self._job.key, self._job.deadline)]
         try:
             self._inflight.release(self._job.type, slot)
@@ -436,4 +445,4 @@ class _Reporter(Reporter):
             with bind_job(self.job):
                 return self._deliver(outcome, send)
         finally:
-            self._slot.release()
+            self._slot.release(together=self._queue)

@@ -52,9 +52,8 @@ def make_app(engine: ZeebeEngine, redis_url: str, clean_env: Path) -> Iterator[A
     yield make
     for app in apps:
         worker.close_contexts(app)
-    # The worker process keeps one loop for async handlers; a closed one is replaced on next use.
-    if handler_module._loop is not None:
-        handler_module._loop.close()
+    # Each thread keeps one loop for async handlers; a closed one is replaced on next use.
+    handler_module.event_loop().close()
 
 
 @pytest.fixture

@@ -32,7 +32,12 @@ def fabricated(**overrides: Any) -> dict[str, Any]:
             "pyzeebe": contender(400.0, 8.0),
             "zeebe_celery": contender(420.0, 12.0),
         },
-        "dispatch_ceiling": {"zeebe_celery_per_s": 30_000.0, "raw_lpush_per_s": 45_000.0},
+        "dispatch_ceiling": {
+            "zeebe_celery_per_s": 30_000.0,
+            "zeebe_celery_batched_per_s": 36_000.0,
+            "raw_activate_and_lpush_per_s": 40_000.0,
+            "raw_lpush_per_s": 90_000.0,
+        },
         "scaling": {"speedup_1_to_4": 3.2, "runs": {}},
         "memory": {"growth_mb": math.nan},
         "engine": {"waiting": {"kb_per_instance": 3.0}, "completed": {"growth_mb": 5.0}},
@@ -91,8 +96,10 @@ def test_targets_compare_the_right_figures(bench: dict[str, ModuleType]) -> None
     assert targets["throughput_vs_raw_grpc"]["met"] is True
     assert targets["p50_vs_pyzeebe"]["value"] == pytest.approx(4.0)
     assert targets["p50_vs_pyzeebe"]["met"] is True
-    assert targets["dispatch_ceiling"]["value"] == pytest.approx(0.667)
-    assert targets["dispatch_ceiling"]["met"] is True
+    assert targets["dispatch_ceiling"]["value"] == pytest.approx(0.75)  # against the bare ActivateJobs + LPUSH
+    assert targets["dispatch_ceiling"]["met"] is False
+    assert targets["dispatch_batched"]["value"] == pytest.approx(0.9)
+    assert targets["dispatch_batched"]["met"] is False
     assert targets["scaling_1_to_4"]["met"] is False
     assert targets["poller_rss_growth"]["met"] is None  # not measured is neither met nor missed
 
@@ -237,13 +244,13 @@ def test_batched_and_floor_targets_compare_the_right_figures(bench: dict[str, Mo
 
 def test_the_report_shows_the_floor_and_the_bridges_share_beyond_it(bench: dict[str, ModuleType]) -> None:
     results = with_batches_and_floor(0.3, 1.15)
-    section = "\n".join(bench["report"]._floor_section(results))
+    section = "\n".join(bench["report"].floor_section(results))
     assert "| Celery's floor: no-op task | 900.0 | 1.000 | |" in section
     assert "| zeebe-celery, per job | 420.0 | 1.150 | 0.150 |" in section
     assert "| zeebe-celery, batched | 450.0 | 0.300 | -0.700 |" in section
     rows = [label for label, _ in bench["report"]._contender_rows(results)]
     assert "zeebe-celery, batched (32 jobs per message)" in rows
-    assert bench["report"]._floor_section(fabricated()) == []
+    assert bench["report"].floor_section(fabricated()) == []
 
 
 def test_the_async_wait_target_and_section_compare_batched_with_pyzeebe(bench: dict[str, ModuleType]) -> None:
@@ -257,10 +264,37 @@ def test_the_async_wait_target_and_section_compare_batched_with_pyzeebe(bench: d
     targets = {t["name"]: t for t in bench["stats"].evaluate_targets(results)}
     assert targets["async_wait_vs_pyzeebe"]["value"] == pytest.approx(0.95)
     assert targets["async_wait_vs_pyzeebe"]["met"] is True
-    section = "\n".join(bench["report"]._async_wait_section(results))
+    section = "\n".join(bench["report"].async_wait_section(results))
     assert "## Async handler awaiting 50 ms" in section
     assert "| zeebe-celery, batched | 570.0 | 55.0 | 165.0 | 0.40 |" in section
     assert {t["name"]: t["met"] for t in bench["stats"].evaluate_targets(fabricated())}["async_wait_vs_pyzeebe"] is None
+
+
+def test_the_pools_section_has_a_row_per_pool_and_handler_and_names_a_failed_run(
+    bench: dict[str, ModuleType],
+) -> None:
+    results = fabricated(
+        pools={
+            "concurrency": 16,
+            "ideal_per_s": 320.0,
+            "runs": {
+                "threads_sleep": {
+                    "pool": "threads",
+                    "handler": "sleep",
+                    "throughput_per_s": 300.0,
+                    "p50_ms": 51.0,
+                    "p99_ms": 60.0,
+                    "cpu_ms_per_job": 1.25,
+                    "peak_rss_mb": 90.0,
+                },
+                "gevent_async": {"pool": "gevent", "handler": "async", "failed": "TimeoutError: no jobs"},
+            },
+        }
+    )
+    section = "\n".join(bench["report"].pools_section(results))
+    assert "| threads | sleep | 300.0 | 51.0 | 60.0 | 1.25 |" in section
+    assert "| gevent | async | refused: TimeoutError: no jobs | | | |" in section
+    assert bench["report"].pools_section(fabricated()) == []
 
 
 def test_the_broker_rows_stand_beside_redis_in_the_report(bench: dict[str, ModuleType]) -> None:

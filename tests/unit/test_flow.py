@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 import pytest
 import redis
 
-from zeebe_celery.flow import OWNER_TTL, RETRY_RELEASE, InflightStore, Reservation
+from zeebe_celery.flow import NEED_TTL, OWNER_TTL, RETRY_RELEASE, InflightStore, Reservation
 
 JOB_TYPE = "charge-card"
 
@@ -250,6 +250,59 @@ def test_release_is_idempotent(store: InflightStore, raw: redis.Redis, namespace
 
     assert again == 0
     assert store.in_flight(JOB_TYPE) == 1
+    assert wake_ups(raw, namespace) == [1]
+
+
+def test_a_poller_waiting_for_several_slots_is_woken_once_that_many_are_free(
+    new_store: StoreFactory, raw: redis.Redis, namespace: str
+) -> None:
+    poller, worker = new_store(), new_store()
+    reservation = poller.reserve(JOB_TYPE, want=4, bound=4, hold=30)
+    assert reservation is not None
+    deadline = in_ms(60)
+    poller.commit(reservation, [(key, deadline) for key in range(1, 5)])
+    assert poller.reserve(JOB_TYPE, want=4, bound=4, hold=30, least=3) is None
+
+    worker.release(JOB_TYPE, [(1, deadline)])
+    worker.release(JOB_TYPE, [(2, deadline)])
+    assert wake_ups(raw, namespace) == []  # two free: not yet what the poller waits for
+    worker.release(JOB_TYPE, [(3, deadline)])
+
+    assert wake_ups(raw, namespace) == [1]
+    assert granted(poller.reserve(JOB_TYPE, want=4, bound=4, hold=30, least=3)) == 3
+    assert wake_ups(raw, namespace) == []  # a reservation drops the wake-ups nobody waited for
+
+
+def test_the_fewest_slots_any_waiting_poller_needs_decides_the_wake_up(
+    new_store: StoreFactory, raw: redis.Redis, namespace: str
+) -> None:
+    batching, streaming, worker = new_store(), new_store(), new_store()
+    reservation = batching.reserve(JOB_TYPE, want=2, bound=2, hold=30)
+    assert reservation is not None
+    deadline = in_ms(60)
+    batching.commit(reservation, [(1, deadline), (2, deadline)])
+    assert streaming.reserve(JOB_TYPE, want=1, bound=2, hold=30) is None
+    assert batching.reserve(JOB_TYPE, want=2, bound=2, hold=30, least=2) is None
+
+    worker.release(JOB_TYPE, [(1, deadline)])
+
+    assert wake_ups(raw, namespace) == [1]
+
+
+def test_a_waiting_pollers_need_lapses_so_releases_wake_again(
+    new_store: StoreFactory, raw: redis.Redis, namespace: str
+) -> None:
+    poller, worker = new_store(), new_store()
+    reservation = poller.reserve(JOB_TYPE, want=2, bound=2, hold=30)
+    assert reservation is not None
+    deadline = in_ms(60)
+    poller.commit(reservation, [(1, deadline), (2, deadline)])
+    assert poller.reserve(JOB_TYPE, want=2, bound=2, hold=30, least=2) is None
+
+    assert 0 < raw.pttl(f"{namespace}:need:{JOB_TYPE}") <= NEED_TTL * 1000
+    raw.delete(f"{namespace}:need:{JOB_TYPE}")  # as it lapses NEED_TTL after the poller stopped asking
+    worker.release(JOB_TYPE, [(1, deadline)])
+
     assert wake_ups(raw, namespace) == [1]
 
 

@@ -197,3 +197,51 @@ def test_a_report_after_the_queue_was_flushed_is_sent_inline(
     assert task.run(job) == "completed"
     assert [c.request.jobKey for c in faults.calls("CompleteJob")] == [job["key"]]
     assert store.in_flight(job_type) == 0
+
+
+def test_slots_of_reports_that_finish_together_are_freed_in_one_call(store: InflightStore) -> None:
+    reservation = store.reserve("together", want=8, bound=8, hold=30)
+    assert reservation is not None
+    deadline = int((time.time() + 60) * 1000)
+    store.commit(reservation, [(key, deadline) for key in range(8)])
+    calls: list[int] = []
+    release = store.release
+
+    def slow_release(job_type: str, jobs: Any) -> int:
+        calls.append(len(jobs))
+        time.sleep(0.2)  # while the first call is under way, the other reports finish
+        return release(job_type, jobs)
+
+    store.release = slow_release  # type: ignore[method-assign]
+    queue = worker.ReportQueue(8)
+    for key in range(8):
+        queue.submit(lambda key=key: queue.release(store, "together", (key, deadline)))
+    queue.flush()
+
+    assert sum(calls) == 8
+    assert len(calls) < 8
+    assert store.in_flight("together") == 0
+
+
+def test_a_release_that_fails_is_tried_again_in_the_background(store: InflightStore) -> None:
+    reservation = store.reserve("retried", want=1, bound=1, hold=30)
+    assert reservation is not None
+    deadline = int((time.time() + 60) * 1000)
+    store.commit(reservation, [(1, deadline)])
+    release = store.release
+    failures = [RuntimeError("redis blinked")]
+
+    def flaky_release(job_type: str, jobs: Any) -> int:
+        if failures:
+            raise failures.pop()
+        return release(job_type, jobs)
+
+    store.release = flaky_release  # type: ignore[method-assign]
+    queue = worker.ReportQueue(2)
+    queue.submit(lambda: queue.release(store, "retried", (1, deadline)))
+    queue.flush()
+
+    waited = time.monotonic() + 5
+    while store.in_flight("retried") and time.monotonic() < waited:
+        time.sleep(0.05)
+    assert store.in_flight("retried") == 0

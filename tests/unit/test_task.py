@@ -3,6 +3,8 @@ options it accepts, and how the app's job types are found."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import types
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -12,11 +14,11 @@ import pytest
 from celery import Celery
 from pydantic import BaseModel
 
-from tests.unit.builders import job_payload
+from tests.unit.builders import job_payload, make_job
 from zeebe_celery import handler as handler_module
 from zeebe_celery import worker
 from zeebe_celery.errors import DuplicateHandlerError, HandlerInputError
-from zeebe_celery.handler import output_variables
+from zeebe_celery.handler import Handler, output_variables
 from zeebe_celery.job import Job
 from zeebe_celery.spec import spec_for, zeebe_task_specs
 from zeebe_celery.task import zeebe_task
@@ -216,9 +218,8 @@ def test_bind_true_passes_the_task_as_the_first_argument(app: Celery) -> None:
 @pytest.fixture
 def close_handler_loop() -> Iterator[None]:
     yield
-    # The worker process keeps one loop for async handlers; a closed one is replaced on next use.
-    if handler_module._loop is not None:
-        handler_module._loop.close()
+    # Each thread keeps one loop for async handlers; a closed one is replaced on next use.
+    handler_module.event_loop().close()
 
 
 @pytest.mark.usefixtures("close_handler_loop")
@@ -454,3 +455,30 @@ def test_none_output_sets_no_variables() -> None:
 def test_other_output_is_refused_naming_its_type(result: object) -> None:
     with pytest.raises(TypeError, match=type(result).__name__):
         output_variables(result)
+
+
+def test_async_handlers_on_several_threads_at_once_each_run_on_a_loop_of_their_thread() -> None:
+    # A thread pool (celery worker -P threads) runs async handlers on several threads at the same time.
+    barrier = threading.Barrier(4)
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def wait() -> None:
+        await asyncio.sleep(0.05)
+        loops.append(asyncio.get_running_loop())
+
+    handler = Handler(wait, bind=False)
+
+    def one() -> None:
+        barrier.wait()
+        try:
+            handler(make_job(), None)
+        finally:
+            handler_module.event_loop().close()
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len({id(loop) for loop in loops}) == 4

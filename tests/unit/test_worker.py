@@ -613,9 +613,8 @@ def test_async_handler_result_completes_the_job(app: Celery, faults: Faults, job
     try:
         assert task.run(payload(jobs, job_type, {"amount": 4})) == "completed"
     finally:
-        # The worker process keeps one loop for async handlers; a closed one is replaced on next use.
-        if handler_module._loop is not None:
-            handler_module._loop.close()
+        # Each thread keeps one loop for async handlers; a closed one is replaced on next use.
+        handler_module.event_loop().close()
     assert json.loads(faults.calls("CompleteJob")[0].request.variables) == {"doubled": 8.0}
 
 

@@ -68,8 +68,8 @@ class RetryPolicy:
             return timeout
         return min(timeout, max(MIN_ATTEMPT, self.until - self.clock()))
 
-    def _should_stop(self, state: RetryCallState, internal_failures: int) -> bool:
-        if state.seconds_since_start is not None and state.seconds_since_start >= self.budget:
+    def _should_stop(self, state: RetryCallState, started: float, internal_failures: int) -> bool:
+        if time.monotonic() - started >= self.budget:
             return True
         if self.until is not None and self.clock() + (state.upcoming_sleep or 0.0) >= self.until:
             return True
@@ -80,6 +80,7 @@ class RetryPolicy:
 
         ``fn`` always runs at least once; the limits only decide whether a failure is tried again.
         """
+        started = time.monotonic()
         # Only INTERNAL failures count against internal_attempts, not back-pressure or outages.
         internal_failures = 0
 
@@ -91,15 +92,31 @@ class RetryPolicy:
                 internal_failures += 1
                 raise
 
+        # The first attempt runs bare: nearly every call succeeds at once, and tenacity's machinery costs
+        # more than many a call (it is built per call, since the stop condition is this call's own).
+        try:
+            return counted()
+        except TransientError as error:
+            seen: TransientError | None = error
+
+        def replayed() -> _T:
+            # tenacity's first attempt is the failure already seen, so its back-off, stop and hooks go on
+            # from there as if it had made it.
+            nonlocal seen
+            if seen is not None:
+                failure, seen = seen, None
+                raise failure
+            return counted()
+
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             wait=wait_random_exponential(multiplier=self.initial, max=self.maximum),
-            stop=lambda state: self._should_stop(state, internal_failures),
+            stop=lambda state: self._should_stop(state, started, internal_failures),
             sleep=self.sleep,
             before_sleep=self._before_sleep,
             reraise=True,
         )
-        return retrying(counted)
+        return retrying(replayed)
 
     def _before_sleep(self, state: RetryCallState) -> None:
         if self.on_retry is not None:
