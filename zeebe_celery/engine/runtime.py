@@ -221,6 +221,15 @@ class Runtime(Appliers):
         self.instance_commands.resolve_incident(key)
 
     @command
+    def retry_incident(self, key: int, retries: int) -> None:
+        """Operate's retry: the incident's job (if any) gets ``retries``, then the incident is resolved; both or
+        neither, in one command."""
+        incident = self.incidents.get(key)
+        if incident is not None and incident.job is not None:
+            self.job_behavior.update_job_retries(incident.job.key, retries)
+        self.instance_commands.resolve_incident(key)
+
+    @command
     def modify_instance(
         self,
         key: int,

@@ -360,6 +360,7 @@ COMMANDS: list[tuple[str, Callable[[Harness], Any], Callable[[Harness], Any]]] =
     ("cancel", _started, lambda e: e.runtime.cancel_instance(_root(e))),
     ("set variables", _started, lambda e: e.runtime.set_variables(_root(e), {"v": [1, 2]}, local=False)),
     ("resolve", _with_incident, lambda e: e.resolve(next(iter(e.runtime.incidents)))),
+    ("retry an incident", _with_incident, lambda e: e.runtime.retry_incident(next(iter(e.runtime.incidents)), 2)),
     ("update retries", _started, lambda e: e.runtime.update_job_retries(_job(e, "w"), 5)),
     ("update a job", _with_work_activated, lambda e: e.runtime.update_job(_job(e, "w"), retries=5, timeout=9_000)),
     (

@@ -1,6 +1,7 @@
 """The UI's actions, each through the engine's own commands (so each is a transaction like any other):
-set a variable, retry a job (its retries, then the incident resolved), cancel and modify an instance, assign,
-claim and complete a user task. Bad input or a rejected command raises :class:`Page` with the reason."""
+set a variable, retry a job (its retries, then the incident resolved, in one command), cancel and modify an
+instance, assign, claim and complete a user task. Bad input or a rejected command raises :class:`Page` with
+the reason."""
 
 from __future__ import annotations
 
@@ -72,9 +73,7 @@ def retry(ctx: WebContext, key: int, form: Mapping[str, str]) -> str:
         incident = runtime.incidents.get(incident_key)
         if incident is None or incident.instance.process_instance_key != key:
             raise Page(404, f"process instance {key} has no open incident {incident_key}")
-        if incident.job is not None:
-            runtime.update_job_retries(incident.job.key, int(retries_text))
-        runtime.resolve_incident(incident_key)
+        runtime.retry_incident(incident_key, int(retries_text))
         return f"incident {incident_key} resolved" + (f", job retried ({retries_text} retries)" if incident.job else "")
 
     return _run(ctx, command)
