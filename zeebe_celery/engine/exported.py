@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from zeebe_celery.engine.model import Element, SequenceFlow
-from zeebe_celery.engine.records import deferred
 from zeebe_celery.engine.state import Definition, ElementInstance, Incident, Job, UserTask, Wait
 
 __all__ = [
@@ -72,7 +71,7 @@ def job_value(job: Job) -> tuple[Any, ...]:
     """A job record's value, made when read from what it is now (its worker, retries, deadline and errors
     change later; a migration changes its element and definition)."""
     instance = job.instance
-    return deferred(
+    return (
         _job_value,
         job,
         job.worker,

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["RecordLog", "Value", "deferred", "matches", "value_of"]
+__all__ = ["RecordLog", "Value", "matches", "value_of"]
 
 Record = dict[str, Any]
 logger = logging.getLogger(__name__)
@@ -25,11 +25,6 @@ logger = logging.getLogger(__name__)
 # snapshot of anything that can change later. Most records are never read, and the hottest cost a tuple
 # instead of a dict. The log keeps a value once made.
 Value = dict[str, Any] | tuple[Any, ...]
-
-
-def deferred(make: Callable[..., dict[str, Any]], *args: Any) -> tuple[Any, ...]:
-    """A value that ``make(*args)`` makes when read."""
-    return (make, *args)
 
 
 def value_of(value: Value) -> dict[str, Any]:

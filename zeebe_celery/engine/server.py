@@ -828,9 +828,7 @@ def activated_job(job: Job, variables: str) -> pb.ActivatedJob:
     )
     # The rest only when there is any, as building an empty field costs as much as a full one.
     if job.kind == JobKind.TASK_LISTENER:
-        user_task = _user_task_properties(job)
-        if user_task is not None:
-            activated.userTask.CopyFrom(user_task)
+        activated.userTask.CopyFrom(_user_task_properties(job))
     tags = instance.root().tags
     if tags:
         activated.tags.extend(tags)
@@ -840,10 +838,8 @@ def activated_job(job: Job, variables: str) -> pb.ActivatedJob:
 _HEADER = "io.camunda.zeebe:"
 
 
-def _user_task_properties(job: Job) -> pb.UserTaskProperties | None:
+def _user_task_properties(job: Job) -> pb.UserTaskProperties:
     """A task listener's job: the user task as it was when the listener's job was created (its headers)."""
-    if job.kind != JobKind.TASK_LISTENER:
-        return None
     headers = json.loads(job.custom_headers)
 
     def header(name: str) -> str | None:

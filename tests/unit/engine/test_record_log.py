@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from zeebe_celery.engine.records import RecordLog, deferred
+from zeebe_celery.engine.records import RecordLog
 
 
 def log_of(count: int, *, limit: int) -> RecordLog:
@@ -70,7 +70,7 @@ def test_a_deferred_value_is_made_once_when_first_read() -> None:
         return {"n": n}
 
     log = RecordLog(limit=10, clock=lambda: 0)
-    log.extend([("JOB", "CREATED", 1, deferred(make, 1)), ("JOB", "CREATED", 2, deferred(make, 2))])
+    log.extend([("JOB", "CREATED", 1, (make, 1)), ("JOB", "CREATED", 2, (make, 2))])
     assert made == []
     assert [r["value"] for r in log.find("JOB", n=2)] == [{"n": 2}]
     assert [r["value"] for r in log.all()] == [{"n": 1}, {"n": 2}]
