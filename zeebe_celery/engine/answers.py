@@ -6,6 +6,15 @@ created the job. A client that acts on that answer (pyzeebe's own suite cancels 
 created while its worker polls) therefore always comes first. The engine's gRPC threads send answers
 independently, so it keeps that order explicitly: each command that makes jobs of a type available holds a
 ticket for that type until its answer has gone out, and a hand-out waits for the tickets older than it.
+
+The answer coming first is not enough when the worker is in the client's own process (pyzeebe's suite runs
+both on one event loop): the two answers arrive together, and the worker may complete the job before the
+client's next call is sent. On Zeebe the job comes later: a poll's activation is a command the gateway sends
+after it learns of the job (a jobs-available notification for a parked poll), so it reaches the worker
+milliseconds after the answer. Polls here keep that gateway hop: a job is handed to a poll no sooner than
+:data:`GATEWAY_HOP_SECONDS` after it joined the pool, unless the poll cannot wait that long (long polling off,
+or its request timeout is up): it then takes every job there is, as Zeebe hands a poll everything committed.
+Pushed jobs (``StreamActivatedJobs``) go at once, as Zeebe pushes them straight after the commit.
 """
 
 from __future__ import annotations
@@ -13,7 +22,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-__all__ = ["AnswerOrder", "Tickets"]
+__all__ = ["GATEWAY_HOP_SECONDS", "AnswerOrder", "Tickets"]
+
+# A notification and an activation command on the log take Zeebe's gateway milliseconds; pyzeebe's client
+# turns an answer into its next call in about two, and more on a busy machine.
+GATEWAY_HOP_SECONDS = 0.010
 
 Tickets = dict[str, int]  # job type -> the ticket one command holds for it
 

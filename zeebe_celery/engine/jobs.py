@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from zeebe_celery.engine import feel
-from zeebe_celery.engine.answers import AnswerOrder
+from zeebe_celery.engine.answers import GATEWAY_HOP_SECONDS, AnswerOrder
 from zeebe_celery.engine.appliers import Appliers
 from zeebe_celery.engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from zeebe_celery.engine.listeners import check_result
@@ -219,8 +219,10 @@ class JobBehavior:
         max_jobs: int,
         fetch: Sequence[str] = (),
         tenant_ids: Iterable[str] = (),
+        pooled_before: float | None = None,
     ) -> list[Activated]:
-        """Activate up to ``max_jobs`` activatable jobs of ``job_type`` for ``timeout`` ms."""
+        """Activate up to ``max_jobs`` activatable jobs of ``job_type`` for ``timeout`` ms; with
+        ``pooled_before``, only jobs that joined the pool before that time.monotonic() (see answers.py)."""
         if not job_type.strip():
             raise InvalidArgument("Expected to activate jobs with a non-empty type, but it was blank")
         if not worker.strip():
@@ -235,7 +237,7 @@ class JobBehavior:
         tenants = frozenset(tenant_ids)
         picked: list[Job] = []
         for job in pool.in_order():
-            if self._tenant_ok(job, tenants):
+            if self._tenant_ok(job, tenants) and (pooled_before is None or job.pooled_at < pooled_before):
                 picked.append(job)
                 if len(picked) >= max_jobs:
                     break
@@ -277,6 +279,17 @@ class JobBehavior:
         self.state.job_unpooled(job)
         self.state.job_failed(job, retries=0, error_message=message, backoff=0)
         self.flow.raise_incident(job.instance, "MESSAGE_SIZE_EXCEEDED", message, retry="job", job=job)
+
+    def hop_left(self, job_type: str, tenant_ids: Iterable[str], now: float) -> float | None:
+        """Seconds until the next job of ``job_type`` for ``tenant_ids`` that polls do not see yet (it joined
+        the pool less than the gateway hop before ``now``, see answers.py) is theirs; None if there is none."""
+        tenants = frozenset(tenant_ids)
+        since = now - GATEWAY_HOP_SECONDS
+        pool = self.state.activatable.get(job_type)
+        if not pool:
+            return None
+        young = [job.pooled_at for job in pool.values() if job.pooled_at >= since and self._tenant_ok(job, tenants)]
+        return min(young) - since if young else None
 
     @staticmethod
     def _tenant_ok(job: Job, tenants: frozenset[str]) -> bool:

@@ -264,9 +264,16 @@ class Runtime(Appliers):
         max_jobs: int,
         fetch: Sequence[str] = (),
         tenant_ids: Iterable[str] = (),
+        pooled_before: float | None = None,
     ) -> list[Activated]:
         return self.job_behavior.activate_jobs(
-            job_type, worker=worker, timeout=timeout, max_jobs=max_jobs, fetch=fetch, tenant_ids=tenant_ids
+            job_type,
+            worker=worker,
+            timeout=timeout,
+            max_jobs=max_jobs,
+            fetch=fetch,
+            tenant_ids=tenant_ids,
+            pooled_before=pooled_before,
         )
 
     def open_stream(self, stream: JobStream) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 import grpc
 
 from zeebe_celery.engine import decode, dmn, feel
+from zeebe_celery.engine.answers import GATEWAY_HOP_SECONDS
 from zeebe_celery.engine.awaited import AwaitedResult
 from zeebe_celery.engine.core import DeployedDecision
 from zeebe_celery.engine.errors import EngineError, InvalidArgument
@@ -446,23 +447,27 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
             deadline = time.monotonic() + wait_ms / 1000
             with runtime.lock:
                 condition = runtime.condition_for(request.type)
+                tenants = _tenants(request.tenantIds, request.tenantFilter)
                 waiting = False
                 try:
                     while True:
                         if handover.ended or not context.is_active():
                             return []
+                        now = time.monotonic()
+                        left = deadline - now
                         activated = runtime.activate_jobs(
                             request.type,
                             worker=request.worker,
                             timeout=job_timeout,
                             max_jobs=request.maxJobsToActivate,
                             fetch=list(request.fetchVariable),
-                            tenant_ids=_tenants(request.tenantIds, request.tenantFilter),
+                            tenant_ids=tenants,
+                            # A poll that cannot wait any longer takes what there is (answers.py).
+                            pooled_before=now - GATEWAY_HOP_SECONDS if left > 0 else None,
                         )
                         if activated:
                             self._after_answers(request.type)
                             return activated
-                        left = deadline - time.monotonic()
                         if left <= 0:
                             return activated
                         if not waiting:
@@ -472,7 +477,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                                 return []
                             self.waiting_calls += 1
                             waiting = True
-                        condition.wait(min(left, _WAKE_SECONDS))
+                        hop = runtime.job_behavior.hop_left(request.type, tenants, now)
+                        condition.wait(min(left, _WAKE_SECONDS, _WAKE_SECONDS if hop is None else hop))
                 finally:
                     if waiting:
                         self.waiting_calls -= 1

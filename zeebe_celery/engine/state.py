@@ -161,6 +161,8 @@ class Job:
     # A JobKind: BPMN_ELEMENT, EXECUTION_LISTENER or TASK_LISTENER (with its listener event type), AD_HOC_SUB_PROCESS.
     kind: str = "BPMN_ELEMENT"
     listener_event_type: str = "UNSPECIFIED"
+    # When it last joined its type's pool (time.monotonic()); not stored. A poll sees it a gateway hop later.
+    pooled_at: float = 0.0
 
     @property
     def tenant_id(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from zeebe_celery.engine.core import RuntimeBase
 from zeebe_celery.engine.state import (
     ElementInstance,
@@ -60,6 +62,7 @@ class JobAppliers(RuntimeBase):
             pool = JobPool()
             tx.put(self.activatable, job.type, pool)
         tx.put(pool, job.key, job)
+        tx.set(job, "pooled_at", time.monotonic())
 
     def job_unpooled(self, job: Job) -> None:
         pool = self.activatable.get(job.type)

@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+from zeebe_celery.engine.answers import GATEWAY_HOP_SECONDS
 from zeebe_celery.engine.jobs import Activated
 from zeebe_celery.engine.processors.adhoc import AdHocDecision
 from zeebe_celery.engine.rest.body import Body
@@ -167,12 +168,21 @@ def activate(call: Call) -> Answer:
         with runtime.lock:
             condition = runtime.condition_for(job_type)
             while True:
+                now = time.monotonic()
+                left = deadline - now
+                # A poll that cannot wait any longer takes what there is (answers.py).
+                pooled_before = now - GATEWAY_HOP_SECONDS if left > 0 else None
                 activated: list[Activated] = call.run(
                     lambda rt: rt.activate_jobs(
-                        job_type, worker=worker, timeout=timeout, max_jobs=max_jobs, fetch=fetch, tenant_ids=tenants
+                        job_type,
+                        worker=worker,
+                        timeout=timeout,
+                        max_jobs=max_jobs,
+                        fetch=fetch,
+                        tenant_ids=tenants,
+                        pooled_before=pooled_before,  # noqa: B023 (run at once, in this iteration)
                     )
                 )
-                left = deadline - time.monotonic()
                 if activated or left <= 0 or served.stopping.is_set():
                     break
                 if not waiting:
@@ -181,7 +191,8 @@ def activate(call: Call) -> Answer:
                             break
                         served.waiting += 1
                         waiting = True
-                condition.wait(min(left, _WAKE_SECONDS))
+                hop = runtime.job_behavior.hop_left(job_type, tenants, now)
+                condition.wait(min(left, _WAKE_SECONDS, _WAKE_SECONDS if hop is None else hop))
     finally:
         if waiting:
             with served.waiting_lock:
