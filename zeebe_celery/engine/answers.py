@@ -9,12 +9,12 @@ ticket for that type until its answer has gone out, and a hand-out waits for the
 
 The answer coming first is not enough when the worker is in the client's own process (pyzeebe's suite runs
 both on one event loop): the two answers arrive together, and the worker may complete the job before the
-client's next call is sent. On Zeebe the job comes later: a poll's activation is a command the gateway sends
-after it learns of the job (a jobs-available notification for a parked poll), so it reaches the worker
-milliseconds after the answer. Polls here keep that gateway hop: a job is handed to a poll no sooner than
-:data:`GATEWAY_HOP_SECONDS` after it joined the pool, unless the poll cannot wait that long (long polling off,
-or its request timeout is up): it then takes every job there is, as Zeebe hands a poll everything committed.
-Pushed jobs (``StreamActivatedJobs``) go at once, as Zeebe pushes them straight after the commit.
+client's next call is sent. On Zeebe the job comes later: a parked poll's activation is a new command the
+gateway sends once a jobs-available notification reaches it, so the job reaches the worker milliseconds
+after the answer. A parked poll here keeps that gateway hop: once it has waited, it takes only jobs that
+joined the pool at least :data:`GATEWAY_HOP_SECONDS` ago, until its request timeout is up (then it takes
+what there is). A poll that finds jobs as it arrives takes them all at once, as Zeebe hands an activation
+every job committed before it, and pushed jobs (``StreamActivatedJobs``) go straight after the commit.
 """
 
 from __future__ import annotations

@@ -462,8 +462,8 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
                             max_jobs=request.maxJobsToActivate,
                             fetch=list(request.fetchVariable),
                             tenant_ids=tenants,
-                            # A poll that cannot wait any longer takes what there is (answers.py).
-                            pooled_before=now - GATEWAY_HOP_SECONDS if left > 0 else None,
+                            # A parked poll keeps the gateway's hop while it can wait (answers.py).
+                            pooled_before=now - GATEWAY_HOP_SECONDS if waiting and left > 0 else None,
                         )
                         if activated:
                             self._after_answers(request.type)

@@ -170,8 +170,8 @@ def activate(call: Call) -> Answer:
             while True:
                 now = time.monotonic()
                 left = deadline - now
-                # A poll that cannot wait any longer takes what there is (answers.py).
-                pooled_before = now - GATEWAY_HOP_SECONDS if left > 0 else None
+                # A parked poll keeps the gateway's hop while it can wait (answers.py).
+                pooled_before = now - GATEWAY_HOP_SECONDS if waiting and left > 0 else None
                 activated: list[Activated] = call.run(
                     lambda rt: rt.activate_jobs(
                         job_type,
