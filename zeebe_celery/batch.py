@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from zeebe_celery.handler import Handler, event_loop
+from zeebe_celery.handoff import Reports
 from zeebe_celery.job import Job
 from zeebe_celery.outcome import Outcome
 from zeebe_celery.spec import JobTypeSpec
@@ -90,7 +91,7 @@ def _run_threads(
     jobs: list[Job],
     context: WorkerContext,
     spec: JobTypeSpec,
-    reports: ReportQueue,
+    reports: Reports,
     threads: int,
 ) -> list[Outcome]:
     one = _in_request(task, lambda job: run_one(task, handler, job, context, spec, reports))
@@ -99,7 +100,7 @@ def _run_threads(
 
 
 def _run_async(
-    task: Any, handler: Handler, jobs: list[Job], context: WorkerContext, spec: JobTypeSpec, reports: ReportQueue
+    task: Any, handler: Handler, jobs: list[Job], context: WorkerContext, spec: JobTypeSpec, reports: Reports
 ) -> list[Outcome]:
     """Each job's run as a coroutine on the process's loop, at most ``ZEEBE_CELERY_BATCH_CONCURRENCY`` at once."""
     loop = event_loop()
