@@ -10,8 +10,8 @@ Async handlers of a batch run concurrently on the worker process's event loop, a
 ``ZEEBE_CELERY_BATCH_CONCURRENCY`` at a time, each stopped at its own job's deadline; a time limit that
 breaks into the loop cancels them, and their jobs come back from Zeebe after their timeout. Sync handlers run one
 after another, or on ``batch_threads`` threads when the type asks. Reports go out concurrently on the
-process's gRPC channel (through the process's report queue, or one of the batch's own that the task waits
-for). A worker killed mid-batch reports nothing more: the jobs not yet reported come back from Zeebe after
+process's gRPC channel (on the process's report loop, or through a report queue of the batch's own that the
+task waits for). A worker killed mid-batch reports nothing more: the jobs not yet reported come back from Zeebe after
 their timeout, as a single job does.
 """
 
