@@ -10,8 +10,8 @@ Async handlers of a batch run concurrently on the worker process's event loop, a
 ``ZEEBE_CELERY_BATCH_CONCURRENCY`` at a time, each stopped at its own job's deadline; a time limit that
 breaks into the loop cancels them, and their jobs come back from Zeebe after their timeout. Sync handlers run one
 after another, or on ``batch_threads`` threads when the type asks. Reports go out concurrently on the
-process's gRPC channel (through the process's report queue, or one of the batch's own that the task waits
-for). A worker killed mid-batch reports nothing more: the jobs not yet reported come back from Zeebe after
+process's gRPC channel (on the process's report loop, or through a report queue of the batch's own that the
+task waits for). A worker killed mid-batch reports nothing more: the jobs not yet reported come back from Zeebe after
 their timeout, as a single job does.
 """
 
@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from zeebe_celery.handler import Handler, event_loop
+from zeebe_celery.handoff import Reports
 from zeebe_celery.job import Job
 from zeebe_celery.outcome import Outcome
 from zeebe_celery.spec import JobTypeSpec
@@ -90,7 +91,7 @@ def _run_threads(
     jobs: list[Job],
     context: WorkerContext,
     spec: JobTypeSpec,
-    reports: ReportQueue,
+    reports: Reports,
     threads: int,
 ) -> list[Outcome]:
     one = _in_request(task, lambda job: run_one(task, handler, job, context, spec, reports))
@@ -99,7 +100,7 @@ def _run_threads(
 
 
 def _run_async(
-    task: Any, handler: Handler, jobs: list[Job], context: WorkerContext, spec: JobTypeSpec, reports: ReportQueue
+    task: Any, handler: Handler, jobs: list[Job], context: WorkerContext, spec: JobTypeSpec, reports: Reports
 ) -> list[Outcome]:
     """Each job's run as a coroutine on the process's loop, at most ``ZEEBE_CELERY_BATCH_CONCURRENCY`` at once."""
     loop = event_loop()

@@ -245,7 +245,7 @@ def map_grpc_error(exc: grpc.RpcError, *, rpc: str = "", idempotent: bool = Fals
     ``idempotent`` marks job commands, for which a DEADLINE_EXCEEDED is safe to repeat.
     """
     code: grpc.StatusCode | None
-    if isinstance(exc, grpc.Call):
+    if isinstance(exc, grpc.Call | grpc.aio.AioRpcError):
         code = exc.code()
         # Without details, str() of a gRPC call is a long repr of its whole state; the code says it all.
         details = exc.details() or (code.name if code is not None else type(exc).__name__)

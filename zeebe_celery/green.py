@@ -11,6 +11,7 @@ threads pool (a loop per thread).
 from __future__ import annotations
 
 import inspect
+import sys
 from typing import TYPE_CHECKING, Any
 
 from zeebe_celery.errors import ConfigurationError
@@ -18,7 +19,7 @@ from zeebe_celery.errors import ConfigurationError
 if TYPE_CHECKING:
     from celery import Celery
 
-__all__ = ["GREEN_POOLS", "refuse_async_on_green_pool"]
+__all__ = ["GREEN_POOLS", "green_threads", "refuse_async_on_green_pool"]
 
 GREEN_POOLS = frozenset({"gevent", "eventlet"})
 
@@ -43,3 +44,13 @@ def refuse_async_on_green_pool(app: Celery, pool_cls: Any) -> None:
             f"the {pool} pool cannot run async handlers (one asyncio loop runs per thread, and its greenlets "
             f"share one): {', '.join(handlers)}; run them on -P prefork or -P threads"
         )
+
+
+def green_threads() -> bool:
+    """Whether gevent or eventlet has patched this process's threads (a green pool's worker): then a
+    thread is a greenlet, and an asyncio loop in a thread of its own would share the worker's one thread."""
+    gevent = sys.modules.get("gevent.monkey")
+    if gevent is not None and gevent.is_module_patched("threading"):
+        return True
+    eventlet = sys.modules.get("eventlet.patcher")
+    return bool(eventlet is not None and eventlet.is_monkey_patched("thread"))

@@ -34,6 +34,7 @@ __all__ = [
     "DEADLINE_MARGIN",
     "MAX_ERROR_MESSAGE",
     "Reporter",
+    "Send",
     "describe",
     "reporting_client",
     "too_large",
@@ -46,6 +47,9 @@ MAX_ERROR_MESSAGE = 1000
 # Reports stop retrying this long before the job's deadline: a report that lands later is refused.
 DEADLINE_MARGIN = 0.5
 
+
+# A report: the one call it makes, on the client it is given.
+Send = Callable[[ZeebeClient], None]
 
 # gRPC states the sizes when it refuses a message: "... larger than max (5242893 vs. 4194304)".
 _SIZES = re.compile(r"\((\d+) vs\.? (\d+)\)")
@@ -118,7 +122,7 @@ class Reporter:
         oversize = self._oversize("the output", encoded)
         if oversize:
             return self.incident(oversize)
-        return self._send(Outcome.COMPLETED, lambda: self.client.complete_job(self.job.key, encoded, result=result))
+        return self._send(Outcome.COMPLETED, lambda client: client.complete_job(self.job.key, encoded, result=result))
 
     def throw(self, error: BpmnError) -> Outcome:
         try:
@@ -131,7 +135,7 @@ class Reporter:
         code = truncate(error.code)
         return self._send(
             Outcome.THROWN,
-            lambda: self.client.throw_error(
+            lambda client: client.throw_error(
                 self.job.key, code, error_message=truncate(error.message), variables=variables
             ),
         )
@@ -141,7 +145,7 @@ class Reporter:
         retries = max(self.job.retries - 1, 0)
         return self._send(
             Outcome.FAILED,
-            lambda: self.client.fail_job(
+            lambda client: client.fail_job(
                 self.job.key, retries=retries, error_message=describe(error), retry_backoff=backoff
             ),
         )
@@ -163,16 +167,16 @@ class Reporter:
         size = len(encoded.encode("utf-8", "surrogatepass"))
         return too_large(what, size, limit) if size > limit else None
 
-    def _incident_call(self, message: str) -> Callable[[], None]:
-        return lambda: self.client.fail_job(self.job.key, retries=0, error_message=truncate(message))
+    def _incident_call(self, message: str) -> Send:
+        return lambda client: client.fail_job(self.job.key, retries=0, error_message=truncate(message))
 
-    def _send(self, outcome: Outcome, send: Callable[[], None]) -> Outcome:
+    def _send(self, outcome: Outcome, send: Send) -> Outcome:
         return self._deliver(outcome, send)
 
-    def _deliver(self, outcome: Outcome, send: Callable[[], None]) -> Outcome:
+    def _deliver(self, outcome: Outcome, send: Send) -> Outcome:
         job = self.job
         try:
-            send()
+            send(self.client)
         except (NotFoundError, FailedPreconditionError) as gone:
             self.log.info(
                 "job %s (%s) is gone, its %s report was refused: %s", job.key, job.type, outcome, gone.details

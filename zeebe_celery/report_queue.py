@@ -1,5 +1,6 @@
 """A worker process's reports sent from background threads, a bounded number at a time, and the slots they
-free released together."""
+free released together: the hand-off of a green pool's worker, and of a batch's own reports when the process
+keeps none in flight (elsewhere reports go out on the report loop, :mod:`zeebe_celery.report_loop`)."""
 
 from __future__ import annotations
 

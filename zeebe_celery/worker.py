@@ -29,14 +29,16 @@ from zeebe_celery.config import BridgeSettings, ZeebeSettings, broker_redis_url,
 from zeebe_celery.errors import BpmnError, ConfigurationError, HandlerInputError
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.client import ZeebeClient
-from zeebe_celery.green import refuse_async_on_green_pool
+from zeebe_celery.green import green_threads, refuse_async_on_green_pool
 from zeebe_celery.handler import Handler, output_variables
+from zeebe_celery.handoff import HandOffReporter, Reports, Slot
 from zeebe_celery.job import Job
 from zeebe_celery.json_only import check_json_only
 from zeebe_celery.logs import apply_format, bind_job
 from zeebe_celery.outcome import Outcome
 from zeebe_celery.redis_location import refuse_a_cluster
-from zeebe_celery.report import Reporter, describe, reporting_client
+from zeebe_celery.report import describe, reporting_client
+from zeebe_celery.report_loop import ReportLoop
 from zeebe_celery.report_queue import ReportQueue
 from zeebe_celery.results import AdHocResult, Corrections, Deny
 from zeebe_celery.spec import JobTypeSpec, spec_for
@@ -82,7 +84,7 @@ class WorkerContext:
     client: ZeebeClient
     bridge: BridgeSettings
     inflight: InflightStore | None
-    reports: ReportQueue | None = None
+    reports: Reports | None = None
     _types: dict[str, JobTypeSpec] = field(default_factory=dict)
 
     def job_type(self, task_name: str) -> JobTypeSpec:
@@ -227,10 +229,19 @@ def context_for(app: Celery) -> WorkerContext:
                 client=ZeebeClient(settings.zeebe),
                 bridge=bridge,
                 inflight=InflightStore.from_url(location) if location else None,
-                reports=ReportQueue(bridge.report_concurrency) if bridge.report_concurrency > 1 else None,
+                reports=_reports(bridge, settings.zeebe),
             )
             _contexts[key] = context
     return context
+
+
+def _reports(bridge: BridgeSettings, zeebe: ZeebeSettings) -> Reports | None:
+    """Where this process hands its reports off to (:mod:`zeebe_celery.handoff`), if it does."""
+    if bridge.report_concurrency <= 1:
+        return None
+    if green_threads():
+        return ReportQueue(bridge.report_concurrency)
+    return ReportLoop(zeebe, bridge.report_concurrency)
 
 
 def close_contexts(app: Celery | None = None) -> None:
@@ -251,31 +262,6 @@ def _flush_reports(**_: Any) -> None:
             context.reports.flush()
 
 
-class _Slot:
-    """A job's place under its type's bound; freed once, by the report that ends the job or by run_job."""
-
-    def __init__(self, inflight: InflightStore | None, job: Job) -> None:
-        self._inflight = inflight
-        self._job = job
-        self._freed = False
-        self.handed_off = False
-
-    def release(self, together: ReportQueue | None = None) -> None:
-        """Free the slot now, or ``together`` with the slots of the queue's other finished reports."""
-        if self._freed or self._inflight is None:
-            return
-        self._freed = True
-        if together is not None:
-            together.release(self._inflight, self._job.type, (self._job.key, self._job.deadline))
-            return
-        slot = [(self._job.key, self._job.deadline)]
-        try:
-            self._inflight.release(self._job.type, slot)
-        except Exception as exc:  # noqa: BLE001 - tried again in the background; it lapses at the deadline anyway
-            logger.warning("could not free the flow-control slot of job %s (%s); trying again", self._job.key, exc)
-            self._inflight.release_later(self._job.type, slot)
-
-
 def run_job(task: Any, handler: Handler, payload: dict[str, Any]) -> Outcome:
     """Run ``handler`` for the job in ``payload`` and report it; returns the outcome's name."""
     try:
@@ -294,11 +280,11 @@ def run_one(
     job: Job,
     context: WorkerContext,
     spec: JobTypeSpec,
-    reports: ReportQueue | None,
+    reports: Reports | None,
 ) -> Outcome:
     """Run ``handler`` for ``job`` and report it, with everything a job has alone: its deadline check, its
     log fields, span, metrics and slot. With ``reports``, the report goes out in the background."""
-    slot = _Slot(context.inflight, job)
+    slot = Slot(context.inflight, job)
     try:
         with bind_job(job):
             return tracing.run_traced(task, job, _run_and_report, context, spec, handler, job, task, slot, reports)
@@ -309,7 +295,7 @@ def run_one(
 
 def release_slot(context: WorkerContext, job: Job) -> None:
     """Free the slot of a job that will not run here (one of a batch cancelled before it started)."""
-    _Slot(context.inflight, job).release()
+    Slot(context.inflight, job).release()
 
 
 async def run_one_async(
@@ -318,11 +304,11 @@ async def run_one_async(
     job: Job,
     context: WorkerContext,
     spec: JobTypeSpec,
-    reports: ReportQueue | None,
+    reports: Reports | None,
 ) -> Outcome:
     """:func:`run_one` with a coroutine handler, on the running loop: the same checks, span, metrics, report
     and slot. A handler cancelled (its batch interrupted) reports nothing; its slot is freed."""
-    slot = _Slot(context.inflight, job)
+    slot = Slot(context.inflight, job)
     try:
         with bind_job(job):
             return await tracing.run_traced_async(
@@ -339,8 +325,8 @@ def _run_and_report(
     handler: Callable[[Job, Any], Any],
     job: Job,
     task: Any,
-    slot: _Slot,
-    reports: ReportQueue | None,
+    slot: Slot,
+    reports: Reports | None,
 ) -> Outcome:
     if _expired(job):
         return Outcome.EXPIRED
@@ -359,8 +345,8 @@ async def _run_and_report_async(
     handler: Callable[[Job, Any], Awaitable[Any]],
     job: Job,
     task: Any,
-    slot: _Slot,
-    reports: ReportQueue | None,
+    slot: Slot,
+    reports: Reports | None,
 ) -> Outcome:
     if _expired(job):
         return Outcome.EXPIRED
@@ -381,12 +367,12 @@ def _expired(job: Job) -> bool:
     return True
 
 
-def _reporter(context: WorkerContext, job: Job, slot: _Slot, reports: ReportQueue | None) -> _Reporter:
+def _reporter(context: WorkerContext, job: Job, slot: Slot, reports: Reports | None) -> HandOffReporter:
     client = reporting_client(context.client, job, budget=context.bridge.report_budget)
-    return _Reporter(client, job, queue=reports, slot=slot)
+    return HandOffReporter(client, job, reports=reports, slot=slot)
 
 
-def _failed(reporter: _Reporter, spec: JobTypeSpec, job: Job, started: float, error: Exception) -> Outcome:
+def _failed(reporter: HandOffReporter, spec: JobTypeSpec, job: Job, started: float, error: Exception) -> Outcome:
     """What a handler's exception means: a thrown BPMN error, an incident, or a failure (none, if it is late)."""
     metrics.observe_handler(job.type, started)
     if isinstance(error, BpmnError):
@@ -409,7 +395,7 @@ def _failed(reporter: _Reporter, spec: JobTypeSpec, job: Job, started: float, er
     return reporter.fail(error, spec.retry_backoff)
 
 
-def _succeeded(reporter: _Reporter, job: Job, started: float, result: Any) -> Outcome:
+def _succeeded(reporter: HandOffReporter, job: Job, started: float, result: Any) -> Outcome:
     metrics.observe_handler(job.type, started)
     if isinstance(result, Deny | Corrections | AdHocResult):
         return reporter.complete(None, result=result)
@@ -418,31 +404,3 @@ def _succeeded(reporter: _Reporter, job: Job, started: float, result: Any) -> Ou
     except (TypeError, ValueError) as error:
         return reporter.incident(f"invalid output: {error}")
     return reporter.complete(variables)
-
-
-class _Reporter(Reporter):
-    """A :class:`Reporter` that, with a :class:`ReportQueue`, sends the report in the background and
-    returns the outcome it is meant to have at once; the job's slot is freed when the report is done."""
-
-    def __init__(self, client: ZeebeClient, job: Job, *, queue: ReportQueue | None, slot: _Slot) -> None:
-        super().__init__(client, job, log=logger)
-        self._queue = queue
-        self._slot = slot
-
-    def _send(self, outcome: Outcome, send: Callable[[], None]) -> Outcome:
-        if self._queue is None:
-            return self._deliver(outcome, send)
-        try:
-            self._queue.submit(lambda: self._deliver_and_release(outcome, send))
-        except RuntimeError:
-            # The queue was flushed for shutdown: send this report now rather than lose it.
-            return self._deliver(outcome, send)
-        self._slot.handed_off = True
-        return outcome
-
-    def _deliver_and_release(self, outcome: Outcome, send: Callable[[], None]) -> Outcome:
-        try:
-            with bind_job(self.job):
-                return self._deliver(outcome, send)
-        finally:
-            self._slot.release(together=self._queue)

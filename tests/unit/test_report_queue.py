@@ -1,5 +1,6 @@
 """Reports in the background (ZEEBE_CELERY_REPORT_CONCURRENCY > 1): pipelined, bounded, slot freed after.
-Jobs are real jobs on the engine; slow or refused reports come from its fault injection."""
+Jobs are real jobs on the engine; slow or refused reports come from its fault injection. Each test runs on
+the process's report loop (``grpc.aio``) and on the report queue's threads, which a green pool gets."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ from zeebe_celery.config import BridgeSettings, ZeebeSettings
 from zeebe_celery.engine import ZeebeEngine
 from zeebe_celery.engine.faults import Faults
 from zeebe_celery.flow import InflightStore
+from zeebe_celery.report_loop import ReportLoop
+from zeebe_celery.report_queue import ReportQueue
+
+
+@pytest.fixture(params=["loop", "threads"], autouse=True)
+def handoff(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "threads":
+        monkeypatch.setattr(worker, "green_threads", lambda: True)
+    return str(request.param)
 
 
 @pytest.fixture
@@ -69,9 +79,16 @@ def ok(**_: Any) -> dict[str, Any]:
 
 
 def test_reports_overlap_so_a_process_runs_the_next_job_while_the_gateway_answers(
-    apps: list[Celery], engine: ZeebeEngine, faults: Faults, jobs: EngineJobs, redis_url: str, job_type: str
+    apps: list[Celery],
+    engine: ZeebeEngine,
+    faults: Faults,
+    jobs: EngineJobs,
+    redis_url: str,
+    job_type: str,
+    handoff: str,
 ) -> None:
     app = pipelined(apps, engine, redis_url, 4)
+    assert isinstance(worker.context_for(app).reports, ReportLoop if handoff == "loop" else ReportQueue)
     task = register(app, job_type, ok)
     faults.delay("CompleteJob", 0.5, times=4)
     messages = [payload(jobs, job_type) for _ in range(4)]
@@ -245,3 +262,26 @@ def test_a_release_that_fails_is_tried_again_in_the_background(store: InflightSt
     while store.in_flight("retried") and time.monotonic() < waited:
         time.sleep(0.05)
     assert store.in_flight("retried") == 0
+
+
+def test_a_report_whose_first_attempt_meets_an_outage_is_sent_again(
+    apps: list[Celery],
+    engine: ZeebeEngine,
+    faults: Faults,
+    jobs: EngineJobs,
+    redis_url: str,
+    job_type: str,
+    store: InflightStore,
+) -> None:
+    app = pipelined(apps, engine, redis_url, 2)
+    task = register(app, job_type, ok)
+    job = payload(jobs, job_type)
+    _reserve_for(store, job)
+    faults.fail("CompleteJob", "UNAVAILABLE", "the gateway restarts", times=1)
+    assert task.run(job) == "completed"
+    flush(app)
+    assert [c.request.jobKey for c in faults.calls("CompleteJob")] == [job["key"]] * 2
+    assert jobs.state(job["key"]) is None  # completed: the engine no longer has it
+    assert store.in_flight(job_type) == 0
+    reported = REGISTRY.get_sample_value("zeebe_celery_jobs_reported_total", {"type": job_type, "outcome": "completed"})
+    assert reported == 1.0

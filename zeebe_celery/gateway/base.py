@@ -29,11 +29,14 @@ from zeebe_celery.gateway.types import Topology
 from zeebe_celery.gateway.versions import Feature, require
 from zeebe_celery.job import Job
 
-__all__ = ["ChannelFactory", "ClientBase", "JobCall"]
+__all__ = ["ChannelFactory", "ClientBase", "Deferred", "JobCall"]
 
 logger = logging.getLogger(__name__)
 
 ChannelFactory = Callable[[], grpc.Channel]
+# Where a deferring view hands its job reports: (rpc, request, timeout in seconds, metadata or None).
+Deferred = Callable[[str, Any, float, Any], None]
+_REPORTS = frozenset({"CompleteJob", "FailJob", "ThrowError"})
 
 
 def is_gateway_rejection(error: UnauthenticatedError) -> bool:
@@ -165,6 +168,17 @@ class ClientBase:
         self._conn = _Connection(factory)
         self._retry = retry or RetryPolicy()
         self._timeout = self.settings.request_timeout
+        self.own_channel = channel_factory is None  # its channel is what its settings describe
+        self._defer: Deferred | None = None
+
+    def deferred(self, send: Deferred) -> Self:
+        """A view on this client whose job reports (CompleteJob, FailJob, ThrowError) are handed to ``send``,
+        with their timeout and token, instead of being made here; every other call is made as usual. For a
+        sender on a channel of its own (:mod:`zeebe_celery.report_loop`), built from these settings."""
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view._defer = send
+        return view
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Self:
@@ -209,6 +223,11 @@ class ClientBase:
         retry: bool = True,
     ) -> Any:
         deadline = timeout if timeout is not None else self._timeout
+        if self._defer is not None and rpc in _REPORTS:
+            token = self._token()
+            metadata = None if token is None else (("authorization", f"Bearer {token}"),)
+            self._defer(rpc, request, self._retry.attempt_timeout(deadline), metadata)
+            return None
 
         def attempt() -> Any:
             method = getattr(self._conn.stub(), rpc)
