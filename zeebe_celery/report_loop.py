@@ -1,8 +1,8 @@
 """A worker process's reports sent from an asyncio loop of its own, over a ``grpc.aio`` channel.
 
 A pool process hands each report over and runs its next job; the loop keeps many calls in flight on one
-thread. gRPC's blocking calls cost a thread each and more CPU per call (``benchmarks/results/full.md``,
-"reports"), which is most of what a pool process spends on a no-op job. Only a report's first attempt goes
+thread, where blocking calls take a thread each and a hand-off through an executor's queue per report (the
+calls themselves cost about the same: ``benchmarks/results/report-calls.md``). Only a report's first attempt goes
 this way: one that fails goes back to the path every worker shares (:class:`~zeebe_celery.report.Reporter`),
 on one of the loop's helper threads, with its retries, its NOT_FOUND rule and its incidents. The slots of
 finished reports are freed together, :data:`~zeebe_celery.report_queue.RELEASE_LINGER` after the first.
