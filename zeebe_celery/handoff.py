@@ -94,6 +94,9 @@ class HandOffReporter(Reporter):
             # gateway too old for it): the shared path sends it now, or says why it cannot.
             self._slot.handed_off = False
             return self._deliver(outcome, send)
+        except BaseException:
+            self._slot.handed_off = False  # nothing was handed over: the task frees the slot
+            raise
         return outcome
 
     def _sent(self, loop: ReportLoop, outcome: Outcome, send: Send, rpc: str, error: BaseException | None) -> None:
