@@ -63,6 +63,7 @@ class ReportLoop:
         self._thread: threading.Thread | None = None
         self._stub: GatewayStub | None = None
         self._channel: grpc.aio.Channel | None = None
+        self._calls: set[asyncio.Task[None]] = set()  # on the loop's thread only
         self._helpers = ThreadPoolExecutor(max_workers=_HELPERS, thread_name_prefix="zeebe-report")
         self._slots: dict[tuple[InflightStore, str], set[_Member]] = {}
         self._releasing = False
@@ -88,7 +89,10 @@ class ReportLoop:
         return loop
 
     def _begin(self, rpc: str, request: Any, timeout: float, metadata: Any, done: Done) -> None:
-        self._ensure_loop().create_task(self._call(rpc, request, timeout, metadata, done))
+        task = self._ensure_loop().create_task(self._call(rpc, request, timeout, metadata, done))
+        # The loop holds its tasks weakly: one nobody else held could vanish with its report unsent.
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         loop = self._loop
