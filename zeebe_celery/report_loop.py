@@ -26,7 +26,7 @@ from zeebe_celery.config import ZeebeSettings
 from zeebe_celery.flow import InflightStore
 from zeebe_celery.gateway.channel import channel_options
 from zeebe_celery.gateway.proto.gateway_pb2_grpc import GatewayStub
-from zeebe_celery.report_queue import RELEASE_LINGER
+from zeebe_celery.report_queue import RELEASE_LINGER, free_slots
 
 __all__ = ["Done", "ReportLoop"]
 
@@ -36,14 +36,6 @@ Done = Callable[[BaseException | None], None]  # called on the loop with the cal
 _Member = tuple[int, int]  # a job's (key, deadline)
 # Threads for what may block: reports sent again after a failed first attempt, and freeing slots in Redis.
 _HELPERS = 4
-
-
-def _free(owner: InflightStore, kind: str, members: set[_Member]) -> None:
-    try:
-        owner.release(kind, members)
-    except Exception as exc:  # noqa: BLE001 - tried again in the background; they lapse at their deadline anyway
-        logger.warning("could not free %d %s slot(s) (%s); trying again", len(members), kind, exc)
-        owner.release_later(kind, members)
 
 
 class ReportLoop:
@@ -160,7 +152,7 @@ class ReportLoop:
                 self._busy += 1
             loop = self._loop
         if closed:  # a report sent on its caller's thread after the flush
-            _free(store, job_type, {member})
+            free_slots(store, job_type, {member})
         elif loop is not None:
             loop.call_soon_threadsafe(self._linger)
         else:
@@ -175,7 +167,7 @@ class ReportLoop:
             with self._lock:
                 waiting, self._slots, self._releasing = self._slots, {}, False
             for (owner, kind), members in waiting.items():
-                _free(owner, kind, members)
+                free_slots(owner, kind, members)
         finally:
             self._settled()
 

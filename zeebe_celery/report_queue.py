@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from zeebe_celery.flow import InflightStore
 
-__all__ = ["ReportQueue"]
+__all__ = ["ReportQueue", "free_slots"]
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +20,15 @@ _Member = tuple[int, int]  # a job's (key, deadline)
 # How long the thread that frees slots waits for more reports to finish first: a batch's reports finish
 # within a few milliseconds of each other, and each Redis call costs more CPU than the slots it frees.
 RELEASE_LINGER = 0.002
+
+
+def free_slots(owner: InflightStore, kind: str, members: set[_Member]) -> None:
+    """Free finished reports' slots in one Redis call; one that fails is tried again in the background."""
+    try:
+        owner.release(kind, members)
+    except Exception as exc:  # noqa: BLE001 - tried again in the background; they lapse at their deadline anyway
+        logger.warning("could not free %d %s slot(s) (%s); trying again", len(members), kind, exc)
+        owner.release_later(kind, members)
 
 
 class ReportQueue:
@@ -75,11 +84,7 @@ class ReportQueue:
                     return
                 waiting, self._slots = self._slots, {}
             for (owner, kind), members in waiting.items():
-                try:
-                    owner.release(kind, members)
-                except Exception as exc:  # noqa: BLE001 - tried again in the background; they lapse anyway
-                    logger.warning("could not free %d %s slot(s) (%s); trying again", len(members), kind, exc)
-                    owner.release_later(kind, members)
+                free_slots(owner, kind, members)
 
     def flush(self) -> None:
         """Wait until every submitted report is done and its slot freed; the queue takes no more reports."""
