@@ -54,7 +54,7 @@ def stub(engine: ZeebeEngine) -> Iterator[GatewayStub]:
 
 def _activate(stub: GatewayStub, job_type: str, **fields: object) -> list[pb.ActivatedJob]:
     request = pb.ActivateJobsRequest(
-        type=job_type, worker="w", timeout=60_000, maxJobsToActivate=10, requestTimeout=-1, **fields
+        **{"type": job_type, "worker": "w", "timeout": 60_000, "maxJobsToActivate": 10, "requestTimeout": -1, **fields}
     )
     return [job for response in stub.ActivateJobs(request, timeout=30) for job in response.jobs]
 
@@ -309,7 +309,8 @@ def test_set_variables_on_a_user_task_answers_once_its_updating_listener_complet
     answer = stub.SetVariables.future(
         pb.SetVariablesRequest(elementInstanceKey=task.instance.key, variables='{"a": 1}', local=True), timeout=10
     )
-    (job,) = _activate(stub, "on-update")
+    # The call above is on its way, not yet processed: wait for the listener's job it makes.
+    (job,) = _activate(stub, "on-update", requestTimeout=10_000)
     assert not answer.done()
     stub.CompleteJob(pb.CompleteJobRequest(jobKey=job.key, result=pb.JobResult(denied=True, deniedReason="no")))
     with pytest.raises(grpc.RpcError) as refused:
@@ -320,7 +321,7 @@ def test_set_variables_on_a_user_task_answers_once_its_updating_listener_complet
     answer = stub.SetVariables.future(
         pb.SetVariablesRequest(elementInstanceKey=task.instance.key, variables='{"a": 2}', local=True), timeout=10
     )
-    (job,) = _activate(stub, "on-update")
+    (job,) = _activate(stub, "on-update", requestTimeout=10_000)
     stub.CompleteJob(pb.CompleteJobRequest(jobKey=job.key))
     assert answer.result().key > 0
     assert task.instance.variables == {"a": 2}
