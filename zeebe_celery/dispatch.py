@@ -3,7 +3,7 @@ of up to the type's ``batch`` jobs (see :mod:`zeebe_celery.batch`)."""
 
 from __future__ import annotations
 
-import base64
+import binascii
 import contextlib
 import itertools
 import json
@@ -41,6 +41,10 @@ AnyJob = Job | pb.ActivatedJob
 
 def _parsed(job: AnyJob) -> Job:
     return Job.from_activated(job) if isinstance(job, pb.ActivatedJob) else job
+
+
+def _activated(job: AnyJob) -> pb.ActivatedJob:
+    return job if isinstance(job, pb.ActivatedJob) else job.to_activated()
 
 
 class Dispatcher(Protocol):
@@ -141,9 +145,41 @@ def _job_json_template() -> tuple[str, tuple[_Encoder, ...]]:
 
 _JOB_JSON, _JOB_ENCODERS = _job_json_template()
 
+# The fields that differ between the jobs of one element: each job's JSON is its element's text (every other
+# field, encoded once) with these filled in. A job with tags or user-task properties is encoded whole.
+_PER_JOB = ("key", "process_instance_key", "element_instance_key", "retries", "deadline", "variables")
+_per_job = operator.attrgetter(*(_camel(name) for name in _PER_JOB))
+_of_element = operator.attrgetter(
+    *(_camel(name) for name in Job.model_fields if name not in _PER_JOB and name not in ("user_task", "tags"))
+)
+# Element texts kept at most; past it the cache starts again (a poller serves a bounded set of elements).
+_ELEMENTS_KEPT = 4096
+_element_texts: dict[tuple[Any, ...], str] = {}
+
+
+def _element_text(job: pb.ActivatedJob) -> str:
+    """The %-template of a job's JSON with every field but :data:`_PER_JOB` filled in."""
+    values = [encode(job) for encode in _JOB_ENCODERS]
+    parts = _JOB_JSON.split("%")
+    text = parts[0]
+    for name, value, part in zip(Job.model_fields, values, parts[1:], strict=True):
+        conversion, rest = part[0], part[1:]
+        filled = f"%{conversion}" if name in _PER_JOB else (f"%{conversion}" % value).replace("%", "%%")
+        text += filled + rest.replace("%", "%%")
+    return text
+
 
 def _job_json(job: pb.ActivatedJob) -> str:
-    return _JOB_JSON % tuple([encode(job) for encode in _JOB_ENCODERS])
+    if job.tags or job.HasField("userTask"):
+        return _JOB_JSON % tuple([encode(job) for encode in _JOB_ENCODERS])
+    element = _of_element(job)
+    text = _element_texts.get(element)
+    if text is None:
+        if len(_element_texts) >= _ELEMENTS_KEPT:
+            _element_texts.clear()
+        text = _element_texts[element] = _element_text(job)
+    key, instance, element_instance, retries, deadline, variables = _per_job(job)
+    return text % (key, instance, element_instance, retries, deadline, variables or "{}")
 
 
 class _MessageTemplate:
@@ -158,6 +194,7 @@ class _MessageTemplate:
     def __init__(self, name: str, queue: str, origin: str) -> None:
         self._tags = itertools.count()
         self._tag_prefix = uuid.uuid4().hex
+        self._expires: tuple[int, str] = (-1, "")
         head = {"lang": "py", "task": name}
         tail: dict[str, Any] = {
             "group": None,
@@ -212,10 +249,14 @@ class _MessageTemplate:
     ) -> str:
         body = f"[[{argument}], {{}}, {_EMBED}]"
         extra = "".join(f", {_quote(k)}: {_quote(v)}" for k, v in extra_headers.items()) if extra_headers else ""
+        expires = self._expires
+        if expires[0] != expires_ms:
+            # The jobs of one activation share their deadline: its text is made once.
+            expires = self._expires = (expires_ms, datetime.fromtimestamp(expires_ms / 1000, tz=UTC).isoformat())
         return self._format % (
-            base64.b64encode(body.encode()).decode("ascii"),
+            binascii.b2a_base64(body.encode(), newline=False).decode("ascii"),
             identifier,
-            datetime.fromtimestamp(expires_ms / 1000, tz=UTC).isoformat(),
+            expires[1],
             identifier,
             _quote(argsrepr),
             extra,
@@ -281,25 +322,18 @@ class CeleryDispatcher:
         """
         if not jobs:
             return
+        direct = self.direct_messages(job_type, jobs)
+        if direct is not None:
+            assert self._redis is not None
+            # LPUSH keeps the order for the workers' BRPOP: the first job is taken first.
+            queue, messages = direct
+            self._redis.lpush(queue, *messages)
+            return
         if self._batches[job_type] > 1:
             self._publish_batches(job_type, chunks(jobs, self._batches[job_type]))
             return
         name = self._names[job_type]
         queue = self._queues[job_type]
-        traced = tracing.recording()
-        if self._direct:
-            assert self._redis is not None
-            template = self._templates[job_type]
-            messages = [
-                template.render(
-                    job if isinstance(job, pb.ActivatedJob) else job.to_activated(),
-                    tracing.dispatch_headers(_parsed(job), queue) if traced else None,
-                )
-                for job in jobs
-            ]
-            # LPUSH keeps the order for the workers' BRPOP: the first job is taken first.
-            self._redis.lpush(queue, *messages)
-            return
         with self._producer() as producer, producer.batch(max_size=len(jobs) + 1):
             for any_job in jobs:
                 job = _parsed(any_job)
@@ -315,6 +349,26 @@ class CeleryDispatcher:
                     headers=tracing.dispatch_headers(job, queue),
                 )
 
+    def direct_messages(self, job_type: str, jobs: Sequence[AnyJob]) -> tuple[str, list[str]] | None:
+        """The queue and the messages that publishing ``jobs`` LPUSHes to the Redis broker (one per job, or per
+        batch), for a caller that pushes them itself; None when this dispatcher publishes through kombu."""
+        if not self._direct:
+            return None
+        queue = self._queues[job_type]
+        template = self._templates[job_type]
+        traced = tracing.recording()
+        size = self._batches[job_type]
+        if size > 1:
+            batches = [[_activated(job) for job in batch] for batch in chunks(jobs, size)]
+            return queue, [
+                template.render_batch(batch, tracing.dispatch_headers(_parsed(batch[0]), queue) if traced else None)
+                for batch in batches
+            ]
+        return queue, [
+            template.render(_activated(job), tracing.dispatch_headers(_parsed(job), queue) if traced else None)
+            for job in jobs
+        ]
+
     def _producer(self) -> contextlib.AbstractContextManager[Any]:
         if self._confirmed is not None:
             return self._confirmed.producer()
@@ -323,19 +377,6 @@ class CeleryDispatcher:
     def _publish_batches(self, job_type: str, batches: list[Sequence[AnyJob]]) -> None:
         """Send each of ``batches`` as one message; the dispatch is traced on each batch's first job."""
         queue = self._queues[job_type]
-        traced = tracing.recording()
-        if self._direct:
-            assert self._redis is not None
-            template = self._templates[job_type]
-            messages = [
-                template.render_batch(
-                    [job if isinstance(job, pb.ActivatedJob) else job.to_activated() for job in batch],
-                    tracing.dispatch_headers(_parsed(batch[0]), queue) if traced else None,
-                )
-                for batch in batches
-            ]
-            self._redis.lpush(queue, *messages)
-            return
         with self._producer() as producer, producer.batch(max_size=len(batches) + 1):
             for batch in batches:
                 jobs = [_parsed(job) for job in batch]

@@ -79,13 +79,27 @@ return n
 # KEYS[1] set, KEYS[2] wake-up list, ARGV: token, reserved, "key:deadline key:deadline ..." (one argument,
 # so a batch costs the client one string to encode, not two per job)
 _COMMIT = """
-for i = 1, tonumber(ARGV[2]) do
-  redis.call('ZREM', KEYS[1], 'r:' .. ARGV[1] .. ':' .. i)
+local reserved = tonumber(ARGV[2])
+for first = 1, reserved, 1000 do
+  local gone = {}
+  for i = first, math.min(first + 999, reserved) do
+    gone[#gone + 1] = 'r:' .. ARGV[1] .. ':' .. i
+  end
+  redis.call('ZREM', KEYS[1], unpack(gone))
 end
 local added = 0
+local scored = {}
 for member, deadline in string.gmatch(ARGV[3], '(%d+:(%d+))') do
-  redis.call('ZADD', KEYS[1], deadline, member)
+  scored[#scored + 1] = deadline
+  scored[#scored + 1] = member
   added = added + 1
+  if #scored == 1000 then
+    redis.call('ZADD', KEYS[1], unpack(scored))
+    scored = {}
+  end
+end
+if #scored > 0 then
+  redis.call('ZADD', KEYS[1], unpack(scored))
 end
 local freed = tonumber(ARGV[2]) - added
 if freed > 0 then

@@ -15,6 +15,7 @@ from tests.unit import builders
 from zeebe_celery.config import BridgeSettings
 from zeebe_celery.dispatch import CeleryDispatcher
 from zeebe_celery.errors import ConfigurationError
+from zeebe_celery.gateway.proto import gateway_pb2 as pb
 from zeebe_celery.job import Job
 from zeebe_celery.spec import resolve, zeebe_task_specs
 from zeebe_celery.task import zeebe_task
@@ -110,8 +111,6 @@ def test_direct_publishing_is_refused_where_kombu_decides_the_key(redis_url: str
 
 
 def activated(key: int, **fields: Any) -> Any:
-    from zeebe_celery.gateway.proto import gateway_pb2 as pb
-
     values: dict[str, Any] = {
         "key": key,
         "type": "direct-t",
@@ -151,3 +150,22 @@ def test_protobuf_jobs_are_forwarded_as_the_same_message_without_parsing(app: Ce
 def test_delivery_tags_are_unique(app: Celery, store: redis.Redis) -> None:
     messages = published(app, store, direct=True, jobs=[activated(30 + i) for i in range(20)])
     assert len({m["properties"]["delivery_tag"] for m in messages}) == 20
+
+
+def test_each_jobs_message_holds_its_own_fields_when_jobs_share_an_element(app: Celery, store: redis.Redis) -> None:
+    # The poller encodes the fields an element's jobs share once per element: every job must still carry
+    # its own, and jobs of another element, with tags, or with user-task properties, their own too.
+    raw = [
+        activated(41, variables='{"n":1}', retries=1, deadline=4_102_444_800_001),
+        activated(42, variables='{"n":2}', retries=2, deadline=4_102_444_800_002),
+        activated(43, elementId="other", customHeaders='{"pct":"100%d %s"}', bpmnProcessId="p%s"),
+        activated(44, tags=["vip", "eu"]),
+        activated(45, kind=pb.ActivatedJob.TASK_LISTENER, userTask=pb.UserTaskProperties(assignee="ann")),
+        activated(46, variables='{"n":6}', processInstanceKey=99, elementInstanceKey=98),
+    ]
+    for _ in range(2):  # the second time every element's text is already made
+        messages = published(app, store, direct=True, jobs=raw)
+        for job, message in zip(raw, messages, strict=True):
+            args, _, _ = json.loads(base64.b64decode(message["body"]))
+            assert Job.model_validate(args[0]) == Job.from_activated(job)
+            assert message["headers"]["expires"] == Job.from_activated(job).deadline_at.isoformat()

@@ -202,6 +202,23 @@ def test_commit_that_uses_every_slot_wakes_nobody(store: InflightStore, raw: red
     assert wake_ups(raw, namespace) == []
 
 
+def test_commit_of_thousands_of_jobs_takes_their_slots_and_frees_the_rest(
+    store: InflightStore, raw: redis.Redis, namespace: str
+) -> None:
+    # The script removes the reservation and adds the jobs in chunks of a thousand arguments (Lua's stack
+    # holds some eight thousand).
+    reservation = store.reserve(JOB_TYPE, want=3000, bound=3000, hold=30)
+    assert reservation is not None and reservation.count == 3000
+
+    store.commit(reservation, [(key, in_ms(60)) for key in range(1, 2501)])
+
+    assert store.in_flight(JOB_TYPE) == 2500
+    assert wake_ups(raw, namespace) == [500]
+    members = raw.zrange(store.key(JOB_TYPE), 0, -1)
+    assert not [m for m in members if m.startswith(b"r:")]
+    assert sorted(int(m.decode().split(":")[0]) for m in members) == list(range(1, 2501))
+
+
 def test_committing_a_reservation_twice_changes_nothing(store: InflightStore) -> None:
     reservation = store.reserve(JOB_TYPE, want=3, bound=3, hold=30)
     assert reservation is not None
