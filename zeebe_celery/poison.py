@@ -131,10 +131,17 @@ class _Embed(BaseModel):
 _DECODER = json.JSONDecoder(object_hook=kombu_object_hook)
 
 
+_PLAIN = json.JSONDecoder()
+
+
 def _loads(text: str | bytes) -> Any:
     """JSON as kombu reads it: its hook turns ``{"__type__": ..., "__value__": ...}`` objects into values, and
-    raises for a type it does not know."""
-    return _DECODER.decode(text.decode() if isinstance(text, bytes) else text)
+    raises for a type it does not know. A text that cannot spell ``__type__`` (not even with escapes) has no
+    such object, and is decoded without calling the hook for each of its objects."""
+    text = text.decode() if isinstance(text, bytes) else text
+    if "__type__" not in text and "\\" not in text:
+        return _PLAIN.decode(text)
+    return _DECODER.decode(text)
 
 
 def _first_error(error: ValidationError) -> str:
