@@ -208,7 +208,8 @@ def test_commit_of_thousands_of_jobs_takes_their_slots_and_frees_the_rest(
     # The script removes the reservation and adds the jobs in chunks of a thousand arguments (Lua's stack
     # holds some eight thousand).
     reservation = store.reserve(JOB_TYPE, want=3000, bound=3000, hold=30)
-    assert reservation is not None and reservation.count == 3000
+    assert reservation is not None
+    assert reservation.count == 3000
 
     store.commit(reservation, [(key, in_ms(60)) for key in range(1, 2501)])
 
