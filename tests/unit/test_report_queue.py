@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,27 @@ def ok(**_: Any) -> dict[str, Any]:
     return {"ok": True}
 
 
+@dataclass
+class Reserved:
+    """A pool process's app that keeps 2 reports in flight, the task of a no-op handler on it, and a job of
+    that handler's type holding its slot."""
+
+    app: Celery
+    task: Any
+    job: dict[str, Any]
+
+
+@pytest.fixture
+def reserved(
+    apps: list[Celery], engine: ZeebeEngine, jobs: EngineJobs, redis_url: str, job_type: str, store: InflightStore
+) -> Reserved:
+    app = pipelined(apps, engine, redis_url, 2)
+    task = register(app, job_type, ok)
+    job = payload(jobs, job_type)
+    _reserve_for(store, job)
+    return Reserved(app, task, job)
+
+
 def test_reports_overlap_so_a_process_runs_the_next_job_while_the_gateway_answers(
     apps: list[Celery],
     engine: ZeebeEngine,
@@ -105,18 +127,9 @@ def test_reports_overlap_so_a_process_runs_the_next_job_while_the_gateway_answer
 
 
 def test_the_slot_stays_taken_until_the_report_is_done(
-    apps: list[Celery],
-    engine: ZeebeEngine,
-    faults: Faults,
-    jobs: EngineJobs,
-    redis_url: str,
-    job_type: str,
-    store: InflightStore,
+    reserved: Reserved, faults: Faults, jobs: EngineJobs, job_type: str, store: InflightStore
 ) -> None:
-    app = pipelined(apps, engine, redis_url, 2)
-    task = register(app, job_type, ok)
-    job = payload(jobs, job_type)
-    _reserve_for(store, job)
+    app, task, job = reserved.app, reserved.task, reserved.job
     faults.delay("CompleteJob", 0.6)
     assert task.run(job) == "completed"
     assert store.in_flight(job_type) == 1
@@ -141,18 +154,9 @@ def test_a_full_queue_makes_the_next_report_wait(
 
 
 def test_a_background_report_of_a_gone_job_is_counted_and_frees_the_slot(
-    apps: list[Celery],
-    engine: ZeebeEngine,
-    faults: Faults,
-    jobs: EngineJobs,
-    redis_url: str,
-    job_type: str,
-    store: InflightStore,
+    reserved: Reserved, faults: Faults, jobs: EngineJobs, job_type: str, store: InflightStore
 ) -> None:
-    app = pipelined(apps, engine, redis_url, 2)
-    task = register(app, job_type, ok)
-    job = payload(jobs, job_type)
-    _reserve_for(store, job)
+    app, task, job = reserved.app, reserved.task, reserved.job
     jobs.complete(job["key"])  # by another worker: the engine answers NOT_FOUND
     task.run(job)
     flush(app)
@@ -198,19 +202,10 @@ def test_pool_process_shutdown_sends_the_reports_in_flight(
 
 
 def test_a_report_after_the_queue_was_flushed_is_sent_inline(
-    apps: list[Celery],
-    engine: ZeebeEngine,
-    faults: Faults,
-    jobs: EngineJobs,
-    redis_url: str,
-    job_type: str,
-    store: InflightStore,
+    reserved: Reserved, faults: Faults, jobs: EngineJobs, job_type: str, store: InflightStore
 ) -> None:
-    app = pipelined(apps, engine, redis_url, 2)
-    task = register(app, job_type, ok)
+    app, task, job = reserved.app, reserved.task, reserved.job
     flush(app)
-    job = payload(jobs, job_type)
-    _reserve_for(store, job)
     assert task.run(job) == "completed"
     assert [c.request.jobKey for c in faults.calls("CompleteJob")] == [job["key"]]
     assert store.in_flight(job_type) == 0
@@ -265,18 +260,9 @@ def test_a_release_that_fails_is_tried_again_in_the_background(store: InflightSt
 
 
 def test_a_report_whose_first_attempt_meets_an_outage_is_sent_again(
-    apps: list[Celery],
-    engine: ZeebeEngine,
-    faults: Faults,
-    jobs: EngineJobs,
-    redis_url: str,
-    job_type: str,
-    store: InflightStore,
+    reserved: Reserved, faults: Faults, jobs: EngineJobs, job_type: str, store: InflightStore
 ) -> None:
-    app = pipelined(apps, engine, redis_url, 2)
-    task = register(app, job_type, ok)
-    job = payload(jobs, job_type)
-    _reserve_for(store, job)
+    app, task, job = reserved.app, reserved.task, reserved.job
     faults.fail("CompleteJob", "UNAVAILABLE", "the gateway restarts", times=1)
     assert task.run(job) == "completed"
     flush(app)
