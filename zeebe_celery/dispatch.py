@@ -322,7 +322,7 @@ class CeleryDispatcher:
         """
         if not jobs:
             return
-        direct = self.direct_messages(job_type, jobs)
+        direct = self._direct_messages(job_type, jobs)
         if direct is not None:
             assert self._redis is not None
             # LPUSH keeps the order for the workers' BRPOP: the first job is taken first.
@@ -349,9 +349,9 @@ class CeleryDispatcher:
                     headers=tracing.dispatch_headers(job, queue),
                 )
 
-    def direct_messages(self, job_type: str, jobs: Sequence[AnyJob]) -> tuple[str, list[str]] | None:
+    def _direct_messages(self, job_type: str, jobs: Sequence[AnyJob]) -> tuple[str, list[str]] | None:
         """The queue and the messages that publishing ``jobs`` LPUSHes to the Redis broker (one per job, or per
-        batch), for a caller that pushes them itself; None when this dispatcher publishes through kombu."""
+        batch); None when this dispatcher publishes through kombu."""
         if not self._direct:
             return None
         queue = self._queues[job_type]
